@@ -1,0 +1,101 @@
+# nanprobe: numerical-stability probes for a ResNet3D trained in C on OpenBLAS.
+#
+#   make run     install missing Debian packages (as root), build, run the main job
+#   make test    build and run every test, then the sanitizer pass
+#   make bench   speed / memory against PyTorch (long; needs python3-torch)
+#
+# The build links OpenBLAS' OpenMP flavour on purpose: our own element-wise
+# passes use OpenMP, and a GEMM called inside one of our parallel regions then
+# runs single-threaded instead of fighting a second thread pool for 2 cores.
+
+MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+BLAS_INC  := /usr/include/$(MULTIARCH)/openblas-openmp
+BLAS_LIB  := /usr/lib/$(MULTIARCH)/openblas-openmp
+
+CC       ?= gcc
+OPT      ?= -O2 -march=native
+WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unknown-pragmas
+CFLAGS   := -std=c11 $(OPT) -g $(WARN) -fopenmp -D_GNU_SOURCE \
+            -Isrc -Iprobes -Ireports -I$(BLAS_INC) $(EXTRA_CFLAGS)
+LDFLAGS  := -fopenmp -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) $(EXTRA_LDFLAGS)
+LDLIBS   := -lopenblas -lsqlite3 -lm
+
+BUILD    ?= build
+MAIN_SRC := src/main.c
+LIB_SRC  := $(filter-out $(MAIN_SRC),$(wildcard src/*.c probes/*.c reports/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+DEPS     := $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(TEST_BIN:=.d)
+
+.PHONY: all deps run test test-fast asan check-full bench reference clean
+
+all: nanprobe
+
+deps:
+	@tools/install-deps.sh build
+
+nanprobe: $(BUILD)/nanprobe
+	cp $< $@
+
+$(BUILD)/nanprobe: $(BUILD)/src/main.o $(BUILD)/libnanprobe.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libnanprobe.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -I$(BUILD)/generated -MMD -MP -c -o $@ $<
+
+# The schema is compiled in as a string, one C string literal per line.
+$(BUILD)/generated/schema_sql.h: probes/schema.sql
+	@mkdir -p $(dir $@)
+	{ echo 'static const char schema_sql[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } > $@
+$(BUILD)/probes/db.o: $(BUILD)/generated/schema_sql.h
+
+$(BUILD)/tests/%: tests/%.c tests/test_util.h $(BUILD)/libnanprobe.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -MMD -MP -o $@ $< $(BUILD)/libnanprobe.a $(LDFLAGS) $(LDLIBS)
+
+run: deps
+	@$(MAKE) --no-print-directory nanprobe
+	./nanprobe train --out runs/seed-$$(date +%Y%m%d-%H%M%S) --make-run
+
+# The test runner takes the binaries' directory and the nanprobe binary to drive.
+test: deps
+	@$(MAKE) --no-print-directory nanprobe tests-build
+	tests/run_tests.sh $(BUILD)/tests ./nanprobe
+	@$(MAKE) --no-print-directory asan
+
+tests-build: $(TEST_BIN)
+
+test-fast: nanprobe tests-build
+	tests/run_tests.sh $(BUILD)/tests ./nanprobe
+
+# Same tests, built with AddressSanitizer + UndefinedBehaviorSanitizer into
+# build-asan/.  NANPROBE_SANITIZED lets the heaviest cases shrink their sizes.
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1" \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" build-asan/nanprobe tests-build
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  NANPROBE_SANITIZED=1 tests/run_tests.sh build-asan/tests build-asan/nanprobe
+
+check-full: test
+	NANPROBE_FULL=1 tests/run_tests.sh $(BUILD)/tests ./nanprobe
+
+bench: nanprobe
+	@tools/install-deps.sh bench
+	bench/run_bench.sh
+
+reference:
+	@tools/install-deps.sh reference
+	/usr/bin/python3 tests/reference/make_reference.py tests/reference/fixture.bin
+
+clean:
+	rm -rf build build-asan nanprobe
+
+-include $(DEPS)

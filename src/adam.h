@@ -1,0 +1,30 @@
+/* adam.h: tf.keras Adam with the L2 gradient folded in.
+ *
+ *   g = dLoss/dw + 2*lambda*w           (L2 on kernels only; lambda = 0 otherwise)
+ *   m = m + (g - m)*(1 - beta1);  v = v + (g*g - v)*(1 - beta2)
+ *   w = w - alpha * m / (sqrt(v) + epsilon),
+ *   alpha = lr * sqrt(1 - beta2^t) / (1 - beta1^t)      (t counts from 1)
+ * This is TensorFlow's ResourceApplyAdam: epsilon is "epsilon hat", added to
+ * the uncorrected sqrt(v), unlike PyTorch's Adam. */
+#ifndef NANPROBE_ADAM_H
+#define NANPROBE_ADAM_H
+
+#include <stddef.h>
+
+typedef struct adam_config {
+    float beta1, beta2, epsilon;
+} adam_config;
+
+#define ADAM_KERAS_DEFAULTS ((adam_config){0.9f, 0.999f, 1e-7f})
+
+/* The bias-corrected step size alpha for step t (t >= 1). */
+float adam_step_size(const adam_config *c, float learning_rate, long t);
+
+/* Updates count weights in place.  l2_gradient (may be NULL) receives
+ * 2*lambda*w, and applied (may be NULL) the change made to w (new - old), so
+ * that probes can summarize them without a second pass over memory. */
+void adam_update(const adam_config *c, size_t count, float alpha, float lambda,
+                 float *w, const float *gradient, float *m, float *v,
+                 float *l2_gradient, float *applied);
+
+#endif

@@ -1,0 +1,149 @@
+/* batchnorm.c: BatchNormalization forward (train / infer) and backward.
+ * See batchnorm.h for the Keras semantics reproduced. */
+#include "batchnorm.h"
+
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+size_t batchnorm_workspace_floats(int channels, int threads)
+{
+    /* Two double accumulators per channel per thread. */
+    return 4 * (size_t)channels * (size_t)threads;
+}
+
+/* Sums over cells of (a) and (b) per channel, where the caller's loop body is
+ * fixed: this file has two reductions (statistics, gradient terms), each
+ * written out below; partials are per thread and reduced in thread order so
+ * results do not depend on scheduling. */
+static void reduce_partials(const double *partials, int threads, int channels,
+                            double *first, double *second)
+{
+    for (int c = 0; c < channels; c++) {
+        double a = 0.0, b = 0.0;
+        for (int t = 0; t < threads; t++) {
+            a += partials[(size_t)t * 2 * channels + c];
+            b += partials[(size_t)t * 2 * channels + channels + c];
+        }
+        first[c] = a;
+        second[c] = b;
+    }
+}
+
+void batchnorm_forward_train(size_t cells, int channels, const float *x,
+                             const float *gamma, const float *beta, float *y,
+                             batchnorm_batch *batch, float *moving_mean,
+                             float *moving_variance, float *workspace)
+{
+    double *partials = (double *)workspace;
+    int threads = 1;
+    const float *shift = x; /* the first cell of every channel */
+    #pragma omp parallel
+    {
+        int tid = omp_get_thread_num();
+        #pragma omp single
+        threads = omp_get_num_threads();
+        double *sum = partials + (size_t)tid * 2 * channels, *square = sum + channels;
+        for (int c = 0; c < channels; c++) sum[c] = square[c] = 0.0;
+        #pragma omp for schedule(static)
+        for (size_t i = 0; i < cells; i++) {
+            const float *row = x + i * (size_t)channels;
+            for (int c = 0; c < channels; c++) {
+                double d = (double)row[c] - (double)shift[c];
+                sum[c] += d;
+                square[c] += d * d;
+            }
+        }
+    }
+    double sum[channels], square[channels];
+    reduce_partials(partials, threads, channels, sum, square);
+
+    const double n = (double)cells;
+    const double unbiased = cells > 1 ? n / (n - 1.0) : n; /* n/1 when n == 1 */
+    const float keep = BATCHNORM_MOMENTUM, take = 1.0f - BATCHNORM_MOMENTUM;
+    for (int c = 0; c < channels; c++) {
+        double mean_shifted = sum[c] / n;
+        double variance = square[c] / n - mean_shifted * mean_shifted;
+        if (variance < 0.0) variance = 0.0;
+        batch->mean[c] = (float)(shift[c] + mean_shifted);
+        batch->variance[c] = (float)variance;
+        batch->inverse_std[c] = (float)(1.0 / sqrt((double)batch->variance[c] + (double)BATCHNORM_EPSILON));
+        moving_mean[c] = keep * moving_mean[c] + take * batch->mean[c];
+        moving_variance[c] = keep * moving_variance[c] + take * (float)(variance * unbiased);
+    }
+
+    float scale[channels];
+    for (int c = 0; c < channels; c++) scale[c] = gamma[c] * batch->inverse_std[c];
+    const float *mean = batch->mean;
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < cells; i++) {
+        const float *in = x + i * (size_t)channels;
+        float *out = y + i * (size_t)channels;
+        for (int c = 0; c < channels; c++) out[c] = (in[c] - mean[c]) * scale[c] + beta[c];
+    }
+}
+
+void batchnorm_forward_infer(size_t cells, int channels, const float *x,
+                             const float *gamma, const float *beta,
+                             const float *moving_mean,
+                             const float *moving_variance, float *y)
+{
+    float scale[channels];
+    for (int c = 0; c < channels; c++)
+        scale[c] = gamma[c] / sqrtf(moving_variance[c] + BATCHNORM_EPSILON);
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < cells; i++) {
+        const float *in = x + i * (size_t)channels;
+        float *out = y + i * (size_t)channels;
+        for (int c = 0; c < channels; c++) out[c] = (in[c] - moving_mean[c]) * scale[c] + beta[c];
+    }
+}
+
+void batchnorm_backward(size_t cells, int channels, const float *x,
+                        const float *gamma, const batchnorm_batch *batch,
+                        const float *dy, float *dgamma, float *dbeta,
+                        float *dx, int accumulate_dx, float *workspace)
+{
+    double *partials = (double *)workspace;
+    int threads = 1;
+    const float *mean = batch->mean, *inverse_std = batch->inverse_std;
+    #pragma omp parallel
+    {
+        int tid = omp_get_thread_num();
+        #pragma omp single
+        threads = omp_get_num_threads();
+        double *sum_dy = partials + (size_t)tid * 2 * channels, *sum_dy_xhat = sum_dy + channels;
+        for (int c = 0; c < channels; c++) sum_dy[c] = sum_dy_xhat[c] = 0.0;
+        #pragma omp for schedule(static)
+        for (size_t i = 0; i < cells; i++) {
+            const float *in = x + i * (size_t)channels, *grad = dy + i * (size_t)channels;
+            for (int c = 0; c < channels; c++) {
+                sum_dy[c] += grad[c];
+                sum_dy_xhat[c] += (double)grad[c] * ((in[c] - mean[c]) * inverse_std[c]);
+            }
+        }
+    }
+    double sum_dy[channels], sum_dy_xhat[channels];
+    reduce_partials(partials, threads, channels, sum_dy, sum_dy_xhat);
+
+    /* dx = gamma/sigma * (dy - mean(dy) - xhat * mean(dy * xhat)) */
+    float scale[channels], mean_dy[channels], mean_dy_xhat[channels];
+    for (int c = 0; c < channels; c++) {
+        dbeta[c] = (float)sum_dy[c];
+        dgamma[c] = (float)sum_dy_xhat[c];
+        scale[c] = gamma[c] * inverse_std[c];
+        mean_dy[c] = (float)(sum_dy[c] / (double)cells);
+        mean_dy_xhat[c] = (float)(sum_dy_xhat[c] / (double)cells);
+    }
+    if (!dx) return;
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < cells; i++) {
+        const float *in = x + i * (size_t)channels, *grad = dy + i * (size_t)channels;
+        float *out = dx + i * (size_t)channels;
+        for (int c = 0; c < channels; c++) {
+            float xhat = (in[c] - mean[c]) * inverse_std[c];
+            float g = scale[c] * (grad[c] - mean_dy[c] - xhat * mean_dy_xhat[c]);
+            out[c] = accumulate_dx ? out[c] + g : g;
+        }
+    }
+}

@@ -1,0 +1,49 @@
+/* batchnorm.h: Keras BatchNormalization over the channel axis (momentum
+ * 0.99, epsilon 1e-3), forward and backward.
+ *
+ * Training mode normalizes with the batch statistics over n = N*D*H*W cells
+ * per channel (biased variance) and moves the moving statistics the way
+ * TensorFlow's fused kernel does:
+ *     moving_mean = m*moving_mean + (1-m)*mean
+ *     moving_var  = m*moving_var  + (1-m)*var*n/(n-1)     (n/1 when n == 1,
+ * as TensorFlow's CPU kernel; cuDNN divides by zero there).  Inference mode
+ * normalizes with the moving statistics.
+ *
+ * The batch statistics are accumulated in double around a per-channel shift
+ * (the first cell), so mean^2/var of 1e10 does not cancel: the one-pass
+ * float32 variance that breaks there is a failure we probe for, not one we
+ * reproduce. */
+#ifndef NANPROBE_BATCHNORM_H
+#define NANPROBE_BATCHNORM_H
+
+#include <stddef.h>
+
+#define BATCHNORM_MOMENTUM 0.99f
+#define BATCHNORM_EPSILON 1e-3f
+
+/* Per-channel batch statistics a training forward leaves for backward and
+ * for the probes. */
+typedef struct batchnorm_batch {
+    float *mean;
+    float *variance;     /* biased, as used to normalize */
+    float *inverse_std;  /* 1/sqrt(variance + epsilon) */
+} batchnorm_batch;
+
+/* Doubles of scratch (as floats) the forward and backward need. */
+size_t batchnorm_workspace_floats(int channels, int threads);
+
+void batchnorm_forward_train(size_t cells, int channels, const float *x,
+                             const float *gamma, const float *beta, float *y,
+                             batchnorm_batch *batch, float *moving_mean,
+                             float *moving_variance, float *workspace);
+void batchnorm_forward_infer(size_t cells, int channels, const float *x,
+                             const float *gamma, const float *beta,
+                             const float *moving_mean,
+                             const float *moving_variance, float *y);
+/* dgamma, dbeta overwritten; dx overwritten or, with accumulate_dx, added to. */
+void batchnorm_backward(size_t cells, int channels, const float *x,
+                        const float *gamma, const batchnorm_batch *batch,
+                        const float *dy, float *dgamma, float *dbeta,
+                        float *dx, int accumulate_dx, float *workspace);
+
+#endif

@@ -1,0 +1,19 @@
+/* relu.c: ReLU forward and backward (see relu.h). */
+#include "relu.h"
+
+void relu_forward(size_t count, const float *x, float *y)
+{
+    #pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < count; i++) y[i] = x[i] < 0.0f ? 0.0f : x[i];
+}
+
+void relu_backward(size_t count, const float *y, const float *dy, float *dx, int accumulate_dx)
+{
+    if (accumulate_dx) {
+        #pragma omp parallel for simd schedule(static)
+        for (size_t i = 0; i < count; i++) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+    } else {
+        #pragma omp parallel for simd schedule(static)
+        for (size_t i = 0; i < count; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    }
+}

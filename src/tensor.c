@@ -1,0 +1,88 @@
+/* tensor.c: tensor headers and arenas (see tensor.h). */
+#include "tensor.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t tensor_shape_count(int rank, const int *shape)
+{
+    size_t n = 1;
+    for (int i = 0; i < rank; i++) n *= (size_t)shape[i];
+    return n;
+}
+
+tensor tensor_make(float *data, int rank, const int *shape)
+{
+    assert(rank >= 0 && rank <= TENSOR_MAX_RANK);
+    tensor t;
+    memset(&t, 0, sizeof t);
+    t.data = data;
+    t.rank = rank;
+    for (int i = 0; i < rank; i++) t.shape[i] = shape[i];
+    t.count = tensor_shape_count(rank, shape);
+    return t;
+}
+
+int tensor_same_shape(const tensor *a, const tensor *b)
+{
+    if (a->rank != b->rank) return 0;
+    for (int i = 0; i < a->rank; i++)
+        if (a->shape[i] != b->shape[i]) return 0;
+    return 1;
+}
+
+void tensor_format_shape(const tensor *t, int skip_batch, char *out, size_t out_size)
+{
+    size_t len = 0;
+    len += (size_t)snprintf(out + len, out_size - len, "(");
+    for (int i = 0; i < t->rank && len < out_size; i++) {
+        if (i == 0 && skip_batch)
+            len += (size_t)snprintf(out + len, out_size - len, "None");
+        else
+            len += (size_t)snprintf(out + len, out_size - len, "%d", t->shape[i]);
+        if (i + 1 < t->rank && len < out_size)
+            len += (size_t)snprintf(out + len, out_size - len, ", ");
+    }
+    if (len < out_size) snprintf(out + len, out_size - len, ")");
+}
+
+size_t arena_round(size_t n)
+{
+    return (n + 15) & ~(size_t)15;
+}
+
+float *arena_take(arena *a, size_t n)
+{
+    size_t rounded = arena_round(n);
+    float *p = NULL;
+    if (a->base) {
+        assert(a->used + rounded <= a->capacity);
+        p = a->base + a->used;
+    }
+    a->used += rounded;
+    return p;
+}
+
+int arena_place(arena *a)
+{
+    assert(a->base == NULL);
+    a->capacity = a->used > 0 ? a->used : 16;
+    a->used = 0;
+    a->base = aligned_alloc(64, a->capacity * sizeof(float));
+    if (!a->base) return -1;
+    memset(a->base, 0, a->capacity * sizeof(float));
+    return 0;
+}
+
+void arena_rewind(arena *a)
+{
+    a->used = 0;
+}
+
+void arena_free(arena *a)
+{
+    free(a->base);
+    memset(a, 0, sizeof *a);
+}

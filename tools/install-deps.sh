@@ -1,0 +1,38 @@
+#!/bin/sh
+# Installs the Debian packages nanprobe needs, when they are missing.
+#   install-deps.sh build       compiler-side: OpenBLAS (OpenMP flavour), SQLite, gnuplot
+#   install-deps.sh reference   build + python3-torch (regenerating the parity fixture)
+#   install-deps.sh bench       build + python3-torch (the PyTorch peer)
+# As root it runs apt-get; otherwise it prints the exact command and fails.
+set -eu
+what=${1:-build}
+multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+
+missing=""
+need() { # need PACKAGE TEST-PATH-OR-COMMAND
+    case "$2" in
+        /*) [ -e "$2" ] || missing="$missing $1" ;;
+        *)  command -v "$2" >/dev/null 2>&1 || missing="$missing $1" ;;
+    esac
+}
+need libopenblas-openmp-dev "/usr/include/$multiarch/openblas-openmp/cblas.h"
+need libsqlite3-dev /usr/include/sqlite3.h
+need gnuplot-nox gnuplot
+need sqlite3 sqlite3
+case "$what" in
+    reference|bench)
+        /usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1 || missing="$missing python3-torch python3-numpy"
+        ;;
+esac
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" = 0 ]; then
+    echo "nanprobe: installing missing Debian packages:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y --no-install-recommends $missing >/dev/null 2>&1 ||
+        { apt-get update >/dev/null && apt-get install -y --no-install-recommends $missing; }
+else
+    echo "nanprobe: missing Debian packages:$missing" >&2
+    echo "run as root:  apt-get install -y$missing" >&2
+    exit 1
+fi
