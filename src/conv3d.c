@@ -25,8 +25,6 @@
 /* Largest Col (floats) built in one piece. */
 #define WHOLE_COL_LIMIT ((size_t)8 << 20)
 
-typedef enum { MODE_POINTWISE, MODE_WHOLE, MODE_CHUNKED } conv_mode;
-
 static size_t cells_per_sample(const conv3d_geometry *g)
 {
     return (size_t)g->out[0] * g->out[1] * g->out[2];
@@ -37,17 +35,14 @@ static size_t col_width(const conv3d_geometry *g)
     return (size_t)g->kernel[0] * g->kernel[1] * g->kernel[2] * g->in[3];
 }
 
-static conv_mode choose_mode(const conv3d_geometry *g, int batch)
+void conv3d_plan(conv3d_geometry *g, int batch)
 {
-    if (g->pointwise) return MODE_POINTWISE;
+    int pointwise = g->kernel[0] == 1 && g->kernel[1] == 1 && g->kernel[2] == 1 &&
+                    g->stride[0] == 1 && g->stride[1] == 1 && g->stride[2] == 1;
     size_t col = (size_t)batch * cells_per_sample(g) * col_width(g);
-    return col <= WHOLE_COL_LIMIT ? MODE_WHOLE : MODE_CHUNKED;
-}
-
-static size_t chunk_rows(const conv3d_geometry *g)
-{
-    size_t rows = CHUNK_TARGET_FLOATS / col_width(g);
-    return rows < 16 ? 16 : rows;
+    g->mode = pointwise ? CONV3D_POINTWISE : col <= WHOLE_COL_LIMIT ? CONV3D_WHOLE : CONV3D_CHUNKED;
+    g->chunk_rows = CHUNK_TARGET_FLOATS / col_width(g);
+    if (g->chunk_rows < 16) g->chunk_rows = 16;
 }
 
 int conv3d_geometry_init(conv3d_geometry *g, const int in[4], int filters,
@@ -70,8 +65,7 @@ int conv3d_geometry_init(conv3d_geometry *g, const int in[4], int filters,
     g->in[3] = in[3];
     g->out[3] = filters;
     g->padding = padding;
-    g->pointwise = kernel[0] == 1 && kernel[1] == 1 && kernel[2] == 1 &&
-                   stride[0] == 1 && stride[1] == 1 && stride[2] == 1;
+    conv3d_plan(g, 1);
     return 0;
 }
 
@@ -91,15 +85,15 @@ size_t conv3d_workspace_floats(const conv3d_geometry *g, int batch, int threads)
 {
     size_t K = col_width(g), cout = (size_t)g->out[3];
     size_t bias_partials = bias_partials_floats(g, threads);
-    switch (choose_mode(g, batch)) {
-    case MODE_POINTWISE:
+    switch (g->mode) {
+    case CONV3D_POINTWISE:
         return bias_partials;
-    case MODE_WHOLE:
+    case CONV3D_WHOLE:
         return (size_t)batch * cells_per_sample(g) * K + bias_partials;
-    case MODE_CHUNKED:
+    case CONV3D_CHUNKED:
         /* A Col chunk per thread, plus a private kernel gradient for every
          * thread but the first (which writes the result directly). */
-        return (size_t)threads * chunk_rows(g) * K + (size_t)(threads - 1) * K * cout +
+        return (size_t)threads * g->chunk_rows * K + (size_t)(threads - 1) * K * cout +
                bias_partials;
     }
     return 0;
@@ -218,13 +212,13 @@ void conv3d_forward(const conv3d_geometry *g, int batch, const float *x,
     const size_t M = (size_t)batch * cells_per_sample(g), K = col_width(g);
     const int cout = g->out[3];
     workspace += bias_partials_floats(g, omp_get_max_threads());
-    switch (choose_mode(g, batch)) {
-    case MODE_POINTWISE:
+    switch (g->mode) {
+    case CONV3D_POINTWISE:
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, cout, (int)K, 1.0f,
                     x, (int)K, kernel, cout, 0.0f, y, cout);
         add_bias(y, M, cout, bias);
         return;
-    case MODE_WHOLE: {
+    case CONV3D_WHOLE: {
         float *col = workspace;
         #pragma omp parallel for schedule(static)
         for (size_t r = 0; r < M; r++) vol2col_rows(g, x, r, r + 1, col + r * K);
@@ -233,8 +227,8 @@ void conv3d_forward(const conv3d_geometry *g, int batch, const float *x,
         add_bias(y, M, cout, bias);
         return;
     }
-    case MODE_CHUNKED: {
-        const size_t rows = chunk_rows(g);
+    case CONV3D_CHUNKED: {
+        const size_t rows = g->chunk_rows;
         #pragma omp parallel
         {
             int threads = omp_get_num_threads(), tid = omp_get_thread_num();
@@ -266,15 +260,15 @@ void conv3d_backward(const conv3d_geometry *g, int batch, const float *x,
     double *bias_partials = (double *)workspace;
     workspace += bias_partials_floats(g, omp_get_max_threads());
 
-    switch (choose_mode(g, batch)) {
-    case MODE_POINTWISE:
+    switch (g->mode) {
+    case CONV3D_POINTWISE:
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, cout, (int)M, 1.0f,
                     x, (int)K, dy, cout, 0.0f, dkernel, cout);
         if (dx)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)K, cout, 1.0f,
                         dy, cout, kernel, cout, accumulate_dx ? 1.0f : 0.0f, dx, (int)K);
         break;
-    case MODE_WHOLE: {
+    case CONV3D_WHOLE: {
         float *col = workspace;
         #pragma omp parallel for schedule(static)
         for (size_t r = 0; r < M; r++) vol2col_rows(g, x, r, r + 1, col + r * K);
@@ -291,8 +285,8 @@ void conv3d_backward(const conv3d_geometry *g, int batch, const float *x,
         }
         break;
     }
-    case MODE_CHUNKED: {
-        const size_t rows = chunk_rows(g);
+    case CONV3D_CHUNKED: {
+        const size_t rows = g->chunk_rows;
         const size_t kernel_count = K * (size_t)cout;
         #pragma omp parallel
         {

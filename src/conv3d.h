@@ -15,6 +15,10 @@
 #include "error.h"
 #include "window.h"
 
+/* How the GEMMs are fed (see conv3d.c): chosen by conv3d_plan() from the
+ * sizes; tests may override it to exercise every path. */
+typedef enum conv3d_mode { CONV3D_POINTWISE, CONV3D_WHOLE, CONV3D_CHUNKED } conv3d_mode;
+
 typedef struct conv3d_geometry {
     int in[4];     /* D, H, W, Cin of one sample */
     int out[4];    /* Do, Ho, Wo, Cout */
@@ -22,7 +26,8 @@ typedef struct conv3d_geometry {
     int stride[3];
     int pad[3];    /* padding cells before the first input cell, per axis */
     padding_kind padding;
-    int pointwise; /* 1x1x1 kernel, stride 1: the input is its own Col */
+    conv3d_mode mode;
+    size_t chunk_rows; /* CONV3D_CHUNKED: Col rows a thread builds at a time */
 } conv3d_geometry;
 
 /* Fills g for a sample of shape in[4]; fails if the window does not fit. */
@@ -30,6 +35,8 @@ int conv3d_geometry_init(conv3d_geometry *g, const int in[4], int filters,
                          const int kernel[3], const int stride[3],
                          padding_kind padding, error *err);
 size_t conv3d_kernel_count(const conv3d_geometry *g);
+/* Chooses mode and chunk_rows for this batch size. */
+void conv3d_plan(conv3d_geometry *g, int batch);
 /* Floats of scratch space forward and backward need for this batch size and
  * thread count. */
 size_t conv3d_workspace_floats(const conv3d_geometry *g, int batch, int threads);

@@ -161,6 +161,7 @@ static int add_conv(builder *b, const char *path, int input, int filters, int ke
         b->failed = 1;
         return -1;
     }
+    conv3d_plan(&g, b->m->config.batch);
     int index = add_layer(b, LAYER_CONV3D, path, input, -1, 4, g.out);
     if (index < 0) return -1;
     b->m->layers[index].conv = g;
