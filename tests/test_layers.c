@@ -574,11 +574,12 @@ static double network_loss(model *m, const int *labels)
  * some ReLU or max-pool kink; h starts at 1e-2 relative and shrinks until
  * the kink pattern at v-h and v+h equals the one at v (else the coordinate
  * is not differentiable at that scale and is skipped, and counted).
- * Tolerance: 2e-2 * |g| + 1e-5 / (2h).  The first term is truncation through
+ * Tolerance: 2e-2 * |g| + 5e-5 / (2h).  The first term is truncation through
  * ~50 layers incl. BatchNorm over 4 values; the second is the float32
- * rounding noise of the whole forward pass, up to ~1e-5 in the loss
- * (measured: a stem gamma at h = 1.7e-6 shows that much scatter), divided by
- * the 2h of the quotient. */
+ * rounding noise of the whole forward pass seen through the quotient: BN
+ * over 4 values amplifies rounding, and we measured loss scatter of up to
+ * 2e-5 (on a loss of ~1.1) between perturbations of 1e-5 of a stem BN beta
+ * whose true gradient is ~0; the bound is 2.5x that. */
 static void test_network(int depth, int width, const int clip[4], int batch, int classes)
 {
     model m;
@@ -649,7 +650,7 @@ static void test_network(int depth, int width, const int clip[4], int batch, int
                 skipped++;
                 continue;
             }
-            double tolerance = 2e-2 * fabs(grad[j]) + 1e-5 / step;
+            double tolerance = 2e-2 * fabs(grad[j]) + 5e-5 / step;
             double ratio = fabs(fd - grad[j]) / tolerance;
             worst = fmax(worst, ratio);
             checked++;
