@@ -76,8 +76,8 @@ CREATE TABLE IF NOT EXISTS epochs (
 --   tensor, for a layer's activations:  'output' (forward), 'output_grad' (the
 --     gradient reaching that output, backward);
 --   for a parameter ROLE in kernel | bias | gamma | beta:  ROLE (value after
---     the update), ROLE.grad (data gradient), ROLE.l2_grad (2*lambda*w),
---     ROLE.update (the change applied), ROLE.adam_m, ROLE.adam_v;
+--     the update), ROLE.grad (the data-loss gradient, without the L2 part),
+--     ROLE.update (the change actually applied), ROLE.adam_m, ROLE.adam_v;
 --   for BatchNormalization also: batch_mean, batch_variance (the per-channel
 --     vectors of this step), moving_mean, moving_variance.
 CREATE TABLE IF NOT EXISTS stats (
@@ -100,13 +100,18 @@ CREATE TABLE IF NOT EXISTS stats (
 ) WITHOUT ROWID;
 
 -- Derived scalars per layer and step (names in the README):
---   kernel.update_ratio   ||update|| / ||w||            (also bias, gamma, beta)
---   kernel.l2_grad_ratio  ||2 lambda w|| / ||data grad||
---   kernel.adam_step_size alpha = lr*sqrt(1-b2^t)/(1-b1^t)
---   kernel.adam_min_sqrt_v, kernel.adam_max_ratio  (max |m|/(sqrt(v)+eps))
+--   ROLE.update_ratio     ||update|| / ||w||   (ROLE in kernel, bias, gamma, beta)
+--   ROLE.adam_step_size   alpha = lr*sqrt(1-b2^t)/(1-b1^t)
+--   ROLE.adam_min_sqrt_v  min over elements of sqrt(v)
+--   ROLE.adam_max_ratio   max over elements of |m|/(sqrt(v)+eps)
+--   kernel.l2_grad_norm   ||2 lambda w|| (w before the update), the L2 part
+--                         of the gradient, kept apart from kernel.grad
+--   kernel.l2_grad_ratio  ||2 lambda w|| / ||data gradient||
 --   bn.min_variance, bn.max_variance, bn.max_mean2_over_var,
 --   bn.max_gamma_over_std, bn.count (values per channel, n = N*D*H*W)
---   loss.max_probability (softmax), loss.min_margin
+--   loss.max_probability       largest softmax (or sigmoid) probability in the batch
+--   loss.mean_max_probability  mean over the batch of each sample's largest probability
+--   (loss.* rows belong to the output layer, dense)
 CREATE TABLE IF NOT EXISTS layer_metrics (
     run_id        INTEGER NOT NULL,
     step          INTEGER NOT NULL,

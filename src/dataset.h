@@ -4,10 +4,12 @@
  *  - "synthetic": the built-in video dataset, generated on the fly and
  *    deterministically from (seed, split, sample id), so any clip can be
  *    produced on its own and a resumed run sees the same data;
- *  - a directory of NumPy .npy files (layout in the README, "Data").
+ *  - a directory of NumPy .npy files (layout and hold-out rule at the top of
+ *    dataset.c and in the README, "Data").
  * Clips come out as float32, channels-last (D, H, W, C), after the chosen
  * input normalization.  Sample ids are positions within a split (0-based);
- * the training loop records them with every step. */
+ * the training loop records them with every step.  What the synthetic
+ * classes mean is in synthetic.h. */
 #ifndef NANPROBE_DATASET_H
 #define NANPROBE_DATASET_H
 
@@ -21,7 +23,8 @@ typedef enum normalize_kind {
     NORMALIZE_NONE,        /* values as stored (synthetic clips are 0..255) */
     NORMALIZE_SCALE,       /* x / 255, as Rescaling(1./255) */
     NORMALIZE_STANDARDIZE, /* per clip (x - mean) / std: a constant clip gives 0/0 = NaN */
-    NORMALIZE_PER_IMAGE,   /* tf.image.per_image_standardization: std floored at 1/sqrt(n) */
+    NORMALIZE_PER_IMAGE,   /* tf.image.per_image_standardization per frame: std floored at
+                            * 1/sqrt(H*W*C), so a constant frame gives 0 */
 } normalize_kind;
 
 typedef struct dataset_config {
@@ -29,7 +32,9 @@ typedef struct dataset_config {
     int clip[4];        /* D, H, W, C; all 0 = take the shape from the data (.npy only) */
     int classes;        /* > 1: softmax labels 0..classes-1; 1: binary labels 0/1 */
     long train_clips;   /* synthetic: how many; .npy: 0 = all, else at most this many */
-    long val_clips;     /* likewise for validation (see README for .npy hold-out) */
+    long val_clips;     /* synthetic: how many; .npy with val files: 0 = all, else at most
+                         * this many; .npy without: how many of the LAST train clips to hold
+                         * out for validation (0 = no validation split) */
     uint64_t seed;
     normalize_kind normalize;
 } dataset_config;
@@ -47,9 +52,23 @@ long dataset_size(const dataset *d, dataset_split split);
 void dataset_clip_shape(const dataset *d, int clip[4]);
 
 /* Writes count clips (ids within the split) into clips, one after another,
- * normalized, and their labels.  Fails only on I/O errors. */
+ * normalized, and their labels; either output may be NULL to skip it.
+ * Allocates nothing, and clips are made in parallel (OpenMP) when count > 1.
+ * Fails only on an id outside [0, dataset_size) or a bad split; .npy clips
+ * are read through a memory map, so a file truncated after open raises
+ * SIGBUS rather than returning -1. */
 int dataset_read_batch(dataset *d, dataset_split split, const long *ids, int count,
                        float *clips, int *labels, error *err);
+/* The label of one sample, without producing its clip. */
+int dataset_label(const dataset *d, dataset_split split, long id, int *label, error *err);
+/* One line for logs: the source, clip shape, split sizes and (for .npy) the
+ * dtypes and where validation comes from. */
+const char *dataset_describe(const dataset *d);
+
+/* Normalizes one (D, H, W, C) clip in place, statistics in double.
+ * standardize is over the whole clip and per_image over each frame (each
+ * (H, W, C) image, as per_image_standardization does on a 4-D tensor). */
+void normalize_apply(normalize_kind kind, const int clip[4], float *values);
 
 const char *normalize_name(normalize_kind kind);
 /* Parses "none", "scale", "standardize", "per_image"; -1 if unknown. */

@@ -279,7 +279,7 @@ static int build_layers(builder *b)
     int filters = c->width;
     for (int s = 0; s < 4; s++) {
         for (int r = 0; r < repetitions[s]; r++) {
-            char prefix[32];
+            char prefix[48];
             snprintf(prefix, sizeof prefix, "stage%d.block%d", s + 1, r + 1);
             int stride = (r == 0 && s > 0) ? 2 : 1;
             x = add_block(b, bottleneck, prefix, x, filters, stride, s == 0 && r == 0);
