@@ -1,10 +1,15 @@
 /* db.c: opening run databases and applying the schema (see db.h). */
 #include "db.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
+#include "model.h"
 #include "schema_sql.h" /* generated from probes/schema.sql: static const char schema_sql[] */
+#include "stats.h"
+#include "summary.h"
 
 const char *db_schema_sql(void)
 {
@@ -76,4 +81,360 @@ int db_open_for_writing(sqlite3 **out, const char *path, error *err)
     }
     *out = db;
     return 0;
+}
+
+/* ------------------------------------------------------------------ writer */
+
+static int sqlite_failure(db_writer *w, error *err, const char *what)
+{
+    int code = sqlite3_errcode(w->db);
+    const char *hint = code == SQLITE_FULL ? " (the disk is full)" : "";
+    return error_set(err, "run database: %s failed: %s%s", what, sqlite3_errmsg(w->db), hint);
+}
+
+static int prepare(db_writer *w, sqlite3_stmt **st, const char *sql, error *err)
+{
+    if (sqlite3_prepare_v3(w->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+        return sqlite_failure(w, err, "preparing a statement");
+    return 0;
+}
+
+static int prepare_all(db_writer *w, error *err)
+{
+    return prepare(w, &w->insert_step,
+                   "INSERT OR REPLACE INTO steps (run_id, step, epoch, lr, loss, data_loss, l2_penalty, accuracy, "
+                   "seconds, probed, sample_ids, loss_finite) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                   err) ||
+           prepare(w, &w->insert_stats,
+                   "INSERT OR REPLACE INTO stats (run_id, step, layer_id, tensor, count, mean, std, min, max, "
+                   "absmax, l2norm, zero_fraction, nan_count, posinf_count, neginf_count) "
+                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   err) ||
+           prepare(w, &w->insert_metric,
+                   "INSERT OR REPLACE INTO layer_metrics (run_id, step, layer_id, metric, value) VALUES (?,?,?,?,?)",
+                   err) ||
+           prepare(w, &w->insert_input,
+                   "INSERT OR REPLACE INTO input_samples (run_id, step, position, sample_id, label, mean, std, min, "
+                   "max, absmax, nan_count, inf_count) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                   err) ||
+           prepare(w, &w->insert_epoch,
+                   "INSERT OR REPLACE INTO epochs (run_id, epoch, last_step, loss, accuracy, val_loss, "
+                   "val_accuracy, lr, seconds) VALUES (?,?,?,?,?,?,?,?,?)",
+                   err) ||
+           prepare(w, &w->insert_event,
+                   "INSERT INTO events (run_id, step, epoch, kind, layer_id, layer_name, layer_path, pass, tensor, "
+                   "value_class, element_index, sample, d, h, w, channel, sample_id, is_origin, old_value, "
+                   "new_value, message) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   err) ||
+           prepare(w, &w->mark_probed, "UPDATE steps SET probed = 1 WHERE run_id = ? AND step = ?", err);
+}
+
+/* NaN and Inf are stored as NULL: SQLite has no NaN, and a NULL reads as
+ * "no value" in every query and plot. */
+static void bind_real(sqlite3_stmt *st, int i, double v)
+{
+    if (isfinite(v)) sqlite3_bind_double(st, i, v);
+    else sqlite3_bind_null(st, i);
+}
+
+static void bind_int_or_null(sqlite3_stmt *st, int i, long long v)
+{
+    if (v >= 0) sqlite3_bind_int64(st, i, v);
+    else sqlite3_bind_null(st, i);
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *text)
+{
+    if (text) sqlite3_bind_text(st, i, text, -1, SQLITE_TRANSIENT);
+    else sqlite3_bind_null(st, i);
+}
+
+static int run_statement(db_writer *w, sqlite3_stmt *st, const char *what, error *err)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE) return sqlite_failure(w, err, what);
+    return 0;
+}
+
+static int exec_sql(db_writer *w, const char *sql, error *err)
+{
+    char *message = NULL;
+    if (sqlite3_exec(w->db, sql, NULL, NULL, &message) != SQLITE_OK) {
+        error_set(err, "run database: %s: %s", sql, message ? message : sqlite3_errmsg(w->db));
+        sqlite3_free(message);
+        return -1;
+    }
+    return 0;
+}
+
+static int insert_layers(db_writer *w, const model *m, error *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (prepare(w, &st,
+                "INSERT INTO layers (run_id, layer_id, name, path, kind, inputs, output_shape, param_count) "
+                "VALUES (?,?,?,?,?,?,?,?)",
+                err))
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < m->layer_count && rc == 0; i++) {
+        const layer *l = &m->layers[i];
+        char inputs[128] = "", shape[64];
+        for (int k = 0; k < l->input_count; k++) {
+            size_t len = strlen(inputs);
+            snprintf(inputs + len, sizeof inputs - len, "%s%s", k ? "," : "", m->layers[l->inputs[k]].name);
+        }
+        tensor_format_shape(&l->output, 1, shape, sizeof shape);
+        sqlite3_bind_int64(st, 1, w->run_id);
+        sqlite3_bind_int(st, 2, i);
+        sqlite3_bind_text(st, 3, l->name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, l->path, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 5, layer_kind_name(l->kind), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, inputs, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 7, shape, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 8, (sqlite3_int64)layer_parameter_count(m, i));
+        rc = run_statement(w, st, "inserting a layer", err);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int db_writer_create(db_writer *w, const char *path, const run_row *run, const model *m, error *err)
+{
+    memset(w, 0, sizeof *w);
+    if (db_open_for_writing(&w->db, path, err)) return -1;
+    sqlite3_stmt *st = NULL;
+    if (exec_sql(w, "BEGIN", err) ||
+        prepare(w, &st,
+                "INSERT INTO runs (name, version, started_at, status, depth, width, clip, classes, batch, init, l2, "
+                "lr, seed, data, normalize, probe_every, config_json) "
+                "VALUES (?,?,?,'running',?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                err))
+        goto fail;
+    sqlite3_bind_text(st, 1, run->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, run->version, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, run->started_at, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 4, run->depth);
+    sqlite3_bind_int(st, 5, run->width);
+    sqlite3_bind_text(st, 6, run->clip, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 7, run->classes);
+    sqlite3_bind_int(st, 8, run->batch);
+    sqlite3_bind_text(st, 9, run->init, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 10, run->l2);
+    sqlite3_bind_double(st, 11, run->lr);
+    sqlite3_bind_int64(st, 12, run->seed);
+    sqlite3_bind_text(st, 13, run->data, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 14, run->normalize, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 15, run->probe_every);
+    sqlite3_bind_text(st, 16, run->config_json, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        sqlite_failure(w, err, "inserting the run");
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    w->run_id = sqlite3_last_insert_rowid(w->db);
+    if (insert_layers(w, m, err) || exec_sql(w, "COMMIT", err) || prepare_all(w, err)) goto fail;
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    db_writer_close(w);
+    return -1;
+}
+
+int db_writer_resume(db_writer *w, const char *path, long step, error *err)
+{
+    memset(w, 0, sizeof *w);
+    if (db_open_for_writing(&w->db, path, err)) return -1;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(w->db, "SELECT MAX(run_id) FROM runs", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW || sqlite3_column_type(st, 0) == SQLITE_NULL) {
+        sqlite3_finalize(st);
+        error_set(err, "%s: no run to resume in this database", path);
+        db_writer_close(w);
+        return -1;
+    }
+    w->run_id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "BEGIN; DELETE FROM steps WHERE run_id = %lld AND step > %ld; "
+             "DELETE FROM stats WHERE run_id = %lld AND step > %ld; "
+             "DELETE FROM layer_metrics WHERE run_id = %lld AND step > %ld; "
+             "DELETE FROM input_samples WHERE run_id = %lld AND step > %ld; "
+             "DELETE FROM events WHERE run_id = %lld AND step > %ld; "
+             "UPDATE runs SET resumed_from = %ld, status = 'running', finished_at = NULL WHERE run_id = %lld; COMMIT",
+             w->run_id, step, w->run_id, step, w->run_id, step, w->run_id, step, w->run_id, step, step, w->run_id);
+    if (exec_sql(w, sql, err) || prepare_all(w, err)) {
+        db_writer_close(w);
+        return -1;
+    }
+    return 0;
+}
+
+int db_writer_begin(db_writer *w, error *err)
+{
+    return exec_sql(w, "BEGIN", err);
+}
+
+int db_writer_commit(db_writer *w, error *err)
+{
+    if (sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite_failure(w, err, "committing a step");
+        sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+int db_write_step(db_writer *w, const step_row *r, error *err)
+{
+    sqlite3_stmt *st = w->insert_step;
+    sqlite3_bind_int64(st, 1, w->run_id);
+    sqlite3_bind_int64(st, 2, r->step);
+    sqlite3_bind_int(st, 3, r->epoch);
+    sqlite3_bind_double(st, 4, r->lr);
+    bind_real(st, 5, r->loss);
+    bind_real(st, 6, r->data_loss);
+    bind_real(st, 7, r->l2_penalty);
+    bind_real(st, 8, r->accuracy);
+    sqlite3_bind_double(st, 9, r->seconds);
+    sqlite3_bind_int(st, 10, r->probed);
+    sqlite3_bind_text(st, 11, r->sample_ids, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 12, isfinite(r->loss) ? 1 : 0);
+    return run_statement(w, st, "writing a step", err);
+}
+
+int db_write_stats(db_writer *w, long step, int layer_id, const char *tensor_name, const tensor_stats *s, error *err)
+{
+    sqlite3_stmt *st = w->insert_stats;
+    int64_t finite = stats_finite(s);
+    sqlite3_bind_int64(st, 1, w->run_id);
+    sqlite3_bind_int64(st, 2, step);
+    sqlite3_bind_int(st, 3, layer_id);
+    sqlite3_bind_text(st, 4, tensor_name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, s->count);
+    if (finite > 0) {
+        bind_real(st, 6, stats_mean(s));
+        bind_real(st, 7, stats_std(s));
+        bind_real(st, 8, s->min);
+        bind_real(st, 9, s->max);
+        bind_real(st, 10, stats_absmax(s));
+        bind_real(st, 11, stats_l2norm(s));
+    }
+    bind_real(st, 12, s->count ? (double)s->zero_count / (double)s->count : NAN);
+    sqlite3_bind_int64(st, 13, s->nan_count);
+    sqlite3_bind_int64(st, 14, s->posinf_count);
+    sqlite3_bind_int64(st, 15, s->neginf_count);
+    return run_statement(w, st, "writing statistics", err);
+}
+
+int db_write_metric(db_writer *w, long step, int layer_id, const char *metric, double value, error *err)
+{
+    sqlite3_stmt *st = w->insert_metric;
+    sqlite3_bind_int64(st, 1, w->run_id);
+    sqlite3_bind_int64(st, 2, step);
+    sqlite3_bind_int(st, 3, layer_id);
+    sqlite3_bind_text(st, 4, metric, -1, SQLITE_STATIC);
+    bind_real(st, 5, value);
+    return run_statement(w, st, "writing a metric", err);
+}
+
+int db_write_input(db_writer *w, long step, int position, long sample_id, int label, const tensor_stats *s,
+                   error *err)
+{
+    sqlite3_stmt *st = w->insert_input;
+    sqlite3_bind_int64(st, 1, w->run_id);
+    sqlite3_bind_int64(st, 2, step);
+    sqlite3_bind_int(st, 3, position);
+    sqlite3_bind_int64(st, 4, sample_id);
+    sqlite3_bind_int(st, 5, label);
+    if (stats_finite(s) > 0) {
+        bind_real(st, 6, stats_mean(s));
+        bind_real(st, 7, stats_std(s));
+        bind_real(st, 8, s->min);
+        bind_real(st, 9, s->max);
+        bind_real(st, 10, stats_absmax(s));
+    }
+    sqlite3_bind_int64(st, 11, s->nan_count);
+    sqlite3_bind_int64(st, 12, s->posinf_count + s->neginf_count);
+    return run_statement(w, st, "writing an input sample", err);
+}
+
+int db_write_epoch(db_writer *w, const epoch_row *r, error *err)
+{
+    sqlite3_stmt *st = w->insert_epoch;
+    sqlite3_bind_int64(st, 1, w->run_id);
+    sqlite3_bind_int(st, 2, r->epoch);
+    sqlite3_bind_int64(st, 3, r->last_step);
+    bind_real(st, 4, r->loss);
+    bind_real(st, 5, r->accuracy);
+    bind_real(st, 6, r->has_validation ? r->val_loss : NAN);
+    bind_real(st, 7, r->has_validation ? r->val_accuracy : NAN);
+    sqlite3_bind_double(st, 8, r->lr);
+    sqlite3_bind_double(st, 9, r->seconds);
+    return run_statement(w, st, "writing an epoch", err);
+}
+
+int db_write_event(db_writer *w, const event_row *r, error *err)
+{
+    sqlite3_stmt *st = w->insert_event;
+    sqlite3_bind_int64(st, 1, w->run_id);
+    bind_int_or_null(st, 2, r->step);
+    bind_int_or_null(st, 3, r->epoch);
+    sqlite3_bind_text(st, 4, r->kind, -1, SQLITE_TRANSIENT);
+    bind_int_or_null(st, 5, r->layer);
+    bind_text_or_null(st, 6, r->layer_name);
+    bind_text_or_null(st, 7, r->layer_path);
+    bind_text_or_null(st, 8, r->pass);
+    bind_text_or_null(st, 9, r->tensor);
+    bind_text_or_null(st, 10, r->value_class);
+    bind_int_or_null(st, 11, r->element_index);
+    bind_int_or_null(st, 12, r->sample);
+    bind_int_or_null(st, 13, r->d);
+    bind_int_or_null(st, 14, r->h);
+    bind_int_or_null(st, 15, r->w);
+    bind_int_or_null(st, 16, r->channel);
+    bind_int_or_null(st, 17, r->sample_id);
+    bind_int_or_null(st, 18, r->is_origin);
+    bind_real(st, 19, r->old_value);
+    bind_real(st, 20, r->new_value);
+    sqlite3_bind_text(st, 21, r->message, -1, SQLITE_TRANSIENT);
+    return run_statement(w, st, "writing an event", err);
+}
+
+int db_mark_probed(db_writer *w, long step, error *err)
+{
+    sqlite3_bind_int64(w->mark_probed, 1, w->run_id);
+    sqlite3_bind_int64(w->mark_probed, 2, step);
+    return run_statement(w, w->mark_probed, "marking a step probed", err);
+}
+
+int db_set_status(db_writer *w, const char *status, error *err)
+{
+    sqlite3_stmt *st = NULL;
+    const char *sql = strcmp(status, "running") == 0
+                          ? "UPDATE runs SET status = ?1, finished_at = NULL WHERE run_id = ?2"
+                          : "UPDATE runs SET status = ?1, finished_at = strftime('%Y-%m-%dT%H:%M:%SZ','now') "
+                            "WHERE run_id = ?2";
+    if (prepare(w, &st, sql, err)) return -1;
+    sqlite3_bind_text(st, 1, status, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, w->run_id);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sqlite_failure(w, err, "setting the run status");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+void db_writer_close(db_writer *w)
+{
+    sqlite3_stmt *statements[] = {w->insert_step, w->insert_stats, w->insert_metric, w->insert_input,
+                                  w->insert_epoch, w->insert_event, w->mark_probed};
+    for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) sqlite3_finalize(statements[i]);
+    if (w->db) {
+        /* Fold the WAL back so run.db is one self-contained file. */
+        sqlite3_wal_checkpoint_v2(w->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        sqlite3_close(w->db);
+    }
+    memset(w, 0, sizeof *w);
 }

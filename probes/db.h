@@ -21,4 +21,76 @@ int db_open_for_reading(sqlite3 **out, const char *path, error *err);
 /* Creates (or opens) a database for writing and applies the schema. */
 int db_open_for_writing(sqlite3 **out, const char *path, error *err);
 
+struct model;
+struct tensor_stats;
+
+/* The runs row of a new run (text fields are copied by SQLite). */
+typedef struct run_row {
+    const char *name, *version, *started_at, *clip, *init, *data, *normalize, *config_json;
+    int depth, width, classes, batch, probe_every;
+    double l2, lr;
+    long long seed;
+} run_row;
+
+typedef struct step_row {
+    long step;
+    int epoch;
+    double lr, loss, data_loss, l2_penalty, accuracy, seconds;
+    int probed;
+    const char *sample_ids; /* "17,4,99" */
+} step_row;
+
+typedef struct epoch_row {
+    int epoch;
+    long last_step;
+    double loss, accuracy, val_loss, val_accuracy, lr, seconds;
+    int has_validation;
+} epoch_row;
+
+/* An events row; integer fields < 0 and NULL strings are stored as NULL. */
+typedef struct event_row {
+    long step;
+    int epoch;
+    const char *kind;
+    int layer;
+    const char *layer_name, *layer_path, *pass, *tensor, *value_class;
+    long long element_index;
+    int sample, d, h, w, channel;
+    long sample_id;
+    int is_origin;
+    double old_value, new_value; /* NaN = NULL */
+    const char *message;
+} event_row;
+
+/* Keeps the database handle and one prepared statement per kind of row.
+ * Rows go in inside db_writer_begin / db_writer_commit: one transaction per
+ * step, so a killed process leaves every committed step and nothing half. */
+typedef struct db_writer {
+    sqlite3 *db;
+    long long run_id;
+    sqlite3_stmt *insert_step, *insert_stats, *insert_metric, *insert_input, *insert_epoch, *insert_event,
+        *mark_probed;
+} db_writer;
+
+/* Creates path with the schema and writes the run and layers rows. */
+int db_writer_create(db_writer *w, const char *path, const run_row *run, const struct model *m, error *err);
+/* Reopens a run database to continue run_id after step (later rows, left
+ * by a run that died after its last checkpoint, are deleted: the resumed
+ * run rewrites them identically). */
+int db_writer_resume(db_writer *w, const char *path, long step, error *err);
+int db_writer_begin(db_writer *w, error *err);
+int db_writer_commit(db_writer *w, error *err);
+int db_write_step(db_writer *w, const step_row *row, error *err);
+int db_write_stats(db_writer *w, long step, int layer_id, const char *tensor_name, const struct tensor_stats *s,
+                   error *err);
+int db_write_metric(db_writer *w, long step, int layer_id, const char *metric, double value, error *err);
+int db_write_input(db_writer *w, long step, int position, long sample_id, int label, const struct tensor_stats *s,
+                   error *err);
+int db_write_epoch(db_writer *w, const epoch_row *row, error *err);
+int db_write_event(db_writer *w, const event_row *row, error *err);
+int db_mark_probed(db_writer *w, long step, error *err);
+/* Sets runs.status (and finished_at unless status is "running"). */
+int db_set_status(db_writer *w, const char *status, error *err);
+void db_writer_close(db_writer *w);
+
 #endif

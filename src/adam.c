@@ -13,15 +13,10 @@ void adam_update(const adam_config *c, size_t count, float alpha, float lambda,
                  float *w, const float *gradient, float *m, float *v,
                  float *l2_gradient, float *applied)
 {
-    const float keep_m = 1.0f - c->beta1, keep_v = 1.0f - c->beta2, eps = c->epsilon;
     const float twice_lambda = 2.0f * lambda;
     for (size_t i = 0; i < count; i++) {
-        float penalty = twice_lambda * w[i];
-        float g = gradient[i] + penalty;
-        m[i] += (g - m[i]) * keep_m;
-        v[i] += (g * g - v[i]) * keep_v;
-        float old = w[i];
-        w[i] = old - alpha * m[i] / (sqrtf(v[i]) + eps);
+        float penalty, old = w[i];
+        w[i] = adam_update_element(c, alpha, twice_lambda, old, gradient[i], &m[i], &v[i], &penalty);
         if (l2_gradient) l2_gradient[i] = penalty;
         if (applied) applied[i] = w[i] - old;
     }

@@ -9,6 +9,7 @@
 #ifndef NANPROBE_ADAM_H
 #define NANPROBE_ADAM_H
 
+#include <math.h>
 #include <stddef.h>
 
 typedef struct adam_config {
@@ -16,6 +17,19 @@ typedef struct adam_config {
 } adam_config;
 
 #define ADAM_KERAS_DEFAULTS ((adam_config){0.9f, 0.999f, 1e-7f})
+
+/* One element's update; both update loops below (plain, and the probed one
+ * in optimizer.c) go through here so they cannot drift apart.  Returns the
+ * new weight; *penalty receives 2*lambda*w_old. */
+static inline float adam_update_element(const adam_config *c, float alpha, float twice_lambda, float w,
+                                        float gradient, float *m, float *v, float *penalty)
+{
+    *penalty = twice_lambda * w;
+    float g = gradient + *penalty;
+    *m += (g - *m) * (1.0f - c->beta1);
+    *v += (g * g - *v) * (1.0f - c->beta2);
+    return w - alpha * *m / (sqrtf(*v) + c->epsilon);
+}
 
 /* The bias-corrected step size alpha for step t (t >= 1). */
 float adam_step_size(const adam_config *c, float learning_rate, long t);

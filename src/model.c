@@ -402,7 +402,19 @@ int model_build(model *m, const model_config *config, error *err)
         }
     }
     take_buffers(m); /* assigning pass */
+    m->batch = c->batch;
     return 0;
+}
+
+void model_set_batch(model *m, int batch)
+{
+    assert(batch >= 1 && batch <= m->config.batch);
+    m->batch = batch;
+    for (int i = 0; i < m->layer_count; i++) {
+        tensor *t = &m->layers[i].output;
+        t->shape[0] = batch;
+        t->count = tensor_shape_count(t->rank, t->shape);
+    }
 }
 
 void model_free(model *m)
@@ -484,7 +496,7 @@ static size_t cells_of(const tensor *t)
 
 static void forward_layer(model *m, layer *l, int training)
 {
-    const int batch = m->config.batch;
+    const int batch = m->batch;
     const tensor *x = l->input_count > 0 ? &m->layers[l->inputs[0]].output : NULL;
     float *y = l->output.data;
     switch (l->kind) {
@@ -528,7 +540,7 @@ static void forward_layer(model *m, layer *l, int training)
 
 static void backward_layer(model *m, layer *l)
 {
-    const int batch = m->config.batch;
+    const int batch = m->batch;
     const layer *in = l->input_count > 0 ? &m->layers[l->inputs[0]] : NULL;
     const float *dy = l->output_gradient;
     float *dx = in ? in->output_gradient : NULL;

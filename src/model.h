@@ -98,6 +98,7 @@ typedef void (*model_hook)(void *context, int layer_index, model_event event);
 
 typedef struct model {
     model_config config;
+    int batch; /* samples in the current step: <= config.batch (Keras' last partial batch) */
     layer *layers;
     int layer_count;
     parameter *params;
@@ -118,6 +119,10 @@ int model_build(model *m, const model_config *config, error *err);
 void model_free(model *m);
 
 void model_init_weights(model *m, initializer_kind init, uint64_t seed);
+
+/* Sets the number of samples of the next passes (1..config.batch); every
+ * layer's output tensor header follows. */
+void model_set_batch(model *m, int batch);
 
 /* The batch goes here, (batch, D, H, W, C) floats, before model_forward. */
 float *model_input(model *m);

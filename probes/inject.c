@@ -1,0 +1,120 @@
+/* inject.c: parsing fault-injection specs (see inject.h). */
+#include "inject.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+static const char *const kind_names[] = {"nan-input", "inf-forward", "inf-backward", "scale-weights"};
+
+const char *injection_kind_name(injection_kind kind)
+{
+    return kind_names[kind];
+}
+
+static int parse_long(const char *text, long minimum, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < minimum) return -1;
+    *out = v;
+    return 0;
+}
+
+int injection_parse(const char *spec, const model *m, injection *out, error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->layer = -1;
+    out->step = -1;
+    out->d = out->h = out->w = out->channel = -1;
+    out->factor = NAN;
+    snprintf(out->spec, sizeof out->spec, "%s", spec);
+
+    const char *at = strchr(spec, '@');
+    const char *usage = "expected KIND@key=value,... with KIND one of nan-input, inf-forward, inf-backward, "
+                        "scale-weights (e.g. inf-forward@layer=conv3d_5,step=10)";
+    if (!at) return error_set(err, "--inject '%s': %s", spec, usage);
+    size_t kind_length = (size_t)(at - spec);
+    int kind = -1;
+    for (int k = 0; k < 4; k++)
+        if (strlen(kind_names[k]) == kind_length && strncmp(spec, kind_names[k], kind_length) == 0) kind = k;
+    if (kind < 0) return error_set(err, "--inject '%s': unknown kind; %s", spec, usage);
+    out->kind = (injection_kind)kind;
+
+    char fields[160];
+    snprintf(fields, sizeof fields, "%s", at + 1);
+    char *saveptr = NULL;
+    for (char *item = strtok_r(fields, ",", &saveptr); item; item = strtok_r(NULL, ",", &saveptr)) {
+        char *eq = strchr(item, '=');
+        if (!eq) return error_set(err, "--inject '%s': '%s' is not key=value", spec, item);
+        *eq = '\0';
+        const char *key = item, *value = eq + 1;
+        long number = 0;
+        if (strcmp(key, "layer") == 0) {
+            out->layer = model_find_layer(m, value);
+            if (out->layer < 0)
+                return error_set(err, "--inject '%s': no layer named '%s' (Keras names, see `nanprobe summary`)",
+                                 spec, value);
+        } else if (strcmp(key, "factor") == 0) {
+            char *end;
+            out->factor = strtod(value, &end);
+            if (end == value || *end || !isfinite(out->factor))
+                return error_set(err, "--inject '%s': factor must be a finite number", spec);
+        } else if (strcmp(key, "step") == 0 || strcmp(key, "sample") == 0 || strcmp(key, "d") == 0 ||
+                   strcmp(key, "h") == 0 || strcmp(key, "w") == 0 || strcmp(key, "channel") == 0) {
+            if (parse_long(value, strcmp(key, "step") == 0 ? 1 : 0, &number))
+                return error_set(err, "--inject '%s': %s must be a %s integer, got '%s'", spec, key,
+                                 strcmp(key, "step") == 0 ? "positive" : "non-negative", value);
+            if (strcmp(key, "step") == 0) out->step = number;
+            else if (strcmp(key, "sample") == 0) out->sample = (int)number;
+            else if (strcmp(key, "d") == 0) out->d = (int)number;
+            else if (strcmp(key, "h") == 0) out->h = (int)number;
+            else if (strcmp(key, "w") == 0) out->w = (int)number;
+            else out->channel = (int)number;
+        } else {
+            return error_set(err, "--inject '%s': unknown key '%s'", spec, key);
+        }
+    }
+    if (out->step < 1) return error_set(err, "--inject '%s': step=S is required (steps count from 1)", spec);
+    if (out->kind == INJECT_NAN_INPUT) {
+        out->layer = 0;
+    } else if (out->layer < 0) {
+        return error_set(err, "--inject '%s': layer=NAME is required", spec);
+    }
+    if (out->kind == INJECT_SCALE_WEIGHTS) {
+        if (!isfinite(out->factor)) return error_set(err, "--inject '%s': factor=F is required", spec);
+        if (m->layers[out->layer].param_count == 0)
+            return error_set(err, "--inject '%s': layer %s has no weights to scale", spec, m->layers[out->layer].name);
+    }
+    if (out->kind == INJECT_INF_BACKWARD && out->layer == 0)
+        return error_set(err, "--inject '%s': the input has no gradient (the first conv computes none)", spec);
+    if (out->sample >= m->config.batch)
+        return error_set(err, "--inject '%s': sample %d is outside the batch of %d", spec, out->sample,
+                         m->config.batch);
+    const tensor *t = &m->layers[out->layer].output;
+    if (t->rank == 5) {
+        const int *s = t->shape;
+        if (out->d >= s[1] || out->h >= s[2] || out->w >= s[3] || out->channel >= s[4])
+            return error_set(err, "--inject '%s': element outside %s's output (D, H, W, C) = (%d, %d, %d, %d)", spec,
+                             m->layers[out->layer].name, s[1], s[2], s[3], s[4]);
+    } else if (out->channel >= t->shape[1]) {
+        return error_set(err, "--inject '%s': channel outside %s's %d outputs", spec, m->layers[out->layer].name,
+                         t->shape[1]);
+    }
+    return 0;
+}
+
+long long injection_element(const injection *inj, int rank, const int *shape)
+{
+    int channel = inj->channel >= 0 ? inj->channel : 0;
+    if (rank == 2) return (long long)inj->sample * shape[1] + channel;
+    int d = inj->d >= 0 ? inj->d : shape[1] / 2;
+    int h = inj->h >= 0 ? inj->h : shape[2] / 2;
+    int w = inj->w >= 0 ? inj->w : shape[3] / 2;
+    return ((((long long)inj->sample * shape[1] + d) * shape[2] + h) * shape[3] + w) * shape[4] + channel;
+}

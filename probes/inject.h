@@ -1,0 +1,44 @@
+/* inject.h: the fault-injection drill (--inject SPEC), with which a user can
+ * prove the sentinel on their own machine and our tests can check that it
+ * names exactly the place a fault was planted.
+ *
+ *   nan-input@step=S,sample=K               a NaN in clip K of step S's batch
+ *   inf-forward@layer=NAME,step=S           +Inf written into NAME's output
+ *   inf-backward@layer=NAME,step=S          +Inf written into the gradient reaching NAME's output
+ *   scale-weights@layer=NAME,step=S,factor=F  NAME's kernel (or gamma) multiplied by F before step S
+ *
+ * Steps count from 1; sample is the position in the batch (default 0).  The
+ * element hit is at the centre of the volume, channel 0, unless d=, h=, w=,
+ * channel= say otherwise. */
+#ifndef NANPROBE_INJECT_H
+#define NANPROBE_INJECT_H
+
+#include "error.h"
+
+struct model;
+
+typedef enum injection_kind {
+    INJECT_NAN_INPUT,
+    INJECT_INF_FORWARD,
+    INJECT_INF_BACKWARD,
+    INJECT_SCALE_WEIGHTS,
+} injection_kind;
+
+typedef struct injection {
+    injection_kind kind;
+    long step;
+    int layer;     /* model layer index (0 = the input) */
+    int sample;
+    int d, h, w, channel; /* -1: the default (centre, channel 0) */
+    double factor;
+    char spec[160];
+} injection;
+
+/* Parses one SPEC against the model's layer names. */
+int injection_parse(const char *spec, const struct model *m, injection *out, error *err);
+/* The flat index an injection hits in a tensor of the given shape (rank 2
+ * for Dense outputs, 5 otherwise). */
+long long injection_element(const injection *inj, int rank, const int *shape);
+const char *injection_kind_name(injection_kind kind);
+
+#endif

@@ -1,0 +1,81 @@
+/* train.h: the training run: data, model, Adam + L2, Keras callbacks,
+ * validation, checkpoints, probes and the run database, in one loop.
+ *
+ * Keras semantics reproduced (see ../shared/spec and the README): the
+ * epoch's batches come from a fresh seeded permutation, the last batch of a
+ * full pass is partial as in fit() on arrays; the step objective is the mean
+ * cross-entropy plus lambda*sum(w^2) over every kernel (weights before the
+ * step's update); the epoch loss is the batch-size-weighted mean of step
+ * objectives; validation runs in inference mode after every epoch and its
+ * loss includes the penalty; ReduceLROnPlateau and EarlyStopping watch
+ * val_loss. */
+#ifndef NANPROBE_TRAIN_H
+#define NANPROBE_TRAIN_H
+
+#include "error.h"
+#include "model.h"
+
+#define TRAIN_MAX_INJECTIONS 32
+
+typedef struct train_options {
+    /* model */
+    int depth, width, clip[4], classes, batch, threads;
+    initializer_kind init;
+    /* objective and optimizer */
+    double l2, lr;
+    int epochs;
+    long steps_per_epoch; /* 0: one full pass over the training clips */
+    /* data */
+    const char *data;
+    long train_clips, val_clips;
+    int normalize; /* normalize_kind */
+    long long seed;
+    /* callbacks */
+    double plateau_factor, plateau_min_lr, plateau_min_delta;
+    int plateau_patience;
+    int early_stopping; /* patience; -1: off */
+    /* run */
+    const char *out, *name;
+    long max_steps;       /* stop (with a checkpoint) after this many steps; 0: no limit */
+    long checkpoint_every; /* also checkpoint every N steps; 0: at epoch ends only */
+    int quiet, report;
+    /* probes */
+    int probes, probe_every, ring_steps;
+    long on_nan_continue; /* -1: stop at the first non-finite value; N: go on N more steps */
+    const char *injections[TRAIN_MAX_INJECTIONS];
+    int injection_count;
+} train_options;
+
+typedef enum train_status {
+    TRAIN_COMPLETED,
+    TRAIN_EARLY_STOPPED,
+    TRAIN_NAN,
+    TRAIN_INTERRUPTED,
+    TRAIN_MAX_STEPS,
+} train_status;
+
+typedef struct train_result {
+    train_status status;
+    long steps;
+    double seconds_per_step; /* mean over the steps of this process */
+    char database[4096];
+    char report[4096];       /* index.html of the report, when one was written */
+    char verdict[2048];      /* the first non-finite event, in words */
+} train_result;
+
+/* Fills the seed's setup: ResNet3D-34, he_normal, L2 1e-4, Adam 1e-3,
+ * 16x112x112x3 clips, synthetic data. */
+void train_options_defaults(train_options *o);
+
+/* Runs (or, with resume_argv, continues) a training run in o->out.  argv is
+ * the option list that produced o, stored in checkpoints.  Returns -1 with
+ * err set when the run could not be carried out (bad data, disk full...);
+ * a NaN stop or an interruption is a result, not a failure. */
+int train_run(const train_options *o, int argc, char *const *argv, int resume, train_result *result, error *err);
+
+/* Asks a running train_run to stop after the current step (signal-safe). */
+void train_request_stop(void);
+
+const char *train_status_name(train_status status);
+
+#endif
