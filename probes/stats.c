@@ -25,6 +25,7 @@ void stats_clear(tensor_stats *s)
 /* Element by element in double, classifying by bit pattern. */
 static void accumulate_exact(tensor_stats *s, const float *x, size_t n, size_t offset)
 {
+    int have_shift = stats_finite(s) > 0;
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
         int kind = float_class(v);
@@ -35,7 +36,10 @@ static void accumulate_exact(tensor_stats *s, const float *x, size_t n, size_t o
             s->neginf_count += kind == FLOAT_NEGATIVE_INF;
             continue;
         }
-        if (stats_finite(s) == 0) s->shift = v;
+        if (!have_shift) {
+            s->shift = v;
+            have_shift = 1;
+        }
         double d = (double)v - s->shift;
         s->sum += d;
         s->sum_squares += d * d;

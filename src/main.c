@@ -175,7 +175,16 @@ static int command_train(int argc, char **argv)
             }
         /* Re-parse the stored options, then the new ones on top. */
         list = malloc(sizeof(char *) * (size_t)(stored_count + argc + 2));
-        for (int i = 0; i < stored_count; i++) list[list_count++] = stored[i];
+        /* --max-steps bounds one invocation, not the run: a resumed run
+         * would otherwise stop again at once. */
+        for (int i = 0; i < stored_count; i++) {
+            if (strcmp(stored[i], "--max-steps") == 0) {
+                i++;
+                continue;
+            }
+            if (strncmp(stored[i], "--max-steps=", 12) == 0) continue;
+            list[list_count++] = stored[i];
+        }
         for (int i = 0; i < argc; i++) {
             if (strcmp(argv[i], "--resume") == 0) {
                 i++;

@@ -6,9 +6,14 @@
 #ifndef NANPROBE_TEST_UTIL_H
 #define NANPROBE_TEST_UTIL_H
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static int test_passed, test_failed;
 
@@ -49,6 +54,48 @@ static inline int test_full(void)
 static inline const char *test_binary(int argc, char **argv)
 {
     return argc > 1 ? argv[1] : "./nanprobe";
+}
+
+/* Runs argv (argv[0] a path) with stdout and stderr captured into output
+ * (truncated to size); returns the exit status, 128+N for signal N, or -1
+ * if it could not start. */
+static inline int test_run(char *const argv[], char *output, size_t size)
+{
+    char path[] = "/tmp/nanprobe-test-output-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (output && size) {
+        lseek(fd, 0, SEEK_SET);
+        ssize_t n = read(fd, output, size - 1);
+        output[n > 0 ? n : 0] = '\0';
+    }
+    close(fd);
+    unlink(path);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+/* A fresh temporary directory (its path is written into dir). */
+static inline int test_temp_dir(char *dir, size_t size, const char *label)
+{
+    snprintf(dir, size, "/tmp/nanprobe-%s-XXXXXX", label);
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static inline void test_remove_tree(const char *dir)
+{
+    char command[4200];
+    snprintf(command, sizeof command, "rm -rf '%s'", dir);
+    if (system(command) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
 #endif

@@ -1,0 +1,526 @@
+/* test_probes.c: the statistics, the database the probes fill, and the
+ * sentinel: injected faults must be named exactly (step, layer, pass,
+ * tensor, element), natural failures (a huge learning rate, a NaN inside a
+ * clip file, inputs of 1e30) must be found at their origin, the ring must
+ * flush the run-up to a NaN, and a trainer killed at random moments must
+ * leave a valid database with contiguous steps. */
+#include <math.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "npy.h"
+#include "rng.h"
+#include "stats.h"
+#include "test_util.h"
+
+static const char *nanprobe;
+
+/* ------------------------------------------------------------ statistics */
+
+static void test_stats(void)
+{
+    rng r;
+    rng_seed(&r, 3, 3);
+    size_t n = 300001; /* not a multiple of the block, above the parallel threshold */
+    float *x = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) x[i] = (float)(1e6 + rng_normal(&r)); /* mean^2/var = 1e12 */
+    x[17] = 0.0f;
+    x[1000] = NAN;
+    x[200000] = INFINITY;
+    x[250000] = -INFINITY;
+    x[299999] = NAN;
+    double sum = 0, sum_sq = 0, lo = INFINITY, hi = -INFINITY;
+    long finite = 0, zeros = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i])) continue;
+        finite++;
+        sum += x[i];
+        lo = fmin(lo, x[i]);
+        hi = fmax(hi, x[i]);
+        zeros += x[i] == 0.0f;
+    }
+    double mean = sum / finite;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(x[i])) sum_sq += ((double)x[i] - mean) * ((double)x[i] - mean);
+    double std = sqrt(sum_sq / finite);
+    tensor_stats s;
+    stats_compute(x, n, &s);
+    CHECK(s.count == (int64_t)n && s.nan_count == 2 && s.posinf_count == 1 && s.neginf_count == 1,
+          "counts: %lld %lld %lld %lld", (long long)s.count, (long long)s.nan_count, (long long)s.posinf_count,
+          (long long)s.neginf_count);
+    CHECK(s.first_nonfinite == 1000, "first non-finite at %lld, expected 1000", (long long)s.first_nonfinite);
+    CHECK(fabs(stats_mean(&s) - mean) < 1e-9 * fabs(mean), "mean %.12g vs %.12g", stats_mean(&s), mean);
+    /* std ~1 around a mean of 1e6: a naive float E[x^2]-E[x]^2 gives garbage. */
+    CHECK(fabs(stats_std(&s) - std) < 1e-3 * std, "std %.9g vs %.9g (mean^2/var = 1e12)", stats_std(&s), std);
+    CHECK(s.min == (float)lo && s.max == (float)hi, "min/max");
+    CHECK(s.zero_count == zeros, "zeros %lld vs %ld", (long long)s.zero_count, zeros);
+    double l2 = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(x[i])) l2 += (double)x[i] * x[i];
+    CHECK(fabs(stats_l2norm(&s) - sqrt(l2)) < 1e-9 * sqrt(l2), "l2norm");
+
+    /* Chunked accumulation and merging give the same result as one pass. */
+    tensor_stats a, b;
+    stats_clear(&a);
+    stats_clear(&b);
+    stats_accumulate(&a, x, 123457, 0);
+    stats_accumulate(&b, x + 123457, n - 123457, 123457);
+    stats_merge(&a, &b);
+    CHECK(a.count == s.count && a.nan_count == s.nan_count && a.first_nonfinite == s.first_nonfinite &&
+              fabs(stats_mean(&a) - stats_mean(&s)) < 1e-9 * 1e6 && fabs(stats_std(&a) - stats_std(&s)) < 1e-6,
+          "merged statistics differ");
+
+    /* A finite value whose square overflows float is still exact. */
+    float big[4] = {3e19f, -3e19f, 1.0f, 2.0f};
+    stats_compute(big, 4, &s);
+    CHECK(stats_nonfinite(&s) == 0 && fabs(stats_l2norm(&s) - sqrt(2 * 9e38 + 5)) < 1e28,
+          "squares above FLT_MAX: l2norm %g", stats_l2norm(&s));
+    free(x);
+}
+
+/* --------------------------------------------------------------- helpers */
+
+typedef struct db_view {
+    sqlite3 *db;
+} db_view;
+
+static int db_view_open(db_view *v, const char *dir)
+{
+    char path[4300];
+    snprintf(path, sizeof path, "%s/run.db", dir);
+    return sqlite3_open_v2(path, &v->db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+static double query(db_view *v, const char *sql)
+{
+    sqlite3_stmt *st;
+    double value = NAN;
+    if (sqlite3_prepare_v2(v->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "query failed: %s: %s\n", sql, sqlite3_errmsg(v->db));
+        return NAN;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) value = sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    return value;
+}
+
+static void query_text(db_view *v, const char *sql, char *out, size_t size)
+{
+    sqlite3_stmt *st;
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(v->db, sql, -1, &st, NULL) != SQLITE_OK) return;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+}
+
+/* The first 'nan' event of a run. */
+typedef struct nan_event {
+    long step;
+    char layer[64], pass[32], tensor[32], value_class[8];
+    int sample, d, h, w, channel, is_origin;
+    long sample_id;
+    int found;
+} nan_event;
+
+static int column_int(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_int(st, i);
+}
+
+static nan_event first_nan(db_view *v)
+{
+    nan_event e;
+    memset(&e, 0, sizeof e);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(v->db,
+                           "SELECT step, layer_name, pass, tensor, value_class, sample, d, h, w, channel, sample_id, "
+                           "is_origin FROM first_nan",
+                           -1, &st, NULL) != SQLITE_OK)
+        return e;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        e.found = 1;
+        e.step = sqlite3_column_int(st, 0);
+        snprintf(e.layer, sizeof e.layer, "%s", (const char *)sqlite3_column_text(st, 1));
+        snprintf(e.pass, sizeof e.pass, "%s", (const char *)sqlite3_column_text(st, 2));
+        snprintf(e.tensor, sizeof e.tensor, "%s", (const char *)sqlite3_column_text(st, 3));
+        snprintf(e.value_class, sizeof e.value_class, "%s", (const char *)sqlite3_column_text(st, 4));
+        e.sample = column_int(st, 5);
+        e.d = column_int(st, 6);
+        e.h = column_int(st, 7);
+        e.w = column_int(st, 8);
+        e.channel = column_int(st, 9);
+        e.sample_id = column_int(st, 10);
+        e.is_origin = column_int(st, 11);
+    }
+    sqlite3_finalize(st);
+    return e;
+}
+
+static int train(char *output, size_t size, const char *dir, const char *const *extra)
+{
+    char *argv[64];
+    int n = 0;
+    argv[n++] = (char *)nanprobe;
+    argv[n++] = "train";
+    const char *common[] = {"--depth=18", "--width=4", "--clip=4x16x16x2", "--classes=3", "--batch=4",
+                            "--train-clips=64", "--val-clips=8", "--epochs=2", "--no-report", "--quiet", NULL};
+    for (int i = 0; common[i]; i++) argv[n++] = (char *)common[i];
+    for (int i = 0; extra && extra[i]; i++) argv[n++] = (char *)extra[i];
+    argv[n++] = "--out";
+    argv[n++] = (char *)dir;
+    argv[n] = NULL;
+    return test_run(argv, output, size);
+}
+
+/* The dataset id at a batch position of a step, from steps.sample_ids. */
+static long sample_id_at(db_view *v, long step, int position)
+{
+    char sql[160], ids[1024];
+    snprintf(sql, sizeof sql, "SELECT sample_ids FROM steps WHERE step = %ld", step);
+    query_text(v, sql, ids, sizeof ids);
+    char *p = ids;
+    for (int i = 0; i < position && p; i++) {
+        p = strchr(p, ',');
+        if (p) p++;
+    }
+    return p ? strtol(p, NULL, 10) : -1;
+}
+
+/* ------------------------------------------------------------ injections */
+
+static void test_injections(const char *base)
+{
+    char dir[4200], output[8192];
+    struct {
+        const char *spec, *layer, *pass, *tensor, *value_class;
+        long step;
+        int sample, d, h, w, channel;
+    } cases[] = {
+        /* Clip 4x16x16x2: the input's centre is d=2 h=8 w=8. */
+        {"--inject=nan-input@step=3,sample=2", "input_1", "input", "output", "nan", 3, 2, 2, 8, 8, 0},
+        /* conv3d_5 is stage2.block1.conv1: output (1, 2, 2, 8) -> centre d=0 h=1 w=1. */
+        {"--inject=inf-forward@layer=conv3d_5,step=4", "conv3d_5", "forward", "output", "+inf", 4, 0, 0, 1, 1, 0},
+        /* Stage 1 of this network is (1, 4, 4, 4) per clip. */
+        {"--inject=inf-forward@layer=activation_3,step=2,sample=1,d=0,h=3,w=0,channel=2", "activation_3", "forward",
+         "output", "+inf", 2, 1, 0, 3, 0, 2},
+        {"--inject=inf-backward@layer=batch_normalization_3,step=5", "batch_normalization_3", "backward",
+         "output_grad", "+inf", 5, 0, 0, 2, 2, 0},
+        /* The dense layer's output is (N, classes): the element is (sample, class). */
+        {"--inject=inf-forward@layer=dense,step=1,sample=3,channel=1", "dense", "forward", "output", "+inf", 1, 3,
+         -1, -1, -1, 1},
+        /* A factor that overflows float32 makes the kernel itself +-Inf. */
+        {"--inject=scale-weights@layer=conv3d_3,step=6,factor=1e300", "conv3d_3", "update", "kernel", "", 6, -1, -1,
+         -1, -1, -1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        snprintf(dir, sizeof dir, "%s/inject-%zu", base, k);
+        const char *extra[] = {cases[k].spec, NULL};
+        int status = train(output, sizeof output, dir, extra);
+        CHECK(status == 3, "%s: exit %d, expected 3 (stopped at NaN):\n%s", cases[k].spec, status, output);
+        db_view v;
+        if (db_view_open(&v, dir)) continue;
+        nan_event e = first_nan(&v);
+        CHECK(e.found, "%s: no nan event", cases[k].spec);
+        CHECK(e.step == cases[k].step && strcmp(e.layer, cases[k].layer) == 0 && strcmp(e.pass, cases[k].pass) == 0 &&
+                  strcmp(e.tensor, cases[k].tensor) == 0,
+              "%s: event names step %ld layer %s pass %s tensor %s", cases[k].spec, e.step, e.layer, e.pass, e.tensor);
+        if (cases[k].value_class[0])
+            CHECK(strcmp(e.value_class, cases[k].value_class) == 0, "%s: value class %s", cases[k].spec,
+                  e.value_class);
+        if (cases[k].sample >= 0 || cases[k].channel >= 0)
+            CHECK(e.sample == cases[k].sample && e.d == cases[k].d && e.h == cases[k].h && e.w == cases[k].w &&
+                      e.channel == cases[k].channel,
+                  "%s: element (sample %d, d %d, h %d, w %d, channel %d)", cases[k].spec, e.sample, e.d, e.h, e.w,
+                  e.channel);
+        if (cases[k].sample >= 0)
+            CHECK(e.sample_id == sample_id_at(&v, e.step, e.sample), "%s: sample id %ld does not match the batch",
+                  cases[k].spec, e.sample_id);
+        CHECK(e.is_origin == 1, "%s: an injected value has finite inputs, so it is the origin", cases[k].spec);
+        CHECK(query(&v, "SELECT COUNT(*) FROM events WHERE kind = 'injection'") == 1, "%s: injection event",
+              cases[k].spec);
+        CHECK(query(&v, "SELECT MAX(step) FROM steps") == cases[k].step, "%s: training went on after the NaN",
+              cases[k].spec);
+        char status_text[32];
+        query_text(&v, "SELECT status FROM runs", status_text, sizeof status_text);
+        CHECK(strcmp(status_text, "nan") == 0, "%s: runs.status '%s'", cases[k].spec, status_text);
+        sqlite3_close(v.db);
+    }
+
+    /* Downstream of a merely huge weight: the NaN appears at that step,
+     * after the injection, and is an origin (finite inputs overflowed). */
+    snprintf(dir, sizeof dir, "%s/inject-scale", base);
+    const char *extra[] = {"--inject=scale-weights@layer=conv3d_3,step=4,factor=1e30", NULL};
+    int status = train(output, sizeof output, dir, extra);
+    db_view v;
+    if (status == 3 && db_view_open(&v, dir) == 0) {
+        nan_event e = first_nan(&v);
+        CHECK(e.step == 4 && e.is_origin == 1, "scale 1e30: first NaN at step %ld (origin %d)", e.step, e.is_origin);
+        printf("  scale-weights 1e30 on conv3d_3 at step 4: first non-finite value in %s of %s (%s pass)\n",
+               e.tensor, e.layer, e.pass);
+        sqlite3_close(v.db);
+    } else {
+        CHECK(0, "scale 1e30: exit %d", status);
+    }
+}
+
+/* ------------------------------------------------------ natural failures */
+
+static void write_npy_dir(const char *dir, float value, int nan_clip)
+{
+    mkdir(dir, 0777);
+    enum { N = 8, COUNT = N * 4 * 16 * 16 * 2 };
+    static float clips[COUNT];
+    rng r;
+    rng_seed(&r, 9, 9);
+    for (int i = 0; i < COUNT; i++) clips[i] = value * (float)(0.5 + rng_uniform(&r));
+    if (nan_clip >= 0) clips[(size_t)nan_clip * (COUNT / N) + 100] = NAN;
+    int64_t labels[N];
+    for (int i = 0; i < N; i++) labels[i] = i % 3;
+    const int64_t shape[5] = {N, 4, 16, 16, 2}, label_shape[1] = {N};
+    char path[4300];
+    error err;
+    snprintf(path, sizeof path, "%s/train_clips.npy", dir);
+    npy_write(path, "<f4", 5, shape, clips, 1, &err);
+    snprintf(path, sizeof path, "%s/train_labels.npy", dir);
+    npy_write(path, "<i8", 1, label_shape, labels, 1, &err);
+}
+
+static void test_natural_failures(const char *base)
+{
+    char dir[4200], data[4200], output[8192];
+    db_view v;
+
+    /* 1. A learning rate large enough to overflow: Adam's first step moves
+     * every weight by ~lr (1e30), so step 2's forward pass overflows. */
+    snprintf(dir, sizeof dir, "%s/huge-lr", base);
+    const char *huge_lr[] = {"--lr=1e30", NULL};
+    int status = train(output, sizeof output, dir, huge_lr);
+    CHECK(status == 3, "--lr 1e30: exit %d", status);
+    if (db_view_open(&v, dir) == 0) {
+        nan_event e = first_nan(&v);
+        CHECK(e.step == 2 && e.is_origin == 1 && (strcmp(e.pass, "forward") == 0 || strcmp(e.pass, "update") == 0),
+              "--lr 1e30: first non-finite value at step %ld, %s %s of %s (origin %d)", e.step, e.pass, e.tensor,
+              e.layer, e.is_origin);
+        CHECK(query(&v, "SELECT loss_finite FROM steps WHERE step = 1") == 1, "step 1 must still be finite");
+        printf("  --lr 1e30: step %ld, %s pass, %s of %s\n", e.step, e.pass, e.tensor, e.layer);
+        sqlite3_close(v.db);
+    }
+
+    /* 2. A clip file with one NaN (clip 5 of 8): the input pass, that clip. */
+    snprintf(data, sizeof data, "%s/npy-nan", base);
+    write_npy_dir(data, 1.0f, 5);
+    snprintf(dir, sizeof dir, "%s/nan-clip", base);
+    const char *nan_clip[] = {"--data", data, "--normalize=none", "--val-clips=0", "--train-clips=0", NULL};
+    status = train(output, sizeof output, dir, nan_clip);
+    CHECK(status == 3, "NaN clip: exit %d:\n%s", status, output);
+    if (db_view_open(&v, dir) == 0) {
+        nan_event e = first_nan(&v);
+        CHECK(strcmp(e.pass, "input") == 0 && e.sample_id == 5 && e.is_origin == 1,
+              "NaN clip: event in %s pass, clip %ld (expected input pass, clip 5)", e.pass, e.sample_id);
+        CHECK(query(&v, "SELECT nan_count FROM input_samples WHERE sample_id = 5 ORDER BY step LIMIT 1") == 1,
+              "input_samples does not show the NaN of clip 5");
+        sqlite3_close(v.db);
+    }
+
+    /* 3. Inputs of ~1e30: the stem conv stays finite (~1e31) but the first
+     * BatchNorm's variance (~1e62) overflows float32: that is the origin. */
+    snprintf(data, sizeof data, "%s/npy-huge", base);
+    write_npy_dir(data, 1e30f, -1);
+    snprintf(dir, sizeof dir, "%s/huge-input", base);
+    const char *huge_input[] = {"--data", data, "--normalize=none", "--val-clips=0", "--train-clips=0", NULL};
+    status = train(output, sizeof output, dir, huge_input);
+    CHECK(status == 3, "inputs 1e30: exit %d:\n%s", status, output);
+    if (db_view_open(&v, dir) == 0) {
+        nan_event e = first_nan(&v);
+        CHECK(e.step == 1 && strcmp(e.layer, "batch_normalization") == 0 && strcmp(e.tensor, "batch_variance") == 0 &&
+                  e.is_origin == 1,
+              "inputs 1e30: event at step %ld in %s of %s", e.step, e.tensor, e.layer);
+        CHECK(query(&v, "SELECT absmax FROM stats WHERE step = 1 AND layer_id = 0 AND tensor = 'output'") > 1e29,
+              "the input's statistics must show its scale");
+        sqlite3_close(v.db);
+    }
+}
+
+/* --------------------------------------------------- ring and aftermath */
+
+static void test_probe_every_and_ring(const char *base)
+{
+    char dir[4200], output[8192];
+    snprintf(dir, sizeof dir, "%s/ring", base);
+    const char *extra[] = {"--probe-every=5", "--ring=4", "--inject=inf-forward@layer=conv3d_2,step=13", NULL};
+    int status = train(output, sizeof output, dir, extra);
+    CHECK(status == 3, "ring run: exit %d:\n%s", status, output);
+    db_view v;
+    if (db_view_open(&v, dir)) return;
+    char probed[256];
+    query_text(&v, "SELECT group_concat(step) FROM (SELECT step FROM steps WHERE probed = 1 ORDER BY step)", probed,
+               sizeof probed);
+    CHECK(strcmp(probed, "5,9,10,11,12,13") == 0, "probed steps '%s', expected 5,9,10,11,12,13 (every 5th + ring of 4)",
+          probed);
+    double with_stats = query(&v, "SELECT COUNT(DISTINCT step) FROM stats");
+    CHECK(with_stats == 6, "statistics present for %g steps, expected 6", with_stats);
+    double layers = query(&v, "SELECT COUNT(*) FROM layers");
+    double outputs = query(&v, "SELECT COUNT(*) FROM stats WHERE step = 11 AND tensor = 'output'");
+    CHECK(outputs == layers, "ring-flushed step 11 has %g output rows for %g layers", outputs, layers);
+    sqlite3_close(v.db);
+
+    /* --on-nan continue=3 logs the aftermath. */
+    snprintf(dir, sizeof dir, "%s/continue", base);
+    const char *go_on[] = {"--on-nan=continue=3", "--inject=inf-backward@layer=activation_5,step=2", NULL};
+    status = train(output, sizeof output, dir, go_on);
+    CHECK(status == 3, "continue=3: exit %d", status);
+    if (db_view_open(&v, dir) == 0) {
+        CHECK(query(&v, "SELECT MAX(step) FROM steps") == 5, "continue=3 after step 2 must end at step 5");
+        CHECK(query(&v, "SELECT COUNT(*) FROM events WHERE kind = 'nan'") == 1, "one nan event");
+        CHECK(query(&v, "SELECT SUM(nan_count + posinf_count + neginf_count) FROM stats WHERE step = 4") > 0,
+              "the aftermath's statistics must show the non-finite values");
+        sqlite3_close(v.db);
+    }
+
+    /* Probes off: no statistics, but a NaN loss is still caught. */
+    snprintf(dir, sizeof dir, "%s/probes-off", base);
+    const char *off[] = {"--probes=off", "--inject=inf-forward@layer=conv3d_4,step=3", NULL};
+    status = train(output, sizeof output, dir, off);
+    CHECK(status == 3, "probes off: exit %d", status);
+    if (db_view_open(&v, dir) == 0) {
+        nan_event e = first_nan(&v);
+        CHECK(query(&v, "SELECT COUNT(*) FROM stats") == 0, "probes off wrote statistics");
+        CHECK(e.found && strcmp(e.pass, "loss") == 0 && e.step == 3, "probes off: event %s at step %ld", e.pass,
+              e.step);
+        sqlite3_close(v.db);
+    }
+}
+
+/* ------------------------------------------------------ database content */
+
+static void test_database_content(const char *base)
+{
+    char dir[4200], output[8192];
+    snprintf(dir, sizeof dir, "%s/content", base);
+    int status = train(output, sizeof output, dir, NULL);
+    CHECK(status == 0, "clean run: exit %d:\n%s", status, output);
+    db_view v;
+    if (db_view_open(&v, dir)) return;
+    char check[64];
+    query_text(&v, "PRAGMA integrity_check", check, sizeof check);
+    CHECK(strcmp(check, "ok") == 0, "integrity_check: %s", check);
+    double layers = query(&v, "SELECT COUNT(*) FROM layers");
+    double steps = query(&v, "SELECT COUNT(*) FROM steps");
+    CHECK(steps == 32, "%g steps, expected 32", steps);
+    CHECK(query(&v, "SELECT COUNT(*) FROM stats WHERE tensor = 'output'") == layers * steps, "an output row per layer per step");
+    CHECK(query(&v, "SELECT COUNT(*) FROM stats WHERE tensor = 'output_grad'") == (layers - 1) * steps,
+          "an output_grad row per layer (but the input) per step");
+    double convs = query(&v, "SELECT COUNT(*) FROM layers WHERE kind = 'Conv3D'");
+    const char *per_conv[] = {"kernel", "kernel.grad", "kernel.update", "kernel.adam_m", "kernel.adam_v", "bias"};
+    for (int i = 0; i < 6; i++) {
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "SELECT COUNT(*) FROM stats s JOIN layers l USING (run_id, layer_id) WHERE l.kind = 'Conv3D' AND "
+                 "s.tensor = '%s'",
+                 per_conv[i]);
+        CHECK(query(&v, sql) == convs * steps, "%s rows for every conv every step", per_conv[i]);
+    }
+    double bns = query(&v, "SELECT COUNT(*) FROM layers WHERE kind = 'BatchNormalization'");
+    CHECK(query(&v, "SELECT COUNT(*) FROM stats WHERE tensor = 'batch_variance'") == bns * steps, "BN batch statistics");
+    CHECK(query(&v, "SELECT COUNT(*) FROM layer_metrics WHERE metric = 'bn.max_mean2_over_var'") == bns * steps,
+          "BN metrics");
+    CHECK(query(&v, "SELECT COUNT(*) FROM layer_metrics WHERE metric = 'kernel.l2_grad_norm'") == (convs + 1) * steps,
+          "L2 gradient norms for every kernel (convs + dense)");
+    CHECK(query(&v, "SELECT COUNT(*) FROM input_samples") == 4 * steps, "a row per clip per step");
+    CHECK(query(&v, "SELECT COUNT(*) FROM epochs WHERE val_loss IS NOT NULL") == 2, "two epochs with validation");
+    /* The L2 part of the gradient: 2 lambda ||w|| against the kernel norm before the update. */
+    double l2_norm = query(&v, "SELECT value FROM layer_metrics m JOIN layers l USING (run_id, layer_id) "
+                               "WHERE l.name = 'conv3d_2' AND m.metric = 'kernel.l2_grad_norm' AND m.step = 2");
+    double w_norm = query(&v, "SELECT l2norm FROM stats s JOIN layers l USING (run_id, layer_id) "
+                              "WHERE l.name = 'conv3d_2' AND s.tensor = 'kernel' AND s.step = 1");
+    CHECK(fabs(l2_norm - 2e-4 * w_norm) < 1e-6 * l2_norm, "l2_grad_norm %g vs 2*lambda*||w|| %g", l2_norm,
+          2e-4 * w_norm);
+    /* The objective is data loss + penalty, and the penalty is lambda*sum(w^2). */
+    CHECK(query(&v, "SELECT MAX(ABS(loss - data_loss - l2_penalty)) FROM steps") < 1e-12, "loss = data_loss + l2_penalty");
+    /* Views answer the common questions. */
+    CHECK(query(&v, "SELECT COUNT(*) FROM gradient_norms WHERE step = 1") == layers - 1, "gradient_norms view");
+    CHECK(query(&v, "SELECT COUNT(*) FROM weight_norms WHERE step = 1") == convs + 1, "weight_norms view");
+    CHECK(query(&v, "SELECT COUNT(*) FROM update_ratios WHERE step = 1") == convs + 1, "update_ratios view");
+    CHECK(query(&v, "SELECT COUNT(*) FROM first_nan") == 0, "no NaN in a clean run");
+    char path[4300];
+    snprintf(path, sizeof path, "%s/run.db", dir);
+    struct stat st;
+    stat(path, &st);
+    printf("  database: %.0f layers, %.1f KiB per fully probed step (ResNet3D-18 width 4)\n", layers,
+           (double)st.st_size / steps / 1024.0);
+    sqlite3_close(v.db);
+}
+
+/* ------------------------------------------------------------ kill test */
+
+static void test_kill_anywhere(const char *base, int rounds)
+{
+    rng r;
+    rng_seed(&r, (uint64_t)time(NULL), 5);
+    int valid = 0;
+    for (int k = 0; k < rounds; k++) {
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s/kill-%d", base, k);
+        pid_t pid = fork();
+        if (pid == 0) {
+            int null = open("/dev/null", O_WRONLY);
+            dup2(null, 1);
+            dup2(null, 2);
+            execl(nanprobe, nanprobe, "train", "--depth=18", "--width=4", "--clip=4x16x16x2", "--classes=3",
+                  "--batch=4", "--train-clips=64", "--val-clips=8", "--epochs=50", "--no-report",
+                  "--checkpoint-every=7", "--out", dir, (char *)NULL);
+            _exit(127);
+        }
+        /* Anywhere from opening the database to well into training. */
+        long delay_ms = 20 + (long)rng_below(&r, 1500);
+        struct timespec t = {delay_ms / 1000, (delay_ms % 1000) * 1000000};
+        nanosleep(&t, NULL);
+        kill(pid, SIGKILL);
+        int status;
+        waitpid(pid, &status, 0);
+        char path[4300];
+        snprintf(path, sizeof path, "%s/run.db", dir);
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            valid++; /* killed before the database existed: nothing to corrupt */
+            continue;
+        }
+        db_view v;
+        if (db_view_open(&v, dir)) {
+            CHECK(0, "kill %d: cannot open the database", k);
+            continue;
+        }
+        char check[64];
+        query_text(&v, "PRAGMA integrity_check", check, sizeof check);
+        double steps = query(&v, "SELECT COUNT(*) FROM steps"), last = query(&v, "SELECT MAX(step) FROM steps");
+        if (steps == 0) last = 0;
+        /* Each step's statistics arrive in the same transaction as the step. */
+        double orphan = query(&v, "SELECT COUNT(*) FROM stats WHERE step > (SELECT IFNULL(MAX(step), 0) FROM steps)");
+        double layers = query(&v, "SELECT COUNT(*) FROM layers");
+        double incomplete = query(&v, "SELECT COUNT(*) FROM (SELECT step, COUNT(*) c FROM stats WHERE tensor = 'output' "
+                                      "GROUP BY step) WHERE c != (SELECT COUNT(*) FROM layers)");
+        int ok = strcmp(check, "ok") == 0 && steps == last && orphan == 0 && (layers == 0 || incomplete == 0);
+        CHECK(ok, "kill %d after %ld ms: integrity '%s', %g steps up to %g, %g orphan rows, %g incomplete steps", k,
+              delay_ms, check, steps, last, orphan, incomplete);
+        valid += ok;
+        sqlite3_close(v.db);
+    }
+    printf("  SIGKILL at random moments: %d of %d databases valid with contiguous steps\n", valid, rounds);
+}
+
+int main(int argc, char **argv)
+{
+    nanprobe = test_binary(argc, argv);
+    char base[256];
+    if (test_temp_dir(base, sizeof base, "probes")) return 1;
+    test_stats();
+    test_database_content(base);
+    test_injections(base);
+    test_natural_failures(base);
+    test_probe_every_and_ring(base);
+    test_kill_anywhere(base, test_full() ? 100 : 12);
+    test_remove_tree(base);
+    return test_finish();
+}

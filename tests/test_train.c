@@ -1,0 +1,368 @@
+/* test_train.c: the training loop end to end through the `nanprobe train`
+ * command: Keras callbacks on scripted val_loss sequences, a learning run,
+ * determinism, bit-identical --resume, Ctrl-C, and every kind of bad input
+ * with its message and exit status. */
+#include <math.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "callbacks.h"
+#include "npy.h"
+#include "test_util.h"
+
+static const char *nanprobe;
+
+/* ------------------------------------------------------------ callbacks */
+
+static void test_reduce_lr_on_plateau(void)
+{
+    reduce_lr_on_plateau r;
+    reduce_lr_init(&r, 0.1, 1, 1e-4, 1e-4);
+    float lr = 1e-3f;
+    /* epoch:       1 improves; 2 worse -> reduce; 3 improves; 4 within min_delta -> reduce to min_lr;
+     *              5 NaN -> no reduction possible (already at min_lr). */
+    double val[] = {2.0, 2.1, 1.5, 1.49995, NAN, NAN};
+    int reduced[6];
+    float lrs[6];
+    for (int i = 0; i < 6; i++) {
+        reduced[i] = reduce_lr_update(&r, val[i], &lr);
+        lrs[i] = lr;
+    }
+    CHECK(!reduced[0] && lrs[0] == 1e-3f, "epoch 1 improved: lr %g", lrs[0]);
+    CHECK(reduced[1] && lrs[1] == (float)((double)1e-3f * 0.1), "epoch 2 no improvement, patience 1: lr %g", lrs[1]);
+    CHECK(!reduced[2], "epoch 3 improved");
+    CHECK(reduced[3] && lrs[3] == 1e-4f, "epoch 4 improved by less than min_delta: lr %g, expected min_lr", lrs[3]);
+    CHECK(!reduced[4] && !reduced[5] && lrs[5] == 1e-4f, "at min_lr nothing more happens (lr %g)", lrs[5]);
+    /* Keras multiplies the float32 lr by the Python float 0.1 and stores it
+     * back in float32: 1.00000005e-4, one ulp above float32(1e-4), so the
+     * next plateau still "reduces" (to min_lr), as it does in Keras. */
+    CHECK(lrs[1] == 1.0000000474974513e-4f && lrs[1] > 1e-4f, "first reduction gives %.12g", lrs[1]);
+
+    /* NaN is never an improvement: with patience 2 two NaNs in a row reduce. */
+    reduce_lr_init(&r, 0.5, 2, 0.0, 0.0);
+    lr = 1.0f;
+    int a = reduce_lr_update(&r, 1.0, &lr), b = reduce_lr_update(&r, NAN, &lr), c = reduce_lr_update(&r, NAN, &lr);
+    CHECK(!a && !b && c && lr == 0.5f, "NaN val_loss counts as no improvement (lr %g)", lr);
+    int d = reduce_lr_update(&r, 0.9, &lr);
+    CHECK(!d && r.wait == 0 && r.best == 0.9, "finite improvement after NaNs resets wait");
+}
+
+static void test_early_stopping(void)
+{
+    early_stopping e;
+    early_stopping_init(&e, 2, 0.0);
+    double val[] = {NAN, 1.0, 1.1, 0.9, 0.95, 0.95};
+    int stop[6];
+    for (int i = 0; i < 6; i++) stop[i] = early_stopping_update(&e, val[i], i);
+    CHECK(!stop[0], "never stops after the first epoch");
+    CHECK(!stop[1] && !stop[2] && !stop[3] && !stop[4], "stopped too early: %d %d %d %d", stop[1], stop[2], stop[3],
+          stop[4]);
+    CHECK(stop[5], "two epochs without improvement (0.95, 0.95 after 0.9) must stop");
+    early_stopping_init(&e, -1, 0.0);
+    int any = 0;
+    for (int i = 0; i < 10; i++) any |= early_stopping_update(&e, 5.0 + i, i);
+    CHECK(!any, "patience < 0 means off");
+}
+
+/* ------------------------------------------------------------ run helpers */
+
+static int run_train(char *output, size_t size, const char *first, ...)
+{
+    char *argv[64];
+    int n = 0;
+    argv[n++] = (char *)nanprobe;
+    argv[n++] = "train";
+    va_list args;
+    va_start(args, first);
+    for (const char *a = first; a && n < 63; a = va_arg(args, const char *)) argv[n++] = (char *)a;
+    va_end(args);
+    argv[n] = NULL;
+    return test_run(argv, output, size);
+}
+
+/* The (step, loss) pairs of a run, as exact doubles. */
+static int read_losses(const char *dir, double *loss, int capacity)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/run.db", dir);
+    sqlite3 *db;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return -1;
+    sqlite3_stmt *st;
+    int n = 0;
+    if (sqlite3_prepare_v2(db, "SELECT step, loss FROM steps ORDER BY step", -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW && n < capacity) {
+            if (sqlite3_column_int(st, 0) != n + 1) {
+                n = -1; /* steps must be contiguous from 1 */
+                break;
+            }
+            loss[n++] = sqlite3_column_double(st, 1);
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return n;
+}
+
+static double query_double(const char *dir, const char *sql)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/run.db", dir);
+    sqlite3 *db;
+    double v = NAN;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return v;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) v = sqlite3_column_double(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return v;
+}
+
+/* ------------------------------------------------------------- learning */
+
+/* A small ResNet3D-18 (width 8) on 8x32x32x3 synthetic clips of 4 motion
+ * directions (chance: 0.25), the seed's optimizer and L2.  Validation is in
+ * inference mode with BN moving statistics (momentum 0.99), which need a few
+ * hundred steps to settle, so the run is 4 epochs of 64 steps. */
+static void test_learning(const char *base)
+{
+    char dir[4200], output[8192];
+    snprintf(dir, sizeof dir, "%s/learn", base);
+    int status = run_train(output, sizeof output, "--depth=18", "--width=8", "--clip=8x32x32x3", "--classes=4",
+                           "--batch=16", "--train-clips=1024", "--val-clips=128", "--epochs=4", "--probe-every=16",
+                           "--no-report", "--out", dir, NULL);
+    CHECK(status == 0, "learning run exited %d:\n%s", status, output);
+    double first = query_double(dir, "SELECT val_accuracy FROM epochs WHERE epoch = 1");
+    double last = query_double(dir, "SELECT val_accuracy FROM epochs ORDER BY epoch DESC LIMIT 1");
+    double loss_first = query_double(dir, "SELECT loss FROM epochs WHERE epoch = 1");
+    double loss_last = query_double(dir, "SELECT loss FROM epochs ORDER BY epoch DESC LIMIT 1");
+    printf("  learning: val_acc %.3f after epoch 1, %.3f after epoch 4 (chance 0.25); loss %.3f -> %.3f\n", first,
+           last, loss_first, loss_last);
+    CHECK(last >= 0.6, "validation accuracy %.3f after 256 steps, expected >= 0.6 (chance 0.25)", last);
+    CHECK(loss_last < loss_first, "training loss did not decrease: %.4f -> %.4f", loss_first, loss_last);
+}
+
+/* ---------------------------------------------------------- determinism */
+
+#define SMALL_RUN "--depth=18", "--width=4", "--clip=4x16x16x2", "--classes=3", "--batch=4", "--train-clips=24", \
+                  "--val-clips=8", "--epochs=3", "--no-report", "--quiet"
+
+static void test_determinism_and_resume(const char *base)
+{
+    char a[4200], b[4200], c[4200], output[8192];
+    snprintf(a, sizeof a, "%s/det-a", base);
+    snprintf(b, sizeof b, "%s/det-b", base);
+    snprintf(c, sizeof c, "%s/resumed", base);
+    int sa = run_train(output, sizeof output, SMALL_RUN, "--threads=1", "--out", a, NULL);
+    CHECK(sa == 0, "run a exited %d: %s", sa, output);
+    int sb = run_train(output, sizeof output, SMALL_RUN, "--threads=1", "--out", b, NULL);
+    CHECK(sb == 0, "run b exited %d: %s", sb, output);
+    double la[64], lb[64], lc[64];
+    int na = read_losses(a, la, 64), nb = read_losses(b, lb, 64);
+    CHECK(na == 18 && nb == 18, "expected 18 contiguous steps, got %d and %d", na, nb);
+    int same = na == nb;
+    for (int i = 0; same && i < na; i++) same = memcmp(&la[i], &lb[i], sizeof(double)) == 0;
+    CHECK(same, "same seed and --threads 1 must give bit-identical losses");
+
+    /* Stop mid-epoch 2 (step 8 of 18), then resume: the same 18 losses. */
+    int sc = run_train(output, sizeof output, SMALL_RUN, "--threads=1", "--max-steps=8", "--out", c, NULL);
+    CHECK(sc == 0, "--max-steps run exited %d: %s", sc, output);
+    int partial = read_losses(c, lc, 64);
+    CHECK(partial == 8, "--max-steps=8 left %d steps", partial);
+    char *resume_argv[] = {(char *)nanprobe, "train", "--resume", c, "--quiet", NULL};
+    int sr = test_run(resume_argv, output, sizeof output);
+    CHECK(sr == 0, "resume exited %d: %s", sr, output);
+    int nc = read_losses(c, lc, 64);
+    same = nc == na;
+    for (int i = 0; same && i < na; i++) same = memcmp(&la[i], &lc[i], sizeof(double)) == 0;
+    CHECK(same, "resumed run differs from the uninterrupted one (%d vs %d steps)", nc, na);
+    double val_a = query_double(a, "SELECT val_loss FROM epochs WHERE epoch = 3");
+    double val_c = query_double(c, "SELECT val_loss FROM epochs WHERE epoch = 3");
+    CHECK(memcmp(&val_a, &val_c, sizeof val_a) == 0, "resumed val_loss %.17g vs %.17g", val_c, val_a);
+
+    /* Changing what defines the run is refused. */
+    char *bad_resume[] = {(char *)nanprobe, "train", "--resume", c, "--batch=8", NULL};
+    int sbad = test_run(bad_resume, output, sizeof output);
+    CHECK(sbad == 2 && strstr(output, "--batch cannot change"), "resume with --batch: exit %d: %s", sbad, output);
+}
+
+/* Ctrl-C: the step in flight completes, a checkpoint is written, exit 130,
+ * and the run resumes from there. */
+static void test_interrupt(const char *base)
+{
+    char dir[4200], output[8192], path[4300];
+    snprintf(dir, sizeof dir, "%s/interrupted", base);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl(nanprobe, nanprobe, "train", "--depth=18", "--width=4", "--clip=4x16x16x2", "--classes=3", "--batch=4",
+              "--train-clips=400", "--val-clips=8", "--epochs=2", "--no-report", "--out", dir, (char *)NULL);
+        _exit(127);
+    }
+    /* Wait until a few steps are committed, then interrupt. */
+    snprintf(path, sizeof path, "%s/run.db", dir);
+    for (int i = 0; i < 600; i++) {
+        struct timespec t = {0, 50 * 1000 * 1000};
+        nanosleep(&t, NULL);
+        double steps = query_double(dir, "SELECT COUNT(*) FROM steps");
+        if (steps >= 5) break;
+    }
+    kill(pid, SIGINT);
+    int status;
+    waitpid(pid, &status, 0);
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    CHECK(code == 130, "SIGINT: exit status %d, expected 130", code);
+    snprintf(path, sizeof path, "%s/checkpoint.bin", dir);
+    struct stat st;
+    CHECK(stat(path, &st) == 0, "no checkpoint after SIGINT");
+    double interrupted = query_double(dir, "SELECT COUNT(*) FROM events WHERE kind = 'interrupted'");
+    CHECK(interrupted == 1, "interrupted event missing");
+    double status_text = query_double(dir, "SELECT status = 'interrupted' FROM runs");
+    CHECK(status_text == 1, "runs.status is not 'interrupted'");
+    char *resume_argv[] = {(char *)nanprobe, "train", "--resume", dir, "--quiet", NULL};
+    int sr = test_run(resume_argv, output, sizeof output);
+    CHECK(sr == 0, "resume after SIGINT exited %d: %s", sr, output);
+    double steps = query_double(dir, "SELECT COUNT(*) FROM steps");
+    double last = query_double(dir, "SELECT MAX(step) FROM steps");
+    CHECK(steps == 200 && last == 200, "after resume: %g steps, last %g (expected 200 contiguous)", steps, last);
+}
+
+/* ------------------------------------------------------------ bad input */
+
+static void expect_failure(const char *label, int expected_status, const char *expected_text, int status,
+                           const char *output)
+{
+    CHECK(status == expected_status, "%s: exit %d, expected %d; output:\n%s", label, status, expected_status, output);
+    CHECK(strstr(output, expected_text) != NULL, "%s: message lacks '%s':\n%s", label, expected_text, output);
+}
+
+static void write_clips(const char *dir, const char *name, const char *descr, int rank, const int64_t *shape,
+                        const void *data)
+{
+    char path[4200];
+    error err;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (npy_write(path, descr, rank, shape, data, 1, &err)) fprintf(stderr, "npy_write: %s\n", err.message);
+}
+
+static void test_bad_input(const char *base)
+{
+    char output[8192], dir[4200];
+    int s;
+    s = run_train(output, sizeof output, "--bogus", NULL);
+    expect_failure("unknown option", 2, "unknown option '--bogus'", s, output);
+    s = run_train(output, sizeof output, "--batch", "abc", NULL);
+    expect_failure("non-numeric batch", 2, "--batch expects an integer", s, output);
+    s = run_train(output, sizeof output, "--batch=-3", NULL);
+    expect_failure("negative batch", 2, "--batch expects an integer in [1,", s, output);
+    s = run_train(output, sizeof output, "--lr=nan", NULL);
+    expect_failure("lr nan", 2, "--lr expects a number", s, output);
+    s = run_train(output, sizeof output, "--l2=-1e-4", NULL);
+    expect_failure("negative l2", 2, "--l2 expects a number", s, output);
+    s = run_train(output, sizeof output, "--clip=16x112x112", NULL);
+    expect_failure("clip with 3 axes", 2, "--clip expects DxHxWxC", s, output);
+    s = run_train(output, sizeof output, "--depth=20", NULL);
+    expect_failure("depth 20", 2, "--depth expects one of 18, 34, 50, 101, 152", s, output);
+    s = run_train(output, sizeof output, "--epochs", NULL);
+    expect_failure("missing value", 2, "--epochs expects a value", s, output);
+    s = run_train(output, sizeof output, "--on-nan=maybe", NULL);
+    expect_failure("bad --on-nan", 2, "--on-nan expects 'stop' or 'continue=N'", s, output);
+    s = run_train(output, sizeof output, "--inject=inf-forward@layer=nope,step=1", "--depth=18", "--width=2",
+                  "--clip=4x8x8x1", "--train-clips=4", "--val-clips=0", "--out", "/tmp/nanprobe-never", NULL);
+    expect_failure("injection into an unknown layer", 1, "no layer named 'nope'", s, output);
+
+    snprintf(dir, sizeof dir, "%s/missing-dir", base);
+    s = run_train(output, sizeof output, "--data", dir, "--out", "/tmp/nanprobe-never", NULL);
+    expect_failure("missing data directory", 1, "missing-dir", s, output);
+
+    /* .npy directories, each broken one way. */
+    const int64_t good_shape[5] = {4, 4, 8, 8, 1};
+    static unsigned char clips[4 * 4 * 8 * 8];
+    static float float_clips[4 * 4 * 8 * 8];
+    static short short_clips[4 * 4 * 8 * 8];
+    const int64_t label_shape[1] = {4}, short_labels_shape[1] = {3};
+    int64_t labels[4] = {0, 1, 2, 1}, bad_labels[4] = {0, 1, 7, 1};
+    struct {
+        const char *name, *expected;
+        int kind;
+    } cases[] = {
+        {"truncated", "truncated", 0},      {"wrong-dtype", "dtype", 1},     {"wrong-shape", "axes", 2},
+        {"label-range", "out of range", 3}, {"label-count", "labels", 4},    {"nan-is-fine", "", 5},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        snprintf(dir, sizeof dir, "%s/npy-%s", base, cases[k].name);
+        mkdir(dir, 0777);
+        const int64_t four_axes[4] = {4, 4, 8, 8};
+        switch (cases[k].kind) {
+        case 0: {
+            write_clips(dir, "train_clips.npy", "|u1", 5, good_shape, clips);
+            char path[4300];
+            snprintf(path, sizeof path, "%s/train_clips.npy", dir);
+            if (truncate(path, 300) != 0) perror("truncate");
+            write_clips(dir, "train_labels.npy", "<i8", 1, label_shape, labels);
+            break;
+        }
+        case 1:
+            write_clips(dir, "train_clips.npy", "<i2", 5, good_shape, short_clips);
+            write_clips(dir, "train_labels.npy", "<i8", 1, label_shape, labels);
+            break;
+        case 2:
+            write_clips(dir, "train_clips.npy", "|u1", 4, four_axes, clips);
+            write_clips(dir, "train_labels.npy", "<i8", 1, label_shape, labels);
+            break;
+        case 3:
+            write_clips(dir, "train_clips.npy", "|u1", 5, good_shape, clips);
+            write_clips(dir, "train_labels.npy", "<i8", 1, label_shape, bad_labels);
+            break;
+        case 4:
+            write_clips(dir, "train_clips.npy", "|u1", 5, good_shape, clips);
+            write_clips(dir, "train_labels.npy", "<i8", 1, short_labels_shape, labels);
+            break;
+        case 5:
+            for (size_t i = 0; i < sizeof float_clips / sizeof float_clips[0]; i++) float_clips[i] = 0.5f;
+            float_clips[3] = NAN;
+            write_clips(dir, "train_clips.npy", "<f4", 5, good_shape, float_clips);
+            write_clips(dir, "train_labels.npy", "<i8", 1, label_shape, labels);
+            break;
+        }
+        char out_dir[4300];
+        snprintf(out_dir, sizeof out_dir, "%s/out-%s", base, cases[k].name);
+        s = run_train(output, sizeof output, "--data", dir, "--clip=4x8x8x1", "--classes=3", "--depth=18",
+                      "--width=2", "--batch=2", "--val-clips=1", "--epochs=1", "--no-report", "--quiet", "--out",
+                      out_dir, NULL);
+        if (cases[k].kind == 5) {
+            /* A NaN inside a clip is not bad input: it is what the sentinel is for. */
+            CHECK(s == 3, "clip containing NaN: exit %d, expected 3 (NaN stop):\n%s", s, output);
+        } else {
+            expect_failure(cases[k].name, 1, cases[k].expected, s, output);
+            CHECK(strstr(output, ".npy") != NULL, "%s: message does not name the file:\n%s", cases[k].name, output);
+        }
+    }
+
+    /* A directory that already holds a run is not overwritten. */
+    snprintf(dir, sizeof dir, "%s/det-a", base);
+    s = run_train(output, sizeof output, SMALL_RUN, "--out", dir, NULL);
+    expect_failure("existing run", 1, "already holds a run", s, output);
+    snprintf(dir, sizeof dir, "%s/nothing-here", base);
+    s = run_train(output, sizeof output, "--resume", dir, NULL);
+    expect_failure("resume without checkpoint", 1, "checkpoint.bin", s, output);
+}
+
+int main(int argc, char **argv)
+{
+    nanprobe = test_binary(argc, argv);
+    char base[256];
+    if (test_temp_dir(base, sizeof base, "train")) return 1;
+    test_reduce_lr_on_plateau();
+    test_early_stopping();
+    test_determinism_and_resume(base);
+    test_interrupt(base);
+    test_bad_input(base);
+    test_learning(base);
+    test_remove_tree(base);
+    return test_finish();
+}
