@@ -42,8 +42,8 @@ typedef struct arena {
 size_t arena_round(size_t n);
 /* Counts n floats during the sizing pass (base == NULL) or hands them out. */
 float *arena_take(arena *a, size_t n);
-/* Allocates the block for everything counted so far (zero-filled); returns
- * -1 if the allocation fails. */
+/* Allocates the block for everything counted so far (zero-filled, 64-byte
+ * aligned: page-aligned in fact); returns -1 if the allocation fails. */
 int arena_place(arena *a);
 void arena_rewind(arena *a);
 void arena_free(arena *a);
