@@ -165,6 +165,21 @@ void stats_compute(const float *x, size_t n, tensor_stats *s)
     for (int t = 0; t < threads; t++) stats_merge(s, &parts[t]);
 }
 
+void stats_add_block(tensor_stats *s, double shift, double sum, double squares, float min, float max,
+                     int64_t zeros, int64_t n)
+{
+    tensor_stats block;
+    stats_clear(&block);
+    block.count = n;
+    block.shift = shift;
+    block.sum = sum;
+    block.sum_squares = squares;
+    block.min = min;
+    block.max = max;
+    block.zero_count = zeros;
+    stats_merge(s, &block);
+}
+
 int64_t stats_nonfinite(const tensor_stats *s)
 {
     return s->nan_count + s->posinf_count + s->neginf_count;

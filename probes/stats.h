@@ -33,6 +33,10 @@ void stats_compute(const float *x, size_t n, tensor_stats *s);
 /* Adds n more elements (numbered from `offset` for first_nonfinite) on this
  * thread; used by loops that produce a tensor in chunks. */
 void stats_accumulate(tensor_stats *s, const float *x, size_t n, size_t offset);
+/* Folds in one block summarized elsewhere (a fused loop's lanes): n finite
+ * elements whose (x - shift) sum to sum with squares squares. */
+void stats_add_block(tensor_stats *s, double shift, double sum, double squares, float min, float max,
+                     int64_t zeros, int64_t n);
 /* Combines b into a, as if a's elements came first. */
 void stats_merge(tensor_stats *a, const tensor_stats *b);
 

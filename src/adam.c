@@ -15,9 +15,9 @@ void adam_update(const adam_config *c, size_t count, float alpha, float lambda,
 {
     const float twice_lambda = 2.0f * lambda;
     for (size_t i = 0; i < count; i++) {
-        float penalty, old = w[i];
-        w[i] = adam_update_element(c, alpha, twice_lambda, old, gradient[i], &m[i], &v[i], &penalty);
-        if (l2_gradient) l2_gradient[i] = penalty;
+        float step, old = w[i];
+        w[i] = adam_update_element(c, alpha, twice_lambda, old, gradient[i], &m[i], &v[i], &step);
+        if (l2_gradient) l2_gradient[i] = twice_lambda * old;
         if (applied) applied[i] = w[i] - old;
     }
 }

@@ -18,17 +18,18 @@ typedef struct adam_config {
 
 #define ADAM_KERAS_DEFAULTS ((adam_config){0.9f, 0.999f, 1e-7f})
 
-/* One element's update; both update loops below (plain, and the probed one
- * in optimizer.c) go through here so they cannot drift apart.  Returns the
- * new weight; *penalty receives 2*lambda*w_old. */
+/* One element's update; both update loops (adam_update below, and the
+ * fused one in optimizer.c) go through here so they cannot drift apart.
+ * Returns the new weight; *step receives alpha*m/(sqrt(v)+eps), the amount
+ * subtracted (TensorFlow's order of operations: (m*alpha)/(sqrt(v)+eps)). */
 static inline float adam_update_element(const adam_config *c, float alpha, float twice_lambda, float w,
-                                        float gradient, float *m, float *v, float *penalty)
+                                        float gradient, float *m, float *v, float *step)
 {
-    *penalty = twice_lambda * w;
-    float g = gradient + *penalty;
+    float g = gradient + twice_lambda * w;
     *m += (g - *m) * (1.0f - c->beta1);
     *v += (g * g - *v) * (1.0f - c->beta2);
-    return w - alpha * *m / (sqrtf(*v) + c->epsilon);
+    *step = alpha * *m / (sqrtf(*v) + c->epsilon);
+    return w - *step;
 }
 
 /* The bias-corrected step size alpha for step t (t >= 1). */

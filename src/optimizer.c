@@ -8,37 +8,78 @@
 
 /* Elements updated before their statistics are taken: small enough to stay
  * in L1 between the update and the five statistics passes. */
-#define CHUNK 256
+#define CHUNK 1024
 /* Below this many elements a tensor is updated on one thread. */
 #define PARALLEL_MIN 32768
 
-/* Updates w[begin, end) and adds the chunk statistics to *s. */
-static void update_range(const adam_config *c, float alpha, float twice_lambda, float *w, const float *g, float *m,
-                         float *v, size_t begin, size_t end, parameter_step_stats *s)
+/* Sums and maxima of a chunk in LANES independent accumulators, so that
+ * the loops vectorize without reassociating anything. */
+#define LANES 16
+
+static double chunk_sum_squares(const float *x, size_t n)
 {
-    float applied[CHUNK];
+    float lanes[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int l = 0; l < LANES; l++) lanes[l] += x[i + l] * x[i + l];
+    double total = 0.0;
+    for (; i < n; i++) total += (double)x[i] * x[i];
+    for (int l = 0; l < LANES; l++) total += lanes[l];
+    return total;
+}
+
+/* max |x|, NaN if any x is NaN. */
+static float chunk_max_abs(const float *x, size_t n)
+{
+    float lanes[LANES] = {0}, largest = 0.0f;
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int l = 0; l < LANES; l++) {
+            float a = fabsf(x[i + l]);
+            lanes[l] = a > lanes[l] || a != a ? a : lanes[l];
+        }
+    for (; i < n; i++) {
+        float a = fabsf(x[i]);
+        largest = a > largest || a != a ? a : largest;
+    }
+    for (int l = 0; l < LANES; l++) largest = lanes[l] > largest || lanes[l] != lanes[l] ? lanes[l] : largest;
+    return largest;
+}
+
+/* Updates w[begin, end) chunk by chunk: the update loop first (it
+ * vectorizes on its own), then, while the chunk is still in cache, either
+ * the sum of the new w^2 (plain) or the statistics of the five tensors
+ * (probed), so memory is crossed once either way. */
+static void update_range(const adam_config *c, float alpha, float twice_lambda, float *restrict w,
+                         const float *restrict g, float *restrict m, float *restrict v, size_t begin, size_t end,
+                         parameter_step_stats *s, double *new_squares)
+{
+    float previous[CHUNK], step[CHUNK], applied[CHUNK];
+    /* A local copy: stores through w, m, v cannot alias it, so the
+     * constants stay in registers. */
+    const adam_config config = *c;
     for (size_t start = begin; start < end; start += CHUNK) {
         size_t n = end - start < CHUNK ? end - start : CHUNK;
-        float old_squares[16] = {0}, ratios[16] = {0};
+        float *wc = w + start, *mc = m + start, *vc = v + start;
+        const float *gc = g + start;
         for (size_t i = 0; i < n; i++) {
-            float penalty, old = w[start + i];
-            float updated = adam_update_element(c, alpha, twice_lambda, old, g[start + i], &m[start + i],
-                                                &v[start + i], &penalty);
-            w[start + i] = updated;
-            applied[i] = updated - old;
-            old_squares[i % 16] += old * old;
-            float ratio = fabsf(m[start + i]) / (sqrtf(v[start + i]) + c->epsilon);
-            ratios[i % 16] = ratio > ratios[i % 16] ? ratio : ratios[i % 16];
+            previous[i] = wc[i];
+            wc[i] = adam_update_element(&config, alpha, twice_lambda, wc[i], gc[i], &mc[i], &vc[i], &step[i]);
         }
-        for (int l = 0; l < 16; l++) {
-            s->old_sum_squares += old_squares[l];
-            if (ratios[l] > s->max_ratio || ratios[l] != ratios[l]) s->max_ratio = ratios[l];
+        if (!s) {
+            *new_squares += chunk_sum_squares(wc, n);
+            continue;
         }
-        stats_accumulate(&s->value, w + start, n, start);
-        stats_accumulate(&s->gradient, g + start, n, start);
+        for (size_t i = 0; i < n; i++) applied[i] = wc[i] - previous[i];
+        s->old_sum_squares += chunk_sum_squares(previous, n);
+        /* step = alpha*m/(sqrt(v)+eps), so max |m|/(sqrt(v)+eps) = max |step| / alpha. */
+        float ratio = chunk_max_abs(step, n) / alpha;
+        if (ratio > s->max_ratio || ratio != ratio) s->max_ratio = ratio;
+        stats_accumulate(&s->value, wc, n, start);
+        stats_accumulate(&s->gradient, gc, n, start);
         stats_accumulate(&s->update, applied, n, start);
-        stats_accumulate(&s->adam_m, m + start, n, start);
-        stats_accumulate(&s->adam_v, v + start, n, start);
+        stats_accumulate(&s->adam_m, mc, n, start);
+        stats_accumulate(&s->adam_v, vc, n, start);
     }
 }
 
@@ -64,17 +105,25 @@ static void merge_step_stats(parameter_step_stats *a, const parameter_step_stats
     if (b->max_ratio > a->max_ratio || b->max_ratio != b->max_ratio) a->max_ratio = b->max_ratio;
 }
 
-static void update_probed(const adam_config *c, float alpha, float twice_lambda, parameter *p,
-                          parameter_step_stats *s)
+/* Updates one parameter (its statistics into s unless s is NULL); returns
+ * the sum of the new w^2.  Large tensors are split into chunk-aligned
+ * contiguous ranges, one per thread, merged in thread order: the result
+ * depends on the thread count only. */
+static double update_parameter(const adam_config *c, float alpha, float twice_lambda, parameter *p,
+                               parameter_step_stats *s)
 {
     const size_t n = p->value.count;
-    clear_step_stats(s);
-    s->step_size = alpha;
+    if (s) {
+        clear_step_stats(s);
+        s->step_size = alpha;
+    }
+    double squares = 0.0;
     if (n < PARALLEL_MIN) {
-        update_range(c, alpha, twice_lambda, p->value.data, p->gradient, p->adam_m, p->adam_v, 0, n, s);
-        return;
+        update_range(c, alpha, twice_lambda, p->value.data, p->gradient, p->adam_m, p->adam_v, 0, n, s, &squares);
+        return s ? stats_sum_squares(&s->value) : squares;
     }
     parameter_step_stats parts[64];
+    double part_squares[64];
     int threads = 1;
     #pragma omp parallel
     {
@@ -83,38 +132,23 @@ static void update_probed(const adam_config *c, float alpha, float twice_lambda,
         #pragma omp single
         threads = count;
         if (tid < count) {
-            /* Chunk-aligned contiguous ranges: deterministic for a thread count. */
             size_t chunks = (n + CHUNK - 1) / CHUNK;
             size_t begin = chunks * tid / count * CHUNK, end = chunks * (tid + 1) / count * CHUNK;
             if (end > n) end = n;
-            clear_step_stats(&parts[tid]);
+            part_squares[tid] = 0.0;
+            if (s) clear_step_stats(&parts[tid]);
             if (begin < end)
                 update_range(c, alpha, twice_lambda, p->value.data, p->gradient, p->adam_m, p->adam_v, begin, end,
-                             &parts[tid]);
+                             s ? &parts[tid] : NULL, &part_squares[tid]);
         }
     }
-    for (int t = 0; t < threads; t++) merge_step_stats(s, &parts[t]);
-}
-
-/* Plain update; returns the sum of the new w^2. */
-static double update_plain(const adam_config *c, float alpha, float twice_lambda, parameter *p)
-{
-    const size_t n = p->value.count;
-    float *w = p->value.data, *m = p->adam_m, *v = p->adam_v;
-    const float *g = p->gradient;
-    double total = 0.0;
-    #pragma omp parallel for schedule(static) reduction(+ : total) if (n >= PARALLEL_MIN)
-    for (size_t start = 0; start < n; start += CHUNK) {
-        size_t end = n - start < CHUNK ? n : start + CHUNK;
-        float squares[16] = {0};
-        for (size_t i = start; i < end; i++) {
-            float penalty;
-            w[i] = adam_update_element(c, alpha, twice_lambda, w[i], g[i], &m[i], &v[i], &penalty);
-            squares[i % 16] += w[i] * w[i];
-        }
-        for (int l = 0; l < 16; l++) total += squares[l];
+    for (int t = 0; t < threads; t++) {
+        squares += part_squares[t];
+        if (s) merge_step_stats(s, &parts[t]);
     }
-    return total;
+    /* The statistics skip non-finite values; the penalty must not. */
+    if (s) return stats_nonfinite(&s->value) ? (double)NAN : stats_sum_squares(&s->value);
+    return squares;
 }
 
 double optimizer_step(model *m, const adam_config *c, float learning_rate, long t, float lambda,
@@ -125,16 +159,8 @@ double optimizer_step(model *m, const adam_config *c, float learning_rate, long 
     for (int i = 0; i < m->param_count; i++) {
         parameter *p = &m->params[i];
         if (!p->trainable) continue;
-        const float twice_lambda = p->regularized ? 2.0f * lambda : 0.0f;
-        if (stats) {
-            update_probed(c, alpha, twice_lambda, p, &stats[i]);
-            /* The statistics skip non-finite values; the penalty must not. */
-            if (p->regularized)
-                kernel_squares += stats_nonfinite(&stats[i].value) ? (double)NAN : stats_sum_squares(&stats[i].value);
-        } else {
-            double squares = update_plain(c, alpha, twice_lambda, p);
-            if (p->regularized) kernel_squares += squares;
-        }
+        double squares = update_parameter(c, alpha, p->regularized ? 2.0f * lambda : 0.0f, p, stats ? &stats[i] : NULL);
+        if (p->regularized) kernel_squares += squares;
     }
     return kernel_squares;
 }

@@ -58,8 +58,8 @@ typedef struct train_result {
     train_status status;
     long steps;
     double seconds_per_step; /* mean over the steps of this process */
-    char database[4096];
-    char report[4096];       /* index.html of the report, when one was written */
+    char database[4200];
+    char report[4200];       /* index.html of the report, when one was written */
     char verdict[2048];      /* the first non-finite event, in words */
 } train_result;
 

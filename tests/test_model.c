@@ -124,9 +124,7 @@ static void test_structure(void)
 
 static void test_full_size_pass(void)
 {
-    /* The sanitizers make a full-size pass ~30x slower; they still run the
-     * whole network, at a quarter of the spatial size. */
-    int side = test_sanitized() ? 56 : 112;
+    const int side = 112;
     model m;
     error err;
     model_config c = {.depth = 34, .width = 64, .clip = {16, side, side, 3}, .classes = 10, .batch = 2,
