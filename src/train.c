@@ -20,6 +20,7 @@
 #include "optimizer.h"
 #include "probe.h"
 #include "progress.h"
+#include "report.h"
 #include "version.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -394,6 +395,18 @@ static int train_step(run *r, int epoch, long index, double *objective, int *cor
     return probe_step_end(r->probes, &row, err);
 }
 
+/* The report is a by-product of the run: when gnuplot is missing or fails
+ * the data, scripts and page are still there, so this only warns. */
+static void write_report(const train_options *o, train_result *result)
+{
+    report_result report;
+    error err;
+    int rc = report_write(result->database, NULL, &report, &err);
+    if (report.index_path[0]) snprintf(result->report, sizeof result->report, "%s", report.index_path);
+    if (rc) fprintf(stderr, "nanprobe train: warning: the report is incomplete: %s\n", err.message);
+    if (!o->quiet && rc == 0 && report.had_nan) printf("\n%s\n", report.verdict);
+}
+
 static void print_timing(run *r, FILE *out)
 {
     const double steps = r->steps_this_process > 0 ? (double)r->steps_this_process : 1.0;
@@ -565,7 +578,8 @@ int train_run(const train_options *o, int argc, char *const *argv, int resume, t
         r.steps_this_process ? (double)(now_microseconds() - run_start) * 1e-6 / (double)r.steps_this_process : 0.0;
     error ignored;
     db_set_status(&r.db, rc ? "failed" : train_status_name(status), rc ? &ignored : err);
-    if (getenv("NANPROBE_TIMING")) print_timing(&r, stderr);
+    if (o->timing) print_timing(&r, stderr);
     close_run(&r);
+    if (rc == 0 && o->report) write_report(o, result);
     return rc;
 }

@@ -39,6 +39,7 @@ typedef struct train_options {
     long max_steps;       /* stop (with a checkpoint) after this many steps; 0: no limit */
     long checkpoint_every; /* also checkpoint every N steps; 0: at epoch ends only */
     int quiet, report;
+    int timing;           /* print the per-kind time split (JSON, stderr) at the end */
     /* probes */
     int probes, probe_every, ring_steps;
     long on_nan_continue; /* -1: stop at the first non-finite value; N: go on N more steps */

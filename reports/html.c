@@ -1,0 +1,105 @@
+/* html.c: HTML escaping and the pieces of the report pages (see html.h). */
+#include "html.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+void html_escape(FILE *f, const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
+        switch (*p) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        case '\'': fputs("&#39;", f); break;
+        default:
+            if (*p >= 32 || *p == '\n' || *p == '\t') fputc(*p, f);
+        }
+    }
+}
+
+void html_begin(FILE *f, const char *title)
+{
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>", f);
+    html_escape(f, title);
+    fputs("</title>\n<style>\n"
+          "body { font-family: 'DejaVu Sans', Helvetica, Arial, sans-serif; margin: 1.5em auto; max-width: 1400px; "
+          "padding: 0 1em; color: #222; }\n"
+          "h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ccc; }\n"
+          ".verdict { background: #fff4f4; border-left: 6px solid #c62828; padding: 0.8em 1em; white-space: "
+          "pre-wrap; font-size: 1.05em; }\n"
+          ".verdict.healthy { background: #f3faf3; border-left-color: #2e7d32; }\n"
+          "table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }\n"
+          "th, td { border: 1px solid #ddd; padding: 0.2em 0.5em; text-align: left; vertical-align: top; }\n"
+          "th { background: #f4f4f4; } td.num { text-align: right; font-family: 'DejaVu Sans Mono', monospace; }\n"
+          "tr.bad td { background: #ffe9e9; } .FAIL { color: #b71c1c; font-weight: bold; } "
+          ".warning { color: #e65100; font-weight: bold; } .pass { color: #2e7d32; } .nodata { color: #888; }\n"
+          "figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #eee; }\n"
+          "figcaption { font-size: 0.9em; color: #444; margin-top: 0.3em; }\n"
+          ".meta { color: #555; font-size: 0.9em; } code { font-size: 0.95em; }\n"
+          "</style>\n</head>\n<body>\n",
+          f);
+}
+
+void html_end(FILE *f)
+{
+    fputs("</body>\n</html>\n", f);
+}
+
+int html_file_exists(const char *dir, const char *name)
+{
+    char path[8192];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+void html_link_if_exists(FILE *f, const char *dir, const char *name, const char *label)
+{
+    if (html_file_exists(dir, name)) {
+        fputs("<a href=\"", f);
+        html_escape(f, name);
+        fputs("\">", f);
+        html_escape(f, label);
+        fputs("</a>", f);
+    } else {
+        html_escape(f, label);
+    }
+}
+
+int html_figure(FILE *f, const char *dir, const char *base, const char *const *data_files, int data_count,
+                const char *caption)
+{
+    char png[256], svg[256], gp[256];
+    snprintf(png, sizeof png, "%s.png", base);
+    snprintf(svg, sizeof svg, "%s.svg", base);
+    snprintf(gp, sizeof gp, "%s.gp", base);
+    if (!html_file_exists(dir, png)) return 0;
+    fputs("<figure>\n", f);
+    int has_svg = html_file_exists(dir, svg);
+    if (has_svg) {
+        fputs("<a href=\"", f);
+        html_escape(f, svg);
+        fputs("\">", f);
+    }
+    fputs("<img src=\"", f);
+    html_escape(f, png);
+    fputs("\" alt=\"", f);
+    html_escape(f, caption);
+    fputs("\">", f);
+    if (has_svg) fputs("</a>", f);
+    fputs("\n<figcaption>", f);
+    html_escape(f, caption);
+    fputs(" <span class=\"meta\">[", f);
+    html_link_if_exists(f, dir, svg, "SVG");
+    fputs(", ", f);
+    html_link_if_exists(f, dir, gp, "gnuplot script");
+    for (int i = 0; i < data_count; i++) {
+        fputs(", ", f);
+        html_link_if_exists(f, dir, data_files[i], data_files[i]);
+    }
+    fputs("]</span></figcaption>\n</figure>\n", f);
+    return 1;
+}

@@ -1,0 +1,460 @@
+/* report.c: report_write, the single-run report: load, rank precursors,
+ * evaluate rules, compose the verdict, write figures and tables, render,
+ * and write index.html (see report.h). */
+#include "report.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "figure.h"
+#include "html.h"
+#include "outdir.h"
+#include "precursor.h"
+#include "rules.h"
+#include "rundata.h"
+#include "runplots.h"
+#include "strbuf.h"
+#include "verdict.h"
+
+#define REPORT_RANKING_ROWS 15
+
+/* Tensors shown in the HTML table (the TSV file has every tensor). */
+static int tensor_in_table(const char *tensor)
+{
+    static const char *const shown[] = {"output", "output_grad", "kernel", "kernel.grad", "kernel.update",
+                                        "kernel.adam_v", "gamma", "batch_variance", "moving_variance"};
+    for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
+        if (strcmp(tensor, shown[i]) == 0) return 1;
+    return 0;
+}
+
+static void html_number(FILE *f, double v)
+{
+    fputs("<td class=\"num\">", f);
+    if (isfinite(v)) fprintf(f, "%.4g", v);
+    else fputs("&mdash;", f);
+    fputs("</td>", f);
+}
+
+static void tsv_number(FILE *f, double v)
+{
+    if (isfinite(v)) fprintf(f, "\t%.8g", v);
+    else fputs("\t", f);
+}
+
+/* Database text in a TSV cell: tabs and newlines would break the columns. */
+static void tsv_text(FILE *f, const char *text)
+{
+    fputc('\t', f);
+    for (const char *p = text; *p; p++) fputc(*p == '\t' || *p == '\n' || *p == '\r' ? ' ' : *p, f);
+}
+
+static int row_compare(const rundata_stat *a, const rundata_stat *b)
+{
+    if (a->layer != b->layer) return a->layer < b->layer ? -1 : 1;
+    return strcmp(a->tensor, b->tensor);
+}
+
+typedef struct step_table {
+    int step_a, step_b;
+    const char *label_a, *label_b;
+    rundata_stat *a, *b;
+    int count_a, count_b;
+} step_table;
+
+/* Writes the TSV of every tensor at both steps; the HTML table of the main
+ * tensors goes to html. */
+static int write_step_table(const char *dir, const rundata *d, const step_table *t, FILE *html, error *err)
+{
+    FILE *tsv = figure_data_open(dir, "layer_stats.tsv", err);
+    if (!tsv) return -1;
+    fprintf(tsv, "layer\tpath\ttensor");
+    static const char *const cols[] = {"count", "mean", "std", "min", "max", "absmax", "l2norm", "zero_fraction",
+                                       "nonfinite"};
+    for (int side = 0; side < 2; side++)
+        for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++)
+            fprintf(tsv, "\t%s@%d", cols[c], side == 0 ? t->step_a : t->step_b);
+    fputc('\n', tsv);
+    fprintf(html,
+            "<table>\n<tr><th rowspan=\"2\">layer</th><th rowspan=\"2\">path</th><th rowspan=\"2\">tensor</th>"
+            "<th colspan=\"4\">%s (step %d)</th><th colspan=\"4\">%s (step %d)</th></tr>\n"
+            "<tr><th>absmax</th><th>L2 norm</th><th>zero fraction</th><th>non-finite</th>"
+            "<th>absmax</th><th>L2 norm</th><th>non-finite</th><th>absmax ratio</th></tr>\n",
+            t->label_a, t->step_a, t->label_b, t->step_b);
+    int i = 0, j = 0;
+    while (i < t->count_a || j < t->count_b) {
+        const rundata_stat *a = i < t->count_a ? &t->a[i] : NULL, *b = j < t->count_b ? &t->b[j] : NULL;
+        int order = !a ? 1 : !b ? -1 : row_compare(a, b);
+        if (order < 0) b = NULL;
+        if (order > 0) a = NULL;
+        const rundata_stat *any = a ? a : b;
+        const layer_info *l = &d->layers[any->layer];
+        tsv_text(tsv, l->name);
+        tsv_text(tsv, l->path);
+        tsv_text(tsv, any->tensor);
+        for (int side = 0; side < 2; side++) {
+            const rundata_stat *r = side == 0 ? a : b;
+            if (!r) {
+                fputs("\t\t\t\t\t\t\t\t\t", tsv);
+                continue;
+            }
+            fprintf(tsv, "\t%lld", r->count);
+            tsv_number(tsv, r->mean);
+            tsv_number(tsv, r->std);
+            tsv_number(tsv, r->min);
+            tsv_number(tsv, r->max);
+            tsv_number(tsv, r->absmax);
+            tsv_number(tsv, r->l2norm);
+            tsv_number(tsv, r->zero_fraction);
+            fprintf(tsv, "\t%lld", r->nonfinite);
+        }
+        fputc('\n', tsv);
+        if (tensor_in_table(any->tensor) || (b && b->nonfinite > 0)) {
+            fprintf(html, "<tr%s><td>", b && b->nonfinite > 0 ? " class=\"bad\"" : "");
+            html_escape(html, l->name);
+            fputs("</td><td>", html);
+            html_escape(html, l->path);
+            fputs("</td><td>", html);
+            html_escape(html, any->tensor);
+            fputs("</td>", html);
+            html_number(html, a ? a->absmax : NAN);
+            html_number(html, a ? a->l2norm : NAN);
+            html_number(html, a ? a->zero_fraction : NAN);
+            html_number(html, a ? (double)a->nonfinite : NAN);
+            html_number(html, b ? b->absmax : NAN);
+            html_number(html, b ? b->l2norm : NAN);
+            html_number(html, b ? (double)b->nonfinite : NAN);
+            html_number(html, a && b && a->absmax > 0 ? b->absmax / a->absmax : NAN);
+            fputs("</tr>\n", html);
+        }
+        if (a) i++;
+        if (b) j++;
+    }
+    fputs("</table>\n", html);
+    return figure_data_close(tsv, dir, "layer_stats.tsv", err);
+}
+
+static void write_run_meta(FILE *f, const rundata *d, const char *db_path)
+{
+    const run_info *r = &d->run;
+    fputs("<p class=\"meta\">Database <code>", f);
+    html_escape(f, db_path);
+    fprintf(f, "</code>, run %d", r->run_id);
+    if (r->attempts > 1)
+        fprintf(f, " (the newest of %d runs in this file%s)", r->attempts, r->resumed_from >= 0 ? ", resumed" : "");
+    fputs(": status <b>", f);
+    html_escape(f, r->status);
+    fputs("</b>, ResNet3D-", f);
+    fprintf(f, "%d width %d, clip ", r->depth, r->width);
+    html_escape(f, r->clip);
+    fprintf(f, ", %d classes, batch %d, init ", r->classes, r->batch);
+    html_escape(f, r->init);
+    fprintf(f, ", L2 %g, lr %g, seed %lld, data ", r->l2, r->lr, r->seed);
+    html_escape(f, r->data);
+    fputs(" (normalize ", f);
+    html_escape(f, r->normalize);
+    fprintf(f, "), probed every %d steps; %d steps, %d epochs, %d layers. nanprobe ", r->probe_every, d->step_count,
+            d->epoch_count, d->layer_count);
+    html_escape(f, r->version);
+    fputs(", started ", f);
+    html_escape(f, r->started_at);
+    fputs(".</p>\n", f);
+}
+
+static void write_ranking(FILE *f, const rundata *d, const precursor_ranking *r)
+{
+    fputs("<h2>Precursor ranking</h2>\n<p>Each (layer, statistic) series is compared with its own early history "
+          "(median and spread of its first quarter); the score is the excess departure in decades beyond the "
+          "series' noise band, weighted up to 2x for an early onset. Only series that left their band are "
+          "listed.</p>\n",
+          f);
+    if (r->candidates == 0) {
+        fputs("<p>No series left its baseline band.</p>\n", f);
+        return;
+    }
+    fputs("<table>\n<tr><th>#</th><th>layer</th><th>path</th><th>statistic</th><th>baseline</th><th>peak</th>"
+          "<th>peak step</th><th>departure</th><th>band (decades)</th><th>left band at step</th><th>score</th></tr>\n",
+          f);
+    for (int i = 0; i < r->candidates && i < REPORT_RANKING_ROWS; i++) {
+        const precursor *p = &r->items[i];
+        char factor[32];
+        verdict_format_factor(p->departure, factor, sizeof factor);
+        fprintf(f, "<tr><td>%d</td><td>", i + 1);
+        html_escape(f, d->layers[p->layer].name);
+        fputs("</td><td>", f);
+        html_escape(f, d->layers[p->layer].path);
+        fputs("</td><td>", f);
+        html_escape(f, precursor_label(p->series));
+        fputs("</td>", f);
+        html_number(f, p->baseline);
+        html_number(f, p->peak_value);
+        fprintf(f, "<td class=\"num\">%d</td><td class=\"num\">%s %s</td>", p->peak_step,
+                p->departure >= 0 ? "up" : "down", factor);
+        html_number(f, p->band);
+        fprintf(f, "<td class=\"num\">%d</td>", p->onset_step);
+        html_number(f, p->score);
+        fputs("</tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}
+
+static void write_headroom(FILE *f, const rundata *d)
+{
+    int order[10], tensor[10], step[10];
+    double absmax[10];
+    int n = verdict_riskiest_layers(d, order, absmax, tensor, step, 10);
+    if (n == 0) return;
+    fputs("<h2>Overflow headroom</h2>\n<p>The layers whose tensors came closest to float32's largest value "
+          "(FLT_MAX = 3.4e38) over the run; squaring a value above 1.8e19 (as Adam's second moment does) "
+          "overflows.</p>\n<table>\n<tr><th>layer</th><th>path</th><th>tensor</th><th>largest |x|</th><th>at step</th>"
+          "<th>decades below FLT_MAX</th></tr>\n",
+          f);
+    for (int i = 0; i < n; i++) {
+        fputs("<tr><td>", f);
+        html_escape(f, d->layers[order[i]].name);
+        fputs("</td><td>", f);
+        html_escape(f, d->layers[order[i]].path);
+        fputs("</td><td>", f);
+        html_escape(f, d->tensor_names[tensor[i]]);
+        fputs("</td>", f);
+        html_number(f, absmax[i]);
+        fprintf(f, "<td class=\"num\">%d</td>", step[i]);
+        html_number(f, absmax[i] > 0 ? log10(FLT_MAX / absmax[i]) : NAN);
+        fputs("</tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}
+
+static void write_rules(FILE *f, const rundata *d, const rule_finding findings[RULE_COUNT])
+{
+    fputs("<h2>Symptom rules</h2>\n<table>\n<tr><th>rule</th><th>result</th><th>measured</th><th>threshold</th>"
+          "<th>what to try</th></tr>\n",
+          f);
+    /* failures first, then warnings, passes, no data */
+    static const rule_level order[] = {RULE_FAIL, RULE_WARN, RULE_PASS, RULE_NO_DATA};
+    for (int o = 0; o < 4; o++)
+        for (int i = 0; i < RULE_COUNT; i++) {
+            const rule_finding *r = &findings[i];
+            if (r->level != order[o]) continue;
+            const char *cls = r->level == RULE_FAIL ? "FAIL" : r->level == RULE_WARN ? "warning"
+                              : r->level == RULE_PASS ? "pass" : "nodata";
+            fputs("<tr><td><b>", f);
+            html_escape(f, r->title);
+            fputs("</b><br><code>", f);
+            html_escape(f, r->key);
+            fprintf(f, "</code></td><td class=\"%s\">%s</td><td>", cls, rule_level_name(r->level));
+            html_escape(f, r->detail);
+            if (r->layer >= 0 && r->layer < d->layer_count) {
+                fputs(" [", f);
+                html_escape(f, d->layers[r->layer].path);
+                fputs("]", f);
+            }
+            fputs("</td><td>", f);
+            html_escape(f, r->threshold);
+            fputs("</td><td>", f);
+            if (r->level == RULE_FAIL || r->level == RULE_WARN) html_escape(f, r->hint);
+            fputs("</td></tr>\n", f);
+        }
+    fputs("</table>\n", f);
+}
+
+static void write_events(FILE *f, const rundata *d)
+{
+    if (d->event_count == 0) return;
+    fputs("<h2>Events</h2>\n<table>\n<tr><th>step</th><th>epoch</th><th>kind</th><th>layer</th><th>path</th>"
+          "<th>pass</th><th>tensor</th><th>value</th><th>element (sample, d, h, w, channel)</th><th>sample id</th>"
+          "<th>origin</th><th>message</th></tr>\n",
+          f);
+    for (int i = 0; i < d->event_count; i++) {
+        const event_info *e = &d->events[i];
+        fprintf(f, "<tr%s><td class=\"num\">%d</td><td class=\"num\">%d</td><td>",
+                strcmp(e->kind, "nan") == 0 ? " class=\"bad\"" : "", e->step, e->epoch);
+        html_escape(f, e->kind);
+        fputs("</td><td>", f);
+        html_escape(f, e->layer_name);
+        fputs("</td><td>", f);
+        html_escape(f, e->layer_path);
+        fputs("</td><td>", f);
+        html_escape(f, e->pass);
+        fputs("</td><td>", f);
+        html_escape(f, e->tensor);
+        fputs("</td><td>", f);
+        html_escape(f, e->value_class);
+        fputs("</td><td>", f);
+        if (e->element_index >= 0 || e->sample >= 0)
+            fprintf(f, "%lld, %lld, %lld, %lld, %lld", e->sample, e->d, e->h, e->w, e->channel);
+        fputs("</td><td>", f);
+        if (e->sample_id >= 0) fprintf(f, "%lld", e->sample_id);
+        fprintf(f, "</td><td>%s</td><td>", e->is_origin == 1 ? "origin" : e->is_origin == 0 ? "propagated" : "");
+        html_escape(f, e->message);
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}
+
+static int write_index(const char *dir, const char *db_path, const rundata *d, const char *verdict, int had_nan,
+                       const figure_set *figs, const precursor_ranking *ranking,
+                       const rule_finding findings[RULE_COUNT], const step_table *table, const char *gnuplot_error,
+                       error *err)
+{
+    FILE *f = figure_data_open(dir, "index.html", err);
+    if (!f) return -1;
+    char title[600];
+    snprintf(title, sizeof title, "nanprobe %s report: %s", had_nan ? "NaN" : "health", d->run.name);
+    html_begin(f, title);
+    fputs("<h1>", f);
+    html_escape(f, title);
+    fputs("</h1>\n", f);
+    write_run_meta(f, d, db_path);
+    fprintf(f, "<h2>Verdict</h2>\n<div class=\"verdict%s\">", had_nan ? "" : " healthy");
+    html_escape(f, verdict);
+    fputs("</div>\n<p class=\"meta\">Also as plain text: ", f);
+    html_link_if_exists(f, dir, "verdict.txt", "verdict.txt");
+    fputs(".</p>\n", f);
+    if (gnuplot_error) {
+        fputs("<p class=\"FAIL\">Figures missing: ", f);
+        html_escape(f, gnuplot_error);
+        fputs("</p>\n", f);
+    }
+    fputs("<h2>Figures</h2>\n<p class=\"meta\">Click a figure for its SVG. Every figure's gnuplot script and data "
+          "files are in this directory: edit and re-run <code>gnuplot NAME.gp</code> here to restyle.</p>\n",
+          f);
+    int shown = 0;
+    for (int i = 0; i < figs->count; i++) {
+        const figure *fig = &figs->items[i];
+        if (!fig->rendered) continue;
+        const char *data[FIGURE_DATA_MAX];
+        for (int k = 0; k < fig->data_count; k++) data[k] = fig->data[k];
+        shown += html_figure(f, dir, fig->base, data, fig->data_count, fig->caption);
+    }
+    if (!shown) fputs("<p>No figure was rendered.</p>\n", f);
+    write_ranking(f, d, ranking);
+    write_rules(f, d, findings);
+    write_headroom(f, d);
+    write_events(f, d);
+    if (table) {
+        fprintf(f, "<h2>Layer statistics at steps %d and %d</h2>\n<p class=\"meta\">The main tensors of every "
+                   "layer (rows with non-finite values at step %d highlighted); every tensor and column is in ",
+                table->step_a, table->step_b, table->step_b);
+        html_link_if_exists(f, dir, "layer_stats.tsv", "layer_stats.tsv");
+        fputs(".</p>\n", f);
+        if (write_step_table(dir, d, table, f, err)) {
+            fclose(f);
+            return -1;
+        }
+    }
+    fputs("<h2>Files</h2>\n<ul>\n", f);
+    for (int i = 0; i < figs->count; i++) {
+        const figure *fig = &figs->items[i];
+        char gp[96];
+        snprintf(gp, sizeof gp, "%s.gp", fig->base);
+        fputs("<li>", f);
+        html_link_if_exists(f, dir, gp, gp);
+        for (int k = 0; k < fig->data_count; k++) {
+            fputs(", ", f);
+            html_link_if_exists(f, dir, fig->data[k], fig->data[k]);
+        }
+        fputs("</li>\n", f);
+    }
+    fputs("</ul>\n", f);
+    html_end(f);
+    return figure_data_close(f, dir, "index.html", err);
+}
+
+static int write_text_file(const char *dir, const char *name, const char *text, error *err)
+{
+    FILE *f = figure_data_open(dir, name, err);
+    if (!f) return -1;
+    fputs(text, f);
+    return figure_data_close(f, dir, name, err);
+}
+
+int report_write(const char *db_path, const char *out_dir, report_result *result, error *err)
+{
+    report_result local;
+    if (!result) result = &local;
+    memset(result, 0, sizeof *result);
+    if (!db_path || !*db_path) return error_set(err, "no database path given");
+    char dir[REPORT_PATH_MAX - 32];
+    if (out_dir && *out_dir) snprintf(dir, sizeof dir, "%s", out_dir);
+    else outdir_default(db_path, dir, sizeof dir);
+    if (strlen(dir) + 1 >= sizeof dir) return error_set(err, "output directory path too long: %.200s...", dir);
+    snprintf(result->out_dir, sizeof result->out_dir, "%s", dir);
+    snprintf(result->index_path, sizeof result->index_path, "%s/index.html", dir);
+
+    rundata d;
+    if (rundata_load(&d, db_path, SERIES_ALL, 1, err)) return -1;
+    if (outdir_create(dir, err)) {
+        rundata_free(&d);
+        return -1;
+    }
+    const event_info *nan = rundata_first_nan(&d);
+    int end_step = nan ? nan->step : d.steps[d.step_count - 1].step + 1;
+    result->had_nan = nan != NULL;
+    result->nan_step = nan ? nan->step : 0;
+
+    precursor_ranking ranking;
+    rule_finding findings[RULE_COUNT];
+    strbuf verdict = {0};
+    figure_set figs;
+    memset(&figs, 0, sizeof figs);
+    step_table table;
+    memset(&table, 0, sizeof table);
+    int rc = -1, have_table = 0;
+    if (precursor_rank(&d, end_step, &ranking, err)) goto done_data;
+    rules_evaluate(&d, end_step, findings);
+    verdict_compose(&d, &ranking, findings, &verdict);
+    if (verdict.failed) {
+        error_set(err, "out of memory composing the verdict");
+        goto done;
+    }
+    snprintf(result->verdict, sizeof result->verdict, "%s", strbuf_text(&verdict));
+    if (write_text_file(dir, "verdict.txt", strbuf_text(&verdict), err)) goto done;
+    if (runplots_write(dir, &d, &ranking, &figs, err)) goto done;
+    result->figures_planned = figs.count;
+    error gnuplot_err;
+    gnuplot_err.message[0] = '\0';
+    int gnuplot_rc = figs.count ? figure_render_all(dir, &figs, &gnuplot_err) : 0;
+    for (int i = 0; i < figs.count; i++) result->figures_rendered += figs.items[i].rendered;
+
+    /* The table: the last finite probed step against the NaN step, or the
+     * first against the last probed step of a healthy run. */
+    if (d.probe_count > 0) {
+        if (nan) {
+            int before = -1;
+            for (int p = 0; p < d.probe_count && d.probe_steps[p] < nan->step; p++) before = p;
+            table.step_a = before >= 0 ? d.probe_steps[before] : d.probe_steps[0];
+            table.step_b = nan->step;
+            table.label_a = "last finite step";
+            table.label_b = "NaN step";
+        } else {
+            table.step_a = d.probe_steps[0];
+            table.step_b = d.probe_steps[d.probe_count - 1];
+            table.label_a = "first probed step";
+            table.label_b = "last probed step";
+        }
+        if (rundata_step_stats(&d, table.step_a, &table.a, &table.count_a, err) ||
+            rundata_step_stats(&d, table.step_b, &table.b, &table.count_b, err))
+            goto done;
+        have_table = 1;
+    }
+    if (write_index(dir, db_path, &d, strbuf_text(&verdict), nan != NULL, &figs, &ranking, findings,
+                    have_table ? &table : NULL, gnuplot_rc ? gnuplot_err.message : NULL, err))
+        goto done;
+    if (gnuplot_rc) {
+        if (err) *err = gnuplot_err;
+        goto done;
+    }
+    rc = 0;
+done:
+    free(table.a);
+    free(table.b);
+    strbuf_free(&verdict);
+    precursor_free(&ranking);
+done_data:
+    rundata_free(&d);
+    return rc;
+}

@@ -1,0 +1,707 @@
+/* runplots.c: data files and gnuplot scripts of a single-run report (see
+ * runplots.h).  Database strings reach the scripts only through
+ * gnuplot_quote() and the data files only through gnuplot_data_label(). */
+#include "runplots.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gnuplot.h"
+#include "strbuf.h"
+
+/* ------------------------------------------------------------- helpers */
+
+typedef struct binning {
+    int bins;
+    double first, width; /* bin k covers steps [first + k width, first + (k+1) width) */
+} binning;
+
+static binning binning_make(const rundata *d, int max_bins)
+{
+    binning b;
+    b.first = d->probe_steps[0];
+    double span = (double)d->probe_steps[d->probe_count - 1] - b.first + 1.0;
+    b.bins = d->probe_count < max_bins ? d->probe_count : max_bins;
+    if (b.bins < 1) b.bins = 1;
+    b.width = span / b.bins;
+    return b;
+}
+
+static int bin_of(const binning *b, int step)
+{
+    int k = (int)floor(((double)step - b->first) / b->width);
+    return k < 0 ? 0 : k >= b->bins ? b->bins - 1 : k;
+}
+
+static double bin_center(const binning *b, int k)
+{
+    return b->first + (k + 0.5) * b->width - 0.5;
+}
+
+static const event_info *nan_event(const rundata *d)
+{
+    return rundata_first_nan(d);
+}
+
+/* The vertical "first NaN" marker, when the run has one. */
+static void marker_nan(const rundata *d, strbuf *body)
+{
+    const event_info *e = nan_event(d);
+    if (!e || e->step < 0) return;
+    strbuf_printf(body,
+                  "set arrow 1 from %d, graph 0 to %d, graph 1 nohead lc rgb '#d62728' dt 2 lw 2 front\n"
+                  "set label 1 'first NaN: step %d' at %d, graph 0.97 right offset -0.8,0 tc rgb '#d62728' front "
+                  "boxed\n",
+                  e->step, e->step, e->step, e->step);
+}
+
+static void quoted_title(const char *what, const rundata *d, char *out, size_t size)
+{
+    char text[512];
+    snprintf(text, sizeof text, "%s - run %s", what, d->run.name);
+    gnuplot_quote(text, out, size);
+}
+
+/* Layers (indices) that have any value of series s. */
+static int layers_with(const rundata *d, series_id s, int *out)
+{
+    int n = 0;
+    if (!d->series[s]) return 0;
+    for (int l = 0; l < d->layer_count; l++)
+        if (rundata_layer_has(d, s, l)) out[n++] = l;
+    return n;
+}
+
+/* ---------------------------------------------------------------- loss */
+
+static int plot_loss(const char *dir, const rundata *d, figure_set *set, error *err)
+{
+    figure *fig = figure_add(set, "loss", 1200, 650,
+                             "Training loss per step (objective including the L2 penalty), val_loss per epoch, and "
+                             "the learning rate (right axis, log scale); the dashed red line marks the first NaN.");
+    if (!fig) return 0;
+    FILE *f = figure_data_open(dir, "loss_steps.dat", err);
+    if (!f) return -1;
+    fputs("# step loss data_loss lr accuracy loss_finite\n", f);
+    double lo = INFINITY, hi = -INFINITY;
+    int finite_losses = 0;
+    for (int i = 0; i < d->step_count; i++) {
+        const step_info *s = &d->steps[i];
+        finite_losses += isfinite(s->loss);
+        fprintf(f, "%d ", s->step);
+        figure_number(f, s->loss);
+        fputc(' ', f);
+        figure_number(f, s->data_loss);
+        fputc(' ', f);
+        figure_number(f, s->lr);
+        fputc(' ', f);
+        figure_number(f, s->accuracy);
+        fprintf(f, " %d\n", s->loss_finite);
+        if (isfinite(s->loss) && s->loss > 0) {
+            if (s->loss < lo) lo = s->loss;
+            if (s->loss > hi) hi = s->loss;
+        }
+    }
+    if (figure_data_close(f, dir, "loss_steps.dat", err)) return -1;
+    figure_add_data(fig, "loss_steps.dat");
+    int val_points = 0;
+    if (d->epoch_count > 0) {
+        f = figure_data_open(dir, "loss_epochs.dat", err);
+        if (!f) return -1;
+        fputs("# last_step epoch loss val_loss accuracy val_accuracy lr\n", f);
+        for (int i = 0; i < d->epoch_count; i++) {
+            const epoch_info *e = &d->epochs[i];
+            fprintf(f, "%d %d ", e->last_step, e->epoch);
+            figure_number(f, e->loss);
+            fputc(' ', f);
+            figure_number(f, e->val_loss);
+            fputc(' ', f);
+            figure_number(f, e->accuracy);
+            fputc(' ', f);
+            figure_number(f, e->val_accuracy);
+            fputc(' ', f);
+            figure_number(f, e->lr);
+            fputc('\n', f);
+            if (isfinite(e->val_loss)) {
+                val_points++;
+                if (e->val_loss > 0 && e->val_loss < lo) lo = e->val_loss;
+                if (e->val_loss > hi) hi = e->val_loss;
+            }
+        }
+        if (figure_data_close(f, dir, "loss_epochs.dat", err)) return -1;
+        figure_add_data(fig, "loss_epochs.dat");
+    }
+    char title[600];
+    quoted_title("Loss, val_loss and learning rate", d, title, sizeof title);
+    strbuf body = {0};
+    strbuf_printf(&body,
+                  "set title %s\n"
+                  "set xlabel 'step'\nset ylabel 'loss'\nset y2label 'learning rate'\n"
+                  "set logscale y2\nset y2tics\nset format y2 '%%.0e'\nset key bottom left\n",
+                  title);
+    if (isfinite(lo) && hi / lo > 30.0) strbuf_append(&body, "set logscale y\n");
+    marker_nan(d, &body);
+    /* gnuplot stops on a plot whose every element is empty, so the loss
+     * curves are left out when the run has no finite loss at all. */
+    const char *sep = "plot ";
+    if (finite_losses) {
+        strbuf_append(&body, "plot 'loss_steps.dat' using 1:2 with lines ls 1 lw 1 title 'loss (per step)'");
+        sep = ", ";
+    }
+    if (val_points) {
+        strbuf_printf(&body, "%s'loss_epochs.dat' using 1:4 with linespoints ls 2 pt 7 ps 1.2 title 'val_loss (per "
+                             "epoch, at its last step)'",
+                      sep);
+        sep = ", ";
+    }
+    strbuf_printf(&body, "%s'loss_steps.dat' using 1:4 axes x1%s with steps ls 3 title 'learning rate%s'\n", sep,
+                  finite_losses || val_points ? "y2" : "y1", finite_losses || val_points ? " (right axis)" : "");
+    int rc = body.failed ? error_set(err, "out of memory") : figure_write_script(dir, fig, strbuf_text(&body), err);
+    strbuf_free(&body);
+    return rc;
+}
+
+/* ------------------------------------------------------------- culprit */
+
+/* The series and layer to show: the top precursor when it is one, else the
+ * NaN event's layer with the statistic of its pass. */
+static int choose_culprit(const rundata *d, const precursor_ranking *r, series_id *series, int *layer,
+                          const precursor **p)
+{
+    *p = NULL;
+    if (r->candidates > 0 && fabs(r->items[0].departure) >= PRECURSOR_MIN_DECADES) {
+        *p = &r->items[0];
+        *series = r->items[0].series;
+        *layer = r->items[0].layer;
+        return 1;
+    }
+    const event_info *e = nan_event(d);
+    if (!e) return 0;
+    int l = rundata_layer_index(d, e->layer_id);
+    if (l < 0) return 0;
+    series_id order[4] = {SERIES_ACT_ABSMAX, SERIES_GRAD_ABSMAX, SERIES_KERNEL_NORM, SERIES_BN_MIN_VARIANCE};
+    if (strcmp(e->pass, "backward") == 0) order[0] = SERIES_GRAD_ABSMAX, order[1] = SERIES_ACT_ABSMAX;
+    else if (strcmp(e->pass, "update") == 0 || strcmp(e->pass, "optimizer_state") == 0)
+        order[0] = SERIES_KERNEL_NORM, order[2] = SERIES_ACT_ABSMAX;
+    else if (strcmp(e->pass, "moving_statistics") == 0) order[0] = SERIES_BN_MIN_VARIANCE, order[3] = SERIES_ACT_ABSMAX;
+    for (int k = 0; k < 4; k++)
+        if (rundata_layer_has(d, order[k], l)) {
+            *series = order[k];
+            *layer = l;
+            return 1;
+        }
+    return 0;
+}
+
+static int plot_culprit(const char *dir, const rundata *d, const precursor_ranking *r, figure_set *set, error *err)
+{
+    series_id s;
+    int culprit;
+    const precursor *p;
+    if (!choose_culprit(d, r, &s, &culprit, &p)) return 0;
+    /* The culprit and up to two layers on each side that have the series. */
+    int shown[5], n = 0;
+    shown[n++] = culprit;
+    for (int side = -1; side <= 1; side += 2) {
+        int found = 0;
+        for (int l = culprit + side; l >= 0 && l < d->layer_count && found < 2; l += side)
+            if (rundata_layer_has(d, s, l)) shown[n++] = l, found++;
+    }
+    const event_info *e = nan_event(d);
+    int end = e ? e->step : d->probe_steps[d->probe_count - 1];
+    int positive = 0;
+    for (int q = 0; q < d->probe_count && d->probe_steps[q] <= end && !positive; q++)
+        positive = rundata_value(d, s, q, culprit) > 0;
+    if (!positive) return 0; /* nothing a log scale could show */
+    FILE *f = figure_data_open(dir, "culprit.dat", err);
+    if (!f) return -1;
+    fputs("step", f);
+    for (int i = 0; i < n; i++) {
+        char label[80];
+        gnuplot_data_label(d->layers[shown[i]].name, label, sizeof label);
+        fprintf(f, " %s", label);
+    }
+    fputc('\n', f);
+    /* Every probe up to RUNPLOTS_CULPRIT_POINTS; beyond, the largest value of
+     * each step bin (a spike must survive the thinning). */
+    int last = 0;
+    while (last < d->probe_count && d->probe_steps[last] <= end) last++;
+    int per_bin = (last + RUNPLOTS_CULPRIT_POINTS - 1) / RUNPLOTS_CULPRIT_POINTS;
+    if (per_bin < 1) per_bin = 1;
+    for (int q0 = 0; q0 < last; q0 += per_bin) {
+        int q1 = q0 + per_bin < last ? q0 + per_bin : last;
+        fprintf(f, "%d", d->probe_steps[q1 - 1]);
+        for (int i = 0; i < n; i++) {
+            double best = NAN;
+            for (int q = q0; q < q1; q++) {
+                double v = rundata_value(d, s, q, shown[i]);
+                if (v > 0 && (isnan(best) || v > best)) best = v;
+            }
+            fputc(' ', f);
+            figure_number(f, best);
+        }
+        fputc('\n', f);
+    }
+    if (figure_data_close(f, dir, "culprit.dat", err)) return -1;
+    char caption[1024], what[400], title[600];
+    snprintf(caption, sizeof caption,
+             "%s of the culprit layer %s (%s, thick red) and its neighbours in execution order, log scale%s.",
+             series_defs[s].label, d->layers[culprit].name, d->layers[culprit].path,
+             p ? "; dotted lines: its baseline band, the vertical dotted line: where it left the band for good" : "");
+    figure *fig = figure_add(set, "culprit", 1200, 650, caption);
+    if (!fig) return 0;
+    figure_add_data(fig, "culprit.dat");
+    snprintf(what, sizeof what, "%s of %s and its neighbours", series_defs[s].label, d->layers[culprit].name);
+    quoted_title(what, d, title, sizeof title);
+    strbuf body = {0};
+    char ylabel[200];
+    gnuplot_quote(series_defs[s].label, ylabel, sizeof ylabel);
+    strbuf_printf(&body, "set title %s\nset xlabel 'step'\nset ylabel %s\nset logscale y\n"
+                         "set format y '%%.0e'\nset key top left\n",
+                  title, ylabel);
+    marker_nan(d, &body);
+    if (p) {
+        double lo = p->baseline * pow(10.0, -p->band), hi = p->baseline * pow(10.0, p->band);
+        strbuf_printf(&body,
+                      "set arrow 2 from graph 0, first %.6g to graph 1, first %.6g nohead dt 3 lw 1.5 lc rgb '#555555'\n"
+                      "set arrow 3 from graph 0, first %.6g to graph 1, first %.6g nohead dt 3 lw 1.5 lc rgb '#555555'\n"
+                      "set label 5 'baseline band of the culprit' at graph 0.01, first %.6g left offset 0,0.6 tc rgb "
+                      "'#555555'\n",
+                      lo, lo, hi, hi, hi);
+        if (p->onset_step > 0)
+            strbuf_printf(&body,
+                          "set arrow 4 from %d, graph 0 to %d, graph 1 nohead dt 3 lw 1.5 lc rgb '#555555'\n"
+                          "set label 4 'left its band: step %d' at %d, graph 0.05 left offset 0.5,0 tc rgb '#555555'\n",
+                          p->onset_step, p->onset_step, p->onset_step, p->onset_step);
+    }
+    strbuf_append(&body, "plot 'culprit.dat' using 1:2 with lines lw 3 lc rgb '#d62728' title columnheader(2)");
+    if (n > 1)
+        strbuf_printf(&body, ", for [i=3:%d] 'culprit.dat' using 1:i with lines lw 1.5 title columnheader(i)", n + 1);
+    strbuf_append(&body, "\n");
+    int rc = body.failed ? error_set(err, "out of memory") : figure_write_script(dir, fig, strbuf_text(&body), err);
+    strbuf_free(&body);
+    return rc;
+}
+
+/* ------------------------------------------------------------ heat maps */
+
+static int plot_heatmap(const char *dir, const rundata *d, series_id s, const char *base, const char *what,
+                        const char *cblabel, figure_set *set, error *err)
+{
+    int *layers = malloc(sizeof *layers * (size_t)d->layer_count);
+    if (!layers) return error_set(err, "out of memory");
+    int k = layers_with(d, s, layers);
+    if (k == 0) {
+        free(layers);
+        return 0;
+    }
+    binning b = binning_make(d, RUNPLOTS_HEAT_BINS);
+    float *cells = malloc(sizeof *cells * (size_t)b.bins * (size_t)k);
+    if (!cells) {
+        free(layers);
+        return error_set(err, "out of memory");
+    }
+    for (size_t i = 0; i < (size_t)b.bins * (size_t)k; i++) cells[i] = NAN;
+    for (int q = 0; q < d->probe_count; q++) {
+        int bin = bin_of(&b, d->probe_steps[q]);
+        for (int j = 0; j < k; j++) {
+            double v = rundata_value(d, s, q, layers[j]);
+            if (!(v > 0) || !isfinite(v)) continue;
+            float lv = (float)log10(v);
+            float *cell = &cells[(size_t)bin * (size_t)k + (size_t)j];
+            if (isnan(*cell) || lv > *cell) *cell = lv;
+        }
+    }
+    int finite_cells = 0;
+    for (size_t i = 0; i < (size_t)b.bins * (size_t)k; i++) finite_cells += !isnan(cells[i]);
+    if (finite_cells == 0) { /* an image of nothing stops gnuplot */
+        free(cells);
+        free(layers);
+        return 0;
+    }
+    char data[96], labels[96];
+    snprintf(data, sizeof data, "%s.dat", base);
+    snprintf(labels, sizeof labels, "%s_layers.dat", base);
+    int rc = -1;
+    FILE *f = figure_data_open(dir, data, err);
+    if (f) {
+        fprintf(f, "# step(bin centre) layer_position log10(%s, max over the bin)\n", series_defs[s].label);
+        for (int bin = 0; bin < b.bins; bin++) {
+            for (int j = 0; j < k; j++) {
+                fprintf(f, "%.6g %d ", bin_center(&b, bin), j);
+                figure_number(f, cells[(size_t)bin * (size_t)k + (size_t)j]);
+                fputc('\n', f);
+            }
+            fputc('\n', f);
+        }
+        rc = figure_data_close(f, dir, data, err);
+    }
+    if (!rc) {
+        f = figure_data_open(dir, labels, err);
+        rc = -1;
+        if (f) {
+            fputs("# layer_position keras_name\n", f);
+            for (int j = 0; j < k; j++) {
+                char label[80];
+                gnuplot_data_label(d->layers[layers[j]].name, label, sizeof label);
+                fprintf(f, "%d %s\n", j, label);
+            }
+            rc = figure_data_close(f, dir, labels, err);
+        }
+    }
+    free(cells);
+    if (rc) {
+        free(layers);
+        return -1;
+    }
+    int height = 180 + 11 * k;
+    if (height < 500) height = 500;
+    if (height > 1800) height = 1800;
+    char caption[600];
+    snprintf(caption, sizeof caption,
+             "%s per layer (rows, in execution order, input at the top) and step (columns: %d bins of %.3g steps, "
+             "the maximum of each bin), log10 colour scale; white: not logged or zero.",
+             what, b.bins, b.width);
+    figure *fig = figure_add(set, base, 1300, height, caption);
+    if (!fig) {
+        free(layers);
+        return 0;
+    }
+    figure_add_data(fig, data);
+    figure_add_data(fig, labels);
+    char title[600], cb[200];
+    quoted_title(what, d, title, sizeof title);
+    gnuplot_quote(cblabel, cb, sizeof cb);
+    double x0 = b.first - 0.5, x1 = b.first - 0.5 + b.bins * b.width;
+    strbuf body = {0};
+    strbuf_printf(&body,
+                  "set title %s\nset xlabel 'step'\nset xrange [%.6g:%.6g]\nset yrange [%d.5:-0.5]\n"
+                  "set cblabel %s\nset ytics scale 0 font ',%d'\nset grid noxtics noytics\nunset key\n",
+                  title, x0, x1, k - 1, cb, k > 60 ? 7 : 9);
+    marker_nan(d, &body);
+    strbuf_printf(&body, "plot '%s' using 1:2:3 with image notitle, '%s' using (NaN):1:ytic(2) notitle\n", data,
+                  labels);
+    rc = body.failed ? error_set(err, "out of memory") : figure_write_script(dir, fig, strbuf_text(&body), err);
+    strbuf_free(&body);
+    free(layers);
+    return rc;
+}
+
+/* ------------------------------------------------------- per-layer lines */
+
+/* One panel: series s of every layer that has it, geometric mean per step
+ * bin, optionally divided by the layer's first logged value. */
+typedef struct panel {
+    series_id series;
+    int relative;        /* divide by the first value */
+    const char *title;   /* fixed text */
+    const char *ylabel;  /* fixed text */
+    double thresholds[2];/* horizontal reference lines (0 = none) */
+    const char *threshold_labels[2];
+    int highlight_max;   /* highlight the layer with the largest (1) or smallest (0) last value */
+} panel;
+
+static int plot_layer_lines(const char *dir, const rundata *d, const char *base, const char *what,
+                            const panel panels[2], const char *caption, figure_set *set, error *err)
+{
+    int *layers = malloc(sizeof *layers * (size_t)d->layer_count);
+    if (!layers) return error_set(err, "out of memory");
+    int k = layers_with(d, panels[0].series, layers);
+    if (k == 0) {
+        free(layers);
+        return 0;
+    }
+    binning b = binning_make(d, RUNPLOTS_LINE_BINS);
+    double *sum = malloc(sizeof *sum * (size_t)b.bins * 2);
+    int *count = malloc(sizeof *count * (size_t)b.bins * 2);
+    double *lines = malloc(sizeof *lines * (size_t)b.bins * 2 * (size_t)k);
+    if (!sum || !count || !lines) {
+        free(layers), free(sum), free(count), free(lines);
+        return error_set(err, "out of memory");
+    }
+    /* lines[(j * 2 + panel) * bins + bin] */
+    for (int j = 0; j < k; j++) {
+        for (int c = 0; c < 2; c++) {
+            memset(sum, 0, sizeof *sum * (size_t)b.bins);
+            memset(count, 0, sizeof *count * (size_t)b.bins);
+            /* The reference of a relative panel: the median of the first 9
+             * values, steadier than the first value alone. */
+            double first = NAN, head[9];
+            int heads = 0;
+            for (int q = 0; q < d->probe_count && heads < 9; q++) {
+                double v = rundata_value(d, panels[c].series, q, layers[j]);
+                if (v > 0 && isfinite(v)) head[heads++] = v;
+            }
+            for (int a = 1; a < heads; a++)
+                for (int b2 = a; b2 > 0 && head[b2 - 1] > head[b2]; b2--) {
+                    double t = head[b2];
+                    head[b2] = head[b2 - 1];
+                    head[b2 - 1] = t;
+                }
+            if (heads) first = head[heads / 2];
+            for (int q = 0; q < d->probe_count; q++) {
+                double v = rundata_value(d, panels[c].series, q, layers[j]);
+                if (!(v > 0) || !isfinite(v)) continue;
+                if (panels[c].relative) v /= first;
+                int bin = bin_of(&b, d->probe_steps[q]);
+                sum[bin] += log10(v);
+                count[bin]++;
+            }
+            for (int bin = 0; bin < b.bins; bin++)
+                lines[((size_t)j * 2 + (size_t)c) * (size_t)b.bins + (size_t)bin] =
+                    count[bin] ? pow(10.0, sum[bin] / count[bin]) : NAN;
+        }
+    }
+    /* The layer to highlight in each panel: by its last binned value; a
+     * panel without any value is skipped (gnuplot stops on an empty plot). */
+    int top[2] = {-1, -1}, has[2] = {0, 0};
+    for (size_t i = 0; i < (size_t)b.bins * 2 * (size_t)k; i++)
+        if (!isnan(lines[i])) has[(i / (size_t)b.bins) % 2] = 1;
+    for (int c = 0; c < 2; c++) {
+        double best = NAN;
+        for (int j = 0; j < k; j++) {
+            double last = NAN;
+            for (int bin = b.bins - 1; bin >= 0 && isnan(last); bin--)
+                last = lines[((size_t)j * 2 + (size_t)c) * (size_t)b.bins + (size_t)bin];
+            if (isnan(last)) continue;
+            if (isnan(best) || (panels[c].highlight_max ? last > best : last < best)) best = last, top[c] = j;
+        }
+    }
+    char data[96], top_data[2][96];
+    snprintf(data, sizeof data, "%s.dat", base);
+    int rc = 0;
+    FILE *f = figure_data_open(dir, data, err);
+    if (!f) rc = -1;
+    if (!rc) {
+        fprintf(f, "# one block per layer (gnuplot index = block number): step(bin centre) %s%s %s%s "
+                   "layer_position\n",
+                series_defs[panels[0].series].key, panels[0].relative ? "/first" : "",
+                series_defs[panels[1].series].key, panels[1].relative ? "/first" : "");
+        for (int j = 0; j < k; j++) {
+            char label[80];
+            gnuplot_data_label(d->layers[layers[j]].name, label, sizeof label);
+            fprintf(f, "# block %d: %s\n", j, label);
+            for (int bin = 0; bin < b.bins; bin++) {
+                double a = lines[((size_t)j * 2) * (size_t)b.bins + (size_t)bin];
+                double c = lines[((size_t)j * 2 + 1) * (size_t)b.bins + (size_t)bin];
+                if (isnan(a) && isnan(c)) continue;
+                fprintf(f, "%.6g ", bin_center(&b, bin));
+                figure_number(f, a);
+                fputc(' ', f);
+                figure_number(f, c);
+                fprintf(f, " %d\n", layers[j]);
+            }
+            fputs("\n\n", f);
+        }
+        rc = figure_data_close(f, dir, data, err);
+    }
+    for (int c = 0; c < 2 && !rc; c++) {
+        snprintf(top_data[c], sizeof top_data[c], "%s_top%d.dat", base, c + 1);
+        if (top[c] < 0) continue;
+        f = figure_data_open(dir, top_data[c], err);
+        if (!f) {
+            rc = -1;
+            break;
+        }
+        char label[80];
+        gnuplot_data_label(d->layers[layers[top[c]]].name, label, sizeof label);
+        fprintf(f, "step %s\n", label);
+        for (int bin = 0; bin < b.bins; bin++) {
+            double v = lines[((size_t)top[c] * 2 + (size_t)c) * (size_t)b.bins + (size_t)bin];
+            if (isnan(v)) continue;
+            fprintf(f, "%.6g ", bin_center(&b, bin));
+            figure_number(f, v);
+            fputc('\n', f);
+        }
+        rc = figure_data_close(f, dir, top_data[c], err);
+    }
+    free(sum), free(count), free(lines);
+    if (rc) {
+        free(layers);
+        return -1;
+    }
+    figure *fig = figure_add(set, base, 1200, 1000, caption);
+    if (!fig) {
+        free(layers);
+        return 0;
+    }
+    figure_add_data(fig, data);
+    for (int c = 0; c < 2; c++)
+        if (top[c] >= 0) figure_add_data(fig, top_data[c]);
+    char title[600];
+    quoted_title(what, d, title, sizeof title);
+    strbuf body = {0};
+    strbuf_printf(&body,
+                  "set multiplot layout 2,1 title %s font ',13'\n"
+                  "set xlabel 'step'\nset logscale y\nset format y '%%.0e'\n"
+                  "set cbrange [0:%d]\nset cblabel 'layer position (execution order)'\nset key top left\n",
+                  title, d->layer_count > 1 ? d->layer_count - 1 : 1);
+    for (int c = 0; c < 2; c++) {
+        strbuf_printf(&body, "unset arrow\nunset label\nset title '(%c) %s'\nset ylabel '%s'\n", 'a' + c,
+                      panels[c].title, panels[c].ylabel);
+        marker_nan(d, &body);
+        for (int t = 0; t < 2; t++)
+            if (panels[c].thresholds[t] > 0)
+                strbuf_printf(&body,
+                              "set arrow %d from graph 0, first %.6g to graph 1, first %.6g nohead dt 2 lw 1.5 lc rgb "
+                              "'#555555' front\nset label %d '%s' at graph 0.99, first %.6g right offset 0,0.6 tc rgb "
+                              "'#555555' front\n",
+                              10 + t, panels[c].thresholds[t], panels[c].thresholds[t], 10 + t,
+                              panels[c].threshold_labels[t], panels[c].thresholds[t]);
+        if (!has[c]) {
+            strbuf_append(&body, "set multiplot next\n");
+            continue;
+        }
+        int column = c == 0 ? 2 : 3;
+        strbuf_printf(&body, "plot for [i=0:%d] '%s' index i using 1:%d:4 with lines lc palette lw 1.2 notitle", k - 1,
+                      data, column);
+        if (top[c] >= 0)
+            strbuf_printf(&body, ", '%s' using 1:2 with lines lw 3.5 lc rgb 'black' title columnheader(2)",
+                          top_data[c]);
+        strbuf_append(&body, "\n");
+    }
+    strbuf_append(&body, "unset multiplot\n");
+    rc = body.failed ? error_set(err, "out of memory") : figure_write_script(dir, fig, strbuf_text(&body), err);
+    strbuf_free(&body);
+    free(layers);
+    return rc;
+}
+
+static int plot_weights(const char *dir, const rundata *d, figure_set *set, error *err)
+{
+    if (!d->series[SERIES_KERNEL_NORM]) return 0;
+    panel panels[2] = {
+        {SERIES_KERNEL_NORM, 1, "kernel L2 norm relative to its start", "||w|| / ||w(start)||",
+         {0, 0}, {"", ""}, 0},
+        {SERIES_UPDATE_RATIO, 0, "update/weight ratio", "||update|| / ||w||", {1e-2, 1e-7},
+         {"1e-2: large", "1e-7: unchanged"}, 1},
+    };
+    char caption[600];
+    snprintf(caption, sizeof caption,
+             "(a) Kernel L2 norm of every Conv3D/Dense layer relative to its start (median of its first 9 logged "
+             "values; L2 = %g): kernels "
+             "that feed BatchNorm are scale-invariant, so L2 shrinks them and raises their effective learning rate "
+             "(~1/||w||^2). (b) Update/weight ratio per layer. Colour: layer position; thick black: the most-shrunk "
+             "kernel in (a), the largest ratio in (b). Geometric mean per bin of %d.",
+             d->run.l2, RUNPLOTS_LINE_BINS);
+    return plot_layer_lines(dir, d, "weights", "Kernel norms and update/weight ratios", panels, caption, set, err);
+}
+
+static int plot_batchnorm(const char *dir, const rundata *d, figure_set *set, error *err)
+{
+    if (!d->series[SERIES_BN_MIN_VARIANCE]) return 0;
+    panel panels[2] = {
+        {SERIES_BN_MIN_VARIANCE, 0, "smallest channel batch variance", "min over channels of the batch variance",
+         {1e-3, 1e-5}, {"epsilon 1e-3", "1e-5: collapse"}, 0},
+        {SERIES_BN_MAX_MEAN2_OVER_VAR, 0, "largest channel mean^2/variance (one-pass cancellation factor)",
+         "max over channels of mean^2 / variance", {1e5, 1e7}, {"1e5: 1% one-pass error", "1e7: variance can go negative"},
+         1},
+    };
+    return plot_layer_lines(
+        dir, d, "batchnorm", "BatchNorm batch statistics", panels,
+        "(a) Smallest per-channel batch variance of every BatchNormalization layer; (b) largest mean^2/variance, the "
+        "cancellation factor of a one-pass float32 variance. Colour: layer position; thick black: the smallest "
+        "variance in (a), the largest ratio in (b).",
+        set, err);
+}
+
+/* ------------------------------------------------------------- headroom */
+
+static int tensor_category(const char *name)
+{
+    if (strcmp(name, "output") == 0) return 0;
+    size_t n = strlen(name);
+    if (strcmp(name, "output_grad") == 0 || (n > 5 && strcmp(name + n - 5, ".grad") == 0) ||
+        (n > 8 && strcmp(name + n - 8, ".l2_grad") == 0))
+        return 1;
+    return 2;
+}
+
+static int plot_headroom(const char *dir, const rundata *d, figure_set *set, error *err)
+{
+    if (!d->extremes || d->tensor_count == 0) return 0;
+    FILE *f = figure_data_open(dir, "headroom.dat", err);
+    if (!f) return -1;
+    fputs("# layer_position max|activation| max|gradient| max|parameter,optimizer,BN state| keras_name\n", f);
+    int has[3] = {0, 0, 0};
+    for (int l = 0; l < d->layer_count; l++) {
+        double best[3] = {NAN, NAN, NAN};
+        for (int t = 0; t < d->tensor_count; t++) {
+            const tensor_extreme *x = &d->extremes[(size_t)l * (size_t)d->tensor_count + (size_t)t];
+            if (!x->absmax_step || !(x->absmax > 0)) continue;
+            int c = tensor_category(d->tensor_names[t]);
+            if (isnan(best[c]) || x->absmax > best[c]) best[c] = x->absmax;
+        }
+        char label[80];
+        gnuplot_data_label(d->layers[l].name, label, sizeof label);
+        fprintf(f, "%d ", l);
+        for (int c = 0; c < 3; c++) {
+            has[c] |= !isnan(best[c]);
+            figure_number(f, best[c]);
+            fputc(' ', f);
+        }
+        fprintf(f, "%s\n", label);
+    }
+    if (figure_data_close(f, dir, "headroom.dat", err)) return -1;
+    if (!has[0] && !has[1] && !has[2]) return 0;
+    int width = 300 + 11 * d->layer_count;
+    if (width < 1200) width = 1200;
+    if (width > 2400) width = 2400;
+    figure *fig = figure_add(set, "headroom", width, 700,
+                             "Largest finite |x| each layer reached over the run, for activations, gradients "
+                             "(output_grad and parameter gradients) and parameters with their optimizer and BN state, "
+                             "against float32's largest value FLT_MAX and its square root (where squaring "
+                             "overflows).");
+    if (!fig) return 0;
+    figure_add_data(fig, "headroom.dat");
+    char title[600];
+    quoted_title("Overflow headroom per layer", d, title, sizeof title);
+    strbuf body = {0};
+    strbuf_printf(&body,
+                  "set title %s\nset ylabel 'largest |x| over the run'\nset logscale y\nset format y '%%.0e'\n"
+                  "set yrange [*:1e40]\nset xrange [-1:%d]\nset xtics rotate by 90 right font ',%d' scale 0\n"
+                  "set key at graph 0.99, graph 0.88 right top\n"
+                  "set arrow 1 from graph 0, first %.6g to graph 1, first %.6g nohead lw 2 lc rgb '#d62728' front\n"
+                  "set label 1 'FLT_MAX' at graph 0.99, first %.6g right offset 0,0.7 tc rgb '#d62728' front\n"
+                  "set arrow 2 from graph 0, first %.6g to graph 1, first %.6g nohead dt 2 lw 1.5 lc rgb '#d62728' "
+                  "front\n"
+                  "set label 2 'sqrt(FLT_MAX): squares overflow' at graph 0.99, first %.6g right offset 0,0.7 tc rgb "
+                  "'#d62728' front\n",
+                  title, d->layer_count, d->layer_count > 60 ? 7 : 9, (double)FLT_MAX, (double)FLT_MAX,
+                  (double)FLT_MAX, sqrt((double)FLT_MAX), sqrt((double)FLT_MAX), sqrt((double)FLT_MAX));
+    static const char *const elements[3] = {"using 1:2:xtic(5) with points pt 7 ps 1 title 'activations'",
+                                            "using 1:3:xtic(5) with points pt 5 ps 0.9 title 'gradients'",
+                                            "using 1:4:xtic(5) with points pt 9 ps 1.1 title 'parameters and state'"};
+    const char *sep = "plot ";
+    for (int c = 0; c < 3; c++)
+        if (has[c]) {
+            strbuf_printf(&body, "%s'headroom.dat' %s", sep, elements[c]);
+            sep = ", ";
+        }
+    strbuf_append(&body, "\n");
+    int rc = body.failed ? error_set(err, "out of memory") : figure_write_script(dir, fig, strbuf_text(&body), err);
+    strbuf_free(&body);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ all */
+
+int runplots_write(const char *dir, const rundata *d, const precursor_ranking *ranking, figure_set *set,
+                   error *err)
+{
+    if (plot_loss(dir, d, set, err)) return -1;
+    if (d->probe_count == 0) return 0;
+    if (plot_culprit(dir, d, ranking, set, err)) return -1;
+    if (plot_heatmap(dir, d, SERIES_ACT_ABSMAX, "heat_activation", "Activation absmax",
+                     "log10 activation absmax (max per bin)", set, err))
+        return -1;
+    if (plot_heatmap(dir, d, SERIES_GRAD_NORM, "heat_gradient", "Output-gradient norm",
+                     "log10 gradient L2 norm (max per bin)", set, err))
+        return -1;
+    if (plot_weights(dir, d, set, err)) return -1;
+    if (plot_batchnorm(dir, d, set, err)) return -1;
+    if (plot_headroom(dir, d, set, err)) return -1;
+    return 0;
+}

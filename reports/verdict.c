@@ -1,0 +1,236 @@
+/* verdict.c: composing the plain-text verdict (see verdict.h). */
+#include "verdict.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void verdict_format_factor(double decades, char *out, size_t size)
+{
+    double d = fabs(decades);
+    if (d >= 3.0) snprintf(out, size, "10^%.1f x", d);
+    else snprintf(out, size, "%.3g x", pow(10.0, d));
+}
+
+/* Database strings go into the plain-text verdict (and so to terminals)
+ * with control characters replaced: a layer name must not be able to send
+ * escape sequences or break the verdict's lines.  The copies live in a
+ * small rotating pool, enough for one sentence. */
+#define PRINTABLE_SLOTS 12
+static _Thread_local char printable_pool[PRINTABLE_SLOTS][400];
+static _Thread_local int printable_next;
+
+static const char *printable(const char *text)
+{
+    char *out = printable_pool[printable_next];
+    printable_next = (printable_next + 1) % PRINTABLE_SLOTS;
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p && n + 1 < sizeof printable_pool[0];
+         p++)
+        out[n++] = *p < 32 || *p == 127 ? '?' : (char)*p;
+    out[n] = '\0';
+    return out;
+}
+
+static const char *layer_path_or_dash(const rundata *d, int l)
+{
+    return l >= 0 && l < d->layer_count && d->layers[l].path[0] ? printable(d->layers[l].path) : "-";
+}
+
+static const char *layer_name_of(const rundata *d, int l)
+{
+    return printable(d->layers[l].name);
+}
+
+/* "gradient absmax of conv3d_27 (stage3.block2.conv2) grew 10^6.0 x over the
+ * 180 steps before step 1234 (baseline 2.1e-03, 3.5e+03 at step 1233)" */
+static void describe_precursor(const rundata *d, const precursor *p, int end_step, int is_nan, strbuf *out)
+{
+    char factor[32];
+    verdict_format_factor(p->departure, factor, sizeof factor);
+    const char *unit = p->series == SERIES_UPDATE_RATIO ? " per unit lr" : "";
+    strbuf_printf(out, "%s of %s (%s) %s %s", series_defs[p->series].label, layer_name_of(d, p->layer),
+                  layer_path_or_dash(d, p->layer), p->departure >= 0 ? "grew" : "shrank", factor);
+    if (p->onset_step > 0) {
+        int span = end_step - p->onset_step;
+        if (is_nan) strbuf_printf(out, " over the %d steps before step %d", span, end_step);
+        else strbuf_printf(out, " from step %d on", p->onset_step);
+    }
+    strbuf_printf(out, " (baseline %.3g%s, %.3g%s at step %d)", p->baseline, unit, p->peak_value, unit, p->peak_step);
+}
+
+/* Is the same layer already listed? */
+static int layer_listed(const int *layers, int n, int layer)
+{
+    for (int i = 0; i < n; i++)
+        if (layers[i] == layer) return 1;
+    return 0;
+}
+
+static void append_precursors(const rundata *d, const precursor_ranking *r, int end_step, int is_nan, strbuf *out)
+{
+    const precursor *top = r->candidates > 0 ? &r->items[0] : NULL;
+    if (!top || fabs(top->departure) < PRECURSOR_MIN_DECADES) {
+        if (r->count == 0) {
+            strbuf_printf(out, "Precursor: none measurable (no per-layer statistics were logged before step %d).\n",
+                          end_step);
+            return;
+        }
+        const precursor *big = precursor_largest_elsewhere(r, -1);
+        char factor[32];
+        verdict_format_factor(big ? big->departure : 0, factor, sizeof factor);
+        if (is_nan)
+            strbuf_printf(out,
+                          "Precursor: none. No statistic of any layer left its own history by 10 x or more before "
+                          "step %d (the largest departure was %s, %s of %s): the NaN appeared without a measurable "
+                          "warning.\n",
+                          end_step, factor, big ? series_defs[big->series].label : "-",
+                          big ? layer_name_of(d, big->layer) : "-");
+        else
+            strbuf_printf(out,
+                          "Trends: no statistic of any layer left its own history by 10 x or more (the largest "
+                          "departure was %s, %s of %s).\n",
+                          factor, big ? series_defs[big->series].label : "-", big ? layer_name_of(d, big->layer) : "-");
+        return;
+    }
+    strbuf_append(out, is_nan ? "Precursor: " : "Largest departure from its own history: ");
+    describe_precursor(d, top, end_step, is_nan, out);
+    const precursor *other = precursor_largest_elsewhere(r, top->layer);
+    if (other) {
+        char factor[32];
+        verdict_format_factor(other->departure, factor, sizeof factor);
+        if (fabs(other->departure) < PRECURSOR_MIN_DECADES)
+            strbuf_printf(out, ", while every other layer stayed within %s of its own baseline.\n", factor);
+        else
+            strbuf_printf(out, "; the largest departure in another layer was %s (%s of %s).\n", factor,
+                          series_defs[other->series].label, layer_name_of(d, other->layer));
+    } else {
+        strbuf_append(out, ".\n");
+    }
+    int listed[VERDICT_NEXT_CANDIDATES + 1], n = 0;
+    listed[n++] = top->layer;
+    for (int i = 1; i < r->candidates && n <= VERDICT_NEXT_CANDIDATES; i++) {
+        const precursor *p = &r->items[i];
+        if (layer_listed(listed, n, p->layer) || fabs(p->departure) < PRECURSOR_MIN_DECADES) continue;
+        strbuf_append(out, n == 1 ? "Next candidates: " : "; ");
+        strbuf_printf(out, "%d. ", n + 1);
+        describe_precursor(d, p, end_step, is_nan, out);
+        listed[n++] = p->layer;
+    }
+    if (n > 1) strbuf_append(out, ".\n");
+}
+
+static void append_rule_summary(const rule_finding findings[RULE_COUNT], strbuf *out)
+{
+    int fails = 0, warns = 0;
+    for (int i = 0; i < RULE_COUNT; i++) {
+        if (findings[i].level == RULE_FAIL) fails++;
+        if (findings[i].level == RULE_WARN) warns++;
+    }
+    strbuf_printf(out, "Symptom rules: %d failed, %d warned", fails, warns);
+    const char *sep = ": ";
+    for (int level = RULE_FAIL; level >= RULE_WARN; level--)
+        for (int i = 0; i < RULE_COUNT; i++)
+            if ((int)findings[i].level == level) {
+                strbuf_printf(out, "%s%s%s", sep, findings[i].key, level == RULE_FAIL ? " (fail)" : "");
+                sep = ", ";
+            }
+    strbuf_append(out, ".\n");
+}
+
+int verdict_riskiest_layers(const rundata *d, int *order, double *absmax, int *tensor, int *step, int max)
+{
+    if (!d->extremes) return 0;
+    int n = 0;
+    for (int l = 0; l < d->layer_count; l++) {
+        double best = -1;
+        int best_t = -1, best_step = 0;
+        for (int t = 0; t < d->tensor_count; t++) {
+            const tensor_extreme *x = &d->extremes[(size_t)l * (size_t)d->tensor_count + (size_t)t];
+            if (x->absmax_step && x->absmax > best) best = x->absmax, best_t = t, best_step = x->absmax_step;
+        }
+        if (best_t < 0) continue;
+        /* insertion into the top `max`, largest first */
+        int pos = n < max ? n : max;
+        while (pos > 0 && absmax[pos - 1] < best) pos--;
+        if (pos >= max) continue;
+        int last = n < max ? n : max - 1;
+        for (int k = last; k > pos; k--) {
+            order[k] = order[k - 1];
+            absmax[k] = absmax[k - 1];
+            tensor[k] = tensor[k - 1];
+            step[k] = step[k - 1];
+        }
+        order[pos] = l;
+        absmax[pos] = best;
+        tensor[pos] = best_t;
+        step[pos] = best_step;
+        if (n < max) n++;
+    }
+    return n;
+}
+
+static void append_nan_origin(const rundata *d, const event_info *e, strbuf *out)
+{
+    int l = rundata_layer_index(d, e->layer_id);
+    const step_info *si = rundata_step(d, e->step);
+    int epoch = e->epoch >= 0 ? e->epoch : si ? si->epoch : -1;
+    strbuf_printf(out, "First non-finite value at step %d", e->step);
+    if (epoch >= 0) strbuf_printf(out, " (epoch %d)", epoch);
+    strbuf_printf(out, ": %s in %s of %s (%s) during the %s pass.\n",
+                  e->value_class[0] ? printable(e->value_class) : "NaN",
+                  e->tensor[0] ? printable(e->tensor) : "an unnamed tensor",
+                  e->layer_name[0] ? printable(e->layer_name) : (l >= 0 ? layer_name_of(d, l) : "an unnamed layer"),
+                  e->layer_path[0] ? printable(e->layer_path) : layer_path_or_dash(d, l),
+                  e->pass[0] ? printable(e->pass) : "unknown");
+    strbuf_append(out, "First bad element:");
+    static const char *const axis[] = {"sample", "d", "h", "w", "channel"};
+    long long coords[] = {e->sample, e->d, e->h, e->w, e->channel};
+    int shown = 0;
+    for (int k = 0; k < 5; k++)
+        if (coords[k] >= 0) strbuf_printf(out, "%s%s %lld", shown++ ? ", " : " ", axis[k], coords[k]);
+    if (e->element_index >= 0) strbuf_printf(out, " (flat index %lld)", e->element_index), shown++;
+    if (e->sample_id >= 0) strbuf_printf(out, "%sthe clip with sample id %lld", shown++ ? ", in " : " in ", e->sample_id);
+    strbuf_append(out, shown ? ".\n" : " not recorded.\n");
+    if (e->is_origin == 1)
+        strbuf_append(out, "Origin: every input of that tensor was finite, so the non-finite value was created "
+                           "here.\n");
+    else if (e->is_origin == 0)
+        strbuf_append(out, "Propagation: an input of that tensor was already non-finite; the value arrived from "
+                           "upstream in this pass.\n");
+}
+
+void verdict_compose(const rundata *d, const precursor_ranking *ranking, const rule_finding findings[RULE_COUNT],
+                     strbuf *out)
+{
+    const event_info *nan = rundata_first_nan(d);
+    if (nan) {
+        append_nan_origin(d, nan, out);
+        append_precursors(d, ranking, nan->step, 1, out);
+        append_rule_summary(findings, out);
+        return;
+    }
+    const step_info *last = &d->steps[d->step_count - 1];
+    strbuf_printf(out, "No NaN or Inf recorded: %d steps over %d epochs (run status: %s).\n", d->step_count,
+                  last->epoch, printable(d->run.status));
+    int order[5], tensor[5], step[5];
+    double absmax[5];
+    int n = verdict_riskiest_layers(d, order, absmax, tensor, step, 5);
+    if (n > 0) {
+        strbuf_printf(out,
+                      "Closest approach to overflow: |x| = %.3g in %s of %s (%s) at step %d, %.1f decades below "
+                      "FLT_MAX (%.3g).\n",
+                      absmax[0], printable(d->tensor_names[tensor[0]]), layer_name_of(d, order[0]),
+                      layer_path_or_dash(d, order[0]), step[0],
+                      absmax[0] > 0 ? log10(FLT_MAX / absmax[0]) : 38.5, (double)FLT_MAX);
+        strbuf_append(out, "Riskiest layers (least headroom): ");
+        for (int i = 0; i < n; i++)
+            strbuf_printf(out, "%s%s %.1f decades (%s)", i ? ", " : "", layer_name_of(d, order[i]),
+                          absmax[i] > 0 ? log10(FLT_MAX / absmax[i]) : 38.5, printable(d->tensor_names[tensor[i]]));
+        strbuf_append(out, ".\n");
+    }
+    append_precursors(d, ranking, ranking->end_step, 0, out);
+    append_rule_summary(findings, out);
+}

@@ -1,0 +1,26 @@
+/* verdict.h: the plain-words verdict at the top of a report: where the first
+ * NaN came from and what grew before it, or, for a healthy run, how close it
+ * came to overflow and which layers are riskiest. */
+#ifndef NANPROBE_VERDICT_H
+#define NANPROBE_VERDICT_H
+
+#include "precursor.h"
+#include "rules.h"
+#include "rundata.h"
+#include "strbuf.h"
+
+/* Candidates listed after the top precursor (distinct layers). */
+#define VERDICT_NEXT_CANDIDATES 4
+
+/* Appends the verdict (a few lines of plain text) to out. */
+void verdict_compose(const rundata *d, const precursor_ranking *ranking, const rule_finding findings[RULE_COUNT],
+                     strbuf *out);
+
+/* "10^6.0 x" for large factors, "31.6 x" for small ones (factor = 10^|decades|). */
+void verdict_format_factor(double decades, char *out, size_t size);
+
+/* Layers ordered by the largest finite |x| of any of their tensors (least
+ * overflow headroom first); returns how many were written to order[]. */
+int verdict_riskiest_layers(const rundata *d, int *order, double *absmax, int *tensor, int *step, int max);
+
+#endif

@@ -1,0 +1,109 @@
+/* train_cli.c: the options of `nanprobe train` (also used by `ablate`,
+ * which passes them through to every arm). */
+#include "train_cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const depth_choices[] = {"18", "34", "50", "101", "152", NULL};
+static const int depth_values[] = {18, 34, 50, 101, 152};
+static const char *const init_choices[] = {"he_normal", "glorot_uniform", NULL};
+static const char *const normalize_choices[] = {"none", "scale", "standardize", "per_image", NULL};
+static const char *const probe_choices[] = {"off", "on", NULL};
+
+void train_cli_init(train_cli *c)
+{
+    memset(c, 0, sizeof *c);
+    train_options_defaults(&c->o);
+    c->depth_index = 1; /* 34 */
+    c->probes_choice = 1;
+}
+
+static int build_specs(train_cli *c, option_spec *s)
+{
+    const double big = 1e18;
+    int n = 0;
+    s[n++] = (option_spec){"--depth", OPTION_CHOICE, &c->depth_index, "N", "ResNet3D depth: 18, 34 (default), 50, 101, 152", 0, 0, depth_choices};
+    s[n++] = (option_spec){"--width", OPTION_INT, &c->o.width, "N", "filters of the first stage (the seed: 64)", 1, 4096, NULL};
+    s[n++] = (option_spec){"--clip", OPTION_CLIP, c->o.clip, "DxHxWxC", "clip shape (default 16x112x112x3)", 0, 0, NULL};
+    s[n++] = (option_spec){"--classes", OPTION_INT, &c->o.classes, "N", "output classes; 1 = sigmoid binary (default 10)", 1, 100000, NULL};
+    s[n++] = (option_spec){"--batch", OPTION_INT, &c->o.batch, "N", "clips per step (default 8)", 1, 4096, NULL};
+    s[n++] = (option_spec){"--init", OPTION_CHOICE, &c->o.init, "NAME", "kernel initializer: he_normal (default) or glorot_uniform", 0, 0, init_choices};
+    s[n++] = (option_spec){"--l2", OPTION_DOUBLE, &c->o.l2, "LAMBDA", "L2 penalty lambda*sum(w^2) on every kernel; 0 disables (default 1e-4)", 0, 1e6, NULL};
+    s[n++] = (option_spec){"--lr", OPTION_DOUBLE, &c->o.lr, "RATE", "Adam learning rate (default 1e-3)", 1e-30, 1e30, NULL};
+    s[n++] = (option_spec){"--epochs", OPTION_INT, &c->o.epochs, "N", "epochs (default 5)", 1, 1e9, NULL};
+    s[n++] = (option_spec){"--steps-per-epoch", OPTION_LONG, &c->o.steps_per_epoch, "N", "steps per epoch; 0 = one pass over the training clips (default)", 0, big, NULL};
+    s[n++] = (option_spec){"--data", OPTION_STRING, &c->o.data, "SRC", "'synthetic' (default) or a directory of .npy files", 0, 0, NULL};
+    s[n++] = (option_spec){"--train-clips", OPTION_LONG, &c->o.train_clips, "N", "training clips (synthetic: how many; .npy: at most, 0 = all) (default 320)", 0, big, NULL};
+    s[n++] = (option_spec){"--val-clips", OPTION_LONG, &c->o.val_clips, "N", "validation clips (default 64; 0 = no validation)", 0, big, NULL};
+    s[n++] = (option_spec){"--normalize", OPTION_CHOICE, &c->o.normalize, "KIND", "none, scale (x/255, default), standardize, per_image", 0, 0, normalize_choices};
+    s[n++] = (option_spec){"--seed", OPTION_LONG, &c->o.seed, "N", "seed of initialization, shuffling and synthetic data (default 1)", 0, 9.2e18, NULL};
+    s[n++] = (option_spec){"--threads", OPTION_INT, &c->o.threads, "N", "threads (default: all cores)", 1, 1024, NULL};
+    s[n++] = (option_spec){"--out", OPTION_STRING, &c->o.out, "DIR", "run directory for run.db, checkpoint and report (default runs/run-DATE)", 0, 0, NULL};
+    s[n++] = (option_spec){"--name", OPTION_STRING, &c->o.name, "TEXT", "run name in the database (default: the directory name)", 0, 0, NULL};
+    s[n++] = (option_spec){"--resume", OPTION_STRING, &c->resume, "DIR", "continue the run in DIR from its checkpoint, bit-identically", 0, 0, NULL};
+    s[n++] = (option_spec){"--max-steps", OPTION_LONG, &c->o.max_steps, "N", "stop after N steps in all, with a checkpoint (0 = no limit)", 0, big, NULL};
+    s[n++] = (option_spec){"--checkpoint-every", OPTION_LONG, &c->o.checkpoint_every, "N", "also checkpoint every N steps (default: at epoch ends)", 0, big, NULL};
+    s[n++] = (option_spec){"--reduce-lr-factor", OPTION_DOUBLE, &c->o.plateau_factor, "F", "ReduceLROnPlateau factor (default 0.1)", 1e-9, 0.999999, NULL};
+    s[n++] = (option_spec){"--reduce-lr-patience", OPTION_INT, &c->o.plateau_patience, "N", "ReduceLROnPlateau patience in epochs (default 1)", 0, 1e9, NULL};
+    s[n++] = (option_spec){"--min-lr", OPTION_DOUBLE, &c->o.plateau_min_lr, "RATE", "ReduceLROnPlateau min_lr (default 1e-4)", 0, 1e30, NULL};
+    s[n++] = (option_spec){"--early-stopping", OPTION_INT, &c->o.early_stopping, "PATIENCE", "stop when val_loss has not improved for PATIENCE epochs (default off)", 1, 1e9, NULL};
+    s[n++] = (option_spec){"--probes", OPTION_CHOICE, &c->probes_choice, "on|off", "per-layer statistics and the full sentinel (default on)", 0, 0, probe_choices};
+    s[n++] = (option_spec){"--probe-every", OPTION_INT, &c->o.probe_every, "K", "write statistics every K steps; the last W before a NaN always (default 1)", 1, 1e9, NULL};
+    s[n++] = (option_spec){"--ring", OPTION_INT, &c->o.ring_steps, "W", "steps kept in memory for the flush on a NaN (default 32)", 1, 100000, NULL};
+    s[n++] = (option_spec){"--on-nan", OPTION_STRING, &c->on_nan, "stop|continue=N", "at the first non-finite value: stop (default, exit 3) or run N more steps", 0, 0, NULL};
+    s[n++] = (option_spec){"--inject", OPTION_LIST, &c->inject, "SPEC", "fault drill, repeatable: nan-input@step=S,sample=K | inf-forward@layer=NAME,step=S | inf-backward@layer=NAME,step=S | scale-weights@layer=NAME,step=S,factor=F", 0, 0, NULL};
+    s[n++] = (option_spec){"--quiet", OPTION_FLAG, &c->o.quiet, NULL, "no console output but errors", 0, 0, NULL};
+    s[n++] = (option_spec){"--timing", OPTION_FLAG, &c->o.timing, NULL, "print the time per step split by layer kind (JSON on stderr)", 0, 0, NULL};
+    s[n++] = (option_spec){"--no-report", OPTION_FLAG, &c->no_report, NULL, "do not write the report at the end", 0, 0, NULL};
+    return n;
+}
+
+/* Options that define the model, the data or their order may not change
+ * when a run is resumed: the checkpoint would not fit, or the rerun would
+ * not be the same run. */
+const char *const train_cli_fixed_on_resume[] = {"--depth", "--width", "--clip", "--classes", "--batch", "--init",
+                                              "--data", "--train-clips", "--val-clips", "--normalize", "--seed",
+                                              "--steps-per-epoch", NULL};
+
+int train_cli_parse(train_cli *c, int argc, char *const *argv, int *help, error *err)
+{
+    option_spec specs[40];
+    int count = build_specs(c, specs);
+    if (options_parse("train", specs, count, argc, argv, NULL, 0, NULL, help, err)) return -1;
+    if (*help) {
+        options_print_help(stdout, "nanprobe train [options]",
+                           "Trains the seed's ResNet3D with Keras semantics, probing every layer every step into "
+                           "DIR/run.db,\nand names the first non-finite value if one appears.",
+                           specs, count);
+        return 0;
+    }
+    c->o.report = !c->no_report;
+    c->o.depth = depth_values[c->depth_index];
+    c->o.probes = c->probes_choice;
+    if (c->on_nan) {
+        char *end;
+        if (strcmp(c->on_nan, "stop") == 0) {
+            c->o.on_nan_continue = -1;
+        } else if (strncmp(c->on_nan, "continue=", 9) == 0 && (c->o.on_nan_continue = strtol(c->on_nan + 9, &end, 10)) >= 0 &&
+                   end != c->on_nan + 9 && *end == '\0') {
+        } else {
+            return error_set(err, "nanprobe train: --on-nan expects 'stop' or 'continue=N' with N >= 0, got '%s'", c->on_nan);
+        }
+    }
+    for (int i = 0; i < c->inject.count; i++) c->o.injections[i] = c->inject.items[i];
+    c->o.injection_count = c->inject.count;
+    return 0;
+}
+
+
+int train_cli_has_option(const char *name)
+{
+    train_cli c;
+    option_spec specs[40];
+    train_cli_init(&c);
+    int count = build_specs(&c, specs);
+    for (int k = 0; k < count; k++)
+        if (strcmp(specs[k].name, name) == 0) return 1;
+    return 0;
+}
