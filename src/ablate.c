@@ -199,10 +199,13 @@ int ablate_main(int argc, char **argv)
             snprintf(a->options[k], sizeof a->options[k], "%s=%s", axes[k].key, axes[k].values[index]);
         }
         for (int k = 0; k < axis_count; k++) {
+            /* Label and directory name from a copy: the compiler cannot
+             * tell that label and options do not overlap inside *a. */
+            char option[200], part[256];
+            snprintf(option, sizeof option, "%s", a->options[k] + 2);
             size_t len = strlen(a->label);
-            snprintf(a->label + len, sizeof a->label - len, "%s%s", k ? " " : "", a->options[k] + 2);
-            char part[256];
-            sanitize(a->options[k] + 2, part, sizeof part);
+            snprintf(a->label + len, sizeof a->label - len, "%s%s", k ? " " : "", option);
+            sanitize(option, part, sizeof part);
             len = strlen(name);
             snprintf(name + len, sizeof name - len, "%s%s", k ? "_" : "", part);
         }

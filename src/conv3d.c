@@ -1,18 +1,27 @@
 /* conv3d.c: Conv3D forward and backward through cblas_sgemm (see conv3d.h).
  *
- * Three ways to run the same GEMMs, chosen by size:
+ * Three ways to feed the GEMMs, chosen by size (conv3d_plan):
  *  - pointwise: a 1x1x1 stride-1 kernel, the input is its own Col matrix;
  *  - whole: Col (M x K floats) fits in WHOLE_COL_LIMIT, so it is built once
- *    and each product is one multi-threaded sgemm (late stages: small M,
- *    large K and Cout, where splitting the output columns over threads is
- *    what keeps OpenBLAS efficient);
+ *    and each product is one call (late stages: small M, large K and Cout);
  *  - chunked: Col would be large (the stem, the first stage), so each thread
  *    builds and consumes Col a few megabytes at a time while it is still in
  *    cache, calling a single-threaded sgemm on its own rows.  Writing the
  *    whole Col to memory and reading it back would cost about as much as the
  *    GEMM itself for Cout = 64.
- * The backward input gradient scatters dCol back (col2im); threads own whole
- * samples there, so no two threads ever add into the same cell. */
+ *
+ * Backward, per output:
+ *  - dKernel = Col^T dY.  Threads never share an output element: in whole
+ *    mode each thread owns a slice of the kernel's rows (one GEMM over all
+ *    M, which OpenBLAS runs twice as fast as its own threading of this
+ *    short-inner-dimension shape); in chunked mode each thread sums its own
+ *    rows into a private copy, reduced in thread order.
+ *  - dX: for a stride-1 kernel with symmetric padding (every 3x3x3 'same'
+ *    conv of the ResNet) the input gradient is itself a convolution of dY
+ *    with the flipped, transposed kernel, so it runs through the forward
+ *    feed as one more GEMM of the forward's shape.  Otherwise (strided
+ *    convs) dCol = dY Kernel^T is scattered back (col2vol), threads owning
+ *    whole samples so no two ever add into the same cell. */
 #include "conv3d.h"
 
 #include <assert.h>
@@ -30,9 +39,19 @@ static size_t cells_per_sample(const conv3d_geometry *g)
     return (size_t)g->out[0] * g->out[1] * g->out[2];
 }
 
+static size_t input_per_sample(const conv3d_geometry *g)
+{
+    return (size_t)g->in[0] * g->in[1] * g->in[2] * g->in[3];
+}
+
 static size_t col_width(const conv3d_geometry *g)
 {
     return (size_t)g->kernel[0] * g->kernel[1] * g->kernel[2] * g->in[3];
+}
+
+static size_t round16(size_t n)
+{
+    return (n + 15) & ~(size_t)15;
 }
 
 void conv3d_plan(conv3d_geometry *g, int batch)
@@ -74,29 +93,64 @@ size_t conv3d_kernel_count(const conv3d_geometry *g)
     return col_width(g) * (size_t)g->out[3];
 }
 
+/* The convolution whose output is dX: same kernel size, stride 1, channels
+ * swapped, run over dY.  Exists when every axis has stride 1 and symmetric
+ * padding (2*pad = kernel - 1), so that the transposed convolution pads as
+ * the forward one did. */
+static int transposed_geometry(const conv3d_geometry *g, int batch, conv3d_geometry *t)
+{
+    if (g->mode == CONV3D_POINTWISE) return 0;
+    for (int a = 0; a < 3; a++)
+        if (g->stride[a] != 1 || 2 * g->pad[a] != g->kernel[a] - 1) return 0;
+    *t = *g;
+    for (int a = 0; a < 4; a++) {
+        t->in[a] = g->out[a];
+        t->out[a] = g->in[a];
+    }
+    conv3d_plan(t, batch);
+    /* The transposed problem has the forward's size: a chunked forward
+     * means a chunked transpose (and lets tests reach that path). */
+    if (g->mode == CONV3D_CHUNKED) t->mode = CONV3D_CHUNKED;
+    return 1;
+}
+
+/* Scratch the forward feed needs for geometry g. */
+static size_t feed_floats(const conv3d_geometry *g, int batch, int threads)
+{
+    switch (g->mode) {
+    case CONV3D_POINTWISE: return 0;
+    case CONV3D_WHOLE: return (size_t)batch * cells_per_sample(g) * col_width(g);
+    case CONV3D_CHUNKED: return (size_t)threads * g->chunk_rows * col_width(g);
+    }
+    return 0;
+}
+
 /* The workspace starts with one row of double bias-gradient partials per
  * thread; the GEMM scratch follows, 64-byte aligned. */
 static size_t bias_partials_floats(const conv3d_geometry *g, int threads)
 {
-    return ((2 * (size_t)threads * (size_t)g->out[3]) + 15) & ~(size_t)15;
+    return round16(2 * (size_t)threads * (size_t)g->out[3]);
 }
 
 size_t conv3d_workspace_floats(const conv3d_geometry *g, int batch, int threads)
 {
-    size_t K = col_width(g), cout = (size_t)g->out[3];
-    size_t bias_partials = bias_partials_floats(g, threads);
-    switch (g->mode) {
-    case CONV3D_POINTWISE:
-        return bias_partials;
-    case CONV3D_WHOLE:
-        return (size_t)batch * cells_per_sample(g) * K + bias_partials;
-    case CONV3D_CHUNKED:
-        /* A Col chunk per thread, plus a private kernel gradient for every
-         * thread but the first (which writes the result directly). */
-        return (size_t)threads * g->chunk_rows * K + (size_t)(threads - 1) * K * cout +
-               bias_partials;
-    }
-    return 0;
+    const size_t K = col_width(g), kernel = conv3d_kernel_count(g);
+    size_t forward = feed_floats(g, batch, threads);
+    size_t kernel_gradient = g->mode == CONV3D_CHUNKED ? forward + (size_t)(threads - 1) * kernel
+                             : g->mode == CONV3D_POINTWISE ? (size_t)(threads - 1) * kernel
+                                                           : forward;
+    size_t input_gradient;
+    conv3d_geometry t;
+    if (transposed_geometry(g, batch, &t))
+        input_gradient = round16(kernel) + feed_floats(&t, batch, threads);
+    else if (g->mode == CONV3D_WHOLE)
+        input_gradient = (size_t)batch * cells_per_sample(g) * K;
+    else
+        input_gradient = forward;
+    size_t largest = forward;
+    if (kernel_gradient > largest) largest = kernel_gradient;
+    if (input_gradient > largest) largest = input_gradient;
+    return bias_partials_floats(g, threads) + largest;
 }
 
 /* Col rows [r0, r1) of the batch into col (row-major, K floats a row).
@@ -170,6 +224,45 @@ static void col2vol_rows(const conv3d_geometry *g, const float *col, size_t r0, 
     }
 }
 
+/* Y = Col(x) * kmat + beta * Y, with kmat a row-major [K x Cout] matrix,
+ * through the feed g->mode says. */
+static void convolve(const conv3d_geometry *g, int batch, const float *x, const float *kmat, float beta, float *y,
+                     float *workspace)
+{
+    const size_t M = (size_t)batch * cells_per_sample(g), K = col_width(g);
+    const int cout = g->out[3];
+    switch (g->mode) {
+    case CONV3D_POINTWISE:
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, cout, (int)K, 1.0f, x, (int)K, kmat, cout,
+                    beta, y, cout);
+        return;
+    case CONV3D_WHOLE: {
+        float *col = workspace;
+        #pragma omp parallel for schedule(static)
+        for (size_t r = 0; r < M; r++) vol2col_rows(g, x, r, r + 1, col + r * K);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, cout, (int)K, 1.0f, col, (int)K, kmat, cout,
+                    beta, y, cout);
+        return;
+    }
+    case CONV3D_CHUNKED: {
+        const size_t rows = g->chunk_rows;
+        #pragma omp parallel
+        {
+            int threads = omp_get_num_threads(), tid = omp_get_thread_num();
+            float *col = workspace + (size_t)tid * rows * K;
+            size_t begin = M * tid / threads, end = M * (tid + 1) / threads;
+            for (size_t r = begin; r < end; r += rows) {
+                size_t n = end - r < rows ? end - r : rows;
+                vol2col_rows(g, x, r, r + n, col);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, cout, (int)K, 1.0f, col, (int)K, kmat,
+                            cout, beta, y + r * cout, cout);
+            }
+        }
+        return;
+    }
+    }
+}
+
 static void add_bias(float *y, size_t rows, int cout, const float *bias)
 {
     #pragma omp parallel for schedule(static)
@@ -205,47 +298,121 @@ static void bias_gradient(const float *dy, size_t rows, int cout, float *dbias, 
     }
 }
 
-void conv3d_forward(const conv3d_geometry *g, int batch, const float *x,
-                    const float *kernel, const float *bias, float *y,
-                    float *workspace)
+/* dKernel = Col^T dY (see the file header for the split over threads). */
+static void kernel_gradient(const conv3d_geometry *g, int batch, const float *x, const float *dy, float *dkernel,
+                            float *workspace)
 {
     const size_t M = (size_t)batch * cells_per_sample(g), K = col_width(g);
     const int cout = g->out[3];
-    workspace += bias_partials_floats(g, omp_get_max_threads());
-    switch (g->mode) {
-    case CONV3D_POINTWISE:
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, cout, (int)K, 1.0f,
-                    x, (int)K, kernel, cout, 0.0f, y, cout);
-        add_bias(y, M, cout, bias);
-        return;
-    case CONV3D_WHOLE: {
+    const size_t kernel_count = K * (size_t)cout;
+    if (g->mode == CONV3D_WHOLE) {
         float *col = workspace;
         #pragma omp parallel for schedule(static)
         for (size_t r = 0; r < M; r++) vol2col_rows(g, x, r, r + 1, col + r * K);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, cout, (int)K, 1.0f,
-                    col, (int)K, kernel, cout, 0.0f, y, cout);
-        add_bias(y, M, cout, bias);
+        #pragma omp parallel
+        {
+            int threads = omp_get_num_threads(), tid = omp_get_thread_num();
+            size_t k0 = K * tid / threads, k1 = K * (tid + 1) / threads;
+            if (k1 > k0)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(k1 - k0), cout, (int)M, 1.0f, col + k0,
+                            (int)K, dy, cout, 0.0f, dkernel + k0 * cout, cout);
+        }
         return;
     }
-    case CONV3D_CHUNKED: {
+    /* Chunked (and pointwise, whose Col is x itself): rows split evenly, a
+     * private kernel gradient per thread but the first. */
+    const int pointwise = g->mode == CONV3D_POINTWISE;
+    const size_t rows = pointwise ? M : g->chunk_rows;
+    float *partials = workspace + (pointwise ? 0 : (size_t)omp_get_max_threads() * rows * K);
+    #pragma omp parallel
+    {
+        int threads = omp_get_num_threads(), tid = omp_get_thread_num();
+        float *col = workspace + (size_t)tid * rows * K;
+        float *partial = tid == 0 ? dkernel : partials + (size_t)(tid - 1) * kernel_count;
+        size_t begin = M * tid / threads, end = M * (tid + 1) / threads;
+        if (begin == end) memset(partial, 0, sizeof(float) * kernel_count);
+        for (size_t r = begin; r < end; r += rows) {
+            size_t n = end - r < rows ? end - r : rows;
+            const float *source = col;
+            if (pointwise) source = x + r * K;
+            else vol2col_rows(g, x, r, r + n, col);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, cout, (int)n, 1.0f, source, (int)K,
+                        dy + r * cout, cout, r == begin ? 0.0f : 1.0f, partial, cout);
+        }
+        #pragma omp barrier
+        #pragma omp for schedule(static)
+        for (size_t i = 0; i < kernel_count; i++) {
+            float s = dkernel[i];
+            for (int t = 1; t < threads; t++) s += partials[(size_t)(t - 1) * kernel_count + i];
+            dkernel[i] = s;
+        }
+    }
+}
+
+/* W_t[kd', kh', kw', o, i] = W[KD-1-kd', KH-1-kh', KW-1-kw', i, o]: the
+ * kernel of the transposed convolution. */
+static void flip_kernel(const conv3d_geometry *g, const float *kernel, float *flipped)
+{
+    const int taps = g->kernel[0] * g->kernel[1] * g->kernel[2], cin = g->in[3], cout = g->out[3];
+    #pragma omp parallel for schedule(static)
+    for (int tap = 0; tap < taps; tap++) {
+        const float *src = kernel + (size_t)(taps - 1 - tap) * cin * cout;
+        float *dst = flipped + (size_t)tap * cout * cin;
+        for (int i = 0; i < cin; i++)
+            for (int o = 0; o < cout; o++) dst[(size_t)o * cin + i] = src[(size_t)i * cout + o];
+    }
+}
+
+static void input_gradient(const conv3d_geometry *g, int batch, const float *kernel, const float *dy, float *dx,
+                           int accumulate, float *workspace)
+{
+    const size_t cells = cells_per_sample(g), in_sample = input_per_sample(g);
+    const size_t M = (size_t)batch * cells, K = col_width(g);
+    const int cout = g->out[3];
+    conv3d_geometry t;
+    if (g->mode == CONV3D_POINTWISE) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)K, cout, 1.0f, dy, cout, kernel, cout,
+                    accumulate ? 1.0f : 0.0f, dx, (int)K);
+    } else if (transposed_geometry(g, batch, &t)) {
+        float *flipped = workspace;
+        flip_kernel(g, kernel, flipped);
+        convolve(&t, batch, dy, flipped, accumulate ? 1.0f : 0.0f, dx, workspace + round16(conv3d_kernel_count(g)));
+    } else if (g->mode == CONV3D_WHOLE) {
+        float *col = workspace;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)K, cout, 1.0f, dy, cout, kernel, cout, 0.0f,
+                    col, (int)K);
+        #pragma omp parallel for schedule(static)
+        for (int n = 0; n < batch; n++) {
+            if (!accumulate) memset(dx + (size_t)n * in_sample, 0, sizeof(float) * in_sample);
+            col2vol_rows(g, col + (size_t)n * cells * K, (size_t)n * cells, (size_t)(n + 1) * cells, dx);
+        }
+    } else {
         const size_t rows = g->chunk_rows;
         #pragma omp parallel
         {
             int threads = omp_get_num_threads(), tid = omp_get_thread_num();
             float *col = workspace + (size_t)tid * rows * K;
-            size_t begin = M * tid / threads, end = M * (tid + 1) / threads;
-            for (size_t r = begin; r < end; r += rows) {
+            /* Whole samples per thread, so scatters never collide. */
+            int s0 = (int)((long)batch * tid / threads), s1 = (int)((long)batch * (tid + 1) / threads);
+            if (!accumulate && s1 > s0)
+                memset(dx + (size_t)s0 * in_sample, 0, sizeof(float) * in_sample * (size_t)(s1 - s0));
+            size_t end = (size_t)s1 * cells;
+            for (size_t r = (size_t)s0 * cells; r < end; r += rows) {
                 size_t n = end - r < rows ? end - r : rows;
-                vol2col_rows(g, x, r, r + n, col);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, cout, (int)K, 1.0f,
-                            col, (int)K, kernel, cout, 0.0f, y + r * cout, cout);
-                for (size_t i = 0; i < n; i++)
-                    for (int c = 0; c < cout; c++) y[(r + i) * cout + c] += bias[c];
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)K, cout, 1.0f, dy + r * cout, cout,
+                            kernel, cout, 0.0f, col, (int)K);
+                col2vol_rows(g, col, r, r + n, dx);
             }
         }
-        return;
     }
-    }
+}
+
+void conv3d_forward(const conv3d_geometry *g, int batch, const float *x,
+                    const float *kernel, const float *bias, float *y,
+                    float *workspace)
+{
+    convolve(g, batch, x, kernel, 0.0f, y, workspace + bias_partials_floats(g, omp_get_max_threads()));
+    add_bias(y, (size_t)batch * cells_per_sample(g), g->out[3], bias);
 }
 
 void conv3d_backward(const conv3d_geometry *g, int batch, const float *x,
@@ -253,80 +420,9 @@ void conv3d_backward(const conv3d_geometry *g, int batch, const float *x,
                      float *dbias, float *dx, int accumulate_dx,
                      float *workspace)
 {
-    const size_t cells = cells_per_sample(g);
-    const size_t M = (size_t)batch * cells, K = col_width(g);
-    const size_t in_sample = (size_t)g->in[0] * g->in[1] * g->in[2] * g->in[3];
-    const int cout = g->out[3];
     double *bias_partials = (double *)workspace;
-    workspace += bias_partials_floats(g, omp_get_max_threads());
-
-    switch (g->mode) {
-    case CONV3D_POINTWISE:
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, cout, (int)M, 1.0f,
-                    x, (int)K, dy, cout, 0.0f, dkernel, cout);
-        if (dx)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)K, cout, 1.0f,
-                        dy, cout, kernel, cout, accumulate_dx ? 1.0f : 0.0f, dx, (int)K);
-        break;
-    case CONV3D_WHOLE: {
-        float *col = workspace;
-        #pragma omp parallel for schedule(static)
-        for (size_t r = 0; r < M; r++) vol2col_rows(g, x, r, r + 1, col + r * K);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, cout, (int)M, 1.0f,
-                    col, (int)K, dy, cout, 0.0f, dkernel, cout);
-        if (!dx) break;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)K, cout, 1.0f,
-                    dy, cout, kernel, cout, 0.0f, col, (int)K);
-        #pragma omp parallel for schedule(static)
-        for (int n = 0; n < batch; n++) {
-            float *dx_n = dx + (size_t)n * in_sample;
-            if (!accumulate_dx) memset(dx_n, 0, sizeof(float) * in_sample);
-            col2vol_rows(g, col + (size_t)n * cells * K, (size_t)n * cells, (size_t)(n + 1) * cells, dx);
-        }
-        break;
-    }
-    case CONV3D_CHUNKED: {
-        const size_t rows = g->chunk_rows;
-        const size_t kernel_count = K * (size_t)cout;
-        #pragma omp parallel
-        {
-            int threads = omp_get_num_threads(), tid = omp_get_thread_num();
-            float *col = workspace + (size_t)tid * rows * K;
-            float *partial = tid == 0 ? dkernel
-                                      : workspace + (size_t)threads * rows * K + (size_t)(tid - 1) * kernel_count;
-            /* Kernel gradient: rows split evenly, a private sum per thread. */
-            size_t begin = M * tid / threads, end = M * (tid + 1) / threads;
-            if (begin == end) memset(partial, 0, sizeof(float) * kernel_count);
-            for (size_t r = begin; r < end; r += rows) {
-                size_t n = end - r < rows ? end - r : rows;
-                vol2col_rows(g, x, r, r + n, col);
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, cout, (int)n, 1.0f,
-                            col, (int)K, dy + r * cout, cout, r == begin ? 0.0f : 1.0f, partial, cout);
-            }
-            /* Input gradient: whole samples per thread, so scatters never collide. */
-            if (dx) {
-                int s0 = (int)((long)batch * tid / threads), s1 = (int)((long)batch * (tid + 1) / threads);
-                if (!accumulate_dx && s1 > s0)
-                    memset(dx + (size_t)s0 * in_sample, 0, sizeof(float) * in_sample * (size_t)(s1 - s0));
-                for (size_t r = (size_t)s0 * cells; r < (size_t)s1 * cells; r += rows) {
-                    size_t n = (size_t)s1 * cells - r < rows ? (size_t)s1 * cells - r : rows;
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)K, cout, 1.0f,
-                                dy + r * cout, cout, kernel, cout, 0.0f, col, (int)K);
-                    col2vol_rows(g, col, r, r + n, dx);
-                }
-            }
-            #pragma omp barrier
-            /* Sum the private kernel gradients into dkernel in thread order. */
-            #pragma omp for schedule(static)
-            for (size_t i = 0; i < kernel_count; i++) {
-                float s = dkernel[i];
-                for (int t = 1; t < threads; t++)
-                    s += workspace[(size_t)threads * rows * K + (size_t)(t - 1) * kernel_count + i];
-                dkernel[i] = s;
-            }
-        }
-        break;
-    }
-    }
-    bias_gradient(dy, M, cout, dbias, bias_partials);
+    float *scratch = workspace + bias_partials_floats(g, omp_get_max_threads());
+    kernel_gradient(g, batch, x, dy, dkernel, scratch);
+    bias_gradient(dy, (size_t)batch * cells_per_sample(g), g->out[3], dbias, bias_partials);
+    if (dx) input_gradient(g, batch, kernel, dy, dx, accumulate_dx, scratch);
 }
