@@ -33,6 +33,8 @@
 #define CHUNK_TARGET_FLOATS ((size_t)1 << 20)
 /* Largest Col (floats) built in one piece. */
 #define WHOLE_COL_LIMIT ((size_t)8 << 20)
+/* Output cells from which dX goes through the transposed convolution. */
+#define TRANSPOSED_MIN_ROWS 2048
 
 static size_t cells_per_sample(const conv3d_geometry *g)
 {
@@ -96,10 +98,14 @@ size_t conv3d_kernel_count(const conv3d_geometry *g)
 /* The convolution whose output is dX: same kernel size, stride 1, channels
  * swapped, run over dY.  Exists when every axis has stride 1 and symmetric
  * padding (2*pad = kernel - 1), so that the transposed convolution pads as
- * the forward one did. */
+ * the forward one did; used when the batch has enough output cells. */
 static int transposed_geometry(const conv3d_geometry *g, int batch, conv3d_geometry *t)
 {
+    /* Flipping the kernel costs K x Cout moves against M x K x Cout for
+     * the GEMM: not worth it for the few output cells of the late stages,
+     * where dCol is small and col2vol cheap. */
     if (g->mode == CONV3D_POINTWISE) return 0;
+    if (g->mode == CONV3D_WHOLE && (size_t)batch * cells_per_sample(g) < TRANSPOSED_MIN_ROWS) return 0;
     for (int a = 0; a < 3; a++)
         if (g->stride[a] != 1 || 2 * g->pad[a] != g->kernel[a] - 1) return 0;
     *t = *g;
