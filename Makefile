@@ -93,7 +93,7 @@ check-full: test
 
 bench: nanprobe
 	@tools/install-deps.sh bench
-	bench/run_bench.sh
+	/usr/bin/python3 bench/run_bench.py
 
 reference:
 	@tools/install-deps.sh reference

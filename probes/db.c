@@ -68,6 +68,10 @@ int db_open_for_writing(sqlite3 **out, const char *path, error *err)
         return -1;
     }
     sqlite3_busy_timeout(db, 5000);
+    /* A step writes ~2,000 rows; a larger lookaside (SQLite's per-connection
+     * small-object pool) serves the statement's transient allocations
+     * without going to malloc every row. */
+    sqlite3_db_config(db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 512, 2048);
     char *message = NULL;
     /* WAL: a commit is one append to the log, readers (a report while the
      * run goes on) do not block the writer, and a killed process leaves the
@@ -126,7 +130,8 @@ static int prepare_all(db_writer *w, error *err)
                    "value_class, element_index, sample, d, h, w, channel, sample_id, is_origin, old_value, "
                    "new_value, message) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                    err) ||
-           prepare(w, &w->mark_probed, "UPDATE steps SET probed = 1 WHERE run_id = ? AND step = ?", err);
+           prepare(w, &w->mark_probed, "UPDATE steps SET probed = 1 WHERE run_id = ? AND step = ?", err) ||
+           prepare(w, &w->begin, "BEGIN", err) || prepare(w, &w->commit, "COMMIT", err);
 }
 
 /* NaN and Inf are stored as NULL: SQLite has no NaN, and a NULL reads as
@@ -275,13 +280,12 @@ int db_writer_resume(db_writer *w, const char *path, long step, error *err)
 
 int db_writer_begin(db_writer *w, error *err)
 {
-    return exec_sql(w, "BEGIN", err);
+    return run_statement(w, w->begin, "beginning a transaction", err);
 }
 
 int db_writer_commit(db_writer *w, error *err)
 {
-    if (sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        sqlite_failure(w, err, "committing a step");
+    if (run_statement(w, w->commit, "committing a step", err)) {
         sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
@@ -429,7 +433,7 @@ int db_set_status(db_writer *w, const char *status, error *err)
 void db_writer_close(db_writer *w)
 {
     sqlite3_stmt *statements[] = {w->insert_step, w->insert_stats, w->insert_metric, w->insert_input,
-                                  w->insert_epoch, w->insert_event, w->mark_probed};
+                                  w->insert_epoch, w->insert_event, w->mark_probed, w->begin, w->commit};
     for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) sqlite3_finalize(statements[i]);
     if (w->db) {
         /* Fold the WAL back so run.db is one self-contained file. */

@@ -69,7 +69,7 @@ typedef struct db_writer {
     sqlite3 *db;
     long long run_id;
     sqlite3_stmt *insert_step, *insert_stats, *insert_metric, *insert_input, *insert_epoch, *insert_event,
-        *mark_probed;
+        *mark_probed, *begin, *commit;
 } db_writer;
 
 /* Creates path with the schema and writes the run and layers rows. */

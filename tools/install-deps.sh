@@ -22,6 +22,7 @@ need sqlite3 sqlite3
 case "$what" in
     reference|bench)
         /usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1 || missing="$missing python3-torch python3-numpy"
+        [ "$what" = bench ] && need time /usr/bin/time
         ;;
 esac
 [ -z "$missing" ] && exit 0
