@@ -29,6 +29,8 @@
 #include <omp.h>
 #include <string.h>
 
+#include "gemm.h"
+
 /* Col rows per thread-chunk are chosen to make a chunk about this many floats. */
 #define CHUNK_TARGET_FLOATS ((size_t)1 << 20)
 /* Largest Col (floats) built in one piece. */
@@ -239,15 +241,13 @@ static void convolve(const conv3d_geometry *g, int batch, const float *x, const 
     const int cout = g->out[3];
     switch (g->mode) {
     case CONV3D_POINTWISE:
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, cout, (int)K, 1.0f, x, (int)K, kmat, cout,
-                    beta, y, cout);
+        gemm_parallel(CblasNoTrans, CblasNoTrans, (int)M, cout, (int)K, x, (int)K, kmat, cout, beta, y, cout);
         return;
     case CONV3D_WHOLE: {
         float *col = workspace;
         #pragma omp parallel for schedule(static)
         for (size_t r = 0; r < M; r++) vol2col_rows(g, x, r, r + 1, col + r * K);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, cout, (int)K, 1.0f, col, (int)K, kmat, cout,
-                    beta, y, cout);
+        gemm_parallel(CblasNoTrans, CblasNoTrans, (int)M, cout, (int)K, col, (int)K, kmat, cout, beta, y, cout);
         return;
     }
     case CONV3D_CHUNKED: {
@@ -377,16 +377,15 @@ static void input_gradient(const conv3d_geometry *g, int batch, const float *ker
     const int cout = g->out[3];
     conv3d_geometry t;
     if (g->mode == CONV3D_POINTWISE) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)K, cout, 1.0f, dy, cout, kernel, cout,
-                    accumulate ? 1.0f : 0.0f, dx, (int)K);
+        gemm_parallel(CblasNoTrans, CblasTrans, (int)M, (int)K, cout, dy, cout, kernel, cout, accumulate ? 1.0f : 0.0f,
+                      dx, (int)K);
     } else if (transposed_geometry(g, batch, &t)) {
         float *flipped = workspace;
         flip_kernel(g, kernel, flipped);
         convolve(&t, batch, dy, flipped, accumulate ? 1.0f : 0.0f, dx, workspace + round16(conv3d_kernel_count(g)));
     } else if (g->mode == CONV3D_WHOLE) {
         float *col = workspace;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)K, cout, 1.0f, dy, cout, kernel, cout, 0.0f,
-                    col, (int)K);
+        gemm_parallel(CblasNoTrans, CblasTrans, (int)M, (int)K, cout, dy, cout, kernel, cout, 0.0f, col, (int)K);
         #pragma omp parallel for schedule(static)
         for (int n = 0; n < batch; n++) {
             if (!accumulate) memset(dx + (size_t)n * in_sample, 0, sizeof(float) * in_sample);

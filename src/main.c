@@ -15,6 +15,7 @@
 #include "checkpoint.h"
 #include "dataset.h"
 #include "db.h"
+#include "db_memory.h"
 #include "model.h"
 #include "ablate.h"
 #include "options.h"
@@ -283,6 +284,8 @@ static void print_usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* Before SQLite's first use: its heap (see db_memory.h). */
+    db_memory_install();
     if (argc < 2) {
         print_usage(stderr);
         return EXIT_USAGE;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "db_memory.h"
 #include "npy.h"
 #include "rng.h"
 #include "stats.h"
@@ -77,6 +78,53 @@ static void test_stats(void)
     CHECK(stats_nonfinite(&s) == 0 && fabs(stats_l2norm(&s) - sqrt(2 * 9e38 + 5)) < 1e28,
           "squares above FLT_MAX: l2norm %g", stats_l2norm(&s));
     free(x);
+}
+
+/* SQLite's allocator: blocks never overlap (each keeps its own pattern),
+ * sizes are at least what was asked, resizing keeps the contents, and a
+ * repeated workload stops taking memory from the system. */
+static void test_db_memory(void)
+{
+    enum { SLOTS = 512 };
+    unsigned char *blocks[SLOTS] = {0};
+    int sizes[SLOTS] = {0};
+    rng r;
+    rng_seed(&r, 11, 11);
+    int corrupt = 0, short_blocks = 0;
+    size_t after_warmup = 0;
+    for (int round = 0; round < 40; round++) {
+        if (round == 20) after_warmup = db_memory_system_bytes();
+        for (int k = 0; k < 4000; k++) {
+            int i = (int)rng_below(&r, SLOTS);
+            if (blocks[i]) {
+                for (int j = 0; j < sizes[i]; j++) corrupt += blocks[i][j] != (unsigned char)(i + j);
+                if (rng_below(&r, 2)) {
+                    db_memory_release(blocks[i]);
+                    blocks[i] = NULL;
+                    continue;
+                }
+                int grown = 1 + (int)rng_below(&r, 9000);
+                int keep = grown < sizes[i] ? grown : sizes[i];
+                blocks[i] = db_memory_resize(blocks[i], grown);
+                for (int j = 0; j < keep; j++) corrupt += blocks[i][j] != (unsigned char)(i + j);
+                sizes[i] = grown;
+            } else {
+                /* Mostly SQLite-like sizes, sometimes above the largest class. */
+                sizes[i] = rng_below(&r, 50) ? 1 + (int)rng_below(&r, 9000) : 100000 + (int)rng_below(&r, 50000);
+                blocks[i] = db_memory_allocate(sizes[i]);
+            }
+            short_blocks += db_memory_size(blocks[i]) < sizes[i];
+            for (int j = 0; j < sizes[i]; j++) blocks[i][j] = (unsigned char)(i + j);
+        }
+    }
+    size_t at_end = db_memory_system_bytes();
+    for (int i = 0; i < SLOTS; i++) db_memory_release(blocks[i]);
+    CHECK(corrupt == 0, "allocator: %d bytes changed under their owner", corrupt);
+    CHECK(short_blocks == 0, "allocator: %d blocks smaller than asked", short_blocks);
+    /* Large blocks go to malloc every time; pooled memory must stop growing. */
+    printf("  SQLite allocator: %.1f MiB from the system after warm-up, %.1f MiB after 20 more rounds\n",
+           after_warmup / 1048576.0, at_end / 1048576.0);
+    CHECK(at_end < after_warmup * 1.5, "allocator keeps taking memory: %zu -> %zu bytes", after_warmup, at_end);
 }
 
 /* --------------------------------------------------------------- helpers */
@@ -516,6 +564,7 @@ int main(int argc, char **argv)
     char base[256];
     if (test_temp_dir(base, sizeof base, "probes")) return 1;
     test_stats();
+    test_db_memory();
     test_database_content(base);
     test_injections(base);
     test_natural_failures(base);
