@@ -91,9 +91,12 @@ int db_open_for_writing(sqlite3 **out, const char *path, error *err)
 
 static int sqlite_failure(db_writer *w, error *err, const char *what)
 {
-    int code = sqlite3_errcode(w->db);
-    const char *hint = code == SQLITE_FULL ? " (the disk is full)" : "";
-    return error_set(err, "run database: %s failed: %s%s", what, sqlite3_errmsg(w->db), hint);
+    int code = sqlite3_errcode(w->db) & 0xff, system_errno = sqlite3_system_errno(w->db);
+    char hint[160] = "";
+    if (code == SQLITE_FULL) snprintf(hint, sizeof hint, " (the disk is full)");
+    else if (code == SQLITE_IOERR && system_errno) snprintf(hint, sizeof hint, " (%s)", strerror(system_errno));
+    return error_set(err, "run database: %s failed: %s%s; every step committed before is in the database", what,
+                     sqlite3_errmsg(w->db), hint);
 }
 
 static int prepare(db_writer *w, sqlite3_stmt **st, const char *sql, error *err)

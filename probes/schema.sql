@@ -146,7 +146,7 @@ CREATE TABLE IF NOT EXISTS events (
     run_id        INTEGER NOT NULL,
     step          INTEGER,
     epoch         INTEGER,
-    kind          TEXT NOT NULL,    -- nan | lr_reduced | early_stop | checkpoint | interrupted | injection | resumed
+    kind          TEXT NOT NULL,    -- nan | lr_reduced | early_stop | checkpoint | checkpoint_failed | interrupted | injection | resumed
     layer_id      INTEGER,          -- for nan / injection
     layer_name    TEXT,
     layer_path    TEXT,

@@ -183,10 +183,20 @@ static int write_event(run *r, const char *kind, const char *message, double old
     return 0;
 }
 
+/* A checkpoint that cannot be written (a full disk) costs the ability to
+ * resume from here, not the run: the previous checkpoint stays in place, a
+ * warning is printed and the failure is logged; training goes on.  Only the
+ * database failing stops the run. */
 static int save_checkpoint(run *r, const char *why, error *err)
 {
-    if (checkpoint_save(r->dir, &r->state, &r->m, r->argc, r->argv, err)) return -1;
-    char message[256];
+    char message[1200];
+    error failure;
+    if (checkpoint_save(r->dir, &r->state, &r->m, r->argc, r->argv, &failure)) {
+        fprintf(stderr, "nanprobe train: warning: %s\n", failure.message);
+        snprintf(message, sizeof message, "checkpoint at step %ld (%s) FAILED: %s", r->state.step, why,
+                 failure.message);
+        return write_event(r, "checkpoint_failed", message, NAN, NAN, err);
+    }
     snprintf(message, sizeof message, "checkpoint at step %ld (%s)", r->state.step, why);
     return write_event(r, "checkpoint", message, NAN, NAN, err);
 }

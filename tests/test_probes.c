@@ -6,6 +6,7 @@
  * leave a valid database with contiguous steps. */
 #include <math.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -558,6 +559,54 @@ static void test_kill_anywhere(const char *base, int rounds)
     printf("  SIGKILL at random moments: %d of %d databases valid with contiguous steps\n", valid, rounds);
 }
 
+/* A full disk, simulated by a file-size limit (writes past it fail with
+ * EFBIG, as they would with ENOSPC): the run stops with a message naming
+ * the problem, exit 1, and the database keeps every step it committed. */
+static void test_disk_full(const char *base)
+{
+    char dir[4200], log[4300];
+    snprintf(dir, sizeof dir, "%s/disk-full", base);
+    snprintf(log, sizeof log, "%s.log", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        signal(SIGXFSZ, SIG_IGN); /* stays ignored across exec: writes fail instead of killing */
+        struct rlimit limit = {3 << 20, 3 << 20};
+        setrlimit(RLIMIT_FSIZE, &limit);
+        execl(nanprobe, nanprobe, "train", "--depth=18", "--width=4", "--clip=4x16x16x2", "--classes=3", "--batch=4",
+              "--train-clips=64", "--val-clips=8", "--epochs=50", "--no-report", "--out", dir, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    char output[4096] = "";
+    FILE *f = fopen(log, "r");
+    if (f) {
+        size_t n = fread(output, 1, sizeof output - 1, f);
+        output[n] = '\0';
+        fclose(f);
+    }
+    CHECK(code == 1, "file size limit: exit %d, expected 1:\n%s", code, output);
+    CHECK(strstr(output, "run database") || strstr(output, "checkpoint"), "the message does not say what failed:\n%s",
+          output);
+    db_view v;
+    if (db_view_open(&v, dir) == 0) {
+        char check[64];
+        query_text(&v, "PRAGMA integrity_check", check, sizeof check);
+        double steps = query(&v, "SELECT COUNT(*) FROM steps"), last = query(&v, "SELECT MAX(step) FROM steps");
+        CHECK(strcmp(check, "ok") == 0 && steps == last && steps > 0,
+              "after the write failure: integrity '%s', %g steps up to %g", check, steps, last);
+        printf("  write failure at 3 MiB: database valid with steps 1..%g; message: %.*s", steps,
+               (int)strcspn(output, "\n") + 1, strstr(output, "nanprobe train:") ? strstr(output, "nanprobe train:") : output);
+        sqlite3_close(v.db);
+    } else {
+        CHECK(0, "the database cannot be opened after the write failure");
+    }
+}
+
 int main(int argc, char **argv)
 {
     nanprobe = test_binary(argc, argv);
@@ -570,6 +619,7 @@ int main(int argc, char **argv)
     test_natural_failures(base);
     test_probe_every_and_ring(base);
     test_kill_anywhere(base, test_full() ? 100 : 12);
+    test_disk_full(base);
     test_remove_tree(base);
     return test_finish();
 }
