@@ -32,7 +32,7 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 DEPS     := $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(TEST_BIN:=.d)
 
-.PHONY: all deps run test test-fast asan check-full bench reference clean
+.PHONY: all deps run test test-fast tests-build asan valgrind check-full bench reference clean
 
 all: nanprobe
 
@@ -66,7 +66,7 @@ $(BUILD)/tests/%: tests/%.c tests/test_util.h $(BUILD)/libnanprobe.a
 
 run: deps
 	@$(MAKE) --no-print-directory nanprobe
-	./nanprobe train --out runs/seed-$$(date +%Y%m%d-%H%M%S) --make-run
+	./nanprobe train --out runs/seed-$$(date +%Y%m%d-%H%M%S)
 
 # The test runner takes the binaries' directory and the nanprobe binary to drive.
 test: deps
@@ -88,8 +88,14 @@ asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  NANPROBE_SANITIZED=1 tests/run_tests.sh build-asan/tests build-asan/nanprobe
 
-check-full: test
+check-full: test valgrind
 	NANPROBE_FULL=1 tests/run_tests.sh $(BUILD)/tests ./nanprobe
+
+# The numerics and data tests under valgrind's memcheck (slow: minutes).
+# OpenMP runs single-threaded here so that valgrind sees one schedule.
+VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+valgrind: tests-build
+	OMP_NUM_THREADS=1 tests/run_tests.sh $(BUILD)/tests "$(VALGRIND) ./nanprobe" test_data test_layers test_parity
 
 bench: nanprobe
 	@tools/install-deps.sh bench

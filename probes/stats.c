@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include "finite.h"
+#include "parallel.h"
 
 /* Elements per block: long enough to vectorize well, short enough that a
  * float sum of squares over it stays accurate to ~1e-5 before it is folded
@@ -144,20 +145,17 @@ void stats_compute(const float *x, size_t n, tensor_stats *s)
         stats_accumulate(s, x, n, 0);
         return;
     }
-    tensor_stats parts[64];
+    tensor_stats parts[PARALLEL_MAX_THREADS];
     int threads = 1;
     #pragma omp parallel
     {
         int count = omp_get_num_threads(), tid = omp_get_thread_num();
-        if (count > 64) count = 64;
+        if (count > PARALLEL_MAX_THREADS) count = PARALLEL_MAX_THREADS;
         #pragma omp single
         threads = count;
         if (tid < count) {
-            /* Contiguous, block-aligned ranges: the result depends only on
-             * the thread count, never on scheduling. */
-            size_t blocks = (n + BLOCK - 1) / BLOCK;
-            size_t begin = blocks * tid / count * BLOCK, end = blocks * (tid + 1) / count * BLOCK;
-            if (end > n) end = n;
+            size_t begin, end;
+            parallel_range(n, BLOCK, tid, count, &begin, &end);
             stats_clear(&parts[tid]);
             if (begin < end) stats_accumulate(&parts[tid], x + begin, end - begin, begin);
         }

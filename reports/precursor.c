@@ -1,6 +1,7 @@
 /* precursor.c: ranking per-layer departures before a NaN (see precursor.h). */
 #include "precursor.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +53,30 @@ static double median_of(const double *values, int n, double *scratch)
 
 static double log_value(double v)
 {
-    v = fabs(v);
-    return log10(v > LOG_FLOOR ? v : LOG_FLOOR);
+    return log10(fabs(v));
+}
+
+/* The direction in which a series heads toward a non-finite value: up for
+ * magnitudes (overflow) and for the update ratio (steps outgrowing the
+ * weights), down for BatchNorm's smallest variance (division by ~eps).  A
+ * departure the other way is still ranked, at a quarter of its score: a
+ * kernel norm that shrinks under L2 raises the effective learning rate, but
+ * it is not what overflows. */
+static int danger_direction(series_id s)
+{
+    return s == SERIES_BN_MIN_VARIANCE ? -1 : 1;
+}
+
+/* A growth that ended within a few decades of FLT_MAX is the overflow
+ * itself in the making, whatever its size relative to other departures:
+ * up to 4x the score, from 1x at 6 decades of headroom to 4x at none. */
+static double overflow_proximity(double peak)
+{
+    double headroom = log10((double)FLT_MAX) - log10(fabs(peak));
+    double bonus = (6.0 - headroom) / 2.0;
+    if (bonus < 0.0) bonus = 0.0;
+    if (bonus > 3.0) bonus = 3.0;
+    return 1.0 + bonus;
 }
 
 /* Analyses one series; returns 0 when it has too few points. */
@@ -149,7 +172,10 @@ int precursor_rank(const rundata *d, int end_step, precursor_ranking *out, error
             int n = 0;
             for (int p = 0; p < d->probe_count && d->probe_steps[p] < end_step; p++) {
                 double v = rundata_value(d, (series_id)s, p, l);
-                if (!isfinite(v)) continue;
+                /* Exact zeros (a gradient behind dead ReLUs) carry no scale:
+                 * on a log axis they would be a fall of ~30 decades and drown
+                 * every real growth.  The dead-ReLU rule reports them. */
+                if (!isfinite(v) || fabs(v) < LOG_FLOOR) continue;
                 if (s == SERIES_UPDATE_RATIO) {
                     if (!isfinite(lr[p])) continue;
                     v /= lr[p];
@@ -161,6 +187,8 @@ int precursor_rank(const rundata *d, int end_step, precursor_ranking *out, error
             }
             precursor item;
             if (!analyse(steps, logs, values, n, end_step, scratch, &item)) continue;
+            if ((item.departure > 0 ? 1 : -1) != danger_direction((series_id)s)) item.score *= 0.25;
+            else if (item.departure > 0) item.score *= overflow_proximity(item.peak_value);
             item.series = (series_id)s;
             item.layer = l;
             out->items[out->count++] = item;

@@ -26,7 +26,8 @@
 #define PRECURSOR_SERIES                                                                                    \
     (SERIES_BIT(SERIES_ACT_ABSMAX) | SERIES_BIT(SERIES_GRAD_ABSMAX) | SERIES_BIT(SERIES_GRAD_NORM) |        \
      SERIES_BIT(SERIES_KERNEL_NORM) | SERIES_BIT(SERIES_KERNEL_GRAD_NORM) | SERIES_BIT(SERIES_UPDATE_RATIO) | \
-     SERIES_BIT(SERIES_BN_MIN_VARIANCE) | SERIES_BIT(SERIES_BN_MAX_MEAN2_OVER_VAR) |                         \
+     SERIES_BIT(SERIES_BN_MIN_VARIANCE) | SERIES_BIT(SERIES_BN_MAX_VARIANCE) |                               \
+     SERIES_BIT(SERIES_BN_MAX_MEAN2_OVER_VAR) |                                                             \
      SERIES_BIT(SERIES_BN_MAX_GAMMA_OVER_STD))
 
 /* A departure counts as a precursor in the verdict from 10x (one decade). */

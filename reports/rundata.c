@@ -22,6 +22,7 @@ const series_def series_defs[SERIES_COUNT] = {
     [SERIES_UPDATE_RATIO] = {"kernel.update_ratio", 1, 0, "update_ratio", "update/weight ratio"},
     [SERIES_L2_GRAD_RATIO] = {"kernel.l2_grad_ratio", 1, 0, "l2_grad_ratio", "L2-gradient/data-gradient ratio"},
     [SERIES_BN_MIN_VARIANCE] = {"bn.min_variance", 1, 0, "bn_min_variance", "BN minimum batch variance"},
+    [SERIES_BN_MAX_VARIANCE] = {"bn.max_variance", 1, 0, "bn_max_variance", "BN maximum batch variance"},
     [SERIES_BN_MAX_MEAN2_OVER_VAR] = {"bn.max_mean2_over_var", 1, 0, "bn_mean2_over_var", "BN max mean^2/variance"},
     [SERIES_BN_MAX_GAMMA_OVER_STD] = {"bn.max_gamma_over_std", 1, 0, "bn_gamma_over_std", "BN max gamma/std"},
     [SERIES_BN_COUNT] = {"bn.count", 1, 0, "bn_count", "BN values per channel"},

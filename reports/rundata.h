@@ -21,6 +21,7 @@ typedef enum series_id {
     SERIES_UPDATE_RATIO,          /* layer_metrics 'kernel.update_ratio' */
     SERIES_L2_GRAD_RATIO,         /* layer_metrics 'kernel.l2_grad_ratio' */
     SERIES_BN_MIN_VARIANCE,       /* layer_metrics 'bn.min_variance' */
+    SERIES_BN_MAX_VARIANCE,       /* layer_metrics 'bn.max_variance' */
     SERIES_BN_MAX_MEAN2_OVER_VAR, /* layer_metrics 'bn.max_mean2_over_var' */
     SERIES_BN_MAX_GAMMA_OVER_STD, /* layer_metrics 'bn.max_gamma_over_std' */
     SERIES_BN_COUNT,              /* layer_metrics 'bn.count' */

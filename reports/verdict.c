@@ -74,7 +74,9 @@ static void append_precursors(const rundata *d, const precursor_ranking *r, int 
     const precursor *top = r->candidates > 0 ? &r->items[0] : NULL;
     if (!top || fabs(top->departure) < PRECURSOR_MIN_DECADES) {
         if (r->count == 0) {
-            strbuf_printf(out, "Precursor: none measurable (no per-layer statistics were logged before step %d).\n",
+            strbuf_printf(out,
+                          "Precursor: none measurable (fewer than 8 probed steps before step %d: too short a "
+                          "history to tell a departure from it).\n",
                           end_step);
             return;
         }

@@ -161,21 +161,29 @@ size_t conv3d_workspace_floats(const conv3d_geometry *g, int batch, int threads)
     return bias_partials_floats(g, threads) + largest;
 }
 
+/* Row r of Col is output cell (n, od, oh, ow) of the batch. */
+static void locate_row(const conv3d_geometry *g, size_t r, size_t *n, int *od, int *oh, int *ow)
+{
+    *ow = (int)(r % (size_t)g->out[2]);
+    r /= (size_t)g->out[2];
+    *oh = (int)(r % (size_t)g->out[1]);
+    r /= (size_t)g->out[1];
+    *od = (int)(r % (size_t)g->out[0]);
+    *n = r / (size_t)g->out[0];
+}
+
 /* Col rows [r0, r1) of the batch into col (row-major, K floats a row).
  * For a fixed (kd, kh) the kw taps read consecutive input cells, so each
  * (kd, kh) becomes one memcpy of up to kw*Cin floats plus zero fill. */
 static void vol2col_rows(const conv3d_geometry *g, const float *x, size_t r0, size_t r1, float *col)
 {
     const int D = g->in[0], H = g->in[1], W = g->in[2], C = g->in[3];
-    const int Do = g->out[0], Ho = g->out[1], Wo = g->out[2];
     const int KD = g->kernel[0], KH = g->kernel[1], KW = g->kernel[2];
     const size_t K = col_width(g);
     for (size_t r = r0; r < r1; r++) {
-        size_t t = r;
-        int ow = (int)(t % (size_t)Wo); t /= (size_t)Wo;
-        int oh = (int)(t % (size_t)Ho); t /= (size_t)Ho;
-        int od = (int)(t % (size_t)Do);
-        size_t n = t / (size_t)Do;
+        size_t n;
+        int od, oh, ow;
+        locate_row(g, r, &n, &od, &oh, &ow);
         float *row = col + (r - r0) * K;
         int iw0 = ow * g->stride[2] - g->pad[2];
         int kw_lo = iw0 < 0 ? -iw0 : 0;
@@ -203,15 +211,12 @@ static void vol2col_rows(const conv3d_geometry *g, const float *x, size_t r0, si
 static void col2vol_rows(const conv3d_geometry *g, const float *col, size_t r0, size_t r1, float *dx)
 {
     const int D = g->in[0], H = g->in[1], W = g->in[2], C = g->in[3];
-    const int Do = g->out[0], Ho = g->out[1], Wo = g->out[2];
     const int KD = g->kernel[0], KH = g->kernel[1], KW = g->kernel[2];
     const size_t K = col_width(g);
     for (size_t r = r0; r < r1; r++) {
-        size_t t = r;
-        int ow = (int)(t % (size_t)Wo); t /= (size_t)Wo;
-        int oh = (int)(t % (size_t)Ho); t /= (size_t)Ho;
-        int od = (int)(t % (size_t)Do);
-        size_t n = t / (size_t)Do;
+        size_t n;
+        int od, oh, ow;
+        locate_row(g, r, &n, &od, &oh, &ow);
         const float *row = col + (r - r0) * K;
         int iw0 = ow * g->stride[2] - g->pad[2];
         int kw_lo = iw0 < 0 ? -iw0 : 0;

@@ -27,8 +27,6 @@
 
 enum { EXIT_OK = 0, EXIT_FAILURE_ = 1, EXIT_USAGE = 2, EXIT_NAN = 3, EXIT_INTERRUPTED = 130 };
 
-static const char *const depth_choices[] = {"18", "34", "50", "101", "152", NULL};
-static const int depth_values[] = {18, 34, 50, 101, 152};
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -108,6 +106,9 @@ static int command_train(int argc, char **argv)
             free(stored);
             return usage_error(&err);
         }
+        /* The checkpoint carries the learning rate the callbacks left; a
+         * --lr given now replaces it (e.g. to continue with a smaller one). */
+        c.o.lr_overrides_checkpoint = options_given(argc, argv, "--lr");
     } else {
         if (!c.o.out) {
             char stamp[64];
@@ -157,7 +158,7 @@ static int command_summary(int argc, char **argv)
 {
     int depth_index = 1, width = 64, classes = 10, batch = 1, clip[4] = {16, 112, 112, 3};
     option_spec specs[] = {
-        {"--depth", OPTION_CHOICE, &depth_index, "N", "ResNet3D depth: 18, 34 (default), 50, 101, 152", 0, 0, depth_choices},
+        {"--depth", OPTION_CHOICE, &depth_index, "N", "ResNet3D depth: 18, 34 (default), 50, 101, 152", 0, 0, model_depth_names},
         {"--width", OPTION_INT, &width, "N", "filters of the first stage (default 64)", 1, 4096, NULL},
         {"--clip", OPTION_CLIP, clip, "DxHxWxC", "clip shape (default 16x112x112x3)", 0, 0, NULL},
         {"--classes", OPTION_INT, &classes, "N", "output classes (default 10)", 1, 100000, NULL},
@@ -173,7 +174,7 @@ static int command_summary(int argc, char **argv)
         return EXIT_OK;
     }
     model m;
-    model_config config = {.depth = depth_values[depth_index], .width = width, .classes = classes, .batch = batch,
+    model_config config = {.depth = model_depths[depth_index], .width = width, .classes = classes, .batch = batch,
                            .threads = 1};
     memcpy(config.clip, clip, sizeof clip);
     if (model_build(&m, &config, &err)) {

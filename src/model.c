@@ -46,6 +46,9 @@ int model_find_layer(const model *m, const char *name)
     return -1;
 }
 
+const char *const model_depth_names[] = {"18", "34", "50", "101", "152", NULL};
+const int model_depths[] = {18, 34, 50, 101, 152};
+
 int model_repetitions(int depth, int repetitions[4], int *bottleneck)
 {
     static const struct { int depth, bottleneck, reps[4]; } table[] = {

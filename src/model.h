@@ -112,6 +112,11 @@ typedef struct model {
     step_timing timing;
 } model;
 
+/* The depths the builder knows, as option choices ("18" ... "152", NULL-
+ * terminated) and as numbers, in the same order. */
+extern const char *const model_depth_names[];
+extern const int model_depths[];
+
 /* The stage repetitions for a depth; returns 0 for an unsupported depth. */
 int model_repetitions(int depth, int repetitions[4], int *bottleneck);
 

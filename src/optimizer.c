@@ -6,6 +6,8 @@
 #include <omp.h>
 #include <string.h>
 
+#include "parallel.h"
+
 /* Elements updated before their statistics are taken: small enough to stay
  * in L1 between the update and the five statistics passes. */
 #define CHUNK 1024
@@ -106,9 +108,8 @@ static void merge_step_stats(parameter_step_stats *a, const parameter_step_stats
 }
 
 /* Updates one parameter (its statistics into s unless s is NULL); returns
- * the sum of the new w^2.  Large tensors are split into chunk-aligned
- * contiguous ranges, one per thread, merged in thread order: the result
- * depends on the thread count only. */
+ * the sum of the new w^2.  Large tensors are split over threads as
+ * parallel.h describes. */
 static double update_parameter(const adam_config *c, float alpha, float twice_lambda, parameter *p,
                                parameter_step_stats *s)
 {
@@ -122,19 +123,18 @@ static double update_parameter(const adam_config *c, float alpha, float twice_la
         update_range(c, alpha, twice_lambda, p->value.data, p->gradient, p->adam_m, p->adam_v, 0, n, s, &squares);
         return s ? stats_sum_squares(&s->value) : squares;
     }
-    parameter_step_stats parts[64];
-    double part_squares[64];
+    parameter_step_stats parts[PARALLEL_MAX_THREADS];
+    double part_squares[PARALLEL_MAX_THREADS];
     int threads = 1;
     #pragma omp parallel
     {
         int count = omp_get_num_threads(), tid = omp_get_thread_num();
-        if (count > 64) count = 64;
+        if (count > PARALLEL_MAX_THREADS) count = PARALLEL_MAX_THREADS;
         #pragma omp single
         threads = count;
         if (tid < count) {
-            size_t chunks = (n + CHUNK - 1) / CHUNK;
-            size_t begin = chunks * tid / count * CHUNK, end = chunks * (tid + 1) / count * CHUNK;
-            if (end > n) end = n;
+            size_t begin, end;
+            parallel_range(n, CHUNK, tid, count, &begin, &end);
             part_squares[tid] = 0.0;
             if (s) clear_step_stats(&parts[tid]);
             if (begin < end)

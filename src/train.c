@@ -323,6 +323,7 @@ static int open_run(run *r, int resume, error *err)
 
     if (resume) {
         if (checkpoint_load(r->dir, &r->state, &r->m, err)) return -1;
+        if (o->lr_overrides_checkpoint) r->state.learning_rate = (float)o->lr;
         if (db_writer_resume(&r->db, database, r->state.step, err)) return -1;
     } else {
         memset(&r->state, 0, sizeof r->state);

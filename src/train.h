@@ -36,6 +36,7 @@ typedef struct train_options {
     int early_stopping; /* patience; -1: off */
     /* run */
     const char *out, *name;
+    int lr_overrides_checkpoint; /* --resume with --lr: the new rate replaces the checkpoint's */
     long max_steps;       /* stop (with a checkpoint) after this many steps; 0: no limit */
     long checkpoint_every; /* also checkpoint every N steps; 0: at epoch ends only */
     int quiet, report;

@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const depth_choices[] = {"18", "34", "50", "101", "152", NULL};
-static const int depth_values[] = {18, 34, 50, 101, 152};
 static const char *const init_choices[] = {"he_normal", "glorot_uniform", NULL};
 static const char *const normalize_choices[] = {"none", "scale", "standardize", "per_image", NULL};
 static const char *const probe_choices[] = {"off", "on", NULL};
@@ -23,7 +21,7 @@ static int build_specs(train_cli *c, option_spec *s)
 {
     const double big = 1e18;
     int n = 0;
-    s[n++] = (option_spec){"--depth", OPTION_CHOICE, &c->depth_index, "N", "ResNet3D depth: 18, 34 (default), 50, 101, 152", 0, 0, depth_choices};
+    s[n++] = (option_spec){"--depth", OPTION_CHOICE, &c->depth_index, "N", "ResNet3D depth: 18, 34 (default), 50, 101, 152", 0, 0, model_depth_names};
     s[n++] = (option_spec){"--width", OPTION_INT, &c->o.width, "N", "filters of the first stage (the seed: 64)", 1, 4096, NULL};
     s[n++] = (option_spec){"--clip", OPTION_CLIP, c->o.clip, "DxHxWxC", "clip shape (default 16x112x112x3)", 0, 0, NULL};
     s[n++] = (option_spec){"--classes", OPTION_INT, &c->o.classes, "N", "output classes; 1 = sigmoid binary (default 10)", 1, 100000, NULL};
@@ -79,7 +77,7 @@ int train_cli_parse(train_cli *c, int argc, char *const *argv, int *help, error 
         return 0;
     }
     c->o.report = !c->no_report;
-    c->o.depth = depth_values[c->depth_index];
+    c->o.depth = model_depths[c->depth_index];
     c->o.probes = c->probes_choice;
     if (c->on_nan) {
         char *end;

@@ -6,6 +6,10 @@ set -u
 dir=$1
 binary=$2
 shift 2
+# A wrapper may come with the binary ("valgrind ... ./nanprobe"): it runs
+# each test program; the last word is the binary the tests drive.
+wrapper=""
+case "$binary" in *" "*) wrapper=${binary% *}; binary=${binary##* } ;; esac
 total_pass=0
 total_fail=0
 failed_programs=""
@@ -14,7 +18,7 @@ for name in $programs; do
     program="$dir/$name"
     [ -x "$program" ] || continue
     start=$(date +%s)
-    output=$("$program" "$binary" 2>&1)
+    output=$($wrapper "$program" "$binary" 2>&1)
     status=$?
     elapsed=$(( $(date +%s) - start ))
     line=$(printf '%s\n' "$output" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
