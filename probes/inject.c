@@ -11,11 +11,6 @@
 
 static const char *const kind_names[] = {"nan-input", "inf-forward", "inf-backward", "scale-weights"};
 
-const char *injection_kind_name(injection_kind kind)
-{
-    return kind_names[kind];
-}
-
 static int parse_long(const char *text, long minimum, long *out)
 {
     char *end;

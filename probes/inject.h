@@ -39,6 +39,5 @@ int injection_parse(const char *spec, const struct model *m, injection *out, err
 /* The flat index an injection hits in a tensor of the given shape (rank 2
  * for Dense outputs, 5 otherwise). */
 long long injection_element(const injection *inj, int rank, const int *shape);
-const char *injection_kind_name(injection_kind kind);
 
 #endif

@@ -684,11 +684,6 @@ const nonfinite_event *probe_first_event(const probe_session *ps)
     return ps->has_first ? &ps->first : NULL;
 }
 
-int probe_step_had_nonfinite(const probe_session *ps)
-{
-    return ps->step_nonfinite;
-}
-
 double probe_seconds(const probe_session *ps)
 {
     return ps->seconds;

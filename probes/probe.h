@@ -84,8 +84,6 @@ void probe_validation_end(probe_session *ps);
 
 /* The first non-finite event of the run, NULL while there is none. */
 const nonfinite_event *probe_first_event(const probe_session *ps);
-/* Whether the current step produced a (first or later) non-finite value. */
-int probe_step_had_nonfinite(const probe_session *ps);
 
 /* Seconds spent in probes (statistics, checks) and in database writes. */
 double probe_seconds(const probe_session *ps);

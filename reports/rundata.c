@@ -850,18 +850,6 @@ int rundata_layer_index(const rundata *d, int layer_id)
     return -1;
 }
 
-int rundata_probe_index(const rundata *d, int step)
-{
-    int lo = 0, hi = d->probe_count - 1;
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2;
-        if (d->probe_steps[mid] == step) return mid;
-        if (d->probe_steps[mid] < step) lo = mid + 1;
-        else hi = mid - 1;
-    }
-    return -1;
-}
-
 const step_info *rundata_step(const rundata *d, int step)
 {
     int lo = 0, hi = d->step_count - 1;

@@ -145,8 +145,6 @@ void rundata_free(rundata *d);
 double rundata_value(const rundata *d, series_id s, int probe, int layer);
 /* Index of the layer with this layer_id, or -1. */
 int rundata_layer_index(const rundata *d, int layer_id);
-/* Index of the probe at this step, or -1. */
-int rundata_probe_index(const rundata *d, int step);
 /* The steps row of this step, or NULL. */
 const step_info *rundata_step(const rundata *d, int step);
 /* The first 'nan' event (lowest event_id), or NULL. */

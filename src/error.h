@@ -16,8 +16,4 @@ typedef struct error {
 int error_set(error *err, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Prefixes an existing message with more context ("loading x.npy: ..."). */
-int error_prefix(error *err, const char *format, ...)
-    __attribute__((format(printf, 2, 3)));
-
 #endif

@@ -44,14 +44,13 @@ void progress_init(progress *p, FILE *out, int quiet)
     p->terminal = isatty(fileno(out));
 }
 
-void progress_epoch_begin(progress *p, int epoch, int epochs, long steps, long first_step)
+void progress_epoch_begin(progress *p, int epoch, int epochs, long steps)
 {
     p->epoch = epoch;
     p->epochs = epochs;
     p->steps = steps;
     p->epoch_start = now();
     p->last_draw = 0.0;
-    (void)first_step;
     if (p->quiet || !p->terminal) return;
     fprintf(p->out, "Epoch %d/%d\n", epoch, epochs);
     fflush(p->out);

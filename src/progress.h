@@ -20,7 +20,7 @@ typedef struct progress {
 } progress;
 
 void progress_init(progress *p, FILE *out, int quiet);
-void progress_epoch_begin(progress *p, int epoch, int epochs, long steps, long first_step);
+void progress_epoch_begin(progress *p, int epoch, int epochs, long steps);
 void progress_step(progress *p, long done, double loss, double accuracy);
 void progress_epoch_end(progress *p, long done, double loss, double accuracy, int has_validation, double val_loss,
                         double val_accuracy, double lr);

@@ -26,14 +26,6 @@ tensor tensor_make(float *data, int rank, const int *shape)
     return t;
 }
 
-int tensor_same_shape(const tensor *a, const tensor *b)
-{
-    if (a->rank != b->rank) return 0;
-    for (int i = 0; i < a->rank; i++)
-        if (a->shape[i] != b->shape[i]) return 0;
-    return 1;
-}
-
 void tensor_format_shape(const tensor *t, int skip_batch, char *out, size_t out_size)
 {
     size_t len = 0;
@@ -83,11 +75,6 @@ int arena_place(arena *a)
 #endif
     a->base = p;
     return 0;
-}
-
-void arena_rewind(arena *a)
-{
-    a->used = 0;
 }
 
 void arena_free(arena *a)

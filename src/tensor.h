@@ -27,7 +27,6 @@ tensor tensor_make(float *data, int rank, const int *shape);
 size_t tensor_shape_count(int rank, const int *shape);
 /* "(8, 16, 112, 112, 3)"; with skip_batch, Keras' "(None, 16, 112, 112, 3)". */
 void tensor_format_shape(const tensor *t, int skip_batch, char *out, size_t out_size);
-int tensor_same_shape(const tensor *a, const tensor *b);
 
 /* A bump allocator over one 64-byte aligned block.  Reserve sizes first
  * (arena_reserve with no block), then arena_place() allocates the block once,
@@ -45,7 +44,6 @@ float *arena_take(arena *a, size_t n);
 /* Allocates the block for everything counted so far (zero-filled, 64-byte
  * aligned: page-aligned in fact); returns -1 if the allocation fails. */
 int arena_place(arena *a);
-void arena_rewind(arena *a);
 void arena_free(arena *a);
 
 #endif

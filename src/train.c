@@ -470,7 +470,7 @@ int train_run(const train_options *o, int argc, char *const *argv, int resume, t
     int rc = 0;
     for (; r.state.epoch < o->epochs && rc == 0; ) {
         const int epoch = r.state.epoch;
-        progress_epoch_begin(&r.console, epoch + 1, o->epochs, r.steps_per_epoch, r.state.epoch_step);
+        progress_epoch_begin(&r.console, epoch + 1, o->epochs, r.steps_per_epoch);
         long long epoch_start = now_microseconds();
         int stop = 0;
         while (r.state.epoch_step < r.steps_per_epoch) {
