@@ -195,10 +195,12 @@ def main():
         lines.append(f"Probes and logging cost ({kernel_name}): {100.0 * (on['seconds'] / off['seconds'] - 1):+.1f} % "
                      f"(probes-on / probes-off = {on['seconds'] / off['seconds']:.3f}); database "
                      f"{on['db_bytes_per_step'] / 1024:.0f} KiB per step.")
-    split = best[("on", "environment")]["timing"]
-    if split:
+    for name in ("on", "off"):
+        split = best[(name, "environment")]["timing"]
+        if not split:
+            continue
         parts = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in split.items() if k != "steps")
-        lines.append(f"Time per step by kind (probes on, mean over the run incl. warm-up): {parts}.")
+        lines.append(f"Time per step by kind (probes {name}, steady state): {parts}.")
     lines.append(f"Heap allocations per steady-state step (ResNet3D-18 width 16, LD_PRELOAD counter): "
                  f"{allocations['on']:.0f} with probes on, {allocations['off']:.0f} with probes off.")
     if report:

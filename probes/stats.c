@@ -7,10 +7,10 @@
 #include "finite.h"
 #include "parallel.h"
 
-/* Elements per block: long enough to vectorize well, short enough that a
- * float sum of squares over it stays accurate to ~1e-5 before it is folded
- * into the double accumulators. */
-#define BLOCK 256
+/* Elements per block: long enough that folding the lanes into the double
+ * accumulators is rare, short enough that each lane's float sum (BLOCK /
+ * LANES = 64 terms) stays accurate to ~1e-6 before it is folded. */
+#define BLOCK 1024
 #define LANES 16
 
 void stats_clear(tensor_stats *s)
@@ -66,8 +66,9 @@ void stats_accumulate(tensor_stats *s, const float *x, size_t n, size_t offset)
         const float *b = x + done;
         /* LANES independent accumulators: the compiler maps each array onto
          * one vector register, and no reassociation (fast-math) is needed. */
-        float sums[LANES] = {0}, squares_lane[LANES] = {0}, lows[LANES], highs[LANES];
-        int zeros_lane[LANES] = {0};
+        /* Zeros are counted in float lanes too (exact below 2^24), keeping
+         * the loop in one register type. */
+        float sums[LANES] = {0}, squares_lane[LANES] = {0}, lows[LANES], highs[LANES], zeros_lane[LANES] = {0};
         for (int l = 0; l < LANES; l++) {
             lows[l] = INFINITY;
             highs[l] = -INFINITY;
@@ -78,7 +79,7 @@ void stats_accumulate(tensor_stats *s, const float *x, size_t n, size_t offset)
                 float v = b[i + l], d = v - shift;
                 sums[l] += d;
                 squares_lane[l] += d * d;
-                zeros_lane[l] += v == 0.0f;
+                zeros_lane[l] += v == 0.0f ? 1.0f : 0.0f;
                 lows[l] = v < lows[l] ? v : lows[l];
                 highs[l] = v > highs[l] ? v : highs[l];
             }
@@ -86,7 +87,7 @@ void stats_accumulate(tensor_stats *s, const float *x, size_t n, size_t offset)
             float v = b[i], d = v - shift;
             sums[l] += d;
             squares_lane[l] += d * d;
-            zeros_lane[l] += v == 0.0f;
+            zeros_lane[l] += v == 0.0f ? 1.0f : 0.0f;
             lows[l] = v < lows[l] ? v : lows[l];
             highs[l] = v > highs[l] ? v : highs[l];
         }
@@ -95,7 +96,7 @@ void stats_accumulate(tensor_stats *s, const float *x, size_t n, size_t offset)
         for (int l = 0; l < LANES; l++) {
             sum += sums[l];
             squares += squares_lane[l];
-            zeros += zeros_lane[l];
+            zeros += (int)zeros_lane[l];
             lo = lows[l] < lo ? lows[l] : lo;
             hi = highs[l] > hi ? highs[l] : hi;
         }

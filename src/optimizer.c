@@ -30,7 +30,8 @@ static double chunk_sum_squares(const float *x, size_t n)
     return total;
 }
 
-/* max |x|, NaN if any x is NaN. */
+/* max |x| over the finite and infinite x; a NaN is skipped here (the
+ * non-finite counts of m and v, which produce it, report it). */
 static float chunk_max_abs(const float *x, size_t n)
 {
     float lanes[LANES] = {0}, largest = 0.0f;
@@ -38,15 +39,78 @@ static float chunk_max_abs(const float *x, size_t n)
     for (; i + LANES <= n; i += LANES)
         for (int l = 0; l < LANES; l++) {
             float a = fabsf(x[i + l]);
-            lanes[l] = a > lanes[l] || a != a ? a : lanes[l];
+            lanes[l] = a > lanes[l] ? a : lanes[l];
         }
     for (; i < n; i++) {
         float a = fabsf(x[i]);
-        largest = a > largest || a != a ? a : largest;
+        largest = a > largest ? a : largest;
     }
-    for (int l = 0; l < LANES; l++) largest = lanes[l] > largest || lanes[l] != lanes[l] ? lanes[l] : largest;
+    for (int l = 0; l < LANES; l++) largest = lanes[l] > largest ? lanes[l] : largest;
     return largest;
 }
+
+/* The statistics of the five tensors of a chunk in one pass: per tensor
+ * and lane a shifted sum, a sum of squares, min, max and a zero count, all
+ * in vector registers (written out per tensor, not as a loop over tensors,
+ * so the compiler keeps every accumulator array in one register).  A
+ * tensor whose chunk holds a NaN or Inf (its sums stop being finite) is
+ * redone element by element by stats_accumulate. */
+#define ACCUMULATE(t, x)                                      \
+    do {                                                      \
+        float x_ = (x), d_ = x_ - shift[t];                   \
+        sum[t][l] += d_;                                      \
+        squares[t][l] += d_ * d_;                             \
+        zeros[t][l] += x_ == 0.0f ? 1.0f : 0.0f;              \
+        lo[t][l] = x_ < lo[t][l] ? x_ : lo[t][l];             \
+        hi[t][l] = x_ > hi[t][l] ? x_ : hi[t][l];             \
+    } while (0)
+#define ACCUMULATE_ALL(k)                     \
+    do {                                      \
+        ACCUMULATE(0, value[k]);              \
+        ACCUMULATE(1, gradient[k]);           \
+        ACCUMULATE(2, update[k]);             \
+        ACCUMULATE(3, adam_m[k]);             \
+        ACCUMULATE(4, adam_v[k]);             \
+    } while (0)
+
+static void chunk_statistics(const float *value, const float *gradient, const float *update, const float *adam_m,
+                             const float *adam_v, size_t n, size_t offset, parameter_step_stats *s)
+{
+    enum { TENSORS = 5 };
+    const float *data[TENSORS] = {value, gradient, update, adam_m, adam_v};
+    tensor_stats *target[TENSORS] = {&s->value, &s->gradient, &s->update, &s->adam_m, &s->adam_v};
+    /* Any constant serves as the shift; the chunk's first values keep the
+     * sums small where mean^2/var is large (BN gamma near 1). */
+    const float shift[TENSORS] = {value[0], gradient[0], update[0], adam_m[0], adam_v[0]};
+    float sum[TENSORS][LANES] = {{0}}, squares[TENSORS][LANES] = {{0}}, zeros[TENSORS][LANES] = {{0}};
+    float lo[TENSORS][LANES], hi[TENSORS][LANES];
+    for (int t = 0; t < TENSORS; t++)
+        for (int l = 0; l < LANES; l++) {
+            lo[t][l] = INFINITY;
+            hi[t][l] = -INFINITY;
+        }
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int l = 0; l < LANES; l++) ACCUMULATE_ALL(i + l);
+    for (int l = 0; i < n; i++, l++) ACCUMULATE_ALL(i);
+    for (int t = 0; t < TENSORS; t++) {
+        double total = 0.0, total_squares = 0.0, zero_total = 0.0;
+        float low = INFINITY, high = -INFINITY;
+        for (int l = 0; l < LANES; l++) {
+            total += sum[t][l];
+            total_squares += squares[t][l];
+            zero_total += zeros[t][l];
+            low = lo[t][l] < low ? lo[t][l] : low;
+            high = hi[t][l] > high ? hi[t][l] : high;
+        }
+        if (isfinite(total) && isfinite(total_squares) && isfinite(shift[t]))
+            stats_add_block(target[t], shift[t], total, total_squares, low, high, (int64_t)zero_total, (int64_t)n);
+        else
+            stats_accumulate(target[t], data[t], n, offset);
+    }
+}
+#undef ACCUMULATE_ALL
+#undef ACCUMULATE
 
 /* Updates w[begin, end) chunk by chunk: the update loop first (it
  * vectorizes on its own), then, while the chunk is still in cache, either
@@ -76,12 +140,8 @@ static void update_range(const adam_config *c, float alpha, float twice_lambda, 
         s->old_sum_squares += chunk_sum_squares(previous, n);
         /* step = alpha*m/(sqrt(v)+eps), so max |m|/(sqrt(v)+eps) = max |step| / alpha. */
         float ratio = chunk_max_abs(step, n) / alpha;
-        if (ratio > s->max_ratio || ratio != ratio) s->max_ratio = ratio;
-        stats_accumulate(&s->value, wc, n, start);
-        stats_accumulate(&s->gradient, gc, n, start);
-        stats_accumulate(&s->update, applied, n, start);
-        stats_accumulate(&s->adam_m, mc, n, start);
-        stats_accumulate(&s->adam_v, vc, n, start);
+        if (ratio > s->max_ratio) s->max_ratio = ratio;
+        chunk_statistics(wc, gc, applied, mc, vc, n, start, s);
     }
 }
 
@@ -104,7 +164,7 @@ static void merge_step_stats(parameter_step_stats *a, const parameter_step_stats
     stats_merge(&a->adam_m, &b->adam_m);
     stats_merge(&a->adam_v, &b->adam_v);
     a->old_sum_squares += b->old_sum_squares;
-    if (b->max_ratio > a->max_ratio || b->max_ratio != b->max_ratio) a->max_ratio = b->max_ratio;
+    if (b->max_ratio > a->max_ratio) a->max_ratio = b->max_ratio;
 }
 
 /* Updates one parameter (its statistics into s unless s is NULL); returns

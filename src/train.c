@@ -94,7 +94,15 @@ typedef struct run {
     char *const *argv;
     double optimizer_seconds, data_seconds;
     long steps_this_process;
+    /* The accumulators after the warm-up steps, so that --timing reports
+     * the steady state (the first steps fault in a gigabyte of buffers). */
+    struct {
+        step_timing model;
+        double optimizer, data, probes, logging;
+    } warm;
 } run;
+
+#define TIMING_WARMUP_STEPS 2
 
 static long long now_microseconds(void)
 {
@@ -420,22 +428,26 @@ static void write_report(const train_options *o, train_result *result)
 
 static void print_timing(run *r, FILE *out)
 {
-    const double steps = r->steps_this_process > 0 ? (double)r->steps_this_process : 1.0;
-    double conv_f = r->m.timing.seconds[LAYER_CONV3D][0], conv_b = r->m.timing.seconds[LAYER_CONV3D][1];
-    double bn = r->m.timing.seconds[LAYER_BATCHNORM][0] + r->m.timing.seconds[LAYER_BATCHNORM][1];
-    double pool = r->m.timing.seconds[LAYER_MAXPOOL3D][0] + r->m.timing.seconds[LAYER_MAXPOOL3D][1] +
-                  r->m.timing.seconds[LAYER_AVGPOOL3D][0] + r->m.timing.seconds[LAYER_AVGPOOL3D][1];
+    const long measured = r->steps_this_process - TIMING_WARMUP_STEPS;
+    const double steps = measured > 0 ? (double)measured : 1.0;
+    double by_kind[LAYER_KIND_COUNT];
+    for (int k = 0; k < LAYER_KIND_COUNT; k++)
+        by_kind[k] = r->m.timing.seconds[k][0] + r->m.timing.seconds[k][1] - r->warm.model.seconds[k][0] -
+                     r->warm.model.seconds[k][1];
+    double conv_f = r->m.timing.seconds[LAYER_CONV3D][0] - r->warm.model.seconds[LAYER_CONV3D][0];
+    double conv_b = r->m.timing.seconds[LAYER_CONV3D][1] - r->warm.model.seconds[LAYER_CONV3D][1];
     double other = 0.0;
     for (int k = 0; k < LAYER_KIND_COUNT; k++)
         if (k != LAYER_CONV3D && k != LAYER_BATCHNORM && k != LAYER_MAXPOOL3D && k != LAYER_AVGPOOL3D)
-            other += r->m.timing.seconds[k][0] + r->m.timing.seconds[k][1];
+            other += by_kind[k];
     fprintf(out,
             "{\"steps\": %ld, \"conv_forward\": %.4f, \"conv_backward\": %.4f, \"batchnorm\": %.4f, "
             "\"pooling\": %.4f, \"relu_add_dense\": %.4f, \"optimizer\": %.4f, \"probes\": %.4f, "
             "\"logging\": %.4f, \"data\": %.4f}\n",
-            r->steps_this_process, conv_f / steps, conv_b / steps, bn / steps, pool / steps, other / steps,
-            r->optimizer_seconds / steps, probe_seconds(r->probes) / steps, probe_db_seconds(r->probes) / steps,
-            r->data_seconds / steps);
+            measured, conv_f / steps, conv_b / steps, by_kind[LAYER_BATCHNORM] / steps,
+            (by_kind[LAYER_MAXPOOL3D] + by_kind[LAYER_AVGPOOL3D]) / steps, other / steps,
+            (r->optimizer_seconds - r->warm.optimizer) / steps, (probe_seconds(r->probes) - r->warm.probes) / steps,
+            (probe_db_seconds(r->probes) - r->warm.logging) / steps, (r->data_seconds - r->warm.data) / steps);
 }
 
 int train_run(const train_options *o, int argc, char *const *argv, int resume, train_result *result, error *err)
@@ -481,6 +493,13 @@ int train_run(const train_options *o, int argc, char *const *argv, int resume, t
                 break;
             }
             r.steps_this_process++;
+            if (r.steps_this_process == TIMING_WARMUP_STEPS) {
+                r.warm.model = r.m.timing;
+                r.warm.optimizer = r.optimizer_seconds;
+                r.warm.data = r.data_seconds;
+                r.warm.probes = probe_seconds(r.probes);
+                r.warm.logging = probe_db_seconds(r.probes);
+            }
             r.state.epoch_step++;
             r.state.epoch_loss_sum += objective * samples;
             r.state.epoch_correct += correct;
