@@ -32,6 +32,7 @@
 #include "loss.h"
 #include "maxpool3d.h"
 #include "model.h"
+#include "optimizer.h"
 #include "relu.h"
 #include "rng.h"
 #include "test_util.h"
@@ -543,6 +544,76 @@ static void test_adam(void)
     CHECK(w0[0] == 0.0f, "Adam with zero gradient moved the weight to %g", w0[0]);
 }
 
+/* The whole-model step (plain and with fused statistics) must update
+ * exactly as adam_update does, element for element, and its statistics must
+ * describe the tensors it left behind. */
+static void test_optimizer_step(void)
+{
+    model m;
+    error err;
+    model_config cfg = {.depth = 18, .width = 8, .clip = {4, 16, 16, 2}, .classes = 3, .batch = 2,
+                        .threads = omp_get_max_threads()};
+    if (model_build(&m, &cfg, &err)) {
+        CHECK(0, "build: %s", err.message);
+        return;
+    }
+    model_init_weights(&m, INIT_HE_NORMAL, 3);
+    size_t total = m.weights.capacity;
+    float *w = malloc(total * 4), *mom = calloc(total, 4), *vel = calloc(total, 4);
+    for (int i = 0; i < m.param_count; i++) {
+        parameter *p = &m.params[i];
+        if (!p->trainable) continue;
+        for (size_t j = 0; j < p->value.count; j++) p->gradient[j] = (float)(1e-3 * rng_normal(&test_rng));
+    }
+    memcpy(w, m.weights.base, total * 4);
+    parameter_step_stats *stats = calloc((size_t)m.param_count, sizeof *stats);
+    adam_config c = ADAM_KERAS_DEFAULTS;
+    double squares = 0.0;
+    for (long t = 1; t <= 3; t++) {
+        squares = optimizer_step(&m, &c, 1e-3f, t, 1e-4f, t == 2 ? NULL : stats);
+        for (int i = 0; i < m.param_count; i++) {
+            const parameter *p = &m.params[i];
+            if (!p->trainable) continue;
+            size_t offset = (size_t)(p->value.data - m.weights.base);
+            adam_update(&c, p->value.count, adam_step_size(&c, 1e-3f, t), p->regularized ? 1e-4f : 0.0f, w + offset,
+                        p->gradient, mom + offset, vel + offset, NULL, NULL);
+        }
+    }
+    CHECK(memcmp(w, m.weights.base, total * 4) == 0 && memcmp(mom, m.adam_m.base, total * 4) == 0 &&
+              memcmp(vel, m.adam_v.base, total * 4) == 0,
+          "optimizer_step differs from adam_update");
+    double worst_mean = 0, worst_std = 0, worst_ratio = 0, direct_squares = 0;
+    for (int i = 0; i < m.param_count; i++) {
+        const parameter *p = &m.params[i];
+        if (!p->trainable) continue;
+        tensor_stats direct;
+        stats_compute(p->value.data, p->value.count, &direct);
+        worst_mean = fmax(worst_mean, fabs(stats_mean(&stats[i].value) - stats_mean(&direct)) /
+                                          fmax(stats_std(&direct), 1e-30));
+        worst_std = fmax(worst_std, fabs(stats_std(&stats[i].value) - stats_std(&direct)) / fmax(stats_std(&direct), 1e-30));
+        double ratio = 0.0;
+        for (size_t j = 0; j < p->value.count; j++)
+            ratio = fmax(ratio, fabs(p->adam_m[j]) / (sqrt(p->adam_v[j]) + 1e-7));
+        worst_ratio = fmax(worst_ratio, fabs(stats[i].max_ratio - ratio) / ratio);
+        if (p->regularized)
+            for (size_t j = 0; j < p->value.count; j++) direct_squares += (double)p->value.data[j] * p->value.data[j];
+        CHECK(stats[i].value.count == (int64_t)p->value.count && stats[i].adam_v.count == (int64_t)p->value.count,
+              "%s: statistics count", p->name);
+    }
+    CHECK(worst_mean < 1e-5 && worst_std < 1e-5, "fused statistics of the weights off: mean %g, std %g (relative)",
+          worst_mean, worst_std);
+    CHECK(worst_ratio < 1e-5, "max |m|/(sqrt(v)+eps) off by %g (relative)", worst_ratio);
+    CHECK(fabs(squares - direct_squares) < 1e-6 * direct_squares, "sum of w^2 for the penalty: %.9g vs %.9g", squares,
+          direct_squares);
+    printf("  optimizer_step: bit-identical to adam_update; fused statistics within %.1g of direct\n",
+           fmax(fmax(worst_mean, worst_std), worst_ratio));
+    free(w);
+    free(mom);
+    free(vel);
+    free(stats);
+    model_free(&m);
+}
+
 /* ------------------------------------------------------------ whole nets */
 
 /* Hashes every ReLU mask and max-pool arg-max: equal hashes at v-h and v+h
@@ -701,6 +772,7 @@ int main(void)
     test_loss(5);
     test_loss(1);
     test_adam();
+    test_optimizer_step();
 
     test_network(18, 2, (const int[4]){4, 16, 16, 2}, 4, 3);
     test_network(50, 2, (const int[4]){4, 16, 16, 2}, 4, 3);
