@@ -15,7 +15,7 @@ BLAS_LIB  := /usr/lib/$(MULTIARCH)/openblas-openmp
 CC       ?= gcc
 OPT      ?= -O3 -march=native
 # errno from sqrtf would make every loop with a square root a function call;
-# -fno-math-errno changes nothing else (not -ffast-math: NaN and Inf keep
+# -fno-math-errno changes nothing else (it is not fast-math: NaN and Inf keep
 # their IEEE meaning, which the sentinel depends on).
 MATH     := -fno-math-errno
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unknown-pragmas

@@ -1,9 +1,9 @@
 /* finite.h: non-finite tests on the bit pattern of a float.
  *
- * isnan()/isfinite() may be folded to constants under -ffinite-math-only
- * (implied by -ffast-math and -Ofast).  The exponent field is all ones
- * exactly for Inf and NaN whatever the compiler assumes, so the sentinel
- * and the statistics look at bits instead. */
+ * isnan()/isfinite() may be folded to constants when the compiler is told
+ * to assume finite math (the fast-math options do).  The exponent field is
+ * all ones exactly for Inf and NaN whatever the compiler assumes, so the
+ * sentinel and the statistics look at bits instead. */
 #ifndef NANPROBE_FINITE_H
 #define NANPROBE_FINITE_H
 
