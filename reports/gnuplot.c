@@ -29,17 +29,23 @@ static void sanitize(const char *text, char *out, size_t size, size_t limit, int
     out[n] = '\0';
 }
 
-void gnuplot_quote(const char *text, char *out, size_t size)
+/* The sanitized text between two quote characters. */
+static void quoted(const char *text, char quote, char *out, size_t size)
 {
     if (size < 3) {
         if (size) out[0] = '\0';
         return;
     }
-    out[0] = '\'';
+    out[0] = quote;
     sanitize(text, out + 1, size - 2, 120, 1);
     size_t n = strlen(out);
-    out[n] = '\'';
+    out[n] = quote;
     out[n + 1] = '\0';
+}
+
+void gnuplot_quote(const char *text, char *out, size_t size)
+{
+    quoted(text, '\'', out, size);
 }
 
 void gnuplot_data_label(const char *text, char *out, size_t size)
@@ -54,15 +60,7 @@ void gnuplot_data_label(const char *text, char *out, size_t size)
 
 void gnuplot_data_text(const char *text, char *out, size_t size)
 {
-    if (size < 3) {
-        if (size) out[0] = '\0';
-        return;
-    }
-    out[0] = '"';
-    sanitize(text, out + 1, size - 2, 120, 1);
-    size_t n = strlen(out);
-    out[n] = '"';
-    out[n + 1] = '\0';
+    quoted(text, '"', out, size);
 }
 
 /* Reads the last bytes of `path` into out (printable, one line per line). */

@@ -3,8 +3,10 @@
  * DIR/checkpoint.bin holds the training options (as the argument list that
  * produced them), the loop position (step, epoch, step within the epoch),
  * the learning rate and callback state, Adam's step count, the epoch's
- * running sums, the shuffling RNG, the weights, the BatchNorm moving
- * statistics and Adam's m and v.  It is written to a temporary file, synced
+ * running sums, the weights, the BatchNorm moving statistics and Adam's m
+ * and v.  No RNG state is needed: every random stream (initialization,
+ * shuffling, synthetic clips) is a function of the seed and of a position
+ * (epoch, pass, sample id) that the checkpoint already holds.  It is written to a temporary file, synced
  * and renamed over the old one, so a crash leaves either the old or the new
  * checkpoint, never half of one; a checksum catches a damaged file. */
 #ifndef NANPROBE_CHECKPOINT_H
@@ -25,7 +27,6 @@ typedef struct checkpoint_state {
     double epoch_loss_sum, epoch_correct, epoch_seen, epoch_seconds;
     reduce_lr_on_plateau plateau;
     early_stopping early;
-    rng shuffle;        /* the shuffling stream at the start of this epoch */
 } checkpoint_state;
 
 /* The file name inside a run directory. */

@@ -217,7 +217,6 @@ static void shuffle_order(run *r, long epoch, long cycle)
     /* One stream per (epoch, pass over the data): any batch of any epoch
      * can be regenerated, which is what makes --resume exact. */
     rng_seed(&g, (uint64_t)r->o->seed ^ ((uint64_t)epoch << 32) ^ (uint64_t)cycle, RNG_STREAM_SHUFFLE);
-    if (cycle == 0) r->state.shuffle = g;
     for (long i = 0; i < r->train_size; i++) r->order[i] = i;
     for (long i = r->train_size - 1; i > 0; i--) {
         long j = (long)rng_below(&g, (uint64_t)i + 1);
@@ -509,7 +508,6 @@ int train_run(const train_options *o, int argc, char *const *argv, int resume, t
             if (probe_first_event(r.probes) && nan_budget < 0) {
                 const nonfinite_event *e = probe_first_event(r.probes);
                 progress_note(&r.console, "NaN sentinel: %s", e->message);
-                snprintf(result->verdict, sizeof result->verdict, "%s", e->message);
                 status = TRAIN_NAN;
                 nan_budget = o->on_nan_continue < 0 ? 0 : o->on_nan_continue;
             } else if (nan_budget > 0) {

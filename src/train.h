@@ -62,7 +62,6 @@ typedef struct train_result {
     double seconds_per_step; /* mean over the steps of this process */
     char database[4200];
     char report[4200];       /* index.html of the report, when one was written */
-    char verdict[2048];      /* the first non-finite event, in words */
 } train_result;
 
 /* Fills the seed's setup: ResNet3D-34, he_normal, L2 1e-4, Adam 1e-3,
