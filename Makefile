@@ -20,17 +20,39 @@ OPT      ?= -O3 -march=native
 MATH     := -fno-math-errno
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unknown-pragmas
 CFLAGS   := -std=c11 $(OPT) $(MATH) -g $(WARN) -fopenmp -D_GNU_SOURCE \
-            -Isrc -Iprobes -Ireports -I$(BLAS_INC) $(EXTRA_CFLAGS)
+            -I$(BLAS_INC) $(EXTRA_CFLAGS)
 LDFLAGS  := -fopenmp -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) $(EXTRA_LDFLAGS)
 LDLIBS   := -lopenblas -lsqlite3 -lm
 
 BUILD    ?= build
-MAIN_SRC := src/main.c
-LIB_SRC  := $(filter-out $(MAIN_SRC),$(wildcard src/*.c probes/*.c reports/*.c))
+MAIN_SRC := src/cli/main.c
+LIB_SRC  := $(filter-out $(MAIN_SRC),$(wildcard src/*/*.c probes/*.c reports/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-DEPS     := $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(TEST_BIN:=.d)
+DEPS     := $(LIB_OBJ:.o=.d) $(BUILD)/src/cli/main.d $(TEST_BIN:=.d)
+
+# Layers, lowest first.  Each folder sees only its own headers and those of
+# the folders below it, so an upward #include fails to compile.
+INC_core    := -Isrc/core
+INC_layers  := $(INC_core) -Isrc/layers
+INC_model   := $(INC_layers) -Isrc/model
+INC_optim   := $(INC_model) -Isrc/optim
+INC_data    := $(INC_core) -Isrc/data
+INC_probes  := $(INC_optim) -Iprobes -I$(BUILD)/generated
+INC_run     := $(INC_probes) -Isrc/data -Isrc/run -Isrc/cli -Ireports
+INC_reports := $(INC_core) -Iprobes -Ireports
+INC_cli     := $(INC_run) -Isrc/data -Ireports -Isrc/cli
+INC_tests   := $(INC_cli) -Itests
+$(BUILD)/src/core/%.o:   LAYER_INC := $(INC_core)
+$(BUILD)/src/layers/%.o: LAYER_INC := $(INC_layers)
+$(BUILD)/src/model/%.o:  LAYER_INC := $(INC_model)
+$(BUILD)/src/optim/%.o:  LAYER_INC := $(INC_optim)
+$(BUILD)/src/data/%.o:   LAYER_INC := $(INC_data)
+$(BUILD)/probes/%.o:     LAYER_INC := $(INC_probes)
+$(BUILD)/src/run/%.o:    LAYER_INC := $(INC_run)
+$(BUILD)/reports/%.o:    LAYER_INC := $(INC_reports)
+$(BUILD)/src/cli/%.o:    LAYER_INC := $(INC_cli)
 
 .PHONY: all deps run test test-fast tests-build asan valgrind check-full bench reference clean
 
@@ -42,7 +64,7 @@ deps:
 nanprobe: $(BUILD)/nanprobe
 	cp $< $@
 
-$(BUILD)/nanprobe: $(BUILD)/src/main.o $(BUILD)/libnanprobe.a
+$(BUILD)/nanprobe: $(BUILD)/src/cli/main.o $(BUILD)/libnanprobe.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/libnanprobe.a: $(LIB_OBJ)
@@ -50,7 +72,7 @@ $(BUILD)/libnanprobe.a: $(LIB_OBJ)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -I$(BUILD)/generated -MMD -MP -c -o $@ $<
+	$(CC) $(CFLAGS) $(LAYER_INC) -MMD -MP -c -o $@ $<
 
 # The schema is compiled in as a string, one C string literal per line.
 $(BUILD)/generated/schema_sql.h: probes/schema.sql
@@ -62,7 +84,7 @@ $(BUILD)/probes/db.o: $(BUILD)/generated/schema_sql.h
 
 $(BUILD)/tests/%: tests/%.c tests/test_util.h $(BUILD)/libnanprobe.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -MMD -MP -o $@ $< $(BUILD)/libnanprobe.a $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(INC_tests) -MMD -MP -o $@ $< $(BUILD)/libnanprobe.a $(LDFLAGS) $(LDLIBS)
 
 run: deps
 	@$(MAKE) --no-print-directory nanprobe

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """bench_torch.py: the PyTorch peer of `make bench`.  Trains the seed's
-ResNet3D (tools/torch_resnet3d.py: the network src/model.c builds, with
+ResNet3D (tools/torch_resnet3d.py: the network src/model/model.c builds, with
 tf.keras semantics) on a fixed random batch and prints one JSON line.
 
     /usr/bin/python3 bench/bench_torch.py [--steps 10] [--warmup 2] [--threads 2]

@@ -1,5 +1,5 @@
 """torch_resnet3d.py: the seed's ResNet3D (JihongJu/keras-resnet3d) in PyTorch,
-layer for layer the network src/model.c builds, with tf.keras semantics.
+layer for layer the network src/model/model.c builds, with tf.keras semantics.
 
 It is the independent side of two checks: tests/reference/make_reference.py
 runs it in float64 to produce the parity fixture, and bench/bench_torch.py
@@ -28,7 +28,7 @@ What has to match Keras rather than PyTorch's defaults, and how:
   - Names.  Every layer gets the Keras auto-name in creation order (conv3d,
     conv3d_1, ..., batch_normalization_k, activation_k, max_pooling3d, add_k,
     average_pooling3d, flatten, dense, input_1) and every parameter is
-    "<layer>/<role>", exactly as src/model.c assigns them.
+    "<layer>/<role>", exactly as src/model/model.c assigns them.
 
 Run as a script it prints the layer table (name, class, path, output shape,
 parameters, inputs) in the columns of `nanprobe`'s summary, so the two can be
@@ -105,7 +105,7 @@ def parse_clip(text):
 
 
 def build_spec(depth, width=64, clip=(16, 112, 112, 3), classes=10):
-    """The layer list of src/model.c's builder, in Keras creation order."""
+    """The layer list of src/model/model.c's builder, in Keras creation order."""
     if depth not in DEPTHS:
         raise ValueError("unsupported depth %d (expected 18, 34, 50, 101 or 152)" % depth)
     bottleneck, repetitions = DEPTHS[depth]
@@ -285,7 +285,7 @@ class DenseLayer(nn.Module):
 class ResNet3D(nn.Module):
     """forward((N, D, H, W, C)) -> logits (N, classes).  With record, a dict,
     every layer's output is stored there under its Keras name, channels-last
-    ((N, D, H, W, C), or (N, F) after Flatten), as src/model.c lays it out."""
+    ((N, D, H, W, C), or (N, F) after Flatten), as src/model/model.c lays it out."""
 
     def __init__(self, depth, width=64, clip=(16, 112, 112, 3), classes=10):
         super().__init__()
@@ -313,7 +313,7 @@ class ResNet3D(nn.Module):
         return getattr(module, role)
 
     def parameter_names(self, trainable_only=False):
-        """Keras variable names in src/model.c's order."""
+        """Keras variable names in src/model/model.c's order."""
         names = []
         for s in self.spec:
             for role, _ in s.params:
