@@ -84,8 +84,8 @@ void probe_loss(probe_session *ps, double data_loss, const int *labels)
             stats_accumulate(&s, per_sample, 1, 0);
         }
         const int shape[2] = {n, 1};
-        sentinel_check(&ps->sentinel, &s, per_sample, logits_layer, PASS_LOSS, probe_tensor_names[PROBE_TENSOR_LOSS], 2, shape, 1,
-                       ps->forward_ok[logits_layer]);
+        sentinel_check(&ps->sentinel, &s, per_sample, logits_layer, PASS_LOSS, probe_tensor_names[PROBE_TENSOR_LOSS],
+                       2, shape, 1, ps->forward_ok[logits_layer]);
     }
     if (ps->config.statistics) probe_output_saturation(ps, logits);
 }
@@ -100,8 +100,9 @@ void probe_after_update(probe_session *ps, const parameter_step_stats *stats, lo
     for (int i = m->param_count - 1; i >= 0; i--) {
         const parameter *p = &m->params[i];
         if (!p->trainable) continue;
-        sentinel_check(&ps->sentinel, &stats[i].gradient, p->gradient, p->layer, PASS_BACKWARD, probe_param_names[PROBE_PARAM_GRAD][p->role],
-                       p->value.rank, p->value.shape, 0, ps->gradient_ok[p->layer] && ps->forward_all_ok);
+        sentinel_check(&ps->sentinel, &stats[i].gradient, p->gradient, p->layer, PASS_BACKWARD,
+                       probe_param_names[PROBE_PARAM_GRAD][p->role], p->value.rank, p->value.shape, 0,
+                       ps->gradient_ok[p->layer] && ps->forward_all_ok);
     }
     for (int i = 0; i < m->param_count; i++) {
         const parameter *p = &m->params[i];
@@ -109,13 +110,16 @@ void probe_after_update(probe_session *ps, const parameter_step_stats *stats, lo
         const parameter_step_stats *s = &stats[i];
         int gradient_ok = stats_nonfinite(&s->gradient) == 0;
         int before_ok = ps->value_ok[i] && ps->moments_ok[i];
-        sentinel_check(&ps->sentinel, &s->adam_m, p->adam_m, p->layer, PASS_OPTIMIZER_STATE, probe_param_names[PROBE_PARAM_ADAM_M][p->role],
-                       p->value.rank, p->value.shape, 0, gradient_ok && before_ok);
-        sentinel_check(&ps->sentinel, &s->adam_v, p->adam_v, p->layer, PASS_OPTIMIZER_STATE, probe_param_names[PROBE_PARAM_ADAM_V][p->role],
-                       p->value.rank, p->value.shape, 0, gradient_ok && before_ok);
+        sentinel_check(&ps->sentinel, &s->adam_m, p->adam_m, p->layer, PASS_OPTIMIZER_STATE,
+                       probe_param_names[PROBE_PARAM_ADAM_M][p->role], p->value.rank, p->value.shape, 0,
+                       gradient_ok && before_ok);
+        sentinel_check(&ps->sentinel, &s->adam_v, p->adam_v, p->layer, PASS_OPTIMIZER_STATE,
+                       probe_param_names[PROBE_PARAM_ADAM_V][p->role], p->value.rank, p->value.shape, 0,
+                       gradient_ok && before_ok);
         int moments_ok = stats_nonfinite(&s->adam_m) == 0 && stats_nonfinite(&s->adam_v) == 0;
-        sentinel_check(&ps->sentinel, &s->value, p->value.data, p->layer, PASS_UPDATE, probe_param_names[PROBE_PARAM_VALUE][p->role], p->value.rank,
-                       p->value.shape, 0, moments_ok && ps->value_ok[i]);
+        sentinel_check(&ps->sentinel, &s->value, p->value.data, p->layer, PASS_UPDATE,
+                       probe_param_names[PROBE_PARAM_VALUE][p->role], p->value.rank, p->value.shape, 0,
+                       moments_ok && ps->value_ok[i]);
         ps->moments_ok[i] = moments_ok;
         ps->value_ok[i] = stats_nonfinite(&s->value) == 0;
 

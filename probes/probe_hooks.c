@@ -30,14 +30,16 @@ static void after_forward(probe_session *ps, int layer_index)
 {
     layer *l = &ps->m->layers[layer_index];
     if (layer_index == 0) return; /* probed in probe_step_begin / probe_validation_begin */
-    if (!ps->validating) probe_inject_value(ps, INJECT_INF_FORWARD, layer_index, l->output.data, &l->output, INFINITY);
+    if (!ps->validating)
+        probe_inject_value(ps, INJECT_INF_FORWARD, layer_index, l->output.data, &l->output, INFINITY);
     int inputs_ok = layer_inputs_ok(ps, layer_index) && layer_params_ok(ps, layer_index);
     ps->forward_ok[layer_index] = 1;
     if (l->kind == LAYER_BATCHNORM && !ps->validating) probe_batchnorm(ps, layer_index, inputs_ok);
     tensor_stats s;
     stats_compute(l->output.data, l->output.count, &s);
-    sentinel_check(&ps->sentinel, &s, l->output.data, layer_index, ps->validating ? PASS_VALIDATION : PASS_FORWARD, probe_tensor_names[PROBE_TENSOR_OUTPUT],
-                   l->output.rank, l->output.shape, 1, inputs_ok && ps->forward_ok[layer_index]);
+    sentinel_check(&ps->sentinel, &s, l->output.data, layer_index, ps->validating ? PASS_VALIDATION : PASS_FORWARD,
+                   probe_tensor_names[PROBE_TENSOR_OUTPUT], l->output.rank, l->output.shape, 1,
+                   inputs_ok && ps->forward_ok[layer_index]);
     if (stats_nonfinite(&s)) {
         ps->forward_ok[layer_index] = 0;
         ps->forward_all_ok = 0;
@@ -61,8 +63,9 @@ static void check_consumer_gradients(probe_session *ps, int layer_index)
             if (!p->trainable) continue;
             tensor_stats s;
             stats_compute(p->gradient, p->value.count, &s);
-            sentinel_check(&ps->sentinel, &s, p->gradient, consumer, PASS_BACKWARD, probe_param_names[PROBE_PARAM_GRAD][p->role], p->value.rank,
-                           p->value.shape, 0, ps->gradient_ok[consumer] && ps->forward_all_ok);
+            sentinel_check(&ps->sentinel, &s, p->gradient, consumer, PASS_BACKWARD,
+                           probe_param_names[PROBE_PARAM_GRAD][p->role], p->value.rank, p->value.shape, 0,
+                           ps->gradient_ok[consumer] && ps->forward_all_ok);
         }
     }
 }
@@ -83,8 +86,8 @@ static void before_backward(probe_session *ps, int layer_index)
     tensor_stats s;
     stats_compute(l->output_gradient, l->output.count, &s);
     if (stats_nonfinite(&s) && !ps->sentinel.has_first) check_consumer_gradients(ps, layer_index);
-    sentinel_check(&ps->sentinel, &s, l->output_gradient, layer_index, PASS_BACKWARD, probe_tensor_names[PROBE_TENSOR_OUTPUT_GRAD], l->output.rank,
-                   l->output.shape, 1, inputs_ok);
+    sentinel_check(&ps->sentinel, &s, l->output_gradient, layer_index, PASS_BACKWARD,
+                   probe_tensor_names[PROBE_TENSOR_OUTPUT_GRAD], l->output.rank, l->output.shape, 1, inputs_ok);
     ps->gradient_ok[layer_index] = stats_nonfinite(&s) == 0;
     step_record_add_stats(ps->current, layer_index, probe_tensor_names[PROBE_TENSOR_OUTPUT_GRAD], &s);
 }
@@ -122,11 +125,11 @@ void probe_input(probe_session *ps)
         stats_accumulate(&s, input->output.data + (size_t)n * clip, clip, (size_t)n * clip);
         stats_merge(&whole, &s);
         if (!ps->validating)
-            step_record_add_input(ps->current, ps->sample_ids ? ps->sample_ids[n] : n, ps->labels ? ps->labels[n] : -1,
-                                  &s);
+            step_record_add_input(ps->current, ps->sample_ids ? ps->sample_ids[n] : n,
+                                  ps->labels ? ps->labels[n] : -1, &s);
     }
-    sentinel_check(&ps->sentinel, &whole, input->output.data, 0, ps->validating ? PASS_VALIDATION : PASS_INPUT, probe_tensor_names[PROBE_TENSOR_OUTPUT],
-                   input->output.rank, input->output.shape, 1, 1);
+    sentinel_check(&ps->sentinel, &whole, input->output.data, 0, ps->validating ? PASS_VALIDATION : PASS_INPUT,
+                   probe_tensor_names[PROBE_TENSOR_OUTPUT], input->output.rank, input->output.shape, 1, 1);
     ps->forward_ok[0] = stats_nonfinite(&whole) == 0;
     if (!ps->forward_ok[0]) ps->forward_all_ok = 0;
     if (!ps->validating) step_record_add_stats(ps->current, 0, probe_tensor_names[PROBE_TENSOR_OUTPUT], &whole);

@@ -44,7 +44,7 @@ void probe_inject_weight_scaling(probe_session *ps)
         tensor_stats s;
         stats_compute(p->value.data, p->value.count, &s);
         ps->value_ok[l->first_param] = stats_nonfinite(&s) == 0;
-        sentinel_check(&ps->sentinel, &s, p->value.data, inj->layer, PASS_UPDATE, probe_param_names[PROBE_PARAM_VALUE][p->role], p->value.rank,
-                       p->value.shape, 0, 1);
+        sentinel_check(&ps->sentinel, &s, p->value.data, inj->layer, PASS_UPDATE,
+                       probe_param_names[PROBE_PARAM_VALUE][p->role], p->value.rank, p->value.shape, 0, 1);
     }
 }

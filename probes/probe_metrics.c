@@ -18,23 +18,29 @@ void probe_batchnorm(probe_session *ps, int layer_index, int inputs_ok)
     tensor_stats mean_stats, var_stats, mm_stats, mv_stats;
     stats_compute(b->mean, (size_t)channels, &mean_stats);
     stats_compute(b->variance, (size_t)channels, &var_stats);
-    sentinel_check(&ps->sentinel, &mean_stats, b->mean, layer_index, PASS_FORWARD, probe_tensor_names[PROBE_TENSOR_BATCH_MEAN], 1, shape, 0, inputs_ok);
-    sentinel_check(&ps->sentinel, &var_stats, b->variance, layer_index, PASS_FORWARD, probe_tensor_names[PROBE_TENSOR_BATCH_VARIANCE], 1, shape, 0, inputs_ok);
+    sentinel_check(&ps->sentinel, &mean_stats, b->mean, layer_index, PASS_FORWARD,
+                   probe_tensor_names[PROBE_TENSOR_BATCH_MEAN], 1, shape, 0, inputs_ok);
+    sentinel_check(&ps->sentinel, &var_stats, b->variance, layer_index, PASS_FORWARD,
+                   probe_tensor_names[PROBE_TENSOR_BATCH_VARIANCE], 1, shape, 0, inputs_ok);
     int batch_ok = stats_nonfinite(&mean_stats) == 0 && stats_nonfinite(&var_stats) == 0;
     int moving_before_ok = ps->value_ok[l->first_param + 2] && ps->value_ok[l->first_param + 3];
     stats_compute(moving_mean->value.data, (size_t)channels, &mm_stats);
     stats_compute(moving_var->value.data, (size_t)channels, &mv_stats);
-    sentinel_check(&ps->sentinel, &mm_stats, moving_mean->value.data, layer_index, PASS_MOVING_STATISTICS, probe_param_names[PROBE_PARAM_VALUE][PARAM_MOVING_MEAN], 1,
-                   shape, 0, batch_ok && moving_before_ok);
-    sentinel_check(&ps->sentinel, &mv_stats, moving_var->value.data, layer_index, PASS_MOVING_STATISTICS, probe_param_names[PROBE_PARAM_VALUE][PARAM_MOVING_VARIANCE], 1,
-                   shape, 0, batch_ok && moving_before_ok);
+    sentinel_check(&ps->sentinel, &mm_stats, moving_mean->value.data, layer_index, PASS_MOVING_STATISTICS,
+                   probe_param_names[PROBE_PARAM_VALUE][PARAM_MOVING_MEAN], 1, shape, 0,
+                   batch_ok && moving_before_ok);
+    sentinel_check(&ps->sentinel, &mv_stats, moving_var->value.data, layer_index, PASS_MOVING_STATISTICS,
+                   probe_param_names[PROBE_PARAM_VALUE][PARAM_MOVING_VARIANCE], 1, shape, 0,
+                   batch_ok && moving_before_ok);
     ps->value_ok[l->first_param + 2] = stats_nonfinite(&mm_stats) == 0;
     ps->value_ok[l->first_param + 3] = stats_nonfinite(&mv_stats) == 0;
     if (!batch_ok) ps->forward_ok[layer_index] = 0;
     step_record_add_stats(ps->current, layer_index, probe_tensor_names[PROBE_TENSOR_BATCH_MEAN], &mean_stats);
     step_record_add_stats(ps->current, layer_index, probe_tensor_names[PROBE_TENSOR_BATCH_VARIANCE], &var_stats);
-    step_record_add_stats(ps->current, layer_index, probe_param_names[PROBE_PARAM_VALUE][PARAM_MOVING_MEAN], &mm_stats);
-    step_record_add_stats(ps->current, layer_index, probe_param_names[PROBE_PARAM_VALUE][PARAM_MOVING_VARIANCE], &mv_stats);
+    step_record_add_stats(ps->current, layer_index, probe_param_names[PROBE_PARAM_VALUE][PARAM_MOVING_MEAN],
+                          &mm_stats);
+    step_record_add_stats(ps->current, layer_index, probe_param_names[PROBE_PARAM_VALUE][PARAM_MOVING_VARIANCE],
+                          &mv_stats);
 
     double min_var = INFINITY, max_var = -INFINITY, max_ratio = 0.0, max_gain = 0.0;
     for (int c = 0; c < channels; c++) {
@@ -47,9 +53,12 @@ void probe_batchnorm(probe_session *ps, int layer_index, int inputs_ok)
     }
     step_record_add_metric(ps->current, layer_index, probe_metric_names[PROBE_METRIC_BN_MIN_VARIANCE], min_var);
     step_record_add_metric(ps->current, layer_index, probe_metric_names[PROBE_METRIC_BN_MAX_VARIANCE], max_var);
-    step_record_add_metric(ps->current, layer_index, probe_metric_names[PROBE_METRIC_BN_MAX_MEAN2_OVER_VAR], max_ratio);
-    step_record_add_metric(ps->current, layer_index, probe_metric_names[PROBE_METRIC_BN_MAX_GAMMA_OVER_STD], max_gain);
-    step_record_add_metric(ps->current, layer_index, probe_metric_names[PROBE_METRIC_BN_COUNT], (double)(l->output.count / (size_t)channels));
+    step_record_add_metric(ps->current, layer_index, probe_metric_names[PROBE_METRIC_BN_MAX_MEAN2_OVER_VAR],
+                           max_ratio);
+    step_record_add_metric(ps->current, layer_index, probe_metric_names[PROBE_METRIC_BN_MAX_GAMMA_OVER_STD],
+                           max_gain);
+    step_record_add_metric(ps->current, layer_index, probe_metric_names[PROBE_METRIC_BN_COUNT],
+                           (double)(l->output.count / (size_t)channels));
 }
 
 /* How saturated the output is: the largest predicted probability. */
@@ -91,7 +100,8 @@ void probe_parameter_metrics(probe_session *ps, const parameter *p, const parame
     step_record_add_metric(r, owner, probe_param_names[PROBE_PARAM_UPDATE_RATIO][role],
                            norm > 0 ? stats_l2norm(&s->update) / norm : NAN);
     step_record_add_metric(r, owner, probe_param_names[PROBE_PARAM_STEP_SIZE][role], s->step_size);
-    step_record_add_metric(r, owner, probe_param_names[PROBE_PARAM_MIN_SQRT_V][role], sqrt(fmax((double)s->adam_v.min, 0.0)));
+    step_record_add_metric(r, owner, probe_param_names[PROBE_PARAM_MIN_SQRT_V][role],
+                           sqrt(fmax((double)s->adam_v.min, 0.0)));
     step_record_add_metric(r, owner, probe_param_names[PROBE_PARAM_MAX_RATIO][role], s->max_ratio);
     if (p->regularized) {
         /* The penalty's gradient 2*lambda*w, against the data gradient. */
