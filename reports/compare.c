@@ -156,24 +156,33 @@ static int choose_culprits(const arm *arms, int count, culprit *list)
 
 /* -------------------------------------------------------------- figures */
 
-static int write_epoch_figure(const char *dir, const arm *arms, int count, int accuracy, figure_set *set, error *err)
+static double epoch_value(const epoch_info *e, int accuracy)
 {
-    const char *base = accuracy ? "compare_val_accuracy" : "compare_val_loss";
-    char data[96];
-    snprintf(data, sizeof data, "%s.dat", base);
+    return accuracy ? e->val_accuracy : e->val_loss;
+}
+
+/* The last epoch of any arm, and the range of positive finite values. */
+static int epoch_extent(const arm *arms, int count, int accuracy, double *lo, double *hi)
+{
     int max_epoch = 0;
-    double lo = INFINITY, hi = -INFINITY;
+    *lo = INFINITY, *hi = -INFINITY;
     for (int a = 0; a < count; a++)
         for (int e = 0; e < arms[a].d.epoch_count; e++) {
             const epoch_info *ep = &arms[a].d.epochs[e];
             if (ep->epoch > max_epoch) max_epoch = ep->epoch;
-            double v = accuracy ? ep->val_accuracy : ep->val_loss;
+            double v = epoch_value(ep, accuracy);
             if (isfinite(v) && v > 0) {
-                if (v < lo) lo = v;
-                if (v > hi) hi = v;
+                if (v < *lo) *lo = v;
+                if (v > *hi) *hi = v;
             }
         }
-    if (max_epoch == 0) return 0;
+    return max_epoch;
+}
+
+/* One row per epoch, one column per arm. */
+static int write_epoch_data(const char *dir, const char *data, const arm *arms, int count, int accuracy,
+                            int max_epoch, error *err)
+{
     FILE *f = figure_data_open(dir, data, err);
     if (!f) return -1;
     fputs("epoch", f);
@@ -188,19 +197,21 @@ static int write_epoch_figure(const char *dir, const arm *arms, int count, int a
         for (int a = 0; a < count; a++) {
             double v = NAN;
             for (int e = 0; e < arms[a].d.epoch_count; e++)
-                if (arms[a].d.epochs[e].epoch == epoch)
-                    v = accuracy ? arms[a].d.epochs[e].val_accuracy : arms[a].d.epochs[e].val_loss;
+                if (arms[a].d.epochs[e].epoch == epoch) v = epoch_value(&arms[a].d.epochs[e], accuracy);
             fputc(' ', f);
             figure_number(f, v);
         }
         fputc('\n', f);
     }
-    if (figure_data_close(f, dir, data, err)) return -1;
-    /* The first NaN of each arm, marked at its epoch on the arm's last finite value. */
-    char marks[96];
-    snprintf(marks, sizeof marks, "%s_nan.dat", base);
+    return figure_data_close(f, dir, data, err);
+}
+
+/* The first NaN of each arm, marked at its epoch on the arm's last finite
+ * value.  Returns how many marks, or -1. */
+static int write_nan_marks(const char *dir, const char *marks, const arm *arms, int count, int accuracy, error *err)
+{
     int nan_marks = 0;
-    f = figure_data_open(dir, marks, err);
+    FILE *f = figure_data_open(dir, marks, err);
     if (!f) return -1;
     fputs("# epoch_of_first_nan last_finite_value arm\n", f);
     for (int a = 0; a < count; a++) {
@@ -208,7 +219,7 @@ static int write_epoch_figure(const char *dir, const arm *arms, int count, int a
         if (!e) continue;
         double last = NAN;
         for (int i = 0; i < arms[a].d.epoch_count; i++) {
-            double v = accuracy ? arms[a].d.epochs[i].val_accuracy : arms[a].d.epochs[i].val_loss;
+            double v = epoch_value(&arms[a].d.epochs[i], accuracy);
             if (isfinite(v)) last = v;
         }
         if (!isfinite(last)) continue;
@@ -217,23 +228,19 @@ static int write_epoch_figure(const char *dir, const arm *arms, int count, int a
         fprintf(f, " %d\n", a + 1);
         nan_marks++;
     }
-    if (figure_data_close(f, dir, marks, err)) return -1;
-    figure *fig = figure_add(set, base, 1300, 650,
-                             accuracy ? "Validation accuracy per epoch, one curve per arm (labelled by its settings); "
-                                        "a red cross marks the epoch of an arm's first NaN."
-                                      : "Validation loss per epoch (including the L2 penalty, as Keras reports it), "
-                                        "one curve per arm; a red cross marks the epoch of an arm's first NaN, at its "
-                                        "last finite value.");
-    if (!fig) return 0;
-    figure_add_data(fig, data);
-    if (nan_marks) figure_add_data(fig, marks);
+    return figure_data_close(f, dir, marks, err) ? -1 : nan_marks;
+}
+
+static int write_epoch_script(const char *dir, const figure *fig, int count, int accuracy, int max_epoch,
+                              int log_scale, const char *data, const char *marks, int nan_marks, error *err)
+{
     strbuf body = {0};
     strbuf_printf(&body, "set title '%s per epoch'\nset xlabel 'epoch'\nset ylabel '%s'\nset key outside right top "
                          "vertical\nset xrange [0.5:%d.5]\nset xtics 1\n",
                   accuracy ? "Validation accuracy" : "Validation loss", accuracy ? "val_accuracy" : "val_loss",
                   max_epoch);
     if (max_epoch > 30) strbuf_append(&body, "set xtics autofreq\n");
-    if (!accuracy && isfinite(lo) && hi / lo > 30.0) strbuf_append(&body, "set logscale y\n");
+    if (log_scale) strbuf_append(&body, "set logscale y\n");
     strbuf_printf(&body, "plot for [i=2:%d] '%s' using 1:i with linespoints lw 2 pt (i-1) ps 1.3 title columnheader(i)",
                   count + 1, data);
     if (nan_marks)
@@ -244,6 +251,32 @@ static int write_epoch_figure(const char *dir, const arm *arms, int count, int a
     int rc = body.failed ? error_set(err, "out of memory") : figure_write_script(dir, fig, strbuf_text(&body), err);
     strbuf_free(&body);
     return rc;
+}
+
+/* val_loss (or val_accuracy) per epoch, one curve per arm. */
+static int write_epoch_figure(const char *dir, const arm *arms, int count, int accuracy, figure_set *set, error *err)
+{
+    const char *base = accuracy ? "compare_val_accuracy" : "compare_val_loss";
+    char data[96], marks[96];
+    snprintf(data, sizeof data, "%s.dat", base);
+    snprintf(marks, sizeof marks, "%s_nan.dat", base);
+    double lo, hi;
+    int max_epoch = epoch_extent(arms, count, accuracy, &lo, &hi);
+    if (max_epoch == 0) return 0;
+    if (write_epoch_data(dir, data, arms, count, accuracy, max_epoch, err)) return -1;
+    int nan_marks = write_nan_marks(dir, marks, arms, count, accuracy, err);
+    if (nan_marks < 0) return -1;
+    figure *fig = figure_add(set, base, 1300, 650,
+                             accuracy ? "Validation accuracy per epoch, one curve per arm (labelled by its settings); "
+                                        "a red cross marks the epoch of an arm's first NaN."
+                                      : "Validation loss per epoch (including the L2 penalty, as Keras reports it), "
+                                        "one curve per arm; a red cross marks the epoch of an arm's first NaN, at its "
+                                        "last finite value.");
+    if (!fig) return 0;
+    figure_add_data(fig, data);
+    if (nan_marks) figure_add_data(fig, marks);
+    int log_scale = !accuracy && isfinite(lo) && hi / lo > 30.0;
+    return write_epoch_script(dir, fig, count, accuracy, max_epoch, log_scale, data, marks, nan_marks, err);
 }
 
 /* Geometric mean per bin of one arm's series for one layer name. */
@@ -273,10 +306,14 @@ static void arm_binned(const rundata *d, series_id s, const char *layer_name, do
     free(sum), free(n);
 }
 
-static int write_trajectories(const char *dir, const arm *arms, int count, const culprit *culprits, int n,
-                              figure_set *set, error *err)
+/* The probed steps of all arms, cut into at most COMPARE_BINS bins. */
+typedef struct step_bins {
+    int first, bins;
+    double width;
+} step_bins;
+
+static int trajectory_bins(const arm *arms, int count, step_bins *sb)
 {
-    if (n == 0) return 0;
     int first = 0, last = 0, any = 0;
     for (int a = 0; a < count; a++) {
         const rundata *d = &arms[a].d;
@@ -286,9 +323,89 @@ static int write_trajectories(const char *dir, const arm *arms, int count, const
         any = 1;
     }
     if (!any) return 0;
-    int bins = last - first + 1 < COMPARE_BINS ? last - first + 1 : COMPARE_BINS;
-    double width = (double)(last - first + 1) / bins;
-    double *values = malloc(sizeof *values * (size_t)bins * (size_t)count * 2);
+    sb->first = first;
+    sb->bins = last - first + 1 < COMPARE_BINS ? last - first + 1 : COMPARE_BINS;
+    sb->width = (double)(last - first + 1) / sb->bins;
+    return 1;
+}
+
+/* values[(a * 2 + k) * bins + b]: arm a's kernel norm (k = 0) and
+ * gradient norm (k = 1) of culprit c, binned. */
+static double *trajectory_value(double *values, const step_bins *sb, int a, int k)
+{
+    return values + (size_t)(a * 2 + k) * (size_t)sb->bins;
+}
+
+static void compute_trajectories(const arm *arms, int count, const culprit *c, const step_bins *sb, double *values)
+{
+    for (int a = 0; a < count; a++) {
+        arm_binned(&arms[a].d, SERIES_KERNEL_NORM, c->weight_name, sb->first, sb->width, sb->bins,
+                   trajectory_value(values, sb, a, 0));
+        arm_binned(&arms[a].d, SERIES_GRAD_NORM, c->name, sb->first, sb->width, sb->bins,
+                   trajectory_value(values, sb, a, 1));
+    }
+}
+
+static int write_trajectory_data(const char *dir, const char *data, const arm *arms, int count,
+                                 const step_bins *sb, double *values, error *err)
+{
+    FILE *f = figure_data_open(dir, data, err);
+    if (!f) return -1;
+    fputs("step", f);
+    for (int k = 0; k < 2; k++)
+        for (int a = 0; a < count; a++) {
+            char label[300];
+            gnuplot_data_text(arms[a].label, label, sizeof label);
+            fprintf(f, " %s", label);
+        }
+    fputc('\n', f);
+    for (int b = 0; b < sb->bins; b++) {
+        fprintf(f, "%.6g", sb->first + (b + 0.5) * sb->width - 0.5);
+        for (int k = 0; k < 2; k++)
+            for (int a = 0; a < count; a++) {
+                fputc(' ', f);
+                figure_number(f, trajectory_value(values, sb, a, k)[b]);
+            }
+        fputc('\n', f);
+    }
+    return figure_data_close(f, dir, data, err);
+}
+
+/* One row of the figure: culprit c's two panels.  A panel without one
+ * finite value would stop gnuplot ("all points undefined"): it is skipped
+ * instead. */
+static void trajectory_row_script(const culprit *c, int count, const step_bins *sb, double *values,
+                                  const char *data, strbuf *body)
+{
+    int has[2] = {0, 0};
+    for (int k = 0; k < 2; k++)
+        for (int a = 0; a < count && !has[k]; a++)
+            for (int b = 0; b < sb->bins && !has[k]; b++)
+                if (isfinite(trajectory_value(values, sb, a, k)[b])) has[k] = 1;
+    char t1[300], t2[300], text[300];
+    snprintf(text, sizeof text, "kernel norm of %.120s%s", c->weight_name, has[0] ? "" : " (not logged)");
+    gnuplot_quote(text, t1, sizeof t1);
+    snprintf(text, sizeof text, "gradient norm of %.120s", c->name);
+    gnuplot_quote(text, t2, sizeof t2);
+    strbuf_printf(body, "set title %s\nset ylabel '||w||'\n", t1);
+    if (has[0])
+        strbuf_printf(body, "plot for [i=2:%d] '%s' using 1:i with lines lw 2 title columnheader(i)\n", count + 1,
+                      data);
+    else strbuf_append(body, "set multiplot next\n");
+    strbuf_printf(body, "set title %s\nset ylabel '||dL/dy||'\n", t2);
+    if (has[1])
+        strbuf_printf(body, "plot for [i=%d:%d] '%s' using 1:i with lines lw 2 title columnheader(i)\n", count + 2,
+                      2 * count + 1, data);
+    else strbuf_append(body, "set multiplot next\n");
+}
+
+/* Kernel and gradient norms of each culprit layer over steps, per arm. */
+static int write_trajectories(const char *dir, const arm *arms, int count, const culprit *culprits, int n,
+                              figure_set *set, error *err)
+{
+    step_bins sb;
+    if (n == 0 || !trajectory_bins(arms, count, &sb)) return 0;
+    double *values = malloc(sizeof *values * (size_t)sb.bins * (size_t)count * 2);
     if (!values) return error_set(err, "out of memory");
     figure *fig = figure_add(set, "compare_trajectories", 1300, 330 * n + 120, "");
     if (!fig) {
@@ -305,62 +422,13 @@ static int write_trajectories(const char *dir, const arm *arms, int count, const
     for (int c = 0; c < n && !rc; c++) {
         char data[64];
         snprintf(data, sizeof data, "compare_layer%d.dat", c + 1);
-        for (int a = 0; a < count; a++) {
-            arm_binned(&arms[a].d, SERIES_KERNEL_NORM, culprits[c].weight_name, first, width, bins,
-                       values + (size_t)(a * 2) * (size_t)bins);
-            arm_binned(&arms[a].d, SERIES_GRAD_NORM, culprits[c].name, first, width, bins,
-                       values + (size_t)(a * 2 + 1) * (size_t)bins);
-        }
-        FILE *f = figure_data_open(dir, data, err);
-        if (!f) {
-            rc = -1;
-            break;
-        }
-        fputs("step", f);
-        for (int k = 0; k < 2; k++)
-            for (int a = 0; a < count; a++) {
-                char label[300];
-                gnuplot_data_text(arms[a].label, label, sizeof label);
-                fprintf(f, " %s", label);
-            }
-        fputc('\n', f);
-        for (int b = 0; b < bins; b++) {
-            fprintf(f, "%.6g", first + (b + 0.5) * width - 0.5);
-            for (int k = 0; k < 2; k++)
-                for (int a = 0; a < count; a++) {
-                    fputc(' ', f);
-                    figure_number(f, values[(size_t)(a * 2 + k) * (size_t)bins + (size_t)b]);
-                }
-            fputc('\n', f);
-        }
-        rc = figure_data_close(f, dir, data, err);
+        compute_trajectories(arms, count, &culprits[c], &sb, values);
+        rc = write_trajectory_data(dir, data, arms, count, &sb, values, err);
         if (rc) break;
         figure_add_data(fig, data);
-        /* A panel without one finite value would stop gnuplot ("all points
-         * undefined"): it is skipped instead. */
-        int has[2] = {0, 0};
-        for (int k = 0; k < 2; k++)
-            for (size_t i = 0; i < (size_t)bins * (size_t)count && !has[k]; i++) {
-                int a = (int)(i / (size_t)bins);
-                if (isfinite(values[(size_t)(a * 2 + k) * (size_t)bins + i % (size_t)bins])) has[k] = 1;
-            }
         strbuf_printf(&caption, "%s%s (%s; kernel of %s)", c ? "; " : "", culprits[c].name, culprits[c].why,
                       culprits[c].weight_name);
-        char t1[300], t2[300], text[300];
-        snprintf(text, sizeof text, "kernel norm of %.120s%s", culprits[c].weight_name,
-                 has[0] ? "" : " (not logged)");
-        gnuplot_quote(text, t1, sizeof t1);
-        snprintf(text, sizeof text, "gradient norm of %.120s", culprits[c].name);
-        gnuplot_quote(text, t2, sizeof t2);
-        strbuf_printf(&body, "set title %s\nset ylabel '||w||'\n", t1);
-        if (has[0]) strbuf_printf(&body, "plot for [i=2:%d] '%s' using 1:i with lines lw 2 title columnheader(i)\n",
-                                  count + 1, data);
-        else strbuf_append(&body, "set multiplot next\n");
-        strbuf_printf(&body, "set title %s\nset ylabel '||dL/dy||'\n", t2);
-        if (has[1])
-            strbuf_printf(&body, "plot for [i=%d:%d] '%s' using 1:i with lines lw 2 title columnheader(i)\n",
-                          count + 2, 2 * count + 1, data);
-        else strbuf_append(&body, "set multiplot next\n");
+        trajectory_row_script(&culprits[c], count, &sb, values, data, &body);
     }
     strbuf_append(&caption, ".");
     strbuf_append(&body, "unset multiplot\n");
@@ -445,21 +513,7 @@ static int write_compare_index(const char *dir, const arm *arms, int count, cons
     html_begin(f, "nanprobe comparison");
     fprintf(f, "<h1>nanprobe comparison of %d runs</h1>\n<h2>Arms</h2>\n", count);
     write_arms_table(f, arms, count);
-    if (gnuplot_error) {
-        fputs("<p class=\"FAIL\">Figures missing: ", f);
-        html_escape(f, gnuplot_error);
-        fputs("</p>\n", f);
-    }
-    fputs("<h2>Figures</h2>\n", f);
-    int shown = 0;
-    for (int i = 0; i < figs->count; i++) {
-        const figure *fig = &figs->items[i];
-        if (!fig->rendered) continue;
-        const char *data[FIGURE_DATA_MAX];
-        for (int k = 0; k < fig->data_count; k++) data[k] = fig->data[k];
-        shown += html_figure(f, dir, fig->base, data, fig->data_count, fig->caption);
-    }
-    if (!shown) fputs("<p>No figure was rendered.</p>\n", f);
+    html_figure_section(f, dir, figs, gnuplot_error, NULL);
     html_end(f);
     return figure_data_close(f, dir, "index.html", err);
 }

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "figure.h"
+
 void html_escape(FILE *f, const char *text)
 {
     for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
@@ -102,4 +104,25 @@ int html_figure(FILE *f, const char *dir, const char *base, const char *const *d
     }
     fputs("]</span></figcaption>\n</figure>\n", f);
     return 1;
+}
+
+void html_figure_section(FILE *f, const char *dir, const figure_set *figs, const char *gnuplot_error,
+                         const char *intro)
+{
+    if (gnuplot_error) {
+        fputs("<p class=\"FAIL\">Figures missing: ", f);
+        html_escape(f, gnuplot_error);
+        fputs("</p>\n", f);
+    }
+    fputs("<h2>Figures</h2>\n", f);
+    if (intro) fputs(intro, f);
+    int shown = 0;
+    for (int i = 0; i < figs->count; i++) {
+        const figure *fig = &figs->items[i];
+        if (!fig->rendered) continue;
+        const char *data[FIGURE_DATA_MAX];
+        for (int k = 0; k < fig->data_count; k++) data[k] = fig->data[k];
+        shown += html_figure(f, dir, fig->base, data, fig->data_count, fig->caption);
+    }
+    if (!shown) fputs("<p>No figure was rendered.</p>\n", f);
 }

@@ -25,6 +25,14 @@ int html_file_exists(const char *dir, const char *name);
 int html_figure(FILE *f, const char *dir, const char *base, const char *const *data_files, int data_count,
                 const char *caption);
 
+struct figure_set;
+
+/* The figures section of an index.html: the gnuplot failure when there was
+ * one (NULL: none), the heading, intro (HTML, may be NULL), every rendered
+ * figure (html_figure) or a line saying none was. */
+void html_figure_section(FILE *f, const char *dir, const struct figure_set *figs, const char *gnuplot_error,
+                         const char *intro);
+
 /* A link to dir/name with the escaped label, or the label alone when the
  * file does not exist. */
 void html_link_if_exists(FILE *f, const char *dir, const char *name, const char *label);

@@ -1,10 +1,10 @@
 /* outdir.c: report output directories (see outdir.h). */
 #include "outdir.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
+
+#include "directory.h"
 
 void outdir_default(const char *db_path, char *out, size_t size)
 {
@@ -16,20 +16,13 @@ void outdir_default(const char *db_path, char *out, size_t size)
 
 int outdir_create(const char *path, error *err)
 {
-    char partial[4096];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof partial) return error_set(err, "output directory path is empty or too long");
-    memcpy(partial, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (partial[i] != '/' && partial[i] != '\0') continue;
-        char saved = partial[i];
-        partial[i] = '\0';
-        if (mkdir(partial, 0777) != 0 && errno != EEXIST)
-            return error_set(err, "%s: cannot create the directory: %s", partial, strerror(errno));
-        partial[i] = saved;
+    char failed[DIRECTORY_PATH_MAX + 1];
+    int code = 0;
+    switch (directory_create(path, failed, sizeof failed, &code)) {
+    case DIRECTORY_OK: return 0;
+    case DIRECTORY_BAD_NAME: return error_set(err, "output directory path is empty or too long");
+    case DIRECTORY_CANNOT_CREATE: return error_set(err, "%s: cannot create the directory: %s", failed, strerror(code));
+    case DIRECTORY_NOT_DIRECTORY: break;
     }
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-        return error_set(err, "%s: exists but is not a directory", path);
-    return 0;
+    return error_set(err, "%s: exists but is not a directory", path);
 }

@@ -324,23 +324,10 @@ static int write_index(const char *dir, const char *db_path, const rundata *d, c
     fputs("</div>\n<p class=\"meta\">Also as plain text: ", f);
     html_link_if_exists(f, dir, "verdict.txt", "verdict.txt");
     fputs(".</p>\n", f);
-    if (gnuplot_error) {
-        fputs("<p class=\"FAIL\">Figures missing: ", f);
-        html_escape(f, gnuplot_error);
-        fputs("</p>\n", f);
-    }
-    fputs("<h2>Figures</h2>\n<p class=\"meta\">Click a figure for its SVG. Every figure's gnuplot script and data "
-          "files are in this directory: edit and re-run <code>gnuplot NAME.gp</code> here to restyle.</p>\n",
-          f);
-    int shown = 0;
-    for (int i = 0; i < figs->count; i++) {
-        const figure *fig = &figs->items[i];
-        if (!fig->rendered) continue;
-        const char *data[FIGURE_DATA_MAX];
-        for (int k = 0; k < fig->data_count; k++) data[k] = fig->data[k];
-        shown += html_figure(f, dir, fig->base, data, fig->data_count, fig->caption);
-    }
-    if (!shown) fputs("<p>No figure was rendered.</p>\n", f);
+    html_figure_section(f, dir, figs, gnuplot_error,
+                        "<p class=\"meta\">Click a figure for its SVG. Every figure's gnuplot script and data "
+                        "files are in this directory: edit and re-run <code>gnuplot NAME.gp</code> here to "
+                        "restyle.</p>\n");
     write_ranking(f, d, ranking);
     write_rules(f, d, findings);
     write_headroom(f, d);
@@ -382,6 +369,42 @@ static int write_text_file(const char *dir, const char *name, const char *text, 
     return figure_data_close(f, dir, name, err);
 }
 
+/* The output directory (out_dir, or next to the database) and the paths
+ * the result reports. */
+static int report_directory(const char *db_path, const char *out_dir, char *dir, size_t size, report_result *result,
+                            error *err)
+{
+    if (out_dir && *out_dir) snprintf(dir, size, "%s", out_dir);
+    else outdir_default(db_path, dir, size);
+    if (strlen(dir) + 1 >= size) return error_set(err, "output directory path too long: %.200s...", dir);
+    snprintf(result->out_dir, sizeof result->out_dir, "%s", dir);
+    snprintf(result->index_path, sizeof result->index_path, "%s/index.html", dir);
+    return 0;
+}
+
+/* The table: the last finite probed step against the NaN step, or the
+ * first against the last probed step of a healthy run. */
+static int load_step_table(const rundata *d, const event_info *nan, step_table *table, error *err)
+{
+    if (nan) {
+        int before = -1;
+        for (int p = 0; p < d->probe_count && d->probe_steps[p] < nan->step; p++) before = p;
+        table->step_a = before >= 0 ? d->probe_steps[before] : d->probe_steps[0];
+        table->step_b = nan->step;
+        table->label_a = "last finite step";
+        table->label_b = "NaN step";
+    } else {
+        table->step_a = d->probe_steps[0];
+        table->step_b = d->probe_steps[d->probe_count - 1];
+        table->label_a = "first probed step";
+        table->label_b = "last probed step";
+    }
+    if (rundata_step_stats(d, table->step_a, &table->a, &table->count_a, err) ||
+        rundata_step_stats(d, table->step_b, &table->b, &table->count_b, err))
+        return -1;
+    return 0;
+}
+
 int report_write(const char *db_path, const char *out_dir, report_result *result, error *err)
 {
     report_result local;
@@ -389,11 +412,7 @@ int report_write(const char *db_path, const char *out_dir, report_result *result
     memset(result, 0, sizeof *result);
     if (!db_path || !*db_path) return error_set(err, "no database path given");
     char dir[REPORT_PATH_MAX - 32];
-    if (out_dir && *out_dir) snprintf(dir, sizeof dir, "%s", out_dir);
-    else outdir_default(db_path, dir, sizeof dir);
-    if (strlen(dir) + 1 >= sizeof dir) return error_set(err, "output directory path too long: %.200s...", dir);
-    snprintf(result->out_dir, sizeof result->out_dir, "%s", dir);
-    snprintf(result->index_path, sizeof result->index_path, "%s/index.html", dir);
+    if (report_directory(db_path, out_dir, dir, sizeof dir, result, err)) return -1;
 
     rundata d;
     if (rundata_load(&d, db_path, SERIES_ALL, 1, err)) return -1;
@@ -430,25 +449,8 @@ int report_write(const char *db_path, const char *out_dir, report_result *result
     int gnuplot_rc = figs.count ? figure_render_all(dir, &figs, &gnuplot_err) : 0;
     for (int i = 0; i < figs.count; i++) result->figures_rendered += figs.items[i].rendered;
 
-    /* The table: the last finite probed step against the NaN step, or the
-     * first against the last probed step of a healthy run. */
     if (d.probe_count > 0) {
-        if (nan) {
-            int before = -1;
-            for (int p = 0; p < d.probe_count && d.probe_steps[p] < nan->step; p++) before = p;
-            table.step_a = before >= 0 ? d.probe_steps[before] : d.probe_steps[0];
-            table.step_b = nan->step;
-            table.label_a = "last finite step";
-            table.label_b = "NaN step";
-        } else {
-            table.step_a = d.probe_steps[0];
-            table.step_b = d.probe_steps[d.probe_count - 1];
-            table.label_a = "first probed step";
-            table.label_b = "last probed step";
-        }
-        if (rundata_step_stats(&d, table.step_a, &table.a, &table.count_a, err) ||
-            rundata_step_stats(&d, table.step_b, &table.b, &table.count_b, err))
-            goto done;
+        if (load_step_table(&d, nan, &table, err)) goto done;
         have_table = 1;
     }
     if (write_index(dir, db_path, &d, strbuf_text(&verdict), nan != NULL, &figs, &ranking, findings,

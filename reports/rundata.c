@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 
+#include "array.h"
 #include "db.h"
 #include "probe_names.h"
 
@@ -121,19 +122,6 @@ static int step_failed(sqlite3 *db, int rc, const char *path, error *err)
     return error_set(err, "%s: reading failed: %s", path, sqlite3_errmsg(db));
 }
 
-/* Grows *items to hold `needed` items of item_size bytes. */
-static int grow(void **items, int *capacity, int needed, size_t item_size)
-{
-    if (needed <= *capacity) return 0;
-    int next = *capacity ? *capacity * 2 : 64;
-    while (next < needed) next *= 2;
-    void *p = realloc(*items, (size_t)next * item_size);
-    if (!p) return -1;
-    *items = p;
-    *capacity = next;
-    return 0;
-}
-
 /* ------------------------------------------------------------ small tables */
 
 static int load_run(rundata *d, sqlite3 *db, error *err)
@@ -196,7 +184,7 @@ static int load_layers(rundata *d, sqlite3 *db, error *err)
     sqlite3_bind_int(st, 1, d->run.run_id);
     int capacity = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (grow((void **)&d->layers, &capacity, d->layer_count + 1, sizeof *d->layers)) break;
+        if (array_grow((void **)&d->layers, &capacity, d->layer_count + 1, sizeof *d->layers)) break;
         layer_info *l = &d->layers[d->layer_count++];
         l->layer_id = sqlite3_column_int(st, 0);
         l->name = column_text_dup(st, 1);
@@ -228,7 +216,7 @@ static int load_steps(rundata *d, sqlite3 *db, error *err)
     sqlite3_bind_int(st, 1, d->run.run_id);
     int capacity = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (grow((void **)&d->steps, &capacity, d->step_count + 1, sizeof *d->steps)) break;
+        if (array_grow((void **)&d->steps, &capacity, d->step_count + 1, sizeof *d->steps)) break;
         step_info *s = &d->steps[d->step_count++];
         s->step = sqlite3_column_int(st, 0);
         s->epoch = sqlite3_column_int(st, 1);
@@ -261,7 +249,7 @@ static int load_epochs(rundata *d, sqlite3 *db, error *err)
     sqlite3_bind_int(st, 1, d->run.run_id);
     int capacity = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (grow((void **)&d->epochs, &capacity, d->epoch_count + 1, sizeof *d->epochs)) break;
+        if (array_grow((void **)&d->epochs, &capacity, d->epoch_count + 1, sizeof *d->epochs)) break;
         epoch_info *e = &d->epochs[d->epoch_count++];
         e->epoch = sqlite3_column_int(st, 0);
         e->last_step = sqlite3_column_int(st, 1);
@@ -290,7 +278,7 @@ static int load_events(rundata *d, sqlite3 *db, error *err)
     sqlite3_bind_int(st, 1, d->run.run_id);
     int capacity = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (grow((void **)&d->events, &capacity, d->event_count + 1, sizeof *d->events)) break;
+        if (array_grow((void **)&d->events, &capacity, d->event_count + 1, sizeof *d->events)) break;
         event_info *e = &d->events[d->event_count++];
         e->event_id = sqlite3_column_int64(st, 0);
         e->step = (int)column_int_or(st, 1, -1);
@@ -418,7 +406,7 @@ static int load_probe_steps(rundata *d, sqlite3 *db, error *err)
         }
         last = sqlite3_column_int(st, 0);
         sqlite3_reset(st);
-        if (grow((void **)&d->probe_steps, &capacity, d->probe_count + 1, sizeof *d->probe_steps)) {
+        if (array_grow((void **)&d->probe_steps, &capacity, d->probe_count + 1, sizeof *d->probe_steps)) {
             sqlite3_finalize(st);
             return error_set(err, "%s: out of memory listing probed steps", d->path);
         }
@@ -735,7 +723,7 @@ int rundata_step_stats(const rundata *d, int step, rundata_stat **rows, int *cou
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int layer = rundata_layer_index(d, sqlite3_column_int(st, 0));
         if (layer < 0) continue;
-        if (grow((void **)rows, &capacity, *count + 1, sizeof **rows)) break;
+        if (array_grow((void **)rows, &capacity, *count + 1, sizeof **rows)) break;
         rundata_stat *r = &(*rows)[(*count)++];
         r->layer = layer;
         const unsigned char *tensor = sqlite3_column_text(st, 1);

@@ -2,7 +2,6 @@
 #include "stats.h"
 
 #include <math.h>
-#include <omp.h>
 
 #include "finite.h"
 #include "parallel.h"
@@ -139,6 +138,18 @@ void stats_merge(tensor_stats *a, const tensor_stats *b)
     if (b->max > a->max) a->max = b->max;
 }
 
+typedef struct stats_job {
+    const float *x;
+    tensor_stats *parts;
+} stats_job;
+
+static void stats_part(void *context, int part, size_t begin, size_t end)
+{
+    stats_job *job = context;
+    stats_clear(&job->parts[part]);
+    if (begin < end) stats_accumulate(&job->parts[part], job->x + begin, end - begin, begin);
+}
+
 void stats_compute(const float *x, size_t n, tensor_stats *s)
 {
     stats_clear(s);
@@ -147,20 +158,8 @@ void stats_compute(const float *x, size_t n, tensor_stats *s)
         return;
     }
     tensor_stats parts[PARALLEL_MAX_THREADS];
-    int threads = 1;
-    #pragma omp parallel
-    {
-        int count = omp_get_num_threads(), tid = omp_get_thread_num();
-        if (count > PARALLEL_MAX_THREADS) count = PARALLEL_MAX_THREADS;
-        #pragma omp single
-        threads = count;
-        if (tid < count) {
-            size_t begin, end;
-            parallel_range(n, BLOCK, tid, count, &begin, &end);
-            stats_clear(&parts[tid]);
-            if (begin < end) stats_accumulate(&parts[tid], x + begin, end - begin, begin);
-        }
-    }
+    stats_job job = {.x = x, .parts = parts};
+    int threads = parallel_parts(n, BLOCK, stats_part, &job);
     for (int t = 0; t < threads; t++) stats_merge(s, &parts[t]);
 }
 

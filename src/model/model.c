@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "add.h"
+#include "array.h"
 #include "avgpool3d.h"
 #include "dense.h"
 #include "relu.h"
@@ -74,19 +75,6 @@ typedef struct builder {
     int failed;
 } builder;
 
-static int grow(void **items, int *capacity, int needed, size_t item_size)
-{
-    if (needed <= *capacity) return 0;
-    int next = *capacity ? *capacity * 2 : 64;
-    while (next < needed) next *= 2;
-    void *p = realloc(*items, (size_t)next * item_size);
-    if (!p) return -1;
-    memset((char *)p + (size_t)*capacity * item_size, 0, (size_t)(next - *capacity) * item_size);
-    *items = p;
-    *capacity = next;
-    return 0;
-}
-
 /* Appends a layer whose output has the given per-sample shape (rank 4, or
  * rank 1 after Flatten/Dense) and gives it the next Keras name of its kind. */
 static int add_layer(builder *b, layer_kind kind, const char *path, int input0, int input1,
@@ -97,7 +85,7 @@ static int add_layer(builder *b, layer_kind kind, const char *path, int input0, 
     int shape[TENSOR_MAX_RANK];
     shape[0] = m->config.batch;
     for (int i = 0; i < sample_rank; i++) shape[i + 1] = sample_shape[i]; /* before realloc moves it */
-    if (grow((void **)&m->layers, &b->layer_capacity, m->layer_count + 1, sizeof(layer))) {
+    if (array_grow((void **)&m->layers, &b->layer_capacity, m->layer_count + 1, sizeof(layer))) {
         b->failed = 1;
         error_set(b->err, "out of memory building the model");
         return -1;
@@ -126,7 +114,7 @@ static void add_param(builder *b, int layer_index, parameter_role role, int rank
 {
     if (b->failed) return;
     model *m = b->m;
-    if (grow((void **)&m->params, &b->param_capacity, m->param_count + 1, sizeof(parameter))) {
+    if (array_grow((void **)&m->params, &b->param_capacity, m->param_count + 1, sizeof(parameter))) {
         b->failed = 1;
         error_set(b->err, "out of memory building the model");
         return;

@@ -3,7 +3,6 @@
 #include "optimizer.h"
 
 #include <math.h>
-#include <omp.h>
 #include <string.h>
 
 #include "parallel.h"
@@ -167,6 +166,28 @@ static void merge_step_stats(parameter_step_stats *a, const parameter_step_stats
     if (b->max_ratio > a->max_ratio) a->max_ratio = b->max_ratio;
 }
 
+/* One parameter's update split over threads: each part's statistics and
+ * sum of w^2, merged in part order. */
+typedef struct update_job {
+    const adam_config *c;
+    float alpha, twice_lambda;
+    parameter *p;
+    int with_stats;
+    parameter_step_stats parts[PARALLEL_MAX_THREADS];
+    double squares[PARALLEL_MAX_THREADS];
+} update_job;
+
+static void update_part(void *context, int part, size_t begin, size_t end)
+{
+    update_job *job = context;
+    parameter *p = job->p;
+    job->squares[part] = 0.0;
+    if (job->with_stats) clear_step_stats(&job->parts[part]);
+    if (begin < end)
+        update_range(job->c, job->alpha, job->twice_lambda, p->value.data, p->gradient, p->adam_m, p->adam_v, begin,
+                     end, job->with_stats ? &job->parts[part] : NULL, &job->squares[part]);
+}
+
 /* Updates one parameter (its statistics into s unless s is NULL); returns
  * the sum of the new w^2.  Large tensors are split over threads as
  * parallel.h describes. */
@@ -183,28 +204,11 @@ static double update_parameter(const adam_config *c, float alpha, float twice_la
         update_range(c, alpha, twice_lambda, p->value.data, p->gradient, p->adam_m, p->adam_v, 0, n, s, &squares);
         return s ? stats_sum_squares(&s->value) : squares;
     }
-    parameter_step_stats parts[PARALLEL_MAX_THREADS];
-    double part_squares[PARALLEL_MAX_THREADS];
-    int threads = 1;
-    #pragma omp parallel
-    {
-        int count = omp_get_num_threads(), tid = omp_get_thread_num();
-        if (count > PARALLEL_MAX_THREADS) count = PARALLEL_MAX_THREADS;
-        #pragma omp single
-        threads = count;
-        if (tid < count) {
-            size_t begin, end;
-            parallel_range(n, CHUNK, tid, count, &begin, &end);
-            part_squares[tid] = 0.0;
-            if (s) clear_step_stats(&parts[tid]);
-            if (begin < end)
-                update_range(c, alpha, twice_lambda, p->value.data, p->gradient, p->adam_m, p->adam_v, begin, end,
-                             s ? &parts[tid] : NULL, &part_squares[tid]);
-        }
-    }
+    update_job job = {.c = c, .alpha = alpha, .twice_lambda = twice_lambda, .p = p, .with_stats = s != NULL};
+    int threads = parallel_parts(n, CHUNK, update_part, &job);
     for (int t = 0; t < threads; t++) {
-        squares += part_squares[t];
-        if (s) merge_step_stats(s, &parts[t]);
+        squares += job.squares[t];
+        if (s) merge_step_stats(s, &job.parts[t]);
     }
     /* The statistics skip non-finite values; the penalty must not. */
     if (s) return stats_nonfinite(&s->value) ? (double)NAN : stats_sum_squares(&s->value);

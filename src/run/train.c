@@ -2,7 +2,6 @@
 #include "train.h"
 
 #include <cblas.h>
-#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <signal.h>
@@ -16,6 +15,7 @@
 #include "callbacks.h"
 #include "checkpoint.h"
 #include "dataset.h"
+#include "directory.h"
 #include "db.h"
 #include "loss.h"
 #include "optimizer.h"
@@ -122,19 +122,29 @@ static void iso_time(char *out, size_t size)
 
 static int make_directory(const char *path, error *err)
 {
-    char partial[4096];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof partial) return error_set(err, "--out '%s': not a usable directory name", path);
-    for (size_t i = 1; i <= n; i++) {
-        if (path[i] != '/' && path[i] != '\0') continue;
-        memcpy(partial, path, i);
-        partial[i] = '\0';
-        if (mkdir(partial, 0777) != 0 && errno != EEXIST)
-            return error_set(err, "--out '%s': cannot create %s: %s", path, partial, strerror(errno));
+    char failed[DIRECTORY_PATH_MAX + 1];
+    int code = 0;
+    switch (directory_create(path, failed, sizeof failed, &code)) {
+    case DIRECTORY_OK: return 0;
+    case DIRECTORY_BAD_NAME: return error_set(err, "--out '%s': not a usable directory name", path);
+    case DIRECTORY_CANNOT_CREATE:
+        return error_set(err, "--out '%s': cannot create %s: %s", path, failed, strerror(code));
+    case DIRECTORY_NOT_DIRECTORY: break;
     }
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return error_set(err, "--out '%s': not a directory", path);
-    return 0;
+    return error_set(err, "--out '%s': not a directory", path);
+}
+
+/* text as the inside of a JSON string: quotes and backslashes escaped,
+ * control characters dropped, cut short to fit. */
+static void json_escape(const char *text, char *out, size_t size)
+{
+    size_t k = 0;
+    for (const char *s = text; *s && k + 7 < size; s++) {
+        if (*s == '"' || *s == '\\') out[k++] = '\\';
+        if ((unsigned char)*s < 0x20) continue;
+        out[k++] = *s;
+    }
+    out[k] = '\0';
 }
 
 /* The run's settings as JSON for runs.config_json (every value a number or
@@ -142,20 +152,8 @@ static int make_directory(const char *path, error *err)
 static void options_json(const train_options *o, char *out, size_t size)
 {
     char data[1024], name[512];
-    size_t k = 0;
-    for (const char *s = o->data; *s && k + 7 < sizeof data; s++) {
-        if (*s == '"' || *s == '\\') data[k++] = '\\';
-        if ((unsigned char)*s < 0x20) continue;
-        data[k++] = *s;
-    }
-    data[k] = '\0';
-    k = 0;
-    for (const char *s = o->name ? o->name : ""; *s && k + 7 < sizeof name; s++) {
-        if (*s == '"' || *s == '\\') name[k++] = '\\';
-        if ((unsigned char)*s < 0x20) continue;
-        name[k++] = *s;
-    }
-    name[k] = '\0';
+    json_escape(o->data, data, sizeof data);
+    json_escape(o->name ? o->name : "", name, sizeof name);
     snprintf(out, size,
              "{\"depth\": %d, \"width\": %d, \"clip\": [%d, %d, %d, %d], \"classes\": %d, \"batch\": %d, "
              "\"threads\": %d, \"init\": \"%s\", \"l2\": %.9g, \"lr\": %.9g, \"epochs\": %d, "
