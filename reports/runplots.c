@@ -76,20 +76,26 @@ static int layers_with(const rundata *d, series_id s, int *out)
 
 /* ---------------------------------------------------------------- loss */
 
-static int plot_loss(const char *dir, const rundata *d, figure_set *set, error *err)
+/* The y range the loss curves need (positive finite values). */
+typedef struct loss_range {
+    double lo, hi;
+    int finite_losses, val_points;
+} loss_range;
+
+static void range_add(loss_range *r, double v)
 {
-    figure *fig = figure_add(set, "loss", 1200, 650,
-                             "Training loss per step (objective including the L2 penalty), val_loss per epoch, and "
-                             "the learning rate (right axis, log scale); the dashed red line marks the first NaN.");
-    if (!fig) return 0;
+    if (v > 0 && v < r->lo) r->lo = v;
+    if (v > r->hi) r->hi = v;
+}
+
+static int write_loss_steps(const char *dir, const rundata *d, loss_range *r, error *err)
+{
     FILE *f = figure_data_open(dir, "loss_steps.dat", err);
     if (!f) return -1;
     fputs("# step loss data_loss lr accuracy loss_finite\n", f);
-    double lo = INFINITY, hi = -INFINITY;
-    int finite_losses = 0;
     for (int i = 0; i < d->step_count; i++) {
         const step_info *s = &d->steps[i];
-        finite_losses += isfinite(s->loss);
+        r->finite_losses += isfinite(s->loss);
         fprintf(f, "%d ", s->step);
         figure_number(f, s->loss);
         fputc(' ', f);
@@ -99,40 +105,39 @@ static int plot_loss(const char *dir, const rundata *d, figure_set *set, error *
         fputc(' ', f);
         figure_number(f, s->accuracy);
         fprintf(f, " %d\n", s->loss_finite);
-        if (isfinite(s->loss) && s->loss > 0) {
-            if (s->loss < lo) lo = s->loss;
-            if (s->loss > hi) hi = s->loss;
+        if (isfinite(s->loss) && s->loss > 0) range_add(r, s->loss);
+    }
+    return figure_data_close(f, dir, "loss_steps.dat", err);
+}
+
+static int write_loss_epochs(const char *dir, const rundata *d, loss_range *r, error *err)
+{
+    FILE *f = figure_data_open(dir, "loss_epochs.dat", err);
+    if (!f) return -1;
+    fputs("# last_step epoch loss val_loss accuracy val_accuracy lr\n", f);
+    for (int i = 0; i < d->epoch_count; i++) {
+        const epoch_info *e = &d->epochs[i];
+        fprintf(f, "%d %d ", e->last_step, e->epoch);
+        figure_number(f, e->loss);
+        fputc(' ', f);
+        figure_number(f, e->val_loss);
+        fputc(' ', f);
+        figure_number(f, e->accuracy);
+        fputc(' ', f);
+        figure_number(f, e->val_accuracy);
+        fputc(' ', f);
+        figure_number(f, e->lr);
+        fputc('\n', f);
+        if (isfinite(e->val_loss)) {
+            r->val_points++;
+            range_add(r, e->val_loss);
         }
     }
-    if (figure_data_close(f, dir, "loss_steps.dat", err)) return -1;
-    figure_add_data(fig, "loss_steps.dat");
-    int val_points = 0;
-    if (d->epoch_count > 0) {
-        f = figure_data_open(dir, "loss_epochs.dat", err);
-        if (!f) return -1;
-        fputs("# last_step epoch loss val_loss accuracy val_accuracy lr\n", f);
-        for (int i = 0; i < d->epoch_count; i++) {
-            const epoch_info *e = &d->epochs[i];
-            fprintf(f, "%d %d ", e->last_step, e->epoch);
-            figure_number(f, e->loss);
-            fputc(' ', f);
-            figure_number(f, e->val_loss);
-            fputc(' ', f);
-            figure_number(f, e->accuracy);
-            fputc(' ', f);
-            figure_number(f, e->val_accuracy);
-            fputc(' ', f);
-            figure_number(f, e->lr);
-            fputc('\n', f);
-            if (isfinite(e->val_loss)) {
-                val_points++;
-                if (e->val_loss > 0 && e->val_loss < lo) lo = e->val_loss;
-                if (e->val_loss > hi) hi = e->val_loss;
-            }
-        }
-        if (figure_data_close(f, dir, "loss_epochs.dat", err)) return -1;
-        figure_add_data(fig, "loss_epochs.dat");
-    }
+    return figure_data_close(f, dir, "loss_epochs.dat", err);
+}
+
+static int write_loss_script(const char *dir, const rundata *d, const figure *fig, const loss_range *r, error *err)
+{
     char title[600];
     quoted_title("Loss, val_loss and learning rate", d, title, sizeof title);
     strbuf body = {0};
@@ -141,26 +146,43 @@ static int plot_loss(const char *dir, const rundata *d, figure_set *set, error *
                   "set xlabel 'step'\nset ylabel 'loss'\nset y2label 'learning rate'\n"
                   "set logscale y2\nset y2tics\nset format y2 '%%.0e'\nset key bottom left\n",
                   title);
-    if (isfinite(lo) && hi / lo > 30.0) strbuf_append(&body, "set logscale y\n");
+    if (isfinite(r->lo) && r->hi / r->lo > 30.0) strbuf_append(&body, "set logscale y\n");
     marker_nan(d, &body);
     /* gnuplot stops on a plot whose every element is empty, so the loss
      * curves are left out when the run has no finite loss at all. */
     const char *sep = "plot ";
-    if (finite_losses) {
+    if (r->finite_losses) {
         strbuf_append(&body, "plot 'loss_steps.dat' using 1:2 with lines ls 1 lw 1 title 'loss (per step)'");
         sep = ", ";
     }
-    if (val_points) {
+    if (r->val_points) {
         strbuf_printf(&body, "%s'loss_epochs.dat' using 1:4 with linespoints ls 2 pt 7 ps 1.2 title 'val_loss (per "
                              "epoch, at its last step)'",
                       sep);
         sep = ", ";
     }
+    int any = r->finite_losses || r->val_points;
     strbuf_printf(&body, "%s'loss_steps.dat' using 1:4 axes x1%s with steps ls 3 title 'learning rate%s'\n", sep,
-                  finite_losses || val_points ? "y2" : "y1", finite_losses || val_points ? " (right axis)" : "");
+                  any ? "y2" : "y1", any ? " (right axis)" : "");
     int rc = body.failed ? error_set(err, "out of memory") : figure_write_script(dir, fig, strbuf_text(&body), err);
     strbuf_free(&body);
     return rc;
+}
+
+static int plot_loss(const char *dir, const rundata *d, figure_set *set, error *err)
+{
+    figure *fig = figure_add(set, "loss", 1200, 650,
+                             "Training loss per step (objective including the L2 penalty), val_loss per epoch, and "
+                             "the learning rate (right axis, log scale); the dashed red line marks the first NaN.");
+    if (!fig) return 0;
+    loss_range r = {INFINITY, -INFINITY, 0, 0};
+    if (write_loss_steps(dir, d, &r, err)) return -1;
+    figure_add_data(fig, "loss_steps.dat");
+    if (d->epoch_count > 0) {
+        if (write_loss_epochs(dir, d, &r, err)) return -1;
+        figure_add_data(fig, "loss_epochs.dat");
+    }
+    return write_loss_script(dir, d, fig, &r, err);
 }
 
 /* ------------------------------------------------------------- culprit */
@@ -195,26 +217,25 @@ static int choose_culprit(const rundata *d, const precursor_ranking *r, series_i
     return 0;
 }
 
-static int plot_culprit(const char *dir, const rundata *d, const precursor_ranking *r, figure_set *set, error *err)
+/* The culprit and up to two layers on each side that have series s. */
+static int culprit_neighbours(const rundata *d, series_id s, int culprit, int shown[5])
 {
-    series_id s;
-    int culprit;
-    const precursor *p;
-    if (!choose_culprit(d, r, &s, &culprit, &p)) return 0;
-    /* The culprit and up to two layers on each side that have the series. */
-    int shown[5], n = 0;
+    int n = 0;
     shown[n++] = culprit;
     for (int side = -1; side <= 1; side += 2) {
         int found = 0;
         for (int l = culprit + side; l >= 0 && l < d->layer_count && found < 2; l += side)
             if (rundata_layer_has(d, s, l)) shown[n++] = l, found++;
     }
-    const event_info *e = nan_event(d);
-    int end = e ? e->step : d->probe_steps[d->probe_count - 1];
-    int positive = 0;
-    for (int q = 0; q < d->probe_count && d->probe_steps[q] <= end && !positive; q++)
-        positive = rundata_value(d, s, q, culprit) > 0;
-    if (!positive) return 0; /* nothing a log scale could show */
+    return n;
+}
+
+/* culprit.dat: every probe up to step `end`, at most RUNPLOTS_CULPRIT_POINTS
+ * rows; beyond, the largest value of each step bin (a spike must survive
+ * the thinning). */
+static int write_culprit_data(const char *dir, const rundata *d, series_id s, const int *shown, int n, int end,
+                              error *err)
+{
     FILE *f = figure_data_open(dir, "culprit.dat", err);
     if (!f) return -1;
     fputs("step", f);
@@ -224,8 +245,6 @@ static int plot_culprit(const char *dir, const rundata *d, const precursor_ranki
         fprintf(f, " %s", label);
     }
     fputc('\n', f);
-    /* Every probe up to RUNPLOTS_CULPRIT_POINTS; beyond, the largest value of
-     * each step bin (a spike must survive the thinning). */
     int last = 0;
     while (last < d->probe_count && d->probe_steps[last] <= end) last++;
     int per_bin = (last + RUNPLOTS_CULPRIT_POINTS - 1) / RUNPLOTS_CULPRIT_POINTS;
@@ -244,38 +263,39 @@ static int plot_culprit(const char *dir, const rundata *d, const precursor_ranki
         }
         fputc('\n', f);
     }
-    if (figure_data_close(f, dir, "culprit.dat", err)) return -1;
-    char caption[1024], what[400], title[600];
-    snprintf(caption, sizeof caption,
-             "%s of the culprit layer %s (%s, thick red) and its neighbours in execution order, log scale%s.",
-             series_defs[s].label, d->layers[culprit].name, d->layers[culprit].path,
-             p ? "; dotted lines: its baseline band, the vertical dotted line: where it left the band for good" : "");
-    figure *fig = figure_add(set, "culprit", 1200, 650, caption);
-    if (!fig) return 0;
-    figure_add_data(fig, "culprit.dat");
+    return figure_data_close(f, dir, "culprit.dat", err);
+}
+
+/* The precursor's baseline band and its onset, as reference lines. */
+static void culprit_band(const precursor *p, strbuf *body)
+{
+    double lo = p->baseline * pow(10.0, -p->band), hi = p->baseline * pow(10.0, p->band);
+    strbuf_printf(body,
+                  "set arrow 2 from graph 0, first %.6g to graph 1, first %.6g nohead dt 3 lw 1.5 lc rgb '#555555'\n"
+                  "set arrow 3 from graph 0, first %.6g to graph 1, first %.6g nohead dt 3 lw 1.5 lc rgb '#555555'\n"
+                  "set label 5 'baseline band of the culprit' at graph 0.01, first %.6g left offset 0,0.6 tc rgb "
+                  "'#555555'\n",
+                  lo, lo, hi, hi, hi);
+    if (p->onset_step > 0)
+        strbuf_printf(body,
+                      "set arrow 4 from %d, graph 0 to %d, graph 1 nohead dt 3 lw 1.5 lc rgb '#555555'\n"
+                      "set label 4 'left its band: step %d' at %d, graph 0.05 left offset 0.5,0 tc rgb '#555555'\n",
+                      p->onset_step, p->onset_step, p->onset_step, p->onset_step);
+}
+
+static int write_culprit_script(const char *dir, const rundata *d, const figure *fig, series_id s, int culprit,
+                                int n, const precursor *p, error *err)
+{
+    char what[400], title[600], ylabel[200];
     snprintf(what, sizeof what, "%s of %s and its neighbours", series_defs[s].label, d->layers[culprit].name);
     quoted_title(what, d, title, sizeof title);
     strbuf body = {0};
-    char ylabel[200];
     gnuplot_quote(series_defs[s].label, ylabel, sizeof ylabel);
     strbuf_printf(&body, "set title %s\nset xlabel 'step'\nset ylabel %s\nset logscale y\n"
                          "set format y '%%.0e'\nset key top left\n",
                   title, ylabel);
     marker_nan(d, &body);
-    if (p) {
-        double lo = p->baseline * pow(10.0, -p->band), hi = p->baseline * pow(10.0, p->band);
-        strbuf_printf(&body,
-                      "set arrow 2 from graph 0, first %.6g to graph 1, first %.6g nohead dt 3 lw 1.5 lc rgb '#555555'\n"
-                      "set arrow 3 from graph 0, first %.6g to graph 1, first %.6g nohead dt 3 lw 1.5 lc rgb '#555555'\n"
-                      "set label 5 'baseline band of the culprit' at graph 0.01, first %.6g left offset 0,0.6 tc rgb "
-                      "'#555555'\n",
-                      lo, lo, hi, hi, hi);
-        if (p->onset_step > 0)
-            strbuf_printf(&body,
-                          "set arrow 4 from %d, graph 0 to %d, graph 1 nohead dt 3 lw 1.5 lc rgb '#555555'\n"
-                          "set label 4 'left its band: step %d' at %d, graph 0.05 left offset 0.5,0 tc rgb '#555555'\n",
-                          p->onset_step, p->onset_step, p->onset_step, p->onset_step);
-    }
+    if (p) culprit_band(p, &body);
     strbuf_append(&body, "plot 'culprit.dat' using 1:2 with lines lw 3 lc rgb '#d62728' title columnheader(2)");
     if (n > 1)
         strbuf_printf(&body, ", for [i=3:%d] 'culprit.dat' using 1:i with lines lw 1.5 title columnheader(i)", n + 1);
@@ -285,107 +305,154 @@ static int plot_culprit(const char *dir, const rundata *d, const precursor_ranki
     return rc;
 }
 
+/* The culprit's series with its neighbours', up to the first NaN. */
+static int plot_culprit(const char *dir, const rundata *d, const precursor_ranking *r, figure_set *set, error *err)
+{
+    series_id s;
+    int culprit, shown[5];
+    const precursor *p;
+    if (!choose_culprit(d, r, &s, &culprit, &p)) return 0;
+    int n = culprit_neighbours(d, s, culprit, shown);
+    const event_info *e = nan_event(d);
+    int end = e ? e->step : d->probe_steps[d->probe_count - 1];
+    int positive = 0;
+    for (int q = 0; q < d->probe_count && d->probe_steps[q] <= end && !positive; q++)
+        positive = rundata_value(d, s, q, culprit) > 0;
+    if (!positive) return 0; /* nothing a log scale could show */
+    if (write_culprit_data(dir, d, s, shown, n, end, err)) return -1;
+    char caption[1024];
+    snprintf(caption, sizeof caption,
+             "%s of the culprit layer %s (%s, thick red) and its neighbours in execution order, log scale%s.",
+             series_defs[s].label, d->layers[culprit].name, d->layers[culprit].path,
+             p ? "; dotted lines: its baseline band, the vertical dotted line: where it left the band for good" : "");
+    figure *fig = figure_add(set, "culprit", 1200, 650, caption);
+    if (!fig) return 0;
+    figure_add_data(fig, "culprit.dat");
+    return write_culprit_script(dir, d, fig, s, culprit, n, p, err);
+}
+
 /* ------------------------------------------------------------ heat maps */
 
-static int plot_heatmap(const char *dir, const rundata *d, series_id s, const char *base, const char *what,
-                        const char *cblabel, figure_set *set, error *err)
+/* The cells of a heat map: log10 of the largest value per (step bin,
+ * layer), NaN where nothing positive was logged. */
+typedef struct heat_cells {
+    int *layers, k;
+    binning b;
+    float *cells; /* cells[bin * k + j] */
+    int finite;   /* how many cells hold a value */
+} heat_cells;
+
+static void heat_cells_free(heat_cells *h)
 {
-    int *layers = malloc(sizeof *layers * (size_t)d->layer_count);
-    if (!layers) return error_set(err, "out of memory");
-    int k = layers_with(d, s, layers);
-    if (k == 0) {
-        free(layers);
-        return 0;
-    }
-    binning b = binning_make(d, RUNPLOTS_HEAT_BINS);
-    float *cells = malloc(sizeof *cells * (size_t)b.bins * (size_t)k);
-    if (!cells) {
-        free(layers);
-        return error_set(err, "out of memory");
-    }
-    for (size_t i = 0; i < (size_t)b.bins * (size_t)k; i++) cells[i] = NAN;
+    free(h->layers);
+    free(h->cells);
+}
+
+/* Computes the cells; h->k == 0 when no layer has series s. */
+static int compute_heat_cells(const rundata *d, series_id s, heat_cells *h, error *err)
+{
+    memset(h, 0, sizeof *h);
+    h->layers = malloc(sizeof *h->layers * (size_t)d->layer_count);
+    if (!h->layers) return error_set(err, "out of memory");
+    h->k = layers_with(d, s, h->layers);
+    if (h->k == 0) return 0;
+    const int k = h->k;
+    h->b = binning_make(d, RUNPLOTS_HEAT_BINS);
+    const size_t total = (size_t)h->b.bins * (size_t)k;
+    h->cells = malloc(sizeof *h->cells * total);
+    if (!h->cells) return error_set(err, "out of memory");
+    for (size_t i = 0; i < total; i++) h->cells[i] = NAN;
     for (int q = 0; q < d->probe_count; q++) {
-        int bin = bin_of(&b, d->probe_steps[q]);
+        int bin = bin_of(&h->b, d->probe_steps[q]);
         for (int j = 0; j < k; j++) {
-            double v = rundata_value(d, s, q, layers[j]);
+            double v = rundata_value(d, s, q, h->layers[j]);
             if (!(v > 0) || !isfinite(v)) continue;
             float lv = (float)log10(v);
-            float *cell = &cells[(size_t)bin * (size_t)k + (size_t)j];
+            float *cell = &h->cells[(size_t)bin * (size_t)k + (size_t)j];
             if (isnan(*cell) || lv > *cell) *cell = lv;
         }
     }
-    int finite_cells = 0;
-    for (size_t i = 0; i < (size_t)b.bins * (size_t)k; i++) finite_cells += !isnan(cells[i]);
-    if (finite_cells == 0) { /* an image of nothing stops gnuplot */
-        free(cells);
-        free(layers);
-        return 0;
+    for (size_t i = 0; i < total; i++) h->finite += !isnan(h->cells[i]);
+    return 0;
+}
+
+/* BASE.dat (the cells) and BASE_layers.dat (the row labels). */
+static int write_heat_data(const char *dir, const rundata *d, series_id s, const heat_cells *h, const char *data,
+                           const char *labels, error *err)
+{
+    FILE *f = figure_data_open(dir, data, err);
+    if (!f) return -1;
+    fprintf(f, "# step(bin centre) layer_position log10(%s, max over the bin)\n", series_defs[s].label);
+    for (int bin = 0; bin < h->b.bins; bin++) {
+        for (int j = 0; j < h->k; j++) {
+            fprintf(f, "%.6g %d ", bin_center(&h->b, bin), j);
+            figure_number(f, h->cells[(size_t)bin * (size_t)h->k + (size_t)j]);
+            fputc('\n', f);
+        }
+        fputc('\n', f);
+    }
+    if (figure_data_close(f, dir, data, err)) return -1;
+    f = figure_data_open(dir, labels, err);
+    if (!f) return -1;
+    fputs("# layer_position keras_name\n", f);
+    for (int j = 0; j < h->k; j++) {
+        char label[80];
+        gnuplot_data_label(d->layers[h->layers[j]].name, label, sizeof label);
+        fprintf(f, "%d %s\n", j, label);
+    }
+    return figure_data_close(f, dir, labels, err);
+}
+
+static int write_heat_script(const char *dir, const rundata *d, const figure *fig, const heat_cells *h,
+                             const char *what, const char *cblabel, const char *data, const char *labels, error *err)
+{
+    char title[600], cb[200];
+    quoted_title(what, d, title, sizeof title);
+    gnuplot_quote(cblabel, cb, sizeof cb);
+    double x0 = h->b.first - 0.5, x1 = h->b.first - 0.5 + h->b.bins * h->b.width;
+    strbuf body = {0};
+    strbuf_printf(&body,
+                  "set title %s\nset xlabel 'step'\nset xrange [%.6g:%.6g]\nset yrange [%d.5:-0.5]\n"
+                  "set cblabel %s\nset ytics scale 0 font ',%d'\nset grid noxtics noytics\nunset key\n",
+                  title, x0, x1, h->k - 1, cb, h->k > 60 ? 7 : 9);
+    marker_nan(d, &body);
+    strbuf_printf(&body, "plot '%s' using 1:2:3 with image notitle, '%s' using (NaN):1:ytic(2) notitle\n", data,
+                  labels);
+    int rc = body.failed ? error_set(err, "out of memory") : figure_write_script(dir, fig, strbuf_text(&body), err);
+    strbuf_free(&body);
+    return rc;
+}
+
+/* A layer x step heat map of series s: compute, write the data, the script. */
+static int plot_heatmap(const char *dir, const rundata *d, series_id s, const char *base, const char *what,
+                        const char *cblabel, figure_set *set, error *err)
+{
+    heat_cells h;
+    int rc = compute_heat_cells(d, s, &h, err);
+    /* An image of nothing stops gnuplot. */
+    if (rc || h.k == 0 || h.finite == 0) {
+        heat_cells_free(&h);
+        return rc;
     }
     char data[96], labels[96];
     snprintf(data, sizeof data, "%s.dat", base);
     snprintf(labels, sizeof labels, "%s_layers.dat", base);
-    int rc = -1;
-    FILE *f = figure_data_open(dir, data, err);
-    if (f) {
-        fprintf(f, "# step(bin centre) layer_position log10(%s, max over the bin)\n", series_defs[s].label);
-        for (int bin = 0; bin < b.bins; bin++) {
-            for (int j = 0; j < k; j++) {
-                fprintf(f, "%.6g %d ", bin_center(&b, bin), j);
-                figure_number(f, cells[(size_t)bin * (size_t)k + (size_t)j]);
-                fputc('\n', f);
-            }
-            fputc('\n', f);
-        }
-        rc = figure_data_close(f, dir, data, err);
-    }
-    if (!rc) {
-        f = figure_data_open(dir, labels, err);
-        rc = -1;
-        if (f) {
-            fputs("# layer_position keras_name\n", f);
-            for (int j = 0; j < k; j++) {
-                char label[80];
-                gnuplot_data_label(d->layers[layers[j]].name, label, sizeof label);
-                fprintf(f, "%d %s\n", j, label);
-            }
-            rc = figure_data_close(f, dir, labels, err);
-        }
-    }
-    free(cells);
-    if (rc) {
-        free(layers);
-        return -1;
-    }
-    int height = 180 + 11 * k;
+    rc = write_heat_data(dir, d, s, &h, data, labels, err);
+    int height = 180 + 11 * h.k;
     if (height < 500) height = 500;
     if (height > 1800) height = 1800;
     char caption[600];
     snprintf(caption, sizeof caption,
              "%s per layer (rows, in execution order, input at the top) and step (columns: %d bins of %.3g steps, "
              "the maximum of each bin), log10 colour scale; white: not logged or zero.",
-             what, b.bins, b.width);
-    figure *fig = figure_add(set, base, 1300, height, caption);
-    if (!fig) {
-        free(layers);
-        return 0;
+             what, h.b.bins, h.b.width);
+    figure *fig = rc ? NULL : figure_add(set, base, 1300, height, caption);
+    if (fig) {
+        figure_add_data(fig, data);
+        figure_add_data(fig, labels);
+        rc = write_heat_script(dir, d, fig, &h, what, cblabel, data, labels, err);
     }
-    figure_add_data(fig, data);
-    figure_add_data(fig, labels);
-    char title[600], cb[200];
-    quoted_title(what, d, title, sizeof title);
-    gnuplot_quote(cblabel, cb, sizeof cb);
-    double x0 = b.first - 0.5, x1 = b.first - 0.5 + b.bins * b.width;
-    strbuf body = {0};
-    strbuf_printf(&body,
-                  "set title %s\nset xlabel 'step'\nset xrange [%.6g:%.6g]\nset yrange [%d.5:-0.5]\n"
-                  "set cblabel %s\nset ytics scale 0 font ',%d'\nset grid noxtics noytics\nunset key\n",
-                  title, x0, x1, k - 1, cb, k > 60 ? 7 : 9);
-    marker_nan(d, &body);
-    strbuf_printf(&body, "plot '%s' using 1:2:3 with image notitle, '%s' using (NaN):1:ytic(2) notitle\n", data,
-                  labels);
-    rc = body.failed ? error_set(err, "out of memory") : figure_write_script(dir, fig, strbuf_text(&body), err);
-    strbuf_free(&body);
-    free(layers);
+    heat_cells_free(&h);
     return rc;
 }
 
@@ -403,133 +470,183 @@ typedef struct panel {
     int highlight_max;   /* highlight the layer with the largest (1) or smallest (0) last value */
 } panel;
 
-static int plot_layer_lines(const char *dir, const rundata *d, const char *base, const char *what,
-                            const panel panels[2], const char *caption, figure_set *set, error *err)
+/* The binned lines of a per-layer figure: lines[(j * 2 + panel) * bins +
+ * bin] for the j-th of k layers, and per panel the layer to highlight. */
+typedef struct layer_lines {
+    int *layers, k;
+    binning b;
+    double *lines;
+    int top[2], has[2];
+} layer_lines;
+
+static void layer_lines_free(layer_lines *ll)
 {
-    int *layers = malloc(sizeof *layers * (size_t)d->layer_count);
-    if (!layers) return error_set(err, "out of memory");
-    int k = layers_with(d, panels[0].series, layers);
-    if (k == 0) {
-        free(layers);
-        return 0;
+    free(ll->layers);
+    free(ll->lines);
+}
+
+static double *line_at(const layer_lines *ll, int j, int c)
+{
+    return &ll->lines[((size_t)j * 2 + (size_t)c) * (size_t)ll->b.bins];
+}
+
+/* The reference of a relative panel: the median of the first 9 values,
+ * steadier than the first value alone. */
+static double line_reference(const rundata *d, series_id s, int layer)
+{
+    double head[9];
+    int heads = 0;
+    for (int q = 0; q < d->probe_count && heads < 9; q++) {
+        double v = rundata_value(d, s, q, layer);
+        if (v > 0 && isfinite(v)) head[heads++] = v;
     }
-    binning b = binning_make(d, RUNPLOTS_LINE_BINS);
-    double *sum = malloc(sizeof *sum * (size_t)b.bins * 2);
-    int *count = malloc(sizeof *count * (size_t)b.bins * 2);
-    double *lines = malloc(sizeof *lines * (size_t)b.bins * 2 * (size_t)k);
-    if (!sum || !count || !lines) {
-        free(layers), free(sum), free(count), free(lines);
-        return error_set(err, "out of memory");
-    }
-    /* lines[(j * 2 + panel) * bins + bin] */
-    for (int j = 0; j < k; j++) {
-        for (int c = 0; c < 2; c++) {
-            memset(sum, 0, sizeof *sum * (size_t)b.bins);
-            memset(count, 0, sizeof *count * (size_t)b.bins);
-            /* The reference of a relative panel: the median of the first 9
-             * values, steadier than the first value alone. */
-            double first = NAN, head[9];
-            int heads = 0;
-            for (int q = 0; q < d->probe_count && heads < 9; q++) {
-                double v = rundata_value(d, panels[c].series, q, layers[j]);
-                if (v > 0 && isfinite(v)) head[heads++] = v;
-            }
-            for (int a = 1; a < heads; a++)
-                for (int b2 = a; b2 > 0 && head[b2 - 1] > head[b2]; b2--) {
-                    double t = head[b2];
-                    head[b2] = head[b2 - 1];
-                    head[b2 - 1] = t;
-                }
-            if (heads) first = head[heads / 2];
-            for (int q = 0; q < d->probe_count; q++) {
-                double v = rundata_value(d, panels[c].series, q, layers[j]);
-                if (!(v > 0) || !isfinite(v)) continue;
-                if (panels[c].relative) v /= first;
-                int bin = bin_of(&b, d->probe_steps[q]);
-                sum[bin] += log10(v);
-                count[bin]++;
-            }
-            for (int bin = 0; bin < b.bins; bin++)
-                lines[((size_t)j * 2 + (size_t)c) * (size_t)b.bins + (size_t)bin] =
-                    count[bin] ? pow(10.0, sum[bin] / count[bin]) : NAN;
+    for (int a = 1; a < heads; a++)
+        for (int b2 = a; b2 > 0 && head[b2 - 1] > head[b2]; b2--) {
+            double t = head[b2];
+            head[b2] = head[b2 - 1];
+            head[b2 - 1] = t;
         }
+    return heads ? head[heads / 2] : NAN;
+}
+
+/* One layer's line of one panel: the geometric mean of each step bin. */
+static void bin_line(const rundata *d, const panel *pn, int layer, const binning *b, double *sum, int *count,
+                     double *out)
+{
+    memset(sum, 0, sizeof *sum * (size_t)b->bins);
+    memset(count, 0, sizeof *count * (size_t)b->bins);
+    double first = line_reference(d, pn->series, layer);
+    for (int q = 0; q < d->probe_count; q++) {
+        double v = rundata_value(d, pn->series, q, layer);
+        if (!(v > 0) || !isfinite(v)) continue;
+        if (pn->relative) v /= first;
+        int bin = bin_of(b, d->probe_steps[q]);
+        sum[bin] += log10(v);
+        count[bin]++;
     }
-    /* The layer to highlight in each panel: by its last binned value; a
-     * panel without any value is skipped (gnuplot stops on an empty plot). */
-    int top[2] = {-1, -1}, has[2] = {0, 0};
-    for (size_t i = 0; i < (size_t)b.bins * 2 * (size_t)k; i++)
-        if (!isnan(lines[i])) has[(i / (size_t)b.bins) % 2] = 1;
+    for (int bin = 0; bin < b->bins; bin++) out[bin] = count[bin] ? pow(10.0, sum[bin] / count[bin]) : NAN;
+}
+
+/* The layer to highlight in each panel: by its last binned value; a panel
+ * without any value is marked empty (gnuplot stops on an empty plot). */
+static void choose_highlights(layer_lines *ll, const panel panels[2])
+{
+    const int bins = ll->b.bins;
+    ll->top[0] = ll->top[1] = -1;
+    ll->has[0] = ll->has[1] = 0;
+    for (size_t i = 0; i < (size_t)bins * 2 * (size_t)ll->k; i++)
+        if (!isnan(ll->lines[i])) ll->has[(i / (size_t)bins) % 2] = 1;
     for (int c = 0; c < 2; c++) {
         double best = NAN;
-        for (int j = 0; j < k; j++) {
+        for (int j = 0; j < ll->k; j++) {
             double last = NAN;
-            for (int bin = b.bins - 1; bin >= 0 && isnan(last); bin--)
-                last = lines[((size_t)j * 2 + (size_t)c) * (size_t)b.bins + (size_t)bin];
+            for (int bin = bins - 1; bin >= 0 && isnan(last); bin--) last = line_at(ll, j, c)[bin];
             if (isnan(last)) continue;
-            if (isnan(best) || (panels[c].highlight_max ? last > best : last < best)) best = last, top[c] = j;
+            if (isnan(best) || (panels[c].highlight_max ? last > best : last < best)) best = last, ll->top[c] = j;
         }
     }
-    char data[96], top_data[2][96];
-    snprintf(data, sizeof data, "%s.dat", base);
-    int rc = 0;
+}
+
+/* Computes the lines; ll->k == 0 when no layer has the first panel's series. */
+static int compute_layer_lines(const rundata *d, const panel panels[2], layer_lines *ll, error *err)
+{
+    memset(ll, 0, sizeof *ll);
+    ll->layers = malloc(sizeof *ll->layers * (size_t)d->layer_count);
+    if (!ll->layers) return error_set(err, "out of memory");
+    ll->k = layers_with(d, panels[0].series, ll->layers);
+    if (ll->k == 0) return 0;
+    ll->b = binning_make(d, RUNPLOTS_LINE_BINS);
+    double *sum = malloc(sizeof *sum * (size_t)ll->b.bins * 2);
+    int *count = malloc(sizeof *count * (size_t)ll->b.bins * 2);
+    ll->lines = malloc(sizeof *ll->lines * (size_t)ll->b.bins * 2 * (size_t)ll->k);
+    if (!sum || !count || !ll->lines) {
+        free(sum), free(count);
+        return error_set(err, "out of memory");
+    }
+    for (int j = 0; j < ll->k; j++)
+        for (int c = 0; c < 2; c++) bin_line(d, &panels[c], ll->layers[j], &ll->b, sum, count, line_at(ll, j, c));
+    free(sum), free(count);
+    choose_highlights(ll, panels);
+    return 0;
+}
+
+/* BASE.dat: one block per layer, both panels' columns. */
+static int write_layer_lines_data(const char *dir, const rundata *d, const char *data, const panel panels[2],
+                                  const layer_lines *ll, error *err)
+{
     FILE *f = figure_data_open(dir, data, err);
-    if (!f) rc = -1;
-    if (!rc) {
-        fprintf(f, "# one block per layer (gnuplot index = block number): step(bin centre) %s%s %s%s "
-                   "layer_position\n",
-                series_defs[panels[0].series].key, panels[0].relative ? "/first" : "",
-                series_defs[panels[1].series].key, panels[1].relative ? "/first" : "");
-        for (int j = 0; j < k; j++) {
-            char label[80];
-            gnuplot_data_label(d->layers[layers[j]].name, label, sizeof label);
-            fprintf(f, "# block %d: %s\n", j, label);
-            for (int bin = 0; bin < b.bins; bin++) {
-                double a = lines[((size_t)j * 2) * (size_t)b.bins + (size_t)bin];
-                double c = lines[((size_t)j * 2 + 1) * (size_t)b.bins + (size_t)bin];
-                if (isnan(a) && isnan(c)) continue;
-                fprintf(f, "%.6g ", bin_center(&b, bin));
-                figure_number(f, a);
-                fputc(' ', f);
-                figure_number(f, c);
-                fprintf(f, " %d\n", layers[j]);
-            }
-            fputs("\n\n", f);
-        }
-        rc = figure_data_close(f, dir, data, err);
-    }
-    for (int c = 0; c < 2 && !rc; c++) {
-        snprintf(top_data[c], sizeof top_data[c], "%s_top%d.dat", base, c + 1);
-        if (top[c] < 0) continue;
-        f = figure_data_open(dir, top_data[c], err);
-        if (!f) {
-            rc = -1;
-            break;
-        }
+    if (!f) return -1;
+    fprintf(f, "# one block per layer (gnuplot index = block number): step(bin centre) %s%s %s%s "
+               "layer_position\n",
+            series_defs[panels[0].series].key, panels[0].relative ? "/first" : "",
+            series_defs[panels[1].series].key, panels[1].relative ? "/first" : "");
+    for (int j = 0; j < ll->k; j++) {
         char label[80];
-        gnuplot_data_label(d->layers[layers[top[c]]].name, label, sizeof label);
-        fprintf(f, "step %s\n", label);
-        for (int bin = 0; bin < b.bins; bin++) {
-            double v = lines[((size_t)top[c] * 2 + (size_t)c) * (size_t)b.bins + (size_t)bin];
-            if (isnan(v)) continue;
-            fprintf(f, "%.6g ", bin_center(&b, bin));
-            figure_number(f, v);
-            fputc('\n', f);
+        gnuplot_data_label(d->layers[ll->layers[j]].name, label, sizeof label);
+        fprintf(f, "# block %d: %s\n", j, label);
+        for (int bin = 0; bin < ll->b.bins; bin++) {
+            double a = line_at(ll, j, 0)[bin], c = line_at(ll, j, 1)[bin];
+            if (isnan(a) && isnan(c)) continue;
+            fprintf(f, "%.6g ", bin_center(&ll->b, bin));
+            figure_number(f, a);
+            fputc(' ', f);
+            figure_number(f, c);
+            fprintf(f, " %d\n", ll->layers[j]);
         }
-        rc = figure_data_close(f, dir, top_data[c], err);
+        fputs("\n\n", f);
     }
-    free(sum), free(count), free(lines);
-    if (rc) {
-        free(layers);
-        return -1;
+    return figure_data_close(f, dir, data, err);
+}
+
+/* BASE_topC.dat: the highlighted layer of panel c. */
+static int write_highlight_data(const char *dir, const rundata *d, const char *name, const layer_lines *ll, int c,
+                                error *err)
+{
+    FILE *f = figure_data_open(dir, name, err);
+    if (!f) return -1;
+    char label[80];
+    gnuplot_data_label(d->layers[ll->layers[ll->top[c]]].name, label, sizeof label);
+    fprintf(f, "step %s\n", label);
+    for (int bin = 0; bin < ll->b.bins; bin++) {
+        double v = line_at(ll, ll->top[c], c)[bin];
+        if (isnan(v)) continue;
+        fprintf(f, "%.6g ", bin_center(&ll->b, bin));
+        figure_number(f, v);
+        fputc('\n', f);
     }
-    figure *fig = figure_add(set, base, 1200, 1000, caption);
-    if (!fig) {
-        free(layers);
-        return 0;
+    return figure_data_close(f, dir, name, err);
+}
+
+static void layer_lines_panel_script(const rundata *d, const panel *pn, int c, const layer_lines *ll,
+                                     const char *data, const char *top_data, strbuf *body)
+{
+    strbuf_printf(body, "unset arrow\nunset label\nset title '(%c) %s'\nset ylabel '%s'\n", 'a' + c, pn->title,
+                  pn->ylabel);
+    marker_nan(d, body);
+    for (int t = 0; t < 2; t++)
+        if (pn->thresholds[t] > 0)
+            strbuf_printf(body,
+                          "set arrow %d from graph 0, first %.6g to graph 1, first %.6g nohead dt 2 lw 1.5 lc rgb "
+                          "'#555555' front\nset label %d '%s' at graph 0.99, first %.6g right offset 0,0.6 tc rgb "
+                          "'#555555' front\n",
+                          10 + t, pn->thresholds[t], pn->thresholds[t], 10 + t, pn->threshold_labels[t],
+                          pn->thresholds[t]);
+    if (!ll->has[c]) {
+        strbuf_append(body, "set multiplot next\n");
+        return;
     }
-    figure_add_data(fig, data);
-    for (int c = 0; c < 2; c++)
-        if (top[c] >= 0) figure_add_data(fig, top_data[c]);
+    int column = c == 0 ? 2 : 3;
+    strbuf_printf(body, "plot for [i=0:%d] '%s' index i using 1:%d:4 with lines lc palette lw 1.2 notitle", ll->k - 1,
+                  data, column);
+    if (ll->top[c] >= 0)
+        strbuf_printf(body, ", '%s' using 1:2 with lines lw 3.5 lc rgb 'black' title columnheader(2)", top_data);
+    strbuf_append(body, "\n");
+}
+
+static int write_layer_lines_script(const char *dir, const rundata *d, const figure *fig, const char *what,
+                                    const panel panels[2], const layer_lines *ll, const char *data,
+                                    char top_data[2][96], error *err)
+{
     char title[600];
     quoted_title(what, d, title, sizeof title);
     strbuf body = {0};
@@ -538,34 +655,38 @@ static int plot_layer_lines(const char *dir, const rundata *d, const char *base,
                   "set xlabel 'step'\nset logscale y\nset format y '%%.0e'\n"
                   "set cbrange [0:%d]\nset cblabel 'layer position (execution order)'\nset key top left\n",
                   title, d->layer_count > 1 ? d->layer_count - 1 : 1);
-    for (int c = 0; c < 2; c++) {
-        strbuf_printf(&body, "unset arrow\nunset label\nset title '(%c) %s'\nset ylabel '%s'\n", 'a' + c,
-                      panels[c].title, panels[c].ylabel);
-        marker_nan(d, &body);
-        for (int t = 0; t < 2; t++)
-            if (panels[c].thresholds[t] > 0)
-                strbuf_printf(&body,
-                              "set arrow %d from graph 0, first %.6g to graph 1, first %.6g nohead dt 2 lw 1.5 lc rgb "
-                              "'#555555' front\nset label %d '%s' at graph 0.99, first %.6g right offset 0,0.6 tc rgb "
-                              "'#555555' front\n",
-                              10 + t, panels[c].thresholds[t], panels[c].thresholds[t], 10 + t,
-                              panels[c].threshold_labels[t], panels[c].thresholds[t]);
-        if (!has[c]) {
-            strbuf_append(&body, "set multiplot next\n");
-            continue;
-        }
-        int column = c == 0 ? 2 : 3;
-        strbuf_printf(&body, "plot for [i=0:%d] '%s' index i using 1:%d:4 with lines lc palette lw 1.2 notitle", k - 1,
-                      data, column);
-        if (top[c] >= 0)
-            strbuf_printf(&body, ", '%s' using 1:2 with lines lw 3.5 lc rgb 'black' title columnheader(2)",
-                          top_data[c]);
-        strbuf_append(&body, "\n");
-    }
+    for (int c = 0; c < 2; c++) layer_lines_panel_script(d, &panels[c], c, ll, data, top_data[c], &body);
     strbuf_append(&body, "unset multiplot\n");
-    rc = body.failed ? error_set(err, "out of memory") : figure_write_script(dir, fig, strbuf_text(&body), err);
+    int rc = body.failed ? error_set(err, "out of memory") : figure_write_script(dir, fig, strbuf_text(&body), err);
     strbuf_free(&body);
-    free(layers);
+    return rc;
+}
+
+/* Two panels of per-layer lines: compute, write the data, write the script. */
+static int plot_layer_lines(const char *dir, const rundata *d, const char *base, const char *what,
+                            const panel panels[2], const char *caption, figure_set *set, error *err)
+{
+    layer_lines ll;
+    int rc = compute_layer_lines(d, panels, &ll, err);
+    if (rc || ll.k == 0) {
+        layer_lines_free(&ll);
+        return rc;
+    }
+    char data[96], top_data[2][96];
+    snprintf(data, sizeof data, "%s.dat", base);
+    rc = write_layer_lines_data(dir, d, data, panels, &ll, err);
+    for (int c = 0; c < 2 && !rc; c++) {
+        snprintf(top_data[c], sizeof top_data[c], "%s_top%d.dat", base, c + 1);
+        if (ll.top[c] >= 0) rc = write_highlight_data(dir, d, top_data[c], &ll, c, err);
+    }
+    figure *fig = rc ? NULL : figure_add(set, base, 1200, 1000, caption);
+    if (fig) {
+        figure_add_data(fig, data);
+        for (int c = 0; c < 2; c++)
+            if (ll.top[c] >= 0) figure_add_data(fig, top_data[c]);
+        rc = write_layer_lines_script(dir, d, fig, what, panels, &ll, data, top_data, err);
+    }
+    layer_lines_free(&ll);
     return rc;
 }
 

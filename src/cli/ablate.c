@@ -10,7 +10,6 @@
  * after the others have run. */
 #include "ablate.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "directory.h"
 #include "exit_status.h"
 #include "options.h"
 #include "report.h"
@@ -39,9 +39,25 @@ typedef struct arm {
     char label[512];     /* "init=he_normal l2=0" */
     char dir[4096];
     char options[MAX_AXES][200]; /* "--init=he_normal" */
+    char database[4200]; /* dir/run.db */
     pid_t pid;
     int status;
 } arm;
+
+/* Everything one ablation holds (on the heap: the arms are large). */
+typedef struct ablation {
+    grid_axis axes[MAX_AXES];
+    int axis_count, jobs;
+    const char *out;
+    char default_out[64];
+    char *passthrough[128]; /* the train options every arm shares */
+    int passthrough_count, threads_given;
+    arm arms[MAX_ARMS];
+    int arm_count;
+} ablation;
+
+/* What a step of ablate_main decided: go on, or exit with a status. */
+#define ABLATE_CONTINUE (-1)
 
 static int parse_axis(const char *text, grid_axis *axis)
 {
@@ -73,15 +89,14 @@ static void sanitize(const char *text, char *out, size_t size)
     out[k] = '\0';
 }
 
-static pid_t launch(const char *self, arm *a, int passthrough_count, char **passthrough, int axes,
-                    const char *threads)
+static pid_t launch(const char *self, const ablation *ab, arm *a, const char *threads)
 {
     char *argv[160];
     int n = 0;
     argv[n++] = (char *)self;
     argv[n++] = "train";
-    for (int i = 0; i < passthrough_count && n < 140; i++) argv[n++] = passthrough[i];
-    for (int k = 0; k < axes; k++) argv[n++] = a->options[k];
+    for (int i = 0; i < ab->passthrough_count && n < 140; i++) argv[n++] = ab->passthrough[i];
+    for (int k = 0; k < ab->axis_count; k++) argv[n++] = a->options[k];
     char out[4200];
     snprintf(out, sizeof out, "--out=%s", a->dir);
     argv[n++] = out;
@@ -112,111 +127,138 @@ static const char *describe_status(int status)
     }
 }
 
-int ablate_main(int argc, char **argv)
+static void print_help(void)
 {
-    grid_axis axes[MAX_AXES];
-    int axis_count = 0, jobs = 1;
-    const char *out = NULL;
-    char *passthrough[128];
-    int passthrough_count = 0, threads_given = 0;
+    printf("usage: nanprobe ablate --grid KEY=V1,V2,... [--grid ...] [train options] --out DIR [--jobs N]\n\n"
+           "Trains every arm of the grid (KEY is any train option without the dashes, e.g.\n"
+           "--grid init=he_normal,glorot_uniform --grid l2=0,1e-4 is the seed's 2x2), each into\n"
+           "DIR/arm-N-..., with the other train options shared; then writes DIR/compare/index.html.\n"
+           "--jobs N runs N arms at once (threads are shared out unless --threads is given).\n");
+}
+
+/* One --grid KEY=V1,V2,...: a train option that may differ between arms. */
+static int parse_grid_option(ablation *ab, const char *value)
+{
+    if (!value || ab->axis_count >= MAX_AXES || parse_axis(value, &ab->axes[ab->axis_count])) {
+        fprintf(stderr, "nanprobe ablate: --grid expects KEY=V1,V2,... (at most %d axes of %d values), got '%s'\n",
+                MAX_AXES, MAX_VALUES, value ? value : "");
+        return EXIT_USAGE;
+    }
+    const char *key = ab->axes[ab->axis_count].key;
+    if (!train_cli_has_option(key) || strcmp(key, "--out") == 0 || strcmp(key, "--resume") == 0 ||
+        strcmp(key, "--inject") == 0) {
+        fprintf(stderr, "nanprobe ablate: --grid key '%s' is not a train option that can vary between arms\n",
+                key + 2);
+        return EXIT_USAGE;
+    }
+    ab->axis_count++;
+    return ABLATE_CONTINUE;
+}
+
+/* ablate's own option NAME (--grid, --jobs, --out) as "--NAME=V" or "--NAME V". */
+static int own_option(int argc, char **argv, int *i, const char *name, const char **value)
+{
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, n) != 0 || (a[n] != '=' && a[n] != '\0')) return 0;
+    *value = a[n] == '=' ? a + n + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
+    return 1;
+}
+
+/* Parse the grid: ablate's options, and the train options passed through. */
+static int parse_grid(ablation *ab, int argc, char **argv)
+{
+    ab->jobs = 1;
     for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        const char *value = NULL;
+        const char *a = argv[i], *value = NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            printf("usage: nanprobe ablate --grid KEY=V1,V2,... [--grid ...] [train options] --out DIR [--jobs N]\n\n"
-                   "Trains every arm of the grid (KEY is any train option without the dashes, e.g.\n"
-                   "--grid init=he_normal,glorot_uniform --grid l2=0,1e-4 is the seed's 2x2), each into\n"
-                   "DIR/arm-N-..., with the other train options shared; then writes DIR/compare/index.html.\n"
-                   "--jobs N runs N arms at once (threads are shared out unless --threads is given).\n");
+            print_help();
             return EXIT_OK;
         }
-        if (strncmp(a, "--grid", 6) == 0 && (a[6] == '=' || a[6] == '\0')) {
-            value = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!value || axis_count >= MAX_AXES || parse_axis(value, &axes[axis_count])) {
-                fprintf(stderr, "nanprobe ablate: --grid expects KEY=V1,V2,... (at most %d axes of %d values), got '%s'\n",
-                        MAX_AXES, MAX_VALUES, value ? value : "");
-                return EXIT_USAGE;
-            }
-            const char *key = axes[axis_count].key;
-            if (!train_cli_has_option(key) || strcmp(key, "--out") == 0 || strcmp(key, "--resume") == 0 ||
-                strcmp(key, "--inject") == 0) {
-                fprintf(stderr, "nanprobe ablate: --grid key '%s' is not a train option that can vary between arms\n",
-                        key + 2);
-                return EXIT_USAGE;
-            }
-            axis_count++;
-        } else if (strncmp(a, "--jobs", 6) == 0 && (a[6] == '=' || a[6] == '\0')) {
-            value = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
+        if (own_option(argc, argv, &i, "--grid", &value)) {
+            int rc = parse_grid_option(ab, value);
+            if (rc != ABLATE_CONTINUE) return rc;
+        } else if (own_option(argc, argv, &i, "--jobs", &value)) {
             char *end;
             long v = value ? strtol(value, &end, 10) : 0;
             if (!value || *end || v < 1 || v > 64) {
-                fprintf(stderr, "nanprobe ablate: --jobs expects an integer in [1, 64], got '%s'\n", value ? value : "");
+                fprintf(stderr, "nanprobe ablate: --jobs expects an integer in [1, 64], got '%s'\n",
+                        value ? value : "");
                 return EXIT_USAGE;
             }
-            jobs = (int)v;
-        } else if (strncmp(a, "--out", 5) == 0 && (a[5] == '=' || a[5] == '\0')) {
-            out = a[5] == '=' ? a + 6 : (i + 1 < argc ? argv[++i] : NULL);
+            ab->jobs = (int)v;
+        } else if (own_option(argc, argv, &i, "--out", &value)) {
+            ab->out = value;
         } else if (strcmp(a, "--resume") == 0 || strncmp(a, "--resume=", 9) == 0) {
-            fprintf(stderr, "nanprobe ablate: --resume is per run: resume an arm with nanprobe train --resume DIR/arm-...\n");
+            fprintf(stderr, "nanprobe ablate: --resume is per run: resume an arm with nanprobe train --resume "
+                            "DIR/arm-...\n");
             return EXIT_USAGE;
         } else {
-            if (passthrough_count >= 120) {
+            if (ab->passthrough_count >= 120) {
                 fprintf(stderr, "nanprobe ablate: too many options\n");
                 return EXIT_USAGE;
             }
-            threads_given |= strncmp(a, "--threads", 9) == 0;
-            passthrough[passthrough_count++] = argv[i];
+            ab->threads_given |= strncmp(a, "--threads", 9) == 0;
+            ab->passthrough[ab->passthrough_count++] = argv[i];
         }
     }
-    if (axis_count == 0) {
+    if (ab->axis_count == 0) {
         fprintf(stderr, "nanprobe ablate: at least one --grid KEY=V1,V2,... is needed\n");
         return EXIT_USAGE;
     }
-    char default_out[64];
-    if (!out) {
+    if (!ab->out) {
         time_t t = time(NULL);
         struct tm tm;
         localtime_r(&t, &tm);
-        strftime(default_out, sizeof default_out, "runs/ablate-%Y%m%d-%H%M%S", &tm);
-        out = default_out;
+        strftime(ab->default_out, sizeof ab->default_out, "runs/ablate-%Y%m%d-%H%M%S", &tm);
+        ab->out = ab->default_out;
     }
+    return ABLATE_CONTINUE;
+}
 
-    /* The arms: the cartesian product, first axis slowest. */
-    static arm arms[MAX_ARMS];
-    int arm_count = 1;
-    for (int k = 0; k < axis_count; k++) arm_count *= axes[k].count;
-    if (arm_count > MAX_ARMS) {
-        fprintf(stderr, "nanprobe ablate: %d arms is more than %d\n", arm_count, MAX_ARMS);
+/* Arm i of the cartesian product (first axis slowest): its options, its
+ * label and its directory. */
+static void name_arm(const ablation *ab, int i, arm *a)
+{
+    memset(a, 0, sizeof *a);
+    int rest = i;
+    char name[512] = "";
+    for (int k = ab->axis_count - 1; k >= 0; k--) {
+        int index = rest % ab->axes[k].count;
+        rest /= ab->axes[k].count;
+        snprintf(a->options[k], sizeof a->options[k], "%s=%s", ab->axes[k].key, ab->axes[k].values[index]);
+    }
+    for (int k = 0; k < ab->axis_count; k++) {
+        /* Label and directory name from a copy: the compiler cannot
+         * tell that label and options do not overlap inside *a. */
+        char option[200], part[256];
+        snprintf(option, sizeof option, "%s", a->options[k] + 2);
+        size_t len = strlen(a->label);
+        snprintf(a->label + len, sizeof a->label - len, "%s%s", k ? " " : "", option);
+        sanitize(option, part, sizeof part);
+        len = strlen(name);
+        snprintf(name + len, sizeof name - len, "%s%s", k ? "_" : "", part);
+    }
+    snprintf(a->dir, sizeof a->dir, "%s/arm-%d-%s", ab->out, i + 1, name);
+    snprintf(a->database, sizeof a->database, "%s/run.db", a->dir);
+}
+
+/* Make the arms; every arm's options must parse before anything runs. */
+static int make_arms(ablation *ab)
+{
+    ab->arm_count = 1;
+    for (int k = 0; k < ab->axis_count; k++) ab->arm_count *= ab->axes[k].count;
+    if (ab->arm_count > MAX_ARMS) {
+        fprintf(stderr, "nanprobe ablate: %d arms is more than %d\n", ab->arm_count, MAX_ARMS);
         return EXIT_USAGE;
     }
-    for (int i = 0; i < arm_count; i++) {
-        arm *a = &arms[i];
-        memset(a, 0, sizeof *a);
-        int rest = i;
-        char name[512] = "";
-        for (int k = axis_count - 1; k >= 0; k--) {
-            int index = rest % axes[k].count;
-            rest /= axes[k].count;
-            snprintf(a->options[k], sizeof a->options[k], "%s=%s", axes[k].key, axes[k].values[index]);
-        }
-        for (int k = 0; k < axis_count; k++) {
-            /* Label and directory name from a copy: the compiler cannot
-             * tell that label and options do not overlap inside *a. */
-            char option[200], part[256];
-            snprintf(option, sizeof option, "%s", a->options[k] + 2);
-            size_t len = strlen(a->label);
-            snprintf(a->label + len, sizeof a->label - len, "%s%s", k ? " " : "", option);
-            sanitize(option, part, sizeof part);
-            len = strlen(name);
-            snprintf(name + len, sizeof name - len, "%s%s", k ? "_" : "", part);
-        }
-        snprintf(a->dir, sizeof a->dir, "%s/arm-%d-%s", out, i + 1, name);
-
-        /* Every arm's options must parse before anything runs. */
+    for (int i = 0; i < ab->arm_count; i++) {
+        arm *a = &ab->arms[i];
+        name_arm(ab, i, a);
         char *check[160];
         int n = 0;
-        for (int p = 0; p < passthrough_count; p++) check[n++] = passthrough[p];
-        for (int k = 0; k < axis_count; k++) check[n++] = a->options[k];
+        for (int p = 0; p < ab->passthrough_count; p++) check[n++] = ab->passthrough[p];
+        for (int k = 0; k < ab->axis_count; k++) check[n++] = a->options[k];
         train_cli c;
         train_cli_init(&c);
         error err;
@@ -226,78 +268,107 @@ int ablate_main(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    /* The output directory and its parents, without a shell. */
-    char partial[4200];
-    size_t out_length = strlen(out);
-    for (size_t i = 1; i <= out_length && out_length < sizeof partial; i++)
-        if (out[i] == '/' || out[i] == '\0') {
-            memcpy(partial, out, i);
-            partial[i] = '\0';
-            if (mkdir(partial, 0777) != 0 && errno != EEXIST) {
-                fprintf(stderr, "nanprobe ablate: --out %s: cannot create %s: %s\n", out, partial, strerror(errno));
-                return EXIT_FAILURE_;
-            }
-        }
+    return ABLATE_CONTINUE;
+}
 
-    char self[4096];
-    ssize_t length = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (length <= 0) {
-        fprintf(stderr, "nanprobe ablate: cannot find its own executable\n");
-        return EXIT_FAILURE_;
-    }
-    self[length] = '\0';
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    char threads[32];
-    snprintf(threads, sizeof threads, "--threads=%ld", cores / jobs > 0 ? cores / jobs : 1);
+static void report_arm(const ablation *ab, int i)
+{
+    const arm *a = &ab->arms[i];
+    if (a->status == EXIT_OK || a->status == EXIT_NAN)
+        printf("  arm %d/%d  %-40s %s\n", i + 1, ab->arm_count, a->label, describe_status(a->status));
+    else
+        printf("  arm %d/%d  %-40s %s (exit %d, see %s.log)\n", i + 1, ab->arm_count, a->label,
+               describe_status(a->status), a->status, a->dir);
+    fflush(stdout);
+}
 
-    printf("nanprobe ablate: %d arms, %d at a time, into %s\n", arm_count, jobs, out);
+/* Run the arms, --jobs at a time, each a `nanprobe train` process; returns
+ * how many failed (a NaN stop is a result, not a failure). */
+static int run_arms(ablation *ab, const char *self, const char *threads)
+{
+    printf("nanprobe ablate: %d arms, %d at a time, into %s\n", ab->arm_count, ab->jobs, ab->out);
     fflush(stdout);
     int next = 0, running = 0, finished = 0, failed = 0;
-    while (finished < arm_count) {
-        while (running < jobs && next < arm_count) {
-            arms[next].pid = launch(self, &arms[next], passthrough_count, passthrough, axis_count,
-                                    threads_given ? NULL : threads);
+    while (finished < ab->arm_count) {
+        while (running < ab->jobs && next < ab->arm_count) {
+            ab->arms[next].pid = launch(self, ab, &ab->arms[next], ab->threads_given ? NULL : threads);
             running++;
             next++;
         }
         int status;
         pid_t pid = wait(&status);
         if (pid < 0) break;
-        for (int i = 0; i < arm_count; i++) {
-            if (arms[i].pid != pid) continue;
-            arms[i].status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        for (int i = 0; i < ab->arm_count; i++) {
+            arm *a = &ab->arms[i];
+            if (a->pid != pid) continue;
+            a->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
             running--;
             finished++;
-            int ok = arms[i].status == EXIT_OK || arms[i].status == EXIT_NAN;
-            failed += !ok;
-            if (ok)
-                printf("  arm %d/%d  %-40s %s\n", i + 1, arm_count, arms[i].label, describe_status(arms[i].status));
-            else
-                printf("  arm %d/%d  %-40s %s (exit %d, see %s.log)\n", i + 1, arm_count, arms[i].label,
-                       describe_status(arms[i].status), arms[i].status, arms[i].dir);
-            fflush(stdout);
+            failed += !(a->status == EXIT_OK || a->status == EXIT_NAN);
+            report_arm(ab, i);
         }
     }
+    return failed;
+}
 
+/* The comparison of every arm that produced a database. */
+static int compare_arms(const ablation *ab, int failed)
+{
     const char *databases[MAX_ARMS];
-    static char paths[MAX_ARMS][4200];
     int count = 0;
-    for (int i = 0; i < arm_count; i++) {
-        snprintf(paths[i], sizeof paths[i], "%s/run.db", arms[i].dir);
+    for (int i = 0; i < ab->arm_count; i++) {
         struct stat st;
-        if (stat(paths[i], &st) == 0) databases[count++] = paths[i];
+        if (stat(ab->arms[i].database, &st) == 0) databases[count++] = ab->arms[i].database;
     }
-    char compare_dir[4200];
-    snprintf(compare_dir, sizeof compare_dir, "%s/compare", out);
-    error err;
     if (count == 0) {
         fprintf(stderr, "nanprobe ablate: no arm produced a database\n");
         return EXIT_FAILURE_;
     }
+    char compare_dir[4200];
+    snprintf(compare_dir, sizeof compare_dir, "%s/compare", ab->out);
+    error err;
     if (compare_write(databases, count, compare_dir, &err)) {
         fprintf(stderr, "nanprobe ablate: the comparison is incomplete: %s\n", err.message);
         return EXIT_FAILURE_;
     }
     printf("comparison: %s/index.html\n", compare_dir);
     return failed ? EXIT_FAILURE_ : EXIT_OK;
+}
+
+/* The output directory, our own executable (each arm runs it), and the
+ * threads each arm gets unless --threads was given. */
+static int prepare_launch(const ablation *ab, char *self, size_t self_size, char *threads, size_t threads_size)
+{
+    char failed[DIRECTORY_PATH_MAX + 1];
+    int code = 0;
+    /* Whether it is a directory, the arms find out. */
+    if (directory_create(ab->out, failed, sizeof failed, &code) == DIRECTORY_CANNOT_CREATE) {
+        fprintf(stderr, "nanprobe ablate: --out %s: cannot create %s: %s\n", ab->out, failed, strerror(code));
+        return EXIT_FAILURE_;
+    }
+    ssize_t length = readlink("/proc/self/exe", self, self_size - 1);
+    if (length <= 0) {
+        fprintf(stderr, "nanprobe ablate: cannot find its own executable\n");
+        return EXIT_FAILURE_;
+    }
+    self[length] = '\0';
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    snprintf(threads, threads_size, "--threads=%ld", cores / ab->jobs > 0 ? cores / ab->jobs : 1);
+    return ABLATE_CONTINUE;
+}
+
+int ablate_main(int argc, char **argv)
+{
+    ablation *ab = calloc(1, sizeof *ab);
+    if (!ab) {
+        fprintf(stderr, "nanprobe ablate: out of memory\n");
+        return EXIT_FAILURE_;
+    }
+    char self[4096], threads[32];
+    int rc = parse_grid(ab, argc, argv);
+    if (rc == ABLATE_CONTINUE) rc = make_arms(ab);
+    if (rc == ABLATE_CONTINUE) rc = prepare_launch(ab, self, sizeof self, threads, sizeof threads);
+    if (rc == ABLATE_CONTINUE) rc = compare_arms(ab, run_arms(ab, self, threads));
+    free(ab);
+    return rc;
 }

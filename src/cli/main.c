@@ -51,109 +51,118 @@ static void write_train_report(const train_options *o, train_result *result)
     if (!o->quiet && rc == 0 && report.had_nan) printf("\n%s\n", report.verdict);
 }
 
-static int command_train(int argc, char **argv)
+/* The argument list stored with checkpoints and parsed into c. */
+typedef struct train_arguments {
+    char **stored; /* a resumed run's stored options (checkpoint_read_arguments) */
+    char **list;
+    int stored_count, list_count;
+    char out_arg[4200]; /* "--out=DIR" */
+} train_arguments;
+
+static void train_arguments_free(train_arguments *a)
 {
-    train_cli c;
-    train_cli_init(&c);
-    error err;
+    free(a->list);
+    free(a->stored);
+}
+
+/* --resume DIR: the stored options followed by the new ones (later ones win
+ * when the list is re-parsed), then --out=DIR.  Returns an exit status, or
+ * -1 when c now holds the options to run with. */
+static int resume_arguments(train_cli *c, int argc, char **argv, train_arguments *a, error *err)
+{
+    const char *dir = c->resume;
     int help = 0;
-    if (train_cli_parse(&c, argc, argv, &help, &err)) return usage_error(&err);
-    if (help) return EXIT_OK;
-
-    /* The argument list stored with checkpoints: on resume, the stored one
-     * followed by the new options (later ones win when it is re-parsed). */
-    char **stored = NULL, **list = NULL;
-    int stored_count = 0, list_count = 0;
-    char out_arg[4200];
-    int resume = c.resume != NULL;
-    if (resume) {
-        const char *dir = c.resume;
-        if (checkpoint_read_arguments(dir, &stored_count, &stored, &err)) {
-            fprintf(stderr, "nanprobe train --resume: %s\n", err.message);
-            return EXIT_FAILURE_;
-        }
-        train_cli again;
-        train_cli_init(&again);
-        if (train_cli_parse(&again, stored_count, stored, &help, &err)) {
-            fprintf(stderr, "nanprobe train --resume: the checkpoint's options no longer parse: %s\n", err.message);
-            free(stored);
-            return EXIT_FAILURE_;
-        }
-        for (int k = 0; train_cli_fixed_on_resume[k]; k++)
-            if (options_given(argc, argv, train_cli_fixed_on_resume[k])) {
-                fprintf(stderr, "nanprobe train: %s cannot change when resuming (it defines the model, the data or their order)\n",
-                        train_cli_fixed_on_resume[k]);
-                free(stored);
-                return EXIT_USAGE;
-            }
-        /* Re-parse the stored options, then the new ones on top. */
-        list = malloc(sizeof(char *) * (size_t)(stored_count + argc + 2));
-        /* --max-steps bounds one invocation, not the run: a resumed run
-         * would otherwise stop again at once. */
-        for (int i = 0; i < stored_count; i++) {
-            if (strcmp(stored[i], "--max-steps") == 0) {
-                i++;
-                continue;
-            }
-            if (strncmp(stored[i], "--max-steps=", 12) == 0) continue;
-            list[list_count++] = stored[i];
-        }
-        for (int i = 0; i < argc; i++) {
-            if (strcmp(argv[i], "--resume") == 0) {
-                i++;
-                continue;
-            }
-            if (strncmp(argv[i], "--resume=", 9) == 0) continue;
-            list[list_count++] = argv[i];
-        }
-        snprintf(out_arg, sizeof out_arg, "--out=%s", dir);
-        list[list_count++] = out_arg;
-        train_cli_init(&c);
-        if (train_cli_parse(&c, list_count, list, &help, &err)) {
-            free(list);
-            free(stored);
-            return usage_error(&err);
-        }
-        /* The checkpoint carries the learning rate the callbacks left; a
-         * --lr given now replaces it (e.g. to continue with a smaller one). */
-        c.o.lr_overrides_checkpoint = options_given(argc, argv, "--lr");
-    } else {
-        if (!c.o.out) {
-            char stamp[64];
-            time_t t = time(NULL);
-            struct tm tm;
-            localtime_r(&t, &tm);
-            strftime(stamp, sizeof stamp, "runs/run-%Y%m%d-%H%M%S", &tm);
-            snprintf(out_arg, sizeof out_arg, "--out=%s", stamp);
-        }
-        list = malloc(sizeof(char *) * (size_t)(argc + 2));
-        for (int i = 0; i < argc; i++) list[list_count++] = argv[i];
-        if (!c.o.out) {
-            list[list_count++] = out_arg;
-            c.o.out = out_arg + 6;
-        }
+    if (checkpoint_read_arguments(dir, &a->stored_count, &a->stored, err)) {
+        fprintf(stderr, "nanprobe train --resume: %s\n", err->message);
+        return EXIT_FAILURE_;
     }
+    train_cli again;
+    train_cli_init(&again);
+    if (train_cli_parse(&again, a->stored_count, a->stored, &help, err)) {
+        fprintf(stderr, "nanprobe train --resume: the checkpoint's options no longer parse: %s\n", err->message);
+        return EXIT_FAILURE_;
+    }
+    for (int k = 0; train_cli_fixed_on_resume[k]; k++)
+        if (options_given(argc, argv, train_cli_fixed_on_resume[k])) {
+            fprintf(stderr, "nanprobe train: %s cannot change when resuming (it defines the model, the data or their order)\n",
+                    train_cli_fixed_on_resume[k]);
+            return EXIT_USAGE;
+        }
+    a->list = malloc(sizeof(char *) * (size_t)(a->stored_count + argc + 2));
+    /* --max-steps bounds one invocation, not the run: a resumed run
+     * would otherwise stop again at once. */
+    for (int i = 0; i < a->stored_count; i++) {
+        if (strcmp(a->stored[i], "--max-steps") == 0) {
+            i++;
+            continue;
+        }
+        if (strncmp(a->stored[i], "--max-steps=", 12) == 0) continue;
+        a->list[a->list_count++] = a->stored[i];
+    }
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--resume") == 0) {
+            i++;
+            continue;
+        }
+        if (strncmp(argv[i], "--resume=", 9) == 0) continue;
+        a->list[a->list_count++] = argv[i];
+    }
+    snprintf(a->out_arg, sizeof a->out_arg, "--out=%s", dir);
+    a->list[a->list_count++] = a->out_arg;
+    train_cli_init(c);
+    if (train_cli_parse(c, a->list_count, a->list, &help, err)) return usage_error(err);
+    /* The checkpoint carries the learning rate the callbacks left; a
+     * --lr given now replaces it (e.g. to continue with a smaller one). */
+    c->o.lr_overrides_checkpoint = options_given(argc, argv, "--lr");
+    return -1;
+}
 
+/* A new run: argv, plus --out=runs/run-DATE when no --out was given. */
+static void fresh_arguments(train_cli *c, int argc, char **argv, train_arguments *a)
+{
+    if (!c->o.out) {
+        char stamp[64];
+        time_t t = time(NULL);
+        struct tm tm;
+        localtime_r(&t, &tm);
+        strftime(stamp, sizeof stamp, "runs/run-%Y%m%d-%H%M%S", &tm);
+        snprintf(a->out_arg, sizeof a->out_arg, "--out=%s", stamp);
+    }
+    a->list = malloc(sizeof(char *) * (size_t)(argc + 2));
+    for (int i = 0; i < argc; i++) a->list[a->list_count++] = argv[i];
+    if (!c->o.out) {
+        a->list[a->list_count++] = a->out_arg;
+        c->o.out = a->out_arg + 6;
+    }
+}
+
+static void catch_stop_signals(void)
+{
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_handler = on_signal;
     sigaction(SIGINT, &action, NULL);
     sigaction(SIGTERM, &action, NULL);
+}
 
+/* Trains with console progress, then writes the report; the exit status
+ * follows the run's outcome. */
+static int train_then_report(const train_cli *c, train_arguments *a, int resume)
+{
     progress console;
-    progress_init(&console, stdout, c.o.quiet);
+    progress_init(&console, stdout, c->o.quiet);
     train_callbacks callbacks = progress_train_callbacks(&console);
     train_result result;
-    int rc = train_run(&c.o, list_count, list, resume, &callbacks, &result, &err);
-    free(list);
-    free(stored);
-    if (c.o.timing && result.database[0]) /* the run opened */ progress_print_timing(stderr, &result.timing);
+    error err;
+    int rc = train_run(&c->o, a->list_count, a->list, resume, &callbacks, &result, &err);
+    if (c->o.timing && result.database[0]) /* the run opened */
+        progress_print_timing(stderr, &result.timing);
     if (rc) {
         fprintf(stderr, "nanprobe train: %s\n", err.message);
         return EXIT_FAILURE_;
     }
-    if (c.o.report) write_train_report(&c.o, &result);
-    if (!c.o.quiet) {
+    if (c->o.report) write_train_report(&c->o, &result);
+    if (!c->o.quiet) {
         printf("%s after %ld steps (%.2f s/step); database: %s\n", train_status_name(result.status), result.steps,
                result.seconds_per_step, result.database);
         if (result.report[0]) printf("report: %s\n", result.report);
@@ -163,6 +172,27 @@ static int command_train(int argc, char **argv)
     case TRAIN_INTERRUPTED: return EXIT_INTERRUPTED;
     default: return EXIT_OK;
     }
+}
+
+static int command_train(int argc, char **argv)
+{
+    train_cli c;
+    train_cli_init(&c);
+    error err;
+    int help = 0;
+    if (train_cli_parse(&c, argc, argv, &help, &err)) return usage_error(&err);
+    if (help) return EXIT_OK;
+    train_arguments a;
+    memset(&a, 0, sizeof a);
+    int resume = c.resume != NULL, rc = -1;
+    if (resume) rc = resume_arguments(&c, argc, argv, &a, &err);
+    else fresh_arguments(&c, argc, argv, &a);
+    if (rc < 0) {
+        catch_stop_signals();
+        rc = train_then_report(&c, &a, resume);
+    }
+    train_arguments_free(&a);
+    return rc;
 }
 
 /* --------------------------------------------------------------- summary */
