@@ -226,7 +226,12 @@ static void name_arm(const ablation *ab, int i, arm *a)
     for (int k = ab->axis_count - 1; k >= 0; k--) {
         int index = rest % ab->axes[k].count;
         rest /= ab->axes[k].count;
-        snprintf(a->options[k], sizeof a->options[k], "%s=%s", ab->axes[k].key, ab->axes[k].values[index]);
+        /* Through copies: a lies inside *ab, and the compiler cannot tell
+         * that the arm and the axes do not overlap. */
+        char key[sizeof ab->axes[0].key], value[sizeof ab->axes[0].values[0]];
+        memcpy(key, ab->axes[k].key, sizeof key);
+        memcpy(value, ab->axes[k].values[index], sizeof value);
+        snprintf(a->options[k], sizeof a->options[k], "%s=%s", key, value);
     }
     for (int k = 0; k < ab->axis_count; k++) {
         /* Label and directory name from a copy: the compiler cannot
@@ -239,8 +244,10 @@ static void name_arm(const ablation *ab, int i, arm *a)
         len = strlen(name);
         snprintf(name + len, sizeof name - len, "%s%s", k ? "_" : "", part);
     }
-    snprintf(a->dir, sizeof a->dir, "%s/arm-%d-%s", ab->out, i + 1, name);
-    snprintf(a->database, sizeof a->database, "%s/run.db", a->dir);
+    char dir[sizeof a->dir];
+    snprintf(dir, sizeof dir, "%s/arm-%d-%s", ab->out, i + 1, name);
+    memcpy(a->dir, dir, sizeof dir);
+    snprintf(a->database, sizeof a->database, "%s/run.db", dir);
 }
 
 /* Make the arms; every arm's options must parse before anything runs. */
