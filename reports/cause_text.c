@@ -1,0 +1,62 @@
+/* cause_text.c: the Cause / Path / Fix lines (see cause_text.h). */
+#include "cause_text.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static void number(strbuf *out, double v)
+{
+    if (isnan(v)) strbuf_append(out, "NaN");
+    else if (isinf(v)) strbuf_append(out, v > 0 ? "Inf" : "-Inf");
+    else strbuf_printf(out, "%.3g", v);
+}
+
+void cause_text_link(const rundata *d, const cause_link *k, strbuf *out)
+{
+    char name[128], tensor[64], stat[64];
+    cause_printable(k->layer >= 0 && k->layer < d->layer_count ? d->layers[k->layer].name : "?", name, sizeof name);
+    cause_printable(k->tensor, tensor, sizeof tensor);
+    cause_printable(k->statistic, stat, sizeof stat);
+    strbuf_printf(out, "%s %s %s ", name, tensor, stat);
+    if (k->step_before != k->step || isfinite(k->before)) {
+        number(out, k->before);
+        strbuf_printf(out, " (step %d) -> ", k->step_before);
+    }
+    number(out, k->after);
+    strbuf_printf(out, " (step %d)", k->step);
+}
+
+static void chain_text(const rundata *d, const cause_chain *c, strbuf *out)
+{
+    /* upstream first: the root, then each link down to the origin */
+    for (int i = c->count - 1; i >= 0; i--) {
+        cause_text_link(d, &c->links[i], out);
+        if (i) strbuf_append(out, " -> ");
+    }
+}
+
+void cause_text_compose(const rundata *d, const cause_trace *t, strbuf *out)
+{
+    if (t->klass == MECHANISM_NONE) return;
+    const mechanism_def *m = &mechanism_defs[t->klass];
+    const cause_link *root = &t->chain.links[t->chain.count - 1];
+    char name[128];
+    cause_printable(d->layers[root->layer].name, name, sizeof name);
+    strbuf_printf(out, "Cause: %s%s at %s: %s; %s.\n", m->title, t->weak ? " (weak evidence)" : "",
+                  root->layer == 0 ? "the input data" : name, m->sentence, t->root_detail);
+    strbuf_append(out, "Path: ");
+    chain_text(d, &t->chain, out);
+    if (t->elements > 0)
+        strbuf_printf(out, "; %lld of %lld values non-finite at the origin", t->nonfinite, t->elements);
+    strbuf_append(out, ".\n");
+    strbuf_printf(out, "Fix: %s.\n", m->fix);
+    if (t->weak) {
+        strbuf_printf(out, "Uncertain: %s", t->weak_reason);
+        if (t->runner_up.count > 1) {
+            strbuf_append(out, "; runner-up chain: ");
+            chain_text(d, &t->runner_up, out);
+        }
+        strbuf_append(out, ".\n");
+    }
+}
