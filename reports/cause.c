@@ -264,6 +264,9 @@ static int choose_predecessor(walk *w, const node *n, node *best, cause_link *be
         double base;
         int onset;
         double rise = series_rise(&s, &base, &onset) / cand[i].power;
+        /* no history (a NaN at the first step kept): how far the value is
+         * from unit scale, toward overflow, is all there is to compare */
+        if (s.n == 1) rise = decades_of(s.v[0]) / cand[i].power, base = 1.0;
         if (cand[i].kind == NODE_INPUT) rise = fmax(rise, decades_of(s.v[s.n - 1] / DATA_SCALE_LIMIT));
         int earlier = onset > 0 && (top_onset == 0 || onset < top_onset);
         if (rise > top + 0.1 || (rise > top - 0.1 && earlier)) {

@@ -43,8 +43,12 @@ void cause_text_compose(const rundata *d, const cause_trace *t, strbuf *out)
     const cause_link *root = &t->chain.links[t->chain.count - 1];
     char name[128];
     cause_printable(d->layers[root->layer].name, name, sizeof name);
-    strbuf_printf(out, "Cause: %s%s at %s: %s; %s.\n", m->title, t->weak ? " (weak evidence)" : "",
-                  root->layer == 0 ? "the input data" : name, m->sentence, t->root_detail);
+    if (root->layer == 0)
+        strbuf_printf(out, "Cause: %s%s, in the data: %s; %s.\n", m->title, t->weak ? " (weak evidence)" : "",
+                      t->root_detail, m->sentence);
+    else
+        strbuf_printf(out, "Cause: %s%s at %s: %s; %s.\n", m->title, t->weak ? " (weak evidence)" : "", name,
+                      m->sentence, t->root_detail);
     strbuf_append(out, "Path: ");
     chain_text(d, &t->chain, out);
     if (t->elements > 0)

@@ -4,7 +4,7 @@
 const mechanism_def mechanism_defs[MECHANISM_COUNT] = {
     [MECHANISM_NONE] = {"none", "no failure", "no NaN or Inf was recorded", ""},
     [MECHANISM_DATA] = {"data", "data",
-                        "the input batch already held the non-finite value: it came from the data, not the network",
+                        "the fault came in with the input batch: it is in the data, not made by the network",
                         "fix or drop the clip; check the files for NaN and constant clips, or use --normalize "
                         "per_image, whose std is floored"},
     [MECHANISM_UPDATE_BLOWUP] = {"update_blowup", "update blow-up (learning rate)",
