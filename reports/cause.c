@@ -25,6 +25,7 @@ _Static_assert(sizeof cause_role_names / sizeof cause_role_names[0] == CAUSE_ROL
 /* Clips beyond uint8's range are badly scaled for a network that expects
  * values near [0, 1] or [0, 255]. */
 #define DATA_SCALE_LIMIT 255.0
+#define CAUSE_ONSET_LEAD 2
 
 char *cause_printable(const char *text, char *out, size_t size)
 {
@@ -607,10 +608,13 @@ static void chain_refine(walk *w, cause_trace *t, cause_chain *c, const char *pa
         root_kernel(w, t, root);
         return;
     }
-    int best = 0;
-    for (int i = 1; i < c->count; i++) {
+    /* Onsets are read against a half-decade band, so a link one step
+     * earlier is noise: an upstream link takes the root only when it left
+     * its band CAUSE_ONSET_LEAD steps before the current root. */
+    int best = c->count > 1 ? 1 : 0;
+    for (int i = best + 1; i < c->count; i++) {
         int onset = c->links[i].onset_step, top = c->links[best].onset_step;
-        if (onset > 0 && (best == 0 || top == 0 || onset < top)) best = i;
+        if (onset > 0 && (top == 0 || onset <= top - CAUSE_ONSET_LEAD)) best = i;
     }
     if (best == 0 || best == c->count - 1) return;
     c->count = best + 1;
