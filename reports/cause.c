@@ -284,8 +284,15 @@ static int choose_predecessor(walk *w, const node *n, node *best, cause_link *be
 
 /* ------------------------------------------------------------- roots */
 
-/* The largest one-update jump of a kernel's norm in the window. */
-static void kernel_jump(walk *w, int layer, int *jump_step, double *before, double *after)
+/* The update/weight ratio from which an update counts as a jump when the
+ * norm before it is unknown: the update was as large as the new weight. */
+#define CAUSE_JUMP_RATIO 0.5
+
+/* The largest one-update jump of a kernel's norm in the window, in decades.
+ * Without L2 the norm before the window's first update is not recorded; an
+ * update/weight ratio >= CAUSE_JUMP_RATIO there counts as a jump of at
+ * least CAUSE_JUMP_DECADES, with *before NaN. */
+static double kernel_jump(walk *w, int layer, int *jump_step, double *before, double *after)
 {
     node n = node_make(layer, "kernel", "l2norm", NODE_KERNEL, 1);
     series s;
@@ -297,6 +304,11 @@ static void kernel_jump(walk *w, int layer, int *jump_step, double *before, doub
         double jump = decades_of(s.v[i]) - decades_of(s.v[i - 1]);
         if (jump > best) best = jump, *jump_step = s.step[i], *before = s.v[i - 1], *after = s.v[i];
     }
+    if (s.n > 0 && !(kernel_norm_before(w, layer, s.step[0]) > 0) && best < CAUSE_JUMP_DECADES &&
+        metric_at(w, layer, "kernel.update_ratio", s.step[0]) >= CAUSE_JUMP_RATIO) {
+        best = CAUSE_JUMP_DECADES, *jump_step = s.step[0], *before = NAN, *after = s.v[0];
+    }
+    return best;
 }
 
 static const event_info *injection_on(const rundata *d, int layer, int nan_step)
@@ -322,8 +334,7 @@ static void root_kernel(walk *w, cause_trace *t, cause_link *root)
     char name[128];
     int step;
     double before, after;
-    kernel_jump(w, root->layer, &step, &before, &after);
-    double jump = decades_of(after) - decades_of(before);
+    double jump = kernel_jump(w, root->layer, &step, &before, &after);
     const step_info *si = rundata_step(w->d, step);
     snprintf(root->tensor, sizeof root->tensor, "kernel.update");
     snprintf(root->statistic, sizeof root->statistic, "l2norm");
@@ -333,12 +344,19 @@ static void root_kernel(walk *w, cause_trace *t, cause_link *root)
     if (inj) t->klass = MECHANISM_INJECTED;
     else t->klass = w->nan_step - step <= CAUSE_BLOWUP_LEAD && jump >= CAUSE_JUMP_DECADES ? MECHANISM_UPDATE_BLOWUP
                                                                                            : MECHANISM_GRADUAL_GROWTH;
-    snprintf(t->root_detail, sizeof t->root_detail,
-             "the kernel norm of %s went from %.3g to %.3g in the update of step %d (update/weight ratio %.3g, lr %.3g, "
-             "Adam step size %.3g)",
-             name_of(w->d, root->layer, name, sizeof name), before, after, step,
-             metric_at(w, root->layer, "kernel.update_ratio", step), si ? si->lr : NAN,
-             metric_at(w, root->layer, "kernel.adam_step_size", step));
+    double ratio = metric_at(w, root->layer, "kernel.update_ratio", step);
+    double alpha = metric_at(w, root->layer, "kernel.adam_step_size", step);
+    name_of(w->d, root->layer, name, sizeof name);
+    if (isnan(before))
+        snprintf(t->root_detail, sizeof t->root_detail,
+                 "the update of step %d was %.3g times the new kernel norm of %s (%.3g; without L2 the norm before "
+                 "it is not recorded), lr %.3g, Adam step size %.3g",
+                 step, ratio, name, after, si ? si->lr : NAN, alpha);
+    else
+        snprintf(t->root_detail, sizeof t->root_detail,
+                 "the kernel norm of %s went from %.3g to %.3g in the update of step %d (update/weight ratio %.3g, "
+                 "lr %.3g, Adam step size %.3g)",
+                 name, before, after, step, ratio, si ? si->lr : NAN, alpha);
 }
 
 /* The root is the data: the clips of the NaN step that were non-finite or
@@ -596,10 +614,8 @@ static void chain_refine(walk *w, cause_trace *t, cause_chain *c, const char *pa
         if (!layer_has_kernel(w->d, l)) continue;
         int step;
         double before, after;
-        kernel_jump(w, l, &step, &before, &after);
-        if (step == 0 || w->nan_step - step > CAUSE_BLOWUP_LEAD ||
-            decades_of(after) - decades_of(before) < CAUSE_JUMP_DECADES)
-            continue;
+        double jump = kernel_jump(w, l, &step, &before, &after);
+        if (step == 0 || w->nan_step - step > CAUSE_BLOWUP_LEAD || jump < CAUSE_JUMP_DECADES) continue;
         c->count = i + 1 < CAUSE_MAX_LINKS ? i + 2 : i + 1;
         cause_link *root = &c->links[c->count - 1];
         *root = c->links[i];

@@ -8,7 +8,9 @@
  * read from the run being checked:
  *   ROOT_LAYER   the named layer and tensor;
  *   ROOT_KERNEL_UPDATE  a Conv3D/Dense kernel.update that jumped >= 3
- *                decades in one step (an lr blow-up moves every kernel);
+ *                decades in one step (an lr blow-up moves every kernel), or,
+ *                without L2 (norm before unknown), one whose update/weight
+ *                ratio reached CAUSE_JUMP_RATIO;
  *   ROOT_OVERFLOW_INPUT the statistic that ran to overflow: the input of
  *                the origin BatchNorm (its output absmax), or the origin's
  *                own batch_variance when the moving variance overflowed. */
@@ -127,7 +129,8 @@ static inline int diag_root_ok(const rundata *d, const cause_trace *t, const dia
     case ROOT_LAYER: return strcmp(name, c->root_layer) == 0 && strcmp(root->tensor, c->root_tensor) == 0;
     case ROOT_KERNEL_UPDATE:
         return (strcmp(d->layers[root->layer].kind, "Conv3D") == 0 || strcmp(d->layers[root->layer].kind, "Dense") == 0) &&
-               strcmp(root->tensor, "kernel.update") == 0 && root->decades >= 3.0;
+               strcmp(root->tensor, "kernel.update") == 0 &&
+               (root->decades >= 3.0 || (isnan(root->before) && root->decades >= CAUSE_JUMP_DECADES));
     case ROOT_OVERFLOW_INPUT: {
         const char *inputs = d->layers[origin->layer].inputs;
         if (strcmp(origin->tensor, "moving_variance") == 0)
