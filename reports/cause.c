@@ -246,6 +246,8 @@ static void link_fill(cause_link *k, const node *n, const series *s, double rise
     k->step = s->n ? s->step[s->n - 1] : 0;
     k->after = s->n ? s->v[s->n - 1] : NAN;
     k->decades = rise;
+    k->last_finite = k->after;
+    k->last_finite_step = k->step;
     k->onset_step = onset;
     k->role = role;
 }
@@ -418,21 +420,29 @@ static void root_statistic(walk *w, cause_trace *t, cause_link *root, const char
     if (strcmp(origin_pass, "loss") == 0) {
         t->klass = MECHANISM_LOSS_SATURATION;
         snprintf(t->root_detail, sizeof t->root_detail,
-                 "the logits of %s reached |z| = %.3g, so the cross-entropy overflowed float32", name, root->after);
+                 "the logits of %s reached |z| = %.3g (step %d), so the cross-entropy overflowed float32", name,
+                 root->last_finite, root->last_finite_step);
         return;
     }
     if (is_bn && (count <= 1 || mean2 >= 1e7 || (isfinite(min_var) && min_var < 1e-5))) {
         t->klass = MECHANISM_BATCHNORM;
+        const char *hazard = count <= 1 ? "BatchNorm over n = 1 value per channel"
+                             : mean2 >= 1e7 ? "cancellation: the channel mean dwarfs its spread"
+                                            : "a collapsed channel variance";
         snprintf(t->root_detail, sizeof t->root_detail,
-                 "%s normalized over %.0f values per channel, with minimum variance %.3g and max mean^2/variance "
-                 "%.3g at step %d",
-                 name, count, min_var, mean2, w->nan_step - 1);
+                 "%s in %s: %.0f values per channel, minimum variance %.3g, max mean^2/variance %.3g (step %d)",
+                 hazard, name, count, min_var, mean2, w->nan_step - 1);
         return;
     }
     int span = root->step - (root->onset_step > 0 ? root->onset_step : root->step_before);
     double per_step = span > 0 ? root->decades / span : root->decades;
     t->klass = MECHANISM_GRADUAL_GROWTH;
-    if (root->decades >= CAUSE_FOLLOW_DECADES && span >= 2)
+    if (root->role == CAUSE_ROLE_ORIGIN)
+        snprintf(t->root_detail, sizeof t->root_detail,
+                 "%s %s of %s was %.3g at step %d and nothing upstream moved 10 x before the NaN: the overflow "
+                 "happened in this link's own arithmetic (a square or a variance past FLT_MAX)",
+                 root->tensor, root->statistic, name, root->last_finite, root->last_finite_step);
+    else if (root->decades >= CAUSE_FOLLOW_DECADES && span >= 2)
         snprintf(t->root_detail, sizeof t->root_detail,
                  "%s %s of %s grew from %.3g to %.3g over %d steps: 10^%.2f x per step (doubling every %.2g steps), "
                  "out of its band from step %d",
@@ -642,7 +652,7 @@ static void trace_weakness(cause_trace *t, const cause_link *runner_first)
 {
     const cause_chain *c = &t->chain;
     const cause_link *root = &c->links[c->count - 1];
-    if (t->klass == MECHANISM_DATA || t->klass == MECHANISM_INJECTED) return;
+    if (t->klass == MECHANISM_DATA || t->klass == MECHANISM_INJECTED || t->klass == MECHANISM_BATCHNORM) return;
     if (c->count == 1 && t->klass != MECHANISM_LOSS_SATURATION) {
         t->weak = 1;
         snprintf(t->weak_reason, sizeof t->weak_reason,

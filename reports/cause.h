@@ -48,6 +48,8 @@ typedef struct cause_link {
     int step_before, step;
     double before, after; /* the statistic at step_before and at step (NaN when non-finite) */
     double decades;       /* rise used to choose it (after the power division) */
+    double last_finite;   /* the origin: its last finite value before the NaN step (else = after) */
+    int last_finite_step;
     int onset_step;       /* first step out of its band, 0 if never */
     cause_role role;
 } cause_link;
