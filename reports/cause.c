@@ -701,3 +701,24 @@ int cause_trace_build(const rundata *d, cause_trace *t, error *err)
     close_walk(&w);
     return 0;
 }
+
+int cause_link_series(const rundata *d, const cause_link *k, int nan_step, int *steps, double *values, int max,
+                      error *err)
+{
+    walk w;
+    if (open_walk(&w, d, err)) {
+        close_walk(&w);
+        return -1;
+    }
+    w.nan_step = nan_step;
+    w.first_step = nan_step > WINDOW_STEPS ? nan_step - WINDOW_STEPS + 1 : 1;
+    w.backward_origin = 1;
+    const char *tensor = strcmp(k->tensor, "kernel.update") == 0 ? "kernel" : k->tensor;
+    const char *column = strcmp(k->statistic, "l2norm") == 0 || strcmp(tensor, "kernel") == 0 ? "l2norm" : "absmax";
+    series s;
+    stats_series(&w, k->layer, tensor, column, nan_step, &s);
+    int n = s.n < max ? s.n : max;
+    for (int i = 0; i < n; i++) steps[i] = s.step[i], values[i] = s.v[i];
+    close_walk(&w);
+    return n;
+}

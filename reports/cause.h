@@ -74,6 +74,11 @@ typedef struct cause_trace {
  * A run without a 'nan' event gets klass MECHANISM_NONE and no links. */
 int cause_trace_build(const rundata *d, cause_trace *out, error *err);
 
+/* The statistic of one link over the trace's window (finite points, at
+ * most max, ascending steps); returns the count or -1. */
+int cause_link_series(const rundata *d, const cause_link *k, int nan_step, int *steps, double *values, int max,
+                      error *err);
+
 /* Copies text into out with control characters replaced by '?' (database
  * strings must not reach a terminal as escape sequences); returns out. */
 char *cause_printable(const char *text, char *out, size_t size);
