@@ -581,7 +581,7 @@ static void root_injection(walk *w, cause_trace *t, const event_info *inj)
     root->role = c->count > 1 ? CAUSE_ROLE_ROOT : CAUSE_ROLE_ORIGIN;
     t->klass = MECHANISM_INJECTED;
     char message[300];
-    if (on_kernel && isfinite(root->before))
+    if (on_kernel && l >= 0 && isfinite(root->before))
         snprintf(t->root_detail, sizeof t->root_detail, "the kernel norm of %s went from %.3g to %.3g at step %d; %s",
                  cause_printable(w->d->layers[l].name, message, sizeof message), root->before, root->after,
                  inj->step, cause_printable(inj->message, message + 150, 150));
