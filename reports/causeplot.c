@@ -44,8 +44,9 @@ static int load_curves(const rundata *d, const cause_trace *t, curve *curves, er
         int merged = 0;
         for (int j = 0; j < count && !merged; j++)
             if (curves_equal(&curves[j], c)) {
-                size_t used = strlen(curves[j].label);
-                snprintf(curves[j].label + used, sizeof curves[j].label - used, "=%s", c->label);
+                char both[sizeof c->label];
+                snprintf(both, sizeof both, "%.99s=%.99s", curves[j].label, c->label);
+                memcpy(curves[j].label, both, sizeof both);
                 merged = 1;
             }
         if (!merged && c->n > 0) count++;
