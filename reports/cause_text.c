@@ -19,6 +19,13 @@ void cause_text_link(const rundata *d, const cause_link *k, strbuf *out)
     cause_printable(k->tensor, tensor, sizeof tensor);
     cause_printable(k->statistic, stat, sizeof stat);
     strbuf_printf(out, "%s %s %s ", name, tensor, stat);
+    if (strcmp(k->tensor, "kernel.update") == 0) {
+        number(out, k->before);
+        strbuf_append(out, " -> ");
+        number(out, k->after);
+        strbuf_printf(out, " (update of step %d)", k->step);
+        return;
+    }
     if (k->step_before != k->step || isfinite(k->before)) {
         number(out, k->before);
         strbuf_printf(out, " (step %d) -> ", k->step_before);

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cause.h"
+#include "cause_store.h"
+#include "causeplot.h"
 #include "figure.h"
 #include "html.h"
 #include "outdir.h"
@@ -382,6 +385,46 @@ static int write_text_file(const char *dir, const char *name, const char *text, 
     return figure_data_close(f, dir, name, err);
 }
 
+/* The table: the last finite probed step against the NaN step, or the
+ * first against the last probed step of a healthy run. */
+static int step_table_fill(const rundata *d, const event_info *nan, step_table *table, error *err)
+{
+    if (nan) {
+        int before = -1;
+        for (int p = 0; p < d->probe_count && d->probe_steps[p] < nan->step; p++) before = p;
+        table->step_a = before >= 0 ? d->probe_steps[before] : d->probe_steps[0];
+        table->step_b = nan->step;
+        table->label_a = "last finite step";
+        table->label_b = "NaN step";
+    } else {
+        table->step_a = d->probe_steps[0];
+        table->step_b = d->probe_steps[d->probe_count - 1];
+        table->label_a = "first probed step";
+        table->label_b = "last probed step";
+    }
+    return rundata_step_stats(d, table->step_a, &table->a, &table->count_a, err) ||
+                   rundata_step_stats(d, table->step_b, &table->b, &table->count_b, err)
+               ? -1
+               : 0;
+}
+
+/* The causal trace, stored in the run's cause_chain table, then the
+ * verdict opening with its Cause / Path / Fix lines.  A database that
+ * cannot be written (a read-only copy) still gets its report; the verdict
+ * says the chain was not stored. */
+static int compose_verdict(const char *db_path, const rundata *d, const precursor_ranking *ranking,
+                           const rule_finding findings[RULE_COUNT], cause_trace *trace, strbuf *verdict, error *err)
+{
+    if (cause_trace_build(d, trace, err)) return -1;
+    error store_err;
+    int stored = cause_store(d, trace, db_path, &store_err) == 0;
+    verdict_compose_traced(d, trace, ranking, findings, verdict);
+    if (!stored && trace->klass != MECHANISM_NONE)
+        strbuf_printf(verdict, "Note: the cause chain was not stored in the database (%s).\n", store_err.message);
+    if (verdict->failed) return error_set(err, "out of memory composing the verdict");
+    return 0;
+}
+
 int report_write(const char *db_path, const char *out_dir, report_result *result, error *err)
 {
     report_result local;
@@ -416,39 +459,19 @@ int report_write(const char *db_path, const char *out_dir, report_result *result
     int rc = -1, have_table = 0;
     if (precursor_rank(&d, end_step, &ranking, err)) goto done_data;
     rules_evaluate(&d, end_step, findings);
-    verdict_compose(&d, &ranking, findings, &verdict);
-    if (verdict.failed) {
-        error_set(err, "out of memory composing the verdict");
-        goto done;
-    }
+    cause_trace trace;
+    if (compose_verdict(db_path, &d, &ranking, findings, &trace, &verdict, err)) goto done;
     snprintf(result->verdict, sizeof result->verdict, "%s", strbuf_text(&verdict));
     if (write_text_file(dir, "verdict.txt", strbuf_text(&verdict), err)) goto done;
-    if (runplots_write(dir, &d, &ranking, &figs, err)) goto done;
+    if (runplots_write(dir, &d, &ranking, &figs, err) || causeplot_write(dir, &d, &trace, &figs, err)) goto done;
     result->figures_planned = figs.count;
     error gnuplot_err;
     gnuplot_err.message[0] = '\0';
     int gnuplot_rc = figs.count ? figure_render_all(dir, &figs, &gnuplot_err) : 0;
     for (int i = 0; i < figs.count; i++) result->figures_rendered += figs.items[i].rendered;
 
-    /* The table: the last finite probed step against the NaN step, or the
-     * first against the last probed step of a healthy run. */
     if (d.probe_count > 0) {
-        if (nan) {
-            int before = -1;
-            for (int p = 0; p < d.probe_count && d.probe_steps[p] < nan->step; p++) before = p;
-            table.step_a = before >= 0 ? d.probe_steps[before] : d.probe_steps[0];
-            table.step_b = nan->step;
-            table.label_a = "last finite step";
-            table.label_b = "NaN step";
-        } else {
-            table.step_a = d.probe_steps[0];
-            table.step_b = d.probe_steps[d.probe_count - 1];
-            table.label_a = "first probed step";
-            table.label_b = "last probed step";
-        }
-        if (rundata_step_stats(&d, table.step_a, &table.a, &table.count_a, err) ||
-            rundata_step_stats(&d, table.step_b, &table.b, &table.count_b, err))
-            goto done;
+        if (step_table_fill(&d, nan, &table, err)) goto done;
         have_table = 1;
     }
     if (write_index(dir, db_path, &d, strbuf_text(&verdict), nan != NULL, &figs, &ranking, findings,
