@@ -17,8 +17,8 @@ const char *const cause_role_names[CAUSE_ROLE_COUNT] = {"origin", "link", "root"
 _Static_assert(sizeof cause_role_names / sizeof cause_role_names[0] == CAUSE_ROLE_COUNT, "one name per role");
 
 /* The walk looks back this many steps from the NaN (the ring holds 32 by
- * default; probed history before it helps the baseline). */
-#define WINDOW_STEPS 64
+ * default; probed history before it gives the baseline). */
+#define WINDOW_STEPS 256
 #define MAX_CANDIDATES 16
 /* Out of band: more than half a decade from the baseline. */
 #define BAND_DECADES 0.5
@@ -437,7 +437,18 @@ static void root_statistic(walk *w, cause_trace *t, cause_link *root, const char
     int span = root->step - (root->onset_step > 0 ? root->onset_step : root->step_before);
     double per_step = span > 0 ? root->decades / span : root->decades;
     t->klass = MECHANISM_GRADUAL_GROWTH;
-    if (root->role == CAUSE_ROLE_ORIGIN)
+    if (root->role == CAUSE_ROLE_ORIGIN && t->origin_rise >= CAUSE_FOLLOW_DECADES && root->onset_step > 0 &&
+        root->last_finite_step - root->onset_step >= 2) {
+        /* nothing upstream moved, but the origin's own statistic grew */
+        /* growth per step from where it left its band, not over the flat baseline */
+        span = root->last_finite_step - root->onset_step;
+        per_step = t->origin_rise / span;
+        snprintf(t->root_detail, sizeof t->root_detail,
+                 "%s %s of %s grew from %.3g (baseline) to %.3g at step %d, out of its band from step %d: 10^%.2f x "
+                 "per step since (doubling every %.2g steps), with no upstream statistic moving 10 x",
+                 root->tensor, root->statistic, name, root->before, root->last_finite, root->last_finite_step,
+                 root->onset_step, per_step, per_step > 0 ? log10(2.0) / per_step : INFINITY);
+    } else if (root->role == CAUSE_ROLE_ORIGIN)
         snprintf(t->root_detail, sizeof t->root_detail,
                  "%s %s of %s was %.3g at step %d and nothing upstream moved 10 x before the NaN: the overflow "
                  "happened in this link's own arithmetic (a square or a variance past FLT_MAX)",
@@ -523,6 +534,7 @@ static void origin_link(walk *w, const node *n, cause_trace *t)
     double rise = series_rise(&s, &base, &onset);
     cause_link *k = &t->chain.links[0];
     link_fill(k, n, &s, isfinite(rise) ? rise : 0, base, onset, CAUSE_ROLE_ORIGIN);
+    t->origin_rise = isfinite(rise) ? rise : 0;
     k->step = w->nan_step;
     k->after = INFINITY;
     k->decades = INFINITY; /* the first link needs only CAUSE_FOLLOW_DECADES */
@@ -653,7 +665,7 @@ static void trace_weakness(cause_trace *t, const cause_link *runner_first)
     const cause_chain *c = &t->chain;
     const cause_link *root = &c->links[c->count - 1];
     if (t->klass == MECHANISM_DATA || t->klass == MECHANISM_INJECTED || t->klass == MECHANISM_BATCHNORM) return;
-    if (c->count == 1 && t->klass != MECHANISM_LOSS_SATURATION) {
+    if (c->count == 1 && t->klass != MECHANISM_LOSS_SATURATION && t->origin_rise < CAUSE_FOLLOW_DECADES) {
         t->weak = 1;
         snprintf(t->weak_reason, sizeof t->weak_reason,
                  "no statistic upstream of the origin moved by 10 x before step %d (a NaN right after a healthy "
@@ -717,8 +729,8 @@ int cause_link_series(const rundata *d, const cause_link *k, int nan_step, int *
     const char *column = strcmp(k->statistic, "l2norm") == 0 || strcmp(tensor, "kernel") == 0 ? "l2norm" : "absmax";
     series s;
     stats_series(&w, k->layer, tensor, column, nan_step, &s);
-    int n = s.n < max ? s.n : max;
-    for (int i = 0; i < n; i++) steps[i] = s.step[i], values[i] = s.v[i];
+    int n = s.n < max ? s.n : max, skip = s.n - n; /* the last max points */
+    for (int i = 0; i < n; i++) steps[i] = s.step[skip + i], values[i] = s.v[skip + i];
     close_walk(&w);
     return n;
 }

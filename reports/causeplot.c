@@ -8,7 +8,7 @@
 #include "gnuplot.h"
 #include "strbuf.h"
 
-#define PLOT_POINTS 64
+#define PLOT_POINTS 256
 
 typedef struct curve {
     int link;      /* index in the chain */
