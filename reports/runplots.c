@@ -163,6 +163,17 @@ static int plot_loss(const char *dir, const rundata *d, figure_set *set, error *
     return rc;
 }
 
+/* A series label for a gnuplot title or axis: gnuplot_quote keeps no '^',
+ * so "mean^2" is spelled "squared mean" instead of reading "mean_2". */
+static void plot_label(const char *label, char *out, size_t size)
+{
+    const char *hat = strstr(label, "mean^2");
+    if (hat)
+        snprintf(out, size, "%.*ssquared mean%s", (int)(hat - label), label, hat + 6);
+    else
+        snprintf(out, size, "%s", label);
+}
+
 /* ------------------------------------------------------------- culprit */
 
 /* The series and layer to show: the top precursor when it is one, else the
@@ -253,13 +264,17 @@ static int plot_culprit(const char *dir, const rundata *d, const precursor_ranki
     figure *fig = figure_add(set, "culprit", 1200, 650, caption);
     if (!fig) return 0;
     figure_add_data(fig, "culprit.dat");
-    snprintf(what, sizeof what, "%s of %s and its neighbours", series_defs[s].label, d->layers[culprit].name);
+    char spelled[200];
+    plot_label(series_defs[s].label, spelled, sizeof spelled);
+    snprintf(what, sizeof what, "%s of %s and its neighbours", spelled, d->layers[culprit].name);
     quoted_title(what, d, title, sizeof title);
     strbuf body = {0};
     char ylabel[200];
-    gnuplot_quote(series_defs[s].label, ylabel, sizeof ylabel);
+    char label[200];
+    plot_label(series_defs[s].label, label, sizeof label);
+    gnuplot_quote(label, ylabel, sizeof ylabel);
     strbuf_printf(&body, "set title %s\nset xlabel 'step'\nset ylabel %s\nset logscale y\n"
-                         "set format y '%%.0e'\nset key top left\n",
+                         "set format y '%%.0e'\nset key outside right top\n", /* off the band label */
                   title, ylabel);
     marker_nan(d, &body);
     if (p) {
@@ -595,8 +610,9 @@ static int plot_batchnorm(const char *dir, const rundata *d, figure_set *set, er
     panel panels[2] = {
         {SERIES_BN_MIN_VARIANCE, 0, "smallest channel batch variance", "min over channels of the batch variance",
          {1e-3, 1e-5}, {"epsilon 1e-3", "1e-5: collapse"}, 0},
-        {SERIES_BN_MAX_MEAN2_OVER_VAR, 0, "largest channel mean^2/variance (one-pass cancellation factor)",
-         "max over channels of mean^2 / variance", {1e5, 1e7}, {"1e5: 1% one-pass error", "1e7: variance can go negative"},
+        /* gnuplot_quote keeps no '^' (it would read "mean_2"): spelled out */
+        {SERIES_BN_MAX_MEAN2_OVER_VAR, 0, "largest channel squared mean / variance (one-pass cancellation factor)",
+         "max over channels of squared mean / variance", {1e5, 1e7}, {"1e5: 1% one-pass error", "1e7: variance can go negative"},
          1},
     };
     return plot_layer_lines(
