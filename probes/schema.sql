@@ -181,13 +181,15 @@ CREATE TABLE IF NOT EXISTS cause_chain (
     layer_name    TEXT NOT NULL,
     tensor        TEXT NOT NULL,    -- as in stats.tensor; 'kernel.update' for an optimizer step
     statistic     TEXT NOT NULL,    -- absmax | l2norm | nan_count | injected
-    value_before  REAL,             -- NULL when non-finite or unknown
-    value_after   REAL,             -- NULL when non-finite (the origin)
+    value_before  REAL,             -- the baseline (median of the window's first quarter), or the
+                                    -- value before the update or injection; NULL when unknown
+    value_after   REAL,             -- at step; NULL when non-finite (the origin)
     decades       REAL,             -- the rise that chose this link (log10 after/before, per power)
     onset_step    INTEGER,          -- first step out of its band (NULL if never)
     role          TEXT NOT NULL,    -- origin | link | root
     mechanism     TEXT NOT NULL,
     weak          INTEGER NOT NULL, -- 1: weak evidence (see the verdict's "Uncertain" line)
+    sample_id     INTEGER,          -- a data root: the dataset id of the clip
     PRIMARY KEY (run_id, chain, position)
 ) WITHOUT ROWID;
 

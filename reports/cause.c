@@ -248,6 +248,7 @@ static void link_fill(cause_link *k, const node *n, const series *s, double rise
     k->decades = rise;
     k->last_finite = k->after;
     k->last_finite_step = k->step;
+    k->sample_id = -1;
     k->onset_step = onset;
     k->role = role;
 }
@@ -379,6 +380,7 @@ static void root_data(walk *w, cause_trace *t, cause_link *root)
         long long id = sqlite3_column_int64(q, 1), bad = sqlite3_column_int64(q, 2);
         double absmax = sqlite3_column_double(q, 3);
         root->step_before = root->step = w->nan_step;
+        root->sample_id = id;
         if (bad > 0) {
             snprintf(root->statistic, sizeof root->statistic, "nan_count");
             root->before = 0, root->after = (double)bad;
@@ -568,6 +570,7 @@ static void root_injection(walk *w, cause_trace *t, const event_info *inj)
         if (root->role == CAUSE_ROLE_ROOT) root->role = CAUSE_ROLE_LINK;
         root = &c->links[c->count++];
         memset(root, 0, sizeof *root);
+        root->sample_id = -1;
         root->layer = l;
         root->step_before = inj->step > 1 ? inj->step - 1 : inj->step;
         root->step = inj->step;

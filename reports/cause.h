@@ -46,11 +46,13 @@ typedef struct cause_link {
     char tensor[32];    /* stats.tensor, or "kernel.update" for the optimizer link */
     char statistic[32]; /* "absmax", "l2norm", "nan_count", "update_ratio", ... */
     int step_before, step;
-    double before, after; /* the statistic at step_before and at step (NaN when non-finite) */
+    double before, after; /* before: the baseline (median of the window's first quarter), or the value
+                           * before the update or injection; after: at step (Inf at the origin) */
     double decades;       /* rise used to choose it (after the power division) */
     double last_finite;   /* the origin: its last finite value before the NaN step (else = after) */
     int last_finite_step;
     int onset_step;       /* first step out of its band, 0 if never */
+    long long sample_id;  /* a data root: the clip's dataset id (else -1) */
     cause_role role;
 } cause_link;
 

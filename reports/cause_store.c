@@ -37,6 +37,8 @@ static int insert_chain(sqlite3_stmt *st, const rundata *d, const cause_trace *t
                           SQLITE_STATIC);
         sqlite3_bind_text(st, 15, mechanism_defs[t->klass].key, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 16, t->weak);
+        if (k->sample_id >= 0) sqlite3_bind_int64(st, 17, k->sample_id);
+        else sqlite3_bind_null(st, 17);
         if (sqlite3_step(st) != SQLITE_DONE) return -1;
     }
     return 0;
@@ -61,7 +63,7 @@ int cause_store(const rundata *d, const cause_trace *t, const char *db_path, err
         sqlite3_prepare_v2(db,
                            "INSERT INTO cause_chain (run_id, chain, position, step, step_before, layer_id, "
                            "layer_name, tensor, statistic, value_before, value_after, decades, onset_step, role, "
-                           "mechanism, weak) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           "mechanism, weak, sample_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            -1, &st, NULL) != SQLITE_OK)
         goto done;
     sqlite3_bind_int(del, 1, d->run.run_id);

@@ -26,9 +26,18 @@ void cause_text_link(const rundata *d, const cause_link *k, strbuf *out)
         strbuf_printf(out, " (update of step %d)", k->step);
         return;
     }
-    if (k->step_before != k->step || isfinite(k->before)) {
+    if (k->sample_id >= 0) {
+        strbuf_printf(out, "%.0f in clip %lld (step %d)", k->after, k->sample_id, k->step);
+        return;
+    }
+    if (k->role == CAUSE_ROLE_ROOT && strcmp(k->tensor, "kernel") == 0 && isfinite(k->before)) {
+        /* an injected factor: the norm before it, at the step before */
         number(out, k->before);
         strbuf_printf(out, " (step %d) -> ", k->step_before);
+    } else if (isfinite(k->before)) {
+        strbuf_append(out, "baseline ");
+        number(out, k->before);
+        strbuf_append(out, " -> ");
     }
     number(out, k->after);
     strbuf_printf(out, " (step %d)", k->step);
