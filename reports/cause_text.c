@@ -60,7 +60,7 @@ void cause_text_compose(const rundata *d, const cause_trace *t, strbuf *out)
     char name[128];
     cause_printable(d->layers[root->layer].name, name, sizeof name);
     if (root->layer == 0)
-        strbuf_printf(out, "Cause: %s%s, in the data: %s; %s.\n", m->title, t->weak ? " (weak evidence)" : "",
+        strbuf_printf(out, "Cause: %s%s: %s; %s.\n", m->title, t->weak ? " (weak evidence)" : "",
                       t->root_detail, m->sentence);
     else
         strbuf_printf(out, "Cause: %s%s at %s: %s; %s.\n", m->title, t->weak ? " (weak evidence)" : "", name,
