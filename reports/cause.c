@@ -641,11 +641,13 @@ static void chain_refine(walk *w, cause_trace *t, cause_chain *c, const char *pa
         double before, after;
         double jump = kernel_jump(w, l, &step, &before, &after);
         if (step == 0 || w->nan_step - step > CAUSE_BLOWUP_LEAD || jump < CAUSE_JUMP_DECADES) continue;
+        /* the kernel link goes after the layer's output link (over it
+         * when the chain is full) */
+        c->links[i].role = CAUSE_ROLE_LINK;
         c->count = i + 1 < CAUSE_MAX_LINKS ? i + 2 : i + 1;
         cause_link *root = &c->links[c->count - 1];
         *root = c->links[i];
         root->role = CAUSE_ROLE_ROOT;
-        c->links[i].role = CAUSE_ROLE_LINK;
         root_kernel(w, t, root);
         return;
     }
