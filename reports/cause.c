@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "probe_names.h"
 
 const char *const cause_role_names[CAUSE_ROLE_COUNT] = {"origin", "link", "root"};
 _Static_assert(sizeof cause_role_names / sizeof cause_role_names[0] == CAUSE_ROLE_COUNT, "one name per role");
@@ -174,33 +175,33 @@ static int node_predecessors(const rundata *d, const node *n, node *out)
     if (n->kind == NODE_INPUT || n->kind == NODE_KERNEL) return 0;
     if (n->kind == NODE_FORWARD) {
         if (strncmp(n->tensor, "moving_", 7) == 0) {
-            out[k++] = node_make(l, strcmp(n->tensor, "moving_variance") == 0 ? "batch_variance" : "batch_mean",
+            out[k++] = node_make(l, strcmp(n->tensor, PROBE_ROLE_MOVING_VARIANCE) == 0 ? PROBE_NAME_BATCH_VARIANCE : PROBE_NAME_BATCH_MEAN,
                                  "absmax", NODE_FORWARD, 1);
             return k;
         }
-        int square = strcmp(n->tensor, "batch_variance") == 0 ? 2 : 1;
+        int square = strcmp(n->tensor, PROBE_NAME_BATCH_VARIANCE) == 0 ? 2 : 1;
         const char *p = d->layers[l].inputs;
         while (*p && k < MAX_CANDIDATES - 2) {
             size_t length = strcspn(p, ",");
             int in = layer_by_name(d, p, length);
-            if (in >= 0) out[k++] = node_make(in, "output", "absmax", in == 0 ? NODE_INPUT : NODE_FORWARD, square);
+            if (in >= 0) out[k++] = node_make(in, PROBE_NAME_OUTPUT, "absmax", in == 0 ? NODE_INPUT : NODE_FORWARD, square);
             p += length + (p[length] == ',');
         }
-        if (layer_has_kernel(d, l)) out[k++] = node_make(l, "kernel", "l2norm", NODE_KERNEL, 1);
-        if (layer_is(d, l, "BatchNormalization") && strcmp(n->tensor, "output") == 0)
-            out[k++] = node_make(l, "gamma", "absmax", NODE_KERNEL, 1);
+        if (layer_has_kernel(d, l)) out[k++] = node_make(l, PROBE_ROLE_KERNEL, "l2norm", NODE_KERNEL, 1);
+        if (layer_is(d, l, "BatchNormalization") && strcmp(n->tensor, PROBE_NAME_OUTPUT) == 0)
+            out[k++] = node_make(l, PROBE_ROLE_GAMMA, "absmax", NODE_KERNEL, 1);
         return k;
     }
     if (n->kind == NODE_PARAM_GRAD) {
         int square = strstr(n->tensor, "adam_v") ? 2 : 1;
-        out[k++] = node_make(l, "output_grad", "absmax", NODE_BACKWARD, square);
+        out[k++] = node_make(l, PROBE_NAME_OUTPUT_GRAD, "absmax", NODE_BACKWARD, square);
         return k;
     }
     /* NODE_BACKWARD: the gradient reaching l comes through its consumers. */
     for (int c = l + 1; c < d->layer_count && k < MAX_CANDIDATES - 1; c++) {
         if (!layer_consumes(d, c, l)) continue;
-        out[k++] = node_make(c, "output_grad", "absmax", NODE_BACKWARD, 1);
-        if (layer_has_kernel(d, c) && k < MAX_CANDIDATES) out[k++] = node_make(c, "kernel", "l2norm", NODE_KERNEL, 1);
+        out[k++] = node_make(c, PROBE_NAME_OUTPUT_GRAD, "absmax", NODE_BACKWARD, 1);
+        if (layer_has_kernel(d, c) && k < MAX_CANDIDATES) out[k++] = node_make(c, PROBE_ROLE_KERNEL, "l2norm", NODE_KERNEL, 1);
     }
     return k;
 }
@@ -210,7 +211,7 @@ static int node_predecessors(const rundata *d, const node *n, node *out)
 static double kernel_norm_before(walk *w, int layer, int step)
 {
     double l2 = w->d->run.l2;
-    double g = metric_at(w, layer, "kernel.l2_grad_norm", step);
+    double g = metric_at(w, layer, PROBE_NAME_L2_GRAD_NORM, step);
     return l2 > 0 && isfinite(g) ? g / (2.0 * l2) : NAN;
 }
 
@@ -221,7 +222,7 @@ static int node_series(walk *w, const node *n, series *s)
     if (n->kind == NODE_KERNEL) last = w->nan_step - 1; /* the weights the NaN step used */
     if ((n->kind == NODE_BACKWARD || n->kind == NODE_PARAM_GRAD) && !w->backward_origin) last = w->nan_step - 1;
     stats_series(w, n->layer, n->tensor, n->column, last, s);
-    if (n->kind == NODE_KERNEL && strcmp(n->tensor, "kernel") == 0 && s->n > 0 && s->n < WINDOW_STEPS) {
+    if (n->kind == NODE_KERNEL && strcmp(n->tensor, PROBE_ROLE_KERNEL) == 0 && s->n > 0 && s->n < WINDOW_STEPS) {
         double before = kernel_norm_before(w, n->layer, s->step[0]);
         if (isfinite(before) && before > 0) {
             memmove(s->step + 1, s->step, (size_t)s->n * sizeof s->step[0]);
@@ -297,7 +298,7 @@ static int choose_predecessor(walk *w, const node *n, node *best, cause_link *be
  * least CAUSE_JUMP_DECADES, with *before NaN. */
 static double kernel_jump(walk *w, int layer, int *jump_step, double *before, double *after)
 {
-    node n = node_make(layer, "kernel", "l2norm", NODE_KERNEL, 1);
+    node n = node_make(layer, PROBE_ROLE_KERNEL, "l2norm", NODE_KERNEL, 1);
     series s;
     node_series(w, &n, &s);
     double best = -INFINITY;
@@ -308,7 +309,7 @@ static double kernel_jump(walk *w, int layer, int *jump_step, double *before, do
         if (jump > best) best = jump, *jump_step = s.step[i], *before = s.v[i - 1], *after = s.v[i];
     }
     if (s.n > 0 && !(kernel_norm_before(w, layer, s.step[0]) > 0) && best < CAUSE_JUMP_DECADES &&
-        metric_at(w, layer, "kernel.update_ratio", s.step[0]) >= CAUSE_JUMP_RATIO) {
+        metric_at(w, layer, PROBE_ROLE_KERNEL PROBE_SUFFIX_UPDATE_RATIO, s.step[0]) >= CAUSE_JUMP_RATIO) {
         best = CAUSE_JUMP_DECADES, *jump_step = s.step[0], *before = NAN, *after = s.v[0];
     }
     return best;
@@ -339,7 +340,7 @@ static void root_kernel(walk *w, cause_trace *t, cause_link *root)
     double before, after;
     double jump = kernel_jump(w, root->layer, &step, &before, &after);
     const step_info *si = rundata_step(w->d, step);
-    snprintf(root->tensor, sizeof root->tensor, "kernel.update");
+    snprintf(root->tensor, sizeof root->tensor, PROBE_ROLE_KERNEL PROBE_SUFFIX_UPDATE);
     snprintf(root->statistic, sizeof root->statistic, "l2norm");
     root->step_before = step - 1, root->step = step, root->before = before, root->after = after;
     root->decades = jump;
@@ -347,8 +348,8 @@ static void root_kernel(walk *w, cause_trace *t, cause_link *root)
     if (inj) t->klass = MECHANISM_INJECTED;
     else t->klass = w->nan_step - step <= CAUSE_BLOWUP_LEAD && jump >= CAUSE_JUMP_DECADES ? MECHANISM_UPDATE_BLOWUP
                                                                                            : MECHANISM_GRADUAL_GROWTH;
-    double ratio = metric_at(w, root->layer, "kernel.update_ratio", step);
-    double alpha = metric_at(w, root->layer, "kernel.adam_step_size", step);
+    double ratio = metric_at(w, root->layer, PROBE_ROLE_KERNEL PROBE_SUFFIX_UPDATE_RATIO, step);
+    double alpha = metric_at(w, root->layer, PROBE_ROLE_KERNEL PROBE_SUFFIX_STEP_SIZE, step);
     name_of(w->d, root->layer, name, sizeof name);
     if (isnan(before))
         snprintf(t->root_detail, sizeof t->root_detail,
@@ -368,7 +369,7 @@ static void root_data(walk *w, cause_trace *t, cause_link *root)
 {
     sqlite3_stmt *q = NULL;
     t->klass = MECHANISM_DATA;
-    snprintf(root->tensor, sizeof root->tensor, "output");
+    snprintf(root->tensor, sizeof root->tensor, PROBE_NAME_OUTPUT);
     const char *sql = "SELECT position, sample_id, nan_count + inf_count, absmax, std FROM input_samples "
                       "WHERE run_id = ? AND step = ? ORDER BY nan_count + inf_count DESC, absmax DESC LIMIT 1";
     if (sqlite3_prepare_v2(w->db, sql, -1, &q, NULL) != SQLITE_OK) return;
@@ -415,9 +416,9 @@ static void root_statistic(walk *w, cause_trace *t, cause_link *root, const char
     const rundata *d = w->d;
     int l = root->layer;
     name_of(d, l, name, sizeof name);
-    double count = metric_at(w, l, "bn.count", w->nan_step);
-    double mean2 = metric_at(w, l, "bn.max_mean2_over_var", w->nan_step - 1);
-    double min_var = metric_at(w, l, "bn.min_variance", w->nan_step - 1);
+    double count = metric_at(w, l, PROBE_NAME_BN_COUNT, w->nan_step);
+    double mean2 = metric_at(w, l, PROBE_NAME_BN_MAX_MEAN2_OVER_VAR, w->nan_step - 1);
+    double min_var = metric_at(w, l, PROBE_NAME_BN_MIN_VARIANCE, w->nan_step - 1);
     int is_bn = layer_is(d, l, "BatchNormalization");
     if (strcmp(origin_pass, "loss") == 0) {
         t->klass = MECHANISM_LOSS_SATURATION;
@@ -474,11 +475,11 @@ static node origin_node(const rundata *d, const event_info *e, int *backward)
     if (l < 0) l = 0;
     *backward = strcmp(e->pass, "backward") == 0 || strcmp(e->pass, "optimizer_state") == 0 ||
                 strcmp(e->pass, "update") == 0;
-    if (strcmp(e->pass, "input") == 0 || l == 0) return node_make(0, "output", "absmax", NODE_INPUT, 1);
-    if (strcmp(e->pass, "loss") == 0) return node_make(l, "output", "absmax", NODE_FORWARD, 1);
-    if (strcmp(e->pass, "backward") == 0) return node_make(l, "output_grad", "absmax", NODE_BACKWARD, 1);
+    if (strcmp(e->pass, "input") == 0 || l == 0) return node_make(0, PROBE_NAME_OUTPUT, "absmax", NODE_INPUT, 1);
+    if (strcmp(e->pass, "loss") == 0) return node_make(l, PROBE_NAME_OUTPUT, "absmax", NODE_FORWARD, 1);
+    if (strcmp(e->pass, "backward") == 0) return node_make(l, PROBE_NAME_OUTPUT_GRAD, "absmax", NODE_BACKWARD, 1);
     if (*backward) return node_make(l, e->tensor, "absmax", NODE_PARAM_GRAD, 1);
-    return node_make(l, e->tensor[0] ? e->tensor : "output", "absmax", NODE_FORWARD, 1);
+    return node_make(l, e->tensor[0] ? e->tensor : PROBE_NAME_OUTPUT, "absmax", NODE_FORWARD, 1);
 }
 
 /* Follows the best predecessor from `from` (already in chain) until a root. */
@@ -565,7 +566,7 @@ static void root_injection(walk *w, cause_trace *t, const event_info *inj)
     if (l < 0) l = layer_by_name(w->d, inj->layer_name, strlen(inj->layer_name));
     int on_kernel = strstr(inj->message, "scale-weights") != NULL;
     cause_link *root = &c->links[c->count - 1];
-    int reached = root->layer == l && (!on_kernel || strncmp(root->tensor, "kernel", 6) == 0);
+    int reached = root->layer == l && (!on_kernel || strncmp(root->tensor, PROBE_ROLE_KERNEL, 6) == 0);
     if (l >= 0 && !reached && c->count < CAUSE_MAX_LINKS) {
         if (root->role == CAUSE_ROLE_ROOT) root->role = CAUSE_ROLE_LINK;
         root = &c->links[c->count++];
@@ -576,10 +577,10 @@ static void root_injection(walk *w, cause_trace *t, const event_info *inj)
         root->step = inj->step;
         root->before = NAN;
         if (on_kernel) {
-            snprintf(root->tensor, sizeof root->tensor, "kernel");
+            snprintf(root->tensor, sizeof root->tensor, PROBE_ROLE_KERNEL);
             snprintf(root->statistic, sizeof root->statistic, "l2norm");
             series s;
-            node n = node_make(l, "kernel", "l2norm", NODE_KERNEL, 1);
+            node n = node_make(l, PROBE_ROLE_KERNEL, "l2norm", NODE_KERNEL, 1);
             int saved = w->nan_step;
             w->nan_step = inj->step;
             node_series(w, &n, &s);
@@ -587,8 +588,8 @@ static void root_injection(walk *w, cause_trace *t, const event_info *inj)
             if (s.n) root->before = s.v[s.n - 1], root->step_before = s.step[s.n - 1];
             root->after = root->before * inj->old_value;
         } else {
-            snprintf(root->tensor, sizeof root->tensor, "%s", strstr(inj->message, "backward") ? "output_grad"
-                                                                                                 : "output");
+            snprintf(root->tensor, sizeof root->tensor, "%s", strstr(inj->message, "backward") ? PROBE_NAME_OUTPUT_GRAD
+                                                                                                 : PROBE_NAME_OUTPUT);
             snprintf(root->statistic, sizeof root->statistic, "injected");
             root->after = INFINITY;
         }
@@ -607,9 +608,9 @@ static void root_injection(walk *w, cause_trace *t, const event_info *inj)
 static node node_of_link(const cause_link *k)
 {
     node_kind kind = NODE_FORWARD;
-    if (strcmp(k->tensor, "kernel") == 0 || strcmp(k->tensor, "gamma") == 0) kind = NODE_KERNEL;
+    if (strcmp(k->tensor, PROBE_ROLE_KERNEL) == 0 || strcmp(k->tensor, PROBE_ROLE_GAMMA) == 0) kind = NODE_KERNEL;
     else if (k->layer == 0) kind = NODE_INPUT;
-    else if (strcmp(k->tensor, "output_grad") == 0) kind = NODE_BACKWARD;
+    else if (strcmp(k->tensor, PROBE_NAME_OUTPUT_GRAD) == 0) kind = NODE_BACKWARD;
     else if (strchr(k->tensor, '.')) kind = NODE_PARAM_GRAD;
     return node_make(k->layer, k->tensor, strcmp(k->statistic, "l2norm") == 0 ? "l2norm" : "absmax", kind, 1);
 }
@@ -622,7 +623,7 @@ static void chain_root(walk *w, cause_trace *t, cause_chain *c, const char *pass
     if (root->role != CAUSE_ROLE_ORIGIN) root->role = CAUSE_ROLE_ROOT;
     t->root_detail[0] = '\0';
     if (n.kind == NODE_INPUT) root_data(w, t, root);
-    else if (n.kind == NODE_KERNEL && strcmp(n.tensor, "kernel") == 0) root_kernel(w, t, root);
+    else if (n.kind == NODE_KERNEL && strcmp(n.tensor, PROBE_ROLE_KERNEL) == 0) root_kernel(w, t, root);
     else root_statistic(w, t, root, pass);
 }
 
@@ -730,8 +731,8 @@ int cause_link_series(const rundata *d, const cause_link *k, int nan_step, int *
     w.nan_step = nan_step;
     w.first_step = nan_step > WINDOW_STEPS ? nan_step - WINDOW_STEPS + 1 : 1;
     w.backward_origin = 1;
-    const char *tensor = strcmp(k->tensor, "kernel.update") == 0 ? "kernel" : k->tensor;
-    const char *column = strcmp(k->statistic, "l2norm") == 0 || strcmp(tensor, "kernel") == 0 ? "l2norm" : "absmax";
+    const char *tensor = strcmp(k->tensor, PROBE_ROLE_KERNEL PROBE_SUFFIX_UPDATE) == 0 ? PROBE_ROLE_KERNEL : k->tensor;
+    const char *column = strcmp(k->statistic, "l2norm") == 0 || strcmp(tensor, PROBE_ROLE_KERNEL) == 0 ? "l2norm" : "absmax";
     series s;
     stats_series(&w, k->layer, tensor, column, nan_step, &s);
     int n = s.n < max ? s.n : max, skip = s.n - n; /* the last max points */
