@@ -54,7 +54,7 @@ $(BUILD)/src/run/%.o:    LAYER_INC := $(INC_run)
 $(BUILD)/reports/%.o:    LAYER_INC := $(INC_reports)
 $(BUILD)/src/cli/%.o:    LAYER_INC := $(INC_cli)
 
-.PHONY: all deps run test test-fast tests-build layers asan valgrind check-full bench reference clean
+.PHONY: all deps run test test-fast tests-build layers asan valgrind check-full bench diagnose-bench reference clean
 
 all: nanprobe
 
@@ -133,6 +133,14 @@ valgrind:
 bench: nanprobe
 	@tools/install-deps.sh bench
 	/usr/bin/python3 bench/run_bench.py
+
+# The causal verdict on a larger set of known causes (about a minute).
+$(BUILD)/bench/diagnose_bench: bench/diagnose_bench.c tests/diagnose_cases.h tests/test_util.h $(BUILD)/libnanprobe.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC_tests) -MMD -MP -o $@ $< $(BUILD)/libnanprobe.a $(LDFLAGS) $(LDLIBS)
+
+diagnose-bench: nanprobe $(BUILD)/bench/diagnose_bench
+	$(BUILD)/bench/diagnose_bench ./nanprobe
 
 reference:
 	@tools/install-deps.sh reference

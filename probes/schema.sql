@@ -163,6 +163,36 @@ CREATE TABLE IF NOT EXISTS events (
     message       TEXT NOT NULL     -- one plain sentence
 );
 
+-- The causal verdict: the chain from the first NaN's origin tensor back to
+-- its root, written by the report (`nanprobe report`, or train at its end).
+-- chain 0 is the verdict's chain, chain 1 the runner-up; position 0 is the
+-- origin, the highest position the root.  Every row of a chain repeats its
+-- mechanism (data | update_blowup | gradual_growth | batchnorm |
+-- loss_saturation | injected) and whether the evidence was weak.
+--   SELECT position, step, layer_name, tensor, statistic, value_before, value_after, role
+--   FROM cause_chain WHERE chain = 0 ORDER BY position DESC;   -- root first
+CREATE TABLE IF NOT EXISTS cause_chain (
+    run_id        INTEGER NOT NULL,
+    chain         INTEGER NOT NULL, -- 0: the verdict's chain, 1: the runner-up
+    position      INTEGER NOT NULL, -- 0 = origin ... highest = root
+    step          INTEGER NOT NULL, -- step of value_after
+    step_before   INTEGER NOT NULL, -- step of value_before
+    layer_id      INTEGER NOT NULL,
+    layer_name    TEXT NOT NULL,
+    tensor        TEXT NOT NULL,    -- as in stats.tensor; 'kernel.update' for an optimizer step
+    statistic     TEXT NOT NULL,    -- absmax | l2norm | nan_count | injected
+    value_before  REAL,             -- the baseline (median of the window's first quarter), or the
+                                    -- value before the update or injection; NULL when unknown
+    value_after   REAL,             -- at step; NULL when non-finite (the origin)
+    decades       REAL,             -- the rise that chose this link (log10 after/before, per power)
+    onset_step    INTEGER,          -- first step out of its band (NULL if never)
+    role          TEXT NOT NULL,    -- origin | link | root
+    mechanism     TEXT NOT NULL,
+    weak          INTEGER NOT NULL, -- 1: weak evidence (see the verdict's "Uncertain" line)
+    sample_id     INTEGER,          -- a data root: the dataset id of the clip
+    PRIMARY KEY (run_id, chain, position)
+) WITHOUT ROWID;
+
 CREATE INDEX IF NOT EXISTS stats_by_tensor ON stats (run_id, tensor, layer_id, step);
 CREATE INDEX IF NOT EXISTS metrics_by_name ON layer_metrics (run_id, metric, layer_id, step);
 CREATE INDEX IF NOT EXISTS events_by_kind ON events (run_id, kind, step);

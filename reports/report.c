@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cause.h"
+#include "cause_store.h"
+#include "causeplot.h"
 #include "figure.h"
 #include "html.h"
 #include "outdir.h"
@@ -405,6 +408,23 @@ static int load_step_table(const rundata *d, const event_info *nan, step_table *
     return 0;
 }
 
+/* The causal trace, stored in the run's cause_chain table, then the
+ * verdict opening with its Cause / Path / Fix lines.  A database that
+ * cannot be written (a read-only copy) still gets its report; the verdict
+ * says the chain was not stored. */
+static int compose_verdict(const char *db_path, const rundata *d, const precursor_ranking *ranking,
+                           const rule_finding findings[RULE_COUNT], cause_trace *trace, strbuf *verdict, error *err)
+{
+    if (cause_trace_build(d, trace, err)) return -1;
+    error store_err;
+    int stored = cause_store(d, trace, db_path, &store_err) == 0;
+    verdict_compose_traced(d, trace, ranking, findings, verdict);
+    if (!stored && trace->klass != MECHANISM_NONE)
+        strbuf_printf(verdict, "Note: the cause chain was not stored in the database (%s).\n", store_err.message);
+    if (verdict->failed) return error_set(err, "out of memory composing the verdict");
+    return 0;
+}
+
 int report_write(const char *db_path, const char *out_dir, report_result *result, error *err)
 {
     report_result local;
@@ -435,14 +455,11 @@ int report_write(const char *db_path, const char *out_dir, report_result *result
     int rc = -1, have_table = 0;
     if (precursor_rank(&d, end_step, &ranking, err)) goto done_data;
     rules_evaluate(&d, end_step, findings);
-    verdict_compose(&d, &ranking, findings, &verdict);
-    if (verdict.failed) {
-        error_set(err, "out of memory composing the verdict");
-        goto done;
-    }
+    cause_trace trace;
+    if (compose_verdict(db_path, &d, &ranking, findings, &trace, &verdict, err)) goto done;
     snprintf(result->verdict, sizeof result->verdict, "%s", strbuf_text(&verdict));
     if (write_text_file(dir, "verdict.txt", strbuf_text(&verdict), err)) goto done;
-    if (runplots_write(dir, &d, &ranking, &figs, err)) goto done;
+    if (runplots_write(dir, &d, &ranking, &figs, err) || causeplot_write(dir, &d, &trace, &figs, err)) goto done;
     result->figures_planned = figs.count;
     error gnuplot_err;
     gnuplot_err.message[0] = '\0';

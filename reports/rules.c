@@ -262,7 +262,15 @@ static void rule_exploding(const rundata *d, const window *w, double *scratch, r
         }
     }
     if (!have) {
-        finding_set(f, RULE_NO_DATA, -1, 0, "no gradient norms were logged");
+        int logged = 0;
+        for (int g = 0; g < 3; g++) logged |= d->series_present[grads[g]];
+        if (logged)
+            finding_set(f, RULE_NO_DATA, -1, 0,
+                        "only %d probed step%s before the end: too short a history to compare a peak with an early "
+                        "median",
+                        w->end, w->end == 1 ? "" : "s");
+        else
+            finding_set(f, RULE_NO_DATA, -1, 0, "no gradient norms were logged");
         return;
     }
     rule_level level = worst >= 1e4 ? RULE_FAIL : worst >= 100.0 ? RULE_WARN : RULE_PASS;
@@ -475,10 +483,19 @@ static void rule_bn_cancellation(const rundata *d, const window *w, rule_finding
         return;
     }
     rule_level level = worst >= 1e7 ? RULE_FAIL : worst >= 1e5 ? RULE_WARN : RULE_PASS;
-    finding_set(f, level, worst_l, step,
-                "largest mean^2/variance: %.3g at %s (step %d): a one-pass float32 variance would lose ~%.2g %% of "
-                "it",
-                worst, layer_name(d, worst_l), step, 100.0 * FLT_EPSILON * worst);
+    /* The rounding error of a one-pass E[x^2] - E[x]^2 is ~eps*mean^2,
+     * i.e. eps*ratio of the variance: a share, so at most all of it. */
+    double share = FLT_EPSILON * worst;
+    if (share < 1.0)
+        finding_set(f, level, worst_l, step,
+                    "largest mean^2/variance: %.3g at %s (step %d): a one-pass float32 variance would lose ~%.2g %% "
+                    "of it",
+                    worst, layer_name(d, worst_l), step, 100.0 * share);
+    else
+        finding_set(f, level, worst_l, step,
+                    "largest mean^2/variance: %.3g at %s (step %d): a one-pass float32 variance would lose all of it "
+                    "(its rounding error is %.2g times the variance itself)",
+                    worst, layer_name(d, worst_l), step, share);
 }
 
 static void rule_update_ratio(const rundata *d, const window *w, double *scratch, rule_finding *f)

@@ -185,6 +185,17 @@ static int plot_loss(const char *dir, const rundata *d, figure_set *set, error *
     return write_loss_script(dir, d, fig, &r, err);
 }
 
+/* A series label for a gnuplot title or axis: gnuplot_quote keeps no '^',
+ * so "mean^2" is spelled "squared mean" instead of reading "mean_2". */
+static void plot_label(const char *label, char *out, size_t size)
+{
+    const char *hat = strstr(label, "mean^2");
+    if (hat)
+        snprintf(out, size, "%.*ssquared mean%s", (int)(hat - label), label, hat + 6);
+    else
+        snprintf(out, size, "%s", label);
+}
+
 /* ------------------------------------------------------------- culprit */
 
 /* The series and layer to show: the top precursor when it is one, else the
@@ -286,13 +297,14 @@ static void culprit_band(const precursor *p, strbuf *body)
 static int write_culprit_script(const char *dir, const rundata *d, const figure *fig, series_id s, int culprit,
                                 int n, const precursor *p, error *err)
 {
-    char what[400], title[600], ylabel[200];
-    snprintf(what, sizeof what, "%s of %s and its neighbours", series_defs[s].label, d->layers[culprit].name);
+    char what[400], title[600], ylabel[200], label[200];
+    plot_label(series_defs[s].label, label, sizeof label);
+    snprintf(what, sizeof what, "%s of %s and its neighbours", label, d->layers[culprit].name);
     quoted_title(what, d, title, sizeof title);
     strbuf body = {0};
-    gnuplot_quote(series_defs[s].label, ylabel, sizeof ylabel);
+    gnuplot_quote(label, ylabel, sizeof ylabel);
     strbuf_printf(&body, "set title %s\nset xlabel 'step'\nset ylabel %s\nset logscale y\n"
-                         "set format y '%%.0e'\nset key top left\n",
+                         "set format y '%%.0e'\nset key outside right top\n", /* off the band label */
                   title, ylabel);
     marker_nan(d, &body);
     if (p) culprit_band(p, &body);
@@ -716,8 +728,9 @@ static int plot_batchnorm(const char *dir, const rundata *d, figure_set *set, er
     panel panels[2] = {
         {SERIES_BN_MIN_VARIANCE, 0, "smallest channel batch variance", "min over channels of the batch variance",
          {1e-3, 1e-5}, {"epsilon 1e-3", "1e-5: collapse"}, 0},
-        {SERIES_BN_MAX_MEAN2_OVER_VAR, 0, "largest channel mean^2/variance (one-pass cancellation factor)",
-         "max over channels of mean^2 / variance", {1e5, 1e7}, {"1e5: 1% one-pass error", "1e7: variance can go negative"},
+        /* gnuplot_quote keeps no '^' (it would read "mean_2"): spelled out */
+        {SERIES_BN_MAX_MEAN2_OVER_VAR, 0, "largest channel squared mean / variance (one-pass cancellation factor)",
+         "max over channels of squared mean / variance", {1e5, 1e7}, {"1e5: 1% one-pass error", "1e7: variance can go negative"},
          1},
     };
     return plot_layer_lines(

@@ -1,6 +1,8 @@
 /* verdict.c: composing the plain-text verdict (see verdict.h). */
 #include "verdict.h"
 
+#include "cause_text.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,33 +17,25 @@ void verdict_format_factor(double decades, char *out, size_t size)
 }
 
 /* Database strings go into the plain-text verdict (and so to terminals)
- * with control characters replaced: a layer name must not be able to send
- * escape sequences or break the verdict's lines.  The copies live in a
- * small rotating pool, enough for one sentence. */
-#define PRINTABLE_SLOTS 12
-static _Thread_local char printable_pool[PRINTABLE_SLOTS][400];
-static _Thread_local int printable_next;
+ * with control characters replaced (cause_printable): a layer name must not
+ * be able to send escape sequences or break the verdict's lines.  Each
+ * caller passes its own buffer. */
+typedef char name_buf[400];
 
-static const char *printable(const char *text)
+static const char *layer_path_or_dash(const rundata *d, int l, name_buf buf)
 {
-    char *out = printable_pool[printable_next];
-    printable_next = (printable_next + 1) % PRINTABLE_SLOTS;
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p && n + 1 < sizeof printable_pool[0];
-         p++)
-        out[n++] = *p < 32 || *p == 127 ? '?' : (char)*p;
-    out[n] = '\0';
-    return out;
+    return l >= 0 && l < d->layer_count && d->layers[l].path[0] ? cause_printable(d->layers[l].path, buf, sizeof(name_buf))
+                                                                 : "-";
 }
 
-static const char *layer_path_or_dash(const rundata *d, int l)
+static const char *layer_name_of(const rundata *d, int l, name_buf buf)
 {
-    return l >= 0 && l < d->layer_count && d->layers[l].path[0] ? printable(d->layers[l].path) : "-";
+    return cause_printable(l >= 0 && l < d->layer_count ? d->layers[l].name : "?", buf, sizeof(name_buf));
 }
 
-static const char *layer_name_of(const rundata *d, int l)
+static const char *text_of(const char *text, name_buf buf)
 {
-    return printable(d->layers[l].name);
+    return cause_printable(text, buf, sizeof(name_buf));
 }
 
 /* "gradient absmax of conv3d_27 (stage3.block2.conv2) grew 10^6.0 x over the
@@ -51,8 +45,9 @@ static void describe_precursor(const rundata *d, const precursor *p, int end_ste
     char factor[32];
     verdict_format_factor(p->departure, factor, sizeof factor);
     const char *unit = p->series == SERIES_UPDATE_RATIO ? " per unit lr" : "";
-    strbuf_printf(out, "%s of %s (%s) %s %s", series_defs[p->series].label, layer_name_of(d, p->layer),
-                  layer_path_or_dash(d, p->layer), p->departure >= 0 ? "grew" : "shrank", factor);
+    name_buf name, path;
+    strbuf_printf(out, "%s of %s (%s) %s %s", series_defs[p->series].label, layer_name_of(d, p->layer, name),
+                  layer_path_or_dash(d, p->layer, path), p->departure >= 0 ? "grew" : "shrank", factor);
     if (p->onset_step > 0) {
         int span = end_step - p->onset_step;
         if (is_nan) strbuf_printf(out, " over the %d steps before step %d", span, end_step);
@@ -69,47 +64,62 @@ static int layer_listed(const int *layers, int n, int layer)
     return 0;
 }
 
+/* The best-scoring candidate of another layer (items are sorted by score):
+ * the verdict ranks by score, so the runner-up it names is by score too,
+ * not the largest raw departure. */
+static const precursor *best_elsewhere(const precursor_ranking *r, int layer)
+{
+    for (int i = 0; i < r->candidates; i++)
+        if (r->items[i].layer != layer) return &r->items[i];
+    return NULL;
+}
+
+static void append_no_precursor(const rundata *d, const precursor_ranking *r, int end_step, int is_nan, strbuf *out)
+{
+    if (r->count == 0) {
+        strbuf_printf(out,
+                      "Precursor: none measurable (fewer than 8 probed steps before step %d: too short a history "
+                      "to tell a departure from it).\n",
+                      end_step);
+        return;
+    }
+    const precursor *big = precursor_largest_elsewhere(r, -1);
+    char factor[32];
+    name_buf name;
+    verdict_format_factor(big ? big->departure : 0, factor, sizeof factor);
+    const char *label = big ? series_defs[big->series].label : "-";
+    const char *layer = big ? layer_name_of(d, big->layer, name) : "-";
+    if (is_nan)
+        strbuf_printf(out,
+                      "Precursor: none. No statistic of any layer left its own history by 10 x or more before step "
+                      "%d (the largest departure was %s, %s of %s): the NaN appeared without a measurable "
+                      "warning.\n",
+                      end_step, factor, label, layer);
+    else
+        strbuf_printf(out,
+                      "Trends: no statistic of any layer left its own history by 10 x or more (the largest departure "
+                      "was %s, %s of %s).\n",
+                      factor, label, layer);
+}
+
 static void append_precursors(const rundata *d, const precursor_ranking *r, int end_step, int is_nan, strbuf *out)
 {
     const precursor *top = r->candidates > 0 ? &r->items[0] : NULL;
     if (!top || fabs(top->departure) < PRECURSOR_MIN_DECADES) {
-        if (r->count == 0) {
-            strbuf_printf(out,
-                          "Precursor: none measurable (fewer than 8 probed steps before step %d: too short a "
-                          "history to tell a departure from it).\n",
-                          end_step);
-            return;
-        }
-        const precursor *big = precursor_largest_elsewhere(r, -1);
-        char factor[32];
-        verdict_format_factor(big ? big->departure : 0, factor, sizeof factor);
-        if (is_nan)
-            strbuf_printf(out,
-                          "Precursor: none. No statistic of any layer left its own history by 10 x or more before "
-                          "step %d (the largest departure was %s, %s of %s): the NaN appeared without a measurable "
-                          "warning.\n",
-                          end_step, factor, big ? series_defs[big->series].label : "-",
-                          big ? layer_name_of(d, big->layer) : "-");
-        else
-            strbuf_printf(out,
-                          "Trends: no statistic of any layer left its own history by 10 x or more (the largest "
-                          "departure was %s, %s of %s).\n",
-                          factor, big ? series_defs[big->series].label : "-", big ? layer_name_of(d, big->layer) : "-");
+        append_no_precursor(d, r, end_step, is_nan, out);
         return;
     }
     strbuf_append(out, is_nan ? "Precursor: " : "Largest departure from its own history: ");
     describe_precursor(d, top, end_step, is_nan, out);
-    const precursor *other = precursor_largest_elsewhere(r, top->layer);
-    if (other) {
+    const precursor *other = best_elsewhere(r, top->layer);
+    if (other && fabs(other->departure) >= PRECURSOR_MIN_DECADES) {
         char factor[32];
+        name_buf name;
         verdict_format_factor(other->departure, factor, sizeof factor);
-        if (fabs(other->departure) < PRECURSOR_MIN_DECADES)
-            strbuf_printf(out, ", while every other layer stayed within %s of its own baseline.\n", factor);
-        else
-            strbuf_printf(out, "; the largest departure in another layer was %s (%s of %s).\n", factor,
-                          series_defs[other->series].label, layer_name_of(d, other->layer));
+        strbuf_printf(out, "; the best-scoring series of another layer was %s of %s (%s).\n",
+                      series_defs[other->series].label, layer_name_of(d, other->layer, name), factor);
     } else {
-        strbuf_append(out, ".\n");
+        strbuf_append(out, ", while no other layer's statistic left its band by 10 x or more.\n");
     }
     int listed[VERDICT_NEXT_CANDIDATES + 1], n = 0;
     listed[n++] = top->layer;
@@ -174,20 +184,27 @@ int verdict_riskiest_layers(const rundata *d, int *order, double *absmax, int *t
     return n;
 }
 
-static void append_nan_origin(const rundata *d, const event_info *e, strbuf *out)
+static void append_nan_origin(const rundata *d, const event_info *e, const cause_trace *t, strbuf *out)
 {
     int l = rundata_layer_index(d, e->layer_id);
     const step_info *si = rundata_step(d, e->step);
     int epoch = e->epoch >= 0 ? e->epoch : si ? si->epoch : -1;
+    int in_data = strcmp(e->pass, "input") == 0;
+    name_buf value, tensor, layer, path, pass;
     strbuf_printf(out, "First non-finite value at step %d", e->step);
     if (epoch >= 0) strbuf_printf(out, " (epoch %d)", epoch);
-    strbuf_printf(out, ": %s in %s of %s (%s) during the %s pass.\n",
-                  e->value_class[0] ? printable(e->value_class) : "NaN",
-                  e->tensor[0] ? printable(e->tensor) : "an unnamed tensor",
-                  e->layer_name[0] ? printable(e->layer_name) : (l >= 0 ? layer_name_of(d, l) : "an unnamed layer"),
-                  e->layer_path[0] ? printable(e->layer_path) : layer_path_or_dash(d, l),
-                  e->pass[0] ? printable(e->pass) : "unknown");
-    strbuf_append(out, "First bad element:");
+    const char *value_text = e->value_class[0] ? text_of(e->value_class, value) : "NaN";
+    if (in_data)
+        strbuf_printf(out, ": %s in the data (the input batch, before any layer ran)", value_text);
+    else
+        strbuf_printf(out, ": %s in %s of %s (%s) during the %s pass", value_text,
+                      e->tensor[0] ? text_of(e->tensor, tensor) : "an unnamed tensor",
+                      e->layer_name[0] ? text_of(e->layer_name, layer)
+                                       : (l >= 0 ? layer_name_of(d, l, layer) : "an unnamed layer"),
+                      e->layer_path[0] ? text_of(e->layer_path, path) : layer_path_or_dash(d, l, path),
+                      e->pass[0] ? text_of(e->pass, pass) : "unknown");
+    if (t && t->elements > 0) strbuf_printf(out, "; %lld of %lld values non-finite", t->nonfinite, t->elements);
+    strbuf_append(out, ".\nFirst bad element:");
     static const char *const axis[] = {"sample", "d", "h", "w", "channel"};
     long long coords[] = {e->sample, e->d, e->h, e->w, e->channel};
     int shown = 0;
@@ -196,7 +213,9 @@ static void append_nan_origin(const rundata *d, const event_info *e, strbuf *out
     if (e->element_index >= 0) strbuf_printf(out, " (flat index %lld)", e->element_index), shown++;
     if (e->sample_id >= 0) strbuf_printf(out, "%sthe clip with sample id %lld", shown++ ? ", in " : " in ", e->sample_id);
     strbuf_append(out, shown ? ".\n" : " not recorded.\n");
-    if (e->is_origin == 1)
+    if (in_data)
+        strbuf_append(out, "Origin: in the data: the clip was non-finite when it entered the network.\n");
+    else if (e->is_origin == 1)
         strbuf_append(out, "Origin: every input of that tensor was finite, so the non-finite value was created "
                            "here.\n");
     else if (e->is_origin == 0)
@@ -204,35 +223,44 @@ static void append_nan_origin(const rundata *d, const event_info *e, strbuf *out
                            "upstream in this pass.\n");
 }
 
-void verdict_compose(const rundata *d, const precursor_ranking *ranking, const rule_finding findings[RULE_COUNT],
-                     strbuf *out)
+void verdict_compose_traced(const rundata *d, const cause_trace *trace, const precursor_ranking *ranking,
+                            const rule_finding findings[RULE_COUNT], strbuf *out)
 {
     const event_info *nan = rundata_first_nan(d);
     if (nan) {
-        append_nan_origin(d, nan, out);
+        if (trace && trace->klass != MECHANISM_NONE) cause_text_compose(d, trace, out);
+        append_nan_origin(d, nan, trace, out);
         append_precursors(d, ranking, nan->step, 1, out);
         append_rule_summary(findings, out);
         return;
     }
     const step_info *last = &d->steps[d->step_count - 1];
+    name_buf status, tensor, layer, path;
     strbuf_printf(out, "No NaN or Inf recorded: %d steps over %d epochs (run status: %s).\n", d->step_count,
-                  last->epoch, printable(d->run.status));
-    int order[5], tensor[5], step[5];
+                  last->epoch, text_of(d->run.status, status));
+    int order[5], tensor_index[5], step[5];
     double absmax[5];
-    int n = verdict_riskiest_layers(d, order, absmax, tensor, step, 5);
+    int n = verdict_riskiest_layers(d, order, absmax, tensor_index, step, 5);
     if (n > 0) {
         strbuf_printf(out,
                       "Closest approach to overflow: |x| = %.3g in %s of %s (%s) at step %d, %.1f decades below "
                       "FLT_MAX (%.3g).\n",
-                      absmax[0], printable(d->tensor_names[tensor[0]]), layer_name_of(d, order[0]),
-                      layer_path_or_dash(d, order[0]), step[0],
+                      absmax[0], text_of(d->tensor_names[tensor_index[0]], tensor), layer_name_of(d, order[0], layer),
+                      layer_path_or_dash(d, order[0], path), step[0],
                       absmax[0] > 0 ? log10(FLT_MAX / absmax[0]) : 38.5, (double)FLT_MAX);
         strbuf_append(out, "Riskiest layers (least headroom): ");
         for (int i = 0; i < n; i++)
-            strbuf_printf(out, "%s%s %.1f decades (%s)", i ? ", " : "", layer_name_of(d, order[i]),
-                          absmax[i] > 0 ? log10(FLT_MAX / absmax[i]) : 38.5, printable(d->tensor_names[tensor[i]]));
+            strbuf_printf(out, "%s%s %.1f decades (%s)", i ? ", " : "", layer_name_of(d, order[i], layer),
+                          absmax[i] > 0 ? log10(FLT_MAX / absmax[i]) : 38.5,
+                          text_of(d->tensor_names[tensor_index[i]], tensor));
         strbuf_append(out, ".\n");
     }
     append_precursors(d, ranking, ranking->end_step, 0, out);
     append_rule_summary(findings, out);
+}
+
+void verdict_compose(const rundata *d, const precursor_ranking *ranking, const rule_finding findings[RULE_COUNT],
+                     strbuf *out)
+{
+    verdict_compose_traced(d, NULL, ranking, findings, out);
 }

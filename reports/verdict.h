@@ -4,6 +4,7 @@
 #ifndef NANPROBE_VERDICT_H
 #define NANPROBE_VERDICT_H
 
+#include "cause.h"
 #include "precursor.h"
 #include "rules.h"
 #include "rundata.h"
@@ -12,7 +13,12 @@
 /* Candidates listed after the top precursor (distinct layers). */
 #define VERDICT_NEXT_CANDIDATES 4
 
-/* Appends the verdict (a few lines of plain text) to out. */
+/* Appends the verdict (a few lines of plain text) to out.  With a cause
+ * trace of a run with a NaN it opens with the Cause / Path / Fix lines; the
+ * origin, the precursor ranking and the rules follow as evidence. */
+void verdict_compose_traced(const rundata *d, const cause_trace *trace, const precursor_ranking *ranking,
+                            const rule_finding findings[RULE_COUNT], strbuf *out);
+/* The same without a trace (no Cause lines). */
 void verdict_compose(const rundata *d, const precursor_ranking *ranking, const rule_finding findings[RULE_COUNT],
                      strbuf *out);
 
