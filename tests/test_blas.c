@@ -153,6 +153,23 @@ static void test_sgemm_check(void)
     CHECK(!ok && worst > 1.0, "a corrupted element passes the sgemm check (worst %.3g)", worst);
 }
 
+static void test_json(void)
+{
+    blas_selection s;
+    memset(&s, 0, sizeof s);
+    snprintf(s.library, sizeof s.library, "OpenBLAS 0.3.21");
+    cpu_info cpu = cpu_make(CPU_VENDOR_INTEL, features_of(avx512_all, 8));
+    blas_environment user = {.user_coretype = "Has\"well\\"};
+    blas_kernel_plan(&cpu, "Haswell", &user, &s.plan);
+    s.sgemm_ok = 1;
+    char json[1024];
+    blas_selection_json(&s, 2, json, sizeof json);
+    CHECK(strcmp(json, "{\"library\": \"OpenBLAS 0.3.21\", \"kernel\": \"Haswell\", \"choice\": \"user\", "
+                       "\"detected\": \"Haswell\", \"reason\": \"OPENBLAS_CORETYPE=Has\\\"well\\\\ set by the user\", "
+                       "\"threads\": 2, \"sgemm_check\": true}") == 0,
+          "config_json's blas object: %s", json);
+}
+
 static int run_with(char *output, size_t size, const char *env1, const char *env2, ...)
 {
     char *argv[32];
@@ -225,6 +242,7 @@ int main(int argc, char **argv)
     test_plan();
     test_cpuid();
     test_sgemm_check();
+    test_json();
     test_reexec();
     return test_finish();
 }

@@ -88,6 +88,10 @@ int blas_kernel_select(char **argv, blas_selection *selection, error *err);
  * CPU)" */
 void blas_selection_describe(const blas_selection *selection, char *out, unsigned long size);
 
+/* The selection as a JSON object for runs.config_json: {"library",
+ * "kernel", "choice", "detected", "reason", "threads", "sgemm_check"}. */
+void blas_selection_json(const blas_selection *selection, int threads, char *out, unsigned long size);
+
 /* One small sgemm (odd sizes, beta != 0, both transposes) against a double
  * loop.  Returns 1 when every element is within 2 K eps sum|a||b| (the
  * worst-case bound of any summation order), and its largest error in units
