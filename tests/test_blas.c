@@ -4,6 +4,7 @@
  * sgemm check; and the re-execution for real, through the binary, with the
  * test hook that pretends the library detected Prescott.  The tests never
  * set OPENBLAS_CORETYPE themselves (make check-full does, around them). */
+#include <sqlite3.h>
 #include <stdarg.h>
 
 #include "blas_kernel.h"
@@ -235,6 +236,64 @@ static void test_reexec(void)
           "NANPROBE_BLAS_KERNEL=library: exit %d:\n%s", status, output);
 }
 
+/* The first row's runs.config_json of DIR/run.db, or "" */
+static void read_config(const char *dir, char *out, size_t size)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%.4200s/run.db", dir);
+    out[0] = '\0';
+    sqlite3 *db;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db, "SELECT config_json FROM runs ORDER BY run_id LIMIT 1", -1, &st, NULL) ==
+            SQLITE_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+                snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0));
+            sqlite3_finalize(st);
+        }
+    }
+    sqlite3_close(db);
+}
+
+/* A short training run after the re-execution: the setup line names the
+ * kernel and why, and runs.config_json records it with the thread count. */
+static void test_train_records(void)
+{
+    static char output[65536], config[16384];
+    char dir[] = "/tmp/nanprobe-blas-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp failed");
+        return;
+    }
+    char out[4200];
+    snprintf(out, sizeof out, "%s/run", dir);
+    cpu_info cpu;
+    cpu_detect(&cpu);
+    const char *best = blas_kernel_best(&cpu), *user = getenv("OPENBLAS_CORETYPE");
+    int status = run_with(output, sizeof output, BLAS_KERNEL_TEST_DETECTED "=Prescott", NULL, "train", "--depth=18",
+                          "--width=4", "--clip=4x16x16x2", "--classes=3", "--batch=4", "--train-clips=8",
+                          "--val-clips=4", "--epochs=1", "--threads=1", "--no-report", "--out", out, NULL);
+    char line[160], kernel[80];
+    if (user && *user) {
+        snprintf(line, sizeof line, "set by the user)");
+        snprintf(kernel, sizeof kernel, "\"choice\": \"user\"");
+    } else if (best) {
+        snprintf(line, sizeof line, "%s kernel (the library detected Prescott on this CPU)", best);
+        snprintf(kernel, sizeof kernel, "\"kernel\": \"%s\", \"choice\": \"nanprobe\"", best);
+    } else {
+        snprintf(line, sizeof line, "(library's own choice)");
+        snprintf(kernel, sizeof kernel, "\"choice\": \"library\"");
+    }
+    CHECK(status == 0 && strstr(output, "BLAS: OpenBLAS") && strstr(output, line),
+          "train after re-execution: exit %d, expected a setup line with '%s':\n%s", status, line, output);
+    read_config(out, config, sizeof config);
+    CHECK(strstr(config, "\"blas\": {") && strstr(config, kernel) && strstr(config, "\"threads\": 1, \"sgemm_check\": true}"),
+          "runs.config_json should record the kernel (%s) and 1 thread: %s", kernel, config);
+    char command[4400];
+    snprintf(command, sizeof command, "rm -rf '%s'", dir);
+    if (system(command) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
 int main(int argc, char **argv)
 {
     nanprobe = test_binary(argc, argv);
@@ -244,5 +303,6 @@ int main(int argc, char **argv)
     test_sgemm_check();
     test_json();
     test_reexec();
+    test_train_records();
     return test_finish();
 }

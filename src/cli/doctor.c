@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exit_status.h"
 #include "options.h"
 #include "version.h"
 
@@ -86,14 +87,14 @@ int doctor_main(int argc, char **argv, const blas_selection *blas)
     int help = 0;
     if (options_parse("doctor", specs, COUNT(specs), argc, argv, NULL, 0, NULL, &help, &err)) {
         fprintf(stderr, "%s\n", err.message);
-        return 2;
+        return EXIT_USAGE;
     }
     if (help) {
         options_print_help(stdout, "nanprobe doctor [options]   (also: nanprobe version --verbose)",
                            "Prints the CPU and its features, the BLAS library, the kernel that runs and why, the "
                            "threads,\na measured sgemm rate, and the SQLite and gnuplot versions.",
                            specs, COUNT(specs));
-        return 0;
+        return EXIT_OK;
     }
     if (threads > 0) omp_set_num_threads(threads);
     printf("nanprobe %s\n", NANPROBE_VERSION);
@@ -112,5 +113,5 @@ int doctor_main(int argc, char **argv, const blas_selection *blas)
     gnuplot_version(gnuplot, sizeof gnuplot);
     printf("SQLite: %s\n", sqlite3_libversion());
     printf("gnuplot: %s\n", gnuplot);
-    return blas->sgemm_ok ? 0 : 1;
+    return blas->sgemm_ok ? EXIT_OK : EXIT_FAILURE_;
 }
