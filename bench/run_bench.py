@@ -105,6 +105,20 @@ def useful_gmac_per_clip():
     return None
 
 
+def run_time(command, env):
+    """Runs command under /usr/bin/time; returns (stdout, stderr, peak RSS in MB)."""
+    result = subprocess.run(["/usr/bin/time", "-f", "peak_rss_kb=%M"] + command, env=env, capture_output=True,
+                            text=True)
+    rss = 0.0
+    for line in result.stderr.splitlines():
+        if line.startswith("peak_rss_kb="):
+            rss = int(line.split("=")[1]) / 1024.0
+    if result.returncode not in (0,):
+        sys.stderr.write(result.stdout + result.stderr)
+        raise SystemExit(f"benchmark command failed ({result.returncode}): {' '.join(command)}")
+    return result.stdout, result.stderr, rss
+
+
 def nanprobe_run(steps, probes, choice, workdir, label):
     out = os.path.join(workdir, label)
     command = [NANPROBE, "train"] + SEED_SETUP + [
