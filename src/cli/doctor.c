@@ -66,10 +66,15 @@ static void print_blas(const blas_selection *blas)
     char line[512];
     blas_selection_describe(blas, line, sizeof line);
     printf("BLAS: %s\n", line);
-    const char *best = blas_kernel_best(&blas->cpu);
-    printf("BLAS kernel for this CPU's features: %s; the library detected %s; OPENBLAS_CORETYPE %s%s\n",
-           best ? best : "none stronger than the library's", blas->plan.detected,
-           getenv("OPENBLAS_CORETYPE") ? "= " : "unset", getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "");
+    /* blas_kernel_tier's classes */
+    static const char *const classes[] = {"SSE", "AVX", "AVX2+FMA", "AVX-512"};
+    const char *best = blas_kernel_best(&blas->cpu), *user = getenv("OPENBLAS_CORETYPE");
+    int best_tier = blas_kernel_tier(best), detected_tier = blas_kernel_tier(blas->plan.detected);
+    printf("BLAS kernel for this CPU's features: %s (%s class); the library detected %s (%s class); "
+           "OPENBLAS_CORETYPE %s%s\n",
+           best ? best : "none beyond SSE/AVX", best_tier >= 0 ? classes[best_tier] : "no AVX2",
+           blas->plan.detected, detected_tier >= 0 ? classes[detected_tier] : "unknown", user ? "= " : "unset",
+           user ? user : "");
     printf("sgemm check against a plain loop: %s (largest error %.3g of its bound)\n",
            blas->sgemm_ok ? "passed" : "FAILED", blas->sgemm_error);
     if (blas->warning[0]) printf("warning: %s\n", blas->warning);
