@@ -54,7 +54,7 @@ $(BUILD)/src/run/%.o:    LAYER_INC := $(INC_run)
 $(BUILD)/reports/%.o:    LAYER_INC := $(INC_reports)
 $(BUILD)/src/cli/%.o:    LAYER_INC := $(INC_cli)
 
-.PHONY: all deps run test test-fast tests-build layers asan valgrind check-full bench diagnose-bench reference clean
+.PHONY: all deps run test test-fast tests-build layers asan valgrind check-full check-kernels bench diagnose-bench reference clean
 
 all: nanprobe
 
@@ -119,6 +119,11 @@ asan:
 
 check-full: test valgrind
 	NANPROBE_FULL=1 tests/run_tests.sh $(BUILD)/tests ./nanprobe
+	tests/run_kernels.sh $(BUILD)/tests ./nanprobe
+
+# The suite under each OpenBLAS kernel the CPU can run (part of check-full).
+check-kernels: nanprobe tests-build
+	tests/run_kernels.sh $(BUILD)/tests ./nanprobe
 
 # The numerics and data tests under valgrind's memcheck (slow: minutes).
 # valgrind 3.19 cannot decode AVX-512, so this build targets AVX2

@@ -8,9 +8,15 @@ warm-up), alternating the contenders in two rounds so that a noisy machine
 hurts all of them alike (the better of the two medians is kept):
   - nanprobe with probes and SQLite logging on, and with probes off;
   - PyTorch 1.13 (bench/bench_torch.py, the same network and step);
-with the environment's OpenBLAS setting as it is, and once more with the
-native kernel (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for that command
-only) when the environment sets one.  Also: peak resident memory, GFLOP/s,
+nanprobe once with the OpenBLAS kernel it chooses itself and once with the
+library's own choice (NANPROBE_BLAS_KERNEL=library), both with
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for that command only (when the
+two are the same kernel it is measured once and labelled as both), and once
+more as the environment sets them when it does.  GFLOP/s two ways: nominal
+(every MAC of the 'same'-padded convolutions, 6.66 GMAC per clip forward),
+and useful (MACs that do not touch padding), from the line `nanprobe
+summary` prints ("conv MACs per clip (forward): nominal N, useful M") when
+it has one.  Also: the CPU model, peak resident memory,
 nanprobe's time split by layer kind, database bytes per step, heap
 allocations per steady-state step, and the report time on a 10,000-step
 database (bench/report_bench.sh).
@@ -25,6 +31,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import sqlite3
 import statistics
 import subprocess
@@ -33,17 +40,69 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NANPROBE = os.path.join(ROOT, "nanprobe")
-GFLOP_PER_STEP = 319.7  # 3 forwards of 13.32 GFLOP per clip x 8 clips (bench_torch.py counts the same)
+GMAC_PER_CLIP_NOMINAL = 6.66  # forward, every MAC of the padded convolutions
+# Forward + input gradient + kernel gradient: 3 x 2 x MACs x 8 clips.
+FLOP_PER_STEP_PER_MAC = 3 * 2 * 8
 SEED_SETUP = ["--depth=34", "--width=64", "--clip=16x112x112x3", "--classes=10", "--batch=8", "--threads=2",
               "--init=he_normal", "--l2=1e-4", "--lr=1e-3"]
 
 
-def environment(native):
+# How each nanprobe row sets OpenBLAS up: "chosen" lets nanprobe pick the
+# kernel, "library" keeps the library's detection, "environment" runs with
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as this shell has them.
+CHOICE_LABELS = {"chosen": "nanprobe's choice", "library": "library's own choice",
+                 "environment": "as the environment sets it"}
+
+
+def environment(choice):
     env = dict(os.environ)
-    if native:
+    env.pop("NANPROBE_BLAS_KERNEL", None)
+    if choice in ("chosen", "library"):
         env.pop("OPENBLAS_CORETYPE", None)
         env.pop("OPENBLAS_L2_SIZE", None)
+    if choice == "library":
+        env["NANPROBE_BLAS_KERNEL"] = "library"
     return env
+
+
+def doctor(choice):
+    """The lines of `nanprobe doctor` (no sgemm timing) under a choice."""
+    result = subprocess.run([NANPROBE, "doctor", "--seconds=0"], env=environment(choice), capture_output=True,
+                            text=True)
+    return result.stdout.splitlines() if result.returncode == 0 else []
+
+
+def blas_line(choice):
+    for line in doctor(choice):
+        if line.startswith("BLAS: "):
+            return line[len("BLAS: "):]
+    return "unknown (nanprobe doctor failed)"
+
+
+def kernel_of(description):
+    # "OpenBLAS 0.3.21, SkylakeX kernel (the library detected ...)"
+    words = description.split(", ", 1)[-1].split(" ")
+    return words[0] if len(words) > 1 and words[1].startswith("kernel") else description
+
+
+def useful_gmac_per_clip():
+    """(nominal, useful) GMAC per clip from `nanprobe summary`, or None.  The
+    numbers may carry thousands separators and a k/M/G/T unit."""
+    result = subprocess.run([NANPROBE, "summary", "--depth=34", "--width=64", "--clip=16x112x112x3",
+                             "--classes=10"], capture_output=True, text=True)
+    units = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
+    number = r"([0-9][0-9,]*(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)\s*([kKMGT]?)"
+    for line in result.stdout.splitlines():
+        if not line.startswith("conv MACs per clip (forward):"):
+            continue
+        found = {}
+        for key in ("nominal", "useful"):
+            m = re.search(key + r"\s+" + number, line)
+            if m:
+                found[key] = float(m.group(1).replace(",", "")) * units[m.group(2)] / 1e9
+        if len(found) == 2:
+            return found["nominal"], found["useful"]
+    return None
 
 
 def run_time(command, env):
@@ -60,12 +119,12 @@ def run_time(command, env):
     return result.stdout, result.stderr, rss
 
 
-def nanprobe_run(steps, probes, native, workdir, label):
+def nanprobe_run(steps, probes, choice, workdir, label):
     out = os.path.join(workdir, label)
     command = [NANPROBE, "train"] + SEED_SETUP + [
         f"--max-steps={steps}", "--train-clips=512", "--val-clips=0", "--no-report", "--quiet", "--timing",
         f"--probes={'on' if probes else 'off'}", f"--out={out}"]
-    _, stderr, rss = run_time(command, environment(native))
+    _, stderr, rss = run_time(command, environment(choice))
     timing = {}
     for line in stderr.splitlines():
         if line.startswith("{"):
@@ -82,7 +141,7 @@ def nanprobe_run(steps, probes, native, workdir, label):
 def torch_run(steps):
     command = ["/usr/bin/python3", os.path.join(ROOT, "bench", "bench_torch.py"), f"--steps={steps - 2}",
                "--warmup=2", "--threads=2"]
-    stdout, _, rss = run_time(command, environment(False))
+    stdout, _, rss = run_time(command, environment("environment"))
     result = json.loads(stdout.strip().splitlines()[-1])
     return {"seconds": result["seconds_per_step_median"], "rss_mb": max(rss, result.get("peak_rss_mb", 0)),
             "raw": result}
@@ -99,7 +158,7 @@ def allocations_per_step(workdir):
         totals = []
         for steps in (4, 8):
             out = os.path.join(workdir, f"malloc-{probes}-{steps}")
-            env = environment(False)
+            env = environment("chosen")
             env["LD_PRELOAD"] = shim
             result = subprocess.run([NANPROBE, "train", "--depth=18", "--width=16", "--clip=8x56x56x3",
                                      "--classes=10", "--batch=8", "--train-clips=64", "--val-clips=0",
@@ -125,6 +184,58 @@ def report_time(skip):
     return None
 
 
+def plan_choices():
+    """The nanprobe rows: [(choice, kernel, description, also_labels)].  A
+    choice whose kernel equals an earlier one's is measured once."""
+    rows = []
+    candidates = ["chosen", "library"]
+    if os.environ.get("OPENBLAS_CORETYPE") or os.environ.get("OPENBLAS_L2_SIZE"):
+        candidates.append("environment")
+    for choice in candidates:
+        description = blas_line(choice)
+        kernel = kernel_of(description)
+        same = [r for r in rows if r[1] == kernel and choice != "environment" and r[0] != "environment"]
+        if same:
+            same[0][3].append(choice)
+            continue
+        rows.append((choice, kernel, description, [choice]))
+    return rows
+
+
+def measure(args, rows, workdir):
+    best = {}
+    for round_index in range(args.rounds):
+        # Alternate the order between rounds: on, off, torch / torch, off, on.
+        order = [("on", True), ("off", False), ("torch", None)]
+        if round_index % 2:
+            order.reverse()
+        for name, probes in order:
+            if name == "torch":
+                result = torch_run(args.steps)
+                key = ("torch", "oneDNN")
+                if key not in best or result["seconds"] < best[key]["seconds"]:
+                    best[key] = result
+                continue
+            for choice, _, _, _ in rows:
+                result = nanprobe_run(args.steps, probes, choice, workdir, f"{name}-{choice}-{round_index}")
+                key = (name, choice)
+                if key not in best or result["seconds"] < best[key]["seconds"]:
+                    best[key] = result
+            print(f"round {round_index + 1}: {name} done", file=sys.stderr, flush=True)
+    return best
+
+
+def cpu_lines():
+    lines = [l for l in doctor("chosen") if l.startswith("CPU")]
+    if lines:
+        return lines
+    try:
+        with open("/proc/cpuinfo") as f:
+            return ["CPU: " + [l.split(":", 1)[1].strip() for l in f if l.startswith("model name")][0]]
+    except (OSError, IndexError):
+        return ["CPU: unknown"]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=10)
@@ -135,72 +246,61 @@ def main():
     coretype = os.environ.get("OPENBLAS_CORETYPE")
     l2size = os.environ.get("OPENBLAS_L2_SIZE")
     env_label = f"OPENBLAS_CORETYPE={coretype or 'unset'}" + (f", OPENBLAS_L2_SIZE={l2size}" if l2size else "")
-    kernels = [("environment", False)]
-    if coretype or l2size:
-        kernels.append(("native", True))
+    rows = plan_choices()
+    macs = useful_gmac_per_clip()
+    nominal_gmac = macs[0] if macs else GMAC_PER_CLIP_NOMINAL
+    nominal_gflop = FLOP_PER_STEP_PER_MAC * nominal_gmac
+    useful_gflop = FLOP_PER_STEP_PER_MAC * macs[1] if macs else None
 
-    best = {}
     with tempfile.TemporaryDirectory(prefix="nanprobe-bench-") as workdir:
-        for round_index in range(args.rounds):
-            # Alternate the order between rounds: on, off, torch / torch, off, on.
-            order = [("on", True), ("off", False), ("torch", None)]
-            if round_index % 2:
-                order.reverse()
-            for name, probes in order:
-                if name == "torch":
-                    result = torch_run(args.steps)
-                    key = ("torch", "oneDNN")
-                    if key not in best or result["seconds"] < best[key]["seconds"]:
-                        best[key] = result
-                    continue
-                for kernel_name, native in kernels:
-                    label = f"{name}-{kernel_name}-{round_index}"
-                    result = nanprobe_run(args.steps, probes, native, workdir, label)
-                    key = (name, kernel_name)
-                    if key not in best or result["seconds"] < best[key]["seconds"]:
-                        best[key] = result
-                print(f"round {round_index + 1}: {name} done", file=sys.stderr, flush=True)
+        best = measure(args, rows, workdir)
         allocations = allocations_per_step(workdir)
     report = report_time(args.skip_report)
 
     torch_seconds = best[("torch", "oneDNN")]["seconds"]
     lines = []
     now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = [l.split(":", 1)[1].strip() for l in f if l.startswith("model name")][0]
-    except (OSError, IndexError):
-        pass
-    lines.append(f"## make bench, {now}: {cpu}, {os.cpu_count()} cores, {platform.machine()}")
+    lines.append(f"## make bench, {now}: {os.cpu_count()} cores, {platform.machine()}")
+    lines.append("")
+    lines.extend(cpu_lines())
     lines.append("")
     lines.append("ResNet3D-34, 16x112x112x3, batch 8, 2 threads, he_normal, L2 1e-4, Adam 1e-3; "
-                 f"median of steady-state steps, best of {args.rounds} alternating rounds.")
+                 f"median of steady-state steps, best of {args.rounds} alternating rounds. GFLOP/s nominal: "
+                 f"{nominal_gmac:.2f} GMAC per clip forward, x3 passes x2 x8 clips = {nominal_gflop:.1f} GFLOP per "
+                 "step; useful: "
+                 + (f"{macs[1]:.2f} GMAC per clip (MACs that do not touch padding, from nanprobe summary)."
+                    if macs else "n/a (nanprobe summary prints no useful-MAC count)."))
     lines.append("")
-    lines.append("| run | OpenBLAS | s/step | GFLOP/s | step rate vs PyTorch | peak RSS MB |")
-    lines.append("|---|---|---|---|---|---|")
-    for (name, kernel_name), result in best.items():
-        if name == "torch":
-            continue
-        blas = env_label if kernel_name == "environment" else "native kernel (CORETYPE, L2_SIZE unset)"
-        lines.append(f"| nanprobe, probes {name} | {blas} | {result['seconds']:.3f} | "
-                     f"{GFLOP_PER_STEP / result['seconds']:.0f} | {torch_seconds / result['seconds']:.2f}x | "
-                     f"{result['rss_mb']:.0f} |")
+    lines.append("| run | OpenBLAS kernel | s/step | GFLOP/s nominal | GFLOP/s useful | step rate vs PyTorch | peak RSS MB |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for choice, kernel, description, labels in rows:
+        label = " = ".join(CHOICE_LABELS[c] for c in labels)
+        if choice == "environment":
+            label += f" ({env_label})"
+        for name in ("on", "off"):
+            result = best[(name, choice)]
+            useful = f"{useful_gflop / result['seconds']:.0f}" if useful_gflop else "n/a"
+            lines.append(f"| nanprobe, probes {name} | {kernel}: {label} | {result['seconds']:.3f} | "
+                         f"{nominal_gflop / result['seconds']:.0f} | {useful} | "
+                         f"{torch_seconds / result['seconds']:.2f}x | {result['rss_mb']:.0f} |")
     t = best[("torch", "oneDNN")]
-    lines.append(f"| PyTorch {t['raw'].get('torch', '')} | (oneDNN) | {torch_seconds:.3f} | "
-                 f"{GFLOP_PER_STEP / torch_seconds:.0f} | 1.00x | {t['rss_mb']:.0f} |")
+    useful = f"{useful_gflop / torch_seconds:.0f}" if useful_gflop else "n/a"
+    lines.append(f"| PyTorch {t['raw'].get('torch', '')} | (oneDNN; {env_label}) | {torch_seconds:.3f} | "
+                 f"{nominal_gflop / torch_seconds:.0f} | {useful} | 1.00x | {t['rss_mb']:.0f} |")
     lines.append("")
-    for kernel_name, _ in kernels:
-        on, off = best[("on", kernel_name)], best[("off", kernel_name)]
-        lines.append(f"Probes and logging cost ({kernel_name}): {100.0 * (on['seconds'] / off['seconds'] - 1):+.1f} % "
+    for choice, kernel, description, labels in rows:
+        lines.append(f"BLAS ({' = '.join(CHOICE_LABELS[c] for c in labels)}): {description}.")
+    for choice, kernel, _, _ in rows:
+        on, off = best[("on", choice)], best[("off", choice)]
+        lines.append(f"Probes and logging cost ({kernel}): {100.0 * (on['seconds'] / off['seconds'] - 1):+.1f} % "
                      f"(probes-on / probes-off = {on['seconds'] / off['seconds']:.3f}); database "
                      f"{on['db_bytes_per_step'] / 1024:.0f} KiB per step.")
     for name in ("on", "off"):
-        split = best[(name, "environment")]["timing"]
+        split = best[(name, rows[0][0])]["timing"]
         if not split:
             continue
         parts = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in split.items() if k != "steps")
-        lines.append(f"Time per step by kind (probes {name}, steady state): {parts}.")
+        lines.append(f"Time per step by kind (probes {name}, {rows[0][1]}, steady state): {parts}.")
     lines.append(f"Heap allocations per steady-state step (ResNet3D-18 width 16, LD_PRELOAD counter): "
                  f"{allocations['on']:.0f} with probes on, {allocations['off']:.0f} with probes off.")
     if report:

@@ -14,6 +14,8 @@
 #include "db_memory.h"
 #include "model.h"
 #include "ablate.h"
+#include "blas_kernel.h"
+#include "doctor.h"
 #include "exit_status.h"
 #include "options.h"
 #include "progress.h"
@@ -146,9 +148,16 @@ static void catch_stop_signals(void)
 }
 
 /* Trains with console progress, then writes the report; the exit status
- * follows the run's outcome. */
-static int train_then_report(const train_cli *c, train_arguments *a, int resume)
+ * follows the run's outcome.  The setup line and runs.config_json name the
+ * BLAS kernel chosen at start-up. */
+static int train_then_report(train_cli *c, train_arguments *a, int resume, const blas_selection *blas)
 {
+    char blas_line[512], blas_json[1024];
+    blas_selection_describe(blas, blas_line, sizeof blas_line);
+    blas_selection_json(blas, c->o.threads > 0 ? c->o.threads : omp_get_max_threads(), blas_json, sizeof blas_json);
+    c->o.blas = blas_line;
+    c->o.blas_json = blas_json;
+
     progress console;
     progress_init(&console, stdout, c->o.quiet);
     train_callbacks callbacks = progress_train_callbacks(&console);
@@ -174,7 +183,7 @@ static int train_then_report(const train_cli *c, train_arguments *a, int resume)
     }
 }
 
-static int command_train(int argc, char **argv)
+static int command_train(int argc, char **argv, const blas_selection *blas)
 {
     train_cli c;
     train_cli_init(&c);
@@ -189,7 +198,7 @@ static int command_train(int argc, char **argv)
     else fresh_arguments(&c, argc, argv, &a);
     if (rc < 0) {
         catch_stop_signals();
-        rc = train_then_report(&c, &a, resume);
+        rc = train_then_report(&c, &a, resume, blas);
     }
     train_arguments_free(&a);
     return rc;
@@ -322,8 +331,23 @@ static void print_usage(FILE *out)
             "  ablate    train every arm of a grid (e.g. init x l2), then compare them\n"
             "  summary   print the network like Keras' model.summary()\n"
             "  schema    print the SQL schema of run.db\n"
-            "  version   print the version\n",
+            "  doctor    print the CPU, BLAS kernel (and why), threads, sgemm rate, SQLite and gnuplot\n"
+            "  version   print the version (--verbose: as doctor)\n",
             NANPROBE_VERSION);
+}
+
+/* The commands that compute choose the BLAS kernel first (this may
+ * re-execute the program, see blas_kernel.h); --help and the commands that
+ * only read or print do not. */
+static int command_computes(int argc, char **argv)
+{
+    const char *command = argv[1];
+    int verbose_version = strcmp(command, "version") == 0 && argc > 2 && strcmp(argv[2], "--verbose") == 0;
+    if (!verbose_version && strcmp(command, "train") && strcmp(command, "ablate") && strcmp(command, "doctor"))
+        return 0;
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 0;
+    return 1;
 }
 
 int main(int argc, char **argv)
@@ -334,8 +358,22 @@ int main(int argc, char **argv)
         print_usage(stderr);
         return EXIT_USAGE;
     }
+    blas_selection blas;
+    memset(&blas, 0, sizeof blas);
+    if (command_computes(argc, argv)) {
+        error err;
+        if (blas_kernel_select(argv, &blas, &err)) {
+            fprintf(stderr, "nanprobe: %s\n", err.message);
+            return EXIT_USAGE;
+        }
+        if (blas.warning[0] && strcmp(argv[1], "doctor") && strcmp(argv[1], "version"))
+            fprintf(stderr, "nanprobe: warning: %s\n", blas.warning);
+    }
     const char *command = argv[1];
-    if (strcmp(command, "train") == 0) return command_train(argc - 2, argv + 2);
+    if (strcmp(command, "doctor") == 0) return doctor_main(argc - 2, argv + 2, &blas);
+    if (strcmp(command, "version") == 0 && argc > 2 && strcmp(argv[2], "--verbose") == 0)
+        return doctor_main(argc - 3, argv + 3, &blas);
+    if (strcmp(command, "train") == 0) return command_train(argc - 2, argv + 2, &blas);
     if (strcmp(command, "summary") == 0) return command_summary(argc - 2, argv + 2);
     if (strcmp(command, "schema") == 0) return command_schema(argc - 2, argv + 2);
     if (strcmp(command, "report") == 0) return command_report(argc - 2, argv + 2);

@@ -114,6 +114,7 @@ static void on_setup(void *context, const train_setup *s)
     if (p->quiet) return;
     fprintf(p->out, "nanprobe %s: ResNet3D-%d (width %d, %zu trainable parameters), %s, %s, batch %d, %d threads\n",
             NANPROBE_VERSION, s->depth, s->width, s->trainable_count, s->data, s->init, s->batch, s->threads);
+    if (s->blas) fprintf(p->out, "BLAS: %s\n", s->blas);
     fprintf(p->out, "writing %s%s\n", s->database, s->resumed ? " (resumed)" : "");
     fflush(p->out);
 }

@@ -161,13 +161,13 @@ static void options_json(const train_options *o, char *out, size_t size)
              "\"normalize\": \"%s\", \"seed\": %lld, \"reduce_lr\": {\"factor\": %g, \"patience\": %d, "
              "\"min_lr\": %g, \"min_delta\": %g}, \"early_stopping\": %d, \"probes\": %d, \"probe_every\": %d, "
              "\"ring_steps\": %d, \"on_nan_continue\": %ld, \"injections\": %d, \"name\": \"%s\", "
-             "\"adam\": {\"beta1\": 0.9, \"beta2\": 0.999, \"epsilon\": 1e-07}}",
+             "\"adam\": {\"beta1\": 0.9, \"beta2\": 0.999, \"epsilon\": 1e-07}%s%s}",
              o->depth, o->width, o->clip[0], o->clip[1], o->clip[2], o->clip[3], o->classes, o->batch, o->threads,
              o->init == INIT_HE_NORMAL ? "he_normal" : "glorot_uniform", o->l2, o->lr, o->epochs,
              o->steps_per_epoch, data, o->train_clips, o->val_clips, normalize_name((normalize_kind)o->normalize),
              o->seed, o->plateau_factor, o->plateau_patience, o->plateau_min_lr, o->plateau_min_delta,
              o->early_stopping, o->probes, o->probe_every, o->ring_steps, o->on_nan_continue, o->injection_count,
-             name);
+             name, o->blas_json ? ", \"blas\": " : "", o->blas_json ? o->blas_json : "");
 }
 
 static void run_note(run *r, const char *format, ...) __attribute__((format(printf, 2, 3)));
@@ -460,7 +460,7 @@ static void announce_setup(run *r, const char *database, int resume)
     train_setup s = {.depth = o->depth, .width = o->width, .batch = o->batch, .threads = omp_get_max_threads(),
                      .trainable_count = r->m.trainable_count, .data = dataset_describe(r->data),
                      .init = o->init == INIT_HE_NORMAL ? "he_normal" : "glorot_uniform", .database = database,
-                     .resumed = resume};
+                     .blas = o->blas, .resumed = resume};
     r->cb->setup(r->cb->context, &s);
 }
 

@@ -48,6 +48,9 @@ typedef struct train_options {
     long on_nan_continue; /* -1: stop at the first non-finite value; N: go on N more steps */
     const char *injections[TRAIN_MAX_INJECTIONS];
     int injection_count;
+    /* BLAS (chosen before main's work, see blas_kernel.h): the setup line's
+     * description and runs.config_json's "blas" object; NULL: not recorded */
+    const char *blas, *blas_json;
 } train_options;
 
 typedef enum train_status {
@@ -81,6 +84,7 @@ typedef struct train_setup {
     const char *data;     /* dataset_describe() */
     const char *init;     /* "he_normal" / "glorot_uniform" */
     const char *database; /* DIR/run.db */
+    const char *blas;     /* "OpenBLAS 0.3.21, SkylakeX kernel (...)", or NULL */
     int resumed;
 } train_setup;
 
