@@ -2,6 +2,7 @@
 #include "inject.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +12,14 @@
 
 static const char *const kind_names[] = {"nan-input", "inf-forward", "inf-backward", "scale-weights"};
 
-static int parse_long(const char *text, long minimum, long *out)
+/* Both bounds are checked here, before any narrowing: a value that does
+ * not fit the field it lands in must never become a negative index. */
+static int parse_long(const char *text, long minimum, long maximum, long *out)
 {
     char *end;
     errno = 0;
     long v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < minimum) return -1;
+    if (errno || end == text || *end || v < minimum || v > maximum) return -1;
     *out = v;
     return 0;
 }
@@ -28,7 +31,13 @@ int injection_parse(const char *spec, const model *m, injection *out, error *err
     out->step = -1;
     out->d = out->h = out->w = out->channel = -1;
     out->factor = NAN;
-    snprintf(out->spec, sizeof out->spec, "%s", spec);
+    /* The spec is parsed from a bounded copy: a longer one is refused, never
+     * cut (a cut "step=1234" would fire at step 1). */
+    size_t spec_length = strlen(spec);
+    if (spec_length >= sizeof out->spec)
+        return error_set(err, "--inject '%.60s...': the spec is %zu characters long (at most %zu)", spec, spec_length,
+                         sizeof out->spec - 1);
+    memcpy(out->spec, spec, spec_length + 1);
 
     const char *at = strchr(spec, '@');
     const char *usage = "expected KIND@key=value,... with KIND one of nan-input, inf-forward, inf-backward, "
@@ -41,8 +50,8 @@ int injection_parse(const char *spec, const model *m, injection *out, error *err
     if (kind < 0) return error_set(err, "--inject '%s': unknown kind; %s", spec, usage);
     out->kind = (injection_kind)kind;
 
-    char fields[160];
-    snprintf(fields, sizeof fields, "%s", at + 1);
+    char fields[sizeof out->spec];
+    memcpy(fields, at + 1, strlen(at + 1) + 1);
     char *saveptr = NULL;
     for (char *item = strtok_r(fields, ",", &saveptr); item; item = strtok_r(NULL, ",", &saveptr)) {
         char *eq = strchr(item, '=');
@@ -62,9 +71,10 @@ int injection_parse(const char *spec, const model *m, injection *out, error *err
                 return error_set(err, "--inject '%s': factor must be a finite number", spec);
         } else if (strcmp(key, "step") == 0 || strcmp(key, "sample") == 0 || strcmp(key, "d") == 0 ||
                    strcmp(key, "h") == 0 || strcmp(key, "w") == 0 || strcmp(key, "channel") == 0) {
-            if (parse_long(value, strcmp(key, "step") == 0 ? 1 : 0, &number))
-                return error_set(err, "--inject '%s': %s must be a %s integer, got '%s'", spec, key,
-                                 strcmp(key, "step") == 0 ? "positive" : "non-negative", value);
+            int is_step = strcmp(key, "step") == 0;
+            if (parse_long(value, is_step ? 1 : 0, is_step ? LONG_MAX : INT_MAX, &number))
+                return error_set(err, "--inject '%s': %s must be an integer in [%d, %ld], got '%s'", spec, key,
+                                 is_step ? 1 : 0, is_step ? LONG_MAX : (long)INT_MAX, value);
             if (strcmp(key, "step") == 0) out->step = number;
             else if (strcmp(key, "sample") == 0) out->sample = (int)number;
             else if (strcmp(key, "d") == 0) out->d = (int)number;
