@@ -21,6 +21,7 @@
 #include "probe.h"
 #include "progress.h"
 #include "report.h"
+#include "rundir.h"
 #include "version.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -331,9 +332,10 @@ static int open_run(run *r, int resume, error *err)
     if (resume) {
         if (checkpoint_load(r->dir, &r->state, &r->m, err)) return -1;
         if (o->lr_overrides_checkpoint) r->state.learning_rate = (float)o->lr;
-        if (db_writer_resume(&r->db, database, r->state.step, err)) return -1;
+        if (db_writer_resume(&r->db, database, r->state.step, r->state.identity, err)) return -1;
     } else {
         memset(&r->state, 0, sizeof r->state);
+        if (rundir_identity_new(r->state.identity, err)) return -1;
         model_init_weights(&r->m, o->init, (uint64_t)o->seed);
         r->state.learning_rate = (float)o->lr;
         r->state.kernel_squares = model_l2_penalty(&r->m, 1.0f);
@@ -351,7 +353,7 @@ static int open_run(run *r, int resume, error *err)
                        .data = o->data, .normalize = normalize_name((normalize_kind)o->normalize),
                        .config_json = config, .depth = o->depth, .width = o->width, .classes = o->classes,
                        .batch = o->batch, .probe_every = o->probe_every, .l2 = o->l2, .lr = o->lr,
-                       .seed = o->seed};
+                       .seed = o->seed, .identity = r->state.identity};
         if (db_writer_create(&r->db, database, &row, &r->m, err)) return -1;
     }
     probe_config pc = {.statistics = o->probes, .probe_every = o->probe_every, .ring_steps = o->ring_steps,
