@@ -85,6 +85,9 @@ static int open_read_only(sqlite3 **out, const char *path, int flags, error *err
         free(uri);
         if (rc == SQLITE_OK) {
             sqlite3_busy_timeout(db, 5000);
+            /* Nothing stored in the file (a view, a trigger, a default)
+             * may call a function with side effects. */
+            sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
             if (schema_version(db) >= 0) {
                 *out = db;
                 return 0;
@@ -118,9 +121,25 @@ int db_open_for_reading(sqlite3 **out, const char *path, error *err)
     sqlite3 *db = NULL;
     if (db_open_reader(&db, path, 0, err)) return -1;
     int version = schema_version(db);
+    /* The tables a report reads must be tables: a view of the same name
+     * (a recursive one, say) would make a report's query run forever. */
     sqlite3_stmt *probe = NULL;
+    int tables = 0;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('runs', 'layers', "
+                           "'steps', 'epochs', 'stats', 'layer_metrics', 'input_samples', 'events')",
+                           -1, &probe, NULL) == SQLITE_OK &&
+        sqlite3_step(probe) == SQLITE_ROW)
+        tables = sqlite3_column_int(probe, 0);
+    sqlite3_finalize(probe);
     int has_runs = sqlite3_prepare_v2(db, "SELECT run_id FROM runs LIMIT 1", -1, &probe, NULL) == SQLITE_OK;
     sqlite3_finalize(probe);
+    if (has_runs && version > 0 && version <= DB_SCHEMA_VERSION && tables != 8) {
+        error_set(err, "%s: damaged database: the tables of schema version %d are not all there (or some are views)",
+                  path, version);
+        sqlite3_close(db);
+        return -1;
+    }
     if (!has_runs || version == 0) {
         error_set(err, "%s: a SQLite database, but not one written by nanprobe (no runs table)", path);
         sqlite3_close(db);

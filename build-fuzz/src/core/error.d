@@ -1,0 +1,3 @@
+build-fuzz/src/core/error.o: src/core/error.c src/core/error.h
+
+src/core/error.h:

@@ -1,0 +1,3 @@
+build-fuzz/src/core/tensor.o: src/core/tensor.c src/core/tensor.h
+
+src/core/tensor.h:

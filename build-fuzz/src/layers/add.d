@@ -1,0 +1,3 @@
+build-fuzz/src/layers/add.o: src/layers/add.c src/layers/add.h
+
+src/layers/add.h:
