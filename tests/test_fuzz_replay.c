@@ -58,7 +58,8 @@ int main(int argc, char **argv)
     replay_dir(root, "inject", fuzz_inject_one);
     replay_dir(root, "rundata", fuzz_rundata_one);
     char command[256];
-    snprintf(command, sizeof command, "rm -rf /tmp/nanprobe-fuzz-*-%d", (int)getpid());
+    snprintf(command, sizeof command, "rm -rf /tmp/nanprobe-fuzz-*-%d /dev/shm/nanprobe-fuzz-*-%d", (int)getpid(),
+             (int)getpid());
     if (system(command) != 0) fprintf(stderr, "could not clean %s\n", command);
     return test_finish();
 }

@@ -28,5 +28,5 @@ for name in "$@"; do
         failed="$failed $name"
     fi
 done
-rm -f /tmp/nanprobe-fuzz-*
+rm -rf /tmp/nanprobe-fuzz-* /dev/shm/nanprobe-fuzz-*
 [ -z "$failed" ] || { echo "fuzz findings:$failed"; exit 1; }

@@ -28,7 +28,9 @@ static inline const char *fuzz_scratch(const char *label)
 {
     static char dir[128];
     if (!dir[0]) {
-        snprintf(dir, sizeof dir, "/tmp/nanprobe-fuzz-%s-%d", label, (int)getpid());
+        struct stat st;
+        const char *base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp";
+        snprintf(dir, sizeof dir, "%s/nanprobe-fuzz-%s-%d", base, label, (int)getpid());
         mkdir(dir, 0700);
     }
     return dir;

@@ -1,0 +1,3 @@
+build-fuzz/reports/html.o: reports/html.c reports/html.h
+
+reports/html.h:

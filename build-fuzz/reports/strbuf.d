@@ -1,0 +1,3 @@
+build-fuzz/reports/strbuf.o: reports/strbuf.c reports/strbuf.h
+
+reports/strbuf.h:

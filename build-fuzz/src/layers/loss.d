@@ -1,0 +1,3 @@
+build-fuzz/src/layers/loss.o: src/layers/loss.c src/layers/loss.h
+
+src/layers/loss.h:

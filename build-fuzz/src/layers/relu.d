@@ -1,0 +1,3 @@
+build-fuzz/src/layers/relu.o: src/layers/relu.c src/layers/relu.h
+
+src/layers/relu.h:

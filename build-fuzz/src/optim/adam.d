@@ -1,0 +1,3 @@
+build-fuzz/src/optim/adam.o: src/optim/adam.c src/optim/adam.h
+
+src/optim/adam.h:

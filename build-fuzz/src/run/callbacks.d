@@ -1,0 +1,3 @@
+build-fuzz/src/run/callbacks.o: src/run/callbacks.c src/run/callbacks.h
+
+src/run/callbacks.h:
