@@ -63,10 +63,17 @@ static int schema_version(sqlite3 *db)
     return version;
 }
 
-/* Opens read-only (mode=ro: nothing is ever written).  A WAL database in a
- * place we cannot write (a read-only mount, another user's directory) needs
- * its -shm side file, which cannot be made there; when no WAL content is
- * pending, the file alone is the whole database and is opened immutable. */
+/* Opens read-only: nothing is ever written, not even a side file.
+ *   - A rollback-journal file (what a finished run leaves) opens with
+ *     mode=ro.
+ *   - A WAL file with no -wal content pending (its writer closed) is the
+ *     whole database: it opens immutable, because even a read-only WAL
+ *     connection creates -shm (and -wal) beside the file, which a read-only
+ *     place (a mount, another user's directory) does not allow and which
+ *     would change what the user has.
+ *   - A WAL file with content pending (a live run, or a killed one) needs
+ *     the normal WAL read; where the -shm cannot be made, the message says
+ *     so instead of "not a database". */
 static int open_read_only(sqlite3 **out, const char *path, int flags, error *err)
 {
     *out = NULL;
@@ -77,34 +84,30 @@ static int open_read_only(sqlite3 **out, const char *path, int flags, error *err
     char wal_path[4200];
     snprintf(wal_path, sizeof wal_path, "%s-wal", path);
     long long pending = wal ? file_size(wal_path) : -1;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        char *uri = uri_of(path, attempt == 0 ? "?mode=ro" : "?mode=ro&immutable=1");
-        if (!uri) return error_set(err, "out of memory opening %s", path);
-        sqlite3 *db = NULL;
-        int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | flags, NULL);
-        free(uri);
-        if (rc == SQLITE_OK) {
-            sqlite3_busy_timeout(db, 5000);
-            /* Nothing stored in the file (a view, a trigger, a default)
-             * may call a function with side effects. */
-            sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-            if (schema_version(db) >= 0) {
-                *out = db;
-                return 0;
-            }
+    char *uri = uri_of(path, wal && pending <= 0 ? "?mode=ro&immutable=1" : "?mode=ro");
+    if (!uri) return error_set(err, "out of memory opening %s", path);
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | flags, NULL);
+    free(uri);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 5000);
+        /* Nothing stored in the file (a view, a trigger, a default) may
+         * call a function with side effects. */
+        sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+        if (schema_version(db) >= 0) {
+            *out = db;
+            return 0;
         }
-        int code = db ? sqlite3_errcode(db) & 0xff : SQLITE_NOMEM;
-        char message[256];
-        snprintf(message, sizeof message, "%s", db ? sqlite3_errmsg(db) : "out of memory");
-        sqlite3_close(db);
-        if (!wal || (code != SQLITE_CANTOPEN && code != SQLITE_READONLY && code != SQLITE_IOERR) || attempt == 1)
-            return error_set(err, "%s: cannot read the database: %s", path, message);
-        if (pending > 0)
-            return error_set(err, "%s: cannot read it here: its directory is not writable and %lld bytes of "
-                             "committed steps are still in %s (the run did not finish cleanly); copy the run "
-                             "directory somewhere writable and report from there", path, pending, wal_path);
     }
-    return -1;
+    int code = db ? sqlite3_errcode(db) & 0xff : SQLITE_NOMEM;
+    char message[256];
+    snprintf(message, sizeof message, "%s", db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    if (pending > 0 && (code == SQLITE_CANTOPEN || code == SQLITE_READONLY || code == SQLITE_IOERR))
+        return error_set(err, "%s: cannot read it here: its directory is not writable and %lld bytes of committed "
+                         "steps are still in %s (the run did not finish cleanly); copy the run directory somewhere "
+                         "writable and report from there", path, pending, wal_path);
+    return error_set(err, "%s: cannot read the database: %s", path, message);
 }
 
 int db_open_reader(sqlite3 **out, const char *path, int single_thread, error *err)
@@ -415,7 +418,9 @@ fail:
 int db_writer_resume(db_writer *w, const char *path, long step, const char *identity, error *err)
 {
     memset(w, 0, sizeof *w);
-    if (db_open_for_writing(&w->db, path, err)) return -1;
+    /* Checked before anything is written (even the switch to WAL): a
+     * refused resume leaves the file exactly as it was. */
+    if (open_writable(&w->db, path, 0, err)) return -1;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(w->db, "SELECT run_id, identity FROM runs ORDER BY run_id DESC LIMIT 1", -1, &st, NULL) !=
             SQLITE_OK ||
@@ -440,9 +445,9 @@ int db_writer_resume(db_writer *w, const char *path, long step, const char *iden
         db_writer_close(w);
         return -1;
     }
-    char sql[512];
+    char sql[600];
     snprintf(sql, sizeof sql,
-             "BEGIN; DELETE FROM steps WHERE run_id = %lld AND step > %ld; "
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; BEGIN; DELETE FROM steps WHERE run_id = %lld AND step > %ld; "
              "DELETE FROM stats WHERE run_id = %lld AND step > %ld; "
              "DELETE FROM layer_metrics WHERE run_id = %lld AND step > %ld; "
              "DELETE FROM input_samples WHERE run_id = %lld AND step > %ld; "
