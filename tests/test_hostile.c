@@ -169,7 +169,7 @@ static const hostile_case cases[] = {
     {"--out is a file", SETUP_FILE, 0, 0, 0, 0, {"train", TINY, "--out", "{D}/file"}, 1, "not a directory", 0},
     {"--out under an unwritable parent", SETUP_UNWRITABLE, 0, 0, 1, 0, {"train", TINY, "--out", "{D}/locked/run"}, 1, "cannot create", 0},
     {"5000-character path", SETUP_NONE, 0, 0, 0, 0, {"train", "--data", "{L}", "--out", "{D}/out", "--quiet"}, 1, "no such file", 0},
-    {"batch 4096 under 4 GiB", SETUP_NONE, 0, 0, 0, 4096, {"train", "--batch=4096", "--depth=18", "--width=4", "--clip=8x32x32x3", "--train-clips=4096", "--val-clips=0", "--threads=1", "--quiet", "--no-report", "--out", "{D}/out"}, 1, "memory", 0},
+    {"batch 4096 under 4 GiB", SETUP_NONE, 0, 0, 0, 4096, {"train", "--batch=4096", "--depth=18", "--width=16", "--clip=8x64x64x3", "--train-clips=4096", "--val-clips=0", "--threads=1", "--quiet", "--no-report", "--out", "{D}/out"}, 1, "memory", 0},
 
     /* ---- databases handed to `report` */
     {"report of a missing file", SETUP_NONE, 0, 0, 0, 0, {"report", "{D}/nothing.db"}, 1, "no such file", 0},
