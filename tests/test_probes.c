@@ -442,6 +442,34 @@ static void test_probe_every_and_ring(const char *base)
     }
 }
 
+/* A NaN soon after --resume: the lead-up of W steps reaches back before the
+ * resume, into steps a previous process kept only in its ring.  The
+ * checkpoint writes them, so the lead-up is complete.  Also: a checkpoint
+ * event is recorded with the epoch of the step it follows. */
+static void test_ring_after_resume(const char *base)
+{
+    char dir[4200], output[8192];
+    snprintf(dir, sizeof dir, "%s/ring-resume", base);
+    /* 16 steps per epoch; stop (with a checkpoint) at step 20. */
+    const char *first[] = {"--probe-every=10", "--ring=6", "--max-steps=20", NULL};
+    int status = train(output, sizeof output, dir, first);
+    CHECK(status == 0, "ring/resume first part: exit %d:\n%s", status, output);
+    char *const resume[] = {(char *)nanprobe, "train", "--resume", dir, "--inject=inf-forward@layer=conv3d_2,step=23",
+                            "--quiet", NULL};
+    status = test_run(resume, output, sizeof output);
+    CHECK(status == 3, "ring/resume: exit %d, expected the NaN stop:\n%s", status, output);
+    db_view v;
+    if (db_view_open(&v, dir)) return;
+    /* The lead-up of step 23 with a ring of 6: steps 17..22, all probed. */
+    double missing = query(&v, "SELECT COUNT(*) FROM steps WHERE step BETWEEN 17 AND 23 AND probed = 0");
+    double with_stats = query(&v, "SELECT COUNT(DISTINCT step) FROM stats WHERE step BETWEEN 17 AND 23");
+    CHECK(missing == 0 && with_stats == 7, "lead-up after resume: %g of steps 17..23 unprobed, %g with statistics "
+          "(expected 0 and 7)", missing, with_stats);
+    double epoch = query(&v, "SELECT epoch FROM events WHERE kind = 'checkpoint' AND step = 16");
+    CHECK(epoch == 1, "the checkpoint at the end of epoch 1 is recorded with epoch %g", epoch);
+    sqlite3_close(v.db);
+}
+
 /* ------------------------------------------------------ database content */
 
 static void test_database_content(const char *base)
@@ -647,6 +675,7 @@ int main(int argc, char **argv)
     test_injections(base);
     test_natural_failures(base);
     test_probe_every_and_ring(base);
+    test_ring_after_resume(base);
     test_kill_anywhere(base, test_full() ? 100 : 12);
     test_disk_full(base);
     test_remove_tree(base);
