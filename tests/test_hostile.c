@@ -122,7 +122,6 @@ static const hostile_case cases[] = {
     {"unknown command", SETUP_NONE, 0, 0, 0, 0, {"fly"}, 2, "unknown command 'fly'", 0},
     {"resume with another --out", SETUP_RUN, 0, 0, 0, 0, {"train", "--resume", "{R}", "--out", "{D}/elsewhere"}, 2, "--out", 0},
     {"resume changing the width", SETUP_RUN, 0, 0, 0, 0, {"train", "--resume", "{R}", "--width=8"}, 2, "--width cannot change when resuming", 0},
-    {"report and no-report", SETUP_NONE, 0, 0, 0, 0, {"train", "--report", "--no-report", "--out", "{D}/out"}, 2, "--report", 0},
 
     /* ---- --inject: every bound checked before narrowing */
     {"inject sample 2^31", SETUP_NONE, 0, 0, 0, 0, {"train", TINY, "--inject=nan-input@step=1,sample=2147483648"}, 1, "sample must be an integer in [0, 2147483647]", 0},
