@@ -51,6 +51,35 @@ static void write_train_report(const train_options *o, train_result *result)
     if (!o->quiet && rc == 0 && report.had_nan) printf("\n%s\n", report.verdict);
 }
 
+/* The argument list of a resumed run: the checkpoint's, without
+ * --max-steps (it bounds one invocation, not the run: a resumed run would
+ * otherwise stop again at once), then the new ones without --resume, then
+ * --out=DIR.  Later options win when the list is parsed. */
+static char **resume_arguments(char **stored, int stored_count, int argc, char **argv, char *out_arg, int *count)
+{
+    char **list = malloc(sizeof(char *) * (size_t)(stored_count + argc + 2));
+    int n = 0;
+    for (int i = 0; list && i < stored_count; i++) {
+        if (strcmp(stored[i], "--max-steps") == 0) {
+            i++;
+            continue;
+        }
+        if (strncmp(stored[i], "--max-steps=", 12) == 0) continue;
+        list[n++] = stored[i];
+    }
+    for (int i = 0; list && i < argc; i++) {
+        if (strcmp(argv[i], "--resume") == 0) {
+            i++;
+            continue;
+        }
+        if (strncmp(argv[i], "--resume=", 9) == 0) continue;
+        list[n++] = argv[i];
+    }
+    if (list) list[n++] = out_arg;
+    *count = n;
+    return list;
+}
+
 static int command_train(int argc, char **argv)
 {
     train_cli c;
@@ -68,6 +97,12 @@ static int command_train(int argc, char **argv)
     int resume = c.resume != NULL;
     if (resume) {
         const char *dir = c.resume;
+        /* A run lives in its directory: --out elsewhere would be ignored. */
+        if (options_given(argc, argv, "--out")) {
+            fprintf(stderr, "nanprobe train: --out cannot be given with --resume (the run continues in its own "
+                            "directory, %s)\n", dir);
+            return EXIT_USAGE;
+        }
         if (checkpoint_read_arguments(dir, &stored_count, &stored, &err)) {
             fprintf(stderr, "nanprobe train --resume: %s\n", err.message);
             return EXIT_FAILURE_;
@@ -86,28 +121,8 @@ static int command_train(int argc, char **argv)
                 free(stored);
                 return EXIT_USAGE;
             }
-        /* Re-parse the stored options, then the new ones on top. */
-        list = malloc(sizeof(char *) * (size_t)(stored_count + argc + 2));
-        /* --max-steps bounds one invocation, not the run: a resumed run
-         * would otherwise stop again at once. */
-        for (int i = 0; i < stored_count; i++) {
-            if (strcmp(stored[i], "--max-steps") == 0) {
-                i++;
-                continue;
-            }
-            if (strncmp(stored[i], "--max-steps=", 12) == 0) continue;
-            list[list_count++] = stored[i];
-        }
-        for (int i = 0; i < argc; i++) {
-            if (strcmp(argv[i], "--resume") == 0) {
-                i++;
-                continue;
-            }
-            if (strncmp(argv[i], "--resume=", 9) == 0) continue;
-            list[list_count++] = argv[i];
-        }
         snprintf(out_arg, sizeof out_arg, "--out=%s", dir);
-        list[list_count++] = out_arg;
+        list = resume_arguments(stored, stored_count, argc, argv, out_arg, &list_count);
         train_cli_init(&c);
         if (train_cli_parse(&c, list_count, list, &help, &err)) {
             free(list);
@@ -163,6 +178,23 @@ static int command_train(int argc, char **argv)
     case TRAIN_INTERRUPTED: return EXIT_INTERRUPTED;
     default: return EXIT_OK;
     }
+}
+
+/* `nanprobe init [train options]`: the run database and the checkpoint of
+ * the untrained model (train --max-steps 0 --no-report), to compare
+ * initializations or to start a run later with --resume. */
+static int command_init(int argc, char **argv)
+{
+    char **list = malloc(sizeof(char *) * (size_t)(argc + 3));
+    if (!list) return EXIT_FAILURE_;
+    int n = 0;
+    list[n++] = "--no-report";
+    for (int i = 0; i < argc; i++) list[n++] = argv[i];
+    list[n++] = "--max-steps=0";
+    list[n] = NULL;
+    int rc = command_train(n, list);
+    free(list);
+    return rc;
 }
 
 /* --------------------------------------------------------------- summary */
@@ -287,6 +319,7 @@ static void print_usage(FILE *out)
             "usage: nanprobe COMMAND [options]   (nanprobe COMMAND --help for each)\n\n"
             "commands:\n"
             "  train     train the seed's ResNet3D, probing every layer every step into DIR/run.db\n"
+            "  init      write the run database and the untrained model's checkpoint (train --max-steps 0)\n"
             "  report    write the NaN (or health) report of a run: verdict, figures, rules\n"
             "  compare   compare runs side by side (ablation arms)\n"
             "  ablate    train every arm of a grid (e.g. init x l2), then compare them\n"
@@ -306,6 +339,7 @@ int main(int argc, char **argv)
     }
     const char *command = argv[1];
     if (strcmp(command, "train") == 0) return command_train(argc - 2, argv + 2);
+    if (strcmp(command, "init") == 0) return command_init(argc - 2, argv + 2);
     if (strcmp(command, "summary") == 0) return command_summary(argc - 2, argv + 2);
     if (strcmp(command, "schema") == 0) return command_schema(argc - 2, argv + 2);
     if (strcmp(command, "report") == 0) return command_report(argc - 2, argv + 2);
