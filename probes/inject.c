@@ -24,34 +24,11 @@ static int parse_long(const char *text, long minimum, long maximum, long *out)
     return 0;
 }
 
-int injection_parse(const char *spec, const model *m, injection *out, error *err)
+/* The key=value list after the '@', into out. */
+static int parse_fields(const char *spec, const char *list, const model *m, injection *out, error *err)
 {
-    memset(out, 0, sizeof *out);
-    out->layer = -1;
-    out->step = -1;
-    out->d = out->h = out->w = out->channel = -1;
-    out->factor = NAN;
-    /* The spec is parsed from a bounded copy: a longer one is refused, never
-     * cut (a cut "step=1234" would fire at step 1). */
-    size_t spec_length = strlen(spec);
-    if (spec_length >= sizeof out->spec)
-        return error_set(err, "--inject '%.60s...': the spec is %zu characters long (at most %zu)", spec, spec_length,
-                         sizeof out->spec - 1);
-    memcpy(out->spec, spec, spec_length + 1);
-
-    const char *at = strchr(spec, '@');
-    const char *usage = "expected KIND@key=value,... with KIND one of nan-input, inf-forward, inf-backward, "
-                        "scale-weights (e.g. inf-forward@layer=conv3d_5,step=10)";
-    if (!at) return error_set(err, "--inject '%s': %s", spec, usage);
-    size_t kind_length = (size_t)(at - spec);
-    int kind = -1;
-    for (int k = 0; k < 4; k++)
-        if (strlen(kind_names[k]) == kind_length && strncmp(spec, kind_names[k], kind_length) == 0) kind = k;
-    if (kind < 0) return error_set(err, "--inject '%s': unknown kind; %s", spec, usage);
-    out->kind = (injection_kind)kind;
-
     char fields[sizeof out->spec];
-    memcpy(fields, at + 1, strlen(at + 1) + 1);
+    memcpy(fields, list, strlen(list) + 1);
     char *saveptr = NULL;
     for (char *item = strtok_r(fields, ",", &saveptr); item; item = strtok_r(NULL, ",", &saveptr)) {
         char *eq = strchr(item, '=');
@@ -85,6 +62,13 @@ int injection_parse(const char *spec, const model *m, injection *out, error *err
             return error_set(err, "--inject '%s': unknown key '%s'", spec, key);
         }
     }
+    return 0;
+}
+
+/* What the spec names must exist: the layer, the sample in the batch and
+ * the element in the layer's output. */
+static int check_target(const char *spec, const model *m, injection *out, error *err)
+{
     if (out->step < 1) return error_set(err, "--inject '%s': step=S is required (steps count from 1)", spec);
     if (out->kind == INJECT_NAN_INPUT) {
         out->layer = 0;
@@ -112,6 +96,36 @@ int injection_parse(const char *spec, const model *m, injection *out, error *err
                          t->shape[1]);
     }
     return 0;
+}
+
+int injection_parse(const char *spec, const model *m, injection *out, error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->layer = -1;
+    out->step = -1;
+    out->d = out->h = out->w = out->channel = -1;
+    out->factor = NAN;
+    /* The spec is parsed from a bounded copy: a longer one is refused, never
+     * cut (a cut "step=1234" would fire at step 1). */
+    size_t spec_length = strlen(spec);
+    if (spec_length >= sizeof out->spec)
+        return error_set(err, "--inject '%.60s...': the spec is %zu characters long (at most %zu)", spec, spec_length,
+                         sizeof out->spec - 1);
+    memcpy(out->spec, spec, spec_length + 1);
+
+    const char *at = strchr(spec, '@');
+    const char *usage = "expected KIND@key=value,... with KIND one of nan-input, inf-forward, inf-backward, "
+                        "scale-weights (e.g. inf-forward@layer=conv3d_5,step=10)";
+    if (!at) return error_set(err, "--inject '%s': %s", spec, usage);
+    size_t kind_length = (size_t)(at - spec);
+    int kind = -1;
+    for (int k = 0; k < 4; k++)
+        if (strlen(kind_names[k]) == kind_length && strncmp(spec, kind_names[k], kind_length) == 0) kind = k;
+    if (kind < 0) return error_set(err, "--inject '%s': unknown kind; %s", spec, usage);
+    out->kind = (injection_kind)kind;
+
+    if (parse_fields(spec, at + 1, m, out, err)) return -1;
+    return check_target(spec, m, out, err);
 }
 
 long long injection_element(const injection *inj, int rank, const int *shape)

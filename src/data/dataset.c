@@ -264,9 +264,10 @@ static int pair_open(dataset *d, dataset_split split, const char *dir, const cha
     return status;
 }
 
-static int npy_source_open(dataset *d, const dataset_config *config, error *err)
+/* The directory and its files: train_clips.npy and train_labels.npy, and
+ * val_clips.npy with val_labels.npy or neither. */
+static int npy_files_check(const char *dir, int *has_val, error *err)
 {
-    const char *dir = config->source;
     struct stat st;
     if (stat(dir, &st) < 0) {
         if (errno == ENOENT) return error_set(err, "%s: no such directory", dir);
@@ -290,11 +291,20 @@ static int npy_source_open(dataset *d, const dataset_config *config, error *err)
         path_join(val_labels, dir, "val_labels.npy", err) < 0)
         return -1;
     int has_val_clips = file_exists(val_clips), has_val_labels = file_exists(val_labels);
+    *has_val = has_val_clips;
     if (has_val_clips != has_val_labels)
         return error_set(err, "%s exists but %s does not (validation files come in pairs)",
                          has_val_clips ? val_clips : val_labels,
                          has_val_clips ? val_labels : val_clips);
 
+    return 0;
+}
+
+static int npy_source_open(dataset *d, const dataset_config *config, error *err)
+{
+    const char *dir = config->source;
+    int has_val_clips = 0;
+    if (npy_files_check(dir, &has_val_clips, err) < 0) return -1;
     int configured = d->clip[0] != 0;
     if (pair_open(d, SPLIT_TRAIN, dir, "train_clips.npy", "train_labels.npy",
                   configured ? "the configured clip shape is" : "", err) < 0)
