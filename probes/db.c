@@ -63,6 +63,22 @@ static int schema_version(sqlite3 *db)
     return version;
 }
 
+static int open_recovering(sqlite3 **out, const char *path, int flags)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | flags, NULL) == SQLITE_OK) {
+        sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+        sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+        sqlite3_busy_timeout(db, 5000);
+        if (sqlite3_exec(db, "PRAGMA query_only = 1", NULL, NULL, NULL) == SQLITE_OK && schema_version(db) >= 0) {
+            *out = db;
+            return 0;
+        }
+    }
+    sqlite3_close(db);
+    return -1;
+}
+
 /* Opens read-only: nothing is ever written, not even a side file.
  *   - A rollback-journal file (what a finished run leaves) opens with
  *     mode=ro.
@@ -72,8 +88,9 @@ static int schema_version(sqlite3 *db)
  *     place (a mount, another user's directory) does not allow and which
  *     would change what the user has.
  *   - A WAL file with content pending (a live run, or a killed one) needs
- *     the normal WAL read; where the -shm cannot be made, the message says
- *     so instead of "not a database". */
+ *     the normal WAL read (a killed one first a recovery of its -shm, see
+ *     open_recovering); where the -shm cannot be made, the message says so
+ *     instead of "not a database". */
 static int open_read_only(sqlite3 **out, const char *path, int flags, error *err)
 {
     *out = NULL;
@@ -103,6 +120,12 @@ static int open_read_only(sqlite3 **out, const char *path, int flags, error *err
     char message[256];
     snprintf(message, sizeof message, "%s", db ? sqlite3_errmsg(db) : "out of memory");
     sqlite3_close(db);
+    /* A killed writer's WAL must be recovered (its -shm index rebuilt)
+     * before anyone can read it, which a read-only connection cannot do.
+     * Where the directory is writable, a connection that may write but is
+     * query_only and never checkpoints does it: the -shm is rebuilt, run.db
+     * and its -wal stay as they are. */
+    if (pending > 0 && code == SQLITE_READONLY && open_recovering(out, path, flags) == 0) return 0;
     if (pending > 0 && (code == SQLITE_CANTOPEN || code == SQLITE_READONLY || code == SQLITE_IOERR))
         return error_set(err, "%s: cannot read it here: its directory is not writable and %lld bytes of committed "
                          "steps are still in %s (the run did not finish cleanly); copy the run directory somewhere "

@@ -185,6 +185,7 @@ static const hostile_case cases[] = {
     {"non-finite counts overflow", SETUP_DB_SQL, 0, "UPDATE stats SET nan_count = 9223372036854775807, posinf_count = 9223372036854775807 WHERE step = 2 AND layer_id = 1", 0, 0, {"report", "{R}/run.db", "-o", "{D}/out"}, 0, "report:", "run/run.db"},
     {"report from another user's directory", SETUP_RUN_READ_ONLY, 0, 0, 1, 0, {"report", "{R}/run.db", "-o", "{D}/mine"}, 0, "report:", "run/run.db"},
     {"report of a killed run, read-only", SETUP_DB_WAL_PENDING, 0, 0, 1, 0, {"report", "{R}/run.db", "-o", "{D}/mine"}, 1, "copy the run directory somewhere writable", 0},
+    {"report of a killed run", SETUP_DB_WAL_PENDING, 0, 0, 0, 0, {"report", "{R}/run.db", "-o", "{D}/mine"}, 0, "report:", "run/run.db"},
     {"report through planted symlinks", SETUP_SYMLINK_REPORT, 0, 0, 0, 0, {"report", "{R}/run.db", "-o", "{D}/out"}, 0, "report:", "victim"},
     {"report -o is a file", SETUP_RUN, 0, 0, 0, 0, {"report", "{R}/run.db", "-o", "{R}/run.db"}, 1, "not a directory", 0},
 };

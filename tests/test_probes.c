@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "db.h"
 #include "db_memory.h"
 #include "npy.h"
 #include "rng.h"
@@ -134,11 +135,16 @@ typedef struct db_view {
     sqlite3 *db;
 } db_view;
 
+/* Opened as the reports open it (db_open_reader): a database a kill left
+ * behind must be readable by them, not only by a writer. */
 static int db_view_open(db_view *v, const char *dir)
 {
     char path[4300];
+    error err;
     snprintf(path, sizeof path, "%s/run.db", dir);
-    return sqlite3_open_v2(path, &v->db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK ? 0 : -1;
+    if (db_open_reader(&v->db, path, 0, &err) == 0) return 0;
+    fprintf(stderr, "%s\n", err.message);
+    return -1;
 }
 
 static double query(db_view *v, const char *sql)
