@@ -7,16 +7,16 @@
 #include <dirent.h>
 
 #define FUZZ_ENTRY fuzz_npy_one
-#include "fuzz/fuzz_npy.c"
+#include "fuzz_npy.c"
 #undef FUZZ_ENTRY
 #define FUZZ_ENTRY fuzz_options_one
-#include "fuzz/fuzz_options.c"
+#include "fuzz_options.c"
 #undef FUZZ_ENTRY
 #define FUZZ_ENTRY fuzz_inject_one
-#include "fuzz/fuzz_inject.c"
+#include "fuzz_inject.c"
 #undef FUZZ_ENTRY
 #define FUZZ_ENTRY fuzz_rundata_one
-#include "fuzz/fuzz_rundata.c"
+#include "fuzz_rundata.c"
 #undef FUZZ_ENTRY
 
 #include "test_util.h"

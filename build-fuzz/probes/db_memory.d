@@ -1,3 +1,0 @@
-build-fuzz/probes/db_memory.o: probes/db_memory.c probes/db_memory.h
-
-probes/db_memory.h:

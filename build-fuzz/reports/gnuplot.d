@@ -1,6 +1,0 @@
-build-fuzz/reports/gnuplot.o: reports/gnuplot.c reports/gnuplot.h \
-  src/core/error.h
-
-reports/gnuplot.h:
-
-src/core/error.h:

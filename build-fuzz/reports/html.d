@@ -1,3 +1,0 @@
-build-fuzz/reports/html.o: reports/html.c reports/html.h
-
-reports/html.h:

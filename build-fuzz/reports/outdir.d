@@ -1,6 +1,0 @@
-build-fuzz/reports/outdir.o: reports/outdir.c reports/outdir.h \
-  src/core/error.h
-
-reports/outdir.h:
-
-src/core/error.h:

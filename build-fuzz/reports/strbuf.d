@@ -1,3 +1,0 @@
-build-fuzz/reports/strbuf.o: reports/strbuf.c reports/strbuf.h
-
-reports/strbuf.h:

@@ -1,3 +1,0 @@
-build-fuzz/src/core/error.o: src/core/error.c src/core/error.h
-
-src/core/error.h:

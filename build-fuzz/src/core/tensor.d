@@ -1,3 +1,0 @@
-build-fuzz/src/core/tensor.o: src/core/tensor.c src/core/tensor.h
-
-src/core/tensor.h:

@@ -1,3 +1,0 @@
-build-fuzz/src/layers/add.o: src/layers/add.c src/layers/add.h
-
-src/layers/add.h:

@@ -1,4 +1,0 @@
-build-fuzz/src/layers/batchnorm.o: src/layers/batchnorm.c \
-  src/layers/batchnorm.h
-
-src/layers/batchnorm.h:

@@ -1,3 +1,0 @@
-build-fuzz/src/layers/loss.o: src/layers/loss.c src/layers/loss.h
-
-src/layers/loss.h:

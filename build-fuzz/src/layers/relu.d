@@ -1,3 +1,0 @@
-build-fuzz/src/layers/relu.o: src/layers/relu.c src/layers/relu.h
-
-src/layers/relu.h:

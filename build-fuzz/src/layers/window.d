@@ -1,3 +1,0 @@
-build-fuzz/src/layers/window.o: src/layers/window.c src/layers/window.h
-
-src/layers/window.h:

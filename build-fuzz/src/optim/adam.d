@@ -1,3 +1,0 @@
-build-fuzz/src/optim/adam.o: src/optim/adam.c src/optim/adam.h
-
-src/optim/adam.h:

@@ -1,3 +1,0 @@
-build-fuzz/src/run/callbacks.o: src/run/callbacks.c src/run/callbacks.h
-
-src/run/callbacks.h:
