@@ -43,7 +43,7 @@ INC_probes  := $(INC_optim) -Iprobes -I$(BUILD)/generated
 INC_run     := $(INC_probes) -Isrc/data -Isrc/run
 INC_reports := $(INC_core) -Iprobes -Ireports
 INC_cli     := $(INC_run) -Isrc/data -Ireports -Isrc/cli
-INC_tests   := $(INC_cli) -Itests
+INC_tests   := $(INC_cli) -Itests -Itests/fuzz
 $(BUILD)/src/core/%.o:   LAYER_INC := $(INC_core)
 $(BUILD)/src/layers/%.o: LAYER_INC := $(INC_layers)
 $(BUILD)/src/model/%.o:  LAYER_INC := $(INC_model)
@@ -54,7 +54,7 @@ $(BUILD)/src/run/%.o:    LAYER_INC := $(INC_run)
 $(BUILD)/reports/%.o:    LAYER_INC := $(INC_reports)
 $(BUILD)/src/cli/%.o:    LAYER_INC := $(INC_cli)
 
-.PHONY: all deps run test test-fast tests-build layers asan valgrind check-full check-kernels bench diagnose-bench reference clean
+.PHONY: all deps run test test-fast tests-build layers asan valgrind check-full check-kernels bench diagnose-bench reference clean fuzz fuzz-build
 
 all: nanprobe
 
@@ -135,6 +135,28 @@ valgrind:
 	OMP_NUM_THREADS=1 OPENBLAS_CORETYPE=Haswell \
 	  tests/run_tests.sh build-valgrind/tests "$(VALGRIND) build-valgrind/nanprobe" test_data test_layers test_parity
 
+# libFuzzer harnesses (tests/fuzz/, clang + ASan + UBSan) for the .npy parser,
+# the train options, --inject and the report's run-data loader.  Each runs
+# FUZZ_SECONDS on a scratch copy of its seed corpus; a finding stops it with
+# the crashing input saved as build-fuzz/crash-*.  Every crash kept under
+# tests/fuzz/corpus/ is replayed by test_fuzz_replay in `make test`.
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES   := npy options inject rundata
+FUZZ_FLAGS   := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+                -Wno-pass-failed
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT="-O1 -g" EXTRA_CFLAGS="$(FUZZ_FLAGS)" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" fuzz-build
+	tools/run_fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-build: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/libnanprobe.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC_tests) -fsanitize=fuzzer -o $@ $< $(BUILD)/libnanprobe.a $(LDFLAGS) -fsanitize=fuzzer $(LDLIBS)
+
+$(BUILD)/tests/test_fuzz_replay: tests/fuzz/fuzz.h $(wildcard tests/fuzz/fuzz_*.c)
+
 bench: nanprobe
 	@tools/install-deps.sh bench
 	/usr/bin/python3 bench/run_bench.py
@@ -152,6 +174,6 @@ reference:
 	/usr/bin/python3 tests/reference/make_reference.py tests/reference/fixture.bin
 
 clean:
-	rm -rf build build-asan nanprobe
+	rm -rf build build-asan build-fuzz nanprobe
 
 -include $(DEPS)

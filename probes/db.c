@@ -1,10 +1,14 @@
 /* db.c: opening run databases and applying the schema (see db.h). */
 #include "db.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "model.h"
 #include "schema_sql.h" /* generated from probes/schema.sql: static const char schema_sql[] */
@@ -16,33 +20,152 @@ const char *db_schema_sql(void)
     return schema_sql;
 }
 
-int db_open_for_reading(sqlite3 **out, const char *path, error *err)
+/* The first 100 bytes of a SQLite file: "SQLite format 3\0", and bytes 18
+ * and 19 are 2 in WAL mode. */
+static int read_header(const char *path, unsigned char header[100])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, header, 100);
+    close(fd);
+    return n == 100 ? 0 : -1;
+}
+
+/* "file:" + the path with the characters a URI gives meaning percent-encoded. */
+static char *uri_of(const char *path, const char *query)
+{
+    size_t n = strlen(path), k = 0;
+    char *uri = malloc(3 * n + strlen(query) + 8);
+    if (!uri) return NULL;
+    k += (size_t)sprintf(uri, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (*p == '%' || *p == '?' || *p == '#' || *p < 0x20 || *p >= 0x7f) k += (size_t)sprintf(uri + k, "%%%02X", *p);
+        else uri[k++] = (char)*p;
+    }
+    strcpy(uri + k, query);
+    return uri;
+}
+
+static long long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* Reads PRAGMA user_version: -1 when the file cannot be read as a database. */
+static int schema_version(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int version = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return version;
+}
+
+static int open_recovering(sqlite3 **out, const char *path, int flags)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | flags, NULL) == SQLITE_OK) {
+        sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+        sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+        sqlite3_busy_timeout(db, 5000);
+        if (sqlite3_exec(db, "PRAGMA query_only = 1", NULL, NULL, NULL) == SQLITE_OK && schema_version(db) >= 0) {
+            *out = db;
+            return 0;
+        }
+    }
+    sqlite3_close(db);
+    return -1;
+}
+
+/* Opens read-only: nothing is ever written, not even a side file.
+ *   - A rollback-journal file (what a finished run leaves) opens with
+ *     mode=ro.
+ *   - A WAL file with no -wal content pending (its writer closed) is the
+ *     whole database: it opens immutable, because even a read-only WAL
+ *     connection creates -shm (and -wal) beside the file, which a read-only
+ *     place (a mount, another user's directory) does not allow and which
+ *     would change what the user has.
+ *   - A WAL file with content pending (a live run, or a killed one) needs
+ *     the normal WAL read (a killed one first a recovery of its -shm, see
+ *     open_recovering); where the -shm cannot be made, the message says so
+ *     instead of "not a database". */
+static int open_read_only(sqlite3 **out, const char *path, int flags, error *err)
+{
+    *out = NULL;
+    unsigned char header[100];
+    if (read_header(path, header) || memcmp(header, "SQLite format 3", 16) != 0)
+        return error_set(err, "%s: not a SQLite database (expected a run.db written by nanprobe train)", path);
+    int wal = header[18] == 2 && header[19] == 2;
+    char wal_path[4200];
+    snprintf(wal_path, sizeof wal_path, "%s-wal", path);
+    long long pending = wal ? file_size(wal_path) : -1;
+    char *uri = uri_of(path, wal && pending <= 0 ? "?mode=ro&immutable=1" : "?mode=ro");
+    if (!uri) return error_set(err, "out of memory opening %s", path);
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | flags, NULL);
+    free(uri);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 5000);
+        /* Nothing stored in the file (a view, a trigger, a default) may
+         * call a function with side effects. */
+        sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+        if (schema_version(db) >= 0) {
+            *out = db;
+            return 0;
+        }
+    }
+    int code = db ? sqlite3_errcode(db) & 0xff : SQLITE_NOMEM;
+    char message[256];
+    snprintf(message, sizeof message, "%s", db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    /* A killed writer's WAL must be recovered (its -shm index rebuilt)
+     * before anyone can read it, which a read-only connection cannot do.
+     * Where the directory is writable, a connection that may write but is
+     * query_only and never checkpoints does it: the -shm is rebuilt, run.db
+     * and its -wal stay as they are. */
+    if (pending > 0 && code == SQLITE_READONLY && open_recovering(out, path, flags) == 0) return 0;
+    if (pending > 0 && (code == SQLITE_CANTOPEN || code == SQLITE_READONLY || code == SQLITE_IOERR))
+        return error_set(err, "%s: cannot read it here: its directory is not writable and %lld bytes of committed "
+                         "steps are still in %s (the run did not finish cleanly); copy the run directory somewhere "
+                         "writable and report from there", path, pending, wal_path);
+    return error_set(err, "%s: cannot read the database: %s", path, message);
+}
+
+int db_open_reader(sqlite3 **out, const char *path, int single_thread, error *err)
 {
     *out = NULL;
     struct stat st;
     if (stat(path, &st) != 0) return error_set(err, "%s: no such file (expected a run.db written by nanprobe train)", path);
     if (!S_ISREG(st.st_mode)) return error_set(err, "%s: not a regular file (expected a run.db)", path);
+    return open_read_only(out, path, single_thread ? SQLITE_OPEN_NOMUTEX : 0, err);
+}
+
+int db_open_for_reading(sqlite3 **out, const char *path, error *err)
+{
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        error_set(err, "%s: cannot open as SQLite: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
-        sqlite3_close(db);
-        return -1;
-    }
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt *st_version = NULL;
-    int version = -1;
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st_version, NULL) == SQLITE_OK &&
-        sqlite3_step(st_version) == SQLITE_ROW)
-        version = sqlite3_column_int(st_version, 0);
-    sqlite3_finalize(st_version);
-    if (version < 0) {
-        error_set(err, "%s: not a SQLite database (%s)", path, sqlite3_errmsg(db));
-        sqlite3_close(db);
-        return -1;
-    }
+    if (db_open_reader(&db, path, 0, err)) return -1;
+    int version = schema_version(db);
+    /* The tables a report reads must be tables: a view of the same name
+     * (a recursive one, say) would make a report's query run forever. */
     sqlite3_stmt *probe = NULL;
+    int tables = 0;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('runs', 'layers', "
+                           "'steps', 'epochs', 'stats', 'layer_metrics', 'input_samples', 'events')",
+                           -1, &probe, NULL) == SQLITE_OK &&
+        sqlite3_step(probe) == SQLITE_ROW)
+        tables = sqlite3_column_int(probe, 0);
+    sqlite3_finalize(probe);
     int has_runs = sqlite3_prepare_v2(db, "SELECT run_id FROM runs LIMIT 1", -1, &probe, NULL) == SQLITE_OK;
     sqlite3_finalize(probe);
+    if (has_runs && version > 0 && version <= DB_SCHEMA_VERSION && tables != 8) {
+        error_set(err, "%s: damaged database: the tables of schema version %d are not all there (or some are views)",
+                  path, version);
+        sqlite3_close(db);
+        return -1;
+    }
     if (!has_runs || version == 0) {
         error_set(err, "%s: a SQLite database, but not one written by nanprobe (no runs table)", path);
         sqlite3_close(db);
@@ -58,12 +181,13 @@ int db_open_for_reading(sqlite3 **out, const char *path, error *err)
     return 0;
 }
 
-int db_open_for_writing(sqlite3 **out, const char *path, error *err)
+static int open_writable(sqlite3 **out, const char *path, int create, error *err)
 {
     *out = NULL;
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-        error_set(err, "%s: cannot create the database: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | (create ? SQLITE_OPEN_CREATE : 0), NULL) != SQLITE_OK) {
+        error_set(err, "%s: cannot %s the database: %s", path, create ? "create" : "open",
+                  db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
         return -1;
     }
@@ -72,18 +196,24 @@ int db_open_for_writing(sqlite3 **out, const char *path, error *err)
      * small-object pool) serves the statement's transient allocations
      * without going to malloc every row. */
     sqlite3_db_config(db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 512, 2048);
+    *out = db;
+    return 0;
+}
+
+int db_open_for_writing(sqlite3 **out, const char *path, error *err)
+{
+    if (open_writable(out, path, 0, err)) return -1;
     char *message = NULL;
     /* WAL: a commit is one append to the log, readers (a report while the
      * run goes on) do not block the writer, and a killed process leaves the
      * last committed step intact. */
-    if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, &message) != SQLITE_OK ||
-        sqlite3_exec(db, schema_sql, NULL, NULL, &message) != SQLITE_OK) {
-        error_set(err, "%s: cannot apply the schema: %s", path, message ? message : sqlite3_errmsg(db));
+    if (sqlite3_exec(*out, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, &message) != SQLITE_OK) {
+        error_set(err, "%s: cannot open for writing: %s", path, message ? message : sqlite3_errmsg(*out));
         sqlite3_free(message);
-        sqlite3_close(db);
+        sqlite3_close(*out);
+        *out = NULL;
         return -1;
     }
-    *out = db;
     return 0;
 }
 
@@ -177,6 +307,15 @@ static int exec_sql(db_writer *w, const char *sql, error *err)
     return 0;
 }
 
+static int apply_schema(db_writer *w, const char *path, error *err)
+{
+    char *message = NULL;
+    if (sqlite3_exec(w->db, schema_sql, NULL, NULL, &message) == SQLITE_OK) return 0;
+    error_set(err, "%s: cannot apply the schema: %s", path, message ? message : sqlite3_errmsg(w->db));
+    sqlite3_free(message);
+    return -1;
+}
+
 static int insert_layers(db_writer *w, const model *m, error *err)
 {
     sqlite3_stmt *st = NULL;
@@ -208,18 +347,15 @@ static int insert_layers(db_writer *w, const model *m, error *err)
     return rc;
 }
 
-int db_writer_create(db_writer *w, const char *path, const run_row *run, const model *m, error *err)
+static int insert_run(db_writer *w, const run_row *run, error *err)
 {
-    memset(w, 0, sizeof *w);
-    if (db_open_for_writing(&w->db, path, err)) return -1;
     sqlite3_stmt *st = NULL;
-    if (exec_sql(w, "BEGIN", err) ||
-        prepare(w, &st,
+    if (prepare(w, &st,
                 "INSERT INTO runs (name, version, started_at, status, depth, width, clip, classes, batch, init, l2, "
-                "lr, seed, data, normalize, probe_every, config_json) "
-                "VALUES (?,?,?,'running',?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "lr, seed, data, normalize, probe_every, config_json, identity) "
+                "VALUES (?,?,?,'running',?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 err))
-        goto fail;
+        return -1;
     sqlite3_bind_text(st, 1, run->name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, run->version, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, run->started_at, -1, SQLITE_TRANSIENT);
@@ -236,38 +372,105 @@ int db_writer_create(db_writer *w, const char *path, const run_row *run, const m
     sqlite3_bind_text(st, 14, run->normalize, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 15, run->probe_every);
     sqlite3_bind_text(st, 16, run->config_json, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        sqlite_failure(w, err, "inserting the run");
-        goto fail;
-    }
+    bind_text_or_null(st, 17, run->identity);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sqlite_failure(w, err, "inserting the run");
     sqlite3_finalize(st);
-    st = NULL;
-    w->run_id = sqlite3_last_insert_rowid(w->db);
-    if (insert_layers(w, m, err) || exec_sql(w, "COMMIT", err) || prepare_all(w, err)) goto fail;
+    if (rc == 0) w->run_id = sqlite3_last_insert_rowid(w->db);
+    return rc;
+}
+
+/* Moves the finished file to its name, refusing to replace one that exists
+ * (renameat2's RENAME_NOREPLACE; link + unlink where it is not supported). */
+static int publish(const char *temporary, const char *path, error *err)
+{
+    int rc = renameat2(AT_FDCWD, temporary, AT_FDCWD, path, RENAME_NOREPLACE);
+    if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) {
+        rc = link(temporary, path);
+        if (rc == 0) unlink(temporary);
+    }
+    if (rc == 0) return 0;
+    int e = errno;
+    unlink(temporary);
+    if (e == EEXIST) return error_set(err, "%s already exists: another process created a run here", path);
+    return error_set(err, "%s: cannot create: %s", path, strerror(e));
+}
+
+static void sync_path(const char *path, int flags)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | flags);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+/* The database is built under PATH-new and renamed into place only once the
+ * schema, the run and its layers are committed: a run.db that exists always
+ * holds a run, however the creating process died.  A leftover PATH-new is
+ * the remains of a creation that was killed and is simply replaced. */
+int db_writer_create(db_writer *w, const char *path, const run_row *run, const model *m, error *err)
+{
+    memset(w, 0, sizeof *w);
+    char temporary[4200], journal[4300], directory[4200];
+    snprintf(temporary, sizeof temporary, "%s-new", path);
+    snprintf(journal, sizeof journal, "%s-journal", temporary);
+    unlink(temporary);
+    unlink(journal);
+    if (open_writable(&w->db, temporary, 1, err)) return -1;
+    if (exec_sql(w, "PRAGMA journal_mode=DELETE", err) || exec_sql(w, "BEGIN", err) || apply_schema(w, temporary, err) ||
+        insert_run(w, run, err) || insert_layers(w, m, err) || exec_sql(w, "COMMIT", err))
+        goto fail;
+    long long run_id = w->run_id;
+    sqlite3_close(w->db);
+    w->db = NULL;
+    sync_path(temporary, 0);
+    if (publish(temporary, path, err)) return -1;
+    snprintf(directory, sizeof directory, "%s", path);
+    char *slash = strrchr(directory, '/');
+    if (slash) *slash = '\0';
+    sync_path(slash ? directory : ".", O_DIRECTORY);
+    if (db_open_for_writing(&w->db, path, err) || prepare_all(w, err)) goto fail;
+    w->run_id = run_id;
     return 0;
 fail:
-    sqlite3_finalize(st);
     db_writer_close(w);
+    unlink(temporary);
     return -1;
 }
 
-int db_writer_resume(db_writer *w, const char *path, long step, error *err)
+int db_writer_resume(db_writer *w, const char *path, long step, const char *identity, error *err)
 {
     memset(w, 0, sizeof *w);
-    if (db_open_for_writing(&w->db, path, err)) return -1;
+    /* Checked before anything is written (even the switch to WAL): a
+     * refused resume leaves the file exactly as it was. */
+    if (open_writable(&w->db, path, 0, err)) return -1;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(w->db, "SELECT MAX(run_id) FROM runs", -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW || sqlite3_column_type(st, 0) == SQLITE_NULL) {
+    if (sqlite3_prepare_v2(w->db, "SELECT run_id, identity FROM runs ORDER BY run_id DESC LIMIT 1", -1, &st, NULL) !=
+            SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_finalize(st);
         error_set(err, "%s: no run to resume in this database", path);
         db_writer_close(w);
         return -1;
     }
     w->run_id = sqlite3_column_int64(st, 0);
+    const unsigned char *stored = sqlite3_column_text(st, 1);
+    /* The checkpoint and the database must be the same run: a checkpoint
+     * copied in from another run would write its steps under this run's
+     * name and configuration. */
+    int same = stored && identity && strcmp((const char *)stored, identity) == 0;
+    char seen[80];
+    snprintf(seen, sizeof seen, "%.64s", stored ? (const char *)stored : "none");
     sqlite3_finalize(st);
-    char sql[512];
+    if (!same) {
+        error_set(err, "%s: the checkpoint belongs to another run (checkpoint identity %.64s, the database's run "
+                  "%s); refusing to resume", path, identity ? identity : "none", seen);
+        db_writer_close(w);
+        return -1;
+    }
+    char sql[600];
     snprintf(sql, sizeof sql,
-             "BEGIN; DELETE FROM steps WHERE run_id = %lld AND step > %ld; "
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; BEGIN; DELETE FROM steps WHERE run_id = %lld AND step > %ld; "
              "DELETE FROM stats WHERE run_id = %lld AND step > %ld; "
              "DELETE FROM layer_metrics WHERE run_id = %lld AND step > %ld; "
              "DELETE FROM input_samples WHERE run_id = %lld AND step > %ld; "
@@ -439,8 +642,12 @@ void db_writer_close(db_writer *w)
                                   w->insert_epoch, w->insert_event, w->mark_probed, w->begin, w->commit};
     for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++) sqlite3_finalize(statements[i]);
     if (w->db) {
-        /* Fold the WAL back so run.db is one self-contained file. */
+        /* Fold the WAL back and leave WAL mode, so run.db is one
+         * self-contained file that a read-only place can report from (a WAL
+         * database needs a writable -shm beside it).  When a report holds
+         * it open this fails harmlessly and the file stays in WAL mode. */
         sqlite3_wal_checkpoint_v2(w->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        sqlite3_exec(w->db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
         sqlite3_close(w->db);
     }
     memset(w, 0, sizeof *w);

@@ -18,7 +18,14 @@ const char *db_schema_sql(void);
  * a nanprobe database of a schema version this build understands. */
 int db_open_for_reading(sqlite3 **out, const char *path, error *err);
 
-/* Creates (or opens) a database for writing and applies the schema. */
+/* Opens any SQLite file read-only (mode=ro; immutable when a WAL file sits
+ * in a place we cannot write and holds nothing pending).  single_thread:
+ * the connection stays in one thread (SQLITE_OPEN_NOMUTEX).  Messages say
+ * what is true: not SQLite, unreadable, or WAL content that cannot be read
+ * from here. */
+int db_open_reader(sqlite3 **out, const char *path, int single_thread, error *err);
+
+/* Opens an existing database for writing, in WAL mode. */
 int db_open_for_writing(sqlite3 **out, const char *path, error *err);
 
 struct model;
@@ -27,6 +34,7 @@ struct tensor_stats;
 /* The runs row of a new run (text fields are copied by SQLite). */
 typedef struct run_row {
     const char *name, *version, *started_at, *clip, *init, *data, *normalize, *config_json;
+    const char *identity; /* the run directory's identity, shared with its checkpoint */
     int depth, width, classes, batch, probe_every;
     double l2, lr;
     long long seed;
@@ -72,12 +80,14 @@ typedef struct db_writer {
         *mark_probed, *begin, *commit;
 } db_writer;
 
-/* Creates path with the schema and writes the run and layers rows. */
+/* Creates path with the schema and writes the run and layers rows, all
+ * committed before the file appears under its name (see db.c). */
 int db_writer_create(db_writer *w, const char *path, const run_row *run, const struct model *m, error *err);
-/* Reopens a run database to continue run_id after step (later rows, left
- * by a run that died after its last checkpoint, are deleted: the resumed
- * run rewrites them identically). */
-int db_writer_resume(db_writer *w, const char *path, long step, error *err);
+/* Reopens a run database to continue its newest run after step (later
+ * rows, left by a run that died after its last checkpoint, are deleted:
+ * the resumed run rewrites them identically).  Fails unless that run's
+ * identity is `identity` (the checkpoint's). */
+int db_writer_resume(db_writer *w, const char *path, long step, const char *identity, error *err);
 int db_writer_begin(db_writer *w, error *err);
 int db_writer_commit(db_writer *w, error *err);
 int db_write_step(db_writer *w, const step_row *row, error *err);

@@ -2,6 +2,7 @@
 #include "inject.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,38 +12,23 @@
 
 static const char *const kind_names[] = {"nan-input", "inf-forward", "inf-backward", "scale-weights"};
 
-static int parse_long(const char *text, long minimum, long *out)
+/* Both bounds are checked here, before any narrowing: a value that does
+ * not fit the field it lands in must never become a negative index. */
+static int parse_long(const char *text, long minimum, long maximum, long *out)
 {
     char *end;
     errno = 0;
     long v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < minimum) return -1;
+    if (errno || end == text || *end || v < minimum || v > maximum) return -1;
     *out = v;
     return 0;
 }
 
-int injection_parse(const char *spec, const model *m, injection *out, error *err)
+/* The key=value list after the '@', into out. */
+static int parse_fields(const char *spec, const char *list, const model *m, injection *out, error *err)
 {
-    memset(out, 0, sizeof *out);
-    out->layer = -1;
-    out->step = -1;
-    out->d = out->h = out->w = out->channel = -1;
-    out->factor = NAN;
-    snprintf(out->spec, sizeof out->spec, "%s", spec);
-
-    const char *at = strchr(spec, '@');
-    const char *usage = "expected KIND@key=value,... with KIND one of nan-input, inf-forward, inf-backward, "
-                        "scale-weights (e.g. inf-forward@layer=conv3d_5,step=10)";
-    if (!at) return error_set(err, "--inject '%s': %s", spec, usage);
-    size_t kind_length = (size_t)(at - spec);
-    int kind = -1;
-    for (int k = 0; k < 4; k++)
-        if (strlen(kind_names[k]) == kind_length && strncmp(spec, kind_names[k], kind_length) == 0) kind = k;
-    if (kind < 0) return error_set(err, "--inject '%s': unknown kind; %s", spec, usage);
-    out->kind = (injection_kind)kind;
-
-    char fields[160];
-    snprintf(fields, sizeof fields, "%s", at + 1);
+    char fields[sizeof out->spec];
+    memcpy(fields, list, strlen(list) + 1);
     char *saveptr = NULL;
     for (char *item = strtok_r(fields, ",", &saveptr); item; item = strtok_r(NULL, ",", &saveptr)) {
         char *eq = strchr(item, '=');
@@ -62,9 +48,10 @@ int injection_parse(const char *spec, const model *m, injection *out, error *err
                 return error_set(err, "--inject '%s': factor must be a finite number", spec);
         } else if (strcmp(key, "step") == 0 || strcmp(key, "sample") == 0 || strcmp(key, "d") == 0 ||
                    strcmp(key, "h") == 0 || strcmp(key, "w") == 0 || strcmp(key, "channel") == 0) {
-            if (parse_long(value, strcmp(key, "step") == 0 ? 1 : 0, &number))
-                return error_set(err, "--inject '%s': %s must be a %s integer, got '%s'", spec, key,
-                                 strcmp(key, "step") == 0 ? "positive" : "non-negative", value);
+            int is_step = strcmp(key, "step") == 0;
+            if (parse_long(value, is_step ? 1 : 0, is_step ? LONG_MAX : INT_MAX, &number))
+                return error_set(err, "--inject '%s': %s must be an integer in [%d, %ld], got '%s'", spec, key,
+                                 is_step ? 1 : 0, is_step ? LONG_MAX : (long)INT_MAX, value);
             if (strcmp(key, "step") == 0) out->step = number;
             else if (strcmp(key, "sample") == 0) out->sample = (int)number;
             else if (strcmp(key, "d") == 0) out->d = (int)number;
@@ -75,6 +62,13 @@ int injection_parse(const char *spec, const model *m, injection *out, error *err
             return error_set(err, "--inject '%s': unknown key '%s'", spec, key);
         }
     }
+    return 0;
+}
+
+/* What the spec names must exist: the layer, the sample in the batch and
+ * the element in the layer's output. */
+static int check_target(const char *spec, const model *m, injection *out, error *err)
+{
     if (out->step < 1) return error_set(err, "--inject '%s': step=S is required (steps count from 1)", spec);
     if (out->kind == INJECT_NAN_INPUT) {
         out->layer = 0;
@@ -102,6 +96,36 @@ int injection_parse(const char *spec, const model *m, injection *out, error *err
                          t->shape[1]);
     }
     return 0;
+}
+
+int injection_parse(const char *spec, const model *m, injection *out, error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->layer = -1;
+    out->step = -1;
+    out->d = out->h = out->w = out->channel = -1;
+    out->factor = NAN;
+    /* The spec is parsed from a bounded copy: a longer one is refused, never
+     * cut (a cut "step=1234" would fire at step 1). */
+    size_t spec_length = strlen(spec);
+    if (spec_length >= sizeof out->spec)
+        return error_set(err, "--inject '%.60s...': the spec is %zu characters long (at most %zu)", spec, spec_length,
+                         sizeof out->spec - 1);
+    memcpy(out->spec, spec, spec_length + 1);
+
+    const char *at = strchr(spec, '@');
+    const char *usage = "expected KIND@key=value,... with KIND one of nan-input, inf-forward, inf-backward, "
+                        "scale-weights (e.g. inf-forward@layer=conv3d_5,step=10)";
+    if (!at) return error_set(err, "--inject '%s': %s", spec, usage);
+    size_t kind_length = (size_t)(at - spec);
+    int kind = -1;
+    for (int k = 0; k < 4; k++)
+        if (strlen(kind_names[k]) == kind_length && strncmp(spec, kind_names[k], kind_length) == 0) kind = k;
+    if (kind < 0) return error_set(err, "--inject '%s': unknown kind; %s", spec, usage);
+    out->kind = (injection_kind)kind;
+
+    if (parse_fields(spec, at + 1, m, out, err)) return -1;
+    return check_target(spec, m, out, err);
 }
 
 long long injection_element(const injection *inj, int rank, const int *shape)

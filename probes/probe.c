@@ -173,6 +173,19 @@ int probe_step_end(probe_session *ps, step_row *row, error *err)
     return rc;
 }
 
+int probe_flush_ring(probe_session *ps, error *err)
+{
+    if (!ps || !ps->db || !ps->config.statistics || ps->ring.size <= 1) return 0;
+    double start = omp_get_wtime();
+    /* The "run-up" of the step after the current one: every step still
+     * pending in the ring, up to and including the current one. */
+    int rc = db_writer_begin(ps->db, err);
+    if (rc == 0) rc = probe_ring_write_runup(&ps->ring, ps->step + 1, ps->db, err);
+    if (rc == 0) rc = db_writer_commit(ps->db, err);
+    ps->db_seconds += omp_get_wtime() - start;
+    return rc;
+}
+
 /* ----------------------------------------------------------- validation */
 
 void probe_validation_begin(probe_session *ps, const long *sample_ids, int batch)

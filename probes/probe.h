@@ -45,6 +45,11 @@ void probe_after_update(probe_session *ps, const parameter_step_stats *stats, lo
 /* Writes the step (its statistics now, later from the ring, or not at all)
  * in one transaction.  row->probed is filled in here. */
 int probe_step_end(probe_session *ps, step_row *row, error *err);
+/* Writes every step still pending in the ring (with --probe-every K > 1).
+ * Called before each checkpoint: a run resumed from it starts with an
+ * empty ring, and the lead-up to a NaN soon after the resume reaches back
+ * into steps only the previous process held. */
+int probe_flush_ring(probe_session *ps, error *err);
 
 /* Validation runs in inference mode: outputs are only checked. */
 void probe_validation_begin(probe_session *ps, const long *sample_ids, int batch);

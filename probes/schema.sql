@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS runs (
     normalize     TEXT NOT NULL,
     probe_every   INTEGER NOT NULL,
     resumed_from  INTEGER,          -- step of the checkpoint a resumed run started from
-    config_json   TEXT NOT NULL     -- every option, as given or defaulted
+    config_json   TEXT NOT NULL,    -- every option, as given or defaulted
+    identity      TEXT              -- random id shared with the run's checkpoint (checked on --resume)
 );
 
 -- The network, one row per layer in execution (= Keras creation) order.

@@ -8,6 +8,7 @@
 
 #include "gnuplot.h"
 #include "html.h"
+#include "outdir.h"
 
 figure *figure_add(figure_set *set, const char *base, int width, int height, const char *caption)
 {
@@ -28,11 +29,8 @@ void figure_add_data(figure *fig, const char *name)
 
 FILE *figure_data_open(const char *dir, const char *name, error *err)
 {
-    char path[8192];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f) error_set(err, "%s: cannot write: %s", path, strerror(errno));
-    return f;
+    /* never through a symlink planted in the output directory */
+    return outdir_file_create(dir, name, err);
 }
 
 int figure_data_close(FILE *f, const char *dir, const char *name, error *err)

@@ -93,8 +93,10 @@ static int spawn_job(const char *dir, gnuplot_job *job, const char *log_name, pi
     int rc = posix_spawn_file_actions_addchdir_np(&actions, dir);
     if (!rc) rc = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     if (!rc) rc = posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    /* relative to dir: the chdir action runs first */
-    if (!rc) rc = posix_spawn_file_actions_addopen(&actions, 2, log_name, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    /* relative to dir: the chdir action runs first; never through a symlink
+     * (the caller unlinked the name) */
+    if (!rc)
+        rc = posix_spawn_file_actions_addopen(&actions, 2, log_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
     char *argv[] = {"gnuplot", (char *)job->script, NULL};
     if (!rc) rc = posix_spawnp(pid, "gnuplot", &actions, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&actions);
@@ -127,6 +129,9 @@ int gnuplot_run_all(const char *dir, gnuplot_job *jobs, int count, int parallel,
             gnuplot_job *job = &jobs[next];
             char log_name[512];
             snprintf(log_name, sizeof log_name, "%s.log", job->script);
+            char log_path[4200];
+            snprintf(log_path, sizeof log_path, "%s/%s", dir, log_name);
+            unlink(log_path);
             pid_t pid;
             int rc = spawn_job(dir, job, log_name, &pid);
             if (rc) {

@@ -1,8 +1,11 @@
 /* outdir.c: report output directories (see outdir.h). */
 #include "outdir.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "directory.h"
 
@@ -25,4 +28,23 @@ int outdir_create(const char *path, error *err)
     case DIRECTORY_NOT_DIRECTORY: break;
     }
     return error_set(err, "%s: exists but is not a directory", path);
+}
+
+FILE *outdir_file_create(const char *dir, const char *name, error *err)
+{
+    char path[8192];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    /* unlink first: a planted symlink (or a file of someone else's) loses
+     * its name, never its target; O_EXCL | O_NOFOLLOW then refuses anything
+     * planted again in between. */
+    if (unlink(path) != 0 && errno != ENOENT)
+        return error_set(err, "%s: cannot replace: %s", path, strerror(errno)), NULL;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        error_set(err, "%s: cannot write: %s", path, strerror(e));
+    }
+    return f;
 }

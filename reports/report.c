@@ -381,7 +381,6 @@ static int report_directory(const char *db_path, const char *out_dir, char *dir,
     else outdir_default(db_path, dir, size);
     if (strlen(dir) + 1 >= size) return error_set(err, "output directory path too long: %.200s...", dir);
     snprintf(result->out_dir, sizeof result->out_dir, "%s", dir);
-    snprintf(result->index_path, sizeof result->index_path, "%s/index.html", dir);
     return 0;
 }
 
@@ -440,6 +439,8 @@ int report_write(const char *db_path, const char *out_dir, report_result *result
         rundata_free(&d);
         return -1;
     }
+    /* Only now is there a place where a (partial) report can be. */
+    snprintf(result->index_path, sizeof result->index_path, "%s/index.html", dir);
     const event_info *nan = rundata_first_nan(&d);
     int end_step = nan ? nan->step : d.steps[d.step_count - 1].step + 1;
     result->had_nan = nan != NULL;

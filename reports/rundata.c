@@ -1,6 +1,7 @@
 /* rundata.c: loading one run of a run.db for the reports (see rundata.h). */
 #include "rundata.h"
 
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <stdint.h>
@@ -108,6 +109,53 @@ static long long column_int_or(sqlite3_stmt *st, int column, long long missing)
     return sqlite3_column_type(st, column) == SQLITE_NULL ? missing : sqlite3_column_int64(st, column);
 }
 
+/* Bounds of the values a report uses as an index, a count or a loop bound.
+ * Steps and epochs stay far below INT_MAX, so step + 1 or a difference of
+ * two steps never overflows. */
+#define RUNDATA_MAX_STEP (1 << 30)
+#define RUNDATA_MAX_LAYERS 65536
+/* At most this many floats per series (1 GiB): probes x layers of a hostile
+ * file must not turn into tens of gigabytes. */
+#define RUNDATA_MAX_CELLS (1ll << 28)
+
+/* The database is untrusted input: an integer the loader relies on must be
+ * stored as an INTEGER (not 1.5, not text) within [lo, hi].  A NULL gives
+ * `missing` when missing >= lo - 1 is allowed by the caller (nullable). */
+static int column_checked(const rundata *d, sqlite3_stmt *st, int column, long long lo, long long hi, int nullable,
+                          long long *out, error *err)
+{
+    int type = sqlite3_column_type(st, column);
+    if (type == SQLITE_NULL && nullable) {
+        *out = -1;
+        return 0;
+    }
+    long long v = sqlite3_column_int64(st, column);
+    if (type == SQLITE_INTEGER && v >= lo && v <= hi) {
+        *out = v;
+        return 0;
+    }
+    const char *name = sqlite3_column_name(st, column);
+    const unsigned char *text = sqlite3_column_text(st, column);
+    return error_set(err, "%s: damaged database: %s = '%.40s' where an integer in [%lld, %lld] was expected", d->path,
+                     name ? name : "?", text ? (const char *)text : "NULL", lo, hi);
+}
+
+static int column_int_checked(const rundata *d, sqlite3_stmt *st, int column, long long lo, long long hi,
+                              int nullable, int *out, error *err)
+{
+    long long v;
+    if (column_checked(d, st, column, lo, hi, nullable, &v, err)) return -1;
+    *out = (int)v; /* [lo, hi] lies within int for every caller */
+    return 0;
+}
+
+/* A double stored where a count is read: clamped, never cast out of range. */
+static long long count_of(double v)
+{
+    if (!(v > 0)) return 0;
+    return v >= 9e18 ? 9000000000000000000ll : (long long)v;
+}
+
 static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, const char *path, error *err)
 {
     if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
@@ -129,8 +177,15 @@ static int load_run(rundata *d, sqlite3 *db, error *err)
     sqlite3_stmt *st = NULL;
     if (prepare(db, "SELECT COUNT(*), MAX(run_id) FROM runs", &st, d->path, err)) return -1;
     int rc = sqlite3_step(st);
-    int attempts = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-    int run_id = rc == SQLITE_ROW ? sqlite3_column_int(st, 1) : 0;
+    int attempts = 0, run_id = 0;
+    if (rc == SQLITE_ROW && column_int_checked(d, st, 0, 0, INT32_MAX, 0, &attempts, err)) {
+        sqlite3_finalize(st);
+        return -1;
+    }
+    if (attempts > 0 && column_int_checked(d, st, 1, 1, INT32_MAX, 0, &run_id, err)) {
+        sqlite3_finalize(st);
+        return -1;
+    }
     sqlite3_finalize(st);
     if (attempts == 0)
         return error_set(err, "%s: the runs table is empty (no training run was recorded in this database)", d->path);
@@ -153,20 +208,22 @@ static int load_run(rundata *d, sqlite3 *db, error *err)
     r->started_at = column_text_dup(st, 2);
     r->finished_at = column_text_dup(st, 3);
     r->status = column_text_dup(st, 4);
-    r->depth = sqlite3_column_int(st, 5);
-    r->width = sqlite3_column_int(st, 6);
     r->clip = column_text_dup(st, 7);
-    r->classes = sqlite3_column_int(st, 8);
-    r->batch = sqlite3_column_int(st, 9);
     r->init = column_text_dup(st, 10);
     r->l2 = column_real(st, 11);
     r->lr = column_real(st, 12);
     r->seed = sqlite3_column_int64(st, 13);
     r->data = column_text_dup(st, 14);
     r->normalize = column_text_dup(st, 15);
-    r->probe_every = sqlite3_column_int(st, 16);
-    r->resumed_from = (int)column_int_or(st, 17, -1);
+    /* Reports divide by classes and batch and step by probe_every. */
+    int bad = column_int_checked(d, st, 5, 0, 1000, 0, &r->depth, err) ||
+              column_int_checked(d, st, 6, 1, 1 << 20, 0, &r->width, err) ||
+              column_int_checked(d, st, 8, 1, 1 << 20, 0, &r->classes, err) ||
+              column_int_checked(d, st, 9, 1, 1 << 20, 0, &r->batch, err) ||
+              column_int_checked(d, st, 16, 1, RUNDATA_MAX_STEP, 0, &r->probe_every, err) ||
+              column_int_checked(d, st, 17, 0, RUNDATA_MAX_STEP, 1, &r->resumed_from, err);
     sqlite3_finalize(st);
+    if (bad) return -1;
     if (!r->name || !r->version || !r->started_at || !r->finished_at || !r->status || !r->clip || !r->init ||
         !r->data || !r->normalize)
         return error_set(err, "%s: out of memory reading the runs table", d->path);
@@ -184,9 +241,21 @@ static int load_layers(rundata *d, sqlite3 *db, error *err)
     sqlite3_bind_int(st, 1, d->run.run_id);
     int capacity = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        /* layer_id is the position in execution order: 0..N-1, each once.
+         * Every lookup by id is then an index check, and no id can make a
+         * table the size of its value. */
+        int id;
+        if (d->layer_count >= RUNDATA_MAX_LAYERS ||
+            column_int_checked(d, st, 0, d->layer_count, d->layer_count, 0, &id, err)) {
+            sqlite3_finalize(st);
+            if (d->layer_count >= RUNDATA_MAX_LAYERS)
+                return error_set(err, "%s: damaged database: more than %d layers", d->path, RUNDATA_MAX_LAYERS);
+            return -1;
+        }
         if (array_grow((void **)&d->layers, &capacity, d->layer_count + 1, sizeof *d->layers)) break;
         layer_info *l = &d->layers[d->layer_count++];
-        l->layer_id = sqlite3_column_int(st, 0);
+        memset(l, 0, sizeof *l);
+        l->layer_id = id;
         l->name = column_text_dup(st, 1);
         l->path = column_text_dup(st, 2);
         l->kind = column_text_dup(st, 3);
@@ -216,17 +285,25 @@ static int load_steps(rundata *d, sqlite3 *db, error *err)
     sqlite3_bind_int(st, 1, d->run.run_id);
     int capacity = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        /* Steps ascend strictly (rundata_step searches them by bisection). */
+        int step, epoch;
+        int previous = d->step_count ? d->steps[d->step_count - 1].step : 0;
+        if (column_int_checked(d, st, 0, previous + 1, RUNDATA_MAX_STEP, 0, &step, err) ||
+            column_int_checked(d, st, 1, 1, RUNDATA_MAX_STEP, 0, &epoch, err)) {
+            sqlite3_finalize(st);
+            return -1;
+        }
         if (array_grow((void **)&d->steps, &capacity, d->step_count + 1, sizeof *d->steps)) break;
         step_info *s = &d->steps[d->step_count++];
-        s->step = sqlite3_column_int(st, 0);
-        s->epoch = sqlite3_column_int(st, 1);
+        s->step = step;
+        s->epoch = epoch;
         s->lr = column_real(st, 2);
         s->loss = column_real(st, 3);
         s->data_loss = column_real(st, 4);
         s->l2_penalty = column_real(st, 5);
         s->accuracy = column_real(st, 6);
-        s->probed = sqlite3_column_int(st, 7);
-        s->loss_finite = sqlite3_column_int(st, 8);
+        s->probed = sqlite3_column_int(st, 7) != 0;
+        s->loss_finite = sqlite3_column_int(st, 8) != 0;
     }
     int failed = step_failed(db, rc, d->path, err);
     sqlite3_finalize(st);
@@ -249,10 +326,17 @@ static int load_epochs(rundata *d, sqlite3 *db, error *err)
     sqlite3_bind_int(st, 1, d->run.run_id);
     int capacity = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int epoch, last_step;
+        int previous = d->epoch_count ? d->epochs[d->epoch_count - 1].epoch : 0;
+        if (column_int_checked(d, st, 0, previous + 1, RUNDATA_MAX_STEP, 0, &epoch, err) ||
+            column_int_checked(d, st, 1, 0, RUNDATA_MAX_STEP, 0, &last_step, err)) {
+            sqlite3_finalize(st);
+            return -1;
+        }
         if (array_grow((void **)&d->epochs, &capacity, d->epoch_count + 1, sizeof *d->epochs)) break;
         epoch_info *e = &d->epochs[d->epoch_count++];
-        e->epoch = sqlite3_column_int(st, 0);
-        e->last_step = sqlite3_column_int(st, 1);
+        e->epoch = epoch;
+        e->last_step = last_step;
         e->loss = column_real(st, 2);
         e->accuracy = column_real(st, 3);
         e->val_loss = column_real(st, 4);
@@ -278,13 +362,22 @@ static int load_events(rundata *d, sqlite3 *db, error *err)
     sqlite3_bind_int(st, 1, d->run.run_id);
     int capacity = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int step, epoch, layer_id, is_origin;
+        if (column_int_checked(d, st, 1, 0, RUNDATA_MAX_STEP, 1, &step, err) ||
+            column_int_checked(d, st, 2, 0, RUNDATA_MAX_STEP, 1, &epoch, err) ||
+            column_int_checked(d, st, 4, 0, d->layer_count - 1, 1, &layer_id, err) ||
+            column_int_checked(d, st, 17, 0, 1, 1, &is_origin, err)) {
+            sqlite3_finalize(st);
+            return -1;
+        }
         if (array_grow((void **)&d->events, &capacity, d->event_count + 1, sizeof *d->events)) break;
         event_info *e = &d->events[d->event_count++];
+        memset(e, 0, sizeof *e);
         e->event_id = sqlite3_column_int64(st, 0);
-        e->step = (int)column_int_or(st, 1, -1);
-        e->epoch = (int)column_int_or(st, 2, -1);
+        e->step = step;
+        e->epoch = epoch;
         e->kind = column_text_dup(st, 3);
-        e->layer_id = (int)column_int_or(st, 4, -1);
+        e->layer_id = layer_id;
         e->layer_name = column_text_dup(st, 5);
         e->layer_path = column_text_dup(st, 6);
         e->pass = column_text_dup(st, 7);
@@ -297,7 +390,7 @@ static int load_events(rundata *d, sqlite3 *db, error *err)
         e->w = column_int_or(st, 14, -1);
         e->channel = column_int_or(st, 15, -1);
         e->sample_id = column_int_or(st, 16, -1);
-        e->is_origin = (int)column_int_or(st, 17, -1);
+        e->is_origin = is_origin;
         e->old_value = column_real(st, 18);
         e->new_value = column_real(st, 19);
         e->message = column_text_dup(st, 20);
@@ -326,7 +419,7 @@ static int load_input_summary(rundata *d, sqlite3 *db, error *err)
     sqlite3_bind_int(st, 1, d->run.run_id);
     if (sqlite3_step(st) == SQLITE_ROW) {
         in->clips = sqlite3_column_int64(st, 0);
-        in->nonfinite_clips = (long long)sqlite3_column_double(st, 1);
+        in->nonfinite_clips = count_of(sqlite3_column_double(st, 1));
         in->mean_mean = column_real(st, 2);
         in->mean_std = column_real(st, 3);
     }
@@ -346,7 +439,8 @@ static int load_input_summary(rundata *d, sqlite3 *db, error *err)
         if (prepare(db, extreme_sql[k], &st, d->path, err)) return -1;
         sqlite3_bind_int(st, 1, d->run.run_id);
         if (sqlite3_step(st) == SQLITE_ROW) {
-            int step = sqlite3_column_int(st, 0);
+            long long step_value = sqlite3_column_int64(st, 0);
+            int step = step_value >= 0 && step_value <= RUNDATA_MAX_STEP ? (int)step_value : 0;
             long long id = sqlite3_column_int64(st, 1);
             double value = column_real(st, 2);
             switch (k) {
@@ -387,24 +481,30 @@ static int load_distinct_names(rundata *d, sqlite3 *db, const char *sql, name_ta
     }
 }
 
-/* The probed steps, by seeking to the next step present in stats. */
+/* The probed steps, by seeking to the next step present in stats.  Each
+ * must be an integer above the one before: a step of 1.5 (read as 1) or
+ * 4294967297 (1 in 32 bits) would otherwise seek to itself forever. */
 static int load_probe_steps(rundata *d, sqlite3 *db, error *err)
 {
     sqlite3_stmt *st = NULL;
     if (prepare(db, "SELECT step FROM stats WHERE run_id = ? AND step > ? ORDER BY step LIMIT 1", &st, d->path,
                 err))
         return -1;
-    int capacity = 0, last = INT32_MIN;
+    int capacity = 0, last = 0;
     for (;;) {
         sqlite3_bind_int(st, 1, d->run.run_id);
         sqlite3_bind_int(st, 2, last);
-        int rc = sqlite3_step(st);
+        int rc = sqlite3_step(st), step;
         if (rc != SQLITE_ROW) {
             int failed = step_failed(db, rc, d->path, err);
             sqlite3_finalize(st);
             return failed;
         }
-        last = sqlite3_column_int(st, 0);
+        if (column_int_checked(d, st, 0, last + 1, RUNDATA_MAX_STEP, 0, &step, err)) {
+            sqlite3_finalize(st);
+            return -1;
+        }
+        last = step;
         sqlite3_reset(st);
         if (array_grow((void **)&d->probe_steps, &capacity, d->probe_count + 1, sizeof *d->probe_steps)) {
             sqlite3_finalize(st);
@@ -422,29 +522,43 @@ typedef struct scan_plan {
     /* tensor index -> series for the absmax / l2norm / zero_fraction column */
     int *tensor_series; /* tensor_count x 3, -1 = none */
     int *metric_series; /* metric_count, -1 = none */
-    int *layer_of_id;   /* layer_id -> layer index, -1 */
-    int max_layer_id;
-    int *probe_of_step; /* step - first_step -> probe index */
-    int first_step, last_step;
-    int with_extremes;
+    size_t cells;       /* probes x layers */
+    int need_stats, need_metrics, with_extremes;
     char stats_sql[2048], metrics_sql[2048];
 } scan_plan;
 
 typedef struct scan_part {
     int first_probe, end_probe;
-    tensor_extreme *extremes; /* this thread's, merged afterwards */
+    int cached_step, cached_probe; /* rows arrive ordered by step: one bisection per step */
+    tensor_extreme *extremes;      /* this thread's, merged afterwards */
     int failed;
-    char message[512];
+    char message[sizeof(error)];
 } scan_part;
 
-static int plan_layer(const scan_plan *p, int layer_id)
+/* layer_id is the layer's index (load_layers checked 0..N-1). */
+static int plan_layer(const rundata *d, long long layer_id)
 {
-    return layer_id >= 0 && layer_id <= p->max_layer_id ? p->layer_of_id[layer_id] : -1;
+    return layer_id >= 0 && layer_id < d->layer_count ? (int)layer_id : -1;
 }
 
-static int plan_probe(const scan_plan *p, int step)
+/* The probe index of a step, by bisection over the probed steps (no table
+ * sized by a step value, which a hostile file chooses). */
+static int plan_probe(const rundata *d, scan_part *part, long long step)
 {
-    return step >= p->first_step && step <= p->last_step ? p->probe_of_step[step - p->first_step] : -1;
+    if (step == part->cached_step) return part->cached_probe;
+    int lo = part->first_probe, hi = part->end_probe - 1, found = -1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (d->probe_steps[mid] == step) {
+            found = mid;
+            break;
+        }
+        if (d->probe_steps[mid] < step) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    part->cached_step = step >= INT32_MIN && step <= INT32_MAX ? (int)step : -1;
+    part->cached_probe = found;
+    return found;
 }
 
 static void store(rundata *d, int s, int probe, int layer, double value)
@@ -453,89 +567,230 @@ static void store(rundata *d, int s, int probe, int layer, double value)
     d->series[s][(size_t)probe * (size_t)d->layer_count + (size_t)layer] = (float)value;
 }
 
+static void scan_stats_row(rundata *d, const scan_plan *p, scan_part *part, sqlite3_stmt *st, int probe, int layer,
+                           int t)
+{
+    /* stats columns: step, layer_id, tensor, summary, absmax, l2norm,
+     * zero_fraction, count.  `summary` is absmax when the tensor was finite
+     * (-0.5 when NULL) and -1 - nonfinite otherwise, so most rows need 4
+     * column reads instead of 8. */
+    double summary = sqlite3_column_double(st, 3);
+    long long nonfinite = summary < -0.75 ? count_of(-summary - 1.0 + 0.5) : 0;
+    if (summary < -0.75 && nonfinite == 0) nonfinite = 1;
+    double absmax = summary >= 0 ? summary : nonfinite ? sqlite3_column_double(st, 4) : -1.0;
+    const int *targets = &p->tensor_series[t * 3];
+    for (int c = 0; c < 3; c++) {
+        if (targets[c] < 0) continue;
+        double v = c == STATS_ABSMAX ? absmax : sqlite3_column_double(st, 4 + c);
+        if (v >= 0) store(d, targets[c], probe, layer, v);
+        /* Element counts are fixed per layer: the first part records them
+         * (one writer, no race between threads). */
+        if (part->first_probe == 0 && d->series_elements[targets[c]])
+            d->series_elements[targets[c]][layer] = sqlite3_column_int64(st, 7);
+    }
+    if (!part->extremes) return;
+    tensor_extreme *x = &part->extremes[(size_t)layer * (size_t)p->tensors.count + (size_t)t];
+    int step = d->probe_steps[probe];
+    if (absmax >= 0 && (x->absmax_step == 0 || absmax > x->absmax)) {
+        x->absmax = absmax;
+        x->absmax_step = step;
+    }
+    if (nonfinite > 0) {
+        if (x->first_nonfinite_step == 0 || step < x->first_nonfinite_step) x->first_nonfinite_step = step;
+        x->nonfinite_total = nonfinite > LLONG_MAX - x->nonfinite_total ? LLONG_MAX : x->nonfinite_total + nonfinite;
+    }
+}
+
+static void scan_table(rundata *d, const scan_plan *p, scan_part *part, sqlite3 *db, int table)
+{
+    sqlite3_stmt *st = NULL;
+    const char *sql = table == 0 ? p->stats_sql : p->metrics_sql;
+    const char *name = table == 0 ? "stats" : "layer_metrics";
+    if (!*sql) return;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        part->failed = 1;
+        snprintf(part->message, sizeof part->message, "%s: cannot read %s: %s", d->path, name, sqlite3_errmsg(db));
+        return;
+    }
+    sqlite3_bind_int(st, 1, d->run.run_id);
+    sqlite3_bind_int(st, 2, d->probe_steps[part->first_probe]);
+    sqlite3_bind_int(st, 3, d->probe_steps[part->end_probe - 1]);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int probe = plan_probe(d, part, sqlite3_column_int64(st, 0));
+        int layer = plan_layer(d, sqlite3_column_int64(st, 1));
+        const unsigned char *text = sqlite3_column_text(st, 2);
+        if (probe < 0 || layer < 0 || !text) continue;
+        if (table == 1) {
+            int m = name_find(&p->metrics, text);
+            if (m >= 0 && p->metric_series[m] >= 0)
+                store(d, p->metric_series[m], probe, layer, sqlite3_column_double(st, 3));
+            continue;
+        }
+        int t = name_find(&p->tensors, text);
+        if (t >= 0) scan_stats_row(d, p, part, st, probe, layer, t);
+    }
+    if (rc != SQLITE_DONE) {
+        part->failed = 1;
+        snprintf(part->message, sizeof part->message, "%s: reading %s failed: %s", d->path, name, sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(st);
+}
+
 static void scan_range(rundata *d, const scan_plan *p, scan_part *part)
 {
     sqlite3 *db = NULL;
+    error err;
     /* NOMUTEX: this connection lives in one thread, and the per-call mutex of
      * the serialized mode costs ~10 % of a scan of millions of rows. */
-    if (sqlite3_open_v2(d->path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    if (db_open_reader(&db, d->path, 1, &err)) {
         part->failed = 1;
-        snprintf(part->message, sizeof part->message, "%s: cannot open: %s", d->path,
-                 db ? sqlite3_errmsg(db) : "out of memory");
-        sqlite3_close(db);
+        snprintf(part->message, sizeof part->message, "%s", err.message);
         return;
     }
-    sqlite3_busy_timeout(db, 5000);
     /* Memory-mapped reads avoid copying every page of a GB-sized file. */
     sqlite3_exec(db, "PRAGMA mmap_size = 17179869184; PRAGMA cache_size = -65536;", NULL, NULL, NULL);
-    int first_step = d->probe_steps[part->first_probe], last_step = d->probe_steps[part->end_probe - 1];
-    int tensors = p->tensors.count;
-    for (int table = 0; table < 2 && !part->failed; table++) {
-        sqlite3_stmt *st = NULL;
-        const char *sql = table == 0 ? p->stats_sql : p->metrics_sql;
-        if (!*sql) continue;
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-            part->failed = 1;
-            snprintf(part->message, sizeof part->message, "%s: cannot read %s: %s", d->path,
-                     table == 0 ? "stats" : "layer_metrics", sqlite3_errmsg(db));
-            break;
-        }
-        sqlite3_bind_int(st, 1, d->run.run_id);
-        sqlite3_bind_int(st, 2, first_step);
-        sqlite3_bind_int(st, 3, last_step);
-        int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            int probe = plan_probe(p, sqlite3_column_int(st, 0));
-            int layer = plan_layer(p, sqlite3_column_int(st, 1));
-            if (probe < 0 || layer < 0) continue;
-            const unsigned char *name = sqlite3_column_text(st, 2);
-            if (!name) continue;
-            if (table == 1) {
-                int m = name_find(&p->metrics, name);
-                if (m >= 0 && p->metric_series[m] >= 0)
-                    store(d, p->metric_series[m], probe, layer, sqlite3_column_double(st, 3));
-                continue;
-            }
-            int t = name_find(&p->tensors, name);
-            if (t < 0) continue;
-            /* stats columns: step, layer_id, tensor, summary, absmax, l2norm,
-             * zero_fraction, count.  `summary` is absmax when the tensor was
-             * finite (-0.5 when NULL) and -1 - nonfinite otherwise, so most
-             * rows need 4 column reads instead of 8. */
-            double summary = sqlite3_column_double(st, 3);
-            long long nonfinite = summary < -0.75 ? (long long)(-summary - 1.0 + 0.5) : 0;
-            double absmax = summary >= 0 ? summary : nonfinite ? sqlite3_column_double(st, 4) : -1.0;
-            const int *targets = &p->tensor_series[t * 3];
-            for (int c = 0; c < 3; c++) {
-                if (targets[c] < 0) continue;
-                double v = c == STATS_ABSMAX ? absmax : sqlite3_column_double(st, 4 + c);
-                if (v >= 0) store(d, targets[c], probe, layer, v);
-                /* Element counts are fixed per layer: the first part records them
-                 * (one writer, no race between threads). */
-                if (part->first_probe == 0 && d->series_elements[targets[c]])
-                    d->series_elements[targets[c]][layer] = sqlite3_column_int64(st, 7);
-            }
-            if (part->extremes) {
-                tensor_extreme *x = &part->extremes[(size_t)layer * (size_t)tensors + (size_t)t];
-                int step = d->probe_steps[probe];
-                if (absmax >= 0 && (x->absmax_step == 0 || absmax > x->absmax)) {
-                    x->absmax = absmax;
-                    x->absmax_step = step;
-                }
-                if (nonfinite > 0) {
-                    if (x->first_nonfinite_step == 0 || step < x->first_nonfinite_step) x->first_nonfinite_step = step;
-                    x->nonfinite_total += nonfinite;
-                }
-            }
-        }
-        if (rc != SQLITE_DONE) {
-            part->failed = 1;
-            snprintf(part->message, sizeof part->message, "%s: reading %s failed: %s", d->path,
-                     table == 0 ? "stats" : "layer_metrics", sqlite3_errmsg(db));
-        }
-        sqlite3_finalize(st);
-    }
+    part->cached_step = -1;
+    for (int table = 0; table < 2 && !part->failed; table++) scan_table(d, p, part, db, table);
     sqlite3_close(db);
+}
+
+/* Step 1: the distinct tensor and metric names, and the maps from them to
+ * the requested series. */
+static int plan_names(rundata *d, sqlite3 *db, scan_plan *p, error *err)
+{
+    if (load_distinct_names(d, db, "SELECT tensor FROM stats WHERE run_id = ? AND tensor > ? ORDER BY tensor LIMIT 1",
+                            &p->tensors, err) ||
+        load_distinct_names(d, db,
+                            "SELECT metric FROM layer_metrics WHERE run_id = ? AND metric > ? ORDER BY metric LIMIT 1",
+                            &p->metrics, err))
+        return -1;
+    p->tensor_series = malloc(sizeof(int) * 3 * (size_t)(p->tensors.count + 1));
+    p->metric_series = malloc(sizeof(int) * (size_t)(p->metrics.count + 1));
+    if (!p->tensor_series || !p->metric_series)
+        return error_set(err, "%s: out of memory planning the statistics scan", d->path);
+    for (int i = 0; i < 3 * p->tensors.count; i++) p->tensor_series[i] = -1;
+    for (int i = 0; i < p->metrics.count; i++) p->metric_series[i] = -1;
+    return 0;
+}
+
+/* Step 2: one probes x layers array per requested series the file has. */
+static int plan_series(rundata *d, scan_plan *p, unsigned mask, error *err)
+{
+    if ((long long)d->probe_count * d->layer_count > RUNDATA_MAX_CELLS)
+        return error_set(err, "%s: %d probed steps x %d layers is more than a report reads (%lld values per series)",
+                         d->path, d->probe_count, d->layer_count, RUNDATA_MAX_CELLS);
+    p->cells = (size_t)d->probe_count * (size_t)d->layer_count;
+    p->need_stats = p->with_extremes;
+    for (int s = 0; s < SERIES_COUNT; s++) {
+        if (!(mask & SERIES_BIT(s))) continue;
+        const series_def *def = &series_defs[s];
+        int found = def->from_metrics ? name_find(&p->metrics, (const unsigned char *)def->source)
+                                      : name_find(&p->tensors, (const unsigned char *)def->source);
+        if (found < 0) continue; /* the trainer did not write it: the series stays NULL */
+        d->series[s] = malloc(sizeof(float) * p->cells);
+        if (!def->from_metrics) d->series_elements[s] = calloc((size_t)d->layer_count, sizeof(long long));
+        if (!d->series[s] || (!def->from_metrics && !d->series_elements[s]))
+            return error_set(err, "%s: out of memory for %zu values of %s", d->path, p->cells, def->label);
+        for (size_t i = 0; i < p->cells; i++) d->series[s][i] = NAN;
+        if (def->from_metrics) {
+            p->metric_series[found] = s;
+            p->need_metrics = 1;
+        } else {
+            p->tensor_series[found * 3 + (int)def->column] = s;
+            p->need_stats = 1;
+        }
+    }
+    return 0;
+}
+
+/* Step 3: the two scan statements.  Without the per-tensor extremes only
+ * the tensors of requested series are needed, and filtering them inside
+ * SQLite is cheaper than returning every row. */
+static void plan_sql(scan_plan *p)
+{
+    if (p->need_stats) {
+        char filter[1024] = "";
+        size_t used = 0;
+        for (int t = 0; t < p->tensors.count && !p->with_extremes; t++) {
+            if (p->tensor_series[t * 3] < 0 && p->tensor_series[t * 3 + 1] < 0 && p->tensor_series[t * 3 + 2] < 0)
+                continue;
+            /* Names come from the database: bind-free SQL needs them quoted. */
+            char *quoted = sqlite3_mprintf("%s%Q", used ? ", " : " AND tensor IN (", p->tensors.names[t]);
+            if (!quoted || used + strlen(quoted) + 2 >= sizeof filter) {
+                sqlite3_free(quoted);
+                used = 0;
+                filter[0] = '\0';
+                break;
+            }
+            memcpy(filter + used, quoted, strlen(quoted) + 1);
+            used += strlen(quoted);
+            sqlite3_free(quoted);
+        }
+        if (used) memcpy(filter + used, ")", 2);
+        /* absmax, l2norm and zero_fraction are >= 0 when present: -1 stands
+         * for NULL, which saves a type check per column and row.  The
+         * non-finite counts are summed as reals: no integer overflow. */
+        snprintf(p->stats_sql, sizeof p->stats_sql,
+                 "SELECT step, layer_id, tensor, "
+                 "CASE WHEN nan_count > 0 OR posinf_count > 0 OR neginf_count > 0 "
+                 "THEN -1.0 - (1.0 * nan_count + posinf_count + neginf_count) ELSE IFNULL(absmax, -0.5) END, "
+                 "IFNULL(absmax, -1), IFNULL(l2norm, -1), IFNULL(zero_fraction, -1), count FROM stats "
+                 "WHERE run_id = ?1 AND step BETWEEN ?2 AND ?3%s",
+                 filter);
+    }
+    if (p->need_metrics)
+        snprintf(p->metrics_sql, sizeof p->metrics_sql,
+                 "SELECT step, layer_id, metric, value FROM layer_metrics WHERE run_id = ?1 AND step BETWEEN ?2 AND ?3 "
+                 "AND value IS NOT NULL");
+}
+
+static void merge_extremes(tensor_extreme *to, const tensor_extreme *from, size_t n)
+{
+    for (size_t i = 0; i < n; i++, to++, from++) {
+        if (from->absmax_step && (!to->absmax_step || from->absmax > to->absmax)) {
+            to->absmax = from->absmax;
+            to->absmax_step = from->absmax_step;
+        }
+        if (from->first_nonfinite_step &&
+            (!to->first_nonfinite_step || from->first_nonfinite_step < to->first_nonfinite_step))
+            to->first_nonfinite_step = from->first_nonfinite_step;
+        to->nonfinite_total = from->nonfinite_total > LLONG_MAX - to->nonfinite_total
+                                  ? LLONG_MAX : to->nonfinite_total + from->nonfinite_total;
+    }
+}
+
+/* Step 4: the scan, split by step range (each part one contiguous
+ * primary-key range, one read-only connection per thread). */
+static int scan_all(rundata *d, scan_plan *p, error *err)
+{
+    size_t per_part = (size_t)d->layer_count * (size_t)(p->tensors.count + 1);
+    if (p->with_extremes && !(d->extremes = calloc(per_part, sizeof *d->extremes)))
+        return error_set(err, "%s: out of memory", d->path);
+    int threads = omp_get_max_threads();
+    if (threads > 4) threads = 4;
+    if (!sqlite3_threadsafe() || d->probe_count < 64) threads = 1;
+    scan_part parts[4];
+    memset(parts, 0, sizeof parts);
+    int rc = 0;
+    for (int t = 0; t < threads && rc == 0; t++) {
+        parts[t].first_probe = (int)((long long)d->probe_count * t / threads);
+        parts[t].end_probe = (int)((long long)d->probe_count * (t + 1) / threads);
+        if (p->with_extremes && !(parts[t].extremes = calloc(per_part, sizeof(tensor_extreme))))
+            rc = error_set(err, "%s: out of memory", d->path);
+    }
+    if (rc == 0) {
+        #pragma omp parallel for num_threads(threads) schedule(static, 1)
+        for (int t = 0; t < threads; t++)
+            if (parts[t].end_probe > parts[t].first_probe) scan_range(d, p, &parts[t]);
+    }
+    for (int t = 0; t < threads; t++) {
+        if (parts[t].failed && rc == 0) rc = error_set(err, "%s", parts[t].message);
+        if (parts[t].extremes && rc == 0)
+            merge_extremes(d->extremes, parts[t].extremes, (size_t)d->layer_count * (size_t)p->tensors.count);
+        free(parts[t].extremes);
+    }
+    return rc;
 }
 
 static int load_series(rundata *d, sqlite3 *db, unsigned mask, int with_extremes, error *err)
@@ -545,160 +800,24 @@ static int load_series(rundata *d, sqlite3 *db, unsigned mask, int with_extremes
     memset(&p, 0, sizeof p);
     p.d = d;
     p.with_extremes = with_extremes;
-    int rc = -1;
-    if (load_distinct_names(d, db,
-                            "SELECT tensor FROM stats WHERE run_id = ? AND tensor > ? ORDER BY tensor LIMIT 1",
-                            &p.tensors, err) ||
-        load_distinct_names(d, db,
-                            "SELECT metric FROM layer_metrics WHERE run_id = ? AND metric > ? ORDER BY metric "
-                            "LIMIT 1",
-                            &p.metrics, err))
-        goto done;
-    p.tensor_series = malloc(sizeof(int) * 3 * (size_t)(p.tensors.count + 1));
-    p.metric_series = malloc(sizeof(int) * (size_t)(p.metrics.count + 1));
-    for (int i = 0; i < d->layer_count; i++)
-        if (d->layers[i].layer_id > p.max_layer_id) p.max_layer_id = d->layers[i].layer_id;
-    p.layer_of_id = malloc(sizeof(int) * (size_t)(p.max_layer_id + 1));
-    p.first_step = d->probe_steps[0];
-    p.last_step = d->probe_steps[d->probe_count - 1];
-    p.probe_of_step = malloc(sizeof(int) * ((size_t)p.last_step - (size_t)p.first_step + 1));
-    if (!p.tensor_series || !p.metric_series || !p.layer_of_id || !p.probe_of_step) {
-        error_set(err, "%s: out of memory planning the statistics scan", d->path);
-        goto done;
+    int rc = plan_names(d, db, &p, err) || plan_series(d, &p, mask, err) ? -1 : 0;
+    if (rc == 0) {
+        plan_sql(&p);
+        d->tensor_count = p.tensors.count;
+        d->tensor_names = p.tensors.names;
+        rc = scan_all(d, &p, err);
     }
-    for (int i = 0; i < 3 * p.tensors.count; i++) p.tensor_series[i] = -1;
-    for (int i = 0; i < p.metrics.count; i++) p.metric_series[i] = -1;
-    for (int i = 0; i <= p.max_layer_id; i++) p.layer_of_id[i] = -1;
-    for (int i = 0; i < d->layer_count; i++)
-        if (d->layers[i].layer_id >= 0) p.layer_of_id[d->layers[i].layer_id] = i;
-    for (int s = 0; s <= p.last_step - p.first_step; s++) p.probe_of_step[s] = -1;
-    for (int i = 0; i < d->probe_count; i++) p.probe_of_step[d->probe_steps[i] - p.first_step] = i;
-
-    size_t cells = (size_t)d->probe_count * (size_t)d->layer_count;
-    int need_stats = with_extremes, need_metrics = 0;
-    for (int s = 0; s < SERIES_COUNT; s++) {
-        if (!(mask & SERIES_BIT(s))) continue;
-        const series_def *def = &series_defs[s];
-        int found = def->from_metrics ? name_find(&p.metrics, (const unsigned char *)def->source)
-                                      : name_find(&p.tensors, (const unsigned char *)def->source);
-        if (found < 0) continue; /* the trainer did not write it: the series stays NULL */
-        d->series[s] = malloc(sizeof(float) * cells);
-        if (!def->from_metrics) d->series_elements[s] = calloc((size_t)d->layer_count, sizeof(long long));
-        if (!d->series[s] || (!def->from_metrics && !d->series_elements[s])) {
-            error_set(err, "%s: out of memory for %zu values of %s", d->path, cells, def->label);
-            goto done;
-        }
-        for (size_t i = 0; i < cells; i++) d->series[s][i] = NAN;
-        if (def->from_metrics) {
-            p.metric_series[found] = s;
-            need_metrics = 1;
-        } else {
-            p.tensor_series[found * 3 + (int)def->column] = s;
-            need_stats = 1;
-        }
-    }
-    /* Without the per-tensor extremes only the tensors of requested series
-     * are needed, and filtering them inside SQLite is cheaper than returning
-     * every row. */
-    if (need_stats) {
-        char filter[1024] = "";
-        if (!with_extremes) {
-            size_t used = 0;
-            for (int t = 0; t < p.tensors.count; t++) {
-                if (p.tensor_series[t * 3] < 0 && p.tensor_series[t * 3 + 1] < 0 && p.tensor_series[t * 3 + 2] < 0)
-                    continue;
-                /* Names come from the database: bind-free SQL needs them quoted. */
-                char *quoted = sqlite3_mprintf("%s%Q", used ? ", " : " AND tensor IN (", p.tensors.names[t]);
-                if (!quoted || used + strlen(quoted) + 2 >= sizeof filter) {
-                    sqlite3_free(quoted);
-                    used = 0;
-                    filter[0] = '\0';
-                    break;
-                }
-                memcpy(filter + used, quoted, strlen(quoted) + 1);
-                used += strlen(quoted);
-                sqlite3_free(quoted);
-            }
-            if (used) memcpy(filter + used, ")", 2);
-        }
-        /* absmax, l2norm and zero_fraction are >= 0 when present: -1 stands
-         * for NULL, which saves a type check per column and row. */
-        snprintf(p.stats_sql, sizeof p.stats_sql,
-                 "SELECT step, layer_id, tensor, "
-                 "CASE WHEN nan_count + posinf_count + neginf_count > 0 "
-                 "THEN -1 - (nan_count + posinf_count + neginf_count) ELSE IFNULL(absmax, -0.5) END, "
-                 "IFNULL(absmax, -1), IFNULL(l2norm, -1), IFNULL(zero_fraction, -1), count FROM stats "
-                 "WHERE run_id = ?1 AND step BETWEEN ?2 AND ?3%s",
-                 filter);
-    }
-    if (need_metrics) {
-        snprintf(p.metrics_sql, sizeof p.metrics_sql,
-                 "SELECT step, layer_id, metric, value FROM layer_metrics WHERE run_id = ?1 AND step BETWEEN ?2 AND ?3 "
-                 "AND value IS NOT NULL");
-    }
-    d->tensor_count = p.tensors.count;
-    d->tensor_names = p.tensors.names;
-    if (with_extremes) {
-        d->extremes = calloc((size_t)d->layer_count * (size_t)(p.tensors.count + 1), sizeof *d->extremes);
-        if (!d->extremes) {
-            error_set(err, "%s: out of memory", d->path);
-            goto done;
-        }
-    }
-
-    /* Split by step range: each part is one contiguous primary-key range. */
-    int threads = omp_get_max_threads();
-    if (threads > 4) threads = 4;
-    if (!sqlite3_threadsafe() || d->probe_count < 64) threads = 1;
-    scan_part parts[4];
-    memset(parts, 0, sizeof parts);
-    for (int t = 0; t < threads; t++) {
-        parts[t].first_probe = (int)((long long)d->probe_count * t / threads);
-        parts[t].end_probe = (int)((long long)d->probe_count * (t + 1) / threads);
-        if (with_extremes) {
-            parts[t].extremes = calloc((size_t)d->layer_count * (size_t)(p.tensors.count + 1), sizeof(tensor_extreme));
-            if (!parts[t].extremes) {
-                for (int k = 0; k < t; k++) free(parts[k].extremes);
-                error_set(err, "%s: out of memory", d->path);
-                goto done;
-            }
-        }
-    }
-    #pragma omp parallel for num_threads(threads) schedule(static, 1)
-    for (int t = 0; t < threads; t++)
-        if (parts[t].end_probe > parts[t].first_probe) scan_range(d, &p, &parts[t]);
-    rc = 0;
-    for (int t = 0; t < threads; t++) {
-        if (parts[t].failed && rc == 0) rc = error_set(err, "%s", parts[t].message);
-        if (parts[t].extremes) {
-            for (size_t i = 0; i < (size_t)d->layer_count * (size_t)p.tensors.count; i++) {
-                tensor_extreme *to = &d->extremes[i], *from = &parts[t].extremes[i];
-                if (from->absmax_step && (!to->absmax_step || from->absmax > to->absmax)) {
-                    to->absmax = from->absmax;
-                    to->absmax_step = from->absmax_step;
-                }
-                if (from->first_nonfinite_step &&
-                    (!to->first_nonfinite_step || from->first_nonfinite_step < to->first_nonfinite_step))
-                    to->first_nonfinite_step = from->first_nonfinite_step;
-                to->nonfinite_total += from->nonfinite_total;
-            }
-            free(parts[t].extremes);
-        }
-    }
-    for (int s = 0; s < SERIES_COUNT; s++) {
+    for (int s = 0; s < SERIES_COUNT && rc == 0; s++) {
         if (!d->series[s]) continue;
-        for (size_t i = 0; i < cells && !d->series_present[s]; i++)
+        for (size_t i = 0; i < p.cells && !d->series_present[s]; i++)
             if (!isnan(d->series[s][i])) d->series_present[s] = 1;
     }
-done:
     /* The tensor names moved into d (freed by rundata_free). */
     if (d->tensor_names != p.tensors.names) name_table_free(&p.tensors);
     else free(p.tensors.lengths);
     name_table_free(&p.metrics);
     free(p.tensor_series);
     free(p.metric_series);
-    free(p.layer_of_id);
-    free(p.probe_of_step);
     return rc;
 }
 
@@ -721,7 +840,7 @@ int rundata_step_stats(const rundata *d, int step, rundata_stat **rows, int *cou
     sqlite3_bind_int(st, 2, step);
     int capacity = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int layer = rundata_layer_index(d, sqlite3_column_int(st, 0));
+        int layer = plan_layer(d, sqlite3_column_int64(st, 0));
         if (layer < 0) continue;
         if (array_grow((void **)rows, &capacity, *count + 1, sizeof **rows)) break;
         rundata_stat *r = &(*rows)[(*count)++];
@@ -833,9 +952,7 @@ double rundata_value(const rundata *d, series_id s, int probe, int layer)
 
 int rundata_layer_index(const rundata *d, int layer_id)
 {
-    for (int i = 0; i < d->layer_count; i++)
-        if (d->layers[i].layer_id == layer_id) return i;
-    return -1;
+    return plan_layer(d, layer_id);
 }
 
 const step_info *rundata_step(const rundata *d, int step)

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "db.h"
 #include "db_memory.h"
 #include "npy.h"
 #include "rng.h"
@@ -134,11 +135,16 @@ typedef struct db_view {
     sqlite3 *db;
 } db_view;
 
+/* Opened as the reports open it (db_open_reader): a database a kill left
+ * behind must be readable by them, not only by a writer. */
 static int db_view_open(db_view *v, const char *dir)
 {
     char path[4300];
+    error err;
     snprintf(path, sizeof path, "%s/run.db", dir);
-    return sqlite3_open_v2(path, &v->db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK ? 0 : -1;
+    if (db_open_reader(&v->db, path, 0, &err) == 0) return 0;
+    fprintf(stderr, "%s\n", err.message);
+    return -1;
 }
 
 static double query(db_view *v, const char *sql)
@@ -442,6 +448,34 @@ static void test_probe_every_and_ring(const char *base)
     }
 }
 
+/* A NaN soon after --resume: the lead-up of W steps reaches back before the
+ * resume, into steps a previous process kept only in its ring.  The
+ * checkpoint writes them, so the lead-up is complete.  Also: a checkpoint
+ * event is recorded with the epoch of the step it follows. */
+static void test_ring_after_resume(const char *base)
+{
+    char dir[4200], output[8192];
+    snprintf(dir, sizeof dir, "%s/ring-resume", base);
+    /* 16 steps per epoch; stop (with a checkpoint) at step 20. */
+    const char *first[] = {"--probe-every=10", "--ring=6", "--max-steps=20", NULL};
+    int status = train(output, sizeof output, dir, first);
+    CHECK(status == 0, "ring/resume first part: exit %d:\n%s", status, output);
+    char *const resume[] = {(char *)nanprobe, "train", "--resume", dir, "--inject=inf-forward@layer=conv3d_2,step=23",
+                            "--quiet", NULL};
+    status = test_run(resume, output, sizeof output);
+    CHECK(status == 3, "ring/resume: exit %d, expected the NaN stop:\n%s", status, output);
+    db_view v;
+    if (db_view_open(&v, dir)) return;
+    /* The lead-up of step 23 with a ring of 6: steps 17..22, all probed. */
+    double missing = query(&v, "SELECT COUNT(*) FROM steps WHERE step BETWEEN 17 AND 23 AND probed = 0");
+    double with_stats = query(&v, "SELECT COUNT(DISTINCT step) FROM stats WHERE step BETWEEN 17 AND 23");
+    CHECK(missing == 0 && with_stats == 7, "lead-up after resume: %g of steps 17..23 unprobed, %g with statistics "
+          "(expected 0 and 7)", missing, with_stats);
+    double epoch = query(&v, "SELECT epoch FROM events WHERE kind = 'checkpoint' AND step = 16");
+    CHECK(epoch == 1, "the checkpoint at the end of epoch 1 is recorded with epoch %g", epoch);
+    sqlite3_close(v.db);
+}
+
 /* ------------------------------------------------------ database content */
 
 static void test_database_content(const char *base)
@@ -504,11 +538,32 @@ static void test_database_content(const char *base)
 
 /* ------------------------------------------------------------ kill test */
 
+/* After a kill the directory must still be usable: a run.db that exists
+ * resumes (its checkpoint belongs to it), and a directory without one takes
+ * a new run.  Returns 1 when that works. */
+static int kill_leaves_usable(const char *dir, int has_database, double steps)
+{
+    char output[8192], max_steps[64];
+    snprintf(max_steps, sizeof max_steps, "--max-steps=%.0f", steps + 1);
+    if (has_database) {
+        char *const resume[] = {(char *)nanprobe, "train", "--resume", (char *)dir, max_steps, "--quiet", NULL};
+        int s = test_run(resume, output, sizeof output);
+        CHECK(s == 0, "after a kill at step %g: --resume exits %d:\n%s", steps, s, output);
+        return s == 0;
+    }
+    char *const again[] = {(char *)nanprobe, "train", "--depth=18", "--width=4", "--clip=4x16x16x2", "--classes=3",
+                           "--batch=4", "--train-clips=64", "--val-clips=8", "--epochs=50", "--no-report",
+                           "--quiet", "--max-steps=1", "--out", (char *)dir, NULL};
+    int s = test_run(again, output, sizeof output);
+    CHECK(s == 0, "after a kill before run.db existed: a new run in the directory exits %d:\n%s", s, output);
+    return s == 0;
+}
+
 static void test_kill_anywhere(const char *base, int rounds)
 {
     rng r;
     rng_seed(&r, (uint64_t)time(NULL), 5);
-    int valid = 0;
+    int valid = 0, early = 0;
     for (int k = 0; k < rounds; k++) {
         char dir[4200];
         snprintf(dir, sizeof dir, "%s/kill-%d", base, k);
@@ -522,8 +577,11 @@ static void test_kill_anywhere(const char *base, int rounds)
                   "--checkpoint-every=7", "--out", dir, (char *)NULL);
             _exit(127);
         }
-        /* Anywhere from opening the database to well into training. */
-        long delay_ms = 20 + (long)rng_below(&r, 1500);
+        /* A quarter of the kills land in the first 100 ms (while the
+         * directory, the checkpoint and the database are being made), the
+         * rest anywhere up to well into training. */
+        long delay_ms = k % 4 == 0 ? (long)rng_below(&r, 100) : 20 + (long)rng_below(&r, 1500);
+        early += delay_ms < 100;
         struct timespec t = {delay_ms / 1000, (delay_ms % 1000) * 1000000};
         nanosleep(&t, NULL);
         kill(pid, SIGKILL);
@@ -533,7 +591,7 @@ static void test_kill_anywhere(const char *base, int rounds)
         snprintf(path, sizeof path, "%s/run.db", dir);
         struct stat st;
         if (stat(path, &st) != 0) {
-            valid++; /* killed before the database existed: nothing to corrupt */
+            valid += kill_leaves_usable(dir, 0, 0);
             continue;
         }
         db_view v;
@@ -548,15 +606,20 @@ static void test_kill_anywhere(const char *base, int rounds)
         /* Each step's statistics arrive in the same transaction as the step. */
         double orphan = query(&v, "SELECT COUNT(*) FROM stats WHERE step > (SELECT IFNULL(MAX(step), 0) FROM steps)");
         double layers = query(&v, "SELECT COUNT(*) FROM layers");
+        double runs = query(&v, "SELECT COUNT(*) FROM runs");
         double incomplete = query(&v, "SELECT COUNT(*) FROM (SELECT step, COUNT(*) c FROM stats WHERE tensor = 'output' "
                                       "GROUP BY step) WHERE c != (SELECT COUNT(*) FROM layers)");
-        int ok = strcmp(check, "ok") == 0 && steps == last && orphan == 0 && (layers == 0 || incomplete == 0);
-        CHECK(ok, "kill %d after %ld ms: integrity '%s', %g steps up to %g, %g orphan rows, %g incomplete steps", k,
-              delay_ms, check, steps, last, orphan, incomplete);
-        valid += ok;
         sqlite3_close(v.db);
+        /* A run.db that exists holds its run and layers (it is published
+         * only once they are committed). */
+        int ok = strcmp(check, "ok") == 0 && steps == last && orphan == 0 && runs == 1 && layers > 0 &&
+                 incomplete == 0;
+        CHECK(ok, "kill %d after %ld ms: integrity '%s', %g runs, %g layers, %g steps up to %g, %g orphan rows, "
+                  "%g incomplete steps", k, delay_ms, check, runs, layers, steps, last, orphan, incomplete);
+        valid += ok && kill_leaves_usable(dir, 1, steps);
     }
-    printf("  SIGKILL at random moments: %d of %d databases valid with contiguous steps\n", valid, rounds);
+    printf("  SIGKILL at random moments (%d in the first 100 ms): %d of %d directories valid and usable again\n",
+           early, valid, rounds);
 }
 
 /* A full disk, simulated by a file-size limit (writes past it fail with
@@ -618,6 +681,7 @@ int main(int argc, char **argv)
     test_injections(base);
     test_natural_failures(base);
     test_probe_every_and_ring(base);
+    test_ring_after_resume(base);
     test_kill_anywhere(base, test_full() ? 100 : 12);
     test_disk_full(base);
     test_remove_tree(base);

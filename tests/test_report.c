@@ -167,7 +167,7 @@ static int fixture_write(const char *path, const fixture *fx)
     sqlite3_stmt *st = NULL;
     sqlite3_prepare_v2(db,
                        "INSERT INTO runs VALUES (1, ?1, '0.1-test', '2024-05-01T10:00:00Z', NULL, ?2, 18, 16, "
-                       "'8x16x16x3', 4, 2, ?3, ?4, ?5, 42, 'synthetic', 'per_clip', 1, NULL, '{}')",
+                       "'8x16x16x3', 4, 2, ?3, ?4, ?5, 42, 'synthetic', 'per_clip', 1, NULL, '{}', NULL)",
                        -1, &st, NULL);
     sqlite3_bind_text(st, 1, fx->run_name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, fx->nan_step ? "nan" : "completed", -1, SQLITE_STATIC);
@@ -768,7 +768,7 @@ static void test_errors(void)
     sqlite3_open(path, &db);
     exec_ok(db, db_schema_sql());
     exec_ok(db, "INSERT INTO runs VALUES (1, 'empty', 'v', 't', NULL, 'running', 18, 16, '8x16x16x3', 4, 2, "
-                "'he_normal', 0.0001, 0.001, 1, 'synthetic', 'per_clip', 1, NULL, '{}');"
+                "'he_normal', 0.0001, 0.001, 1, 'synthetic', 'per_clip', 1, NULL, '{}', NULL);"
                 "INSERT INTO layers VALUES (1, 0, 'input_1', 'input', 'InputLayer', '', '(None, 8)', 0);");
     sqlite3_close(db);
     CHECK(report_write(path, NULL, &result, &err) == -1 && contains(err.message, "no steps"), "empty run: %s",

@@ -74,6 +74,12 @@ static int resume_arguments(train_cli *c, int argc, char **argv, train_arguments
 {
     const char *dir = c->resume;
     int help = 0;
+    /* A run lives in its directory: --out elsewhere would be ignored. */
+    if (options_given(argc, argv, "--out")) {
+        fprintf(stderr, "nanprobe train: --out cannot be given with --resume (the run continues in its own "
+                        "directory, %s)\n", dir);
+        return EXIT_USAGE;
+    }
     if (checkpoint_read_arguments(dir, &a->stored_count, &a->stored, err)) {
         fprintf(stderr, "nanprobe train --resume: %s\n", err->message);
         return EXIT_FAILURE_;
@@ -204,6 +210,23 @@ static int command_train(int argc, char **argv, const blas_selection *blas)
     return rc;
 }
 
+/* `nanprobe init [train options]`: the run database and the checkpoint of
+ * the untrained model (train --max-steps 0 --no-report), to compare
+ * initializations or to start a run later with --resume. */
+static int command_init(int argc, char **argv, const blas_selection *blas)
+{
+    char **list = malloc(sizeof(char *) * (size_t)(argc + 3));
+    if (!list) return EXIT_FAILURE_;
+    int n = 0;
+    list[n++] = "--no-report";
+    for (int i = 0; i < argc; i++) list[n++] = argv[i];
+    list[n++] = "--max-steps=0";
+    list[n] = NULL;
+    int rc = command_train(n, list, blas);
+    free(list);
+    return rc;
+}
+
 /* --------------------------------------------------------------- summary */
 
 static int command_summary(int argc, char **argv)
@@ -326,6 +349,7 @@ static void print_usage(FILE *out)
             "usage: nanprobe COMMAND [options]   (nanprobe COMMAND --help for each)\n\n"
             "commands:\n"
             "  train     train the seed's ResNet3D, probing every layer every step into DIR/run.db\n"
+            "  init      write the run database and the untrained model's checkpoint (train --max-steps 0)\n"
             "  report    write the NaN (or health) report of a run: verdict, figures, rules\n"
             "  compare   compare runs side by side (ablation arms)\n"
             "  ablate    train every arm of a grid (e.g. init x l2), then compare them\n"
@@ -374,6 +398,7 @@ int main(int argc, char **argv)
     if (strcmp(command, "version") == 0 && argc > 2 && strcmp(argv[2], "--verbose") == 0)
         return doctor_main(argc - 3, argv + 3, &blas);
     if (strcmp(command, "train") == 0) return command_train(argc - 2, argv + 2, &blas);
+    if (strcmp(command, "init") == 0) return command_init(argc - 2, argv + 2, &blas);
     if (strcmp(command, "summary") == 0) return command_summary(argc - 2, argv + 2);
     if (strcmp(command, "schema") == 0) return command_schema(argc - 2, argv + 2);
     if (strcmp(command, "report") == 0) return command_report(argc - 2, argv + 2);

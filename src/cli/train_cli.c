@@ -40,7 +40,7 @@ static int build_specs(train_cli *c, option_spec *s)
     s[n++] = (option_spec){"--out", OPTION_STRING, &c->o.out, "DIR", "run directory for run.db, checkpoint and report (default runs/run-DATE)", 0, 0, NULL};
     s[n++] = (option_spec){"--name", OPTION_STRING, &c->o.name, "TEXT", "run name in the database (default: the directory name)", 0, 0, NULL};
     s[n++] = (option_spec){"--resume", OPTION_STRING, &c->resume, "DIR", "continue the run in DIR from its checkpoint, bit-identically", 0, 0, NULL};
-    s[n++] = (option_spec){"--max-steps", OPTION_LONG, &c->o.max_steps, "N", "stop after N steps in all, with a checkpoint (0 = no limit)", 0, big, NULL};
+    s[n++] = (option_spec){"--max-steps", OPTION_LONG, &c->o.max_steps, "N", "stop after N steps in all, with a checkpoint; 0 = the untrained model's (default: no limit)", 0, big, NULL};
     s[n++] = (option_spec){"--checkpoint-every", OPTION_LONG, &c->o.checkpoint_every, "N", "also checkpoint every N steps (default: at epoch ends)", 0, big, NULL};
     s[n++] = (option_spec){"--reduce-lr-factor", OPTION_DOUBLE, &c->o.plateau_factor, "F", "ReduceLROnPlateau factor (default 0.1)", 1e-9, 0.999999, NULL};
     s[n++] = (option_spec){"--reduce-lr-patience", OPTION_INT, &c->o.plateau_patience, "N", "ReduceLROnPlateau patience in epochs (default 1)", 0, 1e9, NULL};
@@ -54,6 +54,7 @@ static int build_specs(train_cli *c, option_spec *s)
     s[n++] = (option_spec){"--quiet", OPTION_FLAG, &c->o.quiet, NULL, "no console output but errors", 0, 0, NULL};
     s[n++] = (option_spec){"--timing", OPTION_FLAG, &c->o.timing, NULL, "print the time per step split by layer kind (JSON on stderr)", 0, 0, NULL};
     s[n++] = (option_spec){"--no-report", OPTION_FLAG, &c->no_report, NULL, "do not write the report at the end", 0, 0, NULL};
+    s[n++] = (option_spec){"--report", OPTION_FLAG, &c->report_flag, NULL, "write the report (default; after --no-report, e.g. of a resumed run, turns it back on)", 0, 0, NULL};
     return n;
 }
 
@@ -76,7 +77,16 @@ int train_cli_parse(train_cli *c, int argc, char *const *argv, int *help, error 
                            specs, count);
         return 0;
     }
-    c->o.report = !c->no_report;
+    /* The last of --report / --no-report wins: a resumed run re-parses the
+     * stored options with the new ones after them. */
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--report") == 0) c->o.report = 1;
+        else if (strcmp(argv[i], "--no-report") == 0) c->o.report = 0;
+    }
+    /* Without --clip, a .npy source gives its own clip shape (all zeros
+     * tell the dataset to take it from the file). */
+    if (!options_given(argc, argv, "--clip") && strcmp(c->o.data, "synthetic") != 0)
+        memset(c->o.clip, 0, sizeof c->o.clip);
     c->o.depth = model_depths[c->depth_index];
     c->o.probes = c->probes_choice;
     if (c->on_nan) {

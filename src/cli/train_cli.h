@@ -8,7 +8,7 @@
 
 typedef struct train_cli {
     train_options o;
-    int depth_index, probes_choice, no_report;
+    int depth_index, probes_choice, no_report, report_flag;
     const char *on_nan, *resume;
     string_list inject;
 } train_cli;

@@ -264,9 +264,10 @@ static int pair_open(dataset *d, dataset_split split, const char *dir, const cha
     return status;
 }
 
-static int npy_source_open(dataset *d, const dataset_config *config, error *err)
+/* The directory and its files: train_clips.npy and train_labels.npy, and
+ * val_clips.npy with val_labels.npy or neither. */
+static int npy_files_check(const char *dir, int *has_val, error *err)
 {
-    const char *dir = config->source;
     struct stat st;
     if (stat(dir, &st) < 0) {
         if (errno == ENOENT) return error_set(err, "%s: no such directory", dir);
@@ -290,11 +291,20 @@ static int npy_source_open(dataset *d, const dataset_config *config, error *err)
         path_join(val_labels, dir, "val_labels.npy", err) < 0)
         return -1;
     int has_val_clips = file_exists(val_clips), has_val_labels = file_exists(val_labels);
+    *has_val = has_val_clips;
     if (has_val_clips != has_val_labels)
         return error_set(err, "%s exists but %s does not (validation files come in pairs)",
                          has_val_clips ? val_clips : val_labels,
                          has_val_clips ? val_labels : val_clips);
 
+    return 0;
+}
+
+static int npy_source_open(dataset *d, const dataset_config *config, error *err)
+{
+    const char *dir = config->source;
+    int has_val_clips = 0;
+    if (npy_files_check(dir, &has_val_clips, err) < 0) return -1;
     int configured = d->clip[0] != 0;
     if (pair_open(d, SPLIT_TRAIN, dir, "train_clips.npy", "train_labels.npy",
                   configured ? "the configured clip shape is" : "", err) < 0)
@@ -349,28 +359,38 @@ static int npy_source_open(dataset *d, const dataset_config *config, error *err)
     return 0;
 }
 
-/* Converts one stored clip to float.  The mapping gives no alignment
- * guarantee for the data, hence memcpy for the wider types. */
-static void npy_clip_read(const npy_array *a, long row, size_t values, float *out)
+/* Reads one stored clip and converts it to float, in chunks through a
+ * buffer on the stack: pread, never the mapping, so a file truncated under
+ * the trainer is an error (npy_read_data) rather than a SIGBUS. */
+static int npy_clip_read(const npy_array *a, long row, size_t values, float *out, error *err)
 {
-    const unsigned char *p = a->data + (size_t)row * values * (size_t)a->item_size;
-    if (a->kind == 'u' && a->item_size == 1) {
-        for (size_t i = 0; i < values; i++) out[i] = (float)p[i];
-    } else if (a->kind == 'u') {
-        for (size_t i = 0; i < values; i++) {
-            uint16_t x;
-            memcpy(&x, p + 2 * i, 2);
-            out[i] = (float)x;
-        }
-    } else if (a->item_size == 4) {
-        memcpy(out, p, values * sizeof *out);
-    } else {
-        for (size_t i = 0; i < values; i++) {
-            double x;
-            memcpy(&x, p + 8 * i, 8);
-            out[i] = (float)x;
+    enum { CHUNK = 16384 };
+    unsigned char buffer[CHUNK];
+    const size_t item = (size_t)a->item_size, per_chunk = CHUNK / item;
+    size_t base = (size_t)row * values * item;
+    for (size_t first = 0; first < values; first += per_chunk) {
+        size_t n = values - first < per_chunk ? values - first : per_chunk;
+        if (npy_read_data(a, base + first * item, buffer, n * item, err)) return -1;
+        float *o = out + first;
+        if (a->kind == 'u' && item == 1) {
+            for (size_t i = 0; i < n; i++) o[i] = (float)buffer[i];
+        } else if (a->kind == 'u') {
+            for (size_t i = 0; i < n; i++) {
+                uint16_t x;
+                memcpy(&x, buffer + 2 * i, 2);
+                o[i] = (float)x;
+            }
+        } else if (item == 4) {
+            memcpy(o, buffer, n * sizeof *o);
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                double x;
+                memcpy(&x, buffer + 8 * i, 8);
+                o[i] = (float)x;
+            }
         }
     }
+    return 0;
 }
 
 /* ---- common -------------------------------------------------------------- */
@@ -491,14 +511,22 @@ int dataset_read_batch(dataset *d, dataset_split split, const long *ids, int cou
     }
     if (!clips) return 0;
     const dataset *c = d;
+    int failed = 0;
     #pragma omp parallel for schedule(static) if (count > 1)
     for (int i = 0; i < count; i++) {
         float *out = clips + (size_t)i * c->clip_values;
-        if (c->synthetic)
+        if (c->synthetic) {
             synthetic_clip_generate(c->clip, c->classes, c->seed, split, ids[i], out);
-        else
-            npy_clip_read(c->clips[split], c->first[split] + ids[i], c->clip_values, out);
+        } else {
+            error failure;
+            if (npy_clip_read(c->clips[split], c->first[split] + ids[i], c->clip_values, out, &failure)) {
+                /* The first failure's message is kept. */
+                #pragma omp critical(dataset_read_failure)
+                if (!failed++ && err) *err = failure;
+                continue;
+            }
+        }
         normalize_apply(c->normalize, c->clip, out);
     }
-    return 0;
+    return failed ? -1 : 0;
 }

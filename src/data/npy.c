@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -301,12 +302,14 @@ static int npy_validate(npy_array *a, const char *path, const char *row_noun, er
                          noun, row_bytes, shape_text, a->descr, held, held - data_bytes);
     }
     a->data = bytes + offset;
+    a->data_offset = offset;
     return 0;
 }
 
 int npy_open(npy_array *a, const char *path, const char *row_noun, error *err)
 {
     memset(a, 0, sizeof *a);
+    a->fd = -1;
     /* O_NONBLOCK: a FIFO given by mistake must not hang the open. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
@@ -329,10 +332,18 @@ int npy_open(npy_array *a, const char *path, const char *row_noun, error *err)
     }
     void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     int map_errno = errno;
-    close(fd); /* the mapping keeps the file alive */
-    if (map == MAP_FAILED) return error_set(err, "%s: cannot map: %s", path, strerror(map_errno));
+    if (map == MAP_FAILED) {
+        close(fd);
+        return error_set(err, "%s: cannot map: %s", path, strerror(map_errno));
+    }
     a->map = map;
     a->map_size = (size_t)st.st_size;
+    a->fd = fd;
+    a->path = strdup(path);
+    if (!a->path) {
+        npy_close(a);
+        return error_set(err, "%s: out of memory", path);
+    }
     if (npy_validate(a, path, row_noun, err) < 0) {
         npy_close(a);
         return -1;
@@ -342,8 +353,31 @@ int npy_open(npy_array *a, const char *path, const char *row_noun, error *err)
 
 void npy_close(npy_array *a)
 {
-    if (a->map) munmap(a->map, a->map_size);
+    /* Only an opened array has a mapping (a zeroed one has fd 0, which is
+     * not ours to close). */
+    if (a->map) {
+        munmap(a->map, a->map_size);
+        if (a->fd >= 0) close(a->fd);
+    }
+    free(a->path);
     memset(a, 0, sizeof *a);
+    a->fd = -1;
+}
+
+int npy_read_data(const npy_array *a, size_t offset, void *out, size_t n, error *err)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t got = pread(a->fd, (char *)out + done, n - done, (off_t)(a->data_offset + offset + done));
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0)
+            return error_set(err, "%s: read failed at data byte %zu: %s", a->path, offset + done, strerror(errno));
+        if (got == 0)
+            return error_set(err, "%s: the file shrank while in use: %zu of %zu bytes at data byte %zu could be "
+                             "read (was it overwritten or truncated during training?)", a->path, done, n, offset);
+        done += (size_t)got;
+    }
+    return 0;
 }
 
 const char *npy_type_name(const npy_array *a)

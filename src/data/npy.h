@@ -3,8 +3,10 @@
  *
  * Only the format is known here (magic, versions 1.0/2.0/3.0, the header
  * dict, the size of the data); which dtypes and shapes make sense is the
- * caller's business.  Files are mapped rather than read because clip arrays
- * can be gigabytes and a batch touches only a few clips.  Data is never
+ * caller's business.  Headers (and small arrays such as labels, read once at
+ * open) are validated through a memory map; bulk data (clip arrays can be
+ * gigabytes, a batch touches a few clips) is read with pread, which turns a
+ * file that shrinks under us into an error instead of a SIGBUS.  Data is never
  * byte-swapped: big-endian files and Fortran-ordered arrays are refused when
  * opened. */
 #ifndef NANPROBE_NPY_H
@@ -28,6 +30,9 @@ typedef struct npy_array {
     const unsigned char *data; /* first element, inside the mapping; may be unaligned */
     void *map;        /* the whole file */
     size_t map_size;
+    int fd;           /* open for npy_read_data while map is set */
+    size_t data_offset; /* of the first element in the file */
+    char *path;
 } npy_array;
 
 /* Maps `path` and validates the header and the file size against shape x
@@ -36,6 +41,13 @@ typedef struct npy_array {
  * the array is left closed and err starts with the path. */
 int npy_open(npy_array *a, const char *path, const char *row_noun, error *err);
 void npy_close(npy_array *a);
+
+/* Copies n bytes of the data from byte `offset` (counted from the first
+ * element) with pread, not through the mapping: a file truncated while it is
+ * in use (overwritten by another program) becomes an error naming it, where
+ * touching the mapping past the new end would kill the process with SIGBUS.
+ * Safe to call from several threads at once. */
+int npy_read_data(const npy_array *a, size_t offset, void *out, size_t n, error *err);
 
 /* Bytes of one entry along axis 0 (the whole array when rank is 0). */
 size_t npy_row_bytes(const npy_array *a);

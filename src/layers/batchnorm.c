@@ -60,7 +60,7 @@ void batchnorm_forward_train(size_t cells, int channels, const float *x,
 
     const double n = (double)cells;
     const double unbiased = cells > 1 ? n / (n - 1.0) : n; /* n/1 when n == 1 */
-    const float keep = BATCHNORM_MOMENTUM, take = 1.0f - BATCHNORM_MOMENTUM;
+    const float keep = BATCHNORM_MOMENTUM, take = (float)(1.0 - 0.99); /* TF: float32(1 - momentum) = float32(0.01) */
     for (int c = 0; c < channels; c++) {
         double mean_shifted = sum[c] / n;
         double variance = square[c] / n - mean_shifted * mean_shifted;

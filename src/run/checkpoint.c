@@ -74,8 +74,16 @@ int checkpoint_save(const char *dir, const checkpoint_state *state, const model 
     char path[4096], temporary[4096];
     snprintf(path, sizeof path, "%s/%s", dir, CHECKPOINT_FILE);
     snprintf(temporary, sizeof temporary, "%s/%s.tmp", dir, CHECKPOINT_FILE);
-    writer w = {.f = fopen(temporary, "wb"), .sum = {0xcbf29ce484222325ull}};
-    if (!w.f) return error_set(err, "%s: cannot create: %s", temporary, strerror(errno));
+    /* A name planted in the directory (a symlink to a file of the user's) is
+     * removed, never followed: created with O_EXCL | O_NOFOLLOW. */
+    unlink(temporary);
+    int fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    writer w = {.f = fd >= 0 ? fdopen(fd, "wb") : NULL, .sum = {0xcbf29ce484222325ull}};
+    if (!w.f) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        return error_set(err, "%s: cannot create: %s", temporary, strerror(e));
+    }
     errno = 0;
     put(&w, MAGIC, 8);
     put_u32(&w, (uint32_t)argc);
@@ -130,7 +138,9 @@ static int open_checked(reader *r, const char *dir, char *path, size_t path_size
     snprintf(path, path_size, "%s/%s", dir, CHECKPOINT_FILE);
     r->path = path;
     r->sum.h = 0xcbf29ce484222325ull;
-    r->f = fopen(path, "rb");
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    r->f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!r->f && fd >= 0) close(fd);
     if (!r->f) return error_set(err, "%s: cannot open: %s (is this a run directory?)", path, strerror(errno));
     char magic[8];
     if (get(r, magic, 8, err) || memcmp(magic, MAGIC, 8) != 0) {

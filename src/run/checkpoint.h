@@ -27,6 +27,9 @@ typedef struct checkpoint_state {
     double epoch_loss_sum, epoch_correct, epoch_seen, epoch_seconds;
     reduce_lr_on_plateau plateau;
     early_stopping early;
+    /* The run's identity (runs.identity in its run.db): --resume refuses a
+     * checkpoint whose identity is not the database's. */
+    char identity[40];
 } checkpoint_state;
 
 /* The file name inside a run directory. */

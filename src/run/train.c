@@ -15,11 +15,11 @@
 #include "callbacks.h"
 #include "checkpoint.h"
 #include "dataset.h"
-#include "directory.h"
 #include "db.h"
 #include "loss.h"
 #include "optimizer.h"
 #include "probe.h"
+#include "rundir.h"
 #include "version.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -67,12 +67,14 @@ void train_options_defaults(train_options *o)
     o->probe_every = 1;
     o->ring_steps = 32;
     o->on_nan_continue = -1;
+    o->max_steps = -1; /* no limit */
 }
 
 /* Everything one run holds, freed in one place. */
 typedef struct run {
     const train_options *o;
-    char dir[4096];
+    rundir place;       /* the locked run directory */
+    char dir[4096];     /* its path */
     dataset *data;
     model m;
     int model_built;
@@ -118,20 +120,6 @@ static void iso_time(char *out, size_t size)
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static int make_directory(const char *path, error *err)
-{
-    char failed[DIRECTORY_PATH_MAX + 1];
-    int code = 0;
-    switch (directory_create(path, failed, sizeof failed, &code)) {
-    case DIRECTORY_OK: return 0;
-    case DIRECTORY_BAD_NAME: return error_set(err, "--out '%s': not a usable directory name", path);
-    case DIRECTORY_CANNOT_CREATE:
-        return error_set(err, "--out '%s': cannot create %s: %s", path, failed, strerror(code));
-    case DIRECTORY_NOT_DIRECTORY: break;
-    }
-    return error_set(err, "--out '%s': not a directory", path);
 }
 
 /* text as the inside of a JSON string: quotes and backslashes escaped,
@@ -188,7 +176,9 @@ static int write_event(run *r, const char *kind, const char *message, double old
     event_row e;
     memset(&e, 0, sizeof e);
     e.step = r->state.step;
-    e.epoch = r->state.epoch + 1;
+    /* The epoch of the step the event follows: right after an epoch ends
+     * (state.epoch already counts the next one) that is the one that ended. */
+    e.epoch = r->state.epoch_step == 0 && r->state.step > 0 ? r->state.epoch : r->state.epoch + 1;
     e.kind = kind;
     e.layer = -1;
     e.element_index = e.sample = e.d = e.h = e.w = e.channel = -1;
@@ -210,6 +200,7 @@ static int save_checkpoint(run *r, const char *why, error *err)
 {
     char message[1200];
     error failure;
+    if (probe_flush_ring(r->probes, err)) return -1;
     if (checkpoint_save(r->dir, &r->state, &r->m, r->argc, r->argv, &failure)) {
         if (r->cb->warning) r->cb->warning(r->cb->context, failure.message);
         snprintf(message, sizeof message, "checkpoint at step %ld (%s) FAILED: %s", r->state.step, why,
@@ -298,19 +289,28 @@ static int validate(run *r, validation_result *out, error *err)
 
 /* ------------------------------------------------------------------ run */
 
-static int open_run(run *r, int resume, error *err)
+/* The run directory, locked (a second trainer is refused), and what it
+ * must hold: nothing for a new run, a run for --resume. */
+static int open_place(run *r, int resume, error *err)
 {
     const train_options *o = r->o;
-    snprintf(r->dir, sizeof r->dir, "%s", o->out);
-    if (make_directory(r->dir, err)) return -1;
-    char database[4200];
-    snprintf(database, sizeof database, "%s/run.db", r->dir);
-    struct stat st;
-    if (!resume && stat(database, &st) == 0)
+    if (rundir_open(&r->place, o->out, resume ? "--resume" : "--out", err)) return -1;
+    snprintf(r->dir, sizeof r->dir, "%s", r->place.path);
+    rundir_state state = rundir_state_get(&r->place);
+    if (!resume && state == RUNDIR_RUN)
         return error_set(err, "--out %s already holds a run (run.db); choose another directory, or continue it "
                               "with --resume %s",
                          r->dir, r->dir);
+    if (resume && state != RUNDIR_RUN)
+        return error_set(err, "--resume %s: no run.db in this directory, so there is no run to continue (start one "
+                              "with --out %s)",
+                         r->dir, r->dir);
+    return 0;
+}
 
+static int open_data_and_model(run *r, error *err)
+{
+    const train_options *o = r->o;
     dataset_config dc = {.source = o->data, .classes = o->classes, .train_clips = o->train_clips,
                          .val_clips = o->val_clips, .seed = (uint64_t)o->seed,
                          .normalize = (normalize_kind)o->normalize};
@@ -338,48 +338,68 @@ static int open_run(run *r, int resume, error *err)
         return error_set(err, "out of memory for %ld training ids", r->train_size);
     r->order_epoch = r->order_cycle = -1;
     r->adam = ADAM_KERAS_DEFAULTS;
+    return 0;
+}
 
+/* A new run: initial weights, their checkpoint, then the database.  The
+ * checkpoint comes first, so a run.db that exists can always be resumed
+ * (from step 0 if need be); run.db itself appears only complete (db.c). */
+static int start_new_run(run *r, const char *database, error *err)
+{
+    const train_options *o = r->o;
+    memset(&r->state, 0, sizeof r->state);
+    if (rundir_identity_new(r->state.identity, err)) return -1;
+    model_init_weights(&r->m, o->init, (uint64_t)o->seed);
+    r->state.learning_rate = (float)o->lr;
+    r->state.kernel_squares = model_l2_penalty(&r->m, 1.0f);
+    reduce_lr_init(&r->state.plateau, o->plateau_factor, o->plateau_patience, o->plateau_min_lr,
+                   o->plateau_min_delta);
+    early_stopping_init(&r->state.early, o->early_stopping, 0.0);
+    if (checkpoint_save(r->dir, &r->state, &r->m, r->argc, r->argv, err)) return -1;
+    char started[32], clip[64], config[4096];
+    iso_time(started, sizeof started);
+    snprintf(clip, sizeof clip, "%dx%dx%dx%d", r->m.config.clip[0], r->m.config.clip[1], r->m.config.clip[2],
+             r->m.config.clip[3]);
+    options_json(o, config, sizeof config);
+    const char *base = strrchr(r->dir, '/');
+    base = base && base[1] ? base + 1 : r->dir;
+    run_row row = {.name = o->name ? o->name : base, .version = NANPROBE_VERSION, .started_at = started,
+                   .clip = clip, .init = o->init == INIT_HE_NORMAL ? "he_normal" : "glorot_uniform",
+                   .data = o->data, .normalize = normalize_name((normalize_kind)o->normalize),
+                   .config_json = config, .depth = o->depth, .width = o->width, .classes = o->classes,
+                   .batch = o->batch, .probe_every = o->probe_every, .l2 = o->l2, .lr = o->lr,
+                   .seed = o->seed, .identity = r->state.identity};
+    return db_writer_create(&r->db, database, &row, &r->m, err);
+}
+
+static int open_run(run *r, int resume, error *err)
+{
+    const train_options *o = r->o;
+    if (open_place(r, resume, err) || open_data_and_model(r, err)) return -1;
+    const char *database = r->place.database;
     if (resume) {
         if (checkpoint_load(r->dir, &r->state, &r->m, err)) return -1;
         if (o->lr_overrides_checkpoint) r->state.learning_rate = (float)o->lr;
-        if (db_writer_resume(&r->db, database, r->state.step, err)) return -1;
-    } else {
-        memset(&r->state, 0, sizeof r->state);
-        model_init_weights(&r->m, o->init, (uint64_t)o->seed);
-        r->state.learning_rate = (float)o->lr;
-        r->state.kernel_squares = model_l2_penalty(&r->m, 1.0f);
-        reduce_lr_init(&r->state.plateau, o->plateau_factor, o->plateau_patience, o->plateau_min_lr,
-                       o->plateau_min_delta);
-        early_stopping_init(&r->state.early, o->early_stopping, 0.0);
-        char started[32], clip[64], config[4096];
-        iso_time(started, sizeof started);
-        snprintf(clip, sizeof clip, "%dx%dx%dx%d", mc.clip[0], mc.clip[1], mc.clip[2], mc.clip[3]);
-        options_json(o, config, sizeof config);
-        const char *base = strrchr(r->dir, '/');
-        base = base && base[1] ? base + 1 : r->dir;
-        run_row row = {.name = o->name ? o->name : base, .version = NANPROBE_VERSION, .started_at = started,
-                       .clip = clip, .init = o->init == INIT_HE_NORMAL ? "he_normal" : "glorot_uniform",
-                       .data = o->data, .normalize = normalize_name((normalize_kind)o->normalize),
-                       .config_json = config, .depth = o->depth, .width = o->width, .classes = o->classes,
-                       .batch = o->batch, .probe_every = o->probe_every, .l2 = o->l2, .lr = o->lr,
-                       .seed = o->seed};
-        if (db_writer_create(&r->db, database, &row, &r->m, err)) return -1;
+        if (db_writer_resume(&r->db, database, r->state.step, r->state.identity, err)) return -1;
+    } else if (start_new_run(r, database, err)) {
+        return -1;
     }
     probe_config pc = {.statistics = o->probes, .probe_every = o->probe_every, .ring_steps = o->ring_steps,
                        .l2 = (float)o->l2, .injections = r->injections, .injection_count = o->injection_count};
     if (probe_open(&r->probes, &r->m, &r->db, &pc, err)) return -1;
-    if (resume) {
-        char message[128];
-        snprintf(message, sizeof message, "resumed from the checkpoint at step %ld", r->state.step);
-        if (write_event(r, "resumed", message, NAN, NAN, err)) return -1;
-    }
-    return 0;
+    char message[128];
+    if (resume) snprintf(message, sizeof message, "resumed from the checkpoint at step %ld", r->state.step);
+    else snprintf(message, sizeof message, "checkpoint at step 0 (the initial weights)");
+    return write_event(r, resume ? "resumed" : "checkpoint", message, NAN, NAN, err);
 }
 
 static void close_run(run *r)
 {
     probe_close(r->probes);
     db_writer_close(&r->db);
+    /* Last: the lock covers everything above.  A start refused before its
+     * run.db appeared removes the directory it created. */
+    rundir_close(&r->place, 0);
     if (r->model_built) model_free(&r->m);
     dataset_close(r->data);
     free(r->order);
@@ -503,7 +523,7 @@ static int should_stop(run *r)
         r->status = TRAIN_INTERRUPTED;
         return 1;
     }
-    if (o->max_steps > 0 && r->state.step >= o->max_steps) {
+    if (o->max_steps >= 0 && r->state.step >= o->max_steps) {
         r->status = TRAIN_MAX_STEPS;
         return 1;
     }
@@ -514,7 +534,9 @@ static int should_stop(run *r)
  * no longer finite (then the last good one is kept). */
 static int stop_run(run *r, error *err)
 {
-    if (r->status == TRAIN_NAN) return 0;
+    /* Stopped before a step of this process (--max-steps 0, or a resume at
+     * its limit already): the checkpoint in place is this very state. */
+    if (r->status == TRAIN_NAN || r->steps_this_process == 0) return 0;
     int interrupted = r->status == TRAIN_INTERRUPTED;
     int rc = save_checkpoint(r, interrupted ? "interrupted" : "--max-steps", err);
     if (rc == 0 && interrupted)
@@ -529,6 +551,10 @@ static int run_epoch_steps(run *r, error *err)
 {
     const train_options *o = r->o;
     const int epoch = r->state.epoch;
+    if (o->max_steps >= 0 && r->state.step >= o->max_steps) {
+        r->status = TRAIN_MAX_STEPS;
+        return 1;
+    }
     while (r->state.epoch_step < r->steps_per_epoch) {
         double objective;
         int correct, samples;

@@ -39,7 +39,8 @@ typedef struct train_options {
     /* run */
     const char *out, *name;
     int lr_overrides_checkpoint; /* --resume with --lr: the new rate replaces the checkpoint's */
-    long max_steps;       /* stop (with a checkpoint) after this many steps; 0: no limit */
+    long max_steps;       /* stop (with a checkpoint) after this many steps in all; -1: no limit; 0: write
+                           * the untrained model's checkpoint and the run database, train nothing */
     long checkpoint_every; /* also checkpoint every N steps; 0: at epoch ends only */
     int quiet, report;    /* read by the command, not by train_run */
     int timing;           /* the command prints result.timing at the end */

@@ -1,0 +1,662 @@
+/* test_hostile.c: hostile and unlucky input, one table.
+ *
+ * Every case states what it prepares, the nanprobe command line, the exit
+ * status and a fragment of the message it must print, and then checks that
+ * nothing that existed changed: the case's whole directory is snapshotted
+ * (every path, type, mode, size, symlink target and a hash of every file)
+ * before the command and compared after it.  A refused command must leave
+ * the tree exactly as it was (no empty --out directory, no database switched
+ * to WAL, no file written through a planted symlink); a command that
+ * succeeds is checked on the files it must not touch (`keep`).
+ *
+ * Placeholders in arguments: {D} the case directory, {R} a copy of a small
+ * finished run in {D}/run, {N} a .npy data directory in {D}/data, {L} a
+ * 5,000-character path under {D}.  Every command runs with a 60 s timeout:
+ * a hang is a failure like a crash. */
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "npy.h"
+#include "test_util.h"
+
+static const char *nanprobe;
+static char base[256];
+static char reference_run[512];  /* a finished small run, copied per case */
+static char other_run[512];      /* another run (other width and seed), for stolen checkpoints */
+
+#define RUN_OPTIONS "--depth=18", "--width=2", "--clip=4x8x8x1", "--classes=3", "--batch=2", "--threads=1"
+
+typedef enum setup_kind {
+    SETUP_NONE,
+    SETUP_RUN,             /* {R}: a finished run */
+    SETUP_RUN_LOCKED,      /* {R}, with its directory locked by another process (this test) */
+    SETUP_RUN_STOLEN,      /* {R} with the checkpoint of another run dropped in */
+    SETUP_CKPT_TRUNCATED,  /* {R} with its checkpoint cut in half */
+    SETUP_CKPT_FLIPPED,    /* {R} with one bit of its checkpoint flipped */
+    SETUP_CKPT_GARBAGE,    /* {R} with a checkpoint that is not one */
+    SETUP_NO_CHECKPOINT,   /* {D}/empty: a directory without a run */
+    SETUP_DB_SQL,          /* {R} whose run.db has had `sql` applied */
+    SETUP_DB_GARBAGE,      /* {D}/run.db: not SQLite */
+    SETUP_DB_EMPTY_SQLITE, /* {D}/run.db: SQLite, no tables (what a kill in the first 100 ms used to leave) */
+    SETUP_DB_WAL_PENDING,  /* {R} read-only to the command, run.db in WAL mode with committed steps in -wal */
+    SETUP_RUN_READ_ONLY,   /* {R} read-only to the command (another user's directory) */
+    SETUP_SYMLINK_REPORT,  /* {D}/out/index.html and verdict.txt: symlinks to {D}/victim */
+    SETUP_FILE,            /* {D}/file: a plain file */
+    SETUP_NPY,             /* {N}: .npy data broken as `npy` says */
+    SETUP_NPY_SHRINK,      /* {N}: valid data, truncated 1.5 s into training */
+    SETUP_UNWRITABLE,      /* {D}/locked: a directory the command may not write in */
+} setup_kind;
+
+typedef enum npy_kind {
+    NPY_GOOD,
+    NPY_TRUNCATED,
+    NPY_DTYPE,
+    NPY_AXES,
+    NPY_LABEL_RANGE,
+    NPY_LABEL_COUNT,
+    NPY_NOT_NPY,
+    NPY_EMPTY,
+    NPY_VAL_UNPAIRED,
+    NPY_FORTRAN,
+    NPY_BIG_ENDIAN,
+    NPY_DIRECTORY,
+    NPY_HEADER_LIES,
+    NPY_NAN_CLIP,
+    NPY_FLOAT_LABELS,
+} npy_kind;
+
+typedef struct hostile_case {
+    const char *name;
+    setup_kind setup;
+    npy_kind npy;
+    const char *sql;       /* SETUP_DB_SQL */
+    int as_nobody;         /* run the command as user nobody */
+    long address_limit_mb; /* RLIMIT_AS for the command; 0 none */
+    const char *args[28];
+    int status;
+    const char *message; /* a fragment the output must contain */
+    const char *keep;    /* when the command succeeds: this file (relative to {D}) must be unchanged */
+} hostile_case;
+
+#define DATA_OPTIONS "--data", "{N}", "--clip=4x8x8x1", "--classes=3", "--depth=18", "--width=2", "--batch=2", \
+                     "--val-clips=1", "--epochs=1", "--no-report", "--quiet", "--threads=1", "--out", "{D}/out"
+#define TINY "--depth=18", "--width=2", "--clip=4x8x8x1", "--classes=3", "--batch=2", "--train-clips=4", \
+             "--val-clips=0", "--threads=1", "--quiet", "--no-report", "--out", "{D}/out"
+
+static const hostile_case cases[] = {
+    /* ---- options: bad usage, exit 2 */
+    {"unknown option", SETUP_NONE, 0, 0, 0, 0, {"train", "--bogus", "--out", "{D}/out"}, 2, "unknown option '--bogus'", 0},
+    {"batch not a number", SETUP_NONE, 0, 0, 0, 0, {"train", "--batch", "abc", "--out", "{D}/out"}, 2, "--batch expects an integer", 0},
+    {"negative batch", SETUP_NONE, 0, 0, 0, 0, {"train", "--batch=-3", "--out", "{D}/out"}, 2, "--batch expects an integer in [1,", 0},
+    {"batch 0", SETUP_NONE, 0, 0, 0, 0, {"train", "--batch=0", "--out", "{D}/out"}, 2, "--batch expects an integer in [1,", 0},
+    {"lr nan", SETUP_NONE, 0, 0, 0, 0, {"train", "--lr=nan", "--out", "{D}/out"}, 2, "--lr expects a number", 0},
+    {"lr inf", SETUP_NONE, 0, 0, 0, 0, {"train", "--lr=inf", "--out", "{D}/out"}, 2, "--lr expects a number", 0},
+    {"negative l2", SETUP_NONE, 0, 0, 0, 0, {"train", "--l2=-1e-4", "--out", "{D}/out"}, 2, "--l2 expects a number", 0},
+    {"clip with 3 axes", SETUP_NONE, 0, 0, 0, 0, {"train", "--clip=16x112x112", "--out", "{D}/out"}, 2, "--clip expects DxHxWxC", 0},
+    {"clip with 5 axes", SETUP_NONE, 0, 0, 0, 0, {"train", "--clip=4x8x8x1x2", "--out", "{D}/out"}, 2, "--clip expects DxHxWxC", 0},
+    {"clip of zero", SETUP_NONE, 0, 0, 0, 0, {"train", "--clip=0x8x8x1", "--out", "{D}/out"}, 2, "--clip expects DxHxWxC", 0},
+    {"depth 20", SETUP_NONE, 0, 0, 0, 0, {"train", "--depth=20", "--out", "{D}/out"}, 2, "--depth expects one of 18, 34, 50, 101, 152", 0},
+    {"missing value", SETUP_NONE, 0, 0, 0, 0, {"train", "--out", "{D}/out", "--epochs"}, 2, "--epochs expects a value", 0},
+    {"bad --on-nan", SETUP_NONE, 0, 0, 0, 0, {"train", "--on-nan=maybe", "--out", "{D}/out"}, 2, "--on-nan expects 'stop' or 'continue=N'", 0},
+    {"negative --on-nan", SETUP_NONE, 0, 0, 0, 0, {"train", "--on-nan=continue=-1", "--out", "{D}/out"}, 2, "--on-nan expects", 0},
+    {"width 0", SETUP_NONE, 0, 0, 0, 0, {"train", "--width=0", "--out", "{D}/out"}, 2, "--width expects an integer in [1,", 0},
+    {"threads 0", SETUP_NONE, 0, 0, 0, 0, {"train", "--threads=0", "--out", "{D}/out"}, 2, "--threads expects", 0},
+    {"negative seed", SETUP_NONE, 0, 0, 0, 0, {"train", "--seed=-1", "--out", "{D}/out"}, 2, "--seed expects", 0},
+    {"probes maybe", SETUP_NONE, 0, 0, 0, 0, {"train", "--probes=maybe", "--out", "{D}/out"}, 2, "--probes expects one of off, on", 0},
+    {"unknown normalize", SETUP_NONE, 0, 0, 0, 0, {"train", "--normalize=zscore", "--out", "{D}/out"}, 2, "--normalize expects one of", 0},
+    {"unknown init", SETUP_NONE, 0, 0, 0, 0, {"train", "--init=zeros", "--out", "{D}/out"}, 2, "--init expects one of he_normal, glorot_uniform", 0},
+    {"flag with a value", SETUP_NONE, 0, 0, 0, 0, {"train", "--quiet=1", "--out", "{D}/out"}, 2, "--quiet takes no value", 0},
+    {"epochs overflow", SETUP_NONE, 0, 0, 0, 0, {"train", "--epochs=99999999999999999999", "--out", "{D}/out"}, 2, "--epochs expects an integer", 0},
+    {"negative max-steps", SETUP_NONE, 0, 0, 0, 0, {"train", "--max-steps=-1", "--out", "{D}/out"}, 2, "--max-steps expects", 0},
+    {"summary width", SETUP_NONE, 0, 0, 0, 0, {"summary", "--width=-1"}, 2, "--width expects", 0},
+    {"report without a database", SETUP_NONE, 0, 0, 0, 0, {"report"}, 2, "expected one run database", 0},
+    {"report with two databases", SETUP_NONE, 0, 0, 0, 0, {"report", "{D}/a.db", "{D}/b.db"}, 2, "expected one run database", 0},
+    {"compare without -o", SETUP_NONE, 0, 0, 0, 0, {"compare", "{D}/a.db"}, 2, "-o DIR", 0},
+    {"unknown command", SETUP_NONE, 0, 0, 0, 0, {"fly"}, 2, "unknown command 'fly'", 0},
+    {"resume with another --out", SETUP_RUN, 0, 0, 0, 0, {"train", "--resume", "{R}", "--out", "{D}/elsewhere"}, 2, "--out", 0},
+    {"resume changing the width", SETUP_RUN, 0, 0, 0, 0, {"train", "--resume", "{R}", "--width=8"}, 2, "--width cannot change when resuming", 0},
+
+    /* ---- --inject: every bound checked before narrowing */
+    {"inject sample 2^31", SETUP_NONE, 0, 0, 0, 0, {"train", TINY, "--inject=nan-input@step=1,sample=2147483648"}, 1, "sample must be an integer in [0, 2147483647]", 0},
+    {"inject sample 2^32-1", SETUP_NONE, 0, 0, 0, 0, {"train", TINY, "--inject=nan-input@step=1,sample=4294967295"}, 1, "sample must be an integer in [0, 2147483647]", 0},
+    {"inject d 2^32-1", SETUP_NONE, 0, 0, 0, 0, {"train", TINY, "--inject=inf-forward@layer=conv3d_2,step=1,d=4294967295"}, 1, "d must be an integer", 0},
+    {"inject spec too long", SETUP_NONE, 0, 0, 0, 0, {"train", TINY, "--inject=nan-input@sample=0,0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000step=1234"}, 1, "at most 159", 0},
+    {"inject unknown layer", SETUP_NONE, 0, 0, 0, 0, {"train", TINY, "--inject=inf-forward@layer=nope,step=1"}, 1, "no layer named 'nope'", 0},
+    {"inject unknown kind", SETUP_NONE, 0, 0, 0, 0, {"train", TINY, "--inject=melt@step=1"}, 1, "unknown kind", 0},
+    {"inject not key=value", SETUP_NONE, 0, 0, 0, 0, {"train", TINY, "--inject=nan-input@step"}, 1, "is not key=value", 0},
+    {"inject sample beyond batch", SETUP_NONE, 0, 0, 0, 0, {"train", TINY, "--inject=nan-input@step=1,sample=2"}, 1, "outside the batch of 2", 0},
+    {"inject element outside", SETUP_NONE, 0, 0, 0, 0, {"train", TINY, "--inject=inf-forward@layer=conv3d_2,step=1,h=99"}, 1, "element outside", 0},
+    {"inject scale without factor", SETUP_NONE, 0, 0, 0, 0, {"train", TINY, "--inject=scale-weights@layer=conv3d_2,step=1"}, 1, "factor=F is required", 0},
+    {"inject step 0", SETUP_NONE, 0, 0, 0, 0, {"train", TINY, "--inject=nan-input@step=0"}, 1, "step must be an integer in [1,", 0},
+
+    /* ---- data */
+    {"missing data directory", SETUP_NONE, 0, 0, 0, 0, {"train", "--data", "{D}/missing-dir", "--out", "{D}/out", "--quiet"}, 1, "missing-dir", 0},
+    {"npy truncated", SETUP_NPY, NPY_TRUNCATED, 0, 0, 0, {"train", DATA_OPTIONS}, 1, "train_clips.npy: truncated", 0},
+    {"npy dtype int16", SETUP_NPY, NPY_DTYPE, 0, 0, 0, {"train", DATA_OPTIONS}, 1, "is not supported for clips", 0},
+    {"npy 4 axes", SETUP_NPY, NPY_AXES, 0, 0, 0, {"train", DATA_OPTIONS}, 1, "has 4 axes", 0},
+    {"npy label out of range", SETUP_NPY, NPY_LABEL_RANGE, 0, 0, 0, {"train", DATA_OPTIONS}, 1, "out of range", 0},
+    {"npy label count", SETUP_NPY, NPY_LABEL_COUNT, 0, 0, 0, {"train", DATA_OPTIONS}, 1, "labels", 0},
+    {"npy not npy", SETUP_NPY, NPY_NOT_NPY, 0, 0, 0, {"train", DATA_OPTIONS}, 1, "not a .npy file", 0},
+    {"npy empty file", SETUP_NPY, NPY_EMPTY, 0, 0, 0, {"train", DATA_OPTIONS}, 1, "the file is empty", 0},
+    {"npy val without labels", SETUP_NPY, NPY_VAL_UNPAIRED, 0, 0, 0, {"train", DATA_OPTIONS}, 1, "val_labels.npy", 0},
+    {"npy fortran order", SETUP_NPY, NPY_FORTRAN, 0, 0, 0, {"train", DATA_OPTIONS}, 1, "ortran", 0},
+    {"npy big-endian", SETUP_NPY, NPY_BIG_ENDIAN, 0, 0, 0, {"train", DATA_OPTIONS}, 1, "big-endian", 0},
+    {"npy is a directory", SETUP_NPY, NPY_DIRECTORY, 0, 0, 0, {"train", DATA_OPTIONS}, 1, "not a regular file", 0},
+    {"npy header lies", SETUP_NPY, NPY_HEADER_LIES, 0, 0, 0, {"train", DATA_OPTIONS}, 1, "train_clips.npy", 0},
+    {"npy float labels", SETUP_NPY, NPY_FLOAT_LABELS, 0, 0, 0, {"train", DATA_OPTIONS}, 1, "train_labels.npy", 0},
+    {"npy clip shape against --clip", SETUP_NPY, NPY_GOOD, 0, 0, 0, {"train", "--data", "{N}", "--clip=4x8x8x3", "--classes=3", "--depth=18", "--width=2", "--batch=2", "--val-clips=1", "--epochs=1", "--quiet", "--out", "{D}/out"}, 1, "but the configured clip shape is (4, 8, 8, 3)", 0},
+    {"npy NaN clip is the sentinel's", SETUP_NPY, NPY_NAN_CLIP, 0, 0, 0, {"train", DATA_OPTIONS}, 3, "", 0},
+    {"npy shape from the file", SETUP_NPY, NPY_GOOD, 0, 0, 0, {"train", "--data", "{N}", "--classes=3", "--depth=18", "--width=2", "--batch=2", "--val-clips=1", "--epochs=1", "--no-report", "--threads=1", "--out", "{D}/out"}, 0, "clips (4, 8, 8, 1)", "data/train_clips.npy"},
+    {"npy shrinks under the trainer", SETUP_NPY_SHRINK, NPY_GOOD, 0, 0, 0, {"train", "--data", "{N}", "--classes=3", "--depth=18", "--width=2", "--batch=2", "--val-clips=0", "--epochs=100000", "--no-report", "--quiet", "--threads=1", "--out", "{D}/out"}, 1, "shrank", 0},
+
+    /* ---- run directories, checkpoints, --resume */
+    {"existing run", SETUP_RUN, 0, 0, 0, 0, {"train", RUN_OPTIONS, "--out", "{R}"}, 1, "already holds a run", 0},
+    {"resume without a checkpoint", SETUP_NO_CHECKPOINT, 0, 0, 0, 0, {"train", "--resume", "{D}/empty"}, 1, "checkpoint.bin", 0},
+    {"resume a stolen checkpoint", SETUP_RUN_STOLEN, 0, 0, 0, 0, {"train", "--resume", "{R}", "--quiet"}, 1, "belongs to another run", 0},
+    {"resume a truncated checkpoint", SETUP_CKPT_TRUNCATED, 0, 0, 0, 0, {"train", "--resume", "{R}", "--quiet"}, 1, "truncated checkpoint", 0},
+    {"resume a flipped checkpoint", SETUP_CKPT_FLIPPED, 0, 0, 0, 0, {"train", "--resume", "{R}", "--quiet"}, 1, "checkpoint", 0},
+    {"resume a garbage checkpoint", SETUP_CKPT_GARBAGE, 0, 0, 0, 0, {"train", "--resume", "{R}", "--quiet"}, 1, "not a nanprobe checkpoint", 0},
+    {"second trainer into a locked directory", SETUP_RUN_LOCKED, 0, 0, 0, 0, {"train", RUN_OPTIONS, "--out", "{R}"}, 1, "another nanprobe process", 0},
+    {"resume a locked directory", SETUP_RUN_LOCKED, 0, 0, 0, 0, {"train", "--resume", "{R}", "--quiet"}, 1, "another nanprobe process", 0},
+    {"--out is a file", SETUP_FILE, 0, 0, 0, 0, {"train", TINY, "--out", "{D}/file"}, 1, "not a directory", 0},
+    {"--out under an unwritable parent", SETUP_UNWRITABLE, 0, 0, 1, 0, {"train", TINY, "--out", "{D}/locked/run"}, 1, "cannot create", 0},
+    {"5000-character path", SETUP_NONE, 0, 0, 0, 0, {"train", "--data", "{L}", "--out", "{D}/out", "--quiet"}, 1, "cannot access: File name too long", 0},
+    {"batch 4096 under 4 GiB", SETUP_NONE, 0, 0, 0, 4096, {"train", "--batch=4096", "--depth=18", "--width=16", "--clip=8x64x64x3", "--train-clips=4096", "--val-clips=0", "--threads=1", "--quiet", "--no-report", "--out", "{D}/out"}, 1, "cannot allocate", 0},
+
+    /* ---- databases handed to `report` */
+    {"report of a missing file", SETUP_NONE, 0, 0, 0, 0, {"report", "{D}/nothing.db"}, 1, "no such file", 0},
+    {"report of a directory", SETUP_NONE, 0, 0, 0, 0, {"report", "{D}"}, 1, "not a regular file", 0},
+    {"report of a non-SQLite file", SETUP_DB_GARBAGE, 0, 0, 0, 0, {"report", "{D}/run.db"}, 1, "not a SQLite database", 0},
+    {"report of a SQLite file without tables", SETUP_DB_EMPTY_SQLITE, 0, 0, 0, 0, {"report", "{D}/run.db"}, 1, "not one written by nanprobe", 0},
+    {"stats step 1.5", SETUP_DB_SQL, 0, "UPDATE stats SET step = 1.5 WHERE step = 2", 0, 0, {"report", "{R}/run.db", "-o", "{D}/out"}, 1, "damaged database", 0},
+    {"stats step 2^32+1", SETUP_DB_SQL, 0, "UPDATE stats SET step = 4294967297 WHERE step = 2", 0, 0, {"report", "{R}/run.db", "-o", "{D}/out"}, 1, "damaged database", 0},
+    {"huge layer_id", SETUP_DB_SQL, 0, "UPDATE layers SET layer_id = 1099511627776 WHERE layer_id = 3", 0, 0, {"report", "{R}/run.db", "-o", "{D}/out"}, 1, "damaged database", 0},
+    {"huge step in steps", SETUP_DB_SQL, 0, "UPDATE steps SET step = 9000000000000 WHERE step = 2", 0, 0, {"report", "{R}/run.db", "-o", "{D}/out"}, 1, "damaged database", 0},
+    {"recursive view for stats", SETUP_DB_SQL, 0, "DROP TABLE stats; CREATE VIEW stats AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT 1 AS run_id, x AS step, 1 AS layer_id, 'output' AS tensor FROM c", 0, 0, {"report", "{R}/run.db", "-o", "{D}/out"}, 1, "views", 0},
+    {"classes 0", SETUP_DB_SQL, 0, "UPDATE runs SET classes = 0", 0, 0, {"report", "{R}/run.db", "-o", "{D}/out"}, 1, "damaged database", 0},
+    {"event on a layer that is not there", SETUP_DB_SQL, 0, "INSERT INTO events (run_id, step, epoch, kind, layer_id, message) VALUES (1, 1, 1, 'nan', 7777, 'x')", 0, 0, {"report", "{R}/run.db", "-o", "{D}/out"}, 1, "damaged database", 0},
+    {"non-finite counts overflow", SETUP_DB_SQL, 0, "UPDATE stats SET nan_count = 9223372036854775807, posinf_count = 9223372036854775807 WHERE step = 2 AND layer_id = 1", 0, 0, {"report", "{R}/run.db", "-o", "{D}/out"}, 0, "report:", "run/run.db"},
+    {"report from another user's directory", SETUP_RUN_READ_ONLY, 0, 0, 1, 0, {"report", "{R}/run.db", "-o", "{D}/mine"}, 0, "report:", "run/run.db"},
+    {"report of a killed run, read-only", SETUP_DB_WAL_PENDING, 0, 0, 1, 0, {"report", "{R}/run.db", "-o", "{D}/mine"}, 1, "copy the run directory somewhere writable", 0},
+    {"report of a killed run", SETUP_DB_WAL_PENDING, 0, 0, 0, 0, {"report", "{R}/run.db", "-o", "{D}/mine"}, 0, "report:", "run/run.db"},
+    {"report through planted symlinks", SETUP_SYMLINK_REPORT, 0, 0, 0, 0, {"report", "{R}/run.db", "-o", "{D}/out"}, 0, "report:", "victim"},
+    {"report -o is a file", SETUP_RUN, 0, 0, 0, 0, {"report", "{R}/run.db", "-o", "{R}/run.db"}, 1, "not a directory", 0},
+};
+
+#define CASE_COUNT ((int)(sizeof cases / sizeof cases[0]))
+
+/* ------------------------------------------------------------ snapshots */
+
+static uint64_t hash_file(const char *path)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    unsigned char buffer[65536];
+    size_t n;
+    while ((n = fread(buffer, 1, sizeof buffer, f)) > 0)
+        for (size_t i = 0; i < n; i++) h = (h ^ buffer[i]) * 0x100000001b3ull;
+    fclose(f);
+    return h;
+}
+
+static char *snapshot_text;
+static size_t snapshot_used, snapshot_capacity;
+
+static int snapshot_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)ftw;
+    char line[5000];
+    int n;
+    if (type == FTW_SL) {
+        char target[1024] = "";
+        ssize_t k = readlink(path, target, sizeof target - 1);
+        target[k > 0 ? k : 0] = '\0';
+        n = snprintf(line, sizeof line, "%s L %s\n", path, target);
+    } else if (S_ISREG(st->st_mode)) {
+        n = snprintf(line, sizeof line, "%s F %o %lld %016llx\n", path, (unsigned)st->st_mode, (long long)st->st_size,
+                     (unsigned long long)hash_file(path));
+    } else {
+        n = snprintf(line, sizeof line, "%s D %o\n", path, (unsigned)st->st_mode);
+    }
+    if (snapshot_used + (size_t)n + 1 > snapshot_capacity) {
+        snapshot_capacity = (snapshot_used + (size_t)n + 1) * 2;
+        snapshot_text = realloc(snapshot_text, snapshot_capacity);
+    }
+    memcpy(snapshot_text + snapshot_used, line, (size_t)n + 1);
+    snapshot_used += (size_t)n;
+    return 0;
+}
+
+/* The tree under dir as text (nftw visits in directory order, which is
+ * stable for an unchanged directory). */
+static char *snapshot(const char *dir)
+{
+    snapshot_text = NULL;
+    snapshot_used = snapshot_capacity = 0;
+    nftw(dir, snapshot_entry, 16, FTW_PHYS);
+    return snapshot_text ? snapshot_text : calloc(1, 1);
+}
+
+static char *file_snapshot(const char *path)
+{
+    struct stat st;
+    char *text = malloc(128);
+    if (lstat(path, &st) != 0) snprintf(text, 128, "missing");
+    else snprintf(text, 128, "%lld %016llx", (long long)st.st_size, (unsigned long long)hash_file(path));
+    return text;
+}
+
+/* ---------------------------------------------------------------- setup */
+
+static void copy_tree(const char *from, const char *to)
+{
+    char command[2048];
+    snprintf(command, sizeof command, "cp -a '%s' '%s'", from, to);
+    if (system(command) != 0) fprintf(stderr, "%s failed\n", command);
+}
+
+static void write_bytes(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return;
+    fwrite(data, 1, n, f);
+    fclose(f);
+}
+
+static void write_npy(const char *dir, const char *name, const char *descr, int rank, const int64_t *shape,
+                      const void *data)
+{
+    char path[5000];
+    error err;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (npy_write(path, descr, rank, shape, data, 1, &err)) fprintf(stderr, "npy_write: %s\n", err.message);
+}
+
+/* Replaces the first occurrence of `from` in a file (same length). */
+static void patch_file(const char *path, const char *from, const char *to)
+{
+    FILE *f = fopen(path, "r+b");
+    if (!f) return;
+    char buffer[512];
+    size_t n = fread(buffer, 1, sizeof buffer, f);
+    for (size_t i = 0; i + strlen(from) <= n; i++)
+        if (memcmp(buffer + i, from, strlen(from)) == 0) {
+            fseek(f, (long)i, SEEK_SET);
+            fwrite(to, 1, strlen(to), f);
+            break;
+        }
+    fclose(f);
+}
+
+static void make_npy(const char *dir, npy_kind kind, int clips_count)
+{
+    mkdir(dir, 0755);
+    const int64_t shape[5] = {clips_count, 4, 8, 8, 1}, four_axes[4] = {clips_count, 4, 8, 8};
+    size_t values = (size_t)clips_count * 4 * 8 * 8;
+    unsigned char *clips = calloc(values, 1);
+    float *float_clips = calloc(values, sizeof(float));
+    int64_t *labels = calloc((size_t)clips_count, sizeof(int64_t));
+    for (int i = 0; i < clips_count; i++) labels[i] = i % 3;
+    for (size_t i = 0; i < values; i++) clips[i] = (unsigned char)(i * 7), float_clips[i] = 0.5f;
+    const int64_t label_shape[1] = {clips_count}, short_shape[1] = {clips_count - 1};
+    char path[5000];
+    snprintf(path, sizeof path, "%s/train_clips.npy", dir);
+    switch (kind) {
+    case NPY_DTYPE: write_npy(dir, "train_clips.npy", "<i2", 5, shape, float_clips); break;
+    case NPY_AXES: write_npy(dir, "train_clips.npy", "|u1", 4, four_axes, clips); break;
+    case NPY_NOT_NPY: write_bytes(path, "PK\3\4 this is a zip file", 24); break;
+    case NPY_EMPTY: write_bytes(path, "", 0); break;
+    case NPY_DIRECTORY: mkdir(path, 0755); break;
+    case NPY_NAN_CLIP:
+        float_clips[3] = NAN;
+        write_npy(dir, "train_clips.npy", "<f4", 5, shape, float_clips);
+        break;
+    default: write_npy(dir, "train_clips.npy", "|u1", 5, shape, clips); break;
+    }
+    if (kind == NPY_TRUNCATED && truncate(path, 300) != 0) perror("truncate");
+    if (kind == NPY_FORTRAN) patch_file(path, "False", "True ");
+    if (kind == NPY_BIG_ENDIAN) {
+        write_npy(dir, "train_clips.npy", "<f4", 5, shape, float_clips);
+        patch_file(path, "<f4", ">f4");
+    }
+    if (kind == NPY_HEADER_LIES) patch_file(path, "(4, 4, 8, 8, 1)", "(9, 4, 8, 8, 1)");
+    if (kind == NPY_LABEL_RANGE) labels[1] = 7;
+    if (kind == NPY_FLOAT_LABELS) write_npy(dir, "train_labels.npy", "<f4", 1, label_shape, float_clips);
+    else write_npy(dir, "train_labels.npy", "<i8", 1, kind == NPY_LABEL_COUNT ? short_shape : label_shape, labels);
+    if (kind == NPY_VAL_UNPAIRED) write_npy(dir, "val_clips.npy", "|u1", 5, shape, clips);
+    free(clips);
+    free(float_clips);
+    free(labels);
+}
+
+static int held_lock = -1;
+
+static void set_up(const hostile_case *c, const char *dir, char *run, size_t run_size)
+{
+    snprintf(run, run_size, "%s/run", dir);
+    char path[4096], data[3000];
+    switch (c->setup) {
+    case SETUP_RUN:
+    case SETUP_RUN_LOCKED:
+    case SETUP_RUN_STOLEN:
+    case SETUP_CKPT_TRUNCATED:
+    case SETUP_CKPT_FLIPPED:
+    case SETUP_CKPT_GARBAGE:
+    case SETUP_DB_SQL:
+    case SETUP_RUN_READ_ONLY:
+    case SETUP_DB_WAL_PENDING:
+    case SETUP_SYMLINK_REPORT:
+        copy_tree(reference_run, run);
+        break;
+    default: break;
+    }
+    snprintf(path, sizeof path, "%s/checkpoint.bin", run);
+    struct stat st;
+    switch (c->setup) {
+    case SETUP_RUN_LOCKED:
+        held_lock = open(run, O_RDONLY | O_DIRECTORY);
+        if (held_lock < 0 || flock(held_lock, LOCK_EX | LOCK_NB) != 0) perror("flock");
+        break;
+    case SETUP_RUN_STOLEN: {
+        char stolen[8400];
+        snprintf(stolen, sizeof stolen, "cp '%s/checkpoint.bin' '%s'", other_run, path);
+        if (system(stolen) != 0) fprintf(stderr, "%s failed\n", stolen);
+        break;
+    }
+    case SETUP_CKPT_TRUNCATED:
+        if (stat(path, &st) == 0 && truncate(path, st.st_size / 2) != 0) perror("truncate");
+        break;
+    case SETUP_CKPT_FLIPPED: {
+        FILE *f = fopen(path, "r+b");
+        if (f && stat(path, &st) == 0) {
+            fseek(f, st.st_size - 100, SEEK_SET);
+            int b = fgetc(f);
+            fseek(f, st.st_size - 100, SEEK_SET);
+            fputc(b ^ 0x10, f);
+        }
+        if (f) fclose(f);
+        break;
+    }
+    case SETUP_CKPT_GARBAGE: write_bytes(path, "NOTACKPTxxxxxxxxxxxxxxxx", 24); break;
+    case SETUP_NO_CHECKPOINT:
+        snprintf(path, sizeof path, "%s/empty", dir);
+        mkdir(path, 0755);
+        break;
+    case SETUP_DB_SQL: {
+        sqlite3 *db = NULL;
+        snprintf(path, sizeof path, "%s/run.db", run);
+        sqlite3_open(path, &db);
+        char *message = NULL;
+        if (sqlite3_exec(db, c->sql, NULL, NULL, &message) != SQLITE_OK) fprintf(stderr, "%s: %s\n", c->name, message);
+        sqlite3_free(message);
+        sqlite3_close(db);
+        break;
+    }
+    case SETUP_DB_GARBAGE:
+        snprintf(path, sizeof path, "%s/run.db", dir);
+        write_bytes(path, "this is not a database, only text pretending\n", 45);
+        break;
+    case SETUP_DB_EMPTY_SQLITE: {
+        sqlite3 *db = NULL;
+        snprintf(path, sizeof path, "%s/run.db", dir);
+        sqlite3_open(path, &db);
+        sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA user_version=0;", NULL, NULL, NULL);
+        sqlite3_close(db);
+        break;
+    }
+    case SETUP_DB_WAL_PENDING: {
+        /* What a kill leaves: WAL mode, committed rows still in run.db-wal.
+         * A second connection keeps the log from being folded back when
+         * this one closes; then both are dropped without a checkpoint. */
+        snprintf(path, sizeof path, "%s/run.db", run);
+        pid_t pid = fork();
+        if (pid == 0) {
+            sqlite3 *db = NULL;
+            sqlite3_open(path, &db);
+            sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; "
+                             "INSERT INTO events (run_id, step, epoch, kind, message) VALUES (1, 1, 1, 'resumed', 'x')",
+                         NULL, NULL, NULL);
+            _exit(0); /* no close: the -wal stays as a killed trainer leaves it */
+        }
+        waitpid(pid, NULL, 0);
+        snprintf(data, sizeof data, "%s/run.db-shm", run);
+        unlink(data); /* the -shm would be rebuilt; a read-only place cannot rebuild it */
+        break;
+    }
+    case SETUP_SYMLINK_REPORT:
+        snprintf(path, sizeof path, "%s/victim", dir);
+        write_bytes(path, "precious\n", 9);
+        snprintf(path, sizeof path, "%s/out", dir);
+        mkdir(path, 0755);
+        snprintf(path, sizeof path, "%s/out/index.html", dir);
+        snprintf(data, sizeof data, "%s/victim", dir);
+        if (symlink(data, path) != 0) perror("symlink");
+        snprintf(path, sizeof path, "%s/out/verdict.txt", dir);
+        if (symlink(data, path) != 0) perror("symlink");
+        break;
+    case SETUP_FILE:
+        snprintf(path, sizeof path, "%s/file", dir);
+        write_bytes(path, "x", 1);
+        break;
+    case SETUP_NPY:
+        snprintf(data, sizeof data, "%s/data", dir);
+        make_npy(data, c->npy, 4);
+        break;
+    case SETUP_NPY_SHRINK:
+        snprintf(data, sizeof data, "%s/data", dir);
+        make_npy(data, NPY_GOOD, 4096);
+        break;
+    case SETUP_UNWRITABLE:
+        snprintf(path, sizeof path, "%s/locked", dir);
+        mkdir(path, 0755); /* owned by root: nobody cannot write in it */
+        break;
+    default: break;
+    }
+    if (c->as_nobody) {
+        /* The output place is the user's own; the run's directory is not. */
+        snprintf(path, sizeof path, "%s/mine", dir);
+        mkdir(path, 0755);
+        if (chown(path, 65534, 65534) != 0) perror("chown");
+    }
+}
+
+/* ------------------------------------------------------------------ run */
+
+static void expand(const char *arg, const char *dir, const char *run, char *out, size_t size)
+{
+    size_t k = 0;
+    for (const char *p = arg; *p && k + 1 < size;) {
+        const char *with = NULL;
+        char longpath[5200];
+        if (strncmp(p, "{D}", 3) == 0) with = dir;
+        else if (strncmp(p, "{R}", 3) == 0) with = run;
+        else if (strncmp(p, "{N}", 3) == 0) {
+            snprintf(longpath, sizeof longpath, "%s/data", dir);
+            with = longpath;
+        } else if (strncmp(p, "{L}", 3) == 0) {
+            int n = snprintf(longpath, sizeof longpath, "%s/", dir);
+            for (; n < 5000; n++) longpath[n] = n % 100 ? 'a' : '/';
+            longpath[n] = '\0';
+            with = longpath;
+        }
+        if (with) {
+            size_t n = strlen(with);
+            if (k + n >= size) n = size - k - 1;
+            memcpy(out + k, with, n);
+            k += n;
+            p += 3;
+        } else {
+            out[k++] = *p++;
+        }
+    }
+    out[k] = '\0';
+}
+
+/* Runs the case's command with the output captured; a command still
+ * running after 60 s is killed (and reported as a hang). */
+static int run_case(const hostile_case *c, const char *dir, const char *run, char *output, size_t size)
+{
+    static char storage[28][6000];
+    char *argv[32];
+    int argc = 0;
+    argv[argc++] = (char *)nanprobe;
+    for (int i = 0; c->args[i]; i++) {
+        expand(c->args[i], dir, run, storage[i], sizeof storage[i]);
+        argv[argc++] = storage[i];
+    }
+    /* ASan cannot start under an address-space limit (its shadow memory is
+     * terabytes of reservations): sanitized, the case asks for more than
+     * any machine has instead (the last --width wins). */
+    int limit = c->address_limit_mb && !test_sanitized();
+    if (c->address_limit_mb && !limit) argv[argc++] = "--width=4096";
+    argv[argc] = NULL;
+    char path[] = "/tmp/nanprobe-hostile-output-XXXXXX";
+    int fd = mkstemp(path);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+        if (held_lock >= 0) close(held_lock); /* the lock stays with the parent's descriptor */
+        if (limit) {
+            struct rlimit bound = {(rlim_t)c->address_limit_mb << 20, (rlim_t)c->address_limit_mb << 20};
+            setrlimit(RLIMIT_AS, &bound);
+        }
+        if (c->as_nobody && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(126);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    if (c->setup == SETUP_NPY_SHRINK) {
+        struct timespec t = {1, 500000000};
+        nanosleep(&t, NULL);
+        char clips[4096];
+        snprintf(clips, sizeof clips, "%s/data/train_clips.npy", dir);
+        if (truncate(clips, 4096) != 0) perror("truncate");
+    }
+    int status = 0;
+    for (int waited = 0;; waited++) {
+        if (waitpid(pid, &status, WNOHANG) == pid) break;
+        if (waited > 6000) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            break;
+        }
+        struct timespec t = {0, 10000000};
+        nanosleep(&t, NULL);
+    }
+    lseek(fd, 0, SEEK_SET);
+    ssize_t n = read(fd, output, size - 1);
+    output[n > 0 ? n : 0] = '\0';
+    close(fd);
+    unlink(path);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+static void check_case(int index)
+{
+    const hostile_case *c = &cases[index];
+    char dir[512], run[600], output[16384];
+    snprintf(dir, sizeof dir, "%s/case-%02d", base, index);
+    mkdir(dir, 0755);
+    set_up(c, dir, run, sizeof run);
+    /* The tree the command must leave alone: everything, unless it succeeds. */
+    char *before = snapshot(dir), *keep_before = NULL, keep[700] = "";
+    if (c->keep) {
+        snprintf(keep, sizeof keep, "%s/%s", dir, c->keep);
+        keep_before = file_snapshot(keep);
+    }
+    int status = run_case(c, dir, run, output, sizeof output);
+    if (held_lock >= 0) {
+        close(held_lock);
+        held_lock = -1;
+    }
+    CHECK(status == c->status, "%s: exit %d, expected %d%s; output:\n%s", c->name, status, c->status,
+          status == 137 ? " (killed after 60 s: a hang)" : "", output);
+    CHECK(strstr(output, c->message) != NULL, "%s: the message lacks '%s':\n%s", c->name, c->message, output);
+    char *first_line_end = strchr(output, '\n');
+    CHECK(status == 0 || status == 3 || (first_line_end && first_line_end - output < 2000) || strlen(output) < 2000,
+          "%s: the message is not one line of sensible length:\n%.300s", c->name, output);
+    if (c->setup == SETUP_NPY_SHRINK) {
+        /* Not a refusal: the run failed halfway (the test cut its data).
+         * What it committed must be intact and say so. */
+        char db_path[700], check[64] = "", run_status[32] = "";
+        snprintf(db_path, sizeof db_path, "%s/out/run.db", dir);
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+            sqlite3_prepare_v2(db, "SELECT (SELECT integrity_check FROM pragma_integrity_check), status FROM runs",
+                               -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW) {
+            snprintf(check, sizeof check, "%s", (const char *)sqlite3_column_text(st, 0));
+            snprintf(run_status, sizeof run_status, "%s", (const char *)sqlite3_column_text(st, 1));
+        }
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        CHECK(strcmp(check, "ok") == 0 && strcmp(run_status, "failed") == 0,
+              "%s: the run's database after the failure: integrity '%s', status '%s'", c->name, check, run_status);
+    } else if (status == c->status && c->status != 0 && c->status != 3) {
+        char *after = snapshot(dir);
+        CHECK(strcmp(before, after) == 0, "%s: the command changed what existed:\nbefore:\n%s\nafter:\n%s", c->name,
+              before, after);
+        free(after);
+    }
+    if (keep_before) {
+        char *keep_after = file_snapshot(keep);
+        CHECK(strcmp(keep_before, keep_after) == 0, "%s: %s changed (%s -> %s)", c->name, c->keep, keep_before,
+              keep_after);
+        free(keep_after);
+        free(keep_before);
+    }
+    free(before);
+}
+
+/* Two small finished runs: the reference copied into each case, and
+ * another (other width and seed) whose checkpoint gets stolen. */
+static int make_runs(void)
+{
+    char output[8192];
+    snprintf(reference_run, sizeof reference_run, "%s/reference", base);
+    snprintf(other_run, sizeof other_run, "%s/other", base);
+    char *const first[] = {(char *)nanprobe, "train", RUN_OPTIONS, "--train-clips=4", "--val-clips=2",
+                           "--epochs=1", "--quiet", "--out", reference_run, NULL};
+    int s = test_run(first, output, sizeof output);
+    CHECK(s == 0, "the reference run failed (%d):\n%s", s, output);
+    char *const second[] = {(char *)nanprobe, "train", "--depth=18", "--width=4", "--clip=4x8x8x1", "--classes=3",
+                            "--batch=2", "--threads=1", "--seed=7", "--train-clips=4", "--val-clips=0",
+                            "--epochs=1", "--quiet", "--no-report", "--out", other_run, NULL};
+    int t = test_run(second, output, sizeof output);
+    CHECK(t == 0, "the other run failed (%d):\n%s", t, output);
+    return s == 0 && t == 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    nanprobe = test_binary(argc, argv);
+    if (nanprobe[0] != '/') {
+        static char absolute[4096];
+        if (getcwd(absolute, sizeof absolute - strlen(nanprobe) - 2)) {
+            strcat(absolute, "/");
+            strcat(absolute, nanprobe);
+            nanprobe = absolute;
+        }
+    }
+    if (test_temp_dir(base, sizeof base, "hostile")) return 1;
+    chmod(base, 0755); /* the cases run as nobody need to reach their directory */
+    if (make_runs() == 0) {
+        /* NANPROBE_HOSTILE_ONLY=TEXT runs the cases whose name contains TEXT. */
+        const char *only = getenv("NANPROBE_HOSTILE_ONLY");
+        for (int i = 0; i < CASE_COUNT; i++)
+            if (!only || strstr(cases[i].name, only)) check_case(i);
+        printf("  %d hostile cases\n", CASE_COUNT);
+    }
+    test_remove_tree(base);
+    return test_finish();
+}
