@@ -97,6 +97,31 @@ size_t conv3d_kernel_count(const conv3d_geometry *g)
     return col_width(g) * (size_t)g->out[3];
 }
 
+/* Taps along axis a that meet data, summed over that axis' output cells.
+ * The window of output o starts at o*stride - pad, so the count separates
+ * by axis and the product over axes counts the (od, oh, ow, tap) pairs. */
+static unsigned long long axis_useful_taps(const conv3d_geometry *g, int a)
+{
+    unsigned long long taps = 0;
+    for (int o = 0; o < g->out[a]; o++) {
+        int i0 = o * g->stride[a] - g->pad[a];
+        int lo = i0 < 0 ? -i0 : 0, hi = g->in[a] - i0 < g->kernel[a] ? g->in[a] - i0 : g->kernel[a];
+        if (hi > lo) taps += (unsigned long long)(hi - lo);
+    }
+    return taps;
+}
+
+void conv3d_mac_count(const conv3d_geometry *g, unsigned long long *nominal, unsigned long long *useful)
+{
+    unsigned long long channels = (unsigned long long)g->in[3] * (unsigned long long)g->out[3];
+    *nominal = channels;
+    *useful = channels;
+    for (int a = 0; a < 3; a++) {
+        *nominal *= (unsigned long long)g->out[a] * (unsigned long long)g->kernel[a];
+        *useful *= axis_useful_taps(g, a);
+    }
+}
+
 /* The convolution whose output is dX: same kernel size, stride 1, channels
  * swapped, run over dY.  Exists when every axis has stride 1 and symmetric
  * padding (2*pad = kernel - 1), so that the transposed convolution pads as
