@@ -363,22 +363,41 @@ static void dcol_taps(const conv3d_geometry *g, size_t r0, size_t r1, const floa
     }
 }
 
-/* Y = Col(x) * kmat + beta * Y, with kmat a row-major [K x Cout] matrix,
- * through the feed g->mode says. */
+/* Adds bias to rows [r0, r1) of y (one thread's share). */
+static void add_bias_rows(float *y, size_t r0, size_t r1, int cout, const float *bias)
+{
+    for (size_t r = r0; r < r1; r++) {
+        float *row = y + r * (size_t)cout;
+        for (int c = 0; c < cout; c++) row[c] += bias[c];
+    }
+}
+
+static void add_bias(float *y, size_t rows, int cout, const float *bias)
+{
+    #pragma omp parallel for schedule(static)
+    for (size_t r = 0; r < rows; r++) add_bias_rows(y, r, r + 1, cout, bias);
+}
+
+/* Y = Col(x) * kmat + beta * Y (+ bias when not NULL), with kmat a
+ * row-major [K x Cout] matrix, through the feed g->mode says.  Chunked,
+ * the bias goes onto each chunk's rows while they are still in cache: the
+ * stem's output is 51 MB at batch 8, a second pass would stream it again. */
 static void convolve(const conv3d_geometry *g, int batch, const float *x, const float *kmat, float beta, float *y,
-                     float *workspace)
+                     const float *bias, float *workspace)
 {
     const size_t M = (size_t)batch * cells_per_sample(g), K = col_width(g);
     const int cout = g->out[3];
     switch (g->mode) {
     case CONV3D_POINTWISE:
         gemm_parallel(CblasNoTrans, CblasNoTrans, (int)M, cout, (int)K, x, (int)K, kmat, cout, beta, y, cout);
+        if (bias) add_bias(y, M, cout, bias);
         return;
     case CONV3D_WHOLE: {
         float *col = workspace;
         #pragma omp parallel for schedule(static)
         for (size_t r = 0; r < M; r++) vol2col_rows(g, x, r, r + 1, col + r * K);
         forward_taps(g, 0, M, col, kmat, beta, y, 1);
+        if (bias) add_bias(y, M, cout, bias);
         return;
     }
     case CONV3D_CHUNKED: {
@@ -392,19 +411,11 @@ static void convolve(const conv3d_geometry *g, int batch, const float *x, const 
                 size_t n = end - r < rows ? end - r : rows;
                 vol2col_rows(g, x, r, r + n, col);
                 forward_taps(g, r, r + n, col, kmat, beta, y, 0);
+                if (bias) add_bias_rows(y, r, r + n, cout, bias);
             }
         }
         return;
     }
-    }
-}
-
-static void add_bias(float *y, size_t rows, int cout, const float *bias)
-{
-    #pragma omp parallel for schedule(static)
-    for (size_t r = 0; r < rows; r++) {
-        float *row = y + r * (size_t)cout;
-        for (int c = 0; c < cout; c++) row[c] += bias[c];
     }
 }
 
@@ -467,6 +478,31 @@ static size_t kernel_split(const conv3d_geometry *g, int t, int threads)
     return K;
 }
 
+/* Whole mode: Col built once, each thread owns a share of the kernel rows
+ * and runs one GEMM per depth run over its part of that run's kd block. */
+static void kernel_gradient_whole(const conv3d_geometry *g, size_t M, const float *x, const float *dy,
+                                  float *dkernel, float *col)
+{
+    const size_t K = col_width(g);
+    const int cout = g->out[3];
+    #pragma omp parallel for schedule(static)
+    for (size_t r = 0; r < M; r++) vol2col_rows(g, x, r, r + 1, col + r * K);
+    #pragma omp parallel
+    {
+        int threads = omp_get_num_threads(), tid = omp_get_thread_num();
+        size_t ka = kernel_split(g, tid, threads), kb = kernel_split(g, tid + 1, threads);
+        if (kb > ka) memset(dkernel + ka * cout, 0, sizeof(float) * (kb - ka) * cout);
+        for (size_t r = 0; r < M;) {
+            size_t k0, k1, next = depth_run(g, r, M, &k0, &k1);
+            size_t lo = k0 > ka ? k0 : ka, hi = k1 < kb ? k1 : kb;
+            if (hi > lo)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(hi - lo), cout, (int)(next - r), 1.0f,
+                            col + r * K + lo, (int)K, dy + r * cout, cout, 1.0f, dkernel + lo * cout, cout);
+            r = next;
+        }
+    }
+}
+
 /* dKernel = Col^T dY over depth taps (see the file header for the split
  * over threads).  Kernel rows that no run reaches stay exactly 0. */
 static void kernel_gradient(const conv3d_geometry *g, int batch, const float *x, const float *dy, float *dkernel,
@@ -476,23 +512,7 @@ static void kernel_gradient(const conv3d_geometry *g, int batch, const float *x,
     const int cout = g->out[3];
     const size_t kernel_count = K * (size_t)cout;
     if (g->mode == CONV3D_WHOLE) {
-        float *col = workspace;
-        #pragma omp parallel for schedule(static)
-        for (size_t r = 0; r < M; r++) vol2col_rows(g, x, r, r + 1, col + r * K);
-        #pragma omp parallel
-        {
-            int threads = omp_get_num_threads(), tid = omp_get_thread_num();
-            size_t ka = kernel_split(g, tid, threads), kb = kernel_split(g, tid + 1, threads);
-            if (kb > ka) memset(dkernel + ka * cout, 0, sizeof(float) * (kb - ka) * cout);
-            for (size_t r = 0; r < M;) {
-                size_t k0, k1, next = depth_run(g, r, M, &k0, &k1);
-                size_t lo = k0 > ka ? k0 : ka, hi = k1 < kb ? k1 : kb;
-                if (hi > lo)
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(hi - lo), cout, (int)(next - r), 1.0f,
-                                col + r * K + lo, (int)K, dy + r * cout, cout, 1.0f, dkernel + lo * cout, cout);
-                r = next;
-            }
-        }
+        kernel_gradient_whole(g, M, x, dy, dkernel, workspace);
         return;
     }
     /* Chunked (and pointwise, whose Col is x itself): rows split evenly, a
@@ -560,7 +580,8 @@ static void input_gradient(const conv3d_geometry *g, int batch, const float *ker
     } else if (transposed_geometry(g, batch, &t)) {
         float *flipped = workspace;
         flip_kernel(g, kernel, flipped);
-        convolve(&t, batch, dy, flipped, accumulate ? 1.0f : 0.0f, dx, workspace + round16(conv3d_kernel_count(g)));
+        convolve(&t, batch, dy, flipped, accumulate ? 1.0f : 0.0f, dx, NULL,
+                 workspace + round16(conv3d_kernel_count(g)));
     } else if (g->mode == CONV3D_WHOLE) {
         float *col = workspace;
         dcol_taps(g, 0, M, kernel, dy, col, 1);
@@ -593,8 +614,7 @@ void conv3d_forward(const conv3d_geometry *g, int batch, const float *x,
                     const float *kernel, const float *bias, float *y,
                     float *workspace)
 {
-    convolve(g, batch, x, kernel, 0.0f, y, workspace + bias_partials_floats(g, omp_get_max_threads()));
-    add_bias(y, (size_t)batch * cells_per_sample(g), g->out[3], bias);
+    convolve(g, batch, x, kernel, 0.0f, y, bias, workspace + bias_partials_floats(g, omp_get_max_threads()));
 }
 
 void conv3d_backward(const conv3d_geometry *g, int batch, const float *x,
