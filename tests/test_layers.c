@@ -198,6 +198,81 @@ static void test_conv_modes_agree(void)
     free(x); free(k); free(b); free(dy);
 }
 
+/* The depth-tap skipping against a direct convolution in double: the
+ * forward output within the worst-case float32 bound of any summation order
+ * (K * eps * sum |x w|, so no BLAS kernel's rounding matters), and the
+ * kernel gradient of every kd slice no output plane meets exactly 0, as a
+ * GEMM over a zero-padded Col gave (only the L2 term moves those taps). */
+static void test_conv_padding_taps(const char *label, int batch, const int in[4], int filters, const int kernel[3],
+                                   const int stride[3], int force_mode, size_t chunk_rows)
+{
+    conv3d_geometry g;
+    error err;
+    CHECK(conv3d_geometry_init(&g, in, filters, kernel, stride, PADDING_SAME, &err) == 0, "%s: %s", label,
+          err.message);
+    conv3d_plan(&g, batch);
+    if (force_mode >= 0) g.mode = (conv3d_mode)force_mode;
+    if (chunk_rows) g.chunk_rows = chunk_rows;
+    const int C = in[3], KD = kernel[0], KH = kernel[1], KW = kernel[2];
+    size_t x_count = (size_t)batch * in[0] * in[1] * in[2] * C, k_count = conv3d_kernel_count(&g);
+    size_t y_count = (size_t)batch * g.out[0] * g.out[1] * g.out[2] * filters;
+    float *x = random_array(x_count, 1.0), *k = random_array(k_count, 1.0), *b = random_array(filters, 1.0);
+    float *y = malloc(y_count * 4), *dy = random_array(y_count, 1.0), *dk = malloc(k_count * 4);
+    float *db = malloc(filters * 4), *dx = malloc(x_count * 4);
+    float *ws = malloc(conv3d_workspace_floats(&g, batch, omp_get_max_threads()) * sizeof(float) + 64);
+    conv3d_forward(&g, batch, x, k, b, y, ws);
+    conv3d_backward(&g, batch, x, k, dy, dk, db, dx, 0, ws);
+    double worst = 0.0;
+    size_t cell = 0;
+    for (int n = 0; n < batch; n++)
+        for (int od = 0; od < g.out[0]; od++)
+            for (int oh = 0; oh < g.out[1]; oh++)
+                for (int ow = 0; ow < g.out[2]; ow++, cell++)
+                    for (int o = 0; o < filters; o++) {
+                        double sum = b[o], magnitude = fabs(b[o]);
+                        for (int kd = 0; kd < KD; kd++)
+                            for (int kh = 0; kh < KH; kh++)
+                                for (int kw = 0; kw < KW; kw++) {
+                                    int id = od * stride[0] - g.pad[0] + kd, ih = oh * stride[1] - g.pad[1] + kh;
+                                    int iw = ow * stride[2] - g.pad[2] + kw;
+                                    if (id < 0 || id >= in[0] || ih < 0 || ih >= in[1] || iw < 0 || iw >= in[2])
+                                        continue;
+                                    for (int c = 0; c < C; c++) {
+                                        double term = (double)x[((((size_t)n * in[0] + id) * in[1] + ih) * in[2] + iw) * C + c] *
+                                                      k[((((size_t)kd * KH + kh) * KW + kw) * C + c) * filters + o];
+                                        sum += term;
+                                        magnitude += fabs(term);
+                                    }
+                                }
+                        double bound = (double)(k_count / filters + 1) * FLT_EPSILON * magnitude;
+                        worst = fmax(worst, fabs(y[cell * filters + o] - sum) / bound);
+                    }
+    CHECK(worst <= 1.0, "Conv3D %s: forward off the direct convolution by %.2f of the rounding bound", label, worst);
+    /* kd slices that meet data for no output plane: exactly zero gradient. */
+    const size_t slice = k_count / (size_t)KD;
+    int zero_slices = 0, wrong = 0, live_nonzero = 1;
+    for (int kd = 0; kd < KD; kd++) {
+        int meets = 0;
+        for (int od = 0; od < g.out[0]; od++) {
+            int id = od * stride[0] - g.pad[0] + kd;
+            meets |= id >= 0 && id < in[0];
+        }
+        size_t nonzero = 0;
+        for (size_t i = 0; i < slice; i++) nonzero += dk[kd * slice + i] != 0.0f;
+        if (!meets) {
+            zero_slices++;
+            wrong += nonzero != 0;
+        } else if (nonzero == 0) {
+            live_nonzero = 0;
+        }
+    }
+    CHECK(wrong == 0 && live_nonzero, "Conv3D %s: kernel gradient of padding-only kd slices not exactly 0 (%d), "
+          "or a live slice all zero", label, wrong);
+    printf("  Conv3D %-36s forward worst %.3f of bound, %d padding-only kd slices with gradient exactly 0\n", label,
+           worst, zero_slices);
+    free(x); free(k); free(b); free(y); free(dy); free(dk); free(db); free(dx); free(ws);
+}
+
 /* 'same' padding puts the odd cell after, as TensorFlow does: with in=6,
  * k=3, stride 2 the output is 3 and pad_total = 1, all of it after. */
 static void test_same_padding_geometry(void)
@@ -758,6 +833,30 @@ int main(void)
     /* 2304 output cells: dX goes through the transposed convolution. */
     test_conv("3x3x3 stride 1 same, 2304 cells", 2, (const int[4]){8, 12, 12, 3}, 4, 3, 3, 3, 1, 1, 1, PADDING_SAME,
               -1, 0);
+    /* Depth 1 and 2 inputs with 'same' padding (the late stages of a
+     * 16-frame clip): depth runs, kd ranges that start or end inside the
+     * kernel, chunks straddling runs, small H/W with borders on every side. */
+    const int depth1[4] = {1, 4, 3, 5}, depth2[4] = {2, 5, 4, 3}, depth3[4] = {3, 5, 5, 2};
+    test_conv("3x3x3 same, depth 1", 3, depth1, 4, 3, 3, 3, 1, 1, 1, PADDING_SAME, -1, 0);
+    test_conv("3x3x3 same, depth 2", 2, depth2, 4, 3, 3, 3, 1, 1, 1, PADDING_SAME, -1, 0);
+    test_conv("3x3x3 stride 2 same, depth 2 -> 1", 3, depth2, 4, 3, 3, 3, 2, 2, 2, PADDING_SAME, -1, 0);
+    test_conv("3x3x3 stride 2 same, depth 3 -> 2", 2, depth3, 3, 3, 3, 3, 2, 2, 2, PADDING_SAME, -1, 0);
+    test_conv("3x3x3 same, depth 1, chunked", 3, depth1, 4, 3, 3, 3, 1, 1, 1, PADDING_SAME, CONV3D_CHUNKED, 5);
+    test_conv("3x3x3 same, depth 2, chunked", 2, depth2, 4, 3, 3, 3, 1, 1, 1, PADDING_SAME, CONV3D_CHUNKED, 7);
+    test_conv("3x3x3 stride 2 same, depth 3, chunked", 2, depth3, 3, 3, 3, 3, 2, 2, 2, PADDING_SAME, CONV3D_CHUNKED, 3);
+    test_conv("7x7x7 stride 2 same, depth 2 (short stem)", 1, (const int[4]){2, 7, 7, 2}, 3, 7, 7, 7, 2, 2, 2,
+              PADDING_SAME, -1, 0);
+    /* Depth 1 through the transposed dX (2304 output cells). */
+    test_conv("3x3x3 same, depth 1, 2304 cells", 4, (const int[4]){1, 24, 24, 2}, 3, 3, 3, 3, 1, 1, 1, PADDING_SAME,
+              -1, 0);
+    const int k3[3] = {3, 3, 3}, k7[3] = {7, 7, 7}, s1[3] = {1, 1, 1}, s2[3] = {2, 2, 2};
+    test_conv_padding_taps("depth 1", 3, depth1, 4, k3, s1, -1, 0);
+    test_conv_padding_taps("depth 1, chunked", 3, depth1, 4, k3, s1, CONV3D_CHUNKED, 5);
+    test_conv_padding_taps("depth 2, chunked", 2, depth2, 4, k3, s1, CONV3D_CHUNKED, 7);
+    test_conv_padding_taps("stride 2, depth 2 -> 1", 3, depth2, 4, k3, s2, -1, 0);
+    test_conv_padding_taps("7x7x7 stride 2, depth 2", 2, (const int[4]){2, 7, 7, 2}, 3, k7, s2, -1, 0);
+    test_conv_padding_taps("7x7x7 stride 2, depth 2, chunked", 2, (const int[4]){2, 7, 7, 2}, 3, k7, s2,
+                           CONV3D_CHUNKED, 6);
     test_conv_modes_agree();
 
     test_batchnorm(40, 5, 0.0);

@@ -172,9 +172,68 @@ static void test_full_size_pass(void)
     model_free(&m);
 }
 
+/* Every (output cell, tap) pair of one conv, tried against the input's
+ * bounds one by one: the count conv3d_mac_count derives per axis. */
+static void brute_force_macs(const conv3d_geometry *g, unsigned long long *nominal, unsigned long long *useful)
+{
+    unsigned long long pairs = 0, inside = 0;
+    for (int od = 0; od < g->out[0]; od++)
+        for (int oh = 0; oh < g->out[1]; oh++)
+            for (int ow = 0; ow < g->out[2]; ow++)
+                for (int kd = 0; kd < g->kernel[0]; kd++)
+                    for (int kh = 0; kh < g->kernel[1]; kh++)
+                        for (int kw = 0; kw < g->kernel[2]; kw++) {
+                            int id = od * g->stride[0] - g->pad[0] + kd, ih = oh * g->stride[1] - g->pad[1] + kh;
+                            int iw = ow * g->stride[2] - g->pad[2] + kw;
+                            pairs++;
+                            inside += id >= 0 && id < g->in[0] && ih >= 0 && ih < g->in[1] && iw >= 0 && iw < g->in[2];
+                        }
+    unsigned long long channels = (unsigned long long)g->in[3] * (unsigned long long)g->out[3];
+    *nominal = pairs * channels;
+    *useful = inside * channels;
+}
+
+/* The summary's conv MAC line against a brute-force count over the seed
+ * network, and the nominal total against the bench's independent figure
+ * (bench_torch.py: 13.32 GFLOP per clip forward = 6.66 GMAC). */
+static void test_conv_mac_count(void)
+{
+    model m;
+    error err;
+    model_config c = {.depth = 34, .width = 64, .clip = {16, 112, 112, 3}, .classes = 10, .batch = 1, .threads = 1};
+    if (model_build(&m, &c, &err)) {
+        CHECK(0, "build: %s", err.message);
+        return;
+    }
+    unsigned long long nominal, useful, brute_nominal = 0, brute_useful = 0;
+    summary_conv_macs(&m, &nominal, &useful);
+    int mismatched = 0;
+    for (int i = 0; i < m.layer_count; i++) {
+        if (m.layers[i].kind != LAYER_CONV3D) continue;
+        unsigned long long n, u, bn, bu;
+        conv3d_mac_count(&m.layers[i].conv, &n, &u);
+        brute_force_macs(&m.layers[i].conv, &bn, &bu);
+        mismatched += n != bn || u != bu;
+        brute_nominal += bn;
+        brute_useful += bu;
+    }
+    CHECK(mismatched == 0, "%d conv layers count MACs unlike the brute-force count", mismatched);
+    CHECK(nominal == brute_nominal && useful == brute_useful, "summary MACs %llu/%llu, brute force %llu/%llu",
+          nominal, useful, brute_nominal, brute_useful);
+    CHECK(fabs((double)nominal / 6.66e9 - 1.0) < 0.002, "nominal conv MACs per clip %llu, the bench counts 6.66e9",
+          nominal);
+    /* Stages 3 and 4 run at depth 1: a useful count above ~75 % of nominal
+     * would mean the padding taps were not excluded. */
+    CHECK(useful < nominal * 3 / 4 && useful > nominal / 2, "useful MACs %llu of nominal %llu", useful, nominal);
+    printf("  conv MACs per clip (forward): nominal %llu, useful %llu (%.1f %%), brute force agrees\n", nominal,
+           useful, 100.0 * (double)useful / (double)nominal);
+    model_free(&m);
+}
+
 int main(void)
 {
     test_structure();
+    test_conv_mac_count();
     test_full_size_pass();
     return test_finish();
 }

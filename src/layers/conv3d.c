@@ -21,7 +21,25 @@
  *    with the flipped, transposed kernel, so it runs through the forward
  *    feed as one more GEMM of the forward's shape.  Otherwise (strided
  *    convs) dCol = dY Kernel^T is scattered back (col2vol), threads owning
- *    whole samples so no two ever add into the same cell. */
+ *    whole samples so no two ever add into the same cell.
+ *
+ * No multiplications by depth padding.  K runs (kd, kh, kw, Cin), kd
+ * slowest, as Keras lays out the kernel, so the taps of one kd are a
+ * contiguous block of Col columns and of kernel rows.  All rows of one
+ * output depth plane meet data through the same kd range, so every product
+ * above is cut into depth runs (consecutive planes with equal ranges; at
+ * depth 1, as in stages 3-4 of a 16-frame clip, one run holds the whole
+ * batch) and each run's GEMM uses only its kd block: K shrinks to 1/3 at
+ * depth 1 and to 2/3 at the edges of depth 2.  vol2col leaves the other kd
+ * blocks of Col unwritten and dCol leaves them uncomputed; nothing reads
+ * them.  The kernel gradient starts from zero and each run adds into its kd
+ * block only, so a kd slice that no plane meets keeps a gradient of exactly
+ * 0, as the zero-padded product gave (the L2 term still moves it).  The
+ * transposed dX is a convolution of its own and skips its padding the same
+ * way.  Height and width borders are not skipped: their taps are not whole
+ * kd blocks, so skipping them would cut the late stages' few rows into GEMMs
+ * of a handful of rows (`nanprobe summary` counts what remains: about 8 %
+ * of the ResNet3D-34 forward, against 30 % for depth). */
 #include "conv3d.h"
 
 #include <assert.h>
@@ -95,6 +113,31 @@ int conv3d_geometry_init(conv3d_geometry *g, const int in[4], int filters,
 size_t conv3d_kernel_count(const conv3d_geometry *g)
 {
     return col_width(g) * (size_t)g->out[3];
+}
+
+/* Taps along axis a that meet data, summed over that axis' output cells.
+ * The window of output o starts at o*stride - pad, so the count separates
+ * by axis and the product over axes counts the (od, oh, ow, tap) pairs. */
+static unsigned long long axis_useful_taps(const conv3d_geometry *g, int a)
+{
+    unsigned long long taps = 0;
+    for (int o = 0; o < g->out[a]; o++) {
+        int i0 = o * g->stride[a] - g->pad[a];
+        int lo = i0 < 0 ? -i0 : 0, hi = g->in[a] - i0 < g->kernel[a] ? g->in[a] - i0 : g->kernel[a];
+        if (hi > lo) taps += (unsigned long long)(hi - lo);
+    }
+    return taps;
+}
+
+void conv3d_mac_count(const conv3d_geometry *g, unsigned long long *nominal, unsigned long long *useful)
+{
+    unsigned long long channels = (unsigned long long)g->in[3] * (unsigned long long)g->out[3];
+    *nominal = channels;
+    *useful = channels;
+    for (int a = 0; a < 3; a++) {
+        *nominal *= (unsigned long long)g->out[a] * (unsigned long long)g->kernel[a];
+        *useful *= axis_useful_taps(g, a);
+    }
 }
 
 /* The convolution whose output is dX: same kernel size, stride 1, channels
@@ -172,9 +215,44 @@ static void locate_row(const conv3d_geometry *g, size_t r, size_t *n, int *od, i
     *n = r / (size_t)g->out[0];
 }
 
+/* The kd taps through which output plane od meets data, [lo, hi): those
+ * with 0 <= od*stride - pad + kd < D.  'same' padding always leaves the
+ * centre tap, but the range is allowed to be empty. */
+static void depth_taps(const conv3d_geometry *g, int od, int *lo, int *hi)
+{
+    int id0 = od * g->stride[0] - g->pad[0];
+    *lo = id0 < 0 ? -id0 : 0;
+    *hi = g->in[0] - id0 < g->kernel[0] ? g->in[0] - id0 : g->kernel[0];
+    if (*hi < *lo) *hi = *lo;
+}
+
+/* Rows are ordered (n, od, oh, ow), so the rows of one output plane are
+ * contiguous and share their depth taps; kd is the slowest index of K, so
+ * those taps are the contiguous Col columns (and kernel rows) [k0, k1).
+ * Returns the end (at most `end`) of the run of rows from r whose planes
+ * all have the taps of r's plane: at depth 1 that is the whole batch. */
+static size_t depth_run(const conv3d_geometry *g, size_t r, size_t end, size_t *k0, size_t *k1)
+{
+    const size_t plane = (size_t)g->out[1] * g->out[2];
+    const size_t slice = (size_t)g->kernel[1] * g->kernel[2] * g->in[3];
+    int lo, hi;
+    depth_taps(g, (int)(r / plane % (size_t)g->out[0]), &lo, &hi);
+    size_t next = (r / plane + 1) * plane;
+    for (; next < end; next += plane) {
+        int lo2, hi2;
+        depth_taps(g, (int)(next / plane % (size_t)g->out[0]), &lo2, &hi2);
+        if (lo2 != lo || hi2 != hi) break;
+    }
+    *k0 = (size_t)lo * slice;
+    *k1 = (size_t)hi * slice;
+    return next < end ? next : end;
+}
+
 /* Col rows [r0, r1) of the batch into col (row-major, K floats a row).
  * For a fixed (kd, kh) the kw taps read consecutive input cells, so each
- * (kd, kh) becomes one memcpy of up to kw*Cin floats plus zero fill. */
+ * (kd, kh) becomes one memcpy of up to kw*Cin floats plus zero fill.  The
+ * kd slices outside the row's depth taps are left unwritten: no GEMM reads
+ * them (see depth_run). */
 static void vol2col_rows(const conv3d_geometry *g, const float *x, size_t r0, size_t r1, float *col)
 {
     const int D = g->in[0], H = g->in[1], W = g->in[2], C = g->in[3];
@@ -190,10 +268,11 @@ static void vol2col_rows(const conv3d_geometry *g, const float *x, size_t r0, si
         int kw_hi = W - iw0 < KW ? W - iw0 : KW;
         for (int kd = 0; kd < KD; kd++) {
             int id = od * g->stride[0] - g->pad[0] + kd;
+            if (id < 0 || id >= D) continue;
             for (int kh = 0; kh < KH; kh++) {
                 int ih = oh * g->stride[1] - g->pad[1] + kh;
                 float *seg = row + (size_t)(kd * KH + kh) * KW * C;
-                if (id < 0 || id >= D || ih < 0 || ih >= H || kw_hi <= kw_lo) {
+                if (ih < 0 || ih >= H || kw_hi <= kw_lo) {
                     memset(seg, 0, sizeof(float) * (size_t)KW * C);
                     continue;
                 }
@@ -237,22 +316,88 @@ static void col2vol_rows(const conv3d_geometry *g, const float *col, size_t r0, 
     }
 }
 
-/* Y = Col(x) * kmat + beta * Y, with kmat a row-major [K x Cout] matrix,
- * through the feed g->mode says. */
+/* Y rows [r0, r1) = Col * kmat + beta Y over depth taps only: one GEMM per
+ * depth run, Y[r] = Col[r, k0:k1] * kmat[k0:k1, :] + beta Y[r], col holding
+ * row r0 first.  With `parallel` each GEMM is split over the threads;
+ * otherwise the caller is one thread of a parallel region. */
+static void forward_taps(const conv3d_geometry *g, size_t r0, size_t r1, const float *col, const float *kmat,
+                         float beta, float *y, int parallel)
+{
+    const size_t K = col_width(g);
+    const int cout = g->out[3];
+    for (size_t r = r0; r < r1;) {
+        size_t k0, k1, next = depth_run(g, r, r1, &k0, &k1);
+        const int rows = (int)(next - r), taps = (int)(k1 - k0);
+        const float *a = col + (r - r0) * K + k0, *b = kmat + k0 * (size_t)cout;
+        float *c = y + r * (size_t)cout;
+        if (taps == 0) {
+            if (beta == 0.0f) memset(c, 0, sizeof(float) * (size_t)rows * cout);
+        } else if (parallel) {
+            gemm_parallel(CblasNoTrans, CblasNoTrans, rows, cout, taps, a, (int)K, b, cout, beta, c, cout);
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cout, taps, 1.0f, a, (int)K, b, cout, beta, c,
+                        cout);
+        }
+        r = next;
+    }
+}
+
+/* dCol rows [r0, r1) = dY * kernel^T over depth taps only (col holds row
+ * r0 first); the other columns are left unwritten, col2vol never reads them. */
+static void dcol_taps(const conv3d_geometry *g, size_t r0, size_t r1, const float *kernel, const float *dy,
+                      float *col, int parallel)
+{
+    const size_t K = col_width(g);
+    const int cout = g->out[3];
+    for (size_t r = r0; r < r1;) {
+        size_t k0, k1, next = depth_run(g, r, r1, &k0, &k1);
+        const int rows = (int)(next - r), taps = (int)(k1 - k0);
+        const float *a = dy + r * (size_t)cout, *b = kernel + k0 * (size_t)cout;
+        float *c = col + (r - r0) * K + k0;
+        if (taps > 0 && parallel)
+            gemm_parallel(CblasNoTrans, CblasTrans, rows, taps, cout, a, cout, b, cout, 0.0f, c, (int)K);
+        else if (taps > 0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, taps, cout, 1.0f, a, cout, b, cout, 0.0f, c,
+                        (int)K);
+        r = next;
+    }
+}
+
+/* Adds bias to rows [r0, r1) of y (one thread's share). */
+static void add_bias_rows(float *y, size_t r0, size_t r1, int cout, const float *bias)
+{
+    for (size_t r = r0; r < r1; r++) {
+        float *row = y + r * (size_t)cout;
+        for (int c = 0; c < cout; c++) row[c] += bias[c];
+    }
+}
+
+static void add_bias(float *y, size_t rows, int cout, const float *bias)
+{
+    #pragma omp parallel for schedule(static)
+    for (size_t r = 0; r < rows; r++) add_bias_rows(y, r, r + 1, cout, bias);
+}
+
+/* Y = Col(x) * kmat + beta * Y (+ bias when not NULL), with kmat a
+ * row-major [K x Cout] matrix, through the feed g->mode says.  Chunked,
+ * the bias goes onto each chunk's rows while they are still in cache: the
+ * stem's output is 51 MB at batch 8, a second pass would stream it again. */
 static void convolve(const conv3d_geometry *g, int batch, const float *x, const float *kmat, float beta, float *y,
-                     float *workspace)
+                     const float *bias, float *workspace)
 {
     const size_t M = (size_t)batch * cells_per_sample(g), K = col_width(g);
     const int cout = g->out[3];
     switch (g->mode) {
     case CONV3D_POINTWISE:
         gemm_parallel(CblasNoTrans, CblasNoTrans, (int)M, cout, (int)K, x, (int)K, kmat, cout, beta, y, cout);
+        if (bias) add_bias(y, M, cout, bias);
         return;
     case CONV3D_WHOLE: {
         float *col = workspace;
         #pragma omp parallel for schedule(static)
         for (size_t r = 0; r < M; r++) vol2col_rows(g, x, r, r + 1, col + r * K);
-        gemm_parallel(CblasNoTrans, CblasNoTrans, (int)M, cout, (int)K, col, (int)K, kmat, cout, beta, y, cout);
+        forward_taps(g, 0, M, col, kmat, beta, y, 1);
+        if (bias) add_bias(y, M, cout, bias);
         return;
     }
     case CONV3D_CHUNKED: {
@@ -265,21 +410,12 @@ static void convolve(const conv3d_geometry *g, int batch, const float *x, const 
             for (size_t r = begin; r < end; r += rows) {
                 size_t n = end - r < rows ? end - r : rows;
                 vol2col_rows(g, x, r, r + n, col);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, cout, (int)K, 1.0f, col, (int)K, kmat,
-                            cout, beta, y + r * cout, cout);
+                forward_taps(g, r, r + n, col, kmat, beta, y, 0);
+                if (bias) add_bias_rows(y, r, r + n, cout, bias);
             }
         }
         return;
     }
-    }
-}
-
-static void add_bias(float *y, size_t rows, int cout, const float *bias)
-{
-    #pragma omp parallel for schedule(static)
-    for (size_t r = 0; r < rows; r++) {
-        float *row = y + r * (size_t)cout;
-        for (int c = 0; c < cout; c++) row[c] += bias[c];
     }
 }
 
@@ -309,7 +445,66 @@ static void bias_gradient(const float *dy, size_t rows, int cout, float *dbias, 
     }
 }
 
-/* dKernel = Col^T dY (see the file header for the split over threads). */
+/* Output planes (of one sample) whose depth taps include kd. */
+static size_t planes_meeting(const conv3d_geometry *g, int kd)
+{
+    size_t count = 0;
+    for (int od = 0; od < g->out[0]; od++) {
+        int lo, hi;
+        depth_taps(g, od, &lo, &hi);
+        count += lo <= kd && kd < hi;
+    }
+    return count;
+}
+
+/* Whole mode: the first kernel row of thread t's share of dKernel.  The
+ * work on kernel row k is the number of output cells whose taps include
+ * it, so the rows are cut where that work's running sum reaches t/threads
+ * of the total (a stride-2 conv at depth 1 meets data with 2 of 3 slices:
+ * an even cut of K would leave one thread a third of the work). */
+static size_t kernel_split(const conv3d_geometry *g, int t, int threads)
+{
+    const size_t K = col_width(g), slice = K / (size_t)g->kernel[0];
+    size_t total = 0;
+    for (int kd = 0; kd < g->kernel[0]; kd++) total += planes_meeting(g, kd);
+    if (t <= 0 || total == 0) return 0;
+    if (t >= threads) return K;
+    double target = (double)total * t / threads, done = 0.0;
+    for (int kd = 0; kd < g->kernel[0]; kd++) {
+        double c = (double)planes_meeting(g, kd);
+        if (c > 0 && done + c >= target) return (size_t)kd * slice + (size_t)((target - done) / c * (double)slice);
+        done += c;
+    }
+    return K;
+}
+
+/* Whole mode: Col built once, each thread owns a share of the kernel rows
+ * and runs one GEMM per depth run over its part of that run's kd block. */
+static void kernel_gradient_whole(const conv3d_geometry *g, size_t M, const float *x, const float *dy,
+                                  float *dkernel, float *col)
+{
+    const size_t K = col_width(g);
+    const int cout = g->out[3];
+    #pragma omp parallel for schedule(static)
+    for (size_t r = 0; r < M; r++) vol2col_rows(g, x, r, r + 1, col + r * K);
+    #pragma omp parallel
+    {
+        int threads = omp_get_num_threads(), tid = omp_get_thread_num();
+        size_t ka = kernel_split(g, tid, threads), kb = kernel_split(g, tid + 1, threads);
+        if (kb > ka) memset(dkernel + ka * cout, 0, sizeof(float) * (kb - ka) * cout);
+        for (size_t r = 0; r < M;) {
+            size_t k0, k1, next = depth_run(g, r, M, &k0, &k1);
+            size_t lo = k0 > ka ? k0 : ka, hi = k1 < kb ? k1 : kb;
+            if (hi > lo)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(hi - lo), cout, (int)(next - r), 1.0f,
+                            col + r * K + lo, (int)K, dy + r * cout, cout, 1.0f, dkernel + lo * cout, cout);
+            r = next;
+        }
+    }
+}
+
+/* dKernel = Col^T dY over depth taps (see the file header for the split
+ * over threads).  Kernel rows that no run reaches stay exactly 0. */
 static void kernel_gradient(const conv3d_geometry *g, int batch, const float *x, const float *dy, float *dkernel,
                             float *workspace)
 {
@@ -317,17 +512,7 @@ static void kernel_gradient(const conv3d_geometry *g, int batch, const float *x,
     const int cout = g->out[3];
     const size_t kernel_count = K * (size_t)cout;
     if (g->mode == CONV3D_WHOLE) {
-        float *col = workspace;
-        #pragma omp parallel for schedule(static)
-        for (size_t r = 0; r < M; r++) vol2col_rows(g, x, r, r + 1, col + r * K);
-        #pragma omp parallel
-        {
-            int threads = omp_get_num_threads(), tid = omp_get_thread_num();
-            size_t k0 = K * tid / threads, k1 = K * (tid + 1) / threads;
-            if (k1 > k0)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(k1 - k0), cout, (int)M, 1.0f, col + k0,
-                            (int)K, dy, cout, 0.0f, dkernel + k0 * cout, cout);
-        }
+        kernel_gradient_whole(g, M, x, dy, dkernel, workspace);
         return;
     }
     /* Chunked (and pointwise, whose Col is x itself): rows split evenly, a
@@ -341,14 +526,22 @@ static void kernel_gradient(const conv3d_geometry *g, int batch, const float *x,
         float *col = workspace + (size_t)tid * rows * K;
         float *partial = tid == 0 ? dkernel : partials + (size_t)(tid - 1) * kernel_count;
         size_t begin = M * tid / threads, end = M * (tid + 1) / threads;
-        if (begin == end) memset(partial, 0, sizeof(float) * kernel_count);
+        memset(partial, 0, sizeof(float) * kernel_count);
         for (size_t r = begin; r < end; r += rows) {
             size_t n = end - r < rows ? end - r : rows;
-            const float *source = col;
-            if (pointwise) source = x + r * K;
-            else vol2col_rows(g, x, r, r + n, col);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, cout, (int)n, 1.0f, source, (int)K,
-                        dy + r * cout, cout, r == begin ? 0.0f : 1.0f, partial, cout);
+            if (pointwise) {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, cout, (int)n, 1.0f, x + r * K, (int)K,
+                            dy + r * cout, cout, 1.0f, partial, cout);
+                continue;
+            }
+            vol2col_rows(g, x, r, r + n, col);
+            for (size_t q = r; q < r + n;) {
+                size_t k0, k1, next = depth_run(g, q, r + n, &k0, &k1);
+                if (k1 > k0)
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(k1 - k0), cout, (int)(next - q), 1.0f,
+                                col + (q - r) * K + k0, (int)K, dy + q * cout, cout, 1.0f, partial + k0 * cout, cout);
+                q = next;
+            }
         }
         #pragma omp barrier
         #pragma omp for schedule(static)
@@ -387,10 +580,11 @@ static void input_gradient(const conv3d_geometry *g, int batch, const float *ker
     } else if (transposed_geometry(g, batch, &t)) {
         float *flipped = workspace;
         flip_kernel(g, kernel, flipped);
-        convolve(&t, batch, dy, flipped, accumulate ? 1.0f : 0.0f, dx, workspace + round16(conv3d_kernel_count(g)));
+        convolve(&t, batch, dy, flipped, accumulate ? 1.0f : 0.0f, dx, NULL,
+                 workspace + round16(conv3d_kernel_count(g)));
     } else if (g->mode == CONV3D_WHOLE) {
         float *col = workspace;
-        gemm_parallel(CblasNoTrans, CblasTrans, (int)M, (int)K, cout, dy, cout, kernel, cout, 0.0f, col, (int)K);
+        dcol_taps(g, 0, M, kernel, dy, col, 1);
         #pragma omp parallel for schedule(static)
         for (int n = 0; n < batch; n++) {
             if (!accumulate) memset(dx + (size_t)n * in_sample, 0, sizeof(float) * in_sample);
@@ -409,8 +603,7 @@ static void input_gradient(const conv3d_geometry *g, int batch, const float *ker
             size_t end = (size_t)s1 * cells;
             for (size_t r = (size_t)s0 * cells; r < end; r += rows) {
                 size_t n = end - r < rows ? end - r : rows;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)K, cout, 1.0f, dy + r * cout, cout,
-                            kernel, cout, 0.0f, col, (int)K);
+                dcol_taps(g, r, r + n, kernel, dy, col, 0);
                 col2vol_rows(g, col, r, r + n, dx);
             }
         }
@@ -421,8 +614,7 @@ void conv3d_forward(const conv3d_geometry *g, int batch, const float *x,
                     const float *kernel, const float *bias, float *y,
                     float *workspace)
 {
-    convolve(g, batch, x, kernel, 0.0f, y, workspace + bias_partials_floats(g, omp_get_max_threads()));
-    add_bias(y, (size_t)batch * cells_per_sample(g), g->out[3], bias);
+    convolve(g, batch, x, kernel, 0.0f, y, bias, workspace + bias_partials_floats(g, omp_get_max_threads()));
 }
 
 void conv3d_backward(const conv3d_geometry *g, int batch, const float *x,

@@ -35,6 +35,10 @@ int conv3d_geometry_init(conv3d_geometry *g, const int in[4], int filters,
                          const int kernel[3], const int stride[3],
                          padding_kind padding, error *err);
 size_t conv3d_kernel_count(const conv3d_geometry *g);
+/* Multiply-adds of one sample's forward pass: every tap of every output
+ * cell (nominal, what the GEMMs would do over a zero-padded Col) and only
+ * the taps that meet input data rather than padding (useful). */
+void conv3d_mac_count(const conv3d_geometry *g, unsigned long long *nominal, unsigned long long *useful);
 /* Chooses mode and chunk_rows for this batch size. */
 void conv3d_plan(conv3d_geometry *g, int batch);
 /* Floats of scratch space forward and backward need for this batch size and

@@ -12,6 +12,18 @@ size_t layer_parameter_count(const model *m, int layer_index)
     return n;
 }
 
+void summary_conv_macs(const model *m, unsigned long long *nominal, unsigned long long *useful)
+{
+    *nominal = *useful = 0;
+    for (int i = 0; i < m->layer_count; i++) {
+        if (m->layers[i].kind != LAYER_CONV3D) continue;
+        unsigned long long n, u;
+        conv3d_mac_count(&m->layers[i].conv, &n, &u);
+        *nominal += n;
+        *useful += u;
+    }
+}
+
 /* 63525386 -> "63,525,386" */
 static void format_thousands(size_t value, char *out, size_t out_size)
 {
@@ -54,5 +66,9 @@ void summary_print(const model *m, FILE *out)
     format_thousands(m->trainable_count, trainable, sizeof trainable);
     format_thousands(m->non_trainable_count, frozen, sizeof frozen);
     fprintf(out, "Total params: %s\nTrainable params: %s\nNon-trainable params: %s\n", total, trainable, frozen);
+    /* Plain integers: the bench parses this line. */
+    unsigned long long nominal, useful;
+    summary_conv_macs(m, &nominal, &useful);
+    fprintf(out, "conv MACs per clip (forward): nominal %llu, useful %llu\n", nominal, useful);
     fprintf(out, "%s\n", rule);
 }

@@ -8,6 +8,9 @@
 
 /* Parameters a layer owns (all roles), as Keras counts them. */
 size_t layer_parameter_count(const model *m, int layer_index);
+/* Multiply-adds of all Conv3D layers for one clip's forward pass, nominal
+ * and useful (not touching padding), from the geometry alone. */
+void summary_conv_macs(const model *m, unsigned long long *nominal, unsigned long long *useful);
 void summary_print(const model *m, FILE *out);
 
 #endif
