@@ -22,7 +22,12 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unknown-pragmas
 CFLAGS   := -std=c11 $(OPT) $(MATH) -g $(WARN) -fopenmp -D_GNU_SOURCE \
             -I$(BLAS_INC) $(EXTRA_CFLAGS)
 LDFLAGS  := -fopenmp -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) $(EXTRA_LDFLAGS)
-LDLIBS   := -lopenblas -lsqlite3 -lm
+# FFmpeg (video datasets, src/data/video*.c): only src/data compiles against
+# its headers; every binary links libnanprobe.a and so the libraries.
+AV_PKGS   := libavformat libavcodec libswscale libavutil
+AV_CFLAGS := $(shell pkg-config --cflags $(AV_PKGS) 2>/dev/null)
+AV_LIBS   := $(shell pkg-config --libs $(AV_PKGS) 2>/dev/null || echo -lavformat -lavcodec -lswscale -lavutil)
+LDLIBS   := -lopenblas -lsqlite3 $(AV_LIBS) -lpthread -lm
 
 BUILD    ?= build
 MAIN_SRC := src/cli/main.c
@@ -48,7 +53,7 @@ $(BUILD)/src/core/%.o:   LAYER_INC := $(INC_core)
 $(BUILD)/src/layers/%.o: LAYER_INC := $(INC_layers)
 $(BUILD)/src/model/%.o:  LAYER_INC := $(INC_model)
 $(BUILD)/src/optim/%.o:  LAYER_INC := $(INC_optim)
-$(BUILD)/src/data/%.o:   LAYER_INC := $(INC_data)
+$(BUILD)/src/data/%.o:   LAYER_INC := $(INC_data) $(AV_CFLAGS)
 $(BUILD)/probes/%.o:     LAYER_INC := $(INC_probes)
 $(BUILD)/src/run/%.o:    LAYER_INC := $(INC_run)
 $(BUILD)/reports/%.o:    LAYER_INC := $(INC_reports)
