@@ -91,6 +91,9 @@ $(BUILD)/tests/%: tests/%.c tests/test_util.h $(BUILD)/libnanprobe.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC_tests) -MMD -MP -o $@ $< $(BUILD)/libnanprobe.a $(LDFLAGS) $(LDLIBS)
 
+# The video test makes its own videos through libavcodec.
+$(BUILD)/tests/test_video: INC_tests := $(INC_tests) $(AV_CFLAGS)
+
 run: deps
 	@$(MAKE) --no-print-directory nanprobe
 	./nanprobe train --out runs/seed-$$(date +%Y%m%d-%H%M%S)

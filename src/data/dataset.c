@@ -133,6 +133,8 @@ void normalize_apply(normalize_kind kind, const int clip[4], float *values)
     }
 }
 
+static int video_wanted(const dataset_config *config);
+
 /* ---- .npy directory source ---------------------------------------------- */
 
 static int file_exists(const char *path)
@@ -434,7 +436,9 @@ int dataset_open(dataset **out, const dataset_config *config, error *err)
     *out = NULL;
     if (!config->source || !*config->source)
         return error_set(err, "dataset source is empty (expected \"synthetic\" or a directory)");
-    if (config->classes < 1)
+    /* 0 = as found: only a video directory knows its classes. */
+    if (config->classes < 1 && !(config->classes == 0 && strcmp(config->source, "synthetic") != 0 &&
+                                 video_wanted(config)))
         return error_set(err, "classes = %d (expected >= 1; 1 means binary labels 0/1)",
                          config->classes);
     if (config->train_clips < 0 || config->val_clips < 0)

@@ -248,11 +248,12 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Waits until no job is running (the caller holds the lock). */
-static void job_settle(video_source *vs)
+/* Waits until no job is running (the caller holds the lock); a queued job
+ * that is not wanted any more is cancelled instead. */
+static void job_settle(video_source *vs, int wanted)
 {
     while (vs->job.state == JOB_QUEUED || vs->job.state == JOB_RUNNING) {
-        if (vs->job.state == JOB_QUEUED) { /* not started: cancel */
+        if (vs->job.state == JOB_QUEUED && !wanted) {
             vs->job.state = JOB_IDLE;
             break;
         }
@@ -290,7 +291,7 @@ int video_source_prefetch(video_source *vs, int split, int epoch, const long *id
     if (ids_check(vs, split, ids, count, err) < 0) return -1;
     if (count == 0) return 0;
     pthread_mutex_lock(&vs->lock);
-    job_settle(vs);
+    job_settle(vs, 0);
     int status = job_reserve(vs, count, err);
     if (status == 0 && !vs->worker_started) {
         if (pthread_create(&vs->worker, NULL, worker_main, vs) != 0)
@@ -331,7 +332,7 @@ int video_source_read(video_source *vs, int split, int epoch, const long *ids, i
     double t0 = seconds_now();
     pthread_mutex_lock(&vs->lock);
     int hit = job_matches(&vs->job, split, epoch, ids, count);
-    job_settle(vs);
+    job_settle(vs, hit);
     hit = hit && vs->job.state == JOB_DONE;
     if (hit) {
         if (clips) memcpy(clips, vs->job.clips, (size_t)count * vs->clip_values * sizeof *clips);
