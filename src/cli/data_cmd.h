@@ -1,0 +1,13 @@
+/* data_cmd.h: `nanprobe data DIR [data options]` (see data_cmd.c). */
+#ifndef NANPROBE_DATA_CMD_H
+#define NANPROBE_DATA_CMD_H
+
+/* Runs the command on argv (the words after "data"); returns the exit
+ * status: 0, 1 (a failure, or bad videos without --skip-bad-videos), 2
+ * (usage). */
+int data_command(int argc, char **argv);
+
+/* Parses --resize's "HxW" (both sides 1..8192); -1 if malformed. */
+int data_parse_resize(const char *text, int resize[2]);
+
+#endif
