@@ -134,6 +134,7 @@ valgrind:
 bench: nanprobe
 	@tools/install-deps.sh bench
 	/usr/bin/python3 bench/run_bench.py
+	bench/video_bench.sh
 
 reference:
 	@tools/install-deps.sh reference
