@@ -331,14 +331,15 @@ int video_source_read(video_source *vs, int split, int epoch, const long *ids, i
     if (ids_check(vs, split, ids, count, err) < 0) return -1;
     double t0 = seconds_now();
     pthread_mutex_lock(&vs->lock);
+    /* Another batch (a validation batch while the next training batch is
+     * being prefetched) is made here while the thread goes on with its own. */
     int hit = job_matches(&vs->job, split, epoch, ids, count);
-    job_settle(vs, hit);
-    hit = hit && vs->job.state == JOB_DONE;
     if (hit) {
+        job_settle(vs, 1);
         if (clips) memcpy(clips, vs->job.clips, (size_t)count * vs->clip_values * sizeof *clips);
         if (origins) memcpy(origins, vs->job.origins, (size_t)count * sizeof *origins);
+        vs->job.state = JOB_IDLE;
     }
-    vs->job.state = JOB_IDLE;
     pthread_mutex_unlock(&vs->lock);
     if (!hit && clips) batch_make(vs, split, epoch, ids, count, clips, origins, 1);
     if (!hit && !clips && origins)
