@@ -329,6 +329,43 @@ static void test_lossy(void)
     free(got);
 }
 
+/* Seeking to the keyframe before the first wanted frame gives exactly the
+ * frames of decoding from the start, for GOPs of 10 frames with B-frames
+ * (H.264), without (MPEG-4) and all-intra (FFV1). */
+static void test_seek(void)
+{
+    CHECK(ffmpeg_run("-f lavfi -i testsrc=size=96x72:rate=25 -frames:v 100 -c:v mpeg4 -g 10 gop.avi") == 0, "gop.avi");
+    CHECK(ffmpeg_run("-f lavfi -i testsrc2=size=96x72:rate=25 -frames:v 100 -c:v libx264 -g 10 -bf 2 -pix_fmt yuv420p "
+                     "gop.mp4") == 0, "gop.mp4");
+    CHECK(video_make("gop.mkv", AV_CODEC_ID_FFV1, 48, 36, 100, 25) == 0, "gop.mkv");
+    const char *names[] = {"gop.avi", "gop.mp4", "gop.mkv"};
+    int frames[] = {47, 13, 40, 41, 99, 40, 63};
+    enum { N = 7, VALUES = 7 * 72 * 96 * 3 };
+    float *a = malloc(VALUES * sizeof *a), *b = malloc(VALUES * sizeof *b);
+    for (int k = 0; k < 3; k++) {
+        char path[1024];
+        video_info info;
+        error err;
+        path_make(path, sizeof path, "%s", names[k]);
+        video_problem p = video_probe(path, &info, &err);
+        CHECK(p == VIDEO_OK && info.frames == 100 && info.seekable, "%s: %s, %ld frames, seekable %d", names[k],
+              video_problem_name(p), info.frames, info.seekable);
+        int h = k == 2 ? 36 : 72, w = k == 2 ? 48 : 96;
+        video_request req = {.frames = frames, .count = N, .resize_h = h, .resize_w = w, .crop_h = h, .crop_w = w,
+                             .channels = 3};
+        long da = 0, db = 0;
+        int ra = video_read(path, &req, a, &da, &err);
+        req.seek = &info;
+        int rb = video_read(path, &req, b, &db, &err);
+        CHECK(ra == 0 && rb == 0 && da == 100 && db == 100, "%s: reads %d %d decoded %ld %ld: %s", names[k], ra, rb,
+              da, db, err.message);
+        CHECK(memcmp(a, b, (size_t)N * h * w * 3 * sizeof *a) == 0, "%s: seeking changed the frames", names[k]);
+        if (k == 2) CHECK(exact_mismatches("gop.mkv", 48, 36, frames, N, 0, 0, 36, 48) == 0, "gop.mkv pattern");
+    }
+    free(a);
+    free(b);
+}
+
 static void expect_problem(const char *rel, video_problem want, const char *fragment)
 {
     char path[1024];
@@ -805,6 +842,7 @@ int main(int argc, char **argv)
     test_lossless();
     test_resize();
     test_lossy();
+    test_seek();
     test_bad_files();
     test_class_folders();
     test_validation();

@@ -7,6 +7,7 @@
 #include "video.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -163,17 +164,65 @@ static int decoder_next(decoder *dec)
     }
 }
 
+/* Growable list of packet timestamps, for the seekability check. */
+typedef struct pts_list {
+    int64_t *items;
+    long count, capacity;
+    int broken; /* a packet without pts, or out of memory */
+} pts_list;
+
+static void pts_push(pts_list *l, int64_t pts)
+{
+    if (pts == AV_NOPTS_VALUE) l->broken = 1;
+    if (l->broken) return;
+    if (l->count == l->capacity) {
+        long cap = l->capacity ? 2 * l->capacity : 256;
+        int64_t *grown = realloc(l->items, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            l->broken = 1;
+            return;
+        }
+        l->items = grown;
+        l->capacity = cap;
+    }
+    l->items[l->count++] = pts;
+}
+
+static int compare_pts(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Seekable when the sorted timestamps step by one frame duration exactly. */
+static void seekability_check(pts_list *l, const AVStream *s, video_info *info)
+{
+    info->seekable = 0;
+    AVRational rate = s->avg_frame_rate.num > 0 ? s->avg_frame_rate : s->r_frame_rate;
+    if (l->broken || l->count < 2 || rate.num <= 0 || rate.den <= 0) return;
+    int64_t step = av_rescale_q(1, av_inv_q(rate), s->time_base);
+    if (step <= 0 || av_cmp_q(av_mul_q(av_make_q((int)step, 1), av_mul_q(s->time_base, rate)), av_make_q(1, 1)) != 0)
+        return; /* the frame duration is not a whole number of ticks */
+    qsort(l->items, (size_t)l->count, sizeof *l->items, compare_pts);
+    for (long k = 1; k < l->count; k++)
+        if (l->items[k] - l->items[k - 1] != step) return;
+    info->seekable = 1;
+    info->first_pts = l->items[0];
+    info->frame_pts = step;
+}
+
 /* Demuxes the whole file counting video packets, and decodes only until
  * the first frame comes out: reading every packet is fast, decoding all of
  * them would make opening a dataset as slow as an epoch.  Returns the
  * packet count; *first is 1 once a frame decoded, or a negative error. */
-static long packets_count(decoder *dec, int *first)
+static long packets_count(decoder *dec, int *first, pts_list *pts)
 {
     long n = 0;
     *first = 0;
     while (av_read_frame(dec->format, dec->packet) >= 0) {
         if (dec->packet->stream_index == dec->stream) {
             n++;
+            pts_push(pts, dec->packet->pts);
             if (*first == 0 && avcodec_send_packet(dec->codec, dec->packet) >= 0 &&
                 avcodec_receive_frame(dec->codec, dec->frame) == 0)
                 *first = 1;
@@ -230,8 +279,11 @@ video_problem video_probe(const char *path, video_info *info, error *err)
         char why[300];
         int64_t promised = dec.format->streams[dec.stream]->nb_frames;
         int first = 0;
-        long frames = packets_count(&dec, &first);
+        pts_list pts = {0};
+        long frames = packets_count(&dec, &first, &pts);
         info_fill(&dec, frames, info);
+        seekability_check(&pts, dec.format->streams[dec.stream], info);
+        free(pts.items);
         if (first <= 0) {
             p = first == 0 ? VIDEO_TRUNCATED : VIDEO_UNDECODABLE;
             error_set(err, "%s: %s: %s (%ld video packets)%s", path, video_problem_name(p),
@@ -289,45 +341,95 @@ static int request_check(const char *path, const video_request *req, error *err)
     return 0;
 }
 
+/* Copies the decoded frame into every request slot that asks for `index`
+ * (converted once, then copied). */
+static int frame_deliver(const char *path, decoder *dec, struct SwsContext **sws, const video_request *req,
+                         uint8_t *scratch, long index, float *out, error *err)
+{
+    size_t frame_values = (size_t)req->crop_h * req->crop_w * req->channels;
+    int converted = 0;
+    for (int i = 0; i < req->count; i++) {
+        if (req->frames[i] != index) continue;
+        float *slot = out + (size_t)i * frame_values;
+        if (converted) {
+            memcpy(slot, out + (size_t)(converted - 1) * frame_values, frame_values * sizeof *slot);
+            continue;
+        }
+        if (frame_convert(sws, dec->frame, req, scratch, slot) < 0)
+            return error_set(err, "%s: frame %ld: cannot convert %dx%d %s to %dx%d", path, index, dec->frame->width,
+                             dec->frame->height, av_get_pix_fmt_name(dec->frame->format), req->resize_h,
+                             req->resize_w);
+        converted = i + 1;
+    }
+    return 0;
+}
+
+/* Seeks to the keyframe at or before frame `first`; 1 when decoded frames
+ * are then to be indexed by their timestamps.  Below VIDEO_SEEK_MIN frames
+ * decoding from the start costs less than a seek. */
+#define VIDEO_SEEK_MIN 12
+static int seek_start(decoder *dec, const video_request *req, int first)
+{
+    const video_info *v = req->seek;
+    if (!v || !v->seekable || first < VIDEO_SEEK_MIN) return 0;
+    if (av_seek_frame(dec->format, dec->stream, v->first_pts + (int64_t)first * v->frame_pts, AVSEEK_FLAG_BACKWARD) < 0)
+        return 0;
+    avcodec_flush_buffers(dec->codec);
+    return 1;
+}
+
+/* The index of the decoded frame from its timestamp; -1 when it has none
+ * or it is not on the frame grid the probe saw. */
+static long frame_index(const decoder *dec, const video_info *v)
+{
+    int64_t pts = dec->frame->pts != AV_NOPTS_VALUE ? dec->frame->pts : dec->frame->best_effort_timestamp;
+    if (pts == AV_NOPTS_VALUE || pts < v->first_pts || (pts - v->first_pts) % v->frame_pts) return -1;
+    return (long)((pts - v->first_pts) / v->frame_pts);
+}
+
 int video_read(const char *path, const video_request *req, float *out, long *decoded, error *err)
 {
     *decoded = 0;
     if (request_check(path, req, err) < 0) return -1;
-    int last = 0;
-    for (int i = 0; i < req->count; i++) last = req->frames[i] > last ? req->frames[i] : last;
+    int first = req->frames[0], last = 0;
+    for (int i = 0; i < req->count; i++) {
+        last = req->frames[i] > last ? req->frames[i] : last;
+        first = req->frames[i] < first ? req->frames[i] : first;
+    }
     decoder dec;
     if (decoder_open(&dec, path, err) != VIDEO_OK) {
         decoder_close(&dec);
         return -1;
     }
-    size_t frame_values = (size_t)req->crop_h * req->crop_w * req->channels;
     uint8_t *scratch = av_malloc((size_t)req->resize_h * req->resize_w * req->channels);
     struct SwsContext *sws = NULL;
     int status = scratch ? 0 : error_set(err, "%s: out of memory for a %dx%d frame", path, req->resize_h, req->resize_w);
+    int by_pts = status == 0 && seek_start(&dec, req, first);
     char why[300];
-    for (int index = 0; status == 0 && index <= last; index++) {
+    for (long next = 0; status == 0 && next <= last;) {
         int rc = decoder_next(&dec);
         if (rc <= 0) {
-            status = error_set(err, "%s: decoding stopped at frame %d (needed up to frame %d)%s", path, index, last,
+            status = error_set(err, "%s: decoding stopped at frame %ld (needed up to frame %d)%s", path, next, last,
                                log_suffix(why, sizeof why, rc < 0 ? rc : dec.finished));
             break;
         }
-        int converted = 0;
-        for (int i = 0; i < req->count && status == 0; i++) {
-            if (req->frames[i] != index) continue;
-            float *slot = out + (size_t)i * frame_values;
-            if (converted) {
-                memcpy(slot, out + (size_t)(converted - 1) * frame_values, frame_values * sizeof *slot);
-                continue;
-            }
-            if (frame_convert(&sws, dec.frame, req, scratch, slot) < 0)
-                status = error_set(err, "%s: frame %d: cannot convert %dx%d %s to %dx%d", path, index,
-                                   dec.frame->width, dec.frame->height,
-                                   av_get_pix_fmt_name(dec.frame->format), req->resize_h, req->resize_w);
-            converted = i + 1;
+        long index = by_pts ? frame_index(&dec, req->seek) : next;
+        if (by_pts && (index < 0 || (next == 0 && index > first))) {
+            /* Off the grid, or the seek landed past the first frame wanted:
+             * start again from the beginning, counting frames. */
+            av_frame_unref(dec.frame);
+            decoder_close(&dec);
+            by_pts = 0;
+            next = 0;
+            if (decoder_open(&dec, path, err) != VIDEO_OK) status = -1;
+            continue;
+        }
+        if (index >= next) {
+            status = frame_deliver(path, &dec, &sws, req, scratch, index, out, err);
+            next = index + 1;
+            if (status == 0) *decoded = next;
         }
         av_frame_unref(dec.frame);
-        if (status == 0) *decoded = index + 1;
     }
     sws_freeContext(sws);
     av_free(scratch);

@@ -37,6 +37,12 @@ typedef struct video_info {
     double fps;       /* average frame rate; 0 when the container gives none */
     double seconds;   /* frames / fps when fps is known, else the container duration */
     char codec[32];
+    /* Seeking: when the presentation timestamps of all packets are exactly
+     * first_pts + k * frame_pts for k = 0..frames-1 (constant frame rate,
+     * no gaps), frame k can be found by seeking to its timestamp and the
+     * frame index of a decoded frame is (pts - first_pts) / frame_pts. */
+    int seekable;
+    long long first_pts, frame_pts; /* in the stream's time base */
 } video_info;
 
 const char *video_problem_name(video_problem p);
@@ -52,6 +58,10 @@ typedef struct video_request {
     int resize_h, resize_w;           /* every frame is first resized to this */
     int crop_y, crop_x, crop_h, crop_w; /* then this window is kept */
     int channels;                     /* 3 = RGB, 1 = luma */
+    /* The file's probe result, or NULL: with a seekable one, decoding
+     * starts at the keyframe before the first requested frame instead of
+     * at frame 0 (same frames, fewer decoded). */
+    const video_info *seek;
 } video_request;
 
 /* Decodes the requested frames into out (count frames of crop_h x crop_w x

@@ -167,7 +167,8 @@ int video_source_event_take(video_source *vs, char *message, size_t size)
 
 /* ---- decoding one clip ----------------------------------------------------------- */
 
-static int decode_attempt(const video_source *vs, const video_clip_origin *o, float *out, long *decoded, error *err)
+static int decode_attempt(const video_source *vs, const video_clip_origin *o, const video_info *info, float *out,
+                          long *decoded, error *err)
 {
     int frames[1024];
     int depth = vs->clip[0];
@@ -176,7 +177,7 @@ static int decode_attempt(const video_source *vs, const video_clip_origin *o, fl
     snprintf(path, sizeof path, "%s/%s", vs->index.root, o->path);
     video_request req = {.frames = frames, .count = depth, .resize_h = vs->resize[0], .resize_w = vs->resize[1],
                          .crop_y = o->crop_y, .crop_x = o->crop_x, .crop_h = o->crop_h, .crop_w = o->crop_w,
-                         .channels = vs->clip[3]};
+                         .channels = vs->clip[3], .seek = info};
     return video_read(path, &req, out, decoded, err);
 }
 
@@ -188,7 +189,8 @@ static void clip_make(video_source *vs, int split, int epoch, long id, float *ou
     video_source_origin(vs, split, epoch, id, &o);
     error err;
     long decoded = 0;
-    if (decode_attempt(vs, &o, out, &decoded, &err) < 0) {
+    const video_info *info = &vs->infos[s][id];
+    if (decode_attempt(vs, &o, info, out, &decoded, &err) < 0) {
         char message[1400];
         long had = o.video_frames;
         int retried = 0;
@@ -199,7 +201,7 @@ static void clip_make(video_source *vs, int split, int epoch, long id, float *ou
             pthread_mutex_unlock(&vs->lock);
             error again;
             long second = 0;
-            retried = decode_attempt(vs, &o, out, &second, &again) == 0;
+            retried = decode_attempt(vs, &o, info, out, &second, &again) == 0;
         }
         o.fallback = retried ? 1 : 2;
         if (!retried)
