@@ -16,6 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+#include <stdint.h>
+
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 
@@ -831,10 +834,164 @@ static void test_mid_run_failure(void)
     dataset_close(d);
 }
 
+
+/* ---- the command line: nanprobe data, train on videos, --resume, threads ---------- */
+
+static const char *binary;
+
+static int nanprobe_run(char *output, size_t size, const char *first, ...)
+{
+    char *argv[64];
+    int n = 0;
+    argv[n++] = (char *)binary;
+    va_list args;
+    va_start(args, first);
+    for (const char *a = first; a && n < 63; a = va_arg(args, const char *)) argv[n++] = (char *)a;
+    va_end(args);
+    argv[n] = NULL;
+    return test_run(argv, output, size);
+}
+
+/* The rows of a query on DIR/run.db, one "a|b|c" line each, into out. */
+static int db_rows(const char *dir, const char *sql, char *out, size_t size)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/run.db", dir);
+    sqlite3 *db;
+    out[0] = '\0';
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_stmt *st;
+    int rows = 0;
+    size_t used = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            for (int c = 0; c < sqlite3_column_count(st); c++) {
+                const unsigned char *t = sqlite3_column_text(st, c);
+                used += (size_t)snprintf(out + used, used < size ? size - used : 0, "%s%s", c ? "|" : "",
+                                         t ? (const char *)t : "NULL");
+            }
+            used += (size_t)snprintf(out + used, used < size ? size - used : 0, "\n");
+            rows++;
+        }
+        sqlite3_finalize(st);
+    } else {
+        rows = -1;
+    }
+    sqlite3_close(db);
+    return rows;
+}
+
+static void test_cli_data(void)
+{
+    static char output[65536];
+    char tree[1024], sheet[1200], mixed[1024];
+    path_make(tree, sizeof tree, "tree");
+    path_make(mixed, sizeof mixed, "mixed");
+    path_make(sheet, sizeof sheet, "sheet.png");
+    int rc = nanprobe_run(output, sizeof output, "data", tree, "--resize", "36x48", "--clip", "6x16x16x3",
+                          "--val-clips", "2", "--frame-step", "2", "--sheet", sheet, "--sheet-clips", "3", "--files",
+                          NULL);
+    CHECK(rc == 0, "nanprobe data tree: exit %d\n%s", rc, output);
+    CHECK(strstr(output, "3 classes") && strstr(output, "Banana") && strstr(output, "48x36 (7)") &&
+              strstr(output, "25 fps (7)") && strstr(output, "ffv1 (7)") && strstr(output, "cherry/c1.mkv"),
+          "data listing lacks classes, sizes, rates or files:\n%s", output);
+    FILE *f = fopen(sheet, "rb");
+    unsigned char magic[8] = {0};
+    size_t got = f ? fread(magic, 1, 8, f) : 0;
+    if (f) fclose(f);
+    CHECK(got == 8 && memcmp(magic, "\x89PNG\r\n\x1a\n", 8) == 0, "no contact sheet PNG at %s", sheet);
+    rc = nanprobe_run(output, sizeof output, "data", mixed, "--resize", "32x40", "--clip", "8x24x24x3",
+                      "--val-clips", "0", "--sheet-clips", "0", NULL);
+    CHECK(rc == 1 && strstr(output, "y/empty.avi: zero bytes") && strstr(output, "y/text.avi: not a video") &&
+              strstr(output, "y/audio.avi: no video stream") && strstr(output, "y/dot.avi: too small"),
+          "data on bad files: exit %d\n%s", rc, output);
+    rc = nanprobe_run(output, sizeof output, "data", mixed, "--resize", "32x40", "--clip", "8x24x24x3",
+                      "--val-clips", "0", "--sheet-clips", "0", "--skip-bad-videos", NULL);
+    CHECK(rc == 0 && strstr(output, "4 usable, 5 bad"), "data --skip-bad-videos: exit %d\n%s", rc, output);
+    rc = nanprobe_run(output, sizeof output, "data", tree, "--resize", "8x8", "--clip", "6x16x16x3", NULL);
+    CHECK(rc == 1 && strstr(output, "--resize 8x8"), "too small a resize: exit %d\n%s", rc, output);
+    rc = nanprobe_run(output, sizeof output, "data", tree, "--resize", "36by48", NULL);
+    CHECK(rc == 2 && strstr(output, "--resize"), "bad --resize: exit %d\n%s", rc, output);
+}
+
+#define VIDEO_RUN "--data", tree, "--resize", "36x48", "--clip", "6x16x16x3", "--frame-step", "2", "--depth", \
+                  "18", "--width", "4", "--batch", "4", "--epochs", "2", "--val-clips", "2", "--no-report", "--quiet"
+
+static void test_cli_train(void)
+{
+    static char output[65536], a_rows[65536], b_rows[65536];
+    char tree[1024], a[1024], b[1024], c[1024], mixed[1024], m[1024];
+    path_make(tree, sizeof tree, "tree");
+    path_make(a, sizeof a, "run-a");
+    path_make(b, sizeof b, "run-b");
+    path_make(c, sizeof c, "run-c");
+    path_make(mixed, sizeof mixed, "mixed");
+    path_make(m, sizeof m, "run-m");
+    int rc = nanprobe_run(output, sizeof output, "train", VIDEO_RUN, "--threads", "1", "--out", a, NULL);
+    CHECK(rc == 0, "train on videos: exit %d\n%s", rc, output);
+    CHECK(db_rows(a, "SELECT class_id, name, train_videos, val_videos FROM classes ORDER BY class_id", a_rows,
+                  sizeof a_rows) == 3 && strcmp(a_rows, "0|Banana|1|1\n1|apple|3|0\n2|cherry|1|1\n") == 0,
+          "classes table:\n%s", a_rows);
+    CHECK(db_rows(a, "SELECT split, epoch, COUNT(*) FROM clip_origins GROUP BY split, epoch ORDER BY split, epoch",
+                  a_rows, sizeof a_rows) == 4 &&
+              strcmp(a_rows, "train|1|5\ntrain|2|5\nvalidation|1|2\nvalidation|2|2\n") == 0,
+          "clip_origins counts:\n%s", a_rows);
+    int joined = db_rows(a, "SELECT COUNT(*) FROM input_sample_videos WHERE video LIKE '%.mkv' AND "
+                         "last_frame = start_frame + 10 AND frame_step = 2", a_rows, sizeof a_rows);
+    CHECK(joined == 1 && strcmp(a_rows, "10\n") == 0, "input_sample_videos rows: %s", a_rows);
+
+    /* --resume continues bit for bit: the same losses and clip origins. */
+    rc = nanprobe_run(output, sizeof output, "train", VIDEO_RUN, "--threads", "1", "--max-steps", "3", "--out", b,
+                      NULL);
+    CHECK(rc == 0, "train --max-steps 3: exit %d\n%s", rc, output);
+    char resume_arg[1024];
+    snprintf(resume_arg, sizeof resume_arg, "%s", b);
+    rc = nanprobe_run(output, sizeof output, "train", "--resume", resume_arg, "--quiet", "--no-report", NULL);
+    CHECK(rc == 0, "train --resume: exit %d\n%s", rc, output);
+    const char *losses = "SELECT step, epoch, quote(loss), sample_ids FROM steps ORDER BY step";
+    const char *origins = "SELECT split, epoch, sample_id, video, start_frame, crop_y, crop_x, looped FROM clip_origins "
+                          "ORDER BY split, epoch, sample_id";
+    db_rows(a, losses, a_rows, sizeof a_rows);
+    db_rows(b, losses, b_rows, sizeof b_rows);
+    CHECK(strcmp(a_rows, b_rows) == 0 && strlen(a_rows) > 20, "resumed losses differ:\n%s---\n%s", a_rows, b_rows);
+    db_rows(a, origins, a_rows, sizeof a_rows);
+    db_rows(b, origins, b_rows, sizeof b_rows);
+    CHECK(strcmp(a_rows, b_rows) == 0, "resumed clip origins differ");
+
+    /* Two threads: the same clips (the arithmetic may round differently, the data may not). */
+    rc = nanprobe_run(output, sizeof output, "train", VIDEO_RUN, "--threads", "2", "--out", c, NULL);
+    CHECK(rc == 0, "train --threads 2: exit %d\n%s", rc, output);
+    db_rows(c, origins, b_rows, sizeof b_rows);
+    CHECK(strcmp(a_rows, b_rows) == 0, "clip origins differ between 1 and 2 threads");
+    const char *inputs = "SELECT step, position, sample_id, printf('%.5e|%.5e', mean, std) FROM input_samples "
+                         "ORDER BY step, position";
+    db_rows(a, inputs, a_rows, sizeof a_rows);
+    db_rows(c, inputs, b_rows, sizeof b_rows);
+    CHECK(strcmp(a_rows, b_rows) == 0 && strlen(a_rows) > 20, "input statistics differ between 1 and 2 threads");
+
+    /* Bad files stop the run, naming them, unless skipped; then they are in the database. */
+    rc = nanprobe_run(output, sizeof output, "train", "--data", mixed, "--resize", "32x40", "--clip", "4x24x24x3",
+                      "--depth", "18", "--width", "4", "--epochs", "1", "--val-clips", "0", "--threads", "1",
+                      "--no-report", "--quiet", "--out", m, NULL);
+    CHECK(rc == 1 && strstr(output, "y/empty.avi") && strstr(output, "y/cut.avi") && strstr(output, "--skip-bad-videos"),
+          "train on bad files: exit %d\n%s", rc, output);
+    rc = nanprobe_run(output, sizeof output, "train", "--data", mixed, "--resize", "32x40", "--clip", "4x24x24x3",
+                      "--depth", "18", "--width", "4", "--epochs", "1", "--val-clips", "0", "--threads", "1",
+                      "--no-report", "--quiet", "--skip-bad-videos", "--out", m, NULL);
+    CHECK(rc == 0, "train --skip-bad-videos: exit %d\n%s", rc, output);
+    CHECK(db_rows(m, "SELECT path, problem FROM bad_videos ORDER BY path", a_rows, sizeof a_rows) == 5 &&
+              strstr(a_rows, "y/dot.avi|too small") && strstr(a_rows, "y/cut.avi|truncated"),
+          "bad_videos:\n%s", a_rows);
+    rc = nanprobe_run(output, sizeof output, "train", "--data", tree, "--split", "1", "--quiet", "--out", m, NULL);
+    CHECK(rc == 1 && strstr(output, "classInd.txt"), "--split without split files: exit %d\n%s", rc, output);
+}
+
 int main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    binary = test_binary(argc, argv);
     if (test_temp_dir(root, sizeof root, "video") < 0) {
         fprintf(stderr, "cannot make a temporary directory\n");
         return 1;
@@ -850,6 +1007,8 @@ int main(int argc, char **argv)
     test_lists();
     test_mixed_and_bad();
     test_mid_run_failure();
+    test_cli_data();
+    test_cli_train();
     test_remove_tree(root);
     return test_finish();
 }
