@@ -22,6 +22,7 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 
+#include "clip_origin.h"
 #include "dataset.h"
 #include "test_util.h"
 #include "video.h"
@@ -942,6 +943,23 @@ static void test_cli_train(void)
     int joined = db_rows(a, "SELECT COUNT(*) FROM input_sample_videos WHERE video LIKE '%.mkv' AND "
                          "last_frame = start_frame + 10 AND frame_step = 2", a_rows, sizeof a_rows);
     CHECK(joined == 1 && strcmp(a_rows, "10\n") == 0, "input_sample_videos rows: %s", a_rows);
+    /* What a verdict prints for a clip: file and frame range. */
+    char db_path[1200], text[512] = "", want[512];
+    snprintf(db_path, sizeof db_path, "%s/run.db", a);
+    db_rows(a, "SELECT o.video, o.start_frame, o.last_frame, s.sample_ids FROM clip_origins o JOIN steps s ON "
+            "s.epoch = o.epoch AND s.step = 3 AND o.split = 'train' AND o.sample_id = CAST(s.sample_ids AS INTEGER)",
+            a_rows, sizeof a_rows);
+    char video[256] = "";
+    long start = -1, last = -1, sample = -1;
+    sscanf(a_rows, "%255[^|]|%ld|%ld|%ld", video, &start, &last, &sample);
+    snprintf(want, sizeof want, "%s, frames %ld-%ld every 2", video, start, last);
+    sqlite3 *db = NULL;
+    int found = sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+                clip_origin_describe_step(db, 1, 3, sample, text, sizeof text);
+    CHECK(found && strncmp(text, want, strlen(want)) == 0, "clip_origin_describe_step: '%s' (expected '%s...')", text,
+          want);
+    CHECK(!clip_origin_describe_step(db, 1, 3, 999, text, sizeof text), "a missing sample was described: %s", text);
+    sqlite3_close(db);
 
     /* --resume continues bit for bit: the same losses and clip origins. */
     rc = nanprobe_run(output, sizeof output, "train", VIDEO_RUN, "--threads", "1", "--max-steps", "3", "--out", b,
