@@ -419,6 +419,11 @@ static int video_dataset_open(dataset *d, const dataset_config *config, error *e
     return 0;
 }
 
+int dataset_config_is_video(const dataset_config *config)
+{
+    return config->source && strcmp(config->source, "synthetic") != 0 && video_wanted(config);
+}
+
 video_source *dataset_video(const dataset *d)
 {
     return d->video;

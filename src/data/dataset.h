@@ -75,6 +75,9 @@ int dataset_read_epoch(dataset *d, dataset_split split, int epoch, const long *i
 /* Announces the next batch so a video source decodes it in the background
  * (a no-op for the other sources). */
 int dataset_prefetch(dataset *d, dataset_split split, int epoch, const long *ids, int count, error *err);
+/* Whether dataset_open would read config as a video directory (for the
+ * command line's defaults: all videos, classes as found). */
+int dataset_config_is_video(const dataset_config *config);
 /* The video source behind d, or NULL (synthetic, .npy). */
 video_source *dataset_video(const dataset *d);
 /* Classes served: the configured count, or for videos what was found. */
