@@ -16,6 +16,7 @@
 #include "contact_sheet.h"
 #include "dataset.h"
 #include "options.h"
+#include "video_index.h"
 #include "video_source.h"
 
 static const char *const normalize_choices[] = {"none", "scale", "standardize", "per_image", NULL};
@@ -285,4 +286,19 @@ int data_command(int argc, char **argv)
     }
     dataset_close(d);
     return status;
+}
+
+int data_summary_line(const char *dir, int split, char *line, size_t size, int *classes, error *err)
+{
+    video_index ix;
+    video_index_config ic = {.root = dir, .split = split};
+    if (!video_index_looks_like_videos(dir) && split == 0)
+        return error_set(err, "--data %s: not a video dataset (no class folders with videos, no classInd.txt)", dir);
+    if (video_index_build(&ix, &ic, err) < 0) return -1;
+    snprintf(line, size, "%s: %ld videos in %d classes (%s; %ld train, %ld validation%s)", dir,
+             ix.count[0] + ix.count[1], ix.classes, ix.layout, ix.count[0], ix.count[1],
+             ix.has_val_list ? "" : " before the --val-clips hold-out");
+    *classes = ix.classes;
+    video_index_free(&ix);
+    return 0;
 }
