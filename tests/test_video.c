@@ -1003,6 +1003,7 @@ static void test_cli_train(void)
     CHECK(db_rows(m, "SELECT path, problem FROM bad_videos ORDER BY path", a_rows, sizeof a_rows) == 5 &&
               strstr(a_rows, "y/dot.avi|too small") && strstr(a_rows, "y/cut.avi|truncated"),
           "bad_videos:\n%s", a_rows);
+    path_make(m, sizeof m, "run-split");
     rc = nanprobe_run(output, sizeof output, "train", "--data", tree, "--split", "1", "--quiet", "--out", m, NULL);
     CHECK(rc == 1 && strstr(output, "classInd.txt"), "--split without split files: exit %d\n%s", rc, output);
 }
