@@ -914,6 +914,9 @@ static void test_cli_data(void)
     CHECK(rc == 0 && strstr(output, "4 usable, 5 bad"), "data --skip-bad-videos: exit %d\n%s", rc, output);
     rc = nanprobe_run(output, sizeof output, "data", tree, "--resize", "8x8", "--clip", "6x16x16x3", NULL);
     CHECK(rc == 1 && strstr(output, "--resize 8x8"), "too small a resize: exit %d\n%s", rc, output);
+    rc = nanprobe_run(output, sizeof output, "summary", "--data", tree, "--depth", "18", "--width", "4", NULL);
+    CHECK(rc == 0 && strstr(output, "7 videos in 3 classes (class folders") && strstr(output, "3 classes)"),
+          "summary --data: exit %d\n%.600s", rc, output);
     rc = nanprobe_run(output, sizeof output, "data", tree, "--resize", "36by48", NULL);
     CHECK(rc == 2 && strstr(output, "--resize"), "bad --resize: exit %d\n%s", rc, output);
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "contact_sheet.h"
 #include "dataset.h"
@@ -292,6 +293,8 @@ int data_summary_line(const char *dir, int split, char *line, size_t size, int *
 {
     video_index ix;
     video_index_config ic = {.root = dir, .split = split};
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return error_set(err, "--data %s: no such directory", dir);
     if (!video_index_looks_like_videos(dir) && split == 0)
         return error_set(err, "--data %s: not a video dataset (no class folders with videos, no classInd.txt)", dir);
     if (video_index_build(&ix, &ic, err) < 0) return -1;
