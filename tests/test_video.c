@@ -964,6 +964,21 @@ static void test_cli_train(void)
     CHECK(!clip_origin_describe_step(db, 1, 3, 999, text, sizeof text), "a missing sample was described: %s", text);
     sqlite3_close(db);
 
+    /* The report's video section: classes and where the clips came from. */
+    char report_dir[1200], index_path[1300];
+    snprintf(report_dir, sizeof report_dir, "%s/report", a);
+    snprintf(db_path, sizeof db_path, "%s/run.db", a);
+    rc = nanprobe_run(output, sizeof output, "report", db_path, "-o", report_dir, NULL);
+    snprintf(index_path, sizeof index_path, "%s/index.html", report_dir);
+    FILE *index = fopen(index_path, "r");
+    static char html[1 << 20];
+    size_t html_size = index ? fread(html, 1, sizeof html - 1, index) : 0;
+    html[html_size] = '\0';
+    if (index) fclose(index);
+    CHECK(rc == 0 && strstr(html, "<h2>Video data</h2>") && strstr(html, "<td>Banana</td>") &&
+              strstr(html, ".mkv</td>"),
+          "report: exit %d, index.html %s the video section\n%s", rc, html_size ? "lacks" : "missing", output);
+
     /* --resume continues bit for bit: the same losses and clip origins. */
     rc = nanprobe_run(output, sizeof output, "train", VIDEO_RUN, "--threads", "1", "--max-steps", "3", "--out", b,
                       NULL);
