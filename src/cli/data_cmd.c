@@ -305,3 +305,14 @@ int data_summary_line(const char *dir, int split, char *line, size_t size, int *
     video_index_free(&ix);
     return 0;
 }
+
+int data_classes_count(const char *dir, int split, const char *train_list, const char *val_list, int *classes,
+                       error *err)
+{
+    video_index ix;
+    video_index_config ic = {.root = dir, .split = split, .train_list = train_list, .val_list = val_list};
+    if (video_index_build(&ix, &ic, err) < 0) return -1;
+    *classes = ix.classes;
+    video_index_free(&ix);
+    return 0;
+}

@@ -19,4 +19,9 @@ int data_parse_resize(const char *text, int resize[2]);
  * into *classes.  Returns 0, or -1 with err set. */
 int data_summary_line(const char *dir, int split, char *line, size_t size, int *classes, error *err);
 
+/* The number of classes a video directory defines (its listing only, no
+ * probing); -1 with err set when it cannot be listed. */
+int data_classes_count(const char *dir, int split, const char *train_list, const char *val_list, int *classes,
+                       error *err);
+
 #endif

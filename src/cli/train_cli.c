@@ -94,7 +94,12 @@ int train_cli_parse(train_cli *c, int argc, char *const *argv, int *help, error 
     c->train_clips_given |= options_given(argc, argv, "--train-clips");
     dataset_config data = {.source = c->o.data, .video = &c->o.video};
     if (dataset_config_is_video(&data)) {
-        if (!c->classes_given) c->o.classes = 0;
+        /* When the listing fails, 0 lets the run's open report why. */
+        error ignored;
+        if (!c->classes_given &&
+            data_classes_count(c->o.data, c->o.video.split, c->o.video.train_list, c->o.video.val_list,
+                               &c->o.classes, &ignored) < 0)
+            c->o.classes = 0;
         if (!c->train_clips_given) c->o.train_clips = 0;
     }
     c->o.report = !c->no_report;

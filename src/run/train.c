@@ -91,7 +91,6 @@ typedef struct run {
     long order_epoch, order_cycle;
     long *batch_ids;
     long *next_ids;     /* the batch after this one, announced to the data layer */
-    int classes;        /* as served by the data (a video directory knows its own) */
     clip_provenance provenance;
     int *labels;
     char *sample_text;  /* the batch ids as "3,17,..." for the steps table */
@@ -280,7 +279,7 @@ typedef struct validation_result {
 
 static int validate(run *r, validation_result *out, error *err)
 {
-    const int classes = r->classes;
+    const int classes = r->o->classes;
     double loss_sum = 0.0;
     long correct = 0;
     for (long start = 0; start < r->val_size; start += r->o->batch) {
@@ -325,13 +324,12 @@ static int open_run(run *r, int resume, error *err)
                          .normalize = (normalize_kind)o->normalize, .video = &o->video};
     memcpy(dc.clip, o->clip, sizeof dc.clip);
     if (dataset_open(&r->data, &dc, err)) return -1;
-    r->classes = dataset_classes(r->data);
     r->train_size = dataset_size(r->data, SPLIT_TRAIN);
     r->val_size = dataset_size(r->data, SPLIT_VALIDATION);
     if (r->train_size < 1) return error_set(err, "--data %s: no training clips", o->data);
     r->steps_per_epoch = o->steps_per_epoch ? o->steps_per_epoch : (r->train_size + o->batch - 1) / o->batch;
 
-    model_config mc = {.depth = o->depth, .width = o->width, .classes = r->classes, .batch = o->batch,
+    model_config mc = {.depth = o->depth, .width = o->width, .classes = o->classes, .batch = o->batch,
                        .threads = omp_get_max_threads()};
     dataset_clip_shape(r->data, mc.clip);
     if (model_build(&r->m, &mc, err)) return -1;
@@ -371,7 +369,7 @@ static int open_run(run *r, int resume, error *err)
         run_row row = {.name = o->name ? o->name : base, .version = NANPROBE_VERSION, .started_at = started,
                        .clip = clip, .init = o->init == INIT_HE_NORMAL ? "he_normal" : "glorot_uniform",
                        .data = o->data, .normalize = normalize_name((normalize_kind)o->normalize),
-                       .config_json = config, .depth = o->depth, .width = o->width, .classes = r->classes,
+                       .config_json = config, .depth = o->depth, .width = o->width, .classes = o->classes,
                        .batch = o->batch, .probe_every = o->probe_every, .l2 = o->l2, .lr = o->lr,
                        .seed = o->seed};
         if (db_writer_create(&r->db, database, &row, &r->m, err)) return -1;
@@ -438,7 +436,7 @@ static int train_step(run *r, int epoch, long index, double *objective, int *cor
         return -1;
     probe_step_begin(r->probes, step, epoch + 1, r->batch_ids, r->labels, n);
     model_forward(&r->m, 1);
-    loss_result lr = loss_from_logits(n, r->classes, model_logits(&r->m), r->labels, model_logits_gradient(&r->m));
+    loss_result lr = loss_from_logits(n, o->classes, model_logits(&r->m), r->labels, model_logits_gradient(&r->m));
     probe_loss(r->probes, lr.loss, r->labels);
     model_backward(&r->m);
     /* The step's penalty uses the weights its forward pass used. */
