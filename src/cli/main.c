@@ -321,7 +321,6 @@ int main(int argc, char **argv)
     }
     const char *command = argv[1];
     if (strcmp(command, "train") == 0) return command_train(argc - 2, argv + 2);
-    if (strcmp(command, "data") == 0) return data_command(argc - 2, argv + 2);
     if (strcmp(command, "summary") == 0) return command_summary(argc - 2, argv + 2);
     if (strcmp(command, "schema") == 0) return command_schema(argc - 2, argv + 2);
     if (strcmp(command, "report") == 0) return command_report(argc - 2, argv + 2);
@@ -331,6 +330,7 @@ int main(int argc, char **argv)
         printf("nanprobe %s\n", NANPROBE_VERSION);
         return EXIT_OK;
     }
+    if (strcmp(command, "data") == 0) return data_command(argc - 2, argv + 2);
     if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0) {
         print_usage(stdout);
         return EXIT_OK;

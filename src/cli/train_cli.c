@@ -74,18 +74,11 @@ const char *const train_cli_fixed_on_resume[] = {"--depth", "--width", "--clip",
                                               "--steps-per-epoch", "--split", "--train-list", "--val-list", "--resize",
                                               "--frame-step", "--skip-bad-videos", NULL};
 
-int train_cli_parse(train_cli *c, int argc, char *const *argv, int *help, error *err)
+/* The video options after a parse: --resize parsed, and a video directory
+ * serving all its videos with the classes it holds unless told otherwise
+ * (a resume parses twice, so "given" accumulates). */
+static int video_options_finish(train_cli *c, int argc, char *const *argv, error *err)
 {
-    option_spec specs[48];
-    int count = build_specs(c, specs);
-    if (options_parse("train", specs, count, argc, argv, NULL, 0, NULL, help, err)) return -1;
-    if (*help) {
-        options_print_help(stdout, "nanprobe train [options]",
-                           "Trains the seed's ResNet3D with Keras semantics, probing every layer every step into "
-                           "DIR/run.db,\nand names the first non-finite value if one appears.",
-                           specs, count);
-        return 0;
-    }
     if (c->resize && data_parse_resize(c->resize, c->o.video.resize) < 0)
         return error_set(err, "nanprobe train: --resize expects HxW with both sides 1..8192, e.g. 128x171; got '%s'",
                          c->resize);
@@ -102,6 +95,21 @@ int train_cli_parse(train_cli *c, int argc, char *const *argv, int *help, error 
             c->o.classes = 0;
         if (!c->train_clips_given) c->o.train_clips = 0;
     }
+    return 0;
+}
+
+int train_cli_parse(train_cli *c, int argc, char *const *argv, int *help, error *err)
+{
+    option_spec specs[48];
+    int count = build_specs(c, specs);
+    if (options_parse("train", specs, count, argc, argv, NULL, 0, NULL, help, err)) return -1;
+    if (*help) {
+        options_print_help(stdout, "nanprobe train [options]",
+                           "Trains the seed's ResNet3D with Keras semantics, probing every layer every step into "
+                           "DIR/run.db,\nand names the first non-finite value if one appears.",
+                           specs, count);
+        return 0;
+    }
     c->o.report = !c->no_report;
     c->o.depth = model_depths[c->depth_index];
     c->o.probes = c->probes_choice;
@@ -117,7 +125,7 @@ int train_cli_parse(train_cli *c, int argc, char *const *argv, int *help, error 
     }
     for (int i = 0; i < c->inject.count; i++) c->o.injections[i] = c->inject.items[i];
     c->o.injection_count = c->inject.count;
-    return 0;
+    return video_options_finish(c, argc, argv, err);
 }
 
 

@@ -401,7 +401,10 @@ static int video_dataset_open(dataset *d, const dataset_config *config, error *e
                               .train_clips = config->train_clips, .val_clips = config->val_clips,
                               .seed = config->seed, .clip_finish = video_clip_finish, .finish_context = d};
     if (config->video) vc.options = *config->video;
-    memcpy(vc.clip, config->clip, sizeof vc.clip);
+    /* No clip shape given: the seed's 16x112x112x3, C3D's clip. */
+    static const int c3d_clip[4] = {16, 112, 112, 3};
+    if (config->clip[0] == 0) memcpy(d->clip, c3d_clip, sizeof d->clip);
+    memcpy(vc.clip, d->clip, sizeof vc.clip);
     if (video_source_open(&d->video, &vc, err) < 0) return -1;
     d->size[SPLIT_TRAIN] = video_source_size(d->video, SPLIT_TRAIN);
     d->size[SPLIT_VALIDATION] = video_source_size(d->video, SPLIT_VALIDATION);
@@ -490,9 +493,7 @@ int dataset_open(dataset **out, const dataset_config *config, error *err)
                  c.shapes > 1 ? " x shapes" : "", d->size[SPLIT_TRAIN], d->size[SPLIT_VALIDATION],
                  d->seed);
     } else if (video_wanted(config)) {
-        status = zeros ? error_set(err, "%s: a video dataset needs a clip shape (D, H, W, C all >= 1)",
-                                   config->source)
-                       : video_dataset_open(d, config, err);
+        status = video_dataset_open(d, config, err);
     } else {
         status = npy_source_open(d, config, err);
     }
