@@ -22,12 +22,14 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unknown-pragmas
 CFLAGS   := -std=c11 $(OPT) $(MATH) -g $(WARN) -fopenmp -D_GNU_SOURCE \
             -I$(BLAS_INC) $(EXTRA_CFLAGS)
 LDFLAGS  := -fopenmp -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) $(EXTRA_LDFLAGS)
+LDLIBS   := -lopenblas -lsqlite3 -lm
+
 # FFmpeg (video datasets, src/data/video*.c): only src/data compiles against
 # its headers; every binary links libnanprobe.a and so the libraries.
 AV_PKGS   := libavformat libavcodec libswscale libavutil
 AV_CFLAGS := $(shell pkg-config --cflags $(AV_PKGS) 2>/dev/null)
 AV_LIBS   := $(shell pkg-config --libs $(AV_PKGS) 2>/dev/null || echo -lavformat -lavcodec -lswscale -lavutil)
-LDLIBS   := -lopenblas -lsqlite3 $(AV_LIBS) -lpthread -lm
+LDLIBS   += $(AV_LIBS) -lpthread
 
 BUILD    ?= build
 MAIN_SRC := src/cli/main.c
@@ -140,8 +142,8 @@ valgrind:
 
 bench: nanprobe
 	@tools/install-deps.sh bench
-	/usr/bin/python3 bench/run_bench.py
 	bench/video_bench.sh
+	/usr/bin/python3 bench/run_bench.py
 
 reference:
 	@tools/install-deps.sh reference

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages nanprobe needs, when they are missing.
-#   install-deps.sh build       compiler-side: OpenBLAS (OpenMP flavour), SQLite, gnuplot, FFmpeg
+#   install-deps.sh build       compiler-side: OpenBLAS (OpenMP flavour), SQLite, gnuplot
 #   install-deps.sh reference   build + python3-torch (regenerating the parity fixture)
 #   install-deps.sh bench       build + python3-torch (the PyTorch peer)
 # As root it runs apt-get; otherwise it prints the exact command and fails.
@@ -18,7 +18,6 @@ need() { # need PACKAGE TEST-PATH-OR-COMMAND
 need libopenblas-openmp-dev "/usr/include/$multiarch/openblas-openmp/cblas.h"
 need libsqlite3-dev /usr/include/sqlite3.h
 need gnuplot-nox gnuplot
-need sqlite3 sqlite3
 # Video datasets (--data DIR of .avi/.mp4): FFmpeg's libraries; the ffmpeg
 # command makes the lossy test videos.
 need libavformat-dev "/usr/include/$multiarch/libavformat/avformat.h"
@@ -27,6 +26,7 @@ need libswscale-dev "/usr/include/$multiarch/libswscale/swscale.h"
 need libavutil-dev "/usr/include/$multiarch/libavutil/avutil.h"
 need pkg-config pkg-config
 need ffmpeg ffmpeg
+need sqlite3 sqlite3
 case "$what" in
     reference|bench)
         /usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1 || missing="$missing python3-torch python3-numpy"
