@@ -1026,6 +1026,78 @@ static void test_cli_train(void)
     CHECK(rc == 1 && strstr(output, "classInd.txt"), "--split without split files: exit %d\n%s", rc, output);
 }
 
+/* Shortens the 13th video chunk of a rawvideo AVI by 3 bytes, in the movi
+ * list and in idx1: the file still demuxes (and probes) whole, but frame 12
+ * no longer decodes ("packet size 2301 < expected frame_size 2304"). */
+static int avi_break_frame(const char *rel, int frame)
+{
+    char path[1024];
+    path_make(path, sizeof path, "%s", rel);
+    FILE *f = fopen(path, "r+b");
+    if (!f) return -1;
+    static unsigned char b[1 << 20];
+    size_t n = fread(b, 1, sizeof b, f);
+    unsigned char *movi = memmem(b, n, "movi", 4), *idx = memmem(b, n, "idx1", 4);
+    int patched = 0;
+    if (movi && idx) {
+        uint32_t bytes;
+        memcpy(&bytes, idx + 4, 4);
+        int seen = 0;
+        for (uint32_t k = 0; k + 16 <= bytes && !patched; k += 16) {
+            unsigned char *e = idx + 8 + k;
+            if (e + 16 > b + n || (memcmp(e + 2, "dc", 2) && memcmp(e + 2, "db", 2)) || seen++ != frame) continue;
+            uint32_t offset, size;
+            memcpy(&offset, e + 8, 4);
+            memcpy(&size, e + 12, 4);
+            unsigned char *chunk = movi + offset; /* offsets count from "movi" */
+            if (chunk + 8 > b + n || memcmp(chunk + 2, e + 2, 2)) break;
+            size -= 3;
+            memcpy(chunk + 4, &size, 4);
+            memcpy(e + 12, &size, 4);
+            patched = 1;
+        }
+    }
+    fseek(f, 0, SEEK_SET);
+    fwrite(b, 1, n, f);
+    fclose(f);
+    return patched ? 0 : -1;
+}
+
+/* A file that probes whole but fails at frame 12 during the run: the
+ * validation clip (centred, frames 7-22) falls back to frames 0-11 looped,
+ * the run goes on, and the event and the origin say so. */
+static void test_cli_decode_event(void)
+{
+    static char output[65536], rows[65536];
+    mkdirs("broken/a");
+    mkdirs("broken/b");
+    CHECK(ffmpeg_run("-f lavfi -i testsrc=size=32x24:rate=25 -frames:v 30 -c:v rawvideo -pix_fmt bgr24 "
+                     "broken/a/bad.avi") == 0, "rawvideo avi");
+    CHECK(video_make("broken/a/ok.mkv", AV_CODEC_ID_FFV1, 32, 24, 30, 25) == 0 &&
+              video_make("broken/b/ok.mkv", AV_CODEC_ID_FFV1, 32, 24, 30, 25) == 0, "ffv1 videos");
+    CHECK(avi_break_frame("broken/a/bad.avi", 12) == 0, "break frame 12");
+    const char *train = "a/ok.mkv a\nb/ok.mkv b\n", *val = "a/bad.avi a\n";
+    file_write("broken/train.txt", train, strlen(train));
+    file_write("broken/val.txt", val, strlen(val));
+    char dir[1024], train_list[1024], val_list[1024], out[1024];
+    path_make(dir, sizeof dir, "broken");
+    path_make(train_list, sizeof train_list, "broken/train.txt");
+    path_make(val_list, sizeof val_list, "broken/val.txt");
+    path_make(out, sizeof out, "run-broken");
+    int rc = nanprobe_run(output, sizeof output, "train", "--data", dir, "--train-list", train_list, "--val-list",
+                          val_list, "--resize", "24x32", "--clip", "16x16x16x3", "--depth", "18", "--width", "4",
+                          "--batch", "2", "--epochs", "2", "--threads", "1", "--no-report", "--quiet", "--out", out,
+                          NULL);
+    CHECK(rc == 0, "train with a file that breaks mid-run: exit %d\n%s", rc, output);
+    CHECK(db_rows(out, "SELECT step, message FROM events WHERE kind = 'video_decode'", rows, sizeof rows) == 1 &&
+              strstr(rows, "bad.avi") && strstr(rows, "stopped at frame 12") && strstr(rows, "12 frames instead of 30"),
+          "video_decode events:\n%s", rows);
+    CHECK(db_rows(out, "SELECT epoch, start_frame, video_frames, looped, fallback FROM clip_origins WHERE split = "
+                  "'validation' ORDER BY epoch", rows, sizeof rows) == 2 &&
+              strcmp(rows, "1|0|12|1|1\n2|0|12|1|0\n") == 0,
+          "validation origins of the broken file:\n%s", rows);
+}
+
 int main(int argc, char **argv)
 {
     binary = test_binary(argc, argv);
@@ -1046,6 +1118,7 @@ int main(int argc, char **argv)
     test_mid_run_failure();
     test_cli_data();
     test_cli_train();
+    test_cli_decode_event();
     test_remove_tree(root);
     return test_finish();
 }
