@@ -1002,11 +1002,26 @@ static void test_cli_train(void)
     CHECK(rc == 0, "train --threads 2: exit %d\n%s", rc, output);
     db_rows(c, origins, b_rows, sizeof b_rows);
     CHECK(strcmp(a_rows, b_rows) == 0, "clip origins differ between 1 and 2 threads");
-    const char *inputs = "SELECT step, position, sample_id, printf('%.5e|%.5e', mean, std) FROM input_samples "
-                         "ORDER BY step, position";
-    db_rows(a, inputs, a_rows, sizeof a_rows);
-    db_rows(c, inputs, b_rows, sizeof b_rows);
-    CHECK(strcmp(a_rows, b_rows) == 0 && strlen(a_rows) > 20, "input statistics differ between 1 and 2 threads");
+    /* The clips' statistics agree to 1e-5 relative: the data is the same,
+     * but the statistics' sums may run in another order with 2 threads,
+     * which moves float32 results by a few 1e-7. */
+    const char *inputs = "SELECT step, position, sample_id, mean, std FROM input_samples ORDER BY step, position";
+    int na = db_rows(a, inputs, a_rows, sizeof a_rows), nc = db_rows(c, inputs, b_rows, sizeof b_rows), off = 0;
+    const char *pa = a_rows, *pc = b_rows;
+    for (int i = 0; i < na && na == nc; i++) {
+        long sa, qa, ia, sc, qc, ic;
+        double ma, da, mc, dc;
+        if (sscanf(pa, "%ld|%ld|%ld|%lf|%lf", &sa, &qa, &ia, &ma, &da) != 5 ||
+            sscanf(pc, "%ld|%ld|%ld|%lf|%lf", &sc, &qc, &ic, &mc, &dc) != 5) {
+            off++;
+            break;
+        }
+        off += sa != sc || qa != qc || ia != ic || fabs(ma - mc) > 1e-5 * fabs(ma) + 1e-12 ||
+               fabs(da - dc) > 1e-5 * fabs(da) + 1e-12;
+        pa = strchr(pa, '\n') + 1;
+        pc = strchr(pc, '\n') + 1;
+    }
+    CHECK(na == 10 && nc == 10 && off == 0, "input statistics differ between 1 and 2 threads (%d of %d rows)", off, na);
 
     /* Bad files stop the run, naming them, unless skipped; then they are in the database. */
     rc = nanprobe_run(output, sizeof output, "train", "--data", mixed, "--resize", "32x40", "--clip", "4x24x24x3",
