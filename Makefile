@@ -24,6 +24,13 @@ CFLAGS   := -std=c11 $(OPT) $(MATH) -g $(WARN) -fopenmp -D_GNU_SOURCE \
 LDFLAGS  := -fopenmp -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) $(EXTRA_LDFLAGS)
 LDLIBS   := -lopenblas -lsqlite3 -lm
 
+# FFmpeg (video datasets, src/data/video*.c): only src/data compiles against
+# its headers; every binary links libnanprobe.a and so the libraries.
+AV_PKGS   := libavformat libavcodec libswscale libavutil
+AV_CFLAGS := $(shell pkg-config --cflags $(AV_PKGS) 2>/dev/null)
+AV_LIBS   := $(shell pkg-config --libs $(AV_PKGS) 2>/dev/null || echo -lavformat -lavcodec -lswscale -lavutil)
+LDLIBS   += $(AV_LIBS) -lpthread
+
 BUILD    ?= build
 MAIN_SRC := src/cli/main.c
 LIB_SRC  := $(filter-out $(MAIN_SRC),$(wildcard src/*/*.c probes/*.c reports/*.c))
@@ -48,7 +55,7 @@ $(BUILD)/src/core/%.o:   LAYER_INC := $(INC_core)
 $(BUILD)/src/layers/%.o: LAYER_INC := $(INC_layers)
 $(BUILD)/src/model/%.o:  LAYER_INC := $(INC_model)
 $(BUILD)/src/optim/%.o:  LAYER_INC := $(INC_optim)
-$(BUILD)/src/data/%.o:   LAYER_INC := $(INC_data)
+$(BUILD)/src/data/%.o:   LAYER_INC := $(INC_data) $(AV_CFLAGS)
 $(BUILD)/probes/%.o:     LAYER_INC := $(INC_probes)
 $(BUILD)/src/run/%.o:    LAYER_INC := $(INC_run)
 $(BUILD)/reports/%.o:    LAYER_INC := $(INC_reports)
@@ -85,6 +92,9 @@ $(BUILD)/probes/db.o: $(BUILD)/generated/schema_sql.h
 $(BUILD)/tests/%: tests/%.c tests/test_util.h $(BUILD)/libnanprobe.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC_tests) -MMD -MP -o $@ $< $(BUILD)/libnanprobe.a $(LDFLAGS) $(LDLIBS)
+
+# The video test makes its own videos through libavcodec.
+$(BUILD)/tests/test_video: INC_tests := $(INC_tests) $(AV_CFLAGS)
 
 run: deps
 	@$(MAKE) --no-print-directory nanprobe
@@ -159,6 +169,7 @@ $(BUILD)/tests/test_fuzz_replay: tests/fuzz/fuzz.h $(wildcard tests/fuzz/fuzz_*.
 
 bench: nanprobe
 	@tools/install-deps.sh bench
+	bench/video_bench.sh
 	/usr/bin/python3 bench/run_bench.py
 
 # The causal verdict on a larger set of known causes (about a minute).

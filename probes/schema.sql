@@ -219,3 +219,56 @@ CREATE VIEW IF NOT EXISTS update_ratios AS
 CREATE VIEW IF NOT EXISTS first_nan AS
     SELECT * FROM events WHERE kind = 'nan'
     AND event_id = (SELECT MIN(e.event_id) FROM events e WHERE e.kind = 'nan' AND e.run_id = events.run_id);
+
+-- Video datasets (--data DIR of videos; empty for synthetic and .npy data).
+-- The classes as indexed: sorted folder names (Keras), classInd.txt or a list.
+CREATE TABLE IF NOT EXISTS classes (
+    run_id        INTEGER NOT NULL,
+    class_id      INTEGER NOT NULL, -- the label
+    name          TEXT NOT NULL,
+    train_videos  INTEGER NOT NULL,
+    val_videos    INTEGER NOT NULL,
+    PRIMARY KEY (run_id, class_id)
+) WITHOUT ROWID;
+
+-- Files found unusable at open and skipped (--skip-bad-videos).
+CREATE TABLE IF NOT EXISTS bad_videos (
+    run_id        INTEGER NOT NULL,
+    path          TEXT NOT NULL,    -- relative to the dataset directory
+    problem       TEXT NOT NULL,    -- zero bytes | not a video | no video stream | unknown codec | truncated | undecodable | too small | unreadable
+    reason        TEXT NOT NULL,    -- one sentence, with FFmpeg's own message when it gave one
+    PRIMARY KEY (run_id, path)
+) WITHOUT ROWID;
+
+-- Where each clip came from: one row per (split, epoch, sample id) served.
+-- Training choices depend only on (seed, epoch, sample id), validation uses
+-- the centre, so a row is the same whenever it is written again (--resume).
+CREATE TABLE IF NOT EXISTS clip_origins (
+    run_id        INTEGER NOT NULL,
+    split         TEXT NOT NULL,    -- train | validation
+    epoch         INTEGER NOT NULL, -- counts from 1, as steps.epoch
+    sample_id     INTEGER NOT NULL, -- dataset id within the split (input_samples.sample_id)
+    video         TEXT NOT NULL,    -- path relative to the dataset directory
+    start_frame   INTEGER NOT NULL, -- first decoded frame of the clip (0-based)
+    last_frame    INTEGER NOT NULL, -- start_frame + (D-1)*frame_step, before any wrap
+    frame_step    INTEGER NOT NULL,
+    video_frames  INTEGER NOT NULL, -- frames the video holds (fewer after a mid-run decode failure)
+    crop_y        INTEGER NOT NULL, -- crop window in the resized frame
+    crop_x        INTEGER NOT NULL,
+    crop_h        INTEGER NOT NULL,
+    crop_w        INTEGER NOT NULL,
+    looped        INTEGER NOT NULL, -- 1: shorter than the clip, frame indices wrapped (i*step mod frames)
+    fallback      INTEGER NOT NULL, -- 0 decoded; 1 decode failed mid-file, used the frames before; 2 grey clip
+    PRIMARY KEY (run_id, split, epoch, sample_id)
+) WITHOUT ROWID;
+
+-- input_samples with the video, frame range and crop of each clip.
+CREATE VIEW IF NOT EXISTS input_sample_videos AS
+    SELECT i.run_id, i.step, i.position, i.sample_id, i.label, c.name AS class_name, o.video, o.start_frame,
+           o.last_frame, o.frame_step, o.crop_y, o.crop_x, o.crop_h, o.crop_w, o.looped, o.fallback,
+           i.mean, i.std, i.absmax, i.nan_count, i.inf_count
+    FROM input_samples i
+    JOIN steps s ON s.run_id = i.run_id AND s.step = i.step
+    JOIN clip_origins o ON o.run_id = i.run_id AND o.split = 'train' AND o.epoch = s.epoch
+                       AND o.sample_id = i.sample_id
+    LEFT JOIN classes c ON c.run_id = i.run_id AND c.class_id = i.label;

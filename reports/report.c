@@ -14,6 +14,7 @@
 #include "causeplot.h"
 #include "figure.h"
 #include "html.h"
+#include "report_video.h"
 #include "outdir.h"
 #include "precursor.h"
 #include "probe_names.h"
@@ -335,6 +336,7 @@ static int write_index(const char *dir, const char *db_path, const rundata *d, c
     write_rules(f, d, findings);
     write_headroom(f, d);
     write_events(f, d);
+    report_video_section(f, db_path);
     if (table) {
         fprintf(f, "<h2>Layer statistics at steps %d and %d</h2>\n<p class=\"meta\">The main tensors of every "
                    "layer (rows with non-finite values at step %d highlighted); every tensor and column is in ",

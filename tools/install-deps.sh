@@ -18,6 +18,14 @@ need() { # need PACKAGE TEST-PATH-OR-COMMAND
 need libopenblas-openmp-dev "/usr/include/$multiarch/openblas-openmp/cblas.h"
 need libsqlite3-dev /usr/include/sqlite3.h
 need gnuplot-nox gnuplot
+# Video datasets (--data DIR of .avi/.mp4): FFmpeg's libraries; the ffmpeg
+# command makes the lossy test videos.
+need libavformat-dev "/usr/include/$multiarch/libavformat/avformat.h"
+need libavcodec-dev "/usr/include/$multiarch/libavcodec/avcodec.h"
+need libswscale-dev "/usr/include/$multiarch/libswscale/swscale.h"
+need libavutil-dev "/usr/include/$multiarch/libavutil/avutil.h"
+need pkg-config pkg-config
+need ffmpeg ffmpeg
 need sqlite3 sqlite3
 case "$what" in
     reference|bench)

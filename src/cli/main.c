@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "checkpoint.h"
+#include "data_cmd.h"
 #include "dataset.h"
 #include "db.h"
 #include "db_memory.h"
@@ -231,12 +232,15 @@ static int command_init(int argc, char **argv, const blas_selection *blas)
 
 static int command_summary(int argc, char **argv)
 {
-    int depth_index = 1, width = 64, classes = 10, batch = 1, clip[4] = {16, 112, 112, 3};
+    int depth_index = 1, width = 64, classes = 10, batch = 1, clip[4] = {16, 112, 112, 3}, split = 0;
+    const char *data = NULL;
     option_spec specs[] = {
         {"--depth", OPTION_CHOICE, &depth_index, "N", "ResNet3D depth: 18, 34 (default), 50, 101, 152", 0, 0, model_depth_names},
         {"--width", OPTION_INT, &width, "N", "filters of the first stage (default 64)", 1, 4096, NULL},
         {"--clip", OPTION_CLIP, clip, "DxHxWxC", "clip shape (default 16x112x112x3)", 0, 0, NULL},
-        {"--classes", OPTION_INT, &classes, "N", "output classes (default 10)", 1, 100000, NULL},
+        {"--classes", OPTION_INT, &classes, "N", "output classes (default 10, or as a video --data holds)", 1, 100000, NULL},
+        {"--data", OPTION_STRING, &data, "DIR", "a video directory: count its videos and classes (files are not probed)", 0, 0, NULL},
+        {"--split", OPTION_INT, &split, "N", "with --data: UCF101 split files", 1, 99, NULL},
     };
     error err;
     int help;
@@ -247,6 +251,16 @@ static int command_summary(int argc, char **argv)
                            "structural path.",
                            specs, COUNT(specs));
         return EXIT_OK;
+    }
+    if (data) {
+        char line[4500];
+        int found;
+        if (data_summary_line(data, split, line, sizeof line, &found, &err)) {
+            fprintf(stderr, "nanprobe summary: %s\n", err.message);
+            return EXIT_FAILURE_;
+        }
+        printf("data: %s\n", line);
+        if (!options_given(argc, argv, "--classes")) classes = found;
     }
     model m;
     model_config config = {.depth = model_depths[depth_index], .width = width, .classes = classes, .batch = batch,
@@ -353,6 +367,7 @@ static void print_usage(FILE *out)
             "  report    write the NaN (or health) report of a run: verdict, figures, rules\n"
             "  compare   compare runs side by side (ablation arms)\n"
             "  ablate    train every arm of a grid (e.g. init x l2), then compare them\n"
+            "  data      list a video dataset and write a contact sheet of its clips\n"
             "  summary   print the network like Keras' model.summary()\n"
             "  schema    print the SQL schema of run.db\n"
             "  doctor    print the CPU, BLAS kernel (and why), threads, sgemm rate, SQLite and gnuplot\n"
@@ -408,6 +423,7 @@ int main(int argc, char **argv)
         printf("nanprobe %s\n", NANPROBE_VERSION);
         return EXIT_OK;
     }
+    if (strcmp(command, "data") == 0) return data_command(argc - 2, argv + 2);
     if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0) {
         print_usage(stdout);
         return EXIT_OK;

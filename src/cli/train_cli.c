@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data_cmd.h"
+#include "dataset.h"
+
 static const char *const init_choices[] = {"he_normal", "glorot_uniform", NULL};
 static const char *const normalize_choices[] = {"none", "scale", "standardize", "per_image", NULL};
 static const char *const probe_choices[] = {"off", "on", NULL};
@@ -31,7 +34,13 @@ static int build_specs(train_cli *c, option_spec *s)
     s[n++] = (option_spec){"--lr", OPTION_DOUBLE, &c->o.lr, "RATE", "Adam learning rate (default 1e-3)", 1e-30, 1e30, NULL};
     s[n++] = (option_spec){"--epochs", OPTION_INT, &c->o.epochs, "N", "epochs (default 5)", 1, 1e9, NULL};
     s[n++] = (option_spec){"--steps-per-epoch", OPTION_LONG, &c->o.steps_per_epoch, "N", "steps per epoch; 0 = one pass over the training clips (default)", 0, big, NULL};
-    s[n++] = (option_spec){"--data", OPTION_STRING, &c->o.data, "SRC", "'synthetic' (default) or a directory of .npy files", 0, 0, NULL};
+    s[n++] = (option_spec){"--data", OPTION_STRING, &c->o.data, "SRC", "'synthetic' (default), a directory of .npy files or of videos", 0, 0, NULL};
+    s[n++] = (option_spec){"--split", OPTION_INT, &c->o.video.split, "N", "videos: UCF101 split files classInd.txt, trainlist0N.txt, testlist0N.txt", 1, 99, NULL};
+    s[n++] = (option_spec){"--train-list", OPTION_STRING, &c->o.video.train_list, "FILE", "videos: lines of 'relative/path label'", 0, 0, NULL};
+    s[n++] = (option_spec){"--val-list", OPTION_STRING, &c->o.video.val_list, "FILE", "videos: the validation list, same format", 0, 0, NULL};
+    s[n++] = (option_spec){"--resize", OPTION_STRING, &c->resize, "HxW", "videos: frame size before the crop (default 128x171, C3D)", 0, 0, NULL};
+    s[n++] = (option_spec){"--frame-step", OPTION_INT, &c->o.video.frame_step, "K", "videos: take every K-th frame (default 1)", 1, 1000, NULL};
+    s[n++] = (option_spec){"--skip-bad-videos", OPTION_FLAG, &c->o.video.skip_bad, NULL, "videos: leave out files that cannot be decoded (listed in run.db) instead of stopping", 0, 0, NULL};
     s[n++] = (option_spec){"--train-clips", OPTION_LONG, &c->o.train_clips, "N", "training clips (synthetic: how many; .npy: at most, 0 = all) (default 320)", 0, big, NULL};
     s[n++] = (option_spec){"--val-clips", OPTION_LONG, &c->o.val_clips, "N", "validation clips (default 64; 0 = no validation)", 0, big, NULL};
     s[n++] = (option_spec){"--normalize", OPTION_CHOICE, &c->o.normalize, "KIND", "none, scale (x/255, default), standardize, per_image", 0, 0, normalize_choices};
@@ -63,11 +72,36 @@ static int build_specs(train_cli *c, option_spec *s)
  * not be the same run. */
 const char *const train_cli_fixed_on_resume[] = {"--depth", "--width", "--clip", "--classes", "--batch", "--init",
                                               "--data", "--train-clips", "--val-clips", "--normalize", "--seed",
-                                              "--steps-per-epoch", NULL};
+                                              "--steps-per-epoch", "--split", "--train-list", "--val-list", "--resize",
+                                              "--frame-step", "--skip-bad-videos", NULL};
+
+/* The video options after a parse: --resize parsed, and a video directory
+ * serving all its videos with the classes it holds unless told otherwise
+ * (a resume parses twice, so "given" accumulates). */
+static int video_options_finish(train_cli *c, int argc, char *const *argv, error *err)
+{
+    if (c->resize && data_parse_resize(c->resize, c->o.video.resize) < 0)
+        return error_set(err, "nanprobe train: --resize expects HxW with both sides 1..8192, e.g. 128x171; got '%s'",
+                         c->resize);
+    /* A video directory knows its classes and serves all its videos unless told otherwise. */
+    c->classes_given |= options_given(argc, argv, "--classes");
+    c->train_clips_given |= options_given(argc, argv, "--train-clips");
+    dataset_config data = {.source = c->o.data, .video = &c->o.video};
+    if (dataset_config_is_video(&data)) {
+        /* When the listing fails, 0 lets the run's open report why. */
+        error ignored;
+        if (!c->classes_given &&
+            data_classes_count(c->o.data, c->o.video.split, c->o.video.train_list, c->o.video.val_list,
+                               &c->o.classes, &ignored) < 0)
+            c->o.classes = 0;
+        if (!c->train_clips_given) c->o.train_clips = 0;
+    }
+    return 0;
+}
 
 int train_cli_parse(train_cli *c, int argc, char *const *argv, int *help, error *err)
 {
-    option_spec specs[40];
+    option_spec specs[48];
     int count = build_specs(c, specs);
     if (options_parse("train", specs, count, argc, argv, NULL, 0, NULL, help, err)) return -1;
     if (*help) {
@@ -101,14 +135,14 @@ int train_cli_parse(train_cli *c, int argc, char *const *argv, int *help, error 
     }
     for (int i = 0; i < c->inject.count; i++) c->o.injections[i] = c->inject.items[i];
     c->o.injection_count = c->inject.count;
-    return 0;
+    return video_options_finish(c, argc, argv, err);
 }
 
 
 int train_cli_has_option(const char *name)
 {
     train_cli c;
-    option_spec specs[40];
+    option_spec specs[48];
     train_cli_init(&c);
     int count = build_specs(&c, specs);
     for (int k = 0; k < count; k++)

@@ -11,6 +11,8 @@ typedef struct train_cli {
     int depth_index, probes_choice, no_report, report_flag;
     const char *on_nan, *resume;
     string_list inject;
+    const char *resize;                 /* --resize HxW, parsed into o.video.resize */
+    int classes_given, train_clips_given; /* over every parse (a resume parses twice) */
 } train_cli;
 
 /* The seed's defaults. */

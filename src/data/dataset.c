@@ -27,6 +27,7 @@
 
 #include "npy.h"
 #include "synthetic.h"
+#include "video_index.h"
 
 #define DATASET_PATH_MAX 4096
 
@@ -45,6 +46,7 @@ struct dataset {
     int *label_store[2];
     const int *labels[2];
     char description[DATASET_PATH_MAX + 256];
+    video_source *video; /* a video directory (video_source.h), else NULL */
 };
 
 static const char *split_name(dataset_split split)
@@ -130,6 +132,8 @@ void normalize_apply(normalize_kind kind, const int clip[4], float *values)
         break;
     }
 }
+
+static int video_wanted(const dataset_config *config);
 
 /* ---- .npy directory source ---------------------------------------------- */
 
@@ -393,6 +397,66 @@ static int npy_clip_read(const npy_array *a, long row, size_t values, float *out
     return 0;
 }
 
+/* ---- video directory source (video_source.c does the work) -------------- */
+
+static void video_clip_finish(const void *context, float *clip)
+{
+    const dataset *d = context;
+    normalize_apply(d->normalize, d->clip, clip);
+}
+
+static int video_wanted(const dataset_config *config)
+{
+    const video_options *v = config->video;
+    if (v && (v->split > 0 || v->train_list || v->val_list)) return 1;
+    char path[DATASET_PATH_MAX];
+    error ignored;
+    if (path_join(path, config->source, "train_clips.npy", &ignored) < 0 || file_exists(path)) return 0;
+    return video_index_looks_like_videos(config->source);
+}
+
+static int video_dataset_open(dataset *d, const dataset_config *config, error *err)
+{
+    video_source_config vc = {.dir = config->source, .classes = config->classes,
+                              .train_clips = config->train_clips, .val_clips = config->val_clips,
+                              .seed = config->seed, .clip_finish = video_clip_finish, .finish_context = d};
+    if (config->video) vc.options = *config->video;
+    /* No clip shape given: the seed's 16x112x112x3, C3D's clip. */
+    static const int c3d_clip[4] = {16, 112, 112, 3};
+    if (config->clip[0] == 0) memcpy(d->clip, c3d_clip, sizeof d->clip);
+    memcpy(vc.clip, d->clip, sizeof vc.clip);
+    if (video_source_open(&d->video, &vc, err) < 0) return -1;
+    d->size[SPLIT_TRAIN] = video_source_size(d->video, SPLIT_TRAIN);
+    d->size[SPLIT_VALIDATION] = video_source_size(d->video, SPLIT_VALIDATION);
+    if (config->classes != 1) d->classes = video_source_classes(d->video);
+    int resize[2];
+    video_source_resize(d->video, resize);
+    char clip_text[64];
+    clip_format(d->clip, clip_text, sizeof clip_text);
+    snprintf(d->description, sizeof d->description,
+             "%s: videos (%s), %d classes, train %ld videos, validation %ld, resize %dx%d, frame step %d, "
+             "clips %s%s", config->source, video_source_layout(d->video), video_source_classes(d->video),
+             d->size[SPLIT_TRAIN], d->size[SPLIT_VALIDATION], resize[0], resize[1],
+             config->video && config->video->frame_step ? config->video->frame_step : 1, clip_text,
+             video_source_bad_count(d->video) ? ", bad videos skipped" : "");
+    return 0;
+}
+
+int dataset_config_is_video(const dataset_config *config)
+{
+    return config->source && strcmp(config->source, "synthetic") != 0 && video_wanted(config);
+}
+
+video_source *dataset_video(const dataset *d)
+{
+    return d->video;
+}
+
+int dataset_classes(const dataset *d)
+{
+    return d->classes;
+}
+
 /* ---- common -------------------------------------------------------------- */
 
 int dataset_open(dataset **out, const dataset_config *config, error *err)
@@ -400,7 +464,9 @@ int dataset_open(dataset **out, const dataset_config *config, error *err)
     *out = NULL;
     if (!config->source || !*config->source)
         return error_set(err, "dataset source is empty (expected \"synthetic\" or a directory)");
-    if (config->classes < 1)
+    /* 0 = as found: only a video directory knows its classes. */
+    if (config->classes < 1 && !(config->classes == 0 && strcmp(config->source, "synthetic") != 0 &&
+                                 video_wanted(config)))
         return error_set(err, "classes = %d (expected >= 1; 1 means binary labels 0/1)",
                          config->classes);
     if (config->train_clips < 0 || config->val_clips < 0)
@@ -446,6 +512,8 @@ int dataset_open(dataset **out, const dataset_config *config, error *err)
                  "validation %ld, seed %" PRIu64, clip_text, d->classes, c.directions,
                  c.shapes > 1 ? " x shapes" : "", d->size[SPLIT_TRAIN], d->size[SPLIT_VALIDATION],
                  d->seed);
+    } else if (video_wanted(config)) {
+        status = video_dataset_open(d, config, err);
     } else {
         status = npy_source_open(d, config, err);
     }
@@ -467,6 +535,7 @@ int dataset_open(dataset **out, const dataset_config *config, error *err)
 void dataset_close(dataset *d)
 {
     if (!d) return;
+    video_source_close(d->video);
     for (int s = 0; s < 2; s++) {
         npy_close(&d->files[s]);
         free(d->label_store[s]);
@@ -496,12 +565,24 @@ int dataset_label(const dataset *d, dataset_split split, long id, int *label, er
     if (id < 0 || id >= d->size[split])
         return error_set(err, "sample id %ld is out of range for the %s split (%ld clips)", id,
                          split_name(split), d->size[split]);
-    *label = d->synthetic ? synthetic_label(d->classes, id) : d->labels[split][id];
+    if (d->video) video_source_video(d->video, split, id, NULL, NULL, label);
+    else *label = d->synthetic ? synthetic_label(d->classes, id) : d->labels[split][id];
     return 0;
 }
 
 int dataset_read_batch(dataset *d, dataset_split split, const long *ids, int count,
                        float *clips, int *labels, error *err)
+{
+    return dataset_read_epoch(d, split, 0, ids, count, clips, labels, NULL, err);
+}
+
+int dataset_prefetch(dataset *d, dataset_split split, int epoch, const long *ids, int count, error *err)
+{
+    return d->video ? video_source_prefetch(d->video, split, epoch, ids, count, err) : 0;
+}
+
+int dataset_read_epoch(dataset *d, dataset_split split, int epoch, const long *ids, int count, float *clips,
+                       int *labels, video_clip_origin *origins, error *err)
 {
     if (count < 0) return error_set(err, "batch of %d clips", count);
     for (int i = 0; i < count; i++) {
@@ -509,6 +590,7 @@ int dataset_read_batch(dataset *d, dataset_split split, const long *ids, int cou
         if (dataset_label(d, split, ids[i], &label, err) < 0) return -1;
         if (labels) labels[i] = label;
     }
+    if (d->video) return video_source_read(d->video, split, epoch, ids, count, clips, origins, err);
     if (!clips) return 0;
     const dataset *c = d;
     int failed = 0;

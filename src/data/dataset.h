@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "video_source.h"
 
 typedef enum dataset_split { SPLIT_TRAIN = 0, SPLIT_VALIDATION = 1 } dataset_split;
 
@@ -37,6 +38,11 @@ typedef struct dataset_config {
                          * out for validation (0 = no validation split) */
     uint64_t seed;
     normalize_kind normalize;
+    /* A directory of videos (video_index.h, video_source.h): chosen when
+     * source has no train_clips.npy and holds videos, UCF101 split files
+     * or these options name lists.  NULL = defaults.  classes may then be 0
+     * (as found). */
+    const video_options *video;
 } dataset_config;
 
 typedef struct dataset dataset;
@@ -59,6 +65,23 @@ void dataset_clip_shape(const dataset *d, int clip[4]);
  * SIGBUS rather than returning -1. */
 int dataset_read_batch(dataset *d, dataset_split split, const long *ids, int count,
                        float *clips, int *labels, error *err);
+/* dataset_read_batch for a given epoch (video training crops and starts
+ * depend on it; other sources ignore it).  origins (NULL to skip) receive
+ * each video clip's provenance; for other sources they are left alone.
+ * A batch announced with dataset_prefetch is taken from the prefetch
+ * thread. */
+int dataset_read_epoch(dataset *d, dataset_split split, int epoch, const long *ids, int count, float *clips,
+                       int *labels, video_clip_origin *origins, error *err);
+/* Announces the next batch so a video source decodes it in the background
+ * (a no-op for the other sources). */
+int dataset_prefetch(dataset *d, dataset_split split, int epoch, const long *ids, int count, error *err);
+/* Whether dataset_open would read config as a video directory (for the
+ * command line's defaults: all videos, classes as found). */
+int dataset_config_is_video(const dataset_config *config);
+/* The video source behind d, or NULL (synthetic, .npy). */
+video_source *dataset_video(const dataset *d);
+/* Classes served: the configured count, or for videos what was found. */
+int dataset_classes(const dataset *d);
 /* The label of one sample, without producing its clip. */
 int dataset_label(const dataset *d, dataset_split split, long id, int *label, error *err);
 /* One line for logs: the source, clip shape, split sizes and (for .npy) the

@@ -14,6 +14,7 @@
 
 #include "callbacks.h"
 #include "checkpoint.h"
+#include "clip_provenance.h"
 #include "dataset.h"
 #include "db.h"
 #include "loss.h"
@@ -91,6 +92,8 @@ typedef struct run {
     long *order;        /* permutation of the training ids for the current (epoch, cycle) */
     long order_epoch, order_cycle;
     long *batch_ids;
+    long *next_ids;     /* the batch after this one, announced to the data layer */
+    clip_provenance provenance;
     int *labels;
     char *sample_text;  /* the batch ids as "3,17,..." for the steps table */
     int argc;
@@ -232,7 +235,7 @@ static void shuffle_order(run *r, long epoch, long cycle)
 
 /* The ids of step `index` of `epoch`; returns the batch size (the last
  * batch of a full pass is partial, as in Keras). */
-static int batch_for_step(run *r, long epoch, long index)
+static int batch_for_step(run *r, long epoch, long index, long *ids)
 {
     const int batch = r->o->batch;
     int n = batch;
@@ -244,7 +247,7 @@ static int batch_for_step(run *r, long epoch, long index)
         long position = index * batch + i;
         long cycle = position / r->train_size;
         if (r->order_epoch != epoch || r->order_cycle != cycle) shuffle_order(r, epoch, cycle);
-        r->batch_ids[i] = r->order[position % r->train_size];
+        ids[i] = r->order[position % r->train_size];
     }
     return n;
 }
@@ -272,7 +275,10 @@ static int validate(run *r, validation_result *out, error *err)
         int n = (int)(r->val_size - start < r->o->batch ? r->val_size - start : r->o->batch);
         for (int i = 0; i < n; i++) r->batch_ids[i] = start + i;
         model_set_batch(&r->m, n);
-        if (dataset_read_batch(r->data, SPLIT_VALIDATION, r->batch_ids, n, model_input(&r->m), r->labels, err))
+        if (dataset_read_epoch(r->data, SPLIT_VALIDATION, r->state.epoch + 1, r->batch_ids, n, model_input(&r->m),
+                               r->labels, clip_provenance_buffer(&r->provenance), err) ||
+            clip_provenance_record(&r->provenance, SPLIT_VALIDATION, r->state.epoch + 1, r->state.step, r->batch_ids,
+                                   n, err))
             return -1;
         probe_validation_begin(r->probes, r->batch_ids, n);
         model_forward(&r->m, 0);
@@ -313,7 +319,7 @@ static int open_data_and_model(run *r, error *err)
     const train_options *o = r->o;
     dataset_config dc = {.source = o->data, .classes = o->classes, .train_clips = o->train_clips,
                          .val_clips = o->val_clips, .seed = (uint64_t)o->seed,
-                         .normalize = (normalize_kind)o->normalize};
+                         .normalize = (normalize_kind)o->normalize, .video = &o->video};
     memcpy(dc.clip, o->clip, sizeof dc.clip);
     if (dataset_open(&r->data, &dc, err)) return -1;
     r->train_size = dataset_size(r->data, SPLIT_TRAIN);
@@ -331,10 +337,11 @@ static int open_data_and_model(run *r, error *err)
 
     r->order = malloc(sizeof(long) * (size_t)r->train_size);
     r->batch_ids = malloc(sizeof(long) * (size_t)o->batch);
+    r->next_ids = malloc(sizeof(long) * (size_t)o->batch);
     r->labels = malloc(sizeof(int) * (size_t)o->batch);
     r->sample_text = malloc((size_t)o->batch * 21 + 1);
     r->param_stats = o->probes ? calloc((size_t)r->m.param_count, sizeof(parameter_step_stats)) : NULL;
-    if (!r->order || !r->batch_ids || !r->labels || !r->sample_text || (o->probes && !r->param_stats))
+    if (!r->order || !r->batch_ids || !r->next_ids || !r->labels || !r->sample_text || (o->probes && !r->param_stats))
         return error_set(err, "out of memory for %ld training ids", r->train_size);
     r->order_epoch = r->order_cycle = -1;
     r->adam = ADAM_KERAS_DEFAULTS;
@@ -384,6 +391,7 @@ static int open_run(run *r, int resume, error *err)
     } else if (start_new_run(r, database, err)) {
         return -1;
     }
+    if (clip_provenance_open(&r->provenance, r->data, &r->db, o->batch, resume, err)) return -1;
     probe_config pc = {.statistics = o->probes, .probe_every = o->probe_every, .ring_steps = o->ring_steps,
                        .l2 = (float)o->l2, .injections = r->injections, .injection_count = o->injection_count};
     if (probe_open(&r->probes, &r->m, &r->db, &pc, err)) return -1;
@@ -396,6 +404,7 @@ static int open_run(run *r, int resume, error *err)
 static void close_run(run *r)
 {
     probe_close(r->probes);
+    clip_provenance_close(&r->provenance);
     db_writer_close(&r->db);
     /* Last: the lock covers everything above.  A start refused before its
      * run.db appeared removes the directory it created. */
@@ -404,9 +413,27 @@ static void close_run(run *r)
     dataset_close(r->data);
     free(r->order);
     free(r->batch_ids);
+    free(r->next_ids);
     free(r->labels);
     free(r->sample_text);
     free(r->param_stats);
+}
+
+/* Announces the batch after (epoch, index) so that a video source decodes
+ * it on its prefetch thread while this step computes (a no-op for the other
+ * sources).  The ids are those batch_for_step will give that step. */
+static int prefetch_next(run *r, int epoch, long index, error *err)
+{
+    if (!dataset_video(r->data)) return 0;
+    long next = index + 1;
+    int next_epoch = epoch;
+    if (next >= r->steps_per_epoch) {
+        next = 0;
+        next_epoch++;
+    }
+    if (next_epoch >= r->o->epochs || (r->o->max_steps > 0 && r->state.step + 1 >= r->o->max_steps)) return 0;
+    int n = batch_for_step(r, next_epoch, next, r->next_ids);
+    return dataset_prefetch(r->data, SPLIT_TRAIN, next_epoch + 1, r->next_ids, n, err);
 }
 
 /* One training step on the batch of (epoch, index). */
@@ -414,12 +441,17 @@ static int train_step(run *r, int epoch, long index, double *objective, int *cor
 {
     const train_options *o = r->o;
     long long start = now_microseconds();
-    int n = batch_for_step(r, epoch, index);
+    int n = batch_for_step(r, epoch, index, r->batch_ids);
     model_set_batch(&r->m, n);
     double data_start = omp_get_wtime();
-    if (dataset_read_batch(r->data, SPLIT_TRAIN, r->batch_ids, n, model_input(&r->m), r->labels, err)) return -1;
+    if (dataset_read_epoch(r->data, SPLIT_TRAIN, epoch + 1, r->batch_ids, n, model_input(&r->m), r->labels,
+                           clip_provenance_buffer(&r->provenance), err))
+        return -1;
     r->data_seconds += omp_get_wtime() - data_start;
     long step = r->state.step + 1;
+    if (clip_provenance_record(&r->provenance, SPLIT_TRAIN, epoch + 1, step, r->batch_ids, n, err) ||
+        prefetch_next(r, epoch, index, err))
+        return -1;
     probe_step_begin(r->probes, step, epoch + 1, r->batch_ids, r->labels, n);
     model_forward(&r->m, 1);
     loss_result lr = loss_from_logits(n, o->classes, model_logits(&r->m), r->labels, model_logits_gradient(&r->m));

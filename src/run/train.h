@@ -16,6 +16,7 @@
 
 #include "error.h"
 #include "model.h"
+#include "video_source.h"
 
 #define TRAIN_MAX_INJECTIONS 32
 
@@ -32,6 +33,7 @@ typedef struct train_options {
     long train_clips, val_clips;
     int normalize; /* normalize_kind */
     long long seed;
+    video_options video; /* a video directory: layout, resize, frame step, bad files (video_source.h) */
     /* callbacks */
     double plateau_factor, plateau_min_lr, plateau_min_delta;
     int plateau_patience;

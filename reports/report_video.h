@@ -1,0 +1,14 @@
+/* report_video.h: the "Video data" section of a report: the classes, the
+ * bad videos that were skipped, the decode events, and the videos and
+ * frame ranges of the clips that carried a NaN/Inf or the largest values
+ * into the network.  Nothing is written for synthetic or .npy runs. */
+#ifndef NANPROBE_REPORT_VIDEO_H
+#define NANPROBE_REPORT_VIDEO_H
+
+#include <stdio.h>
+
+/* Reads db_path (read-only, treated as untrusted: every string escaped,
+ * every list bounded) and writes the section's HTML to f. */
+void report_video_section(FILE *f, const char *db_path);
+
+#endif
