@@ -44,6 +44,16 @@ INC_run     := $(INC_probes) -Isrc/data -Isrc/run -Isrc/cli -Ireports
 INC_reports := $(INC_core) -Iprobes -Ireports
 INC_cli     := $(INC_run) -Isrc/data -Ireports -Isrc/cli
 INC_tests   := $(INC_cli) -Itests
+# src/keras (Keras checkpoints in and out) sits above src/optim; run, cli and
+# the tests see it.  libhdf5 is Debian's serial build (pkg-config hdf5).
+HDF5_CFLAGS := $(shell pkg-config --cflags hdf5 2>/dev/null || echo -I/usr/include/hdf5/serial)
+HDF5_LIBS   := $(shell pkg-config --libs hdf5 2>/dev/null || echo -lhdf5_serial)
+INC_keras   := $(INC_optim) -Isrc/keras $(HDF5_CFLAGS)
+INC_run     += -Isrc/keras $(HDF5_CFLAGS)
+INC_cli     += -Isrc/keras $(HDF5_CFLAGS)
+INC_tests   += -Isrc/keras $(HDF5_CFLAGS)
+LDLIBS      += $(HDF5_LIBS) -lzip -ljansson
+$(BUILD)/src/keras/%.o:  LAYER_INC := $(INC_keras)
 $(BUILD)/src/core/%.o:   LAYER_INC := $(INC_core)
 $(BUILD)/src/layers/%.o: LAYER_INC := $(INC_layers)
 $(BUILD)/src/model/%.o:  LAYER_INC := $(INC_model)
@@ -54,7 +64,7 @@ $(BUILD)/src/run/%.o:    LAYER_INC := $(INC_run)
 $(BUILD)/reports/%.o:    LAYER_INC := $(INC_reports)
 $(BUILD)/src/cli/%.o:    LAYER_INC := $(INC_cli)
 
-.PHONY: all deps run test test-fast tests-build asan valgrind check-full bench reference clean
+.PHONY: all deps run test test-fast tests-build asan valgrind check-full bench reference keras-fixtures clean
 
 all: nanprobe
 
@@ -130,6 +140,11 @@ bench: nanprobe
 reference:
 	@tools/install-deps.sh reference
 	/usr/bin/python3 tests/reference/make_reference.py tests/reference/fixture.bin
+
+# The Keras checkpoint fixtures of tests/test_keras.c (needs python3-h5py, python3-torch).
+keras-fixtures:
+	@tools/install-deps.sh keras-fixtures
+	/usr/bin/python3 tools/make_keras_fixtures.py tests/keras
 
 clean:
 	rm -rf build build-asan nanprobe

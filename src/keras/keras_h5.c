@@ -74,6 +74,12 @@ static int read_string_attribute(hid_t loc, const char *name, const char *label,
     int rc = -1;
     char *fixed = NULL, **variable = NULL;
     hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    /* Keras writes an empty list (a layer without weights) as an empty
+     * float64 array: no names, whatever its type. */
+    if (type >= 0 && n == 0) {
+        rc = 0;
+        goto done;
+    }
     if (type < 0 || H5Tget_class(type) != H5T_STRING) {
         error_set(err, "%s: attribute '%s' of %s is not a string list (expected layer or weight names)", label,
                   name, where);
@@ -110,7 +116,10 @@ static int read_string_attribute(hid_t loc, const char *name, const char *label,
             error_set(err, "%s: attribute '%s' of %s has an unreadable string size", label, name, where);
             goto done;
         }
+        /* NUL-padded in memory: a NUL-terminated type would give the
+         * terminator the last byte and cut a full-length name short. */
         H5Tset_size(mem, size);
+        H5Tset_strpad(mem, H5T_STR_NULLPAD);
         fixed = malloc(size * (size_t)n + 1);
         if (!fixed || H5Aread(attr, mem, fixed) < 0) {
             error_set(err, "%s: attribute '%s' of %s cannot be read", label, name, where);
@@ -285,10 +294,11 @@ hid_t keras_h5_create(const char *path, error *err)
  * fixed-length, NUL-padded string type as long as the longest name. */
 int keras_h5_write_strings(hid_t loc, const char *name, char *const *items, int count)
 {
+    if (count < 0) return -1;
     size_t longest = 1;
     for (int i = 0; i < count; i++)
         if (strlen(items[i]) > longest) longest = strlen(items[i]);
-    char *buffer = calloc((size_t)(count ? count : 1), longest);
+    char *buffer = calloc(count > 0 ? (size_t)count : 1u, longest);
     if (!buffer) return -1;
     for (int i = 0; i < count; i++) memcpy(buffer + (size_t)i * longest, items[i], strlen(items[i]));
     hsize_t n = (hsize_t)count;

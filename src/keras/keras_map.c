@@ -148,7 +148,7 @@ static int load_keras2_layers(keras_map *k, const int *weighted, int weighted_co
 static int load_keras3_layers(keras_map *k, const int *weighted, int weighted_count)
 {
     const char *label = k->source->label;
-    char (*names)[48] = malloc(sizeof *names * (size_t)k->m->layer_count);
+    char (*names)[64] = malloc(sizeof *names * (size_t)k->m->layer_count);
     if (!names) return error_set(k->err, "out of memory mapping %s", label);
     keras3_layer_names(k->m, k->order, names);
     int rc = 0;
@@ -180,7 +180,7 @@ static int load_keras3_layers(keras_map *k, const int *weighted, int weighted_co
         int later = 0;
         for (int v = w + 1; v < weighted_count; v++) later |= k->m->layers[weighted[v]].kind == l->kind;
         if (later) continue;
-        char path[160], base[48];
+        char path[160], base[64];
         snprintf(base, sizeof base, "%s", names[weighted[w]]);
         char *u = strrchr(base, '_');
         int rank = u && strspn(u + 1, "0123456789") == strlen(u + 1) && u[1] ? atoi(u + 1) : 0;

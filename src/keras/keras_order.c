@@ -65,24 +65,24 @@ int keras_layer_order(const model *m, int *order)
     return count == n ? 0 : -1;
 }
 
-void keras3_layer_names(const model *m, const int *order, char (*names)[48])
+void keras3_layer_names(const model *m, const int *order, char (*names)[64])
 {
     int rank[LAYER_KIND_COUNT] = {0};
     for (int k = 0; k < m->layer_count; k++) {
         const layer *l = &m->layers[order[k]];
         /* The Keras auto-name without its number is the snake-case class
          * name, except for the input ("input_1" vs class InputLayer). */
-        char prefix[48];
+        char prefix[40];
         if (l->kind == LAYER_INPUT) {
             snprintf(prefix, sizeof prefix, "input_layer");
         } else {
-            snprintf(prefix, sizeof prefix, "%s", l->name);
+            snprintf(prefix, sizeof prefix, "%.39s", l->name);
             char *underscore = strrchr(prefix, '_');
             if (underscore && strspn(underscore + 1, "0123456789") == strlen(underscore + 1) && underscore[1])
                 *underscore = '\0';
         }
         int r = rank[l->kind]++;
-        if (r == 0) snprintf(names[order[k]], 48, "%s", prefix);
-        else snprintf(names[order[k]], 48, "%s_%d", prefix, r);
+        if (r == 0) snprintf(names[order[k]], 64, "%s", prefix);
+        else snprintf(names[order[k]], 64, "%s_%d", prefix, r);
     }
 }

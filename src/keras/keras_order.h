@@ -22,6 +22,6 @@ int keras_layer_order(const model *m, int *order);
 /* Keras 3's name of a layer in a .weights.h5: the snake-case class name,
  * numbered by its rank among the layers of that class in model.layers
  * ("conv3d", "conv3d_1", ...).  order as from keras_layer_order. */
-void keras3_layer_names(const model *m, const int *order, char (*names)[48]);
+void keras3_layer_names(const model *m, const int *order, char (*names)[64]);
 
 #endif
