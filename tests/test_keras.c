@@ -48,7 +48,7 @@
 #define REFERENCE FIXTURES "reference.h5"
 #define CONDITIONING_FACTOR 10.0
 
-static const model_config fixture_model = {.depth = 18, .width = 4, .clip = {8, 32, 32, 3}, .classes = 5,
+static const model_config fixture_model = {.depth = 18, .width = 4, .clip = {8, 64, 64, 3}, .classes = 5,
                                            .batch = 2, .threads = 1};
 
 /* ------------------------------------------------------------ reference */
@@ -95,9 +95,20 @@ static int reference_open(reference *r)
     r->file = keras_h5_open(REFERENCE, REFERENCE, &err);
     CHECK(r->file >= 0, "%s", err.message);
     if (r->file < 0) return -1;
-    size_t n = 2 * 8 * 32 * 32 * 3;
-    double ignored;
-    r->input = reference_read(r, "input", n, &ignored);
+    /* uint8 pixels; the input is pixels / 255 in float32 on both sides. */
+    size_t n = 2 * 8 * 64 * 64 * 3;
+    unsigned char *pixels = malloc(n);
+    r->input = malloc(sizeof(float) * n);
+    hid_t p = H5Dopen2(r->file, "pixels", H5P_DEFAULT);
+    int ok = pixels && r->input && p >= 0 && H5Dread(p, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, pixels) >= 0;
+    CHECK(ok, "reference pixels unreadable");
+    for (size_t i = 0; ok && i < n; i++) r->input[i] = (float)pixels[i] / 255.0f;
+    if (p >= 0) H5Dclose(p);
+    free(pixels);
+    if (!ok) {
+        free(r->input);
+        r->input = NULL;
+    }
     hid_t d = H5Dopen2(r->file, "labels", H5P_DEFAULT);
     CHECK(d >= 0 && H5Dread(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, r->labels) >= 0, "reference labels");
     if (d >= 0) H5Dclose(d);
@@ -180,7 +191,7 @@ static void check_info(const kind_case *c, const keras_model_info *info, const r
           info->clip[3]);
     CHECK(info->has_config == c->has_config, "%s: has_config %d", c->file, info->has_config);
     if (c->has_config)
-        CHECK(info->has_clip && info->clip[0] == 8 && info->clip[1] == 32 && info->clip[2] == 32 && info->has_l2 &&
+        CHECK(info->has_clip && info->clip[0] == 8 && info->clip[1] == 64 && info->clip[2] == 64 && info->has_l2 &&
                   fabs(info->l2 - r->l2) < 1e-9,
               "%s: clip %dx%dx%d (known %d), l2 %g", c->file, info->clip[0], info->clip[1], info->clip[2],
               info->has_clip, info->l2);
@@ -209,7 +220,7 @@ static int same_state(const model *a, const model *b, int with_adam)
 static void check_forward(const char *file, model *m, const reference *r)
 {
     const size_t logits = 2 * 5;
-    memcpy(model_input(m), r->input, sizeof(float) * 2 * 8 * 32 * 32 * 3);
+    memcpy(model_input(m), r->input, sizeof(float) * 2 * 8 * 64 * 64 * 3);
     model_forward(m, 0);
     compare_tensor(file, r, "infer_logits", model_logits(m), logits, 2e-5);
     model_forward(m, 1);
@@ -381,7 +392,7 @@ static void test_round_trip(void)
         CHECK(rb.info.kind == KERAS_H5_MODEL && rb.info.has_config && rb.info.has_optimizer &&
                   rb.info.iterations == ra.info.iterations &&
                   (float)rb.info.learning_rate == (float)ra.info.learning_rate && rb.info.depth == 18 &&
-                  rb.info.width == 4 && rb.info.classes == 5 && rb.info.clip[0] == 8 && rb.info.clip[2] == 32 &&
+                  rb.info.width == 4 && rb.info.classes == 5 && rb.info.clip[0] == 8 && rb.info.clip[2] == 64 &&
                   fabs(rb.info.l2 - 1e-4) < 1e-12 && rb.renamed == 0,
               "reimported info: t %ld lr %g depth %d width %d classes %d renamed %d", rb.info.iterations,
               rb.info.learning_rate, rb.info.depth, rb.info.width, rb.info.classes, rb.renamed);

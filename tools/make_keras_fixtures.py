@@ -41,7 +41,8 @@ classes; every file holds the same weights and Adam state):
                      then all velocities, as Keras >= 3.4 orders them)
   resnet.keras       Keras 3 model.save() of a model not trained yet (no
                      optimizer variables)
-  reference.h5       the input batch and labels; float64 PyTorch results
+  reference.h5       the input batch (uint8 pixels; the input is pixels/255
+                     in float32) and labels; float64 PyTorch results
                      from the loaded state: inference-mode logits (moving
                      statistics), training-mode logits, data loss, L2
                      penalty, and the first step's update of every
@@ -73,7 +74,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "reference"))
 from torch_resnet3d import KERAS_CLASS, KERAS_PREFIX, ResNet3D  # noqa: E402
 from make_reference import decision_margins, he_normal, normwise  # noqa: E402
 
-DEPTH, WIDTH, CLIP, CLASSES, BATCH = 18, 4, (8, 32, 32, 3), 5, 2
+DEPTH, WIDTH, CLIP, CLASSES, BATCH = 18, 4, (8, 64, 64, 3), 5, 2
 L2 = 1e-4
 INITIAL_LR = 1e-3        # what compile() was given (training_config)
 CURRENT_LR = 5e-4        # after a ReduceLROnPlateau (the optimizer variable)
@@ -361,12 +362,12 @@ def write_keras3_weights(fileobj, order, weights, m, v, interleaved, optimizer=T
             group.create_dataset(str(i), data=value)
 
 
-def write_reference(path, inputs, labels, t0, truth, f32, fresh, fresh32):
+def write_reference(path, pixels, labels, t0, truth, f32, fresh, fresh32):
     with h5py.File(path, "w") as f:
         f.attrs["depth"], f.attrs["width"], f.attrs["classes"] = DEPTH, WIDTH, CLASSES
         f.attrs["clip"] = np.array(CLIP, np.int32)
         f.attrs["l2"], f.attrs["learning_rate"], f.attrs["iterations"] = L2, CURRENT_LR, t0
-        f.create_dataset("input", data=inputs)
+        f.create_dataset("pixels", data=pixels)
         f.create_dataset("labels", data=labels.astype(np.int32))
         for prefix, ref, ours in (("", truth, f32), ("fresh/", fresh, fresh32)):
             for key in ("infer_logits", "train_logits", "data_loss", "l2_penalty"):
@@ -396,7 +397,10 @@ def main():
         seed = BASE_SEED + attempt
         rng = np.random.default_rng(seed)
         weights, m, v = make_state(probe, rng)
-        inputs = rng.random((BATCH,) + CLIP).astype(np.float32)
+        # Whole numbers 0..255 scaled by 1/255, like a decoded video after
+        # Rescaling: stored as uint8, the C side divides the same way.
+        pixels = rng.integers(0, 256, (BATCH,) + CLIP).astype(np.uint8)
+        inputs = pixels.astype(np.float32) / np.float32(255.0)
         labels = rng.integers(0, CLASSES, BATCH)
         truth, _, record = step(weights, m, v, ITERATIONS, inputs.astype(np.float64), labels, torch.float64)
         f32, _, record32 = step(weights, m, v, ITERATIONS, inputs, labels, torch.float32)
@@ -434,7 +438,7 @@ def main():
         z.writestr("metadata.json", json.dumps({"keras_version": "3.0.5", "date_saved": "2026-12-01@12:00:00"}))
         z.writestr("config.json", json.dumps(model_config(spec, order, k3names, keras3=True)))
         z.writestr("model.weights.h5", buffer.getvalue())
-    write_reference(os.path.join(out, "reference.h5"), inputs, labels, ITERATIONS, truth, f32, fresh, fresh32)
+    write_reference(os.path.join(out, "reference.h5"), pixels, labels, ITERATIONS, truth, f32, fresh, fresh32)
     print("seed %d (decision margin / float32 error %.1f); wrote %s" % (seed, ratio, out), file=sys.stderr)
 
 
