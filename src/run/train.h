@@ -46,6 +46,11 @@ typedef struct train_options {
     long on_nan_continue; /* -1: stop at the first non-finite value; N: go on N more steps */
     const char *injections[TRAIN_MAX_INJECTIONS];
     int injection_count;
+    /* Keras: initialise from this checkpoint instead of model_init_weights
+     * (weights, moving statistics, Adam's m, v and t); initial_epoch is
+     * fit()'s, the epoch the run starts counting from. */
+    const char *from_keras;
+    int initial_epoch;
 } train_options;
 
 typedef enum train_status {
