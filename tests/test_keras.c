@@ -31,6 +31,7 @@
 #include <hdf5.h>
 #include <math.h>
 #include <omp.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -679,6 +680,171 @@ static void hostile_files(void)
     expect_failure(REFERENCE, "not a Keras checkpoint", "an HDF5 file that is not Keras");
 }
 
+/* ------------------------------------------------------------------ 5. CLI */
+
+#define COMMON "--data", "synthetic", "--train-clips", "4", "--val-clips", "2", "--batch", "2", \
+               "--steps-per-epoch", "2", "--threads", "1", "--no-report"
+
+static int run(char *const *argv, char *output, size_t size)
+{
+    int status = test_run(argv, output, size);
+    return status;
+}
+
+/* One column of a query over a run's database, as text joined by ','. */
+static void query(const char *dir, const char *sql, char *out, size_t size)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/run.db", dir);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    out[0] = '\0';
+    size_t used = 0;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK)
+        while (sqlite3_step(st) == SQLITE_ROW && used + 1 < size) {
+            const unsigned char *t = sqlite3_column_text(st, 0);
+            if (sqlite3_column_type(st, 0) == SQLITE_FLOAT)
+                used += (size_t)snprintf(out + used, size - used, "%s%.17g", used ? "," : "", sqlite3_column_double(st, 0));
+            else
+                used += (size_t)snprintf(out + used, size - used, "%s%s", used ? "," : "", t ? (const char *)t : "NULL");
+        }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static void cli_import(const char *nanprobe)
+{
+    char dir[512], output[8192], text[4096];
+    temp_path(dir, sizeof dir, "run_legacy");
+    char *full[] = {(char *)nanprobe, "train", "--from-keras", FIXTURES "full_legacy.h5", "--out", dir, "--epochs", "1",
+                    COMMON, NULL};
+    int status = run(full, output, sizeof output);
+    CHECK(status == 0, "train --from-keras full_legacy.h5: exit %d\n%s", status, output);
+    CHECK(strstr(output, "ResNet3D-18 width 4, 5 classes, clip 8x64x64x3 (from its config)") &&
+              strstr(output, "iterations 40") && strstr(output, "learning rate 0.000500000024"),
+          "train --from-keras does not say what it took from the file:\n%s", output);
+    query(dir, "SELECT step FROM steps ORDER BY step", text, sizeof text);
+    CHECK(strcmp(text, "41,42") == 0, "steps should continue Keras' iterations (41,42), got %s", text);
+    query(dir, "SELECT lr FROM steps ORDER BY step LIMIT 1", text, sizeof text);
+    CHECK(fabs(atof(text) - 5e-4) < 1e-10, "the learning rate should come from the file: %s", text);
+
+    temp_path(dir, sizeof dir, "run_weights_only");
+    char *weights[] = {(char *)nanprobe, "train", "--from-keras", FIXTURES "weights_only.h5", "--clip", "8x64x64x3",
+                       "--out", dir, "--epochs", "1", COMMON, NULL};
+    status = run(weights, output, sizeof output);
+    CHECK(status == 0 && strstr(output, "Adam starts fresh") && strstr(output, "from its weights' shapes"),
+          "train --from-keras weights_only.h5: exit %d\n%s", status, output);
+    query(dir, "SELECT step FROM steps ORDER BY step", text, sizeof text);
+    CHECK(strcmp(text, "1,2") == 0, "a weights-only start counts from step 1, got %s", text);
+
+    char *k3[] = {(char *)nanprobe, "train", "--from-keras", FIXTURES "resnet.keras", "--out", dir, "--epochs", "1",
+                  COMMON, NULL};
+    temp_path(dir, sizeof dir, "run_keras3");
+    status = run(k3, output, sizeof output);
+    CHECK(status == 0, "train --from-keras resnet.keras: exit %d\n%s", status, output);
+
+    char *conflict[] = {(char *)nanprobe, "train", "--from-keras", FIXTURES "full_tf211.h5", "--depth", "34", "--out",
+                        dir, COMMON, NULL};
+    status = run(conflict, output, sizeof output);
+    CHECK(status == 2 && strstr(output, "--depth 34 does not match"), "--depth against the file: exit %d\n%s", status,
+          output);
+}
+
+static void cli_hostile(const char *nanprobe)
+{
+    char dir[512], output[8192], path[512];
+    temp_path(path, sizeof path, "cli_truncated.h5");
+    copy_file(FIXTURES "full_tf211.h5", path, file_size(FIXTURES "full_tf211.h5") / 3);
+    temp_path(dir, sizeof dir, "run_hostile");
+    char *truncated[] = {(char *)nanprobe, "train", "--from-keras", path, "--out", dir, COMMON, NULL};
+    int status = run(truncated, output, sizeof output);
+    CHECK(status == 1 && strstr(output, path) && strstr(output, "truncated"), "truncated file: exit %d\n%s", status,
+          output);
+    temp_path(path, sizeof path, "no_weights.keras");
+    char *zip[] = {(char *)nanprobe, "train", "--from-keras", path, "--out", dir, COMMON, NULL};
+    status = run(zip, output, sizeof output);
+    CHECK(status == 1 && strstr(output, "model.weights.h5"), "zip without weights: exit %d\n%s", status, output);
+    temp_path(path, sizeof path, "wrong_shape.h5");
+    char *shape[] = {(char *)nanprobe, "train", "--from-keras", path, "--out", dir, COMMON, NULL};
+    status = run(shape, output, sizeof output);
+    CHECK(status == 1 && strstr(output, "conv3d_12/kernel: the file has"), "wrong shape: exit %d\n%s", status, output);
+
+    /* NaN inside the loaded weights: the sentinel names it before any step. */
+    hid_t f = edit_copy(FIXTURES "full_tf211.h5", "nan_weight.h5", path, sizeof path);
+    int rank;
+    hsize_t dims[8];
+    size_t count;
+    float *kernel = kernel12(&rank, dims, &count);
+    if (f >= 0 && kernel) {
+        kernel[3] = NAN;
+        replace_dataset(f, KERNEL12, H5T_IEEE_F32LE, rank, dims, H5T_NATIVE_FLOAT, kernel);
+    }
+    if (f >= 0) H5Fclose(f);
+    free(kernel);
+    temp_path(dir, sizeof dir, "run_nan");
+    char *nan_run[] = {(char *)nanprobe, "train", "--from-keras", path, "--out", dir, COMMON, NULL};
+    status = run(nan_run, output, sizeof output);
+    char text[4096];
+    CHECK(status == 3 && strstr(output, "conv3d_12/kernel"), "NaN in the loaded weights: exit %d\n%s", status, output);
+    query(dir, "SELECT layer_name || ' ' || tensor || ' ' || value_class || ' ' || element_index FROM first_nan", text,
+          sizeof text);
+    CHECK(strcmp(text, "conv3d_12 kernel nan 3") == 0, "first_nan should name conv3d_12's kernel, element 3: %s", text);
+    query(dir, "SELECT COUNT(*) FROM steps", text, sizeof text);
+    CHECK(strcmp(text, "0") == 0, "no step may run on NaN weights, %s did", text);
+}
+
+/* Training resumed from an exported file is bit-identical to --resume. */
+static void cli_resume_equivalence(const char *nanprobe)
+{
+    char a[512], b[512], file[512], output[8192], ta[4096], tb[4096];
+    temp_path(a, sizeof a, "run_a");
+    temp_path(b, sizeof b, "run_b");
+    temp_path(file, sizeof file, "run_a.h5");
+    char *first[] = {(char *)nanprobe, "train", "--from-keras", FIXTURES "full_tf211.h5", "--out", a, "--epochs", "1",
+                     COMMON, NULL};
+    int status = run(first, output, sizeof output);
+    CHECK(status == 0, "run A: exit %d\n%s", status, output);
+    char *exported[] = {(char *)nanprobe, "export-keras", a, "-o", file, "--optimizer", NULL};
+    status = run(exported, output, sizeof output);
+    CHECK(status == 0 && strstr(output, "with Adam's state"), "export-keras: exit %d\n%s", status, output);
+    char *resumed[] = {(char *)nanprobe, "train", "--resume", a, "--epochs", "2", "--quiet", NULL};
+    status = run(resumed, output, sizeof output);
+    CHECK(status == 0, "--resume A: exit %d\n%s", status, output);
+    char *again[] = {(char *)nanprobe, "train", "--from-keras", file, "--initial-epoch", "1", "--out", b, "--epochs",
+                     "2", COMMON, NULL};
+    status = run(again, output, sizeof output);
+    CHECK(status == 0, "run B from the export: exit %d\n%s", status, output);
+    query(a, "SELECT data_loss FROM steps WHERE step > 42 ORDER BY step", ta, sizeof ta);
+    query(b, "SELECT data_loss FROM steps ORDER BY step", tb, sizeof tb);
+    CHECK(ta[0] && strcmp(ta, tb) == 0, "losses after the export differ: --resume %s, --from-keras %s", ta, tb);
+    /* And the weights, moving statistics and Adam state at the end. */
+    char fa[512], fb[512];
+    temp_path(fa, sizeof fa, "end_a.h5");
+    temp_path(fb, sizeof fb, "end_b.h5");
+    char *ea[] = {(char *)nanprobe, "export-keras", a, "-o", fa, "--optimizer", NULL};
+    char *eb[] = {(char *)nanprobe, "export-keras", b, "-o", fb, "--optimizer", NULL};
+    CHECK(run(ea, output, sizeof output) == 0 && run(eb, output, sizeof output) == 0, "export at the end failed");
+    model ma, mb;
+    error err;
+    keras_load_result ra, rb;
+    if (model_build(&ma, &fixture_model, &err) == 0 && model_build(&mb, &fixture_model, &err) == 0) {
+        int rc = keras_load(fa, &ma, &ra, &err) || keras_load(fb, &mb, &rb, &err);
+        CHECK(rc == 0 && same_state(&ma, &mb, 1) && ra.info.iterations == rb.info.iterations,
+              "the state after --resume and after --from-keras differ (t %ld vs %ld)", ra.info.iterations,
+              rb.info.iterations);
+        model_free(&ma);
+        model_free(&mb);
+    }
+}
+
+static void test_cli(const char *nanprobe)
+{
+    cli_import(nanprobe);
+    cli_hostile(nanprobe);
+    cli_resume_equivalence(nanprobe);
+}
+
 int main(int argc, char **argv)
 {
     omp_set_num_threads(1);
@@ -695,7 +861,7 @@ int main(int argc, char **argv)
     hostile_layers();
     hostile_values();
     hostile_files();
-    (void)argc, (void)argv;
+    test_cli(test_binary(argc, argv));
     reference_close(&r);
     test_remove_tree(temp_dir);
     return test_finish();
