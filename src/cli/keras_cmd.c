@@ -31,13 +31,25 @@ static void add_arg(keras_train_args *extra, const char *format, ...)
     extra->count++;
 }
 
+/* An option that contradicts the file: a usage error, not a file error. */
+static int conflict(error *err, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+static int conflict(error *err, const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    vsnprintf(err->message, sizeof err->message, format, ap);
+    va_end(ap);
+    return KERAS_CMD_CONFLICT;
+}
+
 /* An option the file defines: taken from the file unless given, and then
  * it must agree. */
 static int settle_int(const char *option, int given, int *value, int from_file, const char *file,
                       keras_train_args *extra, error *err)
 {
     if (given && *value != from_file)
-        return error_set(err, "nanprobe train: %s %d does not match --from-keras %s, which holds %d", option, *value,
+        return conflict(err, "nanprobe train: %s %d does not match --from-keras %s, which holds %d", option, *value,
                          file, from_file);
     *value = from_file;
     add_arg(extra, "%s=%d", option, from_file);
@@ -49,12 +61,12 @@ static int settle_clip(train_options *o, int given, const keras_model_info *info
 {
     if (info->has_clip) {
         if (given && memcmp(o->clip, info->clip, sizeof o->clip) != 0)
-            return error_set(err, "nanprobe train: --clip %dx%dx%dx%d does not match --from-keras %s, whose input "
+            return conflict(err, "nanprobe train: --clip %dx%dx%dx%d does not match --from-keras %s, whose input "
                                   "is %dx%dx%dx%d", o->clip[0], o->clip[1], o->clip[2], o->clip[3], o->from_keras,
                              info->clip[0], info->clip[1], info->clip[2], info->clip[3]);
         memcpy(o->clip, info->clip, sizeof o->clip);
     } else if (given && o->clip[3] != info->clip[3]) {
-        return error_set(err, "nanprobe train: --clip %dx%dx%dx%d has %d channels; --from-keras %s expects %d",
+        return conflict(err, "nanprobe train: --clip %dx%dx%dx%d has %d channels; --from-keras %s expects %d",
                          o->clip[0], o->clip[1], o->clip[2], o->clip[3], o->clip[3], o->from_keras, info->clip[3]);
     } else if (!given) {
         /* Weights only: D, H, W are not in the file (a global pool makes the
@@ -86,14 +98,16 @@ int keras_cmd_prepare_train(train_options *o, int argc, char *const *argv, keras
     keras_model_info info;
     memset(extra, 0, sizeof *extra);
     if (keras_inspect(o->from_keras, &info, err)) return -1;
-    if (settle_int("--depth", options_given(argc, argv, "--depth"), &o->depth, info.depth, o->from_keras, extra,
-                   err) ||
-        settle_int("--width", options_given(argc, argv, "--width"), &o->width, info.width, o->from_keras, extra,
-                   err) ||
-        settle_int("--classes", options_given(argc, argv, "--classes"), &o->classes, info.classes, o->from_keras,
-                   extra, err) ||
-        settle_clip(o, options_given(argc, argv, "--clip"), &info, extra, err))
-        return -1;
+    int rc = settle_int("--depth", options_given(argc, argv, "--depth"), &o->depth, info.depth, o->from_keras,
+                        extra, err);
+    if (rc == 0)
+        rc = settle_int("--width", options_given(argc, argv, "--width"), &o->width, info.width, o->from_keras, extra,
+                        err);
+    if (rc == 0)
+        rc = settle_int("--classes", options_given(argc, argv, "--classes"), &o->classes, info.classes,
+                        o->from_keras, extra, err);
+    if (rc == 0) rc = settle_clip(o, options_given(argc, argv, "--clip"), &info, extra, err);
+    if (rc) return rc;
     if (!options_given(argc, argv, "--l2") && info.has_l2) {
         o->l2 = info.l2;
         add_arg(extra, "--l2=%.17g", o->l2);
