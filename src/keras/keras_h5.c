@@ -64,82 +64,80 @@ int keras_h5_has_attribute(hid_t loc, const char *name)
     return H5Aexists(loc, name) > 0;
 }
 
+/* Variable-length strings (h5py's str): HDF5 allocates them, we copy. */
+static int read_variable(hid_t attr, hid_t type, hid_t space, hssize_t n, string_array *out)
+{
+    hid_t mem = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mem, H5T_VARIABLE);
+    H5Tset_cset(mem, H5Tget_cset(type));
+    char **variable = calloc((size_t)n + 1, sizeof(char *));
+    int read = variable && H5Aread(attr, mem, variable) >= 0, rc = read ? 0 : -1;
+    for (hssize_t i = 0; rc == 0 && i < n; i++) {
+        const char *s = variable[i] ? variable[i] : "";
+        if (strlen(s) > MAX_STRING_BYTES || !(out->items[out->count] = strdup(s))) rc = -1;
+        else out->count++;
+    }
+    if (read) H5Dvlen_reclaim(mem, space, H5P_DEFAULT, variable);
+    free(variable);
+    H5Tclose(mem);
+    return rc;
+}
+
+/* Fixed-length strings (numpy bytes, what Keras writes). */
+static int read_fixed(hid_t attr, hid_t type, hssize_t n, string_array *out)
+{
+    size_t size = H5Tget_size(type);
+    if (size == 0 || size > MAX_STRING_BYTES) return -1;
+    /* NUL-padded in memory: a NUL-terminated type would give the
+     * terminator the last byte and cut a full-length name short. */
+    hid_t mem = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mem, size);
+    H5Tset_strpad(mem, H5T_STR_NULLPAD);
+    char *fixed = malloc(size * (size_t)n + 1);
+    int rc = fixed && H5Aread(attr, mem, fixed) >= 0 ? 0 : -1;
+    for (hssize_t i = 0; rc == 0 && i < n; i++) {
+        const char *s = fixed + (size_t)i * size;
+        size_t length = strnlen(s, size);
+        char *copy = malloc(length + 1);
+        if (!copy) {
+            rc = -1;
+            break;
+        }
+        memcpy(copy, s, length);
+        copy[length] = '\0';
+        out->items[out->count++] = copy;
+    }
+    free(fixed);
+    H5Tclose(mem);
+    return rc;
+}
+
 /* Appends the strings of one attribute to out. */
 static int read_string_attribute(hid_t loc, const char *name, const char *label, const char *where,
                                  string_array *out, error *err)
 {
     hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
     if (attr < 0) return error_set(err, "%s: attribute '%s' of %s cannot be read", label, name, where);
-    hid_t type = H5Aget_type(attr), space = H5Aget_space(attr), mem = -1;
-    int rc = -1;
-    char *fixed = NULL, **variable = NULL;
+    hid_t type = H5Aget_type(attr), space = H5Aget_space(attr);
     hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
-    /* Keras writes an empty list (a layer without weights) as an empty
-     * float64 array: no names, whatever its type. */
+    int rc = -1;
+    char **grown;
     if (type >= 0 && n == 0) {
+        /* Keras writes an empty list (a layer without weights) as an empty
+         * float64 array: no names, whatever its type. */
         rc = 0;
-        goto done;
-    }
-    if (type < 0 || H5Tget_class(type) != H5T_STRING) {
+    } else if (type < 0 || H5Tget_class(type) != H5T_STRING) {
         error_set(err, "%s: attribute '%s' of %s is not a string list (expected layer or weight names)", label,
                   name, where);
-        goto done;
-    }
-    if (n < 0 || n > MAX_STRINGS || out->count + n > MAX_STRINGS) {
+    } else if (n < 0 || n > MAX_STRINGS || out->count + n > MAX_STRINGS) {
         error_set(err, "%s: attribute '%s' of %s has an unreadable size", label, name, where);
-        goto done;
-    }
-    char **grown = realloc(out->items, sizeof(char *) * (size_t)(out->count + n + 1));
-    if (!grown) {
+    } else if (!(grown = realloc(out->items, sizeof(char *) * (size_t)(out->count + n + 1)))) {
         error_set(err, "%s: out of memory reading attribute '%s'", label, name);
-        goto done;
-    }
-    out->items = grown;
-    mem = H5Tcopy(H5T_C_S1);
-    if (H5Tis_variable_str(type) > 0) {
-        H5Tset_size(mem, H5T_VARIABLE);
-        H5Tset_cset(mem, H5Tget_cset(type));
-        variable = calloc((size_t)n + 1, sizeof(char *));
-        if (!variable || H5Aread(attr, mem, variable) < 0) {
-            error_set(err, "%s: attribute '%s' of %s cannot be read", label, name, where);
-            goto done;
-        }
-        for (hssize_t i = 0; i < n; i++) {
-            const char *s = variable[i] ? variable[i] : "";
-            if (strlen(s) > MAX_STRING_BYTES || !(out->items[out->count] = strdup(s))) break;
-            out->count++;
-        }
-        H5Dvlen_reclaim(mem, space, H5P_DEFAULT, variable);
     } else {
-        size_t size = H5Tget_size(type);
-        if (size == 0 || size > MAX_STRING_BYTES) {
-            error_set(err, "%s: attribute '%s' of %s has an unreadable string size", label, name, where);
-            goto done;
-        }
-        /* NUL-padded in memory: a NUL-terminated type would give the
-         * terminator the last byte and cut a full-length name short. */
-        H5Tset_size(mem, size);
-        H5Tset_strpad(mem, H5T_STR_NULLPAD);
-        fixed = malloc(size * (size_t)n + 1);
-        if (!fixed || H5Aread(attr, mem, fixed) < 0) {
-            error_set(err, "%s: attribute '%s' of %s cannot be read", label, name, where);
-            goto done;
-        }
-        for (hssize_t i = 0; i < n; i++) {
-            const char *s = fixed + (size_t)i * size;
-            size_t length = strnlen(s, size);
-            char *copy = malloc(length + 1);
-            if (!copy) break;
-            memcpy(copy, s, length);
-            copy[length] = '\0';
-            out->items[out->count++] = copy;
-        }
+        out->items = grown;
+        rc = H5Tis_variable_str(type) > 0 ? read_variable(attr, type, space, n, out) : read_fixed(attr, type, n, out);
+        if (rc) error_set(err, "%s: attribute '%s' of %s cannot be read", label, name, where);
     }
-    rc = 0;
-done:
-    free(fixed);
-    free(variable);
-    if (mem >= 0) H5Tclose(mem);
     if (type >= 0) H5Tclose(type);
     if (space >= 0) H5Sclose(space);
     H5Aclose(attr);
