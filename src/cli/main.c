@@ -12,6 +12,7 @@
 #include "dataset.h"
 #include "db.h"
 #include "db_memory.h"
+#include "keras_cmd.h"
 #include "model.h"
 #include "ablate.h"
 #include "exit_status.h"
@@ -65,6 +66,7 @@ static int command_train(int argc, char **argv)
     char **stored = NULL, **list = NULL;
     int stored_count = 0, list_count = 0;
     char out_arg[4200];
+    keras_train_args keras_args = {0};
     int resume = c.resume != NULL;
     if (resume) {
         const char *dir = c.resume;
@@ -126,8 +128,16 @@ static int command_train(int argc, char **argv)
             strftime(stamp, sizeof stamp, "runs/run-%Y%m%d-%H%M%S", &tm);
             snprintf(out_arg, sizeof out_arg, "--out=%s", stamp);
         }
-        list = malloc(sizeof(char *) * (size_t)(argc + 2));
+        /* --from-keras: the file defines the model; the options it settles
+         * are stored spelled out, so --resume rebuilds the same model. */
+        int keras_rc = c.o.from_keras ? keras_cmd_prepare_train(&c.o, argc, argv, &keras_args, &err) : 0;
+        if (keras_rc) {
+            fprintf(stderr, "%s\n", err.message);
+            return keras_rc == KERAS_CMD_CONFLICT ? EXIT_USAGE : EXIT_FAILURE_;
+        }
+        list = malloc(sizeof(char *) * (size_t)(argc + 2 + keras_args.count));
         for (int i = 0; i < argc; i++) list[list_count++] = argv[i];
+        for (int i = 0; i < keras_args.count; i++) list[list_count++] = keras_args.argv[i];
         if (!c.o.out) {
             list[list_count++] = out_arg;
             c.o.out = out_arg + 6;
@@ -291,6 +301,7 @@ static void print_usage(FILE *out)
             "  compare   compare runs side by side (ablation arms)\n"
             "  ablate    train every arm of a grid (e.g. init x l2), then compare them\n"
             "  summary   print the network like Keras' model.summary()\n"
+            "  export-keras  write a run's state as a tf.keras .h5 (model.load_weights() reads it)\n"
             "  schema    print the SQL schema of run.db\n"
             "  version   print the version\n",
             NANPROBE_VERSION);
@@ -311,6 +322,7 @@ int main(int argc, char **argv)
     if (strcmp(command, "report") == 0) return command_report(argc - 2, argv + 2);
     if (strcmp(command, "compare") == 0) return command_compare(argc - 2, argv + 2);
     if (strcmp(command, "ablate") == 0) return ablate_main(argc - 2, argv + 2);
+    if (strcmp(command, "export-keras") == 0) return keras_cmd_export(argc - 2, argv + 2);
     if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
         printf("nanprobe %s\n", NANPROBE_VERSION);
         return EXIT_OK;

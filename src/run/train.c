@@ -17,6 +17,7 @@
 #include "checkpoint.h"
 #include "dataset.h"
 #include "db.h"
+#include "keras.h"
 #include "loss.h"
 #include "optimizer.h"
 #include "probe.h"
@@ -300,6 +301,23 @@ static int validate(run *r, validation_result *out, error *err)
 
 /* ------------------------------------------------------------------ run */
 
+/* --from-keras: the file's weights, moving statistics and Adam state in
+ * place of model_init_weights.  Keras' iterations become Adam's t and the
+ * step count, so run.db's steps continue the Keras run's. */
+static int init_from_keras(run *r, error *err)
+{
+    keras_load_result k;
+    if (keras_load(r->o->from_keras, &r->m, &k, err)) return -1;
+    r->state.adam_t = r->state.step = k.info.iterations;
+    if (k.converted)
+        run_note(r, "--from-keras: %d variables were not float32 and were converted (%s, ...)", k.converted,
+                 k.converted_example);
+    if (k.renamed)
+        run_note(r, "--from-keras: %d layers carry other names in the file, mapped by topology (%s, ...)", k.renamed,
+                 k.renamed_example);
+    return 0;
+}
+
 static int open_run(run *r, int resume, error *err)
 {
     const train_options *o = r->o;
@@ -347,7 +365,12 @@ static int open_run(run *r, int resume, error *err)
         if (db_writer_resume(&r->db, database, r->state.step, err)) return -1;
     } else {
         memset(&r->state, 0, sizeof r->state);
-        model_init_weights(&r->m, o->init, (uint64_t)o->seed);
+        if (o->from_keras) {
+            if (init_from_keras(r, err)) return -1;
+        } else {
+            model_init_weights(&r->m, o->init, (uint64_t)o->seed);
+        }
+        r->state.epoch = o->initial_epoch;
         r->state.learning_rate = (float)o->lr;
         r->state.kernel_squares = model_l2_penalty(&r->m, 1.0f);
         reduce_lr_init(&r->state.plateau, o->plateau_factor, o->plateau_patience, o->plateau_min_lr,
@@ -370,6 +393,14 @@ static int open_run(run *r, int resume, error *err)
     probe_config pc = {.statistics = o->probes, .probe_every = o->probe_every, .ring_steps = o->ring_steps,
                        .l2 = (float)o->l2, .injections = r->injections, .injection_count = o->injection_count};
     if (probe_open(&r->probes, &r->m, &r->db, &pc, err)) return -1;
+    if (!resume && o->from_keras) {
+        char message[4300];
+        snprintf(message, sizeof message, "initialised from the Keras checkpoint %s at iteration %ld", o->from_keras,
+                 r->state.step);
+        if (write_event(r, "keras_import", message, NAN, NAN, err)) return -1;
+        /* NaN or Inf already in the file: named before any step runs. */
+        if (probe_check_loaded(r->probes, r->state.step, r->state.epoch + 1, err)) return -1;
+    }
     if (resume) {
         char message[128];
         snprintf(message, sizeof message, "resumed from the checkpoint at step %ld", r->state.step);
@@ -647,7 +678,11 @@ int train_run(const train_options *o, int argc, char *const *argv, int resume, c
 
     long long run_start = now_microseconds();
     int rc = 0;
-    while (rc == 0 && r.state.epoch < o->epochs) rc = run_epoch(&r, err);
+    if (probe_first_event(r.probes)) {
+        run_note(&r, "NaN sentinel: %s", probe_first_event(r.probes)->message);
+        r.status = TRAIN_NAN;
+    }
+    while (rc == 0 && r.status != TRAIN_NAN && r.state.epoch < o->epochs) rc = run_epoch(&r, err);
     rc = rc < 0 ? -1 : 0;
     finish_run(&r, rc, run_start, result, err);
     close_run(&r);
