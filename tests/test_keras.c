@@ -645,6 +645,22 @@ static void hostile_values(void)
     free(kernel);
 }
 
+/* A model built otherwise than the file says: refused before any read. */
+static void wrong_model(void)
+{
+    model_config other = fixture_model;
+    other.width = 8;
+    model m;
+    error err;
+    keras_load_result result;
+    if (model_build(&m, &other, &err)) return;
+    int rc = keras_load(FIXTURES "full_tf211.h5", &m, &result, &err);
+    CHECK(rc != 0 && strstr(err.message, "holds a ResNet3D-18 of width 4 with 5 classes; the model is a ResNet3D-18 "
+                                         "of width 8"),
+          "a width-8 model took a width-4 file: %s", rc ? err.message : "accepted");
+    model_free(&m);
+}
+
 static void hostile_files(void)
 {
     char path[512];
@@ -903,6 +919,7 @@ int main(int argc, char **argv)
     hostile_layers();
     hostile_values();
     hostile_files();
+    wrong_model();
     test_cli(test_binary(argc, argv));
     reference_close(&r);
     test_remove_tree(temp_dir);

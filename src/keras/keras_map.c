@@ -198,6 +198,11 @@ int keras_load(const char *path, model *m, keras_load_result *result, error *err
 {
     memset(result, 0, sizeof *result);
     if (keras_inspect(path, &result->info, err)) return -1;
+    const keras_model_info *i = &result->info;
+    if (i->depth != m->config.depth || i->width != m->config.width || i->classes != m->config.classes)
+        return error_set(err, "%s holds a ResNet3D-%d of width %d with %d classes; the model is a ResNet3D-%d of width "
+                              "%d with %d classes", path, i->depth, i->width, i->classes, m->config.depth,
+                         m->config.width, m->config.classes);
     keras_source s;
     if (keras_source_open(&s, path, err)) return -1;
     keras_map k = {.source = &s, .m = m, .result = result, .err = err};

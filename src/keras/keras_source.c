@@ -72,7 +72,7 @@ int keras_source_open(keras_source *s, const char *path, error *err)
     }
     s->file = keras_h5_open(h5_path, path, err);
     if (s->file < 0) {
-        if (s->kind == KERAS3_ARCHIVE)
+        if (s->kind == KERAS3_ARCHIVE && err)
             snprintf(err->message + strlen(err->message), sizeof err->message - strlen(err->message),
                      " (its model.weights.h5)");
         keras_source_close(s);
