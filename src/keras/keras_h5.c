@@ -283,14 +283,19 @@ int keras_h5_read_scalar(hid_t loc, const char *path, const char *label, const c
 hid_t keras_h5_create(const char *path, error *err)
 {
     quiet_hdf5();
-    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    /* The 1.8 format stores an attribute over 64 KiB densely; the original
+     * one cannot hold it at all (a ResNet3D-152's model_config is ~250 KB). */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
     if (f < 0) return error_set(err, "%s: cannot create the file", path);
     return f;
 }
 
-/* numpy bytes, as Keras' save_attributes_to_hdf5_group writes them: one
- * fixed-length, NUL-padded string type as long as the longest name. */
-int keras_h5_write_strings(hid_t loc, const char *name, char *const *items, int count)
+/* One attribute of numpy bytes: a fixed-length, NUL-padded string type as
+ * long as the longest name. */
+static int write_string_chunk(hid_t loc, const char *name, char *const *items, int count)
 {
     if (count < 0) return -1;
     size_t longest = 1;
@@ -310,6 +315,29 @@ int keras_h5_write_strings(hid_t loc, const char *name, char *const *items, int 
     H5Sclose(space);
     H5Tclose(type);
     free(buffer);
+    return rc;
+}
+
+/* As Keras' save_attributes_to_hdf5_group: split into NAME0, NAME1, ...
+ * (numpy's array_split: the first count % chunks chunks one longer) until
+ * every chunk fits the 64512-byte object-header limit Keras assumes. */
+#define KERAS_HEADER_LIMIT 64512
+int keras_h5_write_strings(hid_t loc, const char *name, char *const *items, int count)
+{
+    size_t longest = 1;
+    for (int i = 0; i < count; i++)
+        if (strlen(items[i]) > longest) longest = strlen(items[i]);
+    int chunks = 1;
+    while ((size_t)((count + chunks - 1) / chunks) * longest > KERAS_HEADER_LIMIT && chunks < count) chunks++;
+    if (chunks == 1) return write_string_chunk(loc, name, items, count);
+    int at = 0, rc = 0;
+    for (int k = 0; k < chunks && rc == 0; k++) {
+        int n = count / chunks + (k < count % chunks);
+        char part[256];
+        snprintf(part, sizeof part, "%s%d", name, k);
+        rc = write_string_chunk(loc, part, items + at, n);
+        at += n;
+    }
     return rc;
 }
 
