@@ -874,7 +874,9 @@ static void cli_hostile(const char *nanprobe)
     char *nan_run[] = {(char *)nanprobe, "train", "--from-keras", path, "--out", dir, COMMON, NULL};
     status = run(nan_run, output, sizeof output);
     char text[4096];
-    CHECK(status == 3 && strstr(output, "kernel of conv3d_12") && strstr(output, "the loaded checkpoint"), "NaN in the loaded weights: exit %d\n%s", status, output);
+    CHECK(status == 3 && strstr(output, "kernel of conv3d_12") && strstr(output, "the loaded checkpoint") &&
+              strstr(output, "the file holds NaN or Inf: conv3d_12/kernel element 3"),
+          "NaN in the loaded weights: exit %d\n%s", status, output);
     query(dir, "SELECT layer_name || ' ' || tensor || ' ' || value_class || ' ' || element_index FROM first_nan", text,
           sizeof text);
     CHECK(strcmp(text, "conv3d_12 kernel nan 3") == 0, "first_nan should name conv3d_12's kernel, element 3: %s", text);

@@ -57,6 +57,7 @@ typedef struct keras_load_result {
     char converted_example[96];
     int renamed;             /* layers whose name in the file differs from nanprobe's */
     char renamed_example[160];
+    char nonfinite[360];     /* the first variable holding NaN/Inf, as the file names it ("" if none) */
 } keras_load_result;
 
 /* Fills m (built from options consistent with keras_inspect) from path.

@@ -52,6 +52,9 @@ int keras_map_read(keras_map *k, hid_t loc, const char *path, int param, const c
     }
     int converted = 0;
     if (keras_h5_read_floats(loc, path, label, what, dst, p->value.count, &converted, k->err)) return -1;
+    for (size_t i = 0; !k->result->nonfinite[0] && i < p->value.count; i++)
+        if (!float_is_finite(dst[i]))
+            snprintf(k->result->nonfinite, sizeof k->result->nonfinite, "%.320s element %zu", what, i);
     if (converted && k->result->converted++ == 0)
         snprintf(k->result->converted_example, sizeof k->result->converted_example, "%s", file_name);
     return 0;

@@ -312,6 +312,7 @@ static int init_from_keras(run *r, error *err)
     if (k.converted)
         run_note(r, "--from-keras: %d variables were not float32 and were converted (%s, ...)", k.converted,
                  k.converted_example);
+    if (k.nonfinite[0]) run_note(r, "--from-keras: the file holds NaN or Inf: %s", k.nonfinite);
     if (k.renamed)
         run_note(r, "--from-keras: %d layers carry other names in the file, mapped by topology (%s, ...)", k.renamed,
                  k.renamed_example);
