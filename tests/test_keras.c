@@ -572,30 +572,11 @@ static float *load_kernel12(const char *path, keras_load_result *result)
     return copy;
 }
 
-static void hostile_values(void)
+/* float64 and float16 weights are converted (and counted). */
+static void converted_values(const float *kernel, const double *wide, int rank, const hsize_t *dims, size_t count)
 {
     char path[512];
-    int rank;
-    hsize_t dims[8];
-    size_t count;
-    float *kernel = kernel12(&rank, dims, &count);
-    if (!kernel) return;
-    double *wide = malloc(sizeof(double) * count);
-    for (size_t i = 0; i < count; i++) wide[i] = kernel[i];
-
-    /* Wrong shape: twice the input channels. */
-    hid_t f = edit_copy(FIXTURES "full_tf211.h5", "wrong_shape.h5", path, sizeof path);
-    hsize_t wrong[5] = {dims[0], dims[1], dims[2], dims[3] * 2, dims[4]};
-    float *big = calloc(count * 2, sizeof(float));
-    replace_dataset(f, KERNEL12, H5T_IEEE_F32LE, 5, wrong, H5T_NATIVE_FLOAT, big);
-    H5Fclose(f);
-    char expected[160];
-    snprintf(expected, sizeof expected, "conv3d_12/kernel: the file has (%d,%d,%d,%d,%d), the model expects (%d,%d,%d,%d,%d)",
-             (int)wrong[0], (int)wrong[1], (int)wrong[2], (int)wrong[3], (int)wrong[4], (int)dims[0], (int)dims[1],
-             (int)dims[2], (int)dims[3], (int)dims[4]);
-    expect_failure(path, expected, "wrong shape");
-    free(big);
-
+    hid_t f;
     /* float64 weights: converted exactly (they hold float32 values). */
     f = edit_copy(FIXTURES "full_tf211.h5", "float64.h5", path, sizeof path);
     replace_dataset(f, KERNEL12, H5T_IEEE_F64LE, rank, dims, H5T_NATIVE_DOUBLE, wide);
@@ -626,6 +607,34 @@ static void hostile_values(void)
     CHECK(loaded && worst <= 1.0 / 2048 && result.converted == 1, "float16 weights: worst relative error %g, converted %d",
           worst, result.converted);
     free(loaded);
+
+}
+
+static void hostile_values(void)
+{
+    char path[512];
+    int rank;
+    hsize_t dims[8];
+    size_t count;
+    float *kernel = kernel12(&rank, dims, &count);
+    if (!kernel) return;
+    double *wide = malloc(sizeof(double) * count);
+    for (size_t i = 0; i < count; i++) wide[i] = kernel[i];
+
+    /* Wrong shape: twice the input channels. */
+    hid_t f = edit_copy(FIXTURES "full_tf211.h5", "wrong_shape.h5", path, sizeof path);
+    hsize_t wrong[5] = {dims[0], dims[1], dims[2], dims[3] * 2, dims[4]};
+    float *big = calloc(count * 2, sizeof(float));
+    replace_dataset(f, KERNEL12, H5T_IEEE_F32LE, 5, wrong, H5T_NATIVE_FLOAT, big);
+    H5Fclose(f);
+    char expected[160];
+    snprintf(expected, sizeof expected, "conv3d_12/kernel: the file has (%d,%d,%d,%d,%d), the model expects (%d,%d,%d,%d,%d)",
+             (int)wrong[0], (int)wrong[1], (int)wrong[2], (int)wrong[3], (int)wrong[4], (int)dims[0], (int)dims[1],
+             (int)dims[2], (int)dims[3], (int)dims[4]);
+    expect_failure(path, expected, "wrong shape");
+    free(big);
+
+    converted_values(kernel, wide, rank, dims, count);
 
     /* float64 beyond float32's range: refused, not turned into Inf. */
     f = edit_copy(FIXTURES "full_tf211.h5", "float64_huge.h5", path, sizeof path);

@@ -319,6 +319,17 @@ static int init_from_keras(run *r, error *err)
     return 0;
 }
 
+/* The import as an event, then the sentinel over the loaded values: NaN
+ * or Inf already in the file is named before any step runs. */
+static int log_keras_start(run *r, error *err)
+{
+    char message[4300];
+    snprintf(message, sizeof message, "initialised from the Keras checkpoint %s at iteration %ld", r->o->from_keras,
+             r->state.step);
+    if (write_event(r, "keras_import", message, NAN, NAN, err)) return -1;
+    return probe_check_loaded(r->probes, r->state.step, r->state.epoch + 1, err);
+}
+
 static int open_run(run *r, int resume, error *err)
 {
     const train_options *o = r->o;
@@ -366,11 +377,8 @@ static int open_run(run *r, int resume, error *err)
         if (db_writer_resume(&r->db, database, r->state.step, err)) return -1;
     } else {
         memset(&r->state, 0, sizeof r->state);
-        if (o->from_keras) {
-            if (init_from_keras(r, err)) return -1;
-        } else {
-            model_init_weights(&r->m, o->init, (uint64_t)o->seed);
-        }
+        if (o->from_keras && init_from_keras(r, err)) return -1;
+        if (!o->from_keras) model_init_weights(&r->m, o->init, (uint64_t)o->seed);
         r->state.epoch = o->initial_epoch;
         r->state.learning_rate = (float)o->lr;
         r->state.kernel_squares = model_l2_penalty(&r->m, 1.0f);
@@ -394,14 +402,7 @@ static int open_run(run *r, int resume, error *err)
     probe_config pc = {.statistics = o->probes, .probe_every = o->probe_every, .ring_steps = o->ring_steps,
                        .l2 = (float)o->l2, .injections = r->injections, .injection_count = o->injection_count};
     if (probe_open(&r->probes, &r->m, &r->db, &pc, err)) return -1;
-    if (!resume && o->from_keras) {
-        char message[4300];
-        snprintf(message, sizeof message, "initialised from the Keras checkpoint %s at iteration %ld", o->from_keras,
-                 r->state.step);
-        if (write_event(r, "keras_import", message, NAN, NAN, err)) return -1;
-        /* NaN or Inf already in the file: named before any step runs. */
-        if (probe_check_loaded(r->probes, r->state.step, r->state.epoch + 1, err)) return -1;
-    }
+    if (!resume && o->from_keras && log_keras_start(r, err)) return -1;
     if (resume) {
         char message[128];
         snprintf(message, sizeof message, "resumed from the checkpoint at step %ld", r->state.step);
