@@ -680,11 +680,13 @@ int train_run(const train_options *o, int argc, char *const *argv, int resume, c
 
     long long run_start = now_microseconds();
     int rc = 0;
-    if (probe_first_event(r.probes)) {
+    /* A non-finite value before any step came with the checkpoint. */
+    const int loaded_nonfinite = probe_first_event(r.probes) != NULL;
+    if (loaded_nonfinite) {
         run_note(&r, "NaN sentinel: %s", probe_first_event(r.probes)->message);
         r.status = TRAIN_NAN;
     }
-    while (rc == 0 && r.status != TRAIN_NAN && r.state.epoch < o->epochs) rc = run_epoch(&r, err);
+    while (rc == 0 && !loaded_nonfinite && r.state.epoch < o->epochs) rc = run_epoch(&r, err);
     rc = rc < 0 ? -1 : 0;
     finish_run(&r, rc, run_start, result, err);
     close_run(&r);
