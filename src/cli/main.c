@@ -132,7 +132,7 @@ static int command_train(int argc, char **argv)
          * are stored spelled out, so --resume rebuilds the same model. */
         int keras_rc = c.o.from_keras ? keras_cmd_prepare_train(&c.o, argc, argv, &keras_args, &err) : 0;
         if (keras_rc) {
-            fprintf(stderr, "%s\n", err.message);
+            fprintf(stderr, keras_rc == KERAS_CMD_CONFLICT ? "%s\n" : "nanprobe train: --from-keras: %s\n", err.message);
             return keras_rc == KERAS_CMD_CONFLICT ? EXIT_USAGE : EXIT_FAILURE_;
         }
         list = malloc(sizeof(char *) * (size_t)(argc + 2 + keras_args.count));

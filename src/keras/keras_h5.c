@@ -1,6 +1,7 @@
 /* keras_h5.c: checked HDF5 reads and the writes of export (see keras_h5.h). */
 #include "keras_h5.h"
 
+#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -29,7 +30,7 @@ hid_t keras_h5_open(const char *path, const char *label, error *err)
 {
     quiet_hdf5();
     FILE *probe = fopen(path, "rb");
-    if (!probe) return error_set(err, "%s: cannot open the file", label);
+    if (!probe) return error_set(err, "%s: cannot open the file: %s", label, strerror(errno));
     fclose(probe);
     if (H5Fis_hdf5(path) <= 0) return error_set(err, "%s: not an HDF5 file (expected a Keras .h5 or .weights.h5)", label);
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
