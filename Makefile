@@ -51,6 +51,16 @@ INC_run     := $(INC_probes) -Isrc/data -Isrc/run
 INC_reports := $(INC_core) -Iprobes -Ireports
 INC_cli     := $(INC_run) -Isrc/data -Ireports -Isrc/cli
 INC_tests   := $(INC_cli) -Itests -Itests/fuzz
+# src/keras (Keras checkpoints in and out) sits above src/optim; run, cli and
+# the tests see it.  libhdf5 is Debian's serial build (pkg-config hdf5).
+HDF5_CFLAGS := $(shell pkg-config --cflags hdf5 2>/dev/null || echo -I/usr/include/hdf5/serial)
+HDF5_LIBS   := $(shell pkg-config --libs hdf5 2>/dev/null || echo -lhdf5_serial)
+INC_keras   := $(INC_optim) -Isrc/keras $(HDF5_CFLAGS)
+INC_run     += -Isrc/keras $(HDF5_CFLAGS)
+INC_cli     += -Isrc/keras $(HDF5_CFLAGS)
+INC_tests   += -Isrc/keras $(HDF5_CFLAGS)
+LDLIBS      += $(HDF5_LIBS) -lzip -ljansson
+$(BUILD)/src/keras/%.o:  LAYER_INC := $(INC_keras)
 $(BUILD)/src/core/%.o:   LAYER_INC := $(INC_core)
 $(BUILD)/src/layers/%.o: LAYER_INC := $(INC_layers)
 $(BUILD)/src/model/%.o:  LAYER_INC := $(INC_model)
@@ -61,7 +71,7 @@ $(BUILD)/src/run/%.o:    LAYER_INC := $(INC_run)
 $(BUILD)/reports/%.o:    LAYER_INC := $(INC_reports)
 $(BUILD)/src/cli/%.o:    LAYER_INC := $(INC_cli)
 
-.PHONY: all deps run test test-fast tests-build layers asan valgrind check-full check-kernels bench diagnose-bench reference clean fuzz fuzz-build
+.PHONY: all deps run test test-fast tests-build layers asan valgrind check-full check-kernels bench diagnose-bench reference keras-fixtures clean fuzz fuzz-build
 
 all: nanprobe
 
@@ -116,7 +126,7 @@ test-fast: nanprobe tests-build layers
 layers: $(BUILD)/generated/schema_sql.h
 	@tools/check_layers.sh src/core="$(INC_core)" src/layers="$(INC_layers)" src/model="$(INC_model)" \
 	  src/optim="$(INC_optim)" src/data="$(INC_data)" probes="$(INC_probes)" src/run="$(INC_run)" \
-	  reports="$(INC_reports)" src/cli="$(INC_cli)" tests="$(INC_tests)"
+	  reports="$(INC_reports)" src/cli="$(INC_cli)" tests="$(INC_tests)" src/keras="$(INC_keras)"
 
 # Same tests, built with AddressSanitizer + UndefinedBehaviorSanitizer into
 # build-asan/.  NANPROBE_SANITIZED lets the heaviest cases shrink their sizes.
@@ -183,6 +193,11 @@ diagnose-bench: nanprobe $(BUILD)/bench/diagnose_bench
 reference:
 	@tools/install-deps.sh reference
 	/usr/bin/python3 tests/reference/make_reference.py tests/reference/fixture.bin
+
+# The Keras checkpoint fixtures of tests/test_keras.c (needs python3-h5py, python3-torch).
+keras-fixtures:
+	@tools/install-deps.sh keras-fixtures
+	/usr/bin/python3 tools/make_keras_fixtures.py tests/keras
 
 clean:
 	rm -rf build build-asan build-fuzz nanprobe

@@ -186,6 +186,35 @@ int probe_flush_ring(probe_session *ps, error *err)
     return rc;
 }
 
+int probe_check_loaded(probe_session *ps, long step, int epoch, error *err)
+{
+    model *m = ps->m;
+    ps->step = step;
+    ps->epoch = epoch;
+    sentinel_locate(&ps->sentinel, step, epoch, NULL, 0);
+    for (int i = 0; i < m->param_count; i++) {
+        const parameter *p = &m->params[i];
+        const float *data[3] = {p->value.data, p->adam_m, p->adam_v};
+        const probe_param_name names[3] = {PROBE_PARAM_VALUE, PROBE_PARAM_ADAM_M, PROBE_PARAM_ADAM_V};
+        for (int k = 0; k < (p->trainable ? 3 : 1); k++) {
+            tensor_stats s;
+            stats_compute(data[k], p->value.count, &s);
+            if (k == 0) ps->value_ok[i] = stats_nonfinite(&s) == 0;
+            else ps->moments_ok[i] &= stats_nonfinite(&s) == 0;
+            /* Nothing computed these values here: where they are is where they start. */
+            sentinel_check(&ps->sentinel, &s, data[k], p->layer, PASS_LOADED, probe_param_names[names[k]][p->role],
+                           p->value.rank, p->value.shape, 0, 1);
+        }
+    }
+    if (!ps->sentinel.first_this_step || !ps->db) return 0;
+    fill_nan_event(ps);
+    int rc = db_writer_begin(ps->db, err);
+    for (int i = 0; i < ps->event_count && rc == 0; i++) rc = db_write_event(ps->db, &ps->events[i], err);
+    if (rc == 0) rc = db_writer_commit(ps->db, err);
+    ps->event_count = 0;
+    return rc;
+}
+
 /* ----------------------------------------------------------- validation */
 
 void probe_validation_begin(probe_session *ps, const long *sample_ids, int batch)

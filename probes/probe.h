@@ -55,6 +55,12 @@ int probe_flush_ring(probe_session *ps, error *err);
 void probe_validation_begin(probe_session *ps, const long *sample_ids, int batch);
 void probe_validation_end(probe_session *ps);
 
+/* Checks every parameter value and Adam moment as loaded from a checkpoint
+ * (--from-keras), before any step: a non-finite value becomes the run's
+ * first event (pass "loaded", at step `step`) and is written at once.
+ * Returns -1 only when the database write fails. */
+int probe_check_loaded(probe_session *ps, long step, int epoch, error *err);
+
 /* The first non-finite event of the run, NULL while there is none. */
 const nonfinite_event *probe_first_event(const probe_session *ps);
 

@@ -147,11 +147,11 @@ CREATE TABLE IF NOT EXISTS events (
     run_id        INTEGER NOT NULL,
     step          INTEGER,
     epoch         INTEGER,
-    kind          TEXT NOT NULL,    -- nan | lr_reduced | early_stop | checkpoint | checkpoint_failed | interrupted | injection | resumed
+    kind          TEXT NOT NULL,    -- nan | lr_reduced | early_stop | checkpoint | checkpoint_failed | interrupted | injection | resumed | keras_import
     layer_id      INTEGER,          -- for nan / injection
     layer_name    TEXT,
     layer_path    TEXT,
-    pass          TEXT,             -- input | forward | loss | backward | update | optimizer_state | moving_statistics
+    pass          TEXT,             -- input | forward | loss | backward | update | optimizer_state | moving_statistics | loaded
     tensor        TEXT,             -- as in stats.tensor
     value_class   TEXT,             -- nan | +inf | -inf
     element_index INTEGER,          -- flat index of the first bad element in the tensor

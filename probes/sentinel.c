@@ -15,6 +15,7 @@ static const char *const pass_names[] = {
     [PASS_OPTIMIZER_STATE] = "optimizer_state",
     [PASS_UPDATE] = "update",
     [PASS_VALIDATION] = "validation",
+    [PASS_LOADED] = "loaded",
 };
 _Static_assert(sizeof pass_names / sizeof pass_names[0] == PASS_COUNT, "one name per probe_pass");
 
@@ -86,6 +87,7 @@ static const char *const pass_phrases[] = {
     [PASS_OPTIMIZER_STATE] = "Adam's state update",
     [PASS_UPDATE] = "the weight update",
     [PASS_VALIDATION] = "validation",
+    [PASS_LOADED] = "the loaded checkpoint",
 };
 _Static_assert(sizeof pass_phrases / sizeof pass_phrases[0] == PASS_COUNT, "one phrase per probe_pass");
 

@@ -22,6 +22,7 @@ typedef enum probe_pass {
     PASS_OPTIMIZER_STATE,
     PASS_UPDATE,
     PASS_VALIDATION,
+    PASS_LOADED, /* a checkpoint's values before any step (Keras import) */
     PASS_COUNT
 } probe_pass;
 

@@ -3,6 +3,7 @@
 #   install-deps.sh build       compiler-side: OpenBLAS (OpenMP flavour), SQLite, gnuplot
 #   install-deps.sh reference   build + python3-torch (regenerating the parity fixture)
 #   install-deps.sh bench       build + python3-torch (the PyTorch peer)
+#   install-deps.sh keras-fixtures  build + python3-torch, python3-h5py (tests/keras fixtures)
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -eu
 what=${1:-build}
@@ -27,10 +28,19 @@ need libavutil-dev "/usr/include/$multiarch/libavutil/avutil.h"
 need pkg-config pkg-config
 need ffmpeg ffmpeg
 need sqlite3 sqlite3
+# Keras checkpoints (src/keras): HDF5, zip archives, JSON configs.
+need libhdf5-dev /usr/include/hdf5/serial/hdf5.h
+need libzip-dev /usr/include/zip.h
+need libjansson-dev /usr/include/jansson.h
+need pkg-config pkg-config
 case "$what" in
     reference|bench)
         /usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1 || missing="$missing python3-torch python3-numpy"
         [ "$what" = bench ] && need time /usr/bin/time
+        ;;
+    keras-fixtures)
+        /usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1 || missing="$missing python3-torch python3-numpy"
+        /usr/bin/python3 -c 'import h5py' >/dev/null 2>&1 || missing="$missing python3-h5py"
         ;;
 esac
 [ -z "$missing" ] && exit 0

@@ -11,6 +11,7 @@
 #include "checkpoint.h"
 #include "data_cmd.h"
 #include "dataset.h"
+#include "keras_cmd.h"
 #include "db.h"
 #include "db_memory.h"
 #include "model.h"
@@ -60,6 +61,7 @@ typedef struct train_arguments {
     char **list;
     int stored_count, list_count;
     char out_arg[4200]; /* "--out=DIR" */
+    keras_train_args keras; /* options a --from-keras file settles, spelled out */
 } train_arguments;
 
 static void train_arguments_free(train_arguments *a)
@@ -127,7 +129,7 @@ static int resume_arguments(train_cli *c, int argc, char **argv, train_arguments
 }
 
 /* A new run: argv, plus --out=runs/run-DATE when no --out was given. */
-static void fresh_arguments(train_cli *c, int argc, char **argv, train_arguments *a)
+static int fresh_arguments(train_cli *c, int argc, char **argv, train_arguments *a)
 {
     if (!c->o.out) {
         char stamp[64];
@@ -137,12 +139,23 @@ static void fresh_arguments(train_cli *c, int argc, char **argv, train_arguments
         strftime(stamp, sizeof stamp, "runs/run-%Y%m%d-%H%M%S", &tm);
         snprintf(a->out_arg, sizeof a->out_arg, "--out=%s", stamp);
     }
-    a->list = malloc(sizeof(char *) * (size_t)(argc + 2));
+    /* --from-keras: the file defines the model; the options it settles are
+     * stored spelled out, so --resume rebuilds the same model. */
+    error err;
+    int keras_rc = c->o.from_keras ? keras_cmd_prepare_train(&c->o, argc, argv, &a->keras, &err) : 0;
+    if (keras_rc) {
+        fprintf(stderr, keras_rc == KERAS_CMD_CONFLICT ? "%s\n" : "nanprobe train: --from-keras: %s\n", err.message);
+        return keras_rc == KERAS_CMD_CONFLICT ? EXIT_USAGE : EXIT_FAILURE_;
+    }
+    a->list = malloc(sizeof(char *) * (size_t)(argc + 2 + a->keras.count));
+    if (!a->list) return EXIT_FAILURE_;
     for (int i = 0; i < argc; i++) a->list[a->list_count++] = argv[i];
+    for (int i = 0; i < a->keras.count; i++) a->list[a->list_count++] = a->keras.argv[i];
     if (!c->o.out) {
         a->list[a->list_count++] = a->out_arg;
         c->o.out = a->out_arg + 6;
     }
+    return -1;
 }
 
 static void catch_stop_signals(void)
@@ -202,7 +215,7 @@ static int command_train(int argc, char **argv, const blas_selection *blas)
     memset(&a, 0, sizeof a);
     int resume = c.resume != NULL, rc = -1;
     if (resume) rc = resume_arguments(&c, argc, argv, &a, &err);
-    else fresh_arguments(&c, argc, argv, &a);
+    else rc = fresh_arguments(&c, argc, argv, &a);
     if (rc < 0) {
         catch_stop_signals();
         rc = train_then_report(&c, &a, resume, blas);
@@ -363,6 +376,7 @@ static void print_usage(FILE *out)
             "usage: nanprobe COMMAND [options]   (nanprobe COMMAND --help for each)\n\n"
             "commands:\n"
             "  train     train the seed's ResNet3D, probing every layer every step into DIR/run.db\n"
+            "  export-keras  write a run's state as a tf.keras .h5 (model.load_weights() reads it)\n"
             "  init      write the run database and the untrained model's checkpoint (train --max-steps 0)\n"
             "  report    write the NaN (or health) report of a run: verdict, figures, rules\n"
             "  compare   compare runs side by side (ablation arms)\n"
@@ -413,6 +427,7 @@ int main(int argc, char **argv)
     if (strcmp(command, "version") == 0 && argc > 2 && strcmp(argv[2], "--verbose") == 0)
         return doctor_main(argc - 3, argv + 3, &blas);
     if (strcmp(command, "train") == 0) return command_train(argc - 2, argv + 2, &blas);
+    if (strcmp(command, "export-keras") == 0) return keras_cmd_export(argc - 2, argv + 2);
     if (strcmp(command, "init") == 0) return command_init(argc - 2, argv + 2, &blas);
     if (strcmp(command, "summary") == 0) return command_summary(argc - 2, argv + 2);
     if (strcmp(command, "schema") == 0) return command_schema(argc - 2, argv + 2);

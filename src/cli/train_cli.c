@@ -48,6 +48,8 @@ static int build_specs(train_cli *c, option_spec *s)
     s[n++] = (option_spec){"--threads", OPTION_INT, &c->o.threads, "N", "threads (default: all cores)", 1, 1024, NULL};
     s[n++] = (option_spec){"--out", OPTION_STRING, &c->o.out, "DIR", "run directory for run.db, checkpoint and report (default runs/run-DATE)", 0, 0, NULL};
     s[n++] = (option_spec){"--name", OPTION_STRING, &c->o.name, "TEXT", "run name in the database (default: the directory name)", 0, 0, NULL};
+    s[n++] = (option_spec){"--from-keras", OPTION_STRING, &c->o.from_keras, "FILE", "start from a Keras checkpoint (.h5, .weights.h5, .keras): weights, moving statistics, Adam state; the model comes from the file", 0, 0, NULL};
+    s[n++] = (option_spec){"--initial-epoch", OPTION_INT, &c->o.initial_epoch, "N", "fit()'s initial_epoch: the first epoch is N+1 and --epochs the last (default 0)", 0, 1e9, NULL};
     s[n++] = (option_spec){"--resume", OPTION_STRING, &c->resume, "DIR", "continue the run in DIR from its checkpoint, bit-identically", 0, 0, NULL};
     s[n++] = (option_spec){"--max-steps", OPTION_LONG, &c->o.max_steps, "N", "stop after N steps in all, with a checkpoint; 0 = the untrained model's (default: no limit)", 0, big, NULL};
     s[n++] = (option_spec){"--checkpoint-every", OPTION_LONG, &c->o.checkpoint_every, "N", "also checkpoint every N steps (default: at epoch ends)", 0, big, NULL};
@@ -73,7 +75,8 @@ static int build_specs(train_cli *c, option_spec *s)
 const char *const train_cli_fixed_on_resume[] = {"--depth", "--width", "--clip", "--classes", "--batch", "--init",
                                               "--data", "--train-clips", "--val-clips", "--normalize", "--seed",
                                               "--steps-per-epoch", "--split", "--train-list", "--val-list", "--resize",
-                                              "--frame-step", "--skip-bad-videos", NULL};
+                                              "--frame-step", "--skip-bad-videos", "--from-keras",
+                                              "--initial-epoch", NULL};
 
 /* The video options after a parse: --resize parsed, and a video directory
  * serving all its videos with the classes it holds unless told otherwise

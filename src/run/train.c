@@ -17,6 +17,7 @@
 #include "clip_provenance.h"
 #include "dataset.h"
 #include "db.h"
+#include "keras.h"
 #include "loss.h"
 #include "optimizer.h"
 #include "probe.h"
@@ -295,6 +296,35 @@ static int validate(run *r, validation_result *out, error *err)
 
 /* ------------------------------------------------------------------ run */
 
+/* --from-keras: the file's weights, moving statistics and Adam state in
+ * place of model_init_weights.  Keras' iterations become Adam's t and the
+ * step count, so run.db's steps continue the Keras run's. */
+static int init_from_keras(run *r, error *err)
+{
+    keras_load_result k;
+    if (keras_load(r->o->from_keras, &r->m, &k, err)) return -1;
+    r->state.adam_t = r->state.step = k.info.iterations;
+    if (k.converted)
+        run_note(r, "--from-keras: %d variables were not float32 and were converted (%s, ...)", k.converted,
+                 k.converted_example);
+    if (k.nonfinite[0]) run_note(r, "--from-keras: the file holds NaN or Inf: %s", k.nonfinite);
+    if (k.renamed)
+        run_note(r, "--from-keras: %d layers carry other names in the file, mapped by topology (%s, ...)", k.renamed,
+                 k.renamed_example);
+    return 0;
+}
+
+/* The import as an event, then the sentinel over the loaded values: NaN
+ * or Inf already in the file is named before any step runs. */
+static int log_keras_start(run *r, error *err)
+{
+    char message[4300];
+    snprintf(message, sizeof message, "initialised from the Keras checkpoint %s at iteration %ld", r->o->from_keras,
+             r->state.step);
+    if (write_event(r, "keras_import", message, NAN, NAN, err)) return -1;
+    return probe_check_loaded(r->probes, r->state.step, r->state.epoch + 1, err);
+}
+
 /* The run directory, locked (a second trainer is refused), and what it
  * must hold: nothing for a new run, a run for --resume. */
 static int open_place(run *r, int resume, error *err)
@@ -356,7 +386,12 @@ static int start_new_run(run *r, const char *database, error *err)
     const train_options *o = r->o;
     memset(&r->state, 0, sizeof r->state);
     if (rundir_identity_new(r->state.identity, err)) return -1;
-    model_init_weights(&r->m, o->init, (uint64_t)o->seed);
+    if (o->from_keras) {
+        if (init_from_keras(r, err)) return -1;
+    } else {
+        model_init_weights(&r->m, o->init, (uint64_t)o->seed);
+    }
+    r->state.epoch = o->initial_epoch;
     r->state.learning_rate = (float)o->lr;
     r->state.kernel_squares = model_l2_penalty(&r->m, 1.0f);
     reduce_lr_init(&r->state.plateau, o->plateau_factor, o->plateau_patience, o->plateau_min_lr,
@@ -395,9 +430,10 @@ static int open_run(run *r, int resume, error *err)
     probe_config pc = {.statistics = o->probes, .probe_every = o->probe_every, .ring_steps = o->ring_steps,
                        .l2 = (float)o->l2, .injections = r->injections, .injection_count = o->injection_count};
     if (probe_open(&r->probes, &r->m, &r->db, &pc, err)) return -1;
+    if (!resume && o->from_keras && log_keras_start(r, err)) return -1;
     char message[128];
     if (resume) snprintf(message, sizeof message, "resumed from the checkpoint at step %ld", r->state.step);
-    else snprintf(message, sizeof message, "checkpoint at step 0 (the initial weights)");
+    else snprintf(message, sizeof message, "checkpoint at step %ld (the initial weights)", r->state.step);
     return write_event(r, resume ? "resumed" : "checkpoint", message, NAN, NAN, err);
 }
 
@@ -703,7 +739,13 @@ int train_run(const train_options *o, int argc, char *const *argv, int resume, c
 
     long long run_start = now_microseconds();
     int rc = 0;
-    while (rc == 0 && r.state.epoch < o->epochs) rc = run_epoch(&r, err);
+    /* A non-finite value before any step came with the checkpoint. */
+    const int loaded_nonfinite = probe_first_event(r.probes) != NULL;
+    if (loaded_nonfinite) {
+        run_note(&r, "NaN sentinel: %s", probe_first_event(r.probes)->message);
+        r.status = TRAIN_NAN;
+    }
+    while (rc == 0 && !loaded_nonfinite && r.state.epoch < o->epochs) rc = run_epoch(&r, err);
     rc = rc < 0 ? -1 : 0;
     finish_run(&r, rc, run_start, result, err);
     close_run(&r);

@@ -54,6 +54,11 @@ typedef struct train_options {
     /* BLAS (chosen before main's work, see blas_kernel.h): the setup line's
      * description and runs.config_json's "blas" object; NULL: not recorded */
     const char *blas, *blas_json;
+    /* Keras: initialise from this checkpoint instead of model_init_weights
+     * (weights, moving statistics, Adam's m, v and t); initial_epoch is
+     * fit()'s, the epoch the run starts counting from. */
+    const char *from_keras;
+    int initial_epoch;
 } train_options;
 
 typedef enum train_status {
