@@ -49,7 +49,7 @@ static void write_train_report(const train_options *o, train_result *result)
 {
     report_result report;
     error err;
-    int rc = report_write(result->database, NULL, &report, &err);
+    int rc = report_write(result->database, NULL, REPORT_STORE_CHAIN, &report, &err);
     if (report.index_path[0]) snprintf(result->report, sizeof result->report, "%s", report.index_path);
     if (rc) fprintf(stderr, "nanprobe train: warning: the report is incomplete: %s\n", err.message);
     if (!o->quiet && rc == 0 && report.had_nan) printf("\n%s\n", report.verdict);
@@ -308,9 +308,10 @@ static int command_schema(int argc, char **argv)
 static int command_report(int argc, char **argv)
 {
     const char *out = NULL, *positional[2];
-    int count = 0, help = 0;
+    int count = 0, help = 0, store_chain = 0;
     option_spec specs[] = {
         {"-o", OPTION_STRING, &out, "DIR", "output directory (default: the database's directory + /report)", 0, 0, NULL},
+        {"--store-chain", OPTION_FLAG, &store_chain, NULL, "also write the causal chain into the database's cause_chain table (otherwise the database is only read)", 0, 0, NULL},
     };
     error err;
     if (options_parse("report", specs, COUNT(specs), argc, argv, positional, 2, &count, &help, &err))
@@ -327,7 +328,7 @@ static int command_report(int argc, char **argv)
         return EXIT_USAGE;
     }
     report_result result;
-    int rc = report_write(positional[0], out, &result, &err);
+    int rc = report_write(positional[0], out, store_chain ? REPORT_STORE_CHAIN : 0, &result, &err);
     if (result.verdict[0] && (rc == 0 || result.index_path[0])) printf("%s\n", result.verdict);
     if (rc) {
         fprintf(stderr, "nanprobe report: %s\n", err.message);
