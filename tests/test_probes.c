@@ -601,6 +601,14 @@ static void test_kill_anywhere(const char *base, int rounds)
         }
         char check[64];
         query_text(&v, "PRAGMA integrity_check", check, sizeof check);
+        /* Killed after SQLite created the file but before the schema was
+         * written (a wide window on a loaded machine): an empty, intact
+         * database, nothing to corrupt. */
+        if (strcmp(check, "ok") == 0 && query(&v, "SELECT COUNT(*) FROM sqlite_master") == 0) {
+            valid++;
+            sqlite3_close(v.db);
+            continue;
+        }
         double steps = query(&v, "SELECT COUNT(*) FROM steps"), last = query(&v, "SELECT MAX(step) FROM steps");
         if (steps == 0) last = 0;
         /* Each step's statistics arrive in the same transaction as the step. */
