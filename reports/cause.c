@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 
+#include "clip_origin.h"
 #include "db.h"
 #include "probe_names.h"
 
@@ -404,6 +405,13 @@ static void root_data(walk *w, cause_trace *t, cause_link *root)
                      "(--normalize %s)",
                      id, position, absmax, DATA_SCALE_LIMIT, normalize);
         }
+        /* A video clip is named by its file and frames, which is what the
+         * user can open and look at. */
+        char origin[1024], shown[300];
+        size_t used = strlen(t->root_detail);
+        if (clip_origin_describe_step(w->db, w->d->run.run_id, w->nan_step, (long)id, origin, sizeof origin))
+            snprintf(t->root_detail + used, sizeof t->root_detail - used, "; clip %lld is %s", id,
+                     cause_printable(origin, shown, sizeof shown));
     }
     sqlite3_finalize(q);
 }

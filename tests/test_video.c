@@ -1113,6 +1113,32 @@ static void test_cli_decode_event(void)
           "validation origins of the broken file:\n%s", rows);
 }
 
+/* A constant video under --normalize standardize is 0/0: the verdict names
+ * the data as the cause, and the clip by its file and frames. */
+static void test_cli_verdict_names_file(void)
+{
+    static char output[65536];
+    mkdirs("flat/moving");
+    mkdirs("flat/still");
+    CHECK(video_make("flat/moving/m.mkv", AV_CODEC_ID_FFV1, 32, 24, 20, 25) == 0, "moving video");
+    CHECK(ffmpeg_run("-f lavfi -i color=c=gray:size=32x24:rate=25 -frames:v 20 -c:v ffv1 flat/still/gray.mkv") == 0,
+          "constant video");
+    char dir[1024], out[1024], verdict[1200];
+    path_make(dir, sizeof dir, "flat");
+    path_make(out, sizeof out, "run-flat");
+    int rc = nanprobe_run(output, sizeof output, "train", "--data", dir, "--normalize", "standardize", "--resize",
+                          "24x32", "--clip", "8x16x16x3", "--depth", "18", "--width", "4", "--batch", "2",
+                          "--val-clips", "0", "--epochs", "1", "--threads", "1", "--quiet", "--out", out, NULL);
+    CHECK(rc == 3, "train on a constant video under standardize: exit %d (expected 3, a NaN)\n%s", rc, output);
+    snprintf(verdict, sizeof verdict, "%s/report/verdict.txt", out);
+    FILE *f = fopen(verdict, "r");
+    size_t n = f ? fread(output, 1, sizeof output - 1, f) : 0;
+    output[n] = '\0';
+    if (f) fclose(f);
+    CHECK(strncmp(output, "Cause: data: clip ", 18) == 0 && strstr(output, "still/gray.mkv, frames ") != NULL,
+          "the verdict names the constant video's file and frames:\n%s", output);
+}
+
 int main(int argc, char **argv)
 {
     binary = test_binary(argc, argv);
@@ -1134,6 +1160,7 @@ int main(int argc, char **argv)
     test_cli_data();
     test_cli_train();
     test_cli_decode_event();
+    test_cli_verdict_names_file();
     test_remove_tree(root);
     return test_finish();
 }
