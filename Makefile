@@ -23,6 +23,11 @@ CFLAGS   := -std=c11 $(OPT) $(MATH) -g $(WARN) -fopenmp -D_GNU_SOURCE \
             -I$(BLAS_INC) $(EXTRA_CFLAGS)
 LDFLAGS  := -fopenmp -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) $(EXTRA_LDFLAGS)
 LDLIBS   := -lopenblas -lsqlite3 -lm
+# OpenMPI (src/dist only; MPI is initialized only under mpirun).  Its headers
+# come in as system headers so -Wextra judges our code, not theirs.
+MPI_CFLAGS := $(patsubst -I%,-isystem %,$(shell mpicc --showme:compile 2>/dev/null))
+MPI_LIBS   := $(shell mpicc --showme:link 2>/dev/null)
+LDLIBS   += $(MPI_LIBS)
 
 BUILD    ?= build
 MAIN_SRC := src/cli/main.c
@@ -40,7 +45,8 @@ INC_model   := $(INC_layers) -Isrc/model
 INC_optim   := $(INC_model) -Isrc/optim
 INC_data    := $(INC_core) -Isrc/data
 INC_probes  := $(INC_optim) -Iprobes -I$(BUILD)/generated
-INC_run     := $(INC_probes) -Isrc/data -Isrc/run -Isrc/cli -Ireports
+INC_dist    := $(INC_probes) -Isrc/dist
+INC_run     := $(INC_dist) -Isrc/data -Isrc/run -Isrc/cli -Ireports
 INC_reports := $(INC_core) -Iprobes -Ireports
 INC_cli     := $(INC_run) -Isrc/data -Ireports -Isrc/cli
 INC_tests   := $(INC_cli) -Itests
@@ -50,6 +56,7 @@ $(BUILD)/src/model/%.o:  LAYER_INC := $(INC_model)
 $(BUILD)/src/optim/%.o:  LAYER_INC := $(INC_optim)
 $(BUILD)/src/data/%.o:   LAYER_INC := $(INC_data)
 $(BUILD)/probes/%.o:     LAYER_INC := $(INC_probes)
+$(BUILD)/src/dist/%.o:   LAYER_INC := $(INC_dist) $(MPI_CFLAGS)
 $(BUILD)/src/run/%.o:    LAYER_INC := $(INC_run)
 $(BUILD)/reports/%.o:    LAYER_INC := $(INC_reports)
 $(BUILD)/src/cli/%.o:    LAYER_INC := $(INC_cli)
