@@ -133,6 +133,7 @@ valgrind:
 bench: nanprobe
 	@tools/install-deps.sh bench
 	/usr/bin/python3 bench/run_bench.py
+	bench/mpi_bench.sh ./nanprobe
 
 reference:
 	@tools/install-deps.sh reference

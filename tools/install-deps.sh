@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages nanprobe needs, when they are missing.
-#   install-deps.sh build       compiler-side: OpenBLAS (OpenMP flavour), SQLite, gnuplot
+#   install-deps.sh build       compiler-side: OpenBLAS (OpenMP flavour), SQLite, gnuplot, OpenMPI
 #   install-deps.sh reference   build + python3-torch (regenerating the parity fixture)
 #   install-deps.sh bench       build + python3-torch (the PyTorch peer)
 # As root it runs apt-get; otherwise it prints the exact command and fails.
@@ -19,6 +19,9 @@ need libopenblas-openmp-dev "/usr/include/$multiarch/openblas-openmp/cblas.h"
 need libsqlite3-dev /usr/include/sqlite3.h
 need gnuplot-nox gnuplot
 need sqlite3 sqlite3
+# OpenMPI: linked always, used only under mpirun (data-parallel train, ablate).
+need libopenmpi-dev "/usr/lib/$multiarch/openmpi/include/mpi.h"
+need openmpi-bin mpirun
 case "$what" in
     reference|bench)
         /usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1 || missing="$missing python3-torch python3-numpy"

@@ -156,10 +156,14 @@ void dist_progress(dist_request *requests, int n)
     }
 }
 
-int dist_wait_all(dist_comm *c, dist_request *requests, int n, const char *what, error *err)
+/* Polls the requests until done; timeout <= 0 waits as long as it takes
+ * (a peer that dies is then mpirun's to report).  Polling with a pause
+ * instead of MPI_Wait leaves the core to a rank that shares it. */
+static int wait_requests(dist_comm *c, dist_request *requests, int n, double timeout, long pause_ns,
+                         const char *what, error *err)
 {
     double start = dist_seconds();
-    struct timespec pause = {0, 20000}; /* 20 us: yields the core to a peer rank sharing it */
+    struct timespec pause = {0, pause_ns};
     for (;;) {
         int pending = 0;
         for (int i = 0; i < n; i++) {
@@ -174,12 +178,37 @@ int dist_wait_all(dist_comm *c, dist_request *requests, int n, const char *what,
             else pending++;
         }
         if (pending == 0) return 0;
-        if (dist_seconds() - start > c->timeout)
+        if (timeout > 0 && dist_seconds() - start > timeout)
             return error_set(err, "rank %d: %s: no answer from the other ranks for %.0f s (a rank is stuck or "
                                   "its host is lost)",
-                             c->rank, what, c->timeout);
+                             c->rank, what, timeout);
         nanosleep(&pause, NULL);
     }
+}
+
+int dist_wait_all(dist_comm *c, dist_request *requests, int n, const char *what, error *err)
+{
+    return wait_requests(c, requests, n, c->timeout, 20000, what, err);
+}
+
+int dist_sum_doubles_patient(dist_comm *c, double *values, int n, error *err)
+{
+    dist_request request = {.pending = 0};
+    if (!c->active) return 0;
+    int rc = MPI_Iallreduce(MPI_IN_PLACE, values, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD, request_of(&request));
+    if (rc != MPI_SUCCESS) return mpi_failed(rc, "MPI_Iallreduce", err);
+    request.pending = 1;
+    return wait_requests(c, &request, 1, 0.0, 10000000, "MPI_Iallreduce", err);
+}
+
+int dist_barrier_patient(dist_comm *c, error *err)
+{
+    dist_request request = {.pending = 0};
+    if (!c->active) return 0;
+    int rc = MPI_Ibarrier(MPI_COMM_WORLD, request_of(&request));
+    if (rc != MPI_SUCCESS) return mpi_failed(rc, "MPI_Ibarrier", err);
+    request.pending = 1;
+    return wait_requests(c, &request, 1, 0.0, 2000000, "MPI_Ibarrier", err);
 }
 
 int dist_sum_floats_timed(dist_comm *c, float *values, size_t n, const char *what, error *err)

@@ -67,6 +67,11 @@ int dist_allgather_doubles_timed(dist_comm *c, const double *mine, int n, double
  * small allreduce that carries sums and an order key together). */
 int dist_sum_then_min_timed(dist_comm *c, double *values, int n, const char *what, error *err);
 
+/* Without a timeout, sleeping between polls (ablation arms take hours;
+ * a rank waiting for the others must not spin on a core they need). */
+int dist_sum_doubles_patient(dist_comm *c, double *values, int n, error *err);
+int dist_barrier_patient(dist_comm *c, error *err);
+
 /* Seconds since an arbitrary origin (MPI_Wtime, or CLOCK_MONOTONIC). */
 double dist_seconds(void);
 

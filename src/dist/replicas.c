@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "merge.h"
+#include "probe_ring.h"
 
 /* What one rank sends rank 0 each step. */
 typedef struct wire_header {
@@ -49,7 +50,7 @@ int dist_replicas_open(dist_replicas *r, dist_comm *comm, probe_session *ps, con
     r->sync_bn = sync_bn;
     r->layer_count = m->layer_count;
     r->global_batch = global_batch;
-    const probe_step_rows *rows = probe_current_rows(ps);
+    const step_record *rows = probe_current_record(ps);
     if (!rows) return 0; /* statistics off: only the loss and the sentinel are agreed */
     r->send_capacity = pack_size(rows->stats_capacity, rows->metric_capacity, m->config.batch);
     r->receive_capacity = comm->rank == 0 ? r->send_capacity * comm->size : 0;
@@ -130,7 +131,7 @@ static int agree_event(dist_replicas *r, probe_session *ps, const dist_shard *sh
 
 /* ------------------------------------------------------------ the rows */
 
-static int pack_rows(dist_replicas *r, const probe_step_rows *rows, int samples)
+static int pack_rows(dist_replicas *r, const step_record *rows, int samples)
 {
     unsigned char *p = r->send;
     wire_header h = {rows->stats_count, rows->metric_count, rows->input_count, samples};
@@ -156,7 +157,7 @@ static int pack_rows(dist_replicas *r, const probe_step_rows *rows, int samples)
 
 /* Folds rank `from`'s rows (at p) into rank 0's, which arrived in the same
  * order: the same model and code path produce the same sequence of rows. */
-static int merge_rank(dist_replicas *r, probe_step_rows *rows, const unsigned char *p, int bytes, int from,
+static int merge_rank(dist_replicas *r, step_record *rows, const unsigned char *p, int bytes, int from,
                       double *samples_so_far, error *err)
 {
     wire_header h;
@@ -170,14 +171,14 @@ static int merge_rank(dist_replicas *r, probe_step_rows *rows, const unsigned ch
     for (int i = 0; i < h.stats_count; i++, p += sizeof(wire_stats)) {
         wire_stats w;
         memcpy(&w, p, sizeof w);
-        probe_stats_row *mine = &rows->stats[i];
+        stats_row *mine = &rows->stats[i];
         if (w.layer != mine->layer) return error_set(err, "rank %d's statistics are out of step with rank 0's", from);
         if (dist_stats_rule(mine->tensor, r->sync_bn) == DIST_SHARDED) dist_stats_append(&mine->stats, &w.stats);
     }
     for (int i = 0; i < h.metric_count; i++, p += sizeof(wire_metric)) {
         wire_metric w;
         memcpy(&w, p, sizeof w);
-        probe_metric_row *mine = &rows->metrics[i];
+        metric_row *mine = &rows->metrics[i];
         dist_rule rule = dist_metric_rule(mine->metric, r->sync_bn);
         mine->value = dist_metric_combine(rule, mine->value, w.value, *samples_so_far, h.samples);
     }
@@ -185,7 +186,7 @@ static int merge_rank(dist_replicas *r, probe_step_rows *rows, const unsigned ch
         if (rows->input_count >= rows->input_capacity) return error_set(err, "too many input clips from rank %d", from);
         wire_input w;
         memcpy(&w, p, sizeof w);
-        probe_input_row *row = &rows->inputs[rows->input_count++];
+        input_row *row = &rows->inputs[rows->input_count++];
         row->sample_id = w.sample_id;
         row->label = w.label;
         row->stats = w.stats;
@@ -196,7 +197,7 @@ static int merge_rank(dist_replicas *r, probe_step_rows *rows, const unsigned ch
 
 static int merge_rows(dist_replicas *r, probe_session *ps, int samples, error *err)
 {
-    probe_step_rows *rows = probe_current_rows(ps);
+    step_record *rows = probe_current_record(ps);
     if (!rows) return 0;
     double start = dist_seconds();
     int bytes = pack_rows(r, rows, samples);
@@ -213,20 +214,20 @@ static int merge_rows(dist_replicas *r, probe_session *ps, int samples, error *e
     return 0;
 }
 
-int dist_replicas_step(dist_replicas *r, probe_session *ps, const dist_shard *shard, int batch,
+int dist_replicas_step(dist_replicas *r, probe_session *ps, const dist_shard *shard, int rows,
                        dist_step_totals *totals, error *err)
 {
-    (void)batch;
     if (r->comm->size < 2) return 0;
     double start = dist_seconds();
     const nonfinite_event *mine = probe_new_event(ps);
-    double values[4] = {totals->loss_sum, totals->correct, totals->samples,
-                        mine ? (dist_event_order(mine, r->layer_count) + 1.0) * r->comm->size + r->comm->rank : INFINITY};
-    if (dist_sum_then_min_timed(r->comm, values, 4, "the step's agreement (loss, sentinel)", err)) return -1;
+    double key = mine ? (dist_event_order(mine, r->layer_count) + 1.0) * r->comm->size + r->comm->rank : INFINITY;
+    double values[5] = {totals->loss_sum, totals->correct, totals->samples, totals->stop, key};
+    if (dist_sum_then_min_timed(r->comm, values, 5, "the step's agreement (loss, sentinel)", err)) return -1;
     totals->loss_sum = values[0];
     totals->correct = values[1];
     totals->samples = values[2];
+    totals->stop = values[3];
     r->seconds += dist_seconds() - start;
-    if (isfinite(values[3]) && agree_event(r, ps, shard, values[3], err)) return -1;
-    return merge_rows(r, ps, shard->count, err);
+    if (isfinite(values[4]) && agree_event(r, ps, shard, values[4], err)) return -1;
+    return rows ? merge_rows(r, ps, shard->count, err) : 0;
 }

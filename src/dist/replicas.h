@@ -39,11 +39,13 @@ typedef struct dist_step_totals {
     double loss_sum; /* data loss x samples, over the ranks */
     double correct;
     double samples;
+    double stop;     /* ranks asked to stop (SIGINT/SIGTERM): > 0 stops all */
 } dist_step_totals;
 
-/* Called by every rank after probe_after_update and before probe_step_end.
+/* Called by every rank after probe_after_update and before probe_step_end
+ * (rows set), or after a validation pass (rows 0: sums and sentinel only).
  * totals holds this rank's and comes back with everyone's. */
-int dist_replicas_step(dist_replicas *r, probe_session *ps, const dist_shard *shard, int batch,
+int dist_replicas_step(dist_replicas *r, probe_session *ps, const dist_shard *shard, int rows,
                        dist_step_totals *totals, error *err);
 
 /* The order key of an event in a step's execution (smaller is earlier). */
