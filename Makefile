@@ -46,7 +46,7 @@ INC_optim   := $(INC_model) -Isrc/optim
 INC_data    := $(INC_core) -Isrc/data
 INC_probes  := $(INC_optim) -Iprobes -I$(BUILD)/generated
 INC_dist    := $(INC_probes) -Isrc/dist
-INC_run     := $(INC_dist) -Isrc/data -Isrc/run -Isrc/cli -Ireports
+INC_run     := $(INC_dist) -Isrc/data -Isrc/run
 INC_reports := $(INC_core) -Iprobes -Ireports
 INC_cli     := $(INC_run) -Isrc/data -Ireports -Isrc/cli
 INC_tests   := $(INC_cli) -Itests
@@ -61,7 +61,7 @@ $(BUILD)/src/run/%.o:    LAYER_INC := $(INC_run)
 $(BUILD)/reports/%.o:    LAYER_INC := $(INC_reports)
 $(BUILD)/src/cli/%.o:    LAYER_INC := $(INC_cli)
 
-.PHONY: all deps run test test-fast tests-build asan valgrind check-full bench reference clean
+.PHONY: all deps run test test-fast tests-build layers asan valgrind check-full bench reference clean
 
 all: nanprobe
 
@@ -99,14 +99,21 @@ run: deps
 
 # The test runner takes the binaries' directory and the nanprobe binary to drive.
 test: deps
-	@$(MAKE) --no-print-directory nanprobe tests-build
+	@$(MAKE) --no-print-directory nanprobe tests-build layers
 	tests/run_tests.sh $(BUILD)/tests ./nanprobe
 	@$(MAKE) --no-print-directory asan
 
 tests-build: $(TEST_BIN)
 
-test-fast: nanprobe tests-build
+test-fast: nanprobe tests-build layers
 	tests/run_tests.sh $(BUILD)/tests ./nanprobe
+
+# The layering: every quoted #include of a folder must be a bare name found
+# in that folder's -I paths (its own layer or one below; see INC_ above).
+layers: $(BUILD)/generated/schema_sql.h
+	@tools/check_layers.sh src/core="$(INC_core)" src/layers="$(INC_layers)" src/model="$(INC_model)" \
+	  src/optim="$(INC_optim)" src/data="$(INC_data)" probes="$(INC_probes)" src/dist="$(INC_dist)" \
+	  src/run="$(INC_run)" reports="$(INC_reports)" src/cli="$(INC_cli)" tests="$(INC_tests)"
 
 # Same tests, built with AddressSanitizer + UndefinedBehaviorSanitizer into
 # build-asan/.  NANPROBE_SANITIZED lets the heaviest cases shrink their sizes.

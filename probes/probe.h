@@ -5,16 +5,11 @@
  * it takes the statistics of the input batch (per clip too), every layer's
  * output and the gradient reaching it, BatchNorm's batch and moving
  * statistics, and (through the fused optimizer pass) every parameter's value,
- * gradient, applied update and Adam moments.  Each tensor's statistics are
- * also its non-finite check, so the sentinel costs nothing extra: the first
- * tensor, in execution order, that holds a NaN or Inf becomes the event,
- * with the step, layer, pass, tensor, first bad element and whether every
- * input of that tensor was finite (the origin) or not (propagation).
- *
- * With --probe-every K the statistics of every step are still computed (the
- * sentinel needs them) but written only every K steps; the last W steps are
- * kept in a ring and written in full when a non-finite value appears, so the
- * run-up to a NaN is always complete in the database. */
+ * gradient, applied update and Adam moments, under the names of
+ * probe_names.h.  Each tensor's statistics are also the sentinel's check
+ * (sentinel.h), so it costs nothing extra.  With --probe-every K the last W
+ * steps are kept in a ring (probe_ring.h) and written in full when a
+ * non-finite value appears, so the run-up to a NaN is always complete. */
 #ifndef NANPROBE_PROBE_H
 #define NANPROBE_PROBE_H
 
@@ -23,34 +18,7 @@
 #include "inject.h"
 #include "model.h"
 #include "optimizer.h"
-
-typedef enum probe_pass {
-    PASS_INPUT,
-    PASS_FORWARD,
-    PASS_MOVING_STATISTICS,
-    PASS_LOSS,
-    PASS_BACKWARD,
-    PASS_OPTIMIZER_STATE,
-    PASS_UPDATE,
-    PASS_VALIDATION,
-} probe_pass;
-
-const char *probe_pass_name(probe_pass pass);
-
-/* The first non-finite value of a run. */
-typedef struct nonfinite_event {
-    long step;
-    int epoch;
-    int layer;
-    probe_pass pass;
-    char tensor[32];         /* as in the stats table: output, output_grad, kernel.grad, ... */
-    const char *value_class; /* "nan", "+inf", "-inf" */
-    long long element;       /* flat index of the first bad element */
-    int sample, d, h, w, channel; /* -1 where the tensor has no such axis */
-    long sample_id;          /* dataset id of the clip at `sample`, -1 if none */
-    int is_origin;
-    char message[640];
-} nonfinite_event;
+#include "sentinel.h"
 
 typedef struct probe_config {
     int statistics;   /* 0: probes off (only the loss is checked; for benchmarks) */

@@ -13,6 +13,7 @@
 #include "html.h"
 #include "outdir.h"
 #include "precursor.h"
+#include "probe_names.h"
 #include "rules.h"
 #include "rundata.h"
 #include "runplots.h"
@@ -24,8 +25,17 @@
 /* Tensors shown in the HTML table (the TSV file has every tensor). */
 static int tensor_in_table(const char *tensor)
 {
-    static const char *const shown[] = {"output", "output_grad", "kernel", "kernel.grad", "kernel.update",
-                                        "kernel.adam_v", "gamma", "batch_variance", "moving_variance"};
+    static const char *const shown[] = {
+        PROBE_NAME_OUTPUT,
+        PROBE_NAME_OUTPUT_GRAD,
+        PROBE_ROLE_KERNEL PROBE_SUFFIX_VALUE,
+        PROBE_ROLE_KERNEL PROBE_SUFFIX_GRAD,
+        PROBE_ROLE_KERNEL PROBE_SUFFIX_UPDATE,
+        PROBE_ROLE_KERNEL PROBE_SUFFIX_ADAM_V,
+        PROBE_ROLE_GAMMA PROBE_SUFFIX_VALUE,
+        PROBE_NAME_BATCH_VARIANCE,
+        PROBE_ROLE_MOVING_VARIANCE PROBE_SUFFIX_VALUE,
+    };
     for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
         if (strcmp(tensor, shown[i]) == 0) return 1;
     return 0;

@@ -11,23 +11,23 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "probe_names.h"
 
 const series_def series_defs[SERIES_COUNT] = {
-    [SERIES_ACT_ABSMAX] = {"output", 0, STATS_ABSMAX, "act_absmax", "activation absmax"},
-    [SERIES_ACT_ZERO_FRACTION] = {"output", 0, STATS_ZERO_FRACTION, "act_zero_fraction", "activation zero fraction"},
-    [SERIES_GRAD_ABSMAX] = {"output_grad", 0, STATS_ABSMAX, "grad_absmax", "gradient absmax"},
-    [SERIES_GRAD_NORM] = {"output_grad", 0, STATS_L2NORM, "grad_norm", "gradient norm"},
-    [SERIES_KERNEL_NORM] = {"kernel", 0, STATS_L2NORM, "kernel_norm", "kernel norm"},
-    [SERIES_KERNEL_GRAD_NORM] = {"kernel.grad", 0, STATS_L2NORM, "kernel_grad_norm", "kernel gradient norm"},
-    [SERIES_UPDATE_RATIO] = {"kernel.update_ratio", 1, 0, "update_ratio", "update/weight ratio"},
-    [SERIES_L2_GRAD_RATIO] = {"kernel.l2_grad_ratio", 1, 0, "l2_grad_ratio", "L2-gradient/data-gradient ratio"},
-    [SERIES_BN_MIN_VARIANCE] = {"bn.min_variance", 1, 0, "bn_min_variance", "BN minimum batch variance"},
-    [SERIES_BN_MAX_VARIANCE] = {"bn.max_variance", 1, 0, "bn_max_variance", "BN maximum batch variance"},
-    [SERIES_BN_MAX_MEAN2_OVER_VAR] = {"bn.max_mean2_over_var", 1, 0, "bn_mean2_over_var", "BN max mean^2/variance"},
-    [SERIES_BN_MAX_GAMMA_OVER_STD] = {"bn.max_gamma_over_std", 1, 0, "bn_gamma_over_std", "BN max gamma/std"},
-    [SERIES_BN_COUNT] = {"bn.count", 1, 0, "bn_count", "BN values per channel"},
-    [SERIES_MAX_PROBABILITY] = {"loss.max_probability", 1, 0, "max_probability", "softmax max probability"},
-    [SERIES_MIN_MARGIN] = {"loss.min_margin", 1, 0, "min_margin", "softmax min margin"},
+    [SERIES_ACT_ABSMAX] = {PROBE_NAME_OUTPUT, 0, STATS_ABSMAX, "act_absmax", "activation absmax"},
+    [SERIES_ACT_ZERO_FRACTION] = {PROBE_NAME_OUTPUT, 0, STATS_ZERO_FRACTION, "act_zero_fraction", "activation zero fraction"},
+    [SERIES_GRAD_ABSMAX] = {PROBE_NAME_OUTPUT_GRAD, 0, STATS_ABSMAX, "grad_absmax", "gradient absmax"},
+    [SERIES_GRAD_NORM] = {PROBE_NAME_OUTPUT_GRAD, 0, STATS_L2NORM, "grad_norm", "gradient norm"},
+    [SERIES_KERNEL_NORM] = {PROBE_ROLE_KERNEL PROBE_SUFFIX_VALUE, 0, STATS_L2NORM, "kernel_norm", "kernel norm"},
+    [SERIES_KERNEL_GRAD_NORM] = {PROBE_ROLE_KERNEL PROBE_SUFFIX_GRAD, 0, STATS_L2NORM, "kernel_grad_norm", "kernel gradient norm"},
+    [SERIES_UPDATE_RATIO] = {PROBE_ROLE_KERNEL PROBE_SUFFIX_UPDATE_RATIO, 1, 0, "update_ratio", "update/weight ratio"},
+    [SERIES_L2_GRAD_RATIO] = {PROBE_NAME_L2_GRAD_RATIO, 1, 0, "l2_grad_ratio", "L2-gradient/data-gradient ratio"},
+    [SERIES_BN_MIN_VARIANCE] = {PROBE_NAME_BN_MIN_VARIANCE, 1, 0, "bn_min_variance", "BN minimum batch variance"},
+    [SERIES_BN_MAX_VARIANCE] = {PROBE_NAME_BN_MAX_VARIANCE, 1, 0, "bn_max_variance", "BN maximum batch variance"},
+    [SERIES_BN_MAX_MEAN2_OVER_VAR] = {PROBE_NAME_BN_MAX_MEAN2_OVER_VAR, 1, 0, "bn_mean2_over_var", "BN max mean^2/variance"},
+    [SERIES_BN_MAX_GAMMA_OVER_STD] = {PROBE_NAME_BN_MAX_GAMMA_OVER_STD, 1, 0, "bn_gamma_over_std", "BN max gamma/std"},
+    [SERIES_BN_COUNT] = {PROBE_NAME_BN_COUNT, 1, 0, "bn_count", "BN values per channel"},
+    [SERIES_MAX_PROBABILITY] = {PROBE_NAME_MAX_PROBABILITY, 1, 0, "max_probability", "softmax max probability"},
 };
 
 /* ------------------------------------------------------------ name lookup */

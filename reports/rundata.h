@@ -26,7 +26,6 @@ typedef enum series_id {
     SERIES_BN_MAX_GAMMA_OVER_STD, /* layer_metrics 'bn.max_gamma_over_std' */
     SERIES_BN_COUNT,              /* layer_metrics 'bn.count' */
     SERIES_MAX_PROBABILITY,       /* layer_metrics 'loss.max_probability' */
-    SERIES_MIN_MARGIN,            /* layer_metrics 'loss.min_margin' */
     SERIES_COUNT
 } series_id;
 

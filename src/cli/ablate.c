@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exit_status.h"
 #include "options.h"
 #include "report.h"
 #include "train_cli.h"
@@ -104,9 +105,9 @@ static pid_t launch(const char *self, arm *a, int passthrough_count, char **pass
 static const char *describe_status(int status)
 {
     switch (status) {
-    case 0: return "completed";
-    case 3: return "stopped at a NaN";
-    case 130: return "interrupted";
+    case EXIT_OK: return "completed";
+    case EXIT_NAN: return "stopped at a NaN";
+    case EXIT_INTERRUPTED: return "interrupted";
     default: return "FAILED";
     }
 }
@@ -127,21 +128,21 @@ int ablate_main(int argc, char **argv)
                    "--grid init=he_normal,glorot_uniform --grid l2=0,1e-4 is the seed's 2x2), each into\n"
                    "DIR/arm-N-..., with the other train options shared; then writes DIR/compare/index.html.\n"
                    "--jobs N runs N arms at once (threads are shared out unless --threads is given).\n");
-            return 0;
+            return EXIT_OK;
         }
         if (strncmp(a, "--grid", 6) == 0 && (a[6] == '=' || a[6] == '\0')) {
             value = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
             if (!value || axis_count >= MAX_AXES || parse_axis(value, &axes[axis_count])) {
                 fprintf(stderr, "nanprobe ablate: --grid expects KEY=V1,V2,... (at most %d axes of %d values), got '%s'\n",
                         MAX_AXES, MAX_VALUES, value ? value : "");
-                return 2;
+                return EXIT_USAGE;
             }
             const char *key = axes[axis_count].key;
             if (!train_cli_has_option(key) || strcmp(key, "--out") == 0 || strcmp(key, "--resume") == 0 ||
                 strcmp(key, "--inject") == 0) {
                 fprintf(stderr, "nanprobe ablate: --grid key '%s' is not a train option that can vary between arms\n",
                         key + 2);
-                return 2;
+                return EXIT_USAGE;
             }
             axis_count++;
         } else if (strncmp(a, "--jobs", 6) == 0 && (a[6] == '=' || a[6] == '\0')) {
@@ -150,18 +151,18 @@ int ablate_main(int argc, char **argv)
             long v = value ? strtol(value, &end, 10) : 0;
             if (!value || *end || v < 1 || v > 64) {
                 fprintf(stderr, "nanprobe ablate: --jobs expects an integer in [1, 64], got '%s'\n", value ? value : "");
-                return 2;
+                return EXIT_USAGE;
             }
             jobs = (int)v;
         } else if (strncmp(a, "--out", 5) == 0 && (a[5] == '=' || a[5] == '\0')) {
             out = a[5] == '=' ? a + 6 : (i + 1 < argc ? argv[++i] : NULL);
         } else if (strcmp(a, "--resume") == 0 || strncmp(a, "--resume=", 9) == 0) {
             fprintf(stderr, "nanprobe ablate: --resume is per run: resume an arm with nanprobe train --resume DIR/arm-...\n");
-            return 2;
+            return EXIT_USAGE;
         } else {
             if (passthrough_count >= 120) {
                 fprintf(stderr, "nanprobe ablate: too many options\n");
-                return 2;
+                return EXIT_USAGE;
             }
             threads_given |= strncmp(a, "--threads", 9) == 0;
             passthrough[passthrough_count++] = argv[i];
@@ -169,7 +170,7 @@ int ablate_main(int argc, char **argv)
     }
     if (axis_count == 0) {
         fprintf(stderr, "nanprobe ablate: at least one --grid KEY=V1,V2,... is needed\n");
-        return 2;
+        return EXIT_USAGE;
     }
     char default_out[64];
     if (!out) {
@@ -186,7 +187,7 @@ int ablate_main(int argc, char **argv)
     for (int k = 0; k < axis_count; k++) arm_count *= axes[k].count;
     if (arm_count > MAX_ARMS) {
         fprintf(stderr, "nanprobe ablate: %d arms is more than %d\n", arm_count, MAX_ARMS);
-        return 2;
+        return EXIT_USAGE;
     }
     for (int i = 0; i < arm_count; i++) {
         arm *a = &arms[i];
@@ -222,7 +223,7 @@ int ablate_main(int argc, char **argv)
         int help = 0;
         if (train_cli_parse(&c, n, check, &help, &err)) {
             fprintf(stderr, "nanprobe ablate: arm '%s': %s\n", a->label, err.message);
-            return 2;
+            return EXIT_USAGE;
         }
     }
     /* The output directory and its parents, without a shell. */
@@ -234,7 +235,7 @@ int ablate_main(int argc, char **argv)
             partial[i] = '\0';
             if (mkdir(partial, 0777) != 0 && errno != EEXIST) {
                 fprintf(stderr, "nanprobe ablate: --out %s: cannot create %s: %s\n", out, partial, strerror(errno));
-                return 1;
+                return EXIT_FAILURE_;
             }
         }
 
@@ -242,7 +243,7 @@ int ablate_main(int argc, char **argv)
     ssize_t length = readlink("/proc/self/exe", self, sizeof self - 1);
     if (length <= 0) {
         fprintf(stderr, "nanprobe ablate: cannot find its own executable\n");
-        return 1;
+        return EXIT_FAILURE_;
     }
     self[length] = '\0';
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -267,7 +268,7 @@ int ablate_main(int argc, char **argv)
             arms[i].status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
             running--;
             finished++;
-            int ok = arms[i].status == 0 || arms[i].status == 3;
+            int ok = arms[i].status == EXIT_OK || arms[i].status == EXIT_NAN;
             failed += !ok;
             if (ok)
                 printf("  arm %d/%d  %-40s %s\n", i + 1, arm_count, arms[i].label, describe_status(arms[i].status));
@@ -291,12 +292,12 @@ int ablate_main(int argc, char **argv)
     error err;
     if (count == 0) {
         fprintf(stderr, "nanprobe ablate: no arm produced a database\n");
-        return 1;
+        return EXIT_FAILURE_;
     }
     if (compare_write(databases, count, compare_dir, &err)) {
         fprintf(stderr, "nanprobe ablate: the comparison is incomplete: %s\n", err.message);
-        return 1;
+        return EXIT_FAILURE_;
     }
     printf("comparison: %s/index.html\n", compare_dir);
-    return failed ? 1 : 0;
+    return failed ? EXIT_FAILURE_ : EXIT_OK;
 }

@@ -1,10 +1,6 @@
-/* main.c: the nanprobe command line.  Only this file decides what to print
- * on failure and which status to exit with:
- *   0  done (also early stopping, --max-steps)
- *   1  a failure (bad data file, disk full, ...): the message says which
- *   2  a usage error: unknown option or bad value
- *   3  training stopped at the first non-finite value (the run.db says where)
- *   130 interrupted (Ctrl-C / SIGTERM) after a clean checkpoint */
+/* main.c: the nanprobe command line.  The commands here (and ablate.c)
+ * decide what to print on failure and which status to exit with (see
+ * exit_status.h).  `train` composes train_run, then the report. */
 #include <omp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,14 +14,14 @@
 #include "db_memory.h"
 #include "model.h"
 #include "ablate.h"
+#include "exit_status.h"
 #include "options.h"
+#include "progress.h"
 #include "report.h"
 #include "summary.h"
 #include "train.h"
 #include "train_cli.h"
 #include "version.h"
-
-enum { EXIT_OK = 0, EXIT_FAILURE_ = 1, EXIT_USAGE = 2, EXIT_NAN = 3, EXIT_INTERRUPTED = 130 };
 
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -41,6 +37,18 @@ static void on_signal(int signal_number)
     train_request_stop();
     /* A second Ctrl-C kills at once. */
     signal(signal_number, SIG_DFL);
+}
+
+/* The report is a by-product of the run: when gnuplot is missing or fails
+ * the data, scripts and page are still there, so this only warns. */
+static void write_train_report(const train_options *o, train_result *result)
+{
+    report_result report;
+    error err;
+    int rc = report_write(result->database, NULL, &report, &err);
+    if (report.index_path[0]) snprintf(result->report, sizeof result->report, "%s", report.index_path);
+    if (rc) fprintf(stderr, "nanprobe train: warning: the report is incomplete: %s\n", err.message);
+    if (!o->quiet && rc == 0 && report.had_nan) printf("\n%s\n", report.verdict);
 }
 
 static int command_train(int argc, char **argv)
@@ -132,14 +140,19 @@ static int command_train(int argc, char **argv)
     sigaction(SIGINT, &action, NULL);
     sigaction(SIGTERM, &action, NULL);
 
+    progress console;
+    progress_init(&console, stdout, c.o.quiet);
+    train_callbacks callbacks = progress_train_callbacks(&console);
     train_result result;
-    int rc = train_run(&c.o, list_count, list, resume, &result, &err);
+    int rc = train_run(&c.o, list_count, list, resume, &callbacks, &result, &err);
     free(list);
     free(stored);
+    if (c.o.timing && result.database[0]) /* the run opened */ progress_print_timing(stderr, &result.timing);
     if (rc) {
         fprintf(stderr, "nanprobe train: %s\n", err.message);
         return EXIT_FAILURE_;
     }
+    if (c.o.report) write_train_report(&c.o, &result);
     if (!c.o.quiet) {
         printf("%s after %ld steps (%.2f s/step); database: %s\n", train_status_name(result.status), result.steps,
                result.seconds_per_step, result.database);

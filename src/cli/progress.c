@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "version.h"
+
 #define BAR_WIDTH 30
 
 static double now(void)
@@ -102,4 +104,59 @@ void progress_note(progress *p, const char *format, ...)
     va_end(args);
     fputc('\n', p->out);
     fflush(p->out);
+}
+
+/* ------------------------------------------------ train_run's callbacks */
+
+static void on_setup(void *context, const train_setup *s)
+{
+    progress *p = context;
+    if (p->quiet) return;
+    fprintf(p->out, "nanprobe %s: ResNet3D-%d (width %d, %zu trainable parameters), %s, %s, batch %d, %d threads\n",
+            NANPROBE_VERSION, s->depth, s->width, s->trainable_count, s->data, s->init, s->batch, s->threads);
+    fprintf(p->out, "writing %s%s\n", s->database, s->resumed ? " (resumed)" : "");
+    fflush(p->out);
+}
+
+static void on_epoch_begin(void *context, int epoch, int epochs, long steps)
+{
+    progress_epoch_begin(context, epoch, epochs, steps);
+}
+
+static void on_step(void *context, long done, double loss, double accuracy)
+{
+    progress_step(context, done, loss, accuracy);
+}
+
+static void on_epoch_end(void *context, const train_epoch_summary *e)
+{
+    progress_epoch_end(context, e->steps, e->loss, e->accuracy, e->has_validation, e->val_loss, e->val_accuracy,
+                       e->lr);
+}
+
+static void on_note(void *context, const char *message)
+{
+    progress_note(context, "%s", message);
+}
+
+static void on_warning(void *context, const char *message)
+{
+    (void)context;
+    fprintf(stderr, "nanprobe train: warning: %s\n", message);
+}
+
+train_callbacks progress_train_callbacks(progress *p)
+{
+    return (train_callbacks){.context = p, .setup = on_setup, .epoch_begin = on_epoch_begin, .step = on_step,
+                             .epoch_end = on_epoch_end, .note = on_note, .warning = on_warning};
+}
+
+void progress_print_timing(FILE *out, const train_timing *t)
+{
+    fprintf(out,
+            "{\"steps\": %ld, \"conv_forward\": %.4f, \"conv_backward\": %.4f, \"batchnorm\": %.4f, "
+            "\"pooling\": %.4f, \"relu_add_dense\": %.4f, \"optimizer\": %.4f, \"probes\": %.4f, "
+            "\"logging\": %.4f, \"data\": %.4f}\n",
+            t->steps, t->conv_forward, t->conv_backward, t->batchnorm, t->pooling, t->relu_add_dense, t->optimizer,
+            t->probes, t->logging, t->data);
 }

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <omp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,6 @@
 #include "loss.h"
 #include "optimizer.h"
 #include "probe.h"
-#include "progress.h"
-#include "report.h"
 #include "version.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -83,7 +82,9 @@ typedef struct run {
     parameter_step_stats *param_stats;
     adam_config adam;
     checkpoint_state state;
-    progress console;
+    const train_callbacks *cb; /* never NULL */
+    train_status status;
+    long nan_budget;           /* steps still to run after the first non-finite value; -1 before it */
     long train_size, val_size, steps_per_epoch;
     long *order;        /* permutation of the training ids for the current (epoch, cycle) */
     long order_epoch, order_cycle;
@@ -171,6 +172,18 @@ static void options_json(const train_options *o, char *out, size_t size)
              name);
 }
 
+static void run_note(run *r, const char *format, ...) __attribute__((format(printf, 2, 3)));
+static void run_note(run *r, const char *format, ...)
+{
+    if (!r->cb->note) return;
+    char text[1024];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(text, sizeof text, format, args);
+    va_end(args);
+    r->cb->note(r->cb->context, text);
+}
+
 static int write_event(run *r, const char *kind, const char *message, double old_value, double new_value,
                        error *err)
 {
@@ -193,14 +206,14 @@ static int write_event(run *r, const char *kind, const char *message, double old
 
 /* A checkpoint that cannot be written (a full disk) costs the ability to
  * resume from here, not the run: the previous checkpoint stays in place, a
- * warning is printed and the failure is logged; training goes on.  Only the
+ * warning goes to the callbacks and the failure is logged; training goes on.  Only the
  * database failing stops the run. */
 static int save_checkpoint(run *r, const char *why, error *err)
 {
     char message[1200];
     error failure;
     if (checkpoint_save(r->dir, &r->state, &r->m, r->argc, r->argv, &failure)) {
-        fprintf(stderr, "nanprobe train: warning: %s\n", failure.message);
+        if (r->cb->warning) r->cb->warning(r->cb->context, failure.message);
         snprintf(message, sizeof message, "checkpoint at step %ld (%s) FAILED: %s", r->state.step, why,
                  failure.message);
         return write_event(r, "checkpoint_failed", message, NAN, NAN, err);
@@ -413,19 +426,8 @@ static int train_step(run *r, int epoch, long index, double *objective, int *cor
     return probe_step_end(r->probes, &row, err);
 }
 
-/* The report is a by-product of the run: when gnuplot is missing or fails
- * the data, scripts and page are still there, so this only warns. */
-static void write_report(const train_options *o, train_result *result)
-{
-    report_result report;
-    error err;
-    int rc = report_write(result->database, NULL, &report, &err);
-    if (report.index_path[0]) snprintf(result->report, sizeof result->report, "%s", report.index_path);
-    if (rc) fprintf(stderr, "nanprobe train: warning: the report is incomplete: %s\n", err.message);
-    if (!o->quiet && rc == 0 && report.had_nan) printf("\n%s\n", report.verdict);
-}
-
-static void print_timing(run *r, FILE *out)
+/* The steady-state time split: everything after the warm-up steps. */
+static void measure_timing(run *r, train_timing *t)
 {
     const long measured = r->steps_this_process - TIMING_WARMUP_STEPS;
     const double steps = measured > 0 ? (double)measured : 1.0;
@@ -439,18 +441,190 @@ static void print_timing(run *r, FILE *out)
     for (int k = 0; k < LAYER_KIND_COUNT; k++)
         if (k != LAYER_CONV3D && k != LAYER_BATCHNORM && k != LAYER_MAXPOOL3D && k != LAYER_AVGPOOL3D)
             other += by_kind[k];
-    fprintf(out,
-            "{\"steps\": %ld, \"conv_forward\": %.4f, \"conv_backward\": %.4f, \"batchnorm\": %.4f, "
-            "\"pooling\": %.4f, \"relu_add_dense\": %.4f, \"optimizer\": %.4f, \"probes\": %.4f, "
-            "\"logging\": %.4f, \"data\": %.4f}\n",
-            measured, conv_f / steps, conv_b / steps, by_kind[LAYER_BATCHNORM] / steps,
-            (by_kind[LAYER_MAXPOOL3D] + by_kind[LAYER_AVGPOOL3D]) / steps, other / steps,
-            (r->optimizer_seconds - r->warm.optimizer) / steps, (probe_seconds(r->probes) - r->warm.probes) / steps,
-            (probe_db_seconds(r->probes) - r->warm.logging) / steps, (r->data_seconds - r->warm.data) / steps);
+    t->steps = measured;
+    t->conv_forward = conv_f / steps;
+    t->conv_backward = conv_b / steps;
+    t->batchnorm = by_kind[LAYER_BATCHNORM] / steps;
+    t->pooling = (by_kind[LAYER_MAXPOOL3D] + by_kind[LAYER_AVGPOOL3D]) / steps;
+    t->relu_add_dense = other / steps;
+    t->optimizer = (r->optimizer_seconds - r->warm.optimizer) / steps;
+    t->probes = (probe_seconds(r->probes) - r->warm.probes) / steps;
+    t->logging = (probe_db_seconds(r->probes) - r->warm.logging) / steps;
+    t->data = (r->data_seconds - r->warm.data) / steps;
 }
 
-int train_run(const train_options *o, int argc, char *const *argv, int resume, train_result *result, error *err)
+/* ------------------------------------------------------------ the loop */
+
+static void announce_setup(run *r, const char *database, int resume)
 {
+    const train_options *o = r->o;
+    if (!r->cb->setup) return;
+    train_setup s = {.depth = o->depth, .width = o->width, .batch = o->batch, .threads = omp_get_max_threads(),
+                     .trainable_count = r->m.trainable_count, .data = dataset_describe(r->data),
+                     .init = o->init == INIT_HE_NORMAL ? "he_normal" : "glorot_uniform", .database = database,
+                     .resumed = resume};
+    r->cb->setup(r->cb->context, &s);
+}
+
+/* Adds a finished step to the epoch's running loss and accuracy. */
+static void count_step(run *r, double objective, int correct, int samples)
+{
+    r->steps_this_process++;
+    if (r->steps_this_process == TIMING_WARMUP_STEPS) {
+        r->warm.model = r->m.timing;
+        r->warm.optimizer = r->optimizer_seconds;
+        r->warm.data = r->data_seconds;
+        r->warm.probes = probe_seconds(r->probes);
+        r->warm.logging = probe_db_seconds(r->probes);
+    }
+    r->state.epoch_step++;
+    r->state.epoch_loss_sum += objective * samples;
+    r->state.epoch_correct += correct;
+    r->state.epoch_seen += samples;
+    if (r->cb->step)
+        r->cb->step(r->cb->context, r->state.epoch_step, r->state.epoch_loss_sum / r->state.epoch_seen,
+                    r->state.epoch_correct / r->state.epoch_seen);
+}
+
+/* The stop logic after each step: at the first non-finite value stop, or
+ * (--on-nan continue=N) run N more steps; an interruption; --max-steps.
+ * Returns 1 when the run stops here. */
+static int should_stop(run *r)
+{
+    const train_options *o = r->o;
+    const nonfinite_event *e = probe_first_event(r->probes);
+    if (e && r->nan_budget < 0) {
+        run_note(r, "NaN sentinel: %s", e->message);
+        r->status = TRAIN_NAN;
+        r->nan_budget = o->on_nan_continue < 0 ? 0 : o->on_nan_continue;
+    } else if (r->nan_budget > 0) {
+        r->nan_budget--;
+    }
+    if (r->nan_budget == 0) return 1;
+    if (stop_requested) {
+        r->status = TRAIN_INTERRUPTED;
+        return 1;
+    }
+    if (o->max_steps > 0 && r->state.step >= o->max_steps) {
+        r->status = TRAIN_MAX_STEPS;
+        return 1;
+    }
+    return 0;
+}
+
+/* A clean stop keeps a checkpoint to resume from, unless the weights are
+ * no longer finite (then the last good one is kept). */
+static int stop_run(run *r, error *err)
+{
+    if (r->status == TRAIN_NAN) return 0;
+    int interrupted = r->status == TRAIN_INTERRUPTED;
+    int rc = save_checkpoint(r, interrupted ? "interrupted" : "--max-steps", err);
+    if (rc == 0 && interrupted)
+        rc = write_event(r, "interrupted", "interrupted (SIGINT/SIGTERM) after the current step", NAN, NAN, err);
+    run_note(r, "stopped after step %ld; continue with: nanprobe train --resume %s", r->state.step, r->dir);
+    return rc;
+}
+
+/* The rest of the current epoch's steps.  Returns -1 on failure, 1 when
+ * the run stops inside the epoch, 0 at the epoch's end. */
+static int run_epoch_steps(run *r, error *err)
+{
+    const train_options *o = r->o;
+    const int epoch = r->state.epoch;
+    while (r->state.epoch_step < r->steps_per_epoch) {
+        double objective;
+        int correct, samples;
+        if (train_step(r, epoch, r->state.epoch_step, &objective, &correct, &samples, err)) return -1;
+        count_step(r, objective, correct, samples);
+        if (should_stop(r)) return 1;
+        if (o->checkpoint_every > 0 && r->state.step % o->checkpoint_every == 0 &&
+            save_checkpoint(r, "periodic", err))
+            return -1;
+    }
+    return 0;
+}
+
+/* Keras' callbacks on val_loss: ReduceLROnPlateau, then EarlyStopping. */
+static int apply_callbacks(run *r, double val_loss, int *stop_early, error *err)
+{
+    float old_lr = r->state.learning_rate;
+    if (reduce_lr_update(&r->state.plateau, val_loss, &r->state.learning_rate)) {
+        char message[160];
+        snprintf(message, sizeof message, "ReduceLROnPlateau reducing learning rate from %g to %g", old_lr,
+                 r->state.learning_rate);
+        run_note(r, "Epoch %d: %s.", r->state.epoch + 1, message);
+        if (write_event(r, "lr_reduced", message, old_lr, r->state.learning_rate, err)) return -1;
+    }
+    *stop_early = early_stopping_update(&r->state.early, val_loss, r->state.epoch);
+    return 0;
+}
+
+/* End of epoch: validation, the callbacks, the epoch row, the checkpoint.
+ * Returns -1 on failure, 1 when early stopping ends the run. */
+static int end_epoch(run *r, error *err)
+{
+    const int epoch = r->state.epoch;
+    validation_result val = {NAN, NAN};
+    int has_validation = r->val_size > 0, stop_early = 0;
+    if (has_validation && validate(r, &val, err)) return -1;
+    train_epoch_summary summary = {.steps = r->state.epoch_step,
+                                   .loss = r->state.epoch_loss_sum / r->state.epoch_seen,
+                                   .accuracy = r->state.epoch_correct / r->state.epoch_seen,
+                                   .has_validation = has_validation, .val_loss = val.loss,
+                                   .val_accuracy = val.accuracy, .lr = r->state.learning_rate};
+    if (r->cb->epoch_end) r->cb->epoch_end(r->cb->context, &summary);
+    if (has_validation && apply_callbacks(r, val.loss, &stop_early, err)) return -1;
+    epoch_row row = {.epoch = epoch + 1, .last_step = r->state.step, .loss = summary.loss,
+                     .accuracy = summary.accuracy, .val_loss = val.loss, .val_accuracy = val.accuracy,
+                     .lr = r->state.learning_rate, .seconds = r->state.epoch_seconds,
+                     .has_validation = has_validation};
+    if (db_writer_begin(&r->db, err) || db_write_epoch(&r->db, &row, err) || db_writer_commit(&r->db, err))
+        return -1;
+    r->state.epoch++;
+    r->state.epoch_step = 0;
+    r->state.epoch_loss_sum = r->state.epoch_correct = r->state.epoch_seen = r->state.epoch_seconds = 0.0;
+    if (stop_early) {
+        char message[128];
+        snprintf(message, sizeof message, "EarlyStopping: val_loss did not improve for %d epochs",
+                 r->o->early_stopping);
+        run_note(r, "Epoch %d: early stopping.", epoch + 1);
+        r->status = TRAIN_EARLY_STOPPED;
+        if (write_event(r, "early_stop", message, NAN, NAN, err)) return -1;
+    }
+    if (r->status != TRAIN_NAN && save_checkpoint(r, "end of epoch", err)) return -1;
+    return stop_early;
+}
+
+/* One epoch (or what is left of it after a resume).  Returns -1 on
+ * failure, 1 when the run ends here, 0 to go on with the next epoch. */
+static int run_epoch(run *r, error *err)
+{
+    if (r->cb->epoch_begin) r->cb->epoch_begin(r->cb->context, r->state.epoch + 1, r->o->epochs, r->steps_per_epoch);
+    long long epoch_start = now_microseconds();
+    int rc = run_epoch_steps(r, err);
+    r->state.epoch_seconds += (double)(now_microseconds() - epoch_start) * 1e-6;
+    if (rc < 0) return -1;
+    if (rc > 0) return stop_run(r, err) ? -1 : 1;
+    return end_epoch(r, err);
+}
+
+static void finish_run(run *r, int rc, long long run_start, train_result *result, error *err)
+{
+    if (rc == 0 && probe_first_event(r->probes)) r->status = TRAIN_NAN;
+    result->status = r->status;
+    result->steps = r->state.step;
+    result->seconds_per_step = r->steps_this_process
+                                   ? (double)(now_microseconds() - run_start) * 1e-6 / (double)r->steps_this_process
+                                   : 0.0;
+    measure_timing(r, &result->timing);
+    error ignored;
+    db_set_status(&r->db, rc ? "failed" : train_status_name(r->status), rc ? &ignored : err);
+}
+
+int train_run(const train_options *o, int argc, char *const *argv, int resume, const train_callbacks *callbacks,
+              train_result *result, error *err)
+{
+    static const train_callbacks silent;
     memset(result, 0, sizeof *result);
     stop_requested = 0;
     if (o->threads > 0) omp_set_num_threads(o->threads);
@@ -461,153 +635,21 @@ int train_run(const train_options *o, int argc, char *const *argv, int resume, t
     r.o = o;
     r.argc = argc;
     r.argv = argv;
-    progress_init(&r.console, stdout, o->quiet);
+    r.cb = callbacks ? callbacks : &silent;
+    r.status = TRAIN_COMPLETED;
+    r.nan_budget = -1;
     if (open_run(&r, resume, err)) {
         close_run(&r);
         return -1;
     }
     snprintf(result->database, sizeof result->database, "%s/run.db", r.dir);
-    if (!o->quiet) {
-        printf("nanprobe %s: ResNet3D-%d (width %d, %zu trainable parameters), %s, %s, batch %d, %d threads\n",
-               NANPROBE_VERSION, o->depth, o->width, r.m.trainable_count, dataset_describe(r.data),
-               o->init == INIT_HE_NORMAL ? "he_normal" : "glorot_uniform", o->batch, omp_get_max_threads());
-        printf("writing %s%s\n", result->database, resume ? " (resumed)" : "");
-        fflush(stdout);
-    }
+    announce_setup(&r, result->database, resume);
 
-    train_status status = TRAIN_COMPLETED;
-    long nan_budget = -1; /* steps still to run after the first non-finite value */
     long long run_start = now_microseconds();
     int rc = 0;
-    for (; r.state.epoch < o->epochs && rc == 0; ) {
-        const int epoch = r.state.epoch;
-        progress_epoch_begin(&r.console, epoch + 1, o->epochs, r.steps_per_epoch);
-        long long epoch_start = now_microseconds();
-        int stop = 0;
-        while (r.state.epoch_step < r.steps_per_epoch) {
-            double objective;
-            int correct, samples;
-            if (train_step(&r, epoch, r.state.epoch_step, &objective, &correct, &samples, err)) {
-                rc = -1;
-                break;
-            }
-            r.steps_this_process++;
-            if (r.steps_this_process == TIMING_WARMUP_STEPS) {
-                r.warm.model = r.m.timing;
-                r.warm.optimizer = r.optimizer_seconds;
-                r.warm.data = r.data_seconds;
-                r.warm.probes = probe_seconds(r.probes);
-                r.warm.logging = probe_db_seconds(r.probes);
-            }
-            r.state.epoch_step++;
-            r.state.epoch_loss_sum += objective * samples;
-            r.state.epoch_correct += correct;
-            r.state.epoch_seen += samples;
-            progress_step(&r.console, r.state.epoch_step, r.state.epoch_loss_sum / r.state.epoch_seen,
-                          r.state.epoch_correct / r.state.epoch_seen);
-            if (probe_first_event(r.probes) && nan_budget < 0) {
-                const nonfinite_event *e = probe_first_event(r.probes);
-                progress_note(&r.console, "NaN sentinel: %s", e->message);
-                status = TRAIN_NAN;
-                nan_budget = o->on_nan_continue < 0 ? 0 : o->on_nan_continue;
-            } else if (nan_budget > 0) {
-                nan_budget--;
-            }
-            if (nan_budget == 0) {
-                stop = 1;
-                break;
-            }
-            if (stop_requested) {
-                status = TRAIN_INTERRUPTED;
-                stop = 1;
-                break;
-            }
-            if (o->max_steps > 0 && r.state.step >= o->max_steps) {
-                status = TRAIN_MAX_STEPS;
-                stop = 1;
-                break;
-            }
-            if (o->checkpoint_every > 0 && r.state.step % o->checkpoint_every == 0 &&
-                save_checkpoint(&r, "periodic", err)) {
-                rc = -1;
-                break;
-            }
-        }
-        r.state.epoch_seconds += (double)(now_microseconds() - epoch_start) * 1e-6;
-        if (rc) break;
-        if (stop) {
-            /* A clean stop keeps a checkpoint to resume from, unless the
-             * weights are no longer finite (the last good one is kept). */
-            if (status != TRAIN_NAN) {
-                rc = save_checkpoint(&r, status == TRAIN_INTERRUPTED ? "interrupted" : "--max-steps", err);
-                if (rc == 0 && status == TRAIN_INTERRUPTED)
-                    rc = write_event(&r, "interrupted", "interrupted (SIGINT/SIGTERM) after the current step", NAN,
-                                     NAN, err);
-                if (!o->quiet)
-                    progress_note(&r.console, "stopped after step %ld; continue with: nanprobe train --resume %s",
-                                  r.state.step, r.dir);
-            }
-            break;
-        }
-
-        /* End of epoch: validation, callbacks, checkpoint. */
-        validation_result val = {NAN, NAN};
-        int has_validation = r.val_size > 0;
-        if (has_validation && validate(&r, &val, err)) {
-            rc = -1;
-            break;
-        }
-        double epoch_loss = r.state.epoch_loss_sum / r.state.epoch_seen;
-        double epoch_accuracy = r.state.epoch_correct / r.state.epoch_seen;
-        progress_epoch_end(&r.console, r.state.epoch_step, epoch_loss, epoch_accuracy, has_validation, val.loss,
-                           val.accuracy, r.state.learning_rate);
-        epoch_row row = {.epoch = epoch + 1, .last_step = r.state.step, .loss = epoch_loss,
-                         .accuracy = epoch_accuracy, .val_loss = val.loss, .val_accuracy = val.accuracy,
-                         .lr = r.state.learning_rate, .seconds = r.state.epoch_seconds,
-                         .has_validation = has_validation};
-        int stop_early = 0;
-        if (has_validation) {
-            float old_lr = r.state.learning_rate;
-            if (reduce_lr_update(&r.state.plateau, val.loss, &r.state.learning_rate)) {
-                char message[160];
-                snprintf(message, sizeof message, "ReduceLROnPlateau reducing learning rate from %g to %g",
-                         old_lr, r.state.learning_rate);
-                progress_note(&r.console, "Epoch %d: %s.", epoch + 1, message);
-                if (write_event(&r, "lr_reduced", message, old_lr, r.state.learning_rate, err)) {
-                    rc = -1;
-                    break;
-                }
-            }
-            row.lr = r.state.learning_rate;
-            stop_early = early_stopping_update(&r.state.early, val.loss, epoch);
-        }
-        if (db_writer_begin(&r.db, err) || db_write_epoch(&r.db, &row, err) || db_writer_commit(&r.db, err)) {
-            rc = -1;
-            break;
-        }
-        r.state.epoch++;
-        r.state.epoch_step = 0;
-        r.state.epoch_loss_sum = r.state.epoch_correct = r.state.epoch_seen = r.state.epoch_seconds = 0.0;
-        if (stop_early) {
-            char message[128];
-            snprintf(message, sizeof message, "EarlyStopping: val_loss did not improve for %d epochs", o->early_stopping);
-            progress_note(&r.console, "Epoch %d: early stopping.", epoch + 1);
-            status = TRAIN_EARLY_STOPPED;
-            if (write_event(&r, "early_stop", message, NAN, NAN, err)) rc = -1;
-        }
-        if (rc == 0 && status != TRAIN_NAN) rc = save_checkpoint(&r, "end of epoch", err);
-        if (stop_early) break;
-    }
-
-    if (rc == 0 && probe_first_event(r.probes)) status = TRAIN_NAN;
-    result->status = status;
-    result->steps = r.state.step;
-    result->seconds_per_step =
-        r.steps_this_process ? (double)(now_microseconds() - run_start) * 1e-6 / (double)r.steps_this_process : 0.0;
-    error ignored;
-    db_set_status(&r.db, rc ? "failed" : train_status_name(status), rc ? &ignored : err);
-    if (o->timing) print_timing(&r, stderr);
+    while (rc == 0 && r.state.epoch < o->epochs) rc = run_epoch(&r, err);
+    rc = rc < 0 ? -1 : 0;
+    finish_run(&r, rc, run_start, result, err);
     close_run(&r);
-    if (rc == 0 && o->report) write_report(o, result);
     return rc;
 }

@@ -1,5 +1,7 @@
 /* train.h: the training run: data, model, Adam + L2, Keras callbacks,
  * validation, checkpoints, probes and the run database, in one loop.
+ * It prints nothing: progress, notes and warnings go to the caller's
+ * train_callbacks, and the report is the command's business.
  *
  * Keras semantics reproduced (see ../shared/spec and the README): the
  * epoch's batches come from a fresh seeded permutation, the last batch of a
@@ -39,8 +41,8 @@ typedef struct train_options {
     int lr_overrides_checkpoint; /* --resume with --lr: the new rate replaces the checkpoint's */
     long max_steps;       /* stop (with a checkpoint) after this many steps; 0: no limit */
     long checkpoint_every; /* also checkpoint every N steps; 0: at epoch ends only */
-    int quiet, report;
-    int timing;           /* print the per-kind time split (JSON, stderr) at the end */
+    int quiet, report;    /* read by the command, not by train_run */
+    int timing;           /* the command prints result.timing at the end */
     /* probes */
     int probes, probe_every, ring_steps;
     long on_nan_continue; /* -1: stop at the first non-finite value; N: go on N more steps */
@@ -56,23 +58,64 @@ typedef enum train_status {
     TRAIN_MAX_STEPS,
 } train_status;
 
+/* Mean seconds per step by kind, after the warm-up steps (the first steps
+ * fault in a gigabyte of buffers, so they are not the steady state). */
+typedef struct train_timing {
+    long steps; /* steps measured */
+    double conv_forward, conv_backward, batchnorm, pooling, relu_add_dense, optimizer, probes, logging, data;
+} train_timing;
+
 typedef struct train_result {
     train_status status;
     long steps;
     double seconds_per_step; /* mean over the steps of this process */
+    train_timing timing;
     char database[4200];
-    char report[4200];       /* index.html of the report, when one was written */
+    char report[4200];       /* index.html of the report, when the command wrote one */
 } train_result;
+
+/* What a run is, told once when it has opened. */
+typedef struct train_setup {
+    int depth, width, batch, threads;
+    size_t trainable_count;
+    const char *data;     /* dataset_describe() */
+    const char *init;     /* "he_normal" / "glorot_uniform" */
+    const char *database; /* DIR/run.db */
+    int resumed;
+} train_setup;
+
+/* One finished epoch, as Keras' fit() prints it. */
+typedef struct train_epoch_summary {
+    long steps;
+    double loss, accuracy;
+    int has_validation;
+    double val_loss, val_accuracy, lr;
+} train_epoch_summary;
+
+/* How train_run reports progress.  Every member may be NULL.  A note is a
+ * line of its own (a callback's message, the sentinel's finding); a warning
+ * is a problem the run survives (a checkpoint that could not be written). */
+typedef struct train_callbacks {
+    void *context;
+    void (*setup)(void *context, const train_setup *setup);
+    void (*epoch_begin)(void *context, int epoch, int epochs, long steps);
+    void (*step)(void *context, long done, double loss, double accuracy);
+    void (*epoch_end)(void *context, const train_epoch_summary *summary);
+    void (*note)(void *context, const char *message);
+    void (*warning)(void *context, const char *message);
+} train_callbacks;
 
 /* Fills the seed's setup: ResNet3D-34, he_normal, L2 1e-4, Adam 1e-3,
  * 16x112x112x3 clips, synthetic data. */
 void train_options_defaults(train_options *o);
 
-/* Runs (or, with resume_argv, continues) a training run in o->out.  argv is
- * the option list that produced o, stored in checkpoints.  Returns -1 with
- * err set when the run could not be carried out (bad data, disk full...);
- * a NaN stop or an interruption is a result, not a failure. */
-int train_run(const train_options *o, int argc, char *const *argv, int resume, train_result *result, error *err);
+/* Runs (or, with resume set, continues) a training run in o->out.  argv is
+ * the option list that produced o, stored in checkpoints.  callbacks may be
+ * NULL.  Returns -1 with err set when the run could not be carried out (bad
+ * data, disk full...); a NaN stop or an interruption is a result, not a
+ * failure. */
+int train_run(const train_options *o, int argc, char *const *argv, int resume, const train_callbacks *callbacks,
+              train_result *result, error *err);
 
 /* Asks a running train_run to stop after the current step (signal-safe). */
 void train_request_stop(void);
