@@ -9,12 +9,20 @@
  * agree to float32 rounding, not bit for bit:
  *   - losses: 2e-5 relative (the loss is a mean of ~24 cross-entropies
  *     computed through 20 layers of float32; we measure ~1e-7);
- *   - weights and moving statistics after 3 Adam steps: 1e-5 + 1e-4*|w|.
- *     Adam divides m by sqrt(v), so a rounding change in a gradient moves an
- *     update by the same relative amount, except where the gradient is
- *     itself rounding noise: a conv bias that feeds BatchNorm has a true
- *     gradient of exactly 0, its Adam step is lr*sign(noise), and we only
- *     bound it by the 3-step Adam bound, 3*lr (as test_parity does).
+ *   - weights and moving statistics after 3 Adam steps, per tensor: the
+ *     difference between the two runs is at most 1e-2 of what the 3 steps
+ *     changed (||a - b|| <= 1e-2 ||b - start||; we see ~1e-4).  Not per
+ *     element: Adam divides m by sqrt(v), so where an element's gradient is
+ *     itself at rounding level (its contributions cancel) its step is
+ *     lr*sign(noise) and can differ by 2*lr per step; such elements are few
+ *     and weigh little in the norm.  A conv bias is all noise: every path
+ *     from it to the loss passes a BatchNorm, so its true gradient is
+ *     exactly 0; it is bounded element by element by 2*3*lr (as
+ *     test_parity does).  The moving mean of the BatchNorm after a conv
+ *     carries that bias's noise (BatchNorm removes it from the output, not
+ *     from the statistic): ~2e-3 of its change per-replica, 1e-4 synced.  A wrong share weighting (uneven 3, 2, 2 shards),
+ *     wrong BatchNorm statistics or a missing gradient bucket moves whole
+ *     tensors by O(1) of their change.
  * The per-replica reference is built here, in one process, from the
  * library: each shard of the global batch runs forward (batch statistics of
  * that shard only) and backward with its loss gradient weighted by its share
@@ -60,6 +68,13 @@ static int find_mpirun(void)
     return -1;
 }
 
+/* The ranks' ASAN_OPTIONS: in a sanitized build, leak detection is off in
+ * processes that ran MPI_Init (OpenMPI's plugins leak at MPI_Finalize and
+ * are unloaded before LeakSanitizer reports, so they cannot be suppressed
+ * by name); every other check stays on, and the single-process runs keep
+ * leak detection. */
+static char mpi_asan_options[256] = "NANPROBE_MPI_TEST=1";
+
 /* Runs nanprobe (ranks > 0: under mpirun -np ranks) with the options up
  * to NULL; returns the exit status. */
 static int run(char *output, size_t size, int ranks, ...)
@@ -76,6 +91,8 @@ static int run(char *output, size_t size, int ranks, ...)
         argv[n++] = "none";
         argv[n++] = "-np";
         argv[n++] = np;
+        argv[n++] = "-x";
+        argv[n++] = mpi_asan_options;
     }
     argv[n++] = (char *)nanprobe;
     va_list args;
@@ -95,7 +112,10 @@ static int read_losses(const char *db_path, double *loss, int capacity)
 {
     sqlite3 *db;
     int n = 0;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return -1;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db); /* a failed open still holds a handle */
+        return -1;
+    }
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, "SELECT step, loss FROM steps ORDER BY step", -1, &st, NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW && n < capacity) {
@@ -113,7 +133,10 @@ static void query_text(const char *db_path, const char *sql, char *out, size_t s
 {
     out[0] = '\0';
     sqlite3 *db;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return;
+    }
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
         if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
@@ -155,37 +178,62 @@ static int load_checkpoint(const char *dir, model *m, checkpoint_state *state)
     return 0;
 }
 
-/* A conv bias whose layer feeds a BatchNorm: its true gradient is 0. */
+/* A conv bias: in this pre-activation network every path from a conv's
+ * output to the loss passes a BatchNorm, whose input gradient sums to zero
+ * over the cells of a channel, so the bias's true gradient is exactly 0. */
 static int bias_before_batchnorm(const model *m, const parameter *p)
 {
-    if (p->role != PARAM_BIAS) return 0;
-    for (int i = 0; i < m->layer_count; i++) {
-        const layer *l = &m->layers[i];
-        if (l->kind == LAYER_BATCHNORM && l->inputs[0] == p->layer) return 1;
-    }
-    return 0;
+    return p->role == PARAM_BIAS && m->layers[p->layer].kind == LAYER_CONV3D;
 }
 
-/* Every parameter and moving statistic of a against b (see the tolerances
- * at the top).  Returns the number of elements out of tolerance. */
-static long compare_models(const model *a, const model *b, double lr, int steps, double *worst_weight)
+/* Every parameter and moving statistic of a against b, both started from
+ * `start` (see the tolerances at the top): per tensor, the difference of
+ * the two runs against what the steps changed, ||a - b|| / ||b - start||
+ * <= 1e-2; conv biases element by element against the Adam bound.
+ * Returns the number of tensors out of tolerance; *worst is the largest
+ * relative difference seen. */
+static char worst_tensor[64];
+
+static int compare_models(const model *a, const model *b, const model *start, double lr, int steps, double *worst)
 {
-    long bad = 0;
-    *worst_weight = 0.0;
+    int bad = 0;
+    *worst = 0.0;
     for (int i = 0; i < a->param_count; i++) {
-        const parameter *p = &a->params[i], *q = &b->params[i];
-        const int noise = bias_before_batchnorm(a, p);
+        const parameter *p = &a->params[i], *q = &b->params[i], *o = &start->params[i];
+        double diff = 0.0, moved = 0.0, largest = 0.0;
         for (size_t j = 0; j < p->value.count; j++) {
-            double x = p->value.data[j], y = q->value.data[j], e = fabs(x - y);
-            double tolerance = noise ? steps * lr * 1.01 : 1e-5 + 1e-4 * fabs(y);
-            if (!noise && e / (1e-5 + 1e-4 * fabs(y)) > *worst_weight) *worst_weight = e / (1e-5 + 1e-4 * fabs(y));
-            if (!(e <= tolerance)) {
-                if (bad < 3) fprintf(stderr, "  %s[%zu]: %.9g vs %.9g\n", p->name, j, x, y);
-                bad++;
+            double e = (double)p->value.data[j] - q->value.data[j], d = (double)q->value.data[j] - o->value.data[j];
+            diff += e * e;
+            moved += d * d;
+            largest = fmax(largest, fabs(e));
+        }
+        int ok;
+        if (bias_before_batchnorm(a, p)) {
+            ok = largest <= 2.0 * steps * lr;
+        } else {
+            double relative = sqrt(diff) / fmax(sqrt(moved), 1e-30);
+            if (relative > *worst) {
+                *worst = relative;
+                snprintf(worst_tensor, sizeof worst_tensor, "%s", p->name);
             }
+            ok = relative <= 1e-2;
+        }
+        if (!ok) {
+            if (bad < 8) fprintf(stderr, "  %s: differs by %.3g (largest element %.3g) after moving %.3g\n", p->name,
+                                 sqrt(diff), largest, sqrt(moved));
+            bad++;
         }
     }
     return bad;
+}
+
+/* The model every run of these tests starts from (the seed's weights). */
+static int initial_model(model *m, long long seed)
+{
+    error err;
+    if (model_build(m, &small_config, &err)) return -1;
+    model_init_weights(m, INIT_HE_NORMAL, (uint64_t)seed);
+    return 0;
 }
 
 /* ------------------------------------------------- merges, one process */
@@ -239,7 +287,9 @@ static void test_merges(void)
               "moments merge channel %d: mean %.17g vs %.17g, M2 %.17g vs %.17g", c, mean[c], mu, m2[c], q);
     }
 
-    /* Tensor statistics of shards appended equal those of the whole. */
+    /* Tensor statistics of shards appended equal those of the whole, to
+     * the precision of stats_compute itself (its lanes sum blocks in float
+     * before double: ~1e-9 relative on the std here). */
     static float t[3000];
     for (int i = 0; i < 3000; i++) t[i] = (float)(1000.0 + rng_normal(&g));
     t[2100] = NAN;
@@ -257,7 +307,7 @@ static void test_merges(void)
           "appended statistics: count %lld, first non-finite %lld", (long long)merged.count,
           (long long)merged.first_nonfinite);
     CHECK(fabs(stats_mean(&merged) - stats_mean(&whole)) <= 1e-12 * 1000 &&
-              fabs(stats_std(&merged) - stats_std(&whole)) <= 1e-9 * stats_std(&whole),
+              fabs(stats_std(&merged) - stats_std(&whole)) <= 1e-8 * stats_std(&whole),
           "appended mean/std %.15g/%.15g vs %.15g/%.15g", stats_mean(&merged), stats_std(&merged), stats_mean(&whole),
           stats_std(&whole));
     CHECK(dist_stats_rule("output_grad", 1) == DIST_SHARDED && dist_stats_rule("kernel.grad", 0) == DIST_REPLICATED &&
@@ -312,11 +362,17 @@ static void test_sync_bn(const char *tmp)
     checkpoint_state sa_state, sb_state;
     if (load_checkpoint(single, &ma_model, &sa_state) == 0) {
         if (load_checkpoint(multi, &mb_model, &sb_state) == 0) {
-            long bad = compare_models(&mb_model, &ma_model, 1e-3, 3, &worst);
-            CHECK(bad == 0, "--sync-bn: %ld weights or moving statistics out of tolerance", bad);
+            model start;
+            int bad = -1;
+            if (initial_model(&start, 3) == 0) {
+                bad = compare_models(&mb_model, &ma_model, &start, 1e-3, 3, &worst);
+                model_free(&start);
+            }
+            CHECK(bad == 0, "--sync-bn: %d tensors of weights or moving statistics out of tolerance", bad);
             CHECK(sa_state.step == 3 && sb_state.step == 3 && sa_state.adam_t == sb_state.adam_t,
                   "checkpoint steps %ld, %ld", sa_state.step, sb_state.step);
-            printf("sync-bn: worst weight/moving-statistic error %.2f of its tolerance\n", worst);
+            printf("sync-bn: worst tensor %s differs by %.2g of its 3-step change (tolerance 1e-2)\n",
+                   worst_tensor, worst);
             model_free(&mb_model);
         } else {
             CHECK(0, "no checkpoint from the 2-rank run");
@@ -432,9 +488,15 @@ static void test_per_replica(const char *tmp)
     printf("per-replica: losses %.7f %.7f %.7f vs reference %.7f %.7f %.7f\n", got[0], got[1], got[2], want[0],
            want[1], want[2]);
     if (load_checkpoint(dir, &ranks, &state) == 0) {
-        long bad = compare_models(&ranks, &ref, 1e-3, 3, &worst);
-        CHECK(bad == 0, "per-replica: %ld weights or moving statistics out of tolerance", bad);
-        printf("per-replica: worst weight/moving-statistic error %.2f of its tolerance\n", worst);
+        model start;
+        int bad = -1;
+        if (initial_model(&start, 5) == 0) {
+            bad = compare_models(&ranks, &ref, &start, 1e-3, 3, &worst);
+            model_free(&start);
+        }
+        CHECK(bad == 0, "per-replica: %d tensors of weights or moving statistics out of tolerance", bad);
+        printf("per-replica: worst tensor %s differs by %.2g of its 3-step change (tolerance 1e-2)\n",
+               worst_tensor, worst);
         model_free(&ranks);
     } else {
         CHECK(0, "no checkpoint from the 3-rank run");
@@ -525,8 +587,8 @@ static void test_lost_rank(const char *tmp)
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(fd, 1);
         dup2(fd, 2);
-        char *argv[] = {mpirun, "--oversubscribe", "--allow-run-as-root", "--bind-to", "none", "-np", np,
-                        (char *)nanprobe, "train", SMALL, DP, "--epochs=1000", "--out", dir, NULL};
+        char *argv[] = {mpirun, "--oversubscribe", "--allow-run-as-root", "--bind-to", "none", "-np", np, "-x",
+                        mpi_asan_options, (char *)nanprobe, "train", SMALL, DP, "--epochs=1000", "--out", dir, NULL};
         execv(mpirun, argv);
         _exit(127);
     }
@@ -616,6 +678,8 @@ static void test_ablate(const char *tmp)
 int main(int argc, char **argv)
 {
     nanprobe = test_binary(argc, argv);
+    if (test_sanitized())
+        snprintf(mpi_asan_options, sizeof mpi_asan_options, "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1");
     test_merges();
     if (find_mpirun() != 0) {
         CHECK(0, "mpirun is not installed (apt-get install openmpi-bin libopenmpi-dev); the MPI tests cannot run");

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "comm.h"
 #include "exit_status.h"
 #include "options.h"
 #include "report.h"
@@ -74,7 +75,7 @@ static void sanitize(const char *text, char *out, size_t size)
 }
 
 static pid_t launch(const char *self, arm *a, int passthrough_count, char **passthrough, int axes,
-                    const char *threads)
+                    const char *threads, char **environment)
 {
     char *argv[160];
     int n = 0;
@@ -96,7 +97,9 @@ static pid_t launch(const char *self, arm *a, int passthrough_count, char **pass
             dup2(fd, 1);
             dup2(fd, 2);
         }
-        execv(self, argv);
+        /* Under mpirun the arm must not take itself for a rank. */
+        if (environment) execve(self, argv, environment);
+        else execv(self, argv);
         _exit(127);
     }
     return pid;
@@ -112,7 +115,36 @@ static const char *describe_status(int status)
     }
 }
 
-int ablate_main(int argc, char **argv)
+/* Under mpirun: every rank's arm statuses to every rank (each arm is
+ * trained by one rank), then one line from rank 0 naming the failed arms. */
+static int share_statuses(arm *arms, int arm_count, dist_comm *comm, int *failed)
+{
+    double status[MAX_ARMS];
+    for (int i = 0; i < arm_count; i++) status[i] = i % comm->size == comm->rank ? arms[i].status + 1.0 : 0.0;
+    error err;
+    if (dist_sum_doubles_patient(comm, status, arm_count, &err)) {
+        fprintf(stderr, "nanprobe ablate: rank %d: %s\n", comm->rank, err.message);
+        return -1;
+    }
+    char names[2048] = "";
+    *failed = 0;
+    for (int i = 0; i < arm_count; i++) {
+        arms[i].status = (int)status[i] - 1;
+        if (arms[i].status == EXIT_OK || arms[i].status == EXIT_NAN) continue;
+        size_t used = strlen(names);
+        snprintf(names + used, sizeof names - used, "%s'%.200s' (rank %d)", *failed ? ", " : "", arms[i].label,
+                 i % comm->size);
+        (*failed)++;
+    }
+    if (comm->rank == 0) {
+        printf("nanprobe ablate: %d of %d arms done over %d ranks", arm_count - *failed, arm_count, comm->size);
+        printf(*failed ? "; FAILED: %s\n" : "%s\n", names);
+        fflush(stdout);
+    }
+    return 0;
+}
+
+int ablate_main(int argc, char **argv, dist_comm *comm)
 {
     grid_axis axes[MAX_AXES];
     int axis_count = 0, jobs = 1;
@@ -246,19 +278,27 @@ int ablate_main(int argc, char **argv)
         return EXIT_FAILURE_;
     }
     self[length] = '\0';
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    /* The host's cores are shared by the ranks on it and their arms. */
+    const int ranks = comm->size;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN) / comm->local_size;
     char threads[32];
     snprintf(threads, sizeof threads, "--threads=%ld", cores / jobs > 0 ? cores / jobs : 1);
+    char **environment = ranks > 1 ? dist_environment_without_mpi() : NULL;
 
-    printf("nanprobe ablate: %d arms, %d at a time, into %s\n", arm_count, jobs, out);
+    if (ranks > 1 && comm->rank == 0)
+        printf("nanprobe ablate: %d arms over %d ranks, %d at a time on each, into %s\n", arm_count, ranks, jobs, out);
+    else if (ranks == 1)
+        printf("nanprobe ablate: %d arms, %d at a time, into %s\n", arm_count, jobs, out);
     fflush(stdout);
-    int next = 0, running = 0, finished = 0, failed = 0;
-    while (finished < arm_count) {
+    /* Rank r trains arms r, r + ranks, ... (all of them without mpirun). */
+    int mine = comm->rank < arm_count ? (arm_count - comm->rank + ranks - 1) / ranks : 0;
+    int next = comm->rank, running = 0, finished = 0, failed = 0;
+    while (finished < mine) {
         while (running < jobs && next < arm_count) {
             arms[next].pid = launch(self, &arms[next], passthrough_count, passthrough, axis_count,
-                                    threads_given ? NULL : threads);
+                                    threads_given ? NULL : threads, environment);
             running++;
-            next++;
+            next += ranks;
         }
         int status;
         pid_t pid = wait(&status);
@@ -278,6 +318,10 @@ int ablate_main(int argc, char **argv)
             fflush(stdout);
         }
     }
+
+    free(environment);
+    if (ranks > 1 && share_statuses(arms, arm_count, comm, &failed)) return EXIT_FAILURE_;
+    if (comm->rank > 0) return failed ? EXIT_FAILURE_ : EXIT_OK;
 
     const char *databases[MAX_ARMS];
     static char paths[MAX_ARMS][4200];

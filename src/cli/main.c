@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "checkpoint.h"
+#include "comm.h"
 #include "dataset.h"
 #include "db.h"
 #include "db_memory.h"
@@ -51,7 +52,7 @@ static void write_train_report(const train_options *o, train_result *result)
     if (!o->quiet && rc == 0 && report.had_nan) printf("\n%s\n", report.verdict);
 }
 
-static int command_train(int argc, char **argv)
+static int command_train(int argc, char **argv, dist_comm *comm)
 {
     train_cli c;
     train_cli_init(&c);
@@ -134,6 +135,10 @@ static int command_train(int argc, char **argv)
         }
     }
 
+    /* Under mpirun rank 0 speaks, writes the database and the report. */
+    c.o.comm = comm;
+    if (comm->rank > 0) c.o.quiet = 1, c.o.report = 0, c.o.timing = 0;
+
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_handler = on_signal;
@@ -148,6 +153,13 @@ static int command_train(int argc, char **argv)
     free(list);
     free(stored);
     if (c.o.timing && result.database[0]) /* the run opened */ progress_print_timing(stderr, &result.timing);
+    if (rc && comm->size > 1) {
+        /* The others wait for this rank in a collective: stop them all. */
+        fprintf(stderr, "nanprobe train: rank %d of %d failed: %s; stopping every rank\n", comm->rank, comm->size,
+                err.message);
+        fflush(stderr);
+        dist_comm_abort(comm, EXIT_FAILURE_);
+    }
     if (rc) {
         fprintf(stderr, "nanprobe train: %s\n", err.message);
         return EXIT_FAILURE_;
@@ -296,21 +308,21 @@ static void print_usage(FILE *out)
             NANPROBE_VERSION);
 }
 
-int main(int argc, char **argv)
+static int run_command(int argc, char **argv, dist_comm *comm)
 {
-    /* Before SQLite's first use: its heap (see db_memory.h). */
-    db_memory_install();
     if (argc < 2) {
         print_usage(stderr);
         return EXIT_USAGE;
     }
     const char *command = argv[1];
-    if (strcmp(command, "train") == 0) return command_train(argc - 2, argv + 2);
+    if (strcmp(command, "train") == 0) return command_train(argc - 2, argv + 2, comm);
+    if (strcmp(command, "ablate") == 0) return ablate_main(argc - 2, argv + 2, comm);
+    /* Under mpirun the other commands are rank 0's alone. */
+    if (comm->rank > 0) return EXIT_OK;
     if (strcmp(command, "summary") == 0) return command_summary(argc - 2, argv + 2);
     if (strcmp(command, "schema") == 0) return command_schema(argc - 2, argv + 2);
     if (strcmp(command, "report") == 0) return command_report(argc - 2, argv + 2);
     if (strcmp(command, "compare") == 0) return command_compare(argc - 2, argv + 2);
-    if (strcmp(command, "ablate") == 0) return ablate_main(argc - 2, argv + 2);
     if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
         printf("nanprobe %s\n", NANPROBE_VERSION);
         return EXIT_OK;
@@ -322,4 +334,21 @@ int main(int argc, char **argv)
     fprintf(stderr, "nanprobe: unknown command '%s'\n\n", command);
     print_usage(stderr);
     return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    /* Before SQLite's first use: its heap (see db_memory.h). */
+    db_memory_install();
+    /* MPI only when mpirun started us (comm.h); otherwise one process. */
+    dist_comm comm;
+    error err;
+    if (dist_comm_init(&comm, &argc, &argv, &err)) {
+        fprintf(stderr, "nanprobe: %s\n", err.message);
+        return EXIT_FAILURE_;
+    }
+    int status = run_command(argc, argv, &comm);
+    /* Every rank ends together: rank 0 may still be writing the report. */
+    if (comm.active && dist_barrier_patient(&comm, &err) == 0) dist_comm_finalize(&comm);
+    return status;
 }

@@ -270,3 +270,22 @@ int dist_sum_then_min_timed(dist_comm *c, double *values, int n, const char *wha
     MPI_Op_free(&op);
     return rc;
 }
+
+char **dist_environment_without_mpi(void)
+{
+    extern char **environ;
+    static const char *const prefixes[] = {"OMPI_", "PMIX_", "OPAL_", "PRTE_", "ORTE_", "PMI_", "HYDRA_"};
+    size_t n = 0;
+    while (environ[n]) n++;
+    char **out = malloc(sizeof(char *) * (n + 1));
+    if (!out) return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int mpi = 0;
+        for (size_t p = 0; p < sizeof prefixes / sizeof prefixes[0]; p++)
+            mpi |= strncmp(environ[i], prefixes[p], strlen(prefixes[p])) == 0;
+        if (!mpi) out[k++] = environ[i];
+    }
+    out[k] = NULL;
+    return out;
+}

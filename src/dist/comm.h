@@ -72,6 +72,11 @@ int dist_sum_then_min_timed(dist_comm *c, double *values, int n, const char *wha
 int dist_sum_doubles_patient(dist_comm *c, double *values, int n, error *err);
 int dist_barrier_patient(dist_comm *c, error *err);
 
+/* The environment without the variables by which mpirun announces itself
+ * (OMPI_*, PMIX_*, ...), for a child that must run as a process of its own
+ * (an ablation arm).  One allocation of pointers into environ; free() it. */
+char **dist_environment_without_mpi(void);
+
 /* Seconds since an arbitrary origin (MPI_Wtime, or CLOCK_MONOTONIC). */
 double dist_seconds(void);
 

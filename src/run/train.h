@@ -48,6 +48,10 @@ typedef struct train_options {
     long on_nan_continue; /* -1: stop at the first non-finite value; N: go on N more steps */
     const char *injections[TRAIN_MAX_INJECTIONS];
     int injection_count;
+    /* data parallel (under mpirun; see data_parallel.h) */
+    struct dist_comm *comm; /* NULL: one process */
+    int sync_bn;            /* BatchNorm statistics of the global batch, not each replica's */
+    double bucket_mb;       /* gradient bucket size; 0: 25 MB */
 } train_options;
 
 typedef enum train_status {
@@ -63,6 +67,9 @@ typedef enum train_status {
 typedef struct train_timing {
     long steps; /* steps measured */
     double conv_forward, conv_backward, batchnorm, pooling, relu_add_dense, optimizer, probes, logging, data;
+    /* data parallel: blocked on the gradient allreduce after backward (what
+     * the overlap did not hide), and in the step's agreement and merge */
+    double allreduce_wait, agreement;
 } train_timing;
 
 typedef struct train_result {
