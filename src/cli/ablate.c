@@ -115,6 +115,53 @@ static const char *describe_status(int status)
     }
 }
 
+/* How every arm is started: the shared train options, the threads, and
+ * (under mpirun) the environment without MPI's variables. */
+typedef struct arm_launcher {
+    const char *self;
+    int passthrough_count;
+    char **passthrough;
+    int axes;
+    const char *threads;
+    char **environment;
+    int jobs;
+} arm_launcher;
+
+/* Trains this rank's arms, `jobs` at a time: rank r takes arms r, r +
+ * ranks, ... (all of them without mpirun).  Returns how many failed. */
+static int run_arms(const arm_launcher *l, arm *arms, int arm_count, const dist_comm *comm)
+{
+    const int ranks = comm->size;
+    int mine = comm->rank < arm_count ? (arm_count - comm->rank + ranks - 1) / ranks : 0;
+    int next = comm->rank, running = 0, finished = 0, failed = 0;
+    while (finished < mine) {
+        while (running < l->jobs && next < arm_count) {
+            arms[next].pid = launch(l->self, &arms[next], l->passthrough_count, l->passthrough, l->axes, l->threads,
+                                    l->environment);
+            running++;
+            next += ranks;
+        }
+        int status;
+        pid_t pid = wait(&status);
+        if (pid < 0) break;
+        for (int i = 0; i < arm_count; i++) {
+            if (arms[i].pid != pid) continue;
+            arms[i].status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            running--;
+            finished++;
+            int ok = arms[i].status == EXIT_OK || arms[i].status == EXIT_NAN;
+            failed += !ok;
+            if (ok)
+                printf("  arm %d/%d  %-40s %s\n", i + 1, arm_count, arms[i].label, describe_status(arms[i].status));
+            else
+                printf("  arm %d/%d  %-40s %s (exit %d, see %s.log)\n", i + 1, arm_count, arms[i].label,
+                       describe_status(arms[i].status), arms[i].status, arms[i].dir);
+            fflush(stdout);
+        }
+    }
+    return failed;
+}
+
 /* Under mpirun: every rank's arm statuses to every rank (each arm is
  * trained by one rank), then one line from rank 0 naming the failed arms. */
 static int share_statuses(arm *arms, int arm_count, dist_comm *comm, int *failed)
@@ -290,35 +337,9 @@ int ablate_main(int argc, char **argv, dist_comm *comm)
     else if (ranks == 1)
         printf("nanprobe ablate: %d arms, %d at a time, into %s\n", arm_count, jobs, out);
     fflush(stdout);
-    /* Rank r trains arms r, r + ranks, ... (all of them without mpirun). */
-    int mine = comm->rank < arm_count ? (arm_count - comm->rank + ranks - 1) / ranks : 0;
-    int next = comm->rank, running = 0, finished = 0, failed = 0;
-    while (finished < mine) {
-        while (running < jobs && next < arm_count) {
-            arms[next].pid = launch(self, &arms[next], passthrough_count, passthrough, axis_count,
-                                    threads_given ? NULL : threads, environment);
-            running++;
-            next += ranks;
-        }
-        int status;
-        pid_t pid = wait(&status);
-        if (pid < 0) break;
-        for (int i = 0; i < arm_count; i++) {
-            if (arms[i].pid != pid) continue;
-            arms[i].status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            running--;
-            finished++;
-            int ok = arms[i].status == EXIT_OK || arms[i].status == EXIT_NAN;
-            failed += !ok;
-            if (ok)
-                printf("  arm %d/%d  %-40s %s\n", i + 1, arm_count, arms[i].label, describe_status(arms[i].status));
-            else
-                printf("  arm %d/%d  %-40s %s (exit %d, see %s.log)\n", i + 1, arm_count, arms[i].label,
-                       describe_status(arms[i].status), arms[i].status, arms[i].dir);
-            fflush(stdout);
-        }
-    }
-
+    arm_launcher launcher = {self, passthrough_count, passthrough, axis_count, threads_given ? NULL : threads,
+                             environment, jobs};
+    int failed = run_arms(&launcher, arms, arm_count, comm);
     free(environment);
     if (ranks > 1 && share_statuses(arms, arm_count, comm, &failed)) return EXIT_FAILURE_;
     if (comm->rank > 0) return failed ? EXIT_FAILURE_ : EXIT_OK;

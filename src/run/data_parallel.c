@@ -2,6 +2,7 @@
  * data_parallel.h). */
 #include "data_parallel.h"
 
+#include <stdint.h>
 #include <string.h>
 
 int data_parallel_active(const data_parallel *dp)
@@ -90,5 +91,30 @@ int data_parallel_after_backward(data_parallel *dp, model *m, error *err)
     if (dist_buckets_finish(&dp->buckets, err)) return -1;
     if (dp->syncbn_attached && dist_syncbn_check(&dp->syncbn, err)) return -1;
     if (!dp->sync_bn && dist_average_moving(dp->comm, m, err)) return -1;
+    return 0;
+}
+
+/* FNV-1a over 64-bit words: order-sensitive, ~0.05 s for ResNet3D-34. */
+static uint64_t hash_floats(uint64_t h, const float *x, size_t n)
+{
+    const uint32_t *w = (const uint32_t *)(const void *)x;
+    for (size_t i = 0; i < n; i++) h = (h ^ w[i]) * 1099511628211ull;
+    return h;
+}
+
+int data_parallel_check_replicas(const data_parallel *dp, const model *m, long step, error *err)
+{
+    if (!data_parallel_active(dp)) return 0;
+    uint64_t h = hash_floats(14695981039346656037ull, m->weights.base, m->weights.used);
+    h = hash_floats(h, m->moving.base, m->moving.used);
+    const int ranks = dp->comm->size;
+    int low[ranks], high[ranks];
+    if (dist_gather_ints(dp->comm, (int)(h & 0x7fffffff), low, err) ||
+        dist_gather_ints(dp->comm, (int)((h >> 32) & 0x7fffffff), high, err))
+        return -1;
+    for (int r = 1; r < ranks; r++)
+        if (low[r] != low[0] || high[r] != high[0])
+            return error_set(err, "at step %ld the weights of rank %d differ from rank 0's: the replicas diverged",
+                             step, r);
     return 0;
 }

@@ -59,4 +59,10 @@ void data_parallel_weight_gradient(const data_parallel *dp, float *logits_gradie
  * statistics), or the failure of a collective. */
 int data_parallel_after_backward(data_parallel *dp, model *m, error *err);
 
+/* Every rank must hold the same weights and moving statistics (the same
+ * sums, the same Adam step); compared by a hash at every checkpoint, so a
+ * drift between replicas is a failure named with the rank, not a silent
+ * checkpoint of rank 0's copy. */
+int data_parallel_check_replicas(const data_parallel *dp, const model *m, long step, error *err);
+
 #endif

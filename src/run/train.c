@@ -215,6 +215,7 @@ static int save_checkpoint(run *r, const char *why, error *err)
 {
     char message[1200];
     error failure;
+    if (data_parallel_check_replicas(&r->dp, &r->m, r->state.step, err)) return -1;
     if (!data_parallel_writer(&r->dp)) return 0; /* rank 0 writes the checkpoints */
     if (checkpoint_save(r->dir, &r->state, &r->m, r->argc, r->argv, &failure)) {
         if (r->cb->warning) r->cb->warning(r->cb->context, failure.message);
@@ -317,6 +318,25 @@ static int validate(run *r, validation_result *out, error *err)
 
 /* ------------------------------------------------------------------ run */
 
+/* A new run's database: the runs row (every option) and the layers. */
+static int create_database(run *r, const int clip_shape[4], const char *database, error *err)
+{
+    const train_options *o = r->o;
+    char started[32], clip[64], config[4096];
+    iso_time(started, sizeof started);
+    snprintf(clip, sizeof clip, "%dx%dx%dx%d", clip_shape[0], clip_shape[1], clip_shape[2], clip_shape[3]);
+    options_json(o, config, sizeof config);
+    const char *base = strrchr(r->dir, '/');
+    base = base && base[1] ? base + 1 : r->dir;
+    run_row row = {.name = o->name ? o->name : base, .version = NANPROBE_VERSION, .started_at = started,
+                   .clip = clip, .init = o->init == INIT_HE_NORMAL ? "he_normal" : "glorot_uniform",
+                   .data = o->data, .normalize = normalize_name((normalize_kind)o->normalize),
+                   .config_json = config, .depth = o->depth, .width = o->width, .classes = o->classes,
+                   .batch = o->batch, .probe_every = o->probe_every, .l2 = o->l2, .lr = o->lr,
+                   .seed = o->seed};
+    return db_writer_create(&r->db, database, &row, &r->m, err);
+}
+
 static int open_run(run *r, int resume, error *err)
 {
     const train_options *o = r->o;
@@ -376,19 +396,7 @@ static int open_run(run *r, int resume, error *err)
         reduce_lr_init(&r->state.plateau, o->plateau_factor, o->plateau_patience, o->plateau_min_lr,
                        o->plateau_min_delta);
         early_stopping_init(&r->state.early, o->early_stopping, 0.0);
-        char started[32], clip[64], config[4096];
-        iso_time(started, sizeof started);
-        snprintf(clip, sizeof clip, "%dx%dx%dx%d", mc.clip[0], mc.clip[1], mc.clip[2], mc.clip[3]);
-        options_json(o, config, sizeof config);
-        const char *base = strrchr(r->dir, '/');
-        base = base && base[1] ? base + 1 : r->dir;
-        run_row row = {.name = o->name ? o->name : base, .version = NANPROBE_VERSION, .started_at = started,
-                       .clip = clip, .init = o->init == INIT_HE_NORMAL ? "he_normal" : "glorot_uniform",
-                       .data = o->data, .normalize = normalize_name((normalize_kind)o->normalize),
-                       .config_json = config, .depth = o->depth, .width = o->width, .classes = o->classes,
-                       .batch = o->batch, .probe_every = o->probe_every, .l2 = o->l2, .lr = o->lr,
-                       .seed = o->seed};
-        if (writer && db_writer_create(&r->db, database, &row, &r->m, err)) return -1;
+        if (writer && create_database(r, mc.clip, database, err)) return -1;
     }
     probe_config pc = {.statistics = o->probes, .probe_every = o->probe_every, .ring_steps = o->ring_steps,
                        .l2 = (float)o->l2, .injections = r->injections, .injection_count = o->injection_count,
