@@ -36,6 +36,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "batchnorm.h"
 #include "checkpoint.h"
 #include "dataset.h"
 #include "loss.h"
@@ -317,6 +318,95 @@ static void test_merges(void)
           "metric combination");
 }
 
+/* ------------------------------------- synchronized BatchNorm, in-process */
+
+/* A second replica played by the test: its cells are known, so the
+ * reductions the layer asks for can be answered for it directly. */
+typedef struct fake_replica {
+    const float *x, *dy;
+    size_t cells;
+    int channels;
+    const batchnorm_batch *global; /* the statistics replica A normalized with */
+} fake_replica;
+
+static void fake_merge_moments(void *context, int channels, double *count, double *mean, double *m2)
+{
+    const fake_replica *b = context;
+    double gathered[2 * 3 * 8];
+    for (int c = 0; c < channels; c++) {
+        double mu = 0.0, q = 0.0;
+        for (size_t i = 0; i < b->cells; i++) mu += b->x[i * channels + c];
+        mu /= (double)b->cells;
+        for (size_t i = 0; i < b->cells; i++) q += (b->x[i * channels + c] - mu) * (b->x[i * channels + c] - mu);
+        gathered[c] = count[c];
+        gathered[channels + c] = mean[c];
+        gathered[2 * channels + c] = m2[c];
+        gathered[3 * channels + c] = (double)b->cells;
+        gathered[4 * channels + c] = mu;
+        gathered[5 * channels + c] = q;
+    }
+    dist_moments_merge(2, channels, gathered, count, mean, m2);
+}
+
+static void fake_sum(void *context, double *values, int n)
+{
+    const fake_replica *b = context;
+    const int C = b->channels;
+    for (int c = 0; c < C; c++)
+        for (size_t i = 0; i < b->cells; i++) {
+            float xhat = (b->x[i * C + c] - b->global->mean[c]) * b->global->inverse_std[c];
+            values[c] += b->dy[i * C + c];
+            values[C + c] += (double)b->dy[i * C + c] * xhat;
+        }
+    values[n - 1] += (double)b->cells;
+}
+
+/* Replica A (the first 120 of 200 cells) with --sync-bn's reductions
+ * equals BatchNorm over all 200 cells, at mean^2/var ~ 1e12-1e13, where
+ * E[x^2] - E[x]^2 in double is off by percents (2.7 % at mean 3e6). */
+static void test_sync_batchnorm(void)
+{
+    enum { CELLS = 200, A = 120, C = 3 };
+    static float x[CELLS * C], dy[CELLS * C], y_ref[CELLS * C], dx_ref[CELLS * C], y[A * C], dx[A * C];
+    float gamma[C] = {1.5f, 0.5f, 2.0f}, beta[C] = {0.1f, -0.2f, 0.3f};
+    float stats_ref[3 * C], stats[3 * C], mm_ref[C] = {0}, mv_ref[C] = {1, 1, 1}, mm[C] = {0}, mv[C] = {1, 1, 1};
+    float dg_ref[C], db_ref[C], dg[C], dbeta[C];
+    static float workspace[4096];
+    rng g;
+    rng_seed(&g, 11, 2);
+    for (int i = 0; i < CELLS * C; i++) {
+        x[i] = (float)(1e6 * (1 + i % C) + rng_normal(&g));
+        dy[i] = (float)rng_normal(&g);
+    }
+    batchnorm_batch ref = {stats_ref, stats_ref + C, stats_ref + 2 * C, NULL};
+    batchnorm_forward_train(CELLS, C, x, gamma, beta, y_ref, &ref, mm_ref, mv_ref, workspace);
+    batchnorm_backward(CELLS, C, x, gamma, &ref, dy, dg_ref, db_ref, dx_ref, 0, workspace);
+
+    batchnorm_batch mine = {stats, stats + C, stats + 2 * C, NULL};
+    fake_replica other = {x + A * C, dy + A * C, CELLS - A, C, &mine};
+    batchnorm_sync sync = {fake_merge_moments, fake_sum, &other};
+    mine.sync = &sync;
+    batchnorm_forward_train(A, C, x, gamma, beta, y, &mine, mm, mv, workspace);
+    batchnorm_backward(A, C, x, gamma, &mine, dy, dg, dbeta, dx, 0, workspace);
+    double worst_var = 0, worst_y = 0, worst_dx = 0;
+    int moving_ok = 1;
+    for (int c = 0; c < C; c++) {
+        worst_var = fmax(worst_var, fabs(mine.variance[c] - ref.variance[c]) / ref.variance[c]);
+        moving_ok &= fabsf(mm[c] - mm_ref[c]) <= 1e-6f * fabsf(mm_ref[c]) && fabsf(mv[c] - mv_ref[c]) <= 1e-6f;
+    }
+    for (int i = 0; i < A * C; i++) {
+        worst_y = fmax(worst_y, fabs(y[i] - y_ref[i]));
+        worst_dx = fmax(worst_dx, fabs(dx[i] - dx_ref[i]));
+    }
+    /* Bounds: float32 rounding of the stored statistics (x is ~1e6, its
+     * ulp 0.06 of a unit variance) seen through the normalization. */
+    CHECK(worst_var <= 1e-5, "--sync-bn variance off by %.3g relative", worst_var);
+    CHECK(worst_y <= 1e-4 && worst_dx <= 1e-4, "--sync-bn output off by %.3g, dx by %.3g", worst_y, worst_dx);
+    CHECK(moving_ok, "--sync-bn moving statistics match the whole batch's");
+    printf("sync-bn layer at mean 1e6: variance %.2g relative, y %.2g, dx %.2g off the whole batch\n", worst_var,
+           worst_y, worst_dx);
+}
+
 /* ------------------------------------------------------ --sync-bn == 1 */
 
 #define DP "--batch=6", "--train-clips=18", "--val-clips=8", "--epochs=1", "--seed=3"
@@ -576,17 +666,22 @@ static pid_t find_rank(int rank, const char *dir)
     return found;
 }
 
-static void test_lost_rank(const char *tmp)
+/* Rank 1 is killed (SIGKILL: mpirun sees it die) or frozen (SIGSTOP: it
+ * never answers, so the others' collective times out after
+ * NANPROBE_MPI_TIMEOUT seconds); either way the run ends, with a message
+ * that says why, and the database is intact. */
+static void lost_rank(const char *tmp, int signal_number, const char *expect)
 {
     char dir[4300], db[4400], log[4400], np[] = "2";
-    snprintf(dir, sizeof dir, "%s/lost", tmp);
+    snprintf(dir, sizeof dir, "%s/lost-%d", tmp, signal_number);
     snprintf(db, sizeof db, "%s/run.db", dir);
-    snprintf(log, sizeof log, "%s/lost.log", tmp);
+    snprintf(log, sizeof log, "%s/lost-%d.log", tmp, signal_number);
     pid_t launcher = fork();
     if (launcher == 0) {
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(fd, 1);
         dup2(fd, 2);
+        setenv("NANPROBE_MPI_TIMEOUT", "10", 1);
         char *argv[] = {mpirun, "--oversubscribe", "--allow-run-as-root", "--bind-to", "none", "-np", np, "-x",
                         mpi_asan_options, (char *)nanprobe, "train", SMALL, DP, "--epochs=1000", "--out", dir, NULL};
         execv(mpirun, argv);
@@ -602,7 +697,7 @@ static void test_lost_rank(const char *tmp)
         if (victim > 0 && steps >= 3) break;
     }
     CHECK(victim > 0, "found rank 1's process");
-    if (victim > 0) kill(victim, SIGKILL);
+    if (victim > 0) kill(victim, signal_number);
     /* The others must stop on their own: 60 s at most. */
     int status = 0, done = 0;
     for (int i = 0; i < 1200 && !done; i++) {
@@ -614,7 +709,8 @@ static void test_lost_rank(const char *tmp)
         kill(launcher, SIGKILL);
         waitpid(launcher, &status, 0);
     }
-    CHECK(done, "the other rank did not stop within 60 s of rank 1's death");
+    if (victim > 0 && signal_number == SIGSTOP) kill(victim, SIGKILL); /* should be gone already */
+    CHECK(done, "the other rank did not stop within 60 s of rank 1's %s", strsignal(signal_number));
     CHECK(done && !(WIFEXITED(status) && WEXITSTATUS(status) == 0), "mpirun exit status %d after a lost rank",
           WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     FILE *f = fopen(log, "rb");
@@ -624,10 +720,10 @@ static void test_lost_rank(const char *tmp)
         text[n] = '\0';
         fclose(f);
     }
-    CHECK(strstr(text, "rank 1") != NULL, "the message names rank 1:\n%s", text);
+    CHECK(strstr(text, expect) != NULL, "the message says '%s':\n%s", expect, text);
     char check[256];
     query_text(db, "PRAGMA integrity_check", check, sizeof check);
-    CHECK(strcmp(check, "ok") == 0, "integrity_check after a lost rank: '%s'", check);
+    CHECK(strcmp(check, "ok") == 0, "integrity_check after rank 1's %s: '%s'", strsignal(signal_number), check);
     double steps = query_number(db, "SELECT max(step) FROM steps"), count = query_number(db, "SELECT count(*) FROM steps");
     CHECK(steps >= 3 && steps == count, "steps 1..%g contiguous (%g rows)", steps, count);
 }
@@ -681,6 +777,7 @@ int main(int argc, char **argv)
     if (test_sanitized())
         snprintf(mpi_asan_options, sizeof mpi_asan_options, "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1");
     test_merges();
+    test_sync_batchnorm();
     if (find_mpirun() != 0) {
         CHECK(0, "mpirun is not installed (apt-get install openmpi-bin libopenmpi-dev); the MPI tests cannot run");
         return test_finish();
@@ -694,7 +791,8 @@ int main(int argc, char **argv)
     test_sync_bn(tmp);
     test_per_replica(tmp);
     test_nan_on_rank_1(tmp);
-    test_lost_rank(tmp);
+    lost_rank(tmp, SIGKILL, "process rank 1");
+    lost_rank(tmp, SIGSTOP, "no answer from the other ranks");
     test_ablate(tmp);
     printf("MPI tests: %ld s\n", (long)(time(NULL) - t0));
     test_remove_tree(tmp);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "checkpoint.h"
 #include "comm.h"
@@ -138,6 +139,11 @@ static int command_train(int argc, char **argv, dist_comm *comm)
     /* Under mpirun rank 0 speaks, writes the database and the report. */
     c.o.comm = comm;
     if (comm->rank > 0) c.o.quiet = 1, c.o.report = 0, c.o.timing = 0;
+    /* Ranks on one host share its cores unless --threads says otherwise. */
+    if (c.o.threads == 0 && comm->local_size > 1) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN) / comm->local_size;
+        c.o.threads = cores > 1 ? (int)cores : 1;
+    }
 
     struct sigaction action;
     memset(&action, 0, sizeof action);

@@ -27,6 +27,23 @@ static int mpi_failed(int code, const char *what, error *err)
     return error_set(err, "MPI: %s failed: %s", what, text);
 }
 
+static MPI_Request *request_of(dist_request *r)
+{
+    return (MPI_Request *)(void *)r->handle;
+}
+
+static int wait_requests(dist_request *requests, int n, double timeout, long pause_ns,
+                         const char *what, error *err);
+
+/* Waits for one just-started non-blocking collective (rc its start's
+ * status), at most c->timeout seconds. */
+static int finish(dist_comm *c, int rc, dist_request *request, const char *what, error *err)
+{
+    if (rc != MPI_SUCCESS) return mpi_failed(rc, what, err);
+    request->pending = 1;
+    return wait_requests(request, 1, c->timeout, 20000, what, err);
+}
+
 double dist_seconds(void)
 {
     struct timespec t;
@@ -69,26 +86,18 @@ void dist_comm_abort(dist_comm *c, int code)
     exit(code);
 }
 
-int dist_barrier(dist_comm *c, error *err)
-{
-    if (!c->active) return 0;
-    int rc = MPI_Barrier(MPI_COMM_WORLD);
-    return rc == MPI_SUCCESS ? 0 : mpi_failed(rc, "MPI_Barrier", err);
-}
-
 int dist_broadcast(dist_comm *c, void *data, size_t bytes, int root, error *err)
 {
     if (!c->active) return 0;
     if (bytes > (size_t)2147483647) return error_set(err, "MPI: broadcast of %zu bytes is too large", bytes);
-    int rc = MPI_Bcast(data, (int)bytes, MPI_BYTE, root, MPI_COMM_WORLD);
-    return rc == MPI_SUCCESS ? 0 : mpi_failed(rc, "MPI_Bcast", err);
+    dist_request request = {.pending = 0};
+    return finish(c, MPI_Ibcast(data, (int)bytes, MPI_BYTE, root, MPI_COMM_WORLD, request_of(&request)), &request,
+                  "MPI_Ibcast", err);
 }
 
 int dist_sum_doubles(dist_comm *c, double *values, int n, error *err)
 {
-    if (!c->active) return 0;
-    int rc = MPI_Allreduce(MPI_IN_PLACE, values, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-    return rc == MPI_SUCCESS ? 0 : mpi_failed(rc, "MPI_Allreduce", err);
+    return dist_sum_doubles_timed(c, values, n, "MPI_Iallreduce", err);
 }
 
 int dist_gather_ints(dist_comm *c, int value, int *each, error *err)
@@ -97,8 +106,9 @@ int dist_gather_ints(dist_comm *c, int value, int *each, error *err)
         each[0] = value;
         return 0;
     }
-    int rc = MPI_Allgather(&value, 1, MPI_INT, each, 1, MPI_INT, MPI_COMM_WORLD);
-    return rc == MPI_SUCCESS ? 0 : mpi_failed(rc, "MPI_Allgather", err);
+    dist_request request = {.pending = 0};
+    return finish(c, MPI_Iallgather(&value, 1, MPI_INT, each, 1, MPI_INT, MPI_COMM_WORLD, request_of(&request)),
+                  &request, "MPI_Iallgather", err);
 }
 
 int dist_gather_bytes(dist_comm *c, const void *data, int bytes, void *out, int *counts, int capacity,
@@ -110,30 +120,27 @@ int dist_gather_bytes(dist_comm *c, const void *data, int bytes, void *out, int 
         counts[0] = bytes;
         return 0;
     }
-    int rc = MPI_Gather(&bytes, 1, MPI_INT, counts, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    if (rc != MPI_SUCCESS) return mpi_failed(rc, "MPI_Gather", err);
+    dist_request request = {.pending = 0};
+    if (finish(c, MPI_Igather(&bytes, 1, MPI_INT, counts, 1, MPI_INT, 0, MPI_COMM_WORLD, request_of(&request)),
+               &request, "MPI_Igather", err))
+        return -1;
     int displacements[c->size];
+    memset(displacements, 0, sizeof displacements);
     long total = 0;
-    if (c->rank == 0) {
-        for (int r = 0; r < c->size; r++) {
-            displacements[r] = (int)total;
-            total += counts[r];
-        }
+    for (int r = 0; c->rank == 0 && r < c->size; r++) {
+        displacements[r] = (int)total;
+        total += counts[r];
     }
-    /* Every rank enters the Gatherv even when rank 0 will report the overflow. */
+    /* Every rank enters the Igatherv even when rank 0 will report the overflow. */
     int overflow = c->rank == 0 && total > capacity;
-    rc = MPI_Gatherv(data, bytes, MPI_BYTE, overflow ? NULL : out, counts, displacements, MPI_BYTE, 0,
-                     MPI_COMM_WORLD);
+    int rc = MPI_Igatherv(data, bytes, MPI_BYTE, overflow ? NULL : out, counts, displacements, MPI_BYTE, 0,
+                          MPI_COMM_WORLD, request_of(&request));
+    if (finish(c, rc, &request, "MPI_Igatherv", err)) return -1;
     if (overflow) return error_set(err, "MPI: %ld bytes gathered into a buffer of %d", total, capacity);
-    return rc == MPI_SUCCESS ? 0 : mpi_failed(rc, "MPI_Gatherv", err);
+    return 0;
 }
 
 /* ------------------------------------------------------ non-blocking */
-
-static MPI_Request *request_of(dist_request *r)
-{
-    return (MPI_Request *)(void *)r->handle;
-}
 
 int dist_sum_floats_start(dist_comm *c, float *values, size_t n, dist_request *request, error *err)
 {
@@ -159,7 +166,7 @@ void dist_progress(dist_request *requests, int n)
 /* Polls the requests until done; timeout <= 0 waits as long as it takes
  * (a peer that dies is then mpirun's to report).  Polling with a pause
  * instead of MPI_Wait leaves the core to a rank that shares it. */
-static int wait_requests(dist_comm *c, dist_request *requests, int n, double timeout, long pause_ns,
+static int wait_requests(dist_request *requests, int n, double timeout, long pause_ns,
                          const char *what, error *err)
 {
     double start = dist_seconds();
@@ -179,16 +186,16 @@ static int wait_requests(dist_comm *c, dist_request *requests, int n, double tim
         }
         if (pending == 0) return 0;
         if (timeout > 0 && dist_seconds() - start > timeout)
-            return error_set(err, "rank %d: %s: no answer from the other ranks for %.0f s (a rank is stuck or "
-                                  "its host is lost)",
-                             c->rank, what, timeout);
+            return error_set(err, "%s: no answer from the other ranks for %.0f s (a rank is stuck or its host is "
+                                  "lost)",
+                             what, timeout);
         nanosleep(&pause, NULL);
     }
 }
 
 int dist_wait_all(dist_comm *c, dist_request *requests, int n, const char *what, error *err)
 {
-    return wait_requests(c, requests, n, c->timeout, 20000, what, err);
+    return wait_requests(requests, n, c->timeout, 20000, what, err);
 }
 
 int dist_sum_doubles_patient(dist_comm *c, double *values, int n, error *err)
@@ -198,7 +205,7 @@ int dist_sum_doubles_patient(dist_comm *c, double *values, int n, error *err)
     int rc = MPI_Iallreduce(MPI_IN_PLACE, values, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD, request_of(&request));
     if (rc != MPI_SUCCESS) return mpi_failed(rc, "MPI_Iallreduce", err);
     request.pending = 1;
-    return wait_requests(c, &request, 1, 0.0, 10000000, "MPI_Iallreduce", err);
+    return wait_requests(&request, 1, 0.0, 10000000, "MPI_Iallreduce", err);
 }
 
 int dist_barrier_patient(dist_comm *c, error *err)
@@ -208,7 +215,7 @@ int dist_barrier_patient(dist_comm *c, error *err)
     int rc = MPI_Ibarrier(MPI_COMM_WORLD, request_of(&request));
     if (rc != MPI_SUCCESS) return mpi_failed(rc, "MPI_Ibarrier", err);
     request.pending = 1;
-    return wait_requests(c, &request, 1, 0.0, 2000000, "MPI_Ibarrier", err);
+    return wait_requests(&request, 1, 0.0, 2000000, "MPI_Ibarrier", err);
 }
 
 int dist_sum_floats_timed(dist_comm *c, float *values, size_t n, const char *what, error *err)

@@ -32,11 +32,10 @@ void dist_comm_finalize(dist_comm *c);
 /* Stops every rank (MPI_Abort); for a rank that cannot go on. */
 void dist_comm_abort(dist_comm *c, int code);
 
-/* Blocking collectives over all ranks. */
-int dist_barrier(dist_comm *c, error *err);
+/* Collectives over all ranks; each waits at most c->timeout seconds. */
 int dist_broadcast(dist_comm *c, void *data, size_t bytes, int root, error *err);
 int dist_sum_doubles(dist_comm *c, double *values, int n, error *err);
-/* In place, waiting at most c->timeout seconds (non-blocking + polling). */
+/* In place (non-blocking + polling). */
 int dist_sum_floats_timed(dist_comm *c, float *values, size_t n, const char *what, error *err);
 /* each[rank] = value of that rank, on every rank. */
 int dist_gather_ints(dist_comm *c, int value, int *each, error *err);

@@ -219,7 +219,7 @@ int dist_replicas_step(dist_replicas *r, probe_session *ps, const dist_shard *sh
 {
     if (r->comm->size < 2) return 0;
     double start = dist_seconds();
-    const nonfinite_event *mine = probe_new_event(ps);
+    const nonfinite_event *mine = r->event_agreed ? NULL : probe_new_event(ps);
     double key = mine ? (dist_event_order(mine, r->layer_count) + 1.0) * r->comm->size + r->comm->rank : INFINITY;
     double values[5] = {totals->loss_sum, totals->correct, totals->samples, totals->stop, key};
     if (dist_sum_then_min_timed(r->comm, values, 5, "the step's agreement (loss, sentinel)", err)) return -1;
@@ -228,6 +228,9 @@ int dist_replicas_step(dist_replicas *r, probe_session *ps, const dist_shard *sh
     totals->samples = values[2];
     totals->stop = values[3];
     r->seconds += dist_seconds() - start;
-    if (isfinite(values[4]) && agree_event(r, ps, shard, values[4], err)) return -1;
+    if (isfinite(values[4])) {
+        if (agree_event(r, ps, shard, values[4], err)) return -1;
+        r->event_agreed = 1;
+    }
     return rows ? merge_rows(r, ps, shard->count, err) : 0;
 }

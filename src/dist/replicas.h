@@ -28,6 +28,7 @@ typedef struct dist_replicas {
     unsigned char *send, *receive;
     int send_capacity, receive_capacity;
     int *counts;
+    int event_agreed; /* the run's first event is agreed: there is no other */
     double seconds;
 } dist_replicas;
 

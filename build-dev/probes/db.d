@@ -1,0 +1,17 @@
+build-dev/probes/db.o: probes/db.c probes/db.h src/core/error.h \
+ src/model/model.h src/layers/batchnorm.h src/layers/conv3d.h \
+ src/layers/window.h src/layers/maxpool3d.h src/core/tensor.h \
+ build-dev/generated/schema_sql.h src/core/stats.h src/model/summary.h \
+ src/model/model.h
+probes/db.h:
+src/core/error.h:
+src/model/model.h:
+src/layers/batchnorm.h:
+src/layers/conv3d.h:
+src/layers/window.h:
+src/layers/maxpool3d.h:
+src/core/tensor.h:
+build-dev/generated/schema_sql.h:
+src/core/stats.h:
+src/model/summary.h:
+src/model/model.h:

@@ -1,0 +1,12 @@
+build-dev/probes/probe_names.o: probes/probe_names.c probes/probe_names.h \
+ src/model/model.h src/layers/batchnorm.h src/layers/conv3d.h \
+ src/core/error.h src/layers/window.h src/layers/maxpool3d.h \
+ src/core/tensor.h
+probes/probe_names.h:
+src/model/model.h:
+src/layers/batchnorm.h:
+src/layers/conv3d.h:
+src/core/error.h:
+src/layers/window.h:
+src/layers/maxpool3d.h:
+src/core/tensor.h:

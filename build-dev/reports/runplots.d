@@ -1,0 +1,10 @@
+build-dev/reports/runplots.o: reports/runplots.c reports/runplots.h \
+ src/core/error.h reports/figure.h reports/precursor.h reports/rundata.h \
+ reports/gnuplot.h reports/strbuf.h
+reports/runplots.h:
+src/core/error.h:
+reports/figure.h:
+reports/precursor.h:
+reports/rundata.h:
+reports/gnuplot.h:
+reports/strbuf.h:

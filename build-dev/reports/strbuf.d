@@ -1,0 +1,2 @@
+build-dev/reports/strbuf.o: reports/strbuf.c reports/strbuf.h
+reports/strbuf.h:

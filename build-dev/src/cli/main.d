@@ -1,0 +1,32 @@
+build-dev/src/cli/main.o: src/cli/main.c src/run/checkpoint.h \
+ src/run/callbacks.h src/core/error.h src/model/model.h \
+ src/layers/batchnorm.h src/layers/conv3d.h src/layers/window.h \
+ src/layers/maxpool3d.h src/core/tensor.h src/core/rng.h src/dist/comm.h \
+ src/data/dataset.h probes/db.h probes/db_memory.h src/cli/ablate.h \
+ src/cli/exit_status.h src/cli/options.h src/cli/progress.h \
+ src/run/train.h reports/report.h src/model/summary.h src/model/model.h \
+ src/cli/train_cli.h src/core/version.h
+src/run/checkpoint.h:
+src/run/callbacks.h:
+src/core/error.h:
+src/model/model.h:
+src/layers/batchnorm.h:
+src/layers/conv3d.h:
+src/layers/window.h:
+src/layers/maxpool3d.h:
+src/core/tensor.h:
+src/core/rng.h:
+src/dist/comm.h:
+src/data/dataset.h:
+probes/db.h:
+probes/db_memory.h:
+src/cli/ablate.h:
+src/cli/exit_status.h:
+src/cli/options.h:
+src/cli/progress.h:
+src/run/train.h:
+reports/report.h:
+src/model/summary.h:
+src/model/model.h:
+src/cli/train_cli.h:
+src/core/version.h:

@@ -1,0 +1,14 @@
+build-dev/src/cli/train_cli.o: src/cli/train_cli.c src/cli/train_cli.h \
+ src/core/error.h src/cli/options.h src/run/train.h src/model/model.h \
+ src/layers/batchnorm.h src/layers/conv3d.h src/layers/window.h \
+ src/layers/maxpool3d.h src/core/tensor.h
+src/cli/train_cli.h:
+src/core/error.h:
+src/cli/options.h:
+src/run/train.h:
+src/model/model.h:
+src/layers/batchnorm.h:
+src/layers/conv3d.h:
+src/layers/window.h:
+src/layers/maxpool3d.h:
+src/core/tensor.h:

@@ -1,0 +1,3 @@
+build-dev/src/layers/batchnorm.o: src/layers/batchnorm.c \
+ src/layers/batchnorm.h
+src/layers/batchnorm.h:

@@ -1,0 +1,2 @@
+build-dev/src/layers/window.o: src/layers/window.c src/layers/window.h
+src/layers/window.h:

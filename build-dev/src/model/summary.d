@@ -1,0 +1,12 @@
+build-dev/src/model/summary.o: src/model/summary.c src/model/summary.h \
+ src/model/model.h src/layers/batchnorm.h src/layers/conv3d.h \
+ src/core/error.h src/layers/window.h src/layers/maxpool3d.h \
+ src/core/tensor.h
+src/model/summary.h:
+src/model/model.h:
+src/layers/batchnorm.h:
+src/layers/conv3d.h:
+src/core/error.h:
+src/layers/window.h:
+src/layers/maxpool3d.h:
+src/core/tensor.h:
