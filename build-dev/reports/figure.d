@@ -1,6 +1,0 @@
-build-dev/reports/figure.o: reports/figure.c reports/figure.h \
- src/core/error.h reports/gnuplot.h reports/html.h
-reports/figure.h:
-src/core/error.h:
-reports/gnuplot.h:
-reports/html.h:

@@ -1,2 +1,0 @@
-build-dev/reports/html.o: reports/html.c reports/html.h
-reports/html.h:

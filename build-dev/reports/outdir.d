@@ -1,4 +1,0 @@
-build-dev/reports/outdir.o: reports/outdir.c reports/outdir.h \
- src/core/error.h
-reports/outdir.h:
-src/core/error.h:

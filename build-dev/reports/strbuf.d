@@ -1,2 +1,0 @@
-build-dev/reports/strbuf.o: reports/strbuf.c reports/strbuf.h
-reports/strbuf.h:

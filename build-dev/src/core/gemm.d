@@ -1,6 +1,0 @@
-build-dev/src/core/gemm.o: src/core/gemm.c src/core/gemm.h \
- /usr/include/x86_64-linux-gnu/openblas-openmp/cblas.h \
- /usr/include/x86_64-linux-gnu/openblas-openmp/openblas_config.h
-src/core/gemm.h:
-/usr/include/x86_64-linux-gnu/openblas-openmp/cblas.h:
-/usr/include/x86_64-linux-gnu/openblas-openmp/openblas_config.h:

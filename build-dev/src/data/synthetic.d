@@ -1,6 +1,0 @@
-build-dev/src/data/synthetic.o: src/data/synthetic.c src/data/synthetic.h \
- src/data/dataset.h src/core/error.h src/core/rng.h
-src/data/synthetic.h:
-src/data/dataset.h:
-src/core/error.h:
-src/core/rng.h:

@@ -1,7 +1,0 @@
-build-dev/src/layers/dense.o: src/layers/dense.c src/layers/dense.h \
- src/core/gemm.h /usr/include/x86_64-linux-gnu/openblas-openmp/cblas.h \
- /usr/include/x86_64-linux-gnu/openblas-openmp/openblas_config.h
-src/layers/dense.h:
-src/core/gemm.h:
-/usr/include/x86_64-linux-gnu/openblas-openmp/cblas.h:
-/usr/include/x86_64-linux-gnu/openblas-openmp/openblas_config.h:

@@ -1,7 +1,0 @@
-build-dev/src/layers/maxpool3d.o: src/layers/maxpool3d.c \
- src/layers/maxpool3d.h src/core/error.h src/layers/window.h \
- src/core/finite.h
-src/layers/maxpool3d.h:
-src/core/error.h:
-src/layers/window.h:
-src/core/finite.h:

@@ -1,2 +1,0 @@
-build-dev/src/run/callbacks.o: src/run/callbacks.c src/run/callbacks.h
-src/run/callbacks.h:
