@@ -626,6 +626,19 @@ static void test_nan_on_rank_1(const char *tmp)
     CHECK(strcmp(where + strlen(where) - 2, " 1") == 0, "the NaN originated in the input: '%s'", where);
     double steps = query_number(db, "SELECT max(step) FROM steps");
     CHECK(steps == 2, "every rank stopped at step 2, the database has %g steps", steps);
+    /* The same place as a single process names: layer, pass, tensor,
+     * position in the batch, clip, flat element and coordinates. */
+    char single[4300], single_db[4400], here[256], there[256];
+    snprintf(single, sizeof single, "%s/nan-single", tmp);
+    snprintf(single_db, sizeof single_db, "%s/run.db", single);
+    rc = run(out, sizeof out, 0, "train", SMALL, DP, "--epochs=3", "--inject=nan-input@step=2,sample=4", "--out",
+             single, NULL);
+    const char *where_sql = "SELECT step || ' ' || layer_id || ' ' || pass || ' ' || tensor || ' ' || sample || ' ' || "
+                            "sample_id || ' ' || element_index || ' ' || d || ' ' || h || ' ' || w || ' ' || channel "
+                            "FROM events WHERE kind = 'nan'";
+    query_text(db, where_sql, here, sizeof here);
+    query_text(single_db, where_sql, there, sizeof there);
+    CHECK(rc == 3 && here[0] && strcmp(here, there) == 0, "2 ranks name '%s', one process '%s'", here, there);
     query_text(db, "SELECT status FROM runs", message, sizeof message);
     CHECK(strcmp(message, "nan") == 0, "run status '%s'", message);
 }

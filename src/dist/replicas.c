@@ -47,6 +47,7 @@ int dist_replicas_open(dist_replicas *r, dist_comm *comm, probe_session *ps, con
 {
     memset(r, 0, sizeof *r);
     r->comm = comm;
+    r->m = m;
     r->sync_bn = sync_bn;
     r->layer_count = m->layer_count;
     r->global_batch = global_batch;
@@ -115,6 +116,10 @@ static int agree_event(dist_replicas *r, probe_session *ps, const dist_shard *sh
             snprintf(e->message + used, sizeof e->message - used,
                      "; on rank %d of %d (its sample %d, clip %ld, is position %d of the global batch)", winner,
                      size, e->sample, e->sample_id, shard->start + e->sample);
+            /* The flat index too, into the global batch's tensor. */
+            const tensor *t = &r->m->layers[e->layer].output;
+            long long per_sample = strcmp(e->tensor, "loss") == 0 ? 1 : (long long)(t->count / (size_t)t->shape[0]);
+            e->element += per_sample * shard->start;
             e->sample += shard->start;
         } else {
             size_t used = strlen(e->message);

@@ -22,6 +22,7 @@
 
 typedef struct dist_replicas {
     dist_comm *comm;
+    const model *m;
     int sync_bn;
     int layer_count;
     int global_batch;
