@@ -26,7 +26,7 @@ static const diag_case cases[] = {
      "conv3d", "kernel.update"},
     {"lr-1e6", {"--lr=1e6", "--epochs=1", NULL}, DATA_SYNTHETIC, NULL, MECHANISM_UPDATE_BLOWUP, ROOT_KERNEL_UPDATE,
      NULL, NULL},
-    {"lr-300", {"--lr=300", "--epochs=4", NULL}, DATA_SYNTHETIC, NULL, MECHANISM_GRADUAL_GROWTH, ROOT_OVERFLOW_INPUT,
+    {"lr-700", {"--lr=700", "--epochs=4", NULL}, DATA_SYNTHETIC, NULL, MECHANISM_GRADUAL_GROWTH, ROOT_OVERFLOW_INPUT,
      NULL, NULL},
     {"lr-500", {"--lr=500", "--epochs=4", NULL}, DATA_SYNTHETIC, NULL, MECHANISM_GRADUAL_GROWTH, ROOT_OVERFLOW_INPUT,
      NULL, NULL},
