@@ -23,6 +23,11 @@ CFLAGS   := -std=c11 $(OPT) $(MATH) -g $(WARN) -fopenmp -D_GNU_SOURCE \
             -I$(BLAS_INC) $(EXTRA_CFLAGS)
 LDFLAGS  := -fopenmp -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) $(EXTRA_LDFLAGS)
 LDLIBS   := -lopenblas -lsqlite3 -lm
+# OpenMPI (src/dist only; MPI is initialized only under mpirun).  Its headers
+# come in as system headers so -Wextra judges our code, not theirs.
+MPI_CFLAGS := $(patsubst -I%,-isystem %,$(shell mpicc --showme:compile 2>/dev/null))
+MPI_LIBS   := $(shell mpicc --showme:link 2>/dev/null)
+LDLIBS   += $(MPI_LIBS)
 
 # FFmpeg (video datasets, src/data/video*.c): only src/data compiles against
 # its headers; every binary links libnanprobe.a and so the libraries.
@@ -47,7 +52,8 @@ INC_model   := $(INC_layers) -Isrc/model
 INC_optim   := $(INC_model) -Isrc/optim
 INC_data    := $(INC_core) -Isrc/data
 INC_probes  := $(INC_optim) -Iprobes -I$(BUILD)/generated
-INC_run     := $(INC_probes) -Isrc/data -Isrc/run
+INC_dist    := $(INC_probes) -Isrc/dist
+INC_run     := $(INC_dist) -Isrc/data -Isrc/run
 INC_reports := $(INC_core) -Iprobes -Ireports
 INC_cli     := $(INC_run) -Isrc/data -Ireports -Isrc/cli
 INC_tests   := $(INC_cli) -Itests -Itests/fuzz
@@ -67,6 +73,7 @@ $(BUILD)/src/model/%.o:  LAYER_INC := $(INC_model)
 $(BUILD)/src/optim/%.o:  LAYER_INC := $(INC_optim)
 $(BUILD)/src/data/%.o:   LAYER_INC := $(INC_data) $(AV_CFLAGS)
 $(BUILD)/probes/%.o:     LAYER_INC := $(INC_probes)
+$(BUILD)/src/dist/%.o:   LAYER_INC := $(INC_dist) $(MPI_CFLAGS)
 $(BUILD)/src/run/%.o:    LAYER_INC := $(INC_run)
 $(BUILD)/reports/%.o:    LAYER_INC := $(INC_reports)
 $(BUILD)/src/cli/%.o:    LAYER_INC := $(INC_cli)
@@ -125,8 +132,8 @@ test-fast: nanprobe tests-build layers
 # in that folder's -I paths (its own layer or one below; see INC_ above).
 layers: $(BUILD)/generated/schema_sql.h
 	@tools/check_layers.sh src/core="$(INC_core)" src/layers="$(INC_layers)" src/model="$(INC_model)" \
-	  src/optim="$(INC_optim)" src/data="$(INC_data)" probes="$(INC_probes)" src/run="$(INC_run)" \
-	  reports="$(INC_reports)" src/cli="$(INC_cli)" tests="$(INC_tests)" src/keras="$(INC_keras)"
+	  src/optim="$(INC_optim)" src/data="$(INC_data)" probes="$(INC_probes)" src/dist="$(INC_dist)" \
+	  src/run="$(INC_run)" reports="$(INC_reports)" src/cli="$(INC_cli)" tests="$(INC_tests)" src/keras="$(INC_keras)"
 
 # Same tests, built with AddressSanitizer + UndefinedBehaviorSanitizer into
 # build-asan/.  NANPROBE_SANITIZED lets the heaviest cases shrink their sizes.
@@ -181,6 +188,7 @@ bench: nanprobe
 	@tools/install-deps.sh bench
 	bench/video_bench.sh
 	/usr/bin/python3 bench/run_bench.py
+	bench/mpi_bench.sh ./nanprobe
 
 # The causal verdict on a larger set of known causes (about a minute).
 $(BUILD)/bench/diagnose_bench: bench/diagnose_bench.c tests/diagnose_cases.h tests/test_util.h $(BUILD)/libnanprobe.a

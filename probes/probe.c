@@ -241,6 +241,25 @@ const nonfinite_event *probe_first_event(const probe_session *ps)
     return ps->sentinel.has_first ? &ps->sentinel.first : NULL;
 }
 
+step_record *probe_current_record(probe_session *ps)
+{
+    if (!ps->config.statistics) return NULL;
+    return ps->current ? ps->current : &ps->ring.records[0];
+}
+
+const nonfinite_event *probe_new_event(const probe_session *ps)
+{
+    return ps->sentinel.first_this_step ? &ps->sentinel.first : NULL;
+}
+
+void probe_adopt_event(probe_session *ps, const nonfinite_event *event)
+{
+    ps->sentinel.first = *event;
+    ps->sentinel.has_first = 1;
+    ps->sentinel.first_this_step = 1;
+    ps->sentinel.step_nonfinite = 1;
+}
+
 double probe_seconds(const probe_session *ps)
 {
     return ps->seconds;
@@ -278,8 +297,9 @@ static int open_ring(probe_session *ps, error *err)
     for (int i = 0; i < m->layer_count; i++) bn_layers += m->layers[i].kind == LAYER_BATCHNORM;
     int stats_capacity = 2 * m->layer_count + 5 * m->param_count + 4 * bn_layers + 8;
     int metric_capacity = 8 * m->param_count + 6 * bn_layers + 8;
-    return probe_ring_open(&ps->ring, ring_size, ps->config.statistics, stats_capacity, metric_capacity,
-                           m->config.batch, err);
+    int inputs = ps->config.input_capacity > m->config.batch ? ps->config.input_capacity : m->config.batch;
+    return probe_ring_open(&ps->ring, ring_size, ps->config.statistics, stats_capacity, metric_capacity, inputs,
+                           err);
 }
 
 int probe_open(probe_session **out, model *m, db_writer *db, const probe_config *config, error *err)

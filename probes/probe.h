@@ -27,6 +27,8 @@ typedef struct probe_config {
     float l2;         /* lambda, for the L2 part of kernel gradients */
     const injection *injections;
     int injection_count;
+    int input_capacity; /* clips per step the records hold (0: the model's batch); a data-parallel
+                           run's rank 0 holds the whole global batch's */
 } probe_config;
 
 typedef struct probe_session probe_session;
@@ -63,6 +65,16 @@ int probe_check_loaded(probe_session *ps, long step, int epoch, error *err);
 
 /* The first non-finite event of the run, NULL while there is none. */
 const nonfinite_event *probe_first_event(const probe_session *ps);
+
+/* Data-parallel runs (src/dist): before probe_step_end, the ranks merge
+ * the current step's record into rank 0's and agree on the sentinel.
+ * probe_current_record is NULL while statistics are off; probe_new_event
+ * is this process's first event when it was found in the current step (or
+ * the validation since); probe_adopt_event makes the event the ranks agreed
+ * on the run's first, to be written with this step. */
+struct step_record *probe_current_record(probe_session *ps);
+const nonfinite_event *probe_new_event(const probe_session *ps);
+void probe_adopt_event(probe_session *ps, const nonfinite_event *event);
 
 /* Seconds spent in probes (statistics, checks) and in database writes. */
 double probe_seconds(const probe_session *ps);

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages nanprobe needs, when they are missing.
-#   install-deps.sh build       compiler-side: OpenBLAS (OpenMP flavour), SQLite, gnuplot
+#   install-deps.sh build       compiler-side: OpenBLAS (OpenMP flavour), SQLite, gnuplot, OpenMPI
 #   install-deps.sh reference   build + python3-torch (regenerating the parity fixture)
 #   install-deps.sh bench       build + python3-torch (the PyTorch peer)
 #   install-deps.sh keras-fixtures  build + python3-torch, python3-h5py (tests/keras fixtures)
@@ -32,7 +32,9 @@ need sqlite3 sqlite3
 need libhdf5-dev /usr/include/hdf5/serial/hdf5.h
 need libzip-dev /usr/include/zip.h
 need libjansson-dev /usr/include/jansson.h
-need pkg-config pkg-config
+# OpenMPI: linked always, used only under mpirun (data-parallel train, ablate).
+need libopenmpi-dev "/usr/lib/$multiarch/openmpi/include/mpi.h"
+need openmpi-bin mpirun
 case "$what" in
     reference|bench)
         /usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1 || missing="$missing python3-torch python3-numpy"

@@ -7,7 +7,12 @@
  *
  * An arm that stops at a NaN is a result (exit 3 of its trainer), not a
  * failure; an arm whose trainer fails (exit 1 or 2) makes ablate exit 1
- * after the others have run. */
+ * after the others have run.
+ *
+ * Under mpirun the arms are spread over the ranks (rank r trains arms r,
+ * r + N, ... as single-process children, --jobs at a time on each); the
+ * statuses are gathered, and rank 0 names the failed arms and writes the
+ * comparison. */
 #include "ablate.h"
 
 #include <fcntl.h>
@@ -19,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "comm.h"
 #include "directory.h"
 #include "exit_status.h"
 #include "options.h"
@@ -89,7 +95,9 @@ static void sanitize(const char *text, char *out, size_t size)
     out[k] = '\0';
 }
 
-static pid_t launch(const char *self, const ablation *ab, arm *a, const char *threads)
+/* environment: NULL for ours; under mpirun, ours without MPI's variables,
+ * so an arm's trainer is a single process and not a rank. */
+static pid_t launch(const char *self, const ablation *ab, arm *a, const char *threads, char **environment)
 {
     char *argv[160];
     int n = 0;
@@ -111,7 +119,8 @@ static pid_t launch(const char *self, const ablation *ab, arm *a, const char *th
             dup2(fd, 1);
             dup2(fd, 2);
         }
-        execv(self, argv);
+        if (environment) execve(self, argv, environment);
+        else execv(self, argv);
         _exit(127);
     }
     return pid;
@@ -289,18 +298,26 @@ static void report_arm(const ablation *ab, int i)
     fflush(stdout);
 }
 
-/* Run the arms, --jobs at a time, each a `nanprobe train` process; returns
- * how many failed (a NaN stop is a result, not a failure). */
-static int run_arms(ablation *ab, const char *self, const char *threads)
+/* Run this rank's arms (all of them without mpirun: rank r takes arms r,
+ * r + ranks, ...), --jobs at a time, each a `nanprobe train` process;
+ * returns how many failed (a NaN stop is a result, not a failure). */
+static int run_arms(ablation *ab, const char *self, const char *threads, const dist_comm *comm)
 {
-    printf("nanprobe ablate: %d arms, %d at a time, into %s\n", ab->arm_count, ab->jobs, ab->out);
+    const int ranks = comm->size;
+    if (ranks > 1 && comm->rank == 0)
+        printf("nanprobe ablate: %d arms over %d ranks, %d at a time on each, into %s\n", ab->arm_count, ranks,
+               ab->jobs, ab->out);
+    else if (ranks == 1)
+        printf("nanprobe ablate: %d arms, %d at a time, into %s\n", ab->arm_count, ab->jobs, ab->out);
     fflush(stdout);
-    int next = 0, running = 0, finished = 0, failed = 0;
-    while (finished < ab->arm_count) {
+    char **environment = ranks > 1 ? dist_environment_without_mpi() : NULL;
+    int mine = comm->rank < ab->arm_count ? (ab->arm_count - comm->rank + ranks - 1) / ranks : 0;
+    int next = comm->rank, running = 0, finished = 0, failed = 0;
+    while (finished < mine) {
         while (running < ab->jobs && next < ab->arm_count) {
-            ab->arms[next].pid = launch(self, ab, &ab->arms[next], ab->threads_given ? NULL : threads);
+            ab->arms[next].pid = launch(self, ab, &ab->arms[next], ab->threads_given ? NULL : threads, environment);
             running++;
-            next++;
+            next += ranks;
         }
         int status;
         pid_t pid = wait(&status);
@@ -315,7 +332,40 @@ static int run_arms(ablation *ab, const char *self, const char *threads)
             report_arm(ab, i);
         }
     }
+    free(environment);
     return failed;
+}
+
+/* Under mpirun: every rank's arm statuses to every rank (each arm is
+ * trained by one rank), then one line from rank 0 naming the failed arms. */
+static int share_statuses(ablation *ab, dist_comm *comm, int *failed)
+{
+    double status[MAX_ARMS];
+    for (int i = 0; i < ab->arm_count; i++)
+        status[i] = i % comm->size == comm->rank ? ab->arms[i].status + 1.0 : 0.0;
+    error err;
+    if (dist_sum_doubles_patient(comm, status, ab->arm_count, &err)) {
+        fprintf(stderr, "nanprobe ablate: rank %d: %s\n", comm->rank, err.message);
+        return -1;
+    }
+    char names[2048] = "";
+    *failed = 0;
+    for (int i = 0; i < ab->arm_count; i++) {
+        arm *a = &ab->arms[i];
+        a->status = (int)status[i] - 1;
+        if (a->status == EXIT_OK || a->status == EXIT_NAN) continue;
+        size_t used = strlen(names);
+        snprintf(names + used, sizeof names - used, "%s'%.200s' (rank %d)", *failed ? ", " : "", a->label,
+                 i % comm->size);
+        (*failed)++;
+    }
+    if (comm->rank == 0) {
+        printf("nanprobe ablate: %d of %d arms done over %d ranks", ab->arm_count - *failed, ab->arm_count,
+               comm->size);
+        printf(*failed ? "; FAILED: %s\n" : "%s\n", names);
+        fflush(stdout);
+    }
+    return 0;
 }
 
 /* The comparison of every arm that produced a database. */
@@ -344,7 +394,8 @@ static int compare_arms(const ablation *ab, int failed)
 
 /* The output directory, our own executable (each arm runs it), and the
  * threads each arm gets unless --threads was given. */
-static int prepare_launch(const ablation *ab, char *self, size_t self_size, char *threads, size_t threads_size)
+static int prepare_launch(const ablation *ab, const dist_comm *comm, char *self, size_t self_size, char *threads,
+                          size_t threads_size)
 {
     char failed[DIRECTORY_PATH_MAX + 1];
     int code = 0;
@@ -359,12 +410,23 @@ static int prepare_launch(const ablation *ab, char *self, size_t self_size, char
         return EXIT_FAILURE_;
     }
     self[length] = '\0';
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    /* The host's cores are shared by the ranks on it and their arms. */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN) / (comm->local_size > 0 ? comm->local_size : 1);
     snprintf(threads, threads_size, "--threads=%ld", cores / ab->jobs > 0 ? cores / ab->jobs : 1);
     return ABLATE_CONTINUE;
 }
 
-int ablate_main(int argc, char **argv)
+/* This rank's arms, then (under mpirun) every rank's statuses; rank 0
+ * writes the comparison. */
+static int run_and_compare(ablation *ab, const char *self, const char *threads, dist_comm *comm)
+{
+    int failed = run_arms(ab, self, threads, comm);
+    if (comm->size > 1 && share_statuses(ab, comm, &failed)) return EXIT_FAILURE_;
+    if (comm->rank > 0) return failed ? EXIT_FAILURE_ : EXIT_OK;
+    return compare_arms(ab, failed);
+}
+
+int ablate_main(int argc, char **argv, dist_comm *comm)
 {
     ablation *ab = calloc(1, sizeof *ab);
     if (!ab) {
@@ -374,8 +436,8 @@ int ablate_main(int argc, char **argv)
     char self[4096], threads[32];
     int rc = parse_grid(ab, argc, argv);
     if (rc == ABLATE_CONTINUE) rc = make_arms(ab);
-    if (rc == ABLATE_CONTINUE) rc = prepare_launch(ab, self, sizeof self, threads, sizeof threads);
-    if (rc == ABLATE_CONTINUE) rc = compare_arms(ab, run_arms(ab, self, threads));
+    if (rc == ABLATE_CONTINUE) rc = prepare_launch(ab, comm, self, sizeof self, threads, sizeof threads);
+    if (rc == ABLATE_CONTINUE) rc = run_and_compare(ab, self, threads, comm);
     free(ab);
     return rc;
 }

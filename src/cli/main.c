@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "checkpoint.h"
+#include "comm.h"
 #include "data_cmd.h"
 #include "dataset.h"
 #include "keras_cmd.h"
@@ -170,8 +172,17 @@ static void catch_stop_signals(void)
 /* Trains with console progress, then writes the report; the exit status
  * follows the run's outcome.  The setup line and runs.config_json name the
  * BLAS kernel chosen at start-up. */
-static int train_then_report(train_cli *c, train_arguments *a, int resume, const blas_selection *blas)
+static int train_then_report(train_cli *c, train_arguments *a, int resume, const blas_selection *blas,
+                             dist_comm *comm)
 {
+    /* Under mpirun rank 0 speaks, writes the database and the report. */
+    c->o.comm = comm;
+    if (comm->rank > 0) c->o.quiet = 1, c->o.report = 0, c->o.timing = 0;
+    /* Ranks on one host share its cores unless --threads says otherwise. */
+    if (c->o.threads == 0 && comm->local_size > 1) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN) / comm->local_size;
+        c->o.threads = cores > 1 ? (int)cores : 1;
+    }
     char blas_line[512], blas_json[1024];
     blas_selection_describe(blas, blas_line, sizeof blas_line);
     blas_selection_json(blas, c->o.threads > 0 ? c->o.threads : omp_get_max_threads(), blas_json, sizeof blas_json);
@@ -186,6 +197,13 @@ static int train_then_report(train_cli *c, train_arguments *a, int resume, const
     int rc = train_run(&c->o, a->list_count, a->list, resume, &callbacks, &result, &err);
     if (c->o.timing && result.database[0]) /* the run opened */
         progress_print_timing(stderr, &result.timing);
+    if (rc && comm->size > 1) {
+        /* The others wait for this rank in a collective: stop them all. */
+        fprintf(stderr, "nanprobe train: rank %d of %d failed: %s; stopping every rank\n", comm->rank, comm->size,
+                err.message);
+        fflush(stderr);
+        dist_comm_abort(comm, EXIT_FAILURE_);
+    }
     if (rc) {
         fprintf(stderr, "nanprobe train: %s\n", err.message);
         return EXIT_FAILURE_;
@@ -203,7 +221,7 @@ static int train_then_report(train_cli *c, train_arguments *a, int resume, const
     }
 }
 
-static int command_train(int argc, char **argv, const blas_selection *blas)
+static int command_train(int argc, char **argv, const blas_selection *blas, dist_comm *comm)
 {
     train_cli c;
     train_cli_init(&c);
@@ -218,7 +236,7 @@ static int command_train(int argc, char **argv, const blas_selection *blas)
     else rc = fresh_arguments(&c, argc, argv, &a);
     if (rc < 0) {
         catch_stop_signals();
-        rc = train_then_report(&c, &a, resume, blas);
+        rc = train_then_report(&c, &a, resume, blas, comm);
     }
     train_arguments_free(&a);
     return rc;
@@ -227,7 +245,7 @@ static int command_train(int argc, char **argv, const blas_selection *blas)
 /* `nanprobe init [train options]`: the run database and the checkpoint of
  * the untrained model (train --max-steps 0 --no-report), to compare
  * initializations or to start a run later with --resume. */
-static int command_init(int argc, char **argv, const blas_selection *blas)
+static int command_init(int argc, char **argv, const blas_selection *blas, dist_comm *comm)
 {
     char **list = malloc(sizeof(char *) * (size_t)(argc + 3));
     if (!list) return EXIT_FAILURE_;
@@ -236,7 +254,7 @@ static int command_init(int argc, char **argv, const blas_selection *blas)
     for (int i = 0; i < argc; i++) list[n++] = argv[i];
     list[n++] = "--max-steps=0";
     list[n] = NULL;
-    int rc = command_train(n, list, blas);
+    int rc = command_train(n, list, blas, comm);
     free(list);
     return rc;
 }
@@ -404,37 +422,22 @@ static int command_computes(int argc, char **argv)
     return 1;
 }
 
-int main(int argc, char **argv)
+static int run_command(int argc, char **argv, const blas_selection *blas, dist_comm *comm)
 {
-    /* Before SQLite's first use: its heap (see db_memory.h). */
-    db_memory_install();
-    if (argc < 2) {
-        print_usage(stderr);
-        return EXIT_USAGE;
-    }
-    blas_selection blas;
-    memset(&blas, 0, sizeof blas);
-    if (command_computes(argc, argv)) {
-        error err;
-        if (blas_kernel_select(argv, &blas, &err)) {
-            fprintf(stderr, "nanprobe: %s\n", err.message);
-            return EXIT_USAGE;
-        }
-        if (blas.warning[0] && strcmp(argv[1], "doctor") && strcmp(argv[1], "version"))
-            fprintf(stderr, "nanprobe: warning: %s\n", blas.warning);
-    }
     const char *command = argv[1];
-    if (strcmp(command, "doctor") == 0) return doctor_main(argc - 2, argv + 2, &blas);
+    if (strcmp(command, "train") == 0) return command_train(argc - 2, argv + 2, blas, comm);
+    if (strcmp(command, "init") == 0) return command_init(argc - 2, argv + 2, blas, comm);
+    if (strcmp(command, "ablate") == 0) return ablate_main(argc - 2, argv + 2, comm);
+    /* Under mpirun the other commands are rank 0's alone. */
+    if (comm->rank > 0) return EXIT_OK;
+    if (strcmp(command, "doctor") == 0) return doctor_main(argc - 2, argv + 2, blas);
     if (strcmp(command, "version") == 0 && argc > 2 && strcmp(argv[2], "--verbose") == 0)
-        return doctor_main(argc - 3, argv + 3, &blas);
-    if (strcmp(command, "train") == 0) return command_train(argc - 2, argv + 2, &blas);
+        return doctor_main(argc - 3, argv + 3, blas);
     if (strcmp(command, "export-keras") == 0) return keras_cmd_export(argc - 2, argv + 2);
-    if (strcmp(command, "init") == 0) return command_init(argc - 2, argv + 2, &blas);
     if (strcmp(command, "summary") == 0) return command_summary(argc - 2, argv + 2);
     if (strcmp(command, "schema") == 0) return command_schema(argc - 2, argv + 2);
     if (strcmp(command, "report") == 0) return command_report(argc - 2, argv + 2);
     if (strcmp(command, "compare") == 0) return command_compare(argc - 2, argv + 2);
-    if (strcmp(command, "ablate") == 0) return ablate_main(argc - 2, argv + 2);
     if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
         printf("nanprobe %s\n", NANPROBE_VERSION);
         return EXIT_OK;
@@ -447,4 +450,36 @@ int main(int argc, char **argv)
     fprintf(stderr, "nanprobe: unknown command '%s'\n\n", command);
     print_usage(stderr);
     return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    /* Before SQLite's first use: its heap (see db_memory.h). */
+    db_memory_install();
+    if (argc < 2) {
+        print_usage(stderr);
+        return EXIT_USAGE;
+    }
+    /* The BLAS kernel first: choosing one may re-execute the program. */
+    blas_selection blas;
+    memset(&blas, 0, sizeof blas);
+    error err;
+    if (command_computes(argc, argv)) {
+        if (blas_kernel_select(argv, &blas, &err)) {
+            fprintf(stderr, "nanprobe: %s\n", err.message);
+            return EXIT_USAGE;
+        }
+        if (blas.warning[0] && strcmp(argv[1], "doctor") && strcmp(argv[1], "version"))
+            fprintf(stderr, "nanprobe: warning: %s\n", blas.warning);
+    }
+    /* MPI only when mpirun started us (comm.h); otherwise one process. */
+    dist_comm comm;
+    if (dist_comm_init(&comm, &argc, &argv, &err)) {
+        fprintf(stderr, "nanprobe: %s\n", err.message);
+        return EXIT_FAILURE_;
+    }
+    int status = run_command(argc, argv, &blas, &comm);
+    /* Every rank ends together: rank 0 may still be writing the report. */
+    if (comm.active && dist_barrier_patient(&comm, &err) == 0) dist_comm_finalize(&comm);
+    return status;
 }

@@ -64,6 +64,8 @@ static int build_specs(train_cli *c, option_spec *s)
     s[n++] = (option_spec){"--inject", OPTION_LIST, &c->inject, "SPEC", "fault drill, repeatable: nan-input@step=S,sample=K | inf-forward@layer=NAME,step=S | inf-backward@layer=NAME,step=S | scale-weights@layer=NAME,step=S,factor=F", 0, 0, NULL};
     s[n++] = (option_spec){"--quiet", OPTION_FLAG, &c->o.quiet, NULL, "no console output but errors", 0, 0, NULL};
     s[n++] = (option_spec){"--timing", OPTION_FLAG, &c->o.timing, NULL, "print the time per step split by layer kind (JSON on stderr)", 0, 0, NULL};
+    s[n++] = (option_spec){"--sync-bn", OPTION_FLAG, &c->o.sync_bn, NULL, "under mpirun: BatchNorm statistics of the global batch (default: each rank's own)", 0, 0, NULL};
+    s[n++] = (option_spec){"--bucket-mb", OPTION_DOUBLE, &c->o.bucket_mb, "MB", "under mpirun: gradient allreduce bucket size (default 25)", 1e-3, 1e6, NULL};
     s[n++] = (option_spec){"--no-report", OPTION_FLAG, &c->no_report, NULL, "do not write the report at the end", 0, 0, NULL};
     s[n++] = (option_spec){"--report", OPTION_FLAG, &c->report_flag, NULL, "write the report (default; after --no-report, e.g. of a resumed run, turns it back on)", 0, 0, NULL};
     return n;

@@ -30,6 +30,30 @@ static void reduce_partials(const double *partials, int threads, int channels,
     }
 }
 
+/* Synchronized statistics: this replica's shifted sums become (count, mean,
+ * M2), are merged over the replicas, and come back centred on the global
+ * mean (sum 0, square M2), so the caller's formulas give mean and M2/n
+ * without the cancellation a sum of squares around 0 would bring back.
+ * Returns the global count. */
+static double sync_moments(const batchnorm_sync *sync, int channels, double n, double *center, double *sum,
+                           double *square)
+{
+    double count[channels], mean[channels], m2[channels];
+    for (int c = 0; c < channels; c++) {
+        double mean_shifted = sum[c] / n;
+        count[c] = n;
+        mean[c] = center[c] + mean_shifted;
+        m2[c] = fmax(square[c] - sum[c] * mean_shifted, 0.0);
+    }
+    sync->merge_moments(sync->context, channels, count, mean, m2);
+    for (int c = 0; c < channels; c++) {
+        center[c] = mean[c];
+        sum[c] = 0.0;
+        square[c] = m2[c];
+    }
+    return count[0];
+}
+
 void batchnorm_forward_train(size_t cells, int channels, const float *x,
                              const float *gamma, const float *beta, float *y,
                              batchnorm_batch *batch, float *moving_mean,
@@ -58,14 +82,16 @@ void batchnorm_forward_train(size_t cells, int channels, const float *x,
     double sum[channels], square[channels];
     reduce_partials(partials, threads, channels, sum, square);
 
-    const double n = (double)cells;
-    const double unbiased = cells > 1 ? n / (n - 1.0) : n; /* n/1 when n == 1 */
+    double n = (double)cells, center[channels];
+    for (int c = 0; c < channels; c++) center[c] = shift[c];
+    if (batch->sync) n = sync_moments(batch->sync, channels, n, center, sum, square);
+    const double unbiased = n > 1.0 ? n / (n - 1.0) : n; /* n/1 when n == 1 */
     const float keep = BATCHNORM_MOMENTUM, take = (float)(1.0 - 0.99); /* TF: float32(1 - momentum) = float32(0.01) */
     for (int c = 0; c < channels; c++) {
         double mean_shifted = sum[c] / n;
         double variance = square[c] / n - mean_shifted * mean_shifted;
         if (variance < 0.0) variance = 0.0;
-        batch->mean[c] = (float)(shift[c] + mean_shifted);
+        batch->mean[c] = (float)(center[c] + mean_shifted);
         batch->variance[c] = (float)variance;
         batch->inverse_std[c] = (float)(1.0 / sqrt((double)batch->variance[c] + (double)BATCHNORM_EPSILON));
         moving_mean[c] = keep * moving_mean[c] + take * batch->mean[c];
@@ -123,17 +149,24 @@ void batchnorm_backward(size_t cells, int channels, const float *x,
             }
         }
     }
-    double sum_dy[channels], sum_dy_xhat[channels];
+    double sums[2 * channels + 1], *sum_dy = sums, *sum_dy_xhat = sums + channels;
     reduce_partials(partials, threads, channels, sum_dy, sum_dy_xhat);
+    for (int c = 0; c < channels; c++) {
+        dbeta[c] = (float)sum_dy[c];
+        dgamma[c] = (float)sum_dy_xhat[c];
+    }
+    /* Synchronized: dgamma and dbeta stay this replica's share (the
+     * gradient allreduce adds them up); dx needs the means over all cells. */
+    sums[2 * channels] = (double)cells;
+    if (batch->sync) batch->sync->sum(batch->sync->context, sums, 2 * channels + 1);
+    const double n = sums[2 * channels];
 
     /* dx = gamma/sigma * (dy - mean(dy) - xhat * mean(dy * xhat)) */
     float scale[channels], mean_dy[channels], mean_dy_xhat[channels];
     for (int c = 0; c < channels; c++) {
-        dbeta[c] = (float)sum_dy[c];
-        dgamma[c] = (float)sum_dy_xhat[c];
         scale[c] = gamma[c] * inverse_std[c];
-        mean_dy[c] = (float)(sum_dy[c] / (double)cells);
-        mean_dy_xhat[c] = (float)(sum_dy_xhat[c] / (double)cells);
+        mean_dy[c] = (float)(sum_dy[c] / n);
+        mean_dy_xhat[c] = (float)(sum_dy_xhat[c] / n);
     }
     if (!dx) return;
     #pragma omp parallel for schedule(static)

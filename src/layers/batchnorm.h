@@ -21,12 +21,28 @@
 #define BATCHNORM_MOMENTUM 0.99f
 #define BATCHNORM_EPSILON 1e-3f
 
+/* Synchronized BatchNorm across data-parallel replicas (--sync-bn): the
+ * layer stays free of any communication library; whoever runs replicas
+ * supplies these two reductions (src/dist does, over MPI).
+ *   merge_moments: per channel, this replica's (count, mean, M2 = sum of
+ *     squared deviations from mean) in, those of the union of all replicas
+ *     out, in place.  (count, mean, M2) merge exactly whatever shift each
+ *     replica accumulated around.
+ *   sum: values[0..n) added over the replicas, in place (the backward's
+ *     per-channel sums of dy and dy*xhat, and the cell count). */
+typedef struct batchnorm_sync {
+    void (*merge_moments)(void *context, int channels, double *count, double *mean, double *m2);
+    void (*sum)(void *context, double *values, int n);
+    void *context;
+} batchnorm_sync;
+
 /* Per-channel batch statistics a training forward leaves for backward and
  * for the probes. */
 typedef struct batchnorm_batch {
     float *mean;
     float *variance;     /* biased, as used to normalize */
     float *inverse_std;  /* 1/sqrt(variance + epsilon) */
+    const batchnorm_sync *sync; /* NULL: statistics of this replica's batch only */
 } batchnorm_batch;
 
 /* Doubles of scratch (as floats) the forward and backward need. */

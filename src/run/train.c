@@ -15,6 +15,7 @@
 #include "callbacks.h"
 #include "checkpoint.h"
 #include "clip_provenance.h"
+#include "data_parallel.h"
 #include "dataset.h"
 #include "db.h"
 #include "keras.h"
@@ -82,7 +83,8 @@ typedef struct run {
     int model_built;
     db_writer db;
     probe_session *probes;
-    injection injections[TRAIN_MAX_INJECTIONS];
+    data_parallel dp;   /* under mpirun: this rank's part (data_parallel.h) */
+    injection injections[TRAIN_MAX_INJECTIONS]; /* as this rank applies them in the current step */
     parameter_step_stats *param_stats;
     adam_config adam;
     checkpoint_state state;
@@ -99,13 +101,13 @@ typedef struct run {
     char *sample_text;  /* the batch ids as "3,17,..." for the steps table */
     int argc;
     char *const *argv;
-    double optimizer_seconds, data_seconds;
+    double optimizer_seconds, data_seconds, agreement_seconds;
     long steps_this_process;
     /* The accumulators after the warm-up steps, so that --timing reports
      * the steady state (the first steps fault in a gigabyte of buffers). */
     struct {
         step_timing model;
-        double optimizer, data, probes, logging;
+        double optimizer, data, probes, logging, allreduce, agreement;
     } warm;
 } run;
 
@@ -177,6 +179,7 @@ static void run_note(run *r, const char *format, ...)
 static int write_event(run *r, const char *kind, const char *message, double old_value, double new_value,
                        error *err)
 {
+    if (!data_parallel_writer(&r->dp)) return 0; /* rank 0 writes the database */
     event_row e;
     memset(&e, 0, sizeof e);
     e.step = r->state.step;
@@ -204,6 +207,8 @@ static int save_checkpoint(run *r, const char *why, error *err)
 {
     char message[1200];
     error failure;
+    if (data_parallel_check_replicas(&r->dp, &r->m, r->state.step, err)) return -1;
+    if (!data_parallel_writer(&r->dp)) return 0; /* rank 0 writes the checkpoints */
     if (probe_flush_ring(r->probes, err)) return -1;
     if (checkpoint_save(r->dir, &r->state, &r->m, r->argc, r->argv, &failure)) {
         if (r->cb->warning) r->cb->warning(r->cb->context, failure.message);
@@ -267,13 +272,19 @@ typedef struct validation_result {
     double loss, accuracy;
 } validation_result;
 
+/* Under mpirun each rank validates its contiguous share of the clips (in
+ * chunks of its model's batch) and the sums are added over the ranks, which
+ * also lets them agree on a non-finite value met here. */
 static int validate(run *r, validation_result *out, error *err)
 {
-    const int classes = r->o->classes;
+    const int classes = r->o->classes, chunk = r->m.config.batch;
+    dist_shard part = {0, (int)r->val_size};
+    if (data_parallel_active(&r->dp)) part = dist_shard_of((int)r->val_size, r->dp.comm->rank, r->dp.comm->size);
     double loss_sum = 0.0;
     long correct = 0;
-    for (long start = 0; start < r->val_size; start += r->o->batch) {
-        int n = (int)(r->val_size - start < r->o->batch ? r->val_size - start : r->o->batch);
+    for (long start = part.start; start < part.start + part.count; start += chunk) {
+        long left = part.start + part.count - start;
+        int n = (int)(left < chunk ? left : chunk);
         for (int i = 0; i < n; i++) r->batch_ids[i] = start + i;
         model_set_batch(&r->m, n);
         if (dataset_read_epoch(r->data, SPLIT_VALIDATION, r->state.epoch + 1, r->batch_ids, n, model_input(&r->m),
@@ -287,6 +298,13 @@ static int validate(run *r, validation_result *out, error *err)
         loss_result lr = loss_from_logits(n, classes, model_logits(&r->m), r->labels, NULL);
         loss_sum += lr.loss * n;
         correct += lr.correct;
+    }
+    if (data_parallel_active(&r->dp)) {
+        dist_step_totals totals = {.loss_sum = loss_sum, .correct = (double)correct, .samples = part.count};
+        dist_shard none = {0, 0};
+        if (dist_replicas_step(&r->dp.replicas, r->probes, &none, 0, &totals, err)) return -1;
+        loss_sum = totals.loss_sum;
+        correct = (long)totals.correct;
     }
     /* Keras: evaluate() adds the regularization losses of the current weights. */
     out->loss = loss_sum / (double)r->val_size + r->o->l2 * r->state.kernel_squares;
@@ -330,6 +348,12 @@ static int log_keras_start(run *r, error *err)
 static int open_place(run *r, int resume, error *err)
 {
     const train_options *o = r->o;
+    /* Under mpirun only rank 0 owns (and locks) the directory; the others
+     * read the checkpoint from it and write nothing. */
+    if (!data_parallel_writer(&r->dp)) {
+        snprintf(r->dir, sizeof r->dir, "%s", o->out);
+        return 0;
+    }
     if (rundir_open(&r->place, o->out, resume ? "--resume" : "--out", err)) return -1;
     snprintf(r->dir, sizeof r->dir, "%s", r->place.path);
     rundir_state state = rundir_state_get(&r->place);
@@ -356,14 +380,19 @@ static int open_data_and_model(run *r, error *err)
     r->val_size = dataset_size(r->data, SPLIT_VALIDATION);
     if (r->train_size < 1) return error_set(err, "--data %s: no training clips", o->data);
     r->steps_per_epoch = o->steps_per_epoch ? o->steps_per_epoch : (r->train_size + o->batch - 1) / o->batch;
+    if (data_parallel_check(&r->dp, o, r->train_size, err)) return -1;
 
-    model_config mc = {.depth = o->depth, .width = o->width, .classes = o->classes, .batch = o->batch,
-                       .threads = omp_get_max_threads()};
+    model_config mc = {.depth = o->depth, .width = o->width, .classes = o->classes,
+                       .batch = data_parallel_capacity(&r->dp, o->batch), .threads = omp_get_max_threads()};
     dataset_clip_shape(r->data, mc.clip);
     if (model_build(&r->m, &mc, err)) return -1;
     r->model_built = 1;
+    /* --inject sample=K is a position in the global batch, which under
+     * mpirun is larger than this rank's model batch: check it against that. */
+    r->m.config.batch = o->batch;
     for (int i = 0; i < o->injection_count; i++)
         if (injection_parse(o->injections[i], &r->m, &r->injections[i], err)) return -1;
+    r->m.config.batch = mc.batch;
 
     r->order = malloc(sizeof(long) * (size_t)r->train_size);
     r->batch_ids = malloc(sizeof(long) * (size_t)o->batch);
@@ -397,6 +426,7 @@ static int start_new_run(run *r, const char *database, error *err)
     reduce_lr_init(&r->state.plateau, o->plateau_factor, o->plateau_patience, o->plateau_min_lr,
                    o->plateau_min_delta);
     early_stopping_init(&r->state.early, o->early_stopping, 0.0);
+    if (!database) return 0; /* under mpirun, a rank that writes nothing */
     if (checkpoint_save(r->dir, &r->state, &r->m, r->argc, r->argv, err)) return -1;
     char started[32], clip[64], config[4096];
     iso_time(started, sizeof started);
@@ -417,19 +447,22 @@ static int start_new_run(run *r, const char *database, error *err)
 static int open_run(run *r, int resume, error *err)
 {
     const train_options *o = r->o;
+    const int writer = data_parallel_writer(&r->dp); /* under mpirun the others write nothing */
     if (open_place(r, resume, err) || open_data_and_model(r, err)) return -1;
     const char *database = r->place.database;
     if (resume) {
         if (checkpoint_load(r->dir, &r->state, &r->m, err)) return -1;
         if (o->lr_overrides_checkpoint) r->state.learning_rate = (float)o->lr;
-        if (db_writer_resume(&r->db, database, r->state.step, r->state.identity, err)) return -1;
-    } else if (start_new_run(r, database, err)) {
+        if (writer && db_writer_resume(&r->db, database, r->state.step, r->state.identity, err)) return -1;
+    } else if (start_new_run(r, writer ? database : NULL, err)) {
         return -1;
     }
-    if (clip_provenance_open(&r->provenance, r->data, &r->db, o->batch, resume, err)) return -1;
+    if (clip_provenance_open(&r->provenance, r->data, writer ? &r->db : NULL, o->batch, resume, err)) return -1;
     probe_config pc = {.statistics = o->probes, .probe_every = o->probe_every, .ring_steps = o->ring_steps,
-                       .l2 = (float)o->l2, .injections = r->injections, .injection_count = o->injection_count};
-    if (probe_open(&r->probes, &r->m, &r->db, &pc, err)) return -1;
+                       .l2 = (float)o->l2, .injections = r->injections, .injection_count = o->injection_count,
+                       .input_capacity = o->batch};
+    if (probe_open(&r->probes, &r->m, writer ? &r->db : NULL, &pc, err)) return -1;
+    if (data_parallel_open(&r->dp, o, &r->m, r->probes, r->injections, o->injection_count, err)) return -1;
     if (!resume && o->from_keras && log_keras_start(r, err)) return -1;
     char message[128];
     if (resume) snprintf(message, sizeof message, "resumed from the checkpoint at step %ld", r->state.step);
@@ -439,6 +472,7 @@ static int open_run(run *r, int resume, error *err)
 
 static void close_run(run *r)
 {
+    data_parallel_close(&r->dp, &r->m);
     probe_close(r->probes);
     clip_provenance_close(&r->provenance);
     db_writer_close(&r->db);
@@ -473,26 +507,52 @@ static int prefetch_next(run *r, int epoch, long index, error *err)
 }
 
 /* One training step on the batch of (epoch, index). */
+
+/* Under mpirun: the ranks' sums of the step, the sentinel agreed on and
+ * the statistics merged into rank 0's record; a stop asked of any rank
+ * (SIGINT/SIGTERM) stops them all after this step. */
+static int agree_step(run *r, const dist_shard *shard, loss_result *lr, int *samples, error *err)
+{
+    if (!data_parallel_active(&r->dp)) return 0;
+    double start = omp_get_wtime();
+    dist_step_totals totals = {.loss_sum = lr->loss * shard->count, .correct = lr->correct,
+                               .samples = shard->count, .stop = stop_requested};
+    if (dist_replicas_step(&r->dp.replicas, r->probes, shard, 1, &totals, err)) return -1;
+    lr->loss = totals.loss_sum / totals.samples;
+    lr->correct = (int)totals.correct;
+    *samples = (int)totals.samples;
+    if (totals.stop > 0) stop_requested = 1;
+    r->agreement_seconds += omp_get_wtime() - start;
+    return 0;
+}
+
+/* One training step on the batch of (epoch, index): under mpirun, on this
+ * rank's shard of it (data_parallel.h). */
 static int train_step(run *r, int epoch, long index, double *objective, int *correct, int *samples, error *err)
 {
     const train_options *o = r->o;
     long long start = now_microseconds();
     int n = batch_for_step(r, epoch, index, r->batch_ids);
-    model_set_batch(&r->m, n);
+    dist_shard shard = data_parallel_begin_step(&r->dp, n, r->injections, o->injection_count);
+    const long *ids = r->batch_ids + shard.start;
+    model_set_batch(&r->m, shard.count);
     double data_start = omp_get_wtime();
-    if (dataset_read_epoch(r->data, SPLIT_TRAIN, epoch + 1, r->batch_ids, n, model_input(&r->m), r->labels,
+    if (dataset_read_epoch(r->data, SPLIT_TRAIN, epoch + 1, ids, shard.count, model_input(&r->m), r->labels,
                            clip_provenance_buffer(&r->provenance), err))
         return -1;
     r->data_seconds += omp_get_wtime() - data_start;
     long step = r->state.step + 1;
-    if (clip_provenance_record(&r->provenance, SPLIT_TRAIN, epoch + 1, step, r->batch_ids, n, err) ||
+    if (clip_provenance_record(&r->provenance, SPLIT_TRAIN, epoch + 1, step, ids, shard.count, err) ||
         prefetch_next(r, epoch, index, err))
         return -1;
-    probe_step_begin(r->probes, step, epoch + 1, r->batch_ids, r->labels, n);
+    probe_step_begin(r->probes, step, epoch + 1, ids, r->labels, shard.count);
     model_forward(&r->m, 1);
-    loss_result lr = loss_from_logits(n, o->classes, model_logits(&r->m), r->labels, model_logits_gradient(&r->m));
+    loss_result lr =
+        loss_from_logits(shard.count, o->classes, model_logits(&r->m), r->labels, model_logits_gradient(&r->m));
     probe_loss(r->probes, lr.loss, r->labels);
+    data_parallel_weight_gradient(&r->dp, model_logits_gradient(&r->m), o->classes, n);
     model_backward(&r->m);
+    if (data_parallel_after_backward(&r->dp, &r->m, err)) return -1;
     /* The step's penalty uses the weights its forward pass used. */
     double penalty = o->l2 * r->state.kernel_squares;
     double optimizer_start = omp_get_wtime();
@@ -501,10 +561,11 @@ static int train_step(run *r, int epoch, long index, double *objective, int *cor
     r->optimizer_seconds += omp_get_wtime() - optimizer_start;
     probe_after_update(r->probes, r->param_stats, r->state.adam_t);
     r->state.step = step;
+    *samples = shard.count;
+    if (agree_step(r, &shard, &lr, samples, err)) return -1;
 
     *objective = lr.loss + penalty;
     *correct = lr.correct;
-    *samples = n;
     format_sample_ids(r, n);
     step_row row = {.step = step, .epoch = epoch + 1, .lr = r->state.learning_rate, .loss = *objective,
                     .data_loss = lr.loss, .l2_penalty = penalty, .accuracy = (double)lr.correct / n,
@@ -537,6 +598,8 @@ static void measure_timing(run *r, train_timing *t)
     t->probes = (probe_seconds(r->probes) - r->warm.probes) / steps;
     t->logging = (probe_db_seconds(r->probes) - r->warm.logging) / steps;
     t->data = (r->data_seconds - r->warm.data) / steps;
+    t->allreduce_wait = (r->dp.buckets.wait_seconds - r->warm.allreduce) / steps;
+    t->agreement = (r->agreement_seconds - r->warm.agreement) / steps;
 }
 
 /* ------------------------------------------------------------ the loop */
@@ -562,6 +625,8 @@ static void count_step(run *r, double objective, int correct, int samples)
         r->warm.data = r->data_seconds;
         r->warm.probes = probe_seconds(r->probes);
         r->warm.logging = probe_db_seconds(r->probes);
+        r->warm.allreduce = r->dp.buckets.wait_seconds;
+        r->warm.agreement = r->agreement_seconds;
     }
     r->state.epoch_step++;
     r->state.epoch_loss_sum += objective * samples;
@@ -670,7 +735,8 @@ static int end_epoch(run *r, error *err)
                      .accuracy = summary.accuracy, .val_loss = val.loss, .val_accuracy = val.accuracy,
                      .lr = r->state.learning_rate, .seconds = r->state.epoch_seconds,
                      .has_validation = has_validation};
-    if (db_writer_begin(&r->db, err) || db_write_epoch(&r->db, &row, err) || db_writer_commit(&r->db, err))
+    if (data_parallel_writer(&r->dp) &&
+        (db_writer_begin(&r->db, err) || db_write_epoch(&r->db, &row, err) || db_writer_commit(&r->db, err)))
         return -1;
     r->state.epoch++;
     r->state.epoch_step = 0;
@@ -710,7 +776,8 @@ static void finish_run(run *r, int rc, long long run_start, train_result *result
                                    : 0.0;
     measure_timing(r, &result->timing);
     error ignored;
-    db_set_status(&r->db, rc ? "failed" : train_status_name(r->status), rc ? &ignored : err);
+    if (data_parallel_writer(&r->dp))
+        db_set_status(&r->db, rc ? "failed" : train_status_name(r->status), rc ? &ignored : err);
 }
 
 int train_run(const train_options *o, int argc, char *const *argv, int resume, const train_callbacks *callbacks,
@@ -730,6 +797,7 @@ int train_run(const train_options *o, int argc, char *const *argv, int resume, c
     r.cb = callbacks ? callbacks : &silent;
     r.status = TRAIN_COMPLETED;
     r.nan_budget = -1;
+    r.dp.comm = o->comm;
     if (open_run(&r, resume, err)) {
         close_run(&r);
         return -1;

@@ -59,6 +59,10 @@ typedef struct train_options {
      * fit()'s, the epoch the run starts counting from. */
     const char *from_keras;
     int initial_epoch;
+    /* data parallel (under mpirun; see data_parallel.h) */
+    struct dist_comm *comm; /* NULL: one process */
+    int sync_bn;            /* BatchNorm statistics of the global batch, not each replica's */
+    double bucket_mb;       /* gradient bucket size; 0: 25 MB */
 } train_options;
 
 typedef enum train_status {
@@ -74,6 +78,9 @@ typedef enum train_status {
 typedef struct train_timing {
     long steps; /* steps measured */
     double conv_forward, conv_backward, batchnorm, pooling, relu_add_dense, optimizer, probes, logging, data;
+    /* data parallel: blocked on the gradient allreduce after backward (what
+     * the overlap did not hide), and in the step's agreement and merge */
+    double allreduce_wait, agreement;
 } train_timing;
 
 typedef struct train_result {
