@@ -86,7 +86,10 @@ static int read_losses(const char *dir, double *loss, int capacity)
     char path[4200];
     snprintf(path, sizeof path, "%s/run.db", dir);
     sqlite3 *db;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db); /* a failed open still holds a handle */
+        return -1;
+    }
     sqlite3_stmt *st;
     int n = 0;
     if (sqlite3_prepare_v2(db, "SELECT step, loss FROM steps ORDER BY step", -1, &st, NULL) == SQLITE_OK) {
@@ -109,7 +112,10 @@ static double query_double(const char *dir, const char *sql)
     snprintf(path, sizeof path, "%s/run.db", dir);
     sqlite3 *db;
     double v = NAN;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return v;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db); /* a failed open still holds a handle */
+        return v;
+    }
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
         if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) v = sqlite3_column_double(st, 0);
