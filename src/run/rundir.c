@@ -11,21 +11,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* mkdir -p; records whether the last component was made here. */
+#include "directory.h"
+
+/* mkdir -p; records whether the directory itself was made here (a refused
+ * start then removes it again). */
 static int make_directories(rundir *d, const char *option, error *err)
 {
-    char partial[4096];
-    size_t n = strlen(d->path);
-    for (size_t i = 1; i <= n; i++) {
-        if (d->path[i] != '/' && d->path[i] != '\0') continue;
-        memcpy(partial, d->path, i);
-        partial[i] = '\0';
-        if (mkdir(partial, 0777) == 0) {
-            if (i == n) d->created = 1;
-        } else if (errno != EEXIST) {
-            return error_set(err, "%s '%s': cannot create %s: %s", option, d->path, partial, strerror(errno));
-        }
-    }
+    struct stat st;
+    int existed = stat(d->path, &st) == 0;
+    char failed[DIRECTORY_PATH_MAX + 1];
+    int code = 0;
+    if (directory_create(d->path, failed, sizeof failed, &code) == DIRECTORY_CANNOT_CREATE)
+        return error_set(err, "%s '%s': cannot create %s: %s", option, d->path, failed, strerror(code));
+    /* A name that exists but is no directory is reported by the open. */
+    d->created = !existed;
     return 0;
 }
 
