@@ -39,7 +39,14 @@ LDLIBS   += $(AV_LIBS) -lpthread
 BUILD    ?= build
 MAIN_SRC := src/cli/main.c
 LIB_SRC  := $(filter-out $(MAIN_SRC),$(wildcard src/*/*.c probes/*.c reports/*.c))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# The engine (tensors, GEMM, layers, model, Adam) is compiled a second time
+# with `real` = double (src/core/real.h) into $(BUILD)/f64/: the replay's
+# float64 reference engine, from the same source, every symbol suffixed _f64.
+# src/replay/*_f64.c are compiled in that mode only.
+ENGINE_SRC := src/core/tensor.c src/core/gemm.c $(wildcard src/layers/*.c) src/model/model.c src/optim/adam.c
+F64_SRC  := $(ENGINE_SRC) $(wildcard src/replay/*_f64.c)
+LIB_SRC  := $(filter-out $(MAIN_SRC) $(wildcard src/replay/*_f64.c),$(wildcard src/*/*.c probes/*.c reports/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(F64_SRC:%.c=$(BUILD)/f64/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 DEPS     := $(LIB_OBJ:.o=.d) $(BUILD)/src/cli/main.d $(TEST_BIN:=.d)
@@ -51,9 +58,10 @@ INC_layers  := $(INC_core) -Isrc/layers
 INC_model   := $(INC_layers) -Isrc/model
 INC_optim   := $(INC_model) -Isrc/optim
 INC_data    := $(INC_core) -Isrc/data
+INC_replay  := $(INC_optim) -Isrc/data -Isrc/replay
 INC_probes  := $(INC_optim) -Iprobes -I$(BUILD)/generated
 INC_dist    := $(INC_probes) -Isrc/dist
-INC_run     := $(INC_dist) -Isrc/data -Isrc/run
+INC_run     := $(INC_dist) -Isrc/data -Isrc/replay -Isrc/run
 INC_reports := $(INC_core) -Iprobes -Ireports
 INC_cli     := $(INC_run) -Isrc/data -Ireports -Isrc/cli
 INC_tests   := $(INC_cli) -Itests -Itests/fuzz
@@ -71,6 +79,12 @@ $(BUILD)/src/core/%.o:   LAYER_INC := $(INC_core)
 $(BUILD)/src/layers/%.o: LAYER_INC := $(INC_layers)
 $(BUILD)/src/model/%.o:  LAYER_INC := $(INC_model)
 $(BUILD)/src/optim/%.o:  LAYER_INC := $(INC_optim)
+$(BUILD)/src/replay/%.o: LAYER_INC := $(INC_replay)
+$(BUILD)/f64/src/core/%.o:   LAYER_INC := $(INC_core)
+$(BUILD)/f64/src/layers/%.o: LAYER_INC := $(INC_layers)
+$(BUILD)/f64/src/model/%.o:  LAYER_INC := $(INC_model)
+$(BUILD)/f64/src/optim/%.o:  LAYER_INC := $(INC_optim)
+$(BUILD)/f64/src/replay/%.o: LAYER_INC := $(INC_replay)
 $(BUILD)/src/data/%.o:   LAYER_INC := $(INC_data) $(AV_CFLAGS)
 $(BUILD)/probes/%.o:     LAYER_INC := $(INC_probes)
 $(BUILD)/src/dist/%.o:   LAYER_INC := $(INC_dist) $(MPI_CFLAGS)
@@ -93,6 +107,10 @@ $(BUILD)/nanprobe: $(BUILD)/src/cli/main.o $(BUILD)/libnanprobe.a
 
 $(BUILD)/libnanprobe.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/f64/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DNANPROBE_REAL_DOUBLE $(LAYER_INC) -MMD -MP -c -o $@ $<
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -133,7 +151,7 @@ test-fast: nanprobe tests-build layers
 layers: $(BUILD)/generated/schema_sql.h
 	@tools/check_layers.sh src/core="$(INC_core)" src/layers="$(INC_layers)" src/model="$(INC_model)" \
 	  src/optim="$(INC_optim)" src/data="$(INC_data)" probes="$(INC_probes)" src/dist="$(INC_dist)" \
-	  src/run="$(INC_run)" reports="$(INC_reports)" src/cli="$(INC_cli)" tests="$(INC_tests)" src/keras="$(INC_keras)"
+	  src/replay="$(INC_replay)" src/run="$(INC_run)" reports="$(INC_reports)" src/cli="$(INC_cli)" tests="$(INC_tests)" src/keras="$(INC_keras)"
 
 # Same tests, built with AddressSanitizer + UndefinedBehaviorSanitizer into
 # build-asan/.  NANPROBE_SANITIZED lets the heaviest cases shrink their sizes.
