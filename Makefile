@@ -43,7 +43,7 @@ LIB_SRC  := $(filter-out $(MAIN_SRC),$(wildcard src/*/*.c probes/*.c reports/*.c
 # with `real` = double (src/core/real.h) into $(BUILD)/f64/: the replay's
 # float64 reference engine, from the same source, every symbol suffixed _f64.
 # src/replay/*_f64.c are compiled in that mode only.
-ENGINE_SRC := src/core/tensor.c src/core/gemm.c $(wildcard src/layers/*.c) src/model/model.c src/optim/adam.c
+ENGINE_SRC := src/core/tensor.c src/core/gemm.c $(filter-out src/layers/window.c,$(wildcard src/layers/*.c)) src/model/model.c src/optim/adam.c
 F64_SRC  := $(ENGINE_SRC) $(wildcard src/replay/*_f64.c)
 LIB_SRC  := $(filter-out $(MAIN_SRC) $(wildcard src/replay/*_f64.c),$(wildcard src/*/*.c probes/*.c reports/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(F64_SRC:%.c=$(BUILD)/f64/%.o)
@@ -148,7 +148,8 @@ test-fast: nanprobe tests-build layers
 
 # The layering: every quoted #include of a folder must be a bare name found
 # in that folder's -I paths (its own layer or one below; see INC_ above).
-layers: $(BUILD)/generated/schema_sql.h
+layers: $(BUILD)/generated/schema_sql.h $(F64_SRC:%.c=$(BUILD)/f64/%.o)
+	@tools/check_f64_names.sh $(ENGINE_SRC:%.c=$(BUILD)/f64/%.o)
 	@tools/check_layers.sh src/core="$(INC_core)" src/layers="$(INC_layers)" src/model="$(INC_model)" \
 	  src/optim="$(INC_optim)" src/data="$(INC_data)" probes="$(INC_probes)" src/dist="$(INC_dist)" \
 	  src/replay="$(INC_replay)" src/run="$(INC_run)" reports="$(INC_reports)" src/cli="$(INC_cli)" tests="$(INC_tests)" src/keras="$(INC_keras)"

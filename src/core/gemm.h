@@ -12,8 +12,17 @@
 
 #include <cblas.h>
 
-/* C = op(A) op(B) + beta C, with C M x N, as cblas_sgemm (alpha = 1). */
-void gemm_parallel(CBLAS_TRANSPOSE transpose_a, CBLAS_TRANSPOSE transpose_b, int M, int N, int K, const float *A,
-                   int lda, const float *B, int ldb, float beta, float *C, int ldc);
+#include "real.h"
+
+/* The cblas_?gemm of `real`. */
+#ifdef NANPROBE_REAL_DOUBLE
+#define gemm_blas cblas_dgemm
+#else
+#define gemm_blas cblas_sgemm
+#endif
+
+/* C = op(A) op(B) + beta C, with C M x N, as cblas_sgemm or cblas_dgemm (alpha = 1). */
+void gemm_parallel(CBLAS_TRANSPOSE transpose_a, CBLAS_TRANSPOSE transpose_b, int M, int N, int K, const real *A,
+                   int lda, const real *B, int ldb, real beta, real *C, int ldc);
 
 #endif

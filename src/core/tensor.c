@@ -14,7 +14,7 @@ size_t tensor_shape_count(int rank, const int *shape)
     return n;
 }
 
-tensor tensor_make(float *data, int rank, const int *shape)
+tensor tensor_make(real *data, int rank, const int *shape)
 {
     assert(rank >= 0 && rank <= TENSOR_MAX_RANK);
     tensor t;
@@ -46,10 +46,10 @@ size_t arena_round(size_t n)
     return (n + 15) & ~(size_t)15;
 }
 
-float *arena_take(arena *a, size_t n)
+real *arena_take(arena *a, size_t n)
 {
     size_t rounded = arena_round(n);
-    float *p = NULL;
+    real *p = NULL;
     if (a->base) {
         assert(a->used + rounded <= a->capacity);
         p = a->base + a->used;
@@ -67,7 +67,7 @@ int arena_place(arena *a)
     assert(a->base == NULL);
     a->capacity = a->used > 0 ? a->used : 16;
     a->used = 0;
-    size_t bytes = a->capacity * sizeof(float);
+    size_t bytes = a->capacity * sizeof(real);
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return -1;
 #ifdef MADV_HUGEPAGE
@@ -79,6 +79,6 @@ int arena_place(arena *a)
 
 void arena_free(arena *a)
 {
-    if (a->base) munmap(a->base, a->capacity * sizeof(float));
+    if (a->base) munmap(a->base, a->capacity * sizeof(real));
     memset(a, 0, sizeof *a);
 }

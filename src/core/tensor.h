@@ -12,10 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "real.h"
+
 #define TENSOR_MAX_RANK 5
 
 typedef struct tensor {
-    float *data;
+    real *data;
     int rank;
     int shape[TENSOR_MAX_RANK];
     size_t count; /* product of shape[0..rank) */
@@ -23,7 +25,7 @@ typedef struct tensor {
 
 /* A tensor header for `data` with the given shape (data may be NULL while
  * the arena has not been placed yet). */
-tensor tensor_make(float *data, int rank, const int *shape);
+tensor tensor_make(real *data, int rank, const int *shape);
 size_t tensor_shape_count(int rank, const int *shape);
 /* "(8, 16, 112, 112, 3)"; with skip_batch, Keras' "(None, 16, 112, 112, 3)". */
 void tensor_format_shape(const tensor *t, int skip_batch, char *out, size_t out_size);
@@ -32,7 +34,7 @@ void tensor_format_shape(const tensor *t, int skip_batch, char *out, size_t out_
  * (arena_reserve with no block), then arena_place() allocates the block once,
  * and the same sequence of arena_take() calls hands out the pieces. */
 typedef struct arena {
-    float *base;
+    real *base;
     size_t capacity; /* floats */
     size_t used;     /* floats */
 } arena;
@@ -40,7 +42,7 @@ typedef struct arena {
 /* Rounds n up to whole 64-byte lines so every piece starts aligned. */
 size_t arena_round(size_t n);
 /* Counts n floats during the sizing pass (base == NULL) or hands them out. */
-float *arena_take(arena *a, size_t n);
+real *arena_take(arena *a, size_t n);
 /* Allocates the block for everything counted so far (zero-filled, 64-byte
  * aligned: page-aligned in fact); returns -1 if the allocation fails. */
 int arena_place(arena *a);

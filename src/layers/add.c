@@ -3,16 +3,16 @@
 
 #include <string.h>
 
-void add_forward(size_t count, const float *a, const float *b, float *y)
+void add_forward(size_t count, const real *a, const real *b, real *y)
 {
     #pragma omp parallel for simd schedule(static)
     for (size_t i = 0; i < count; i++) y[i] = a[i] + b[i];
 }
 
-void add_backward_input(size_t count, const float *dy, float *dx, int accumulate_dx)
+void add_backward_input(size_t count, const real *dy, real *dx, int accumulate_dx)
 {
     if (!accumulate_dx) {
-        memcpy(dx, dy, count * sizeof(float));
+        memcpy(dx, dy, count * sizeof(real));
         return;
     }
     #pragma omp parallel for simd schedule(static)

@@ -4,8 +4,10 @@
 
 #include <stddef.h>
 
-void add_forward(size_t count, const float *a, const float *b, float *y);
+#include "real.h"
+
+void add_forward(size_t count, const real *a, const real *b, real *y);
 /* Both inputs receive dy unchanged: overwritten or, with accumulate, added to. */
-void add_backward_input(size_t count, const float *dy, float *dx, int accumulate_dx);
+void add_backward_input(size_t count, const real *dy, real *dx, int accumulate_dx);
 
 #endif

@@ -5,9 +5,11 @@
 
 #include <stddef.h>
 
+#include "real.h"
+
 /* x: (batch, cells, C) -> y: (batch, C). */
-void avgpool3d_forward(int batch, size_t cells, int channels, const float *x, float *y);
+void avgpool3d_forward(int batch, size_t cells, int channels, const real *x, real *y);
 /* dx = dy / cells in every cell; overwritten or, with accumulate_dx, added to. */
-void avgpool3d_backward(int batch, size_t cells, int channels, const float *dy, float *dx, int accumulate_dx);
+void avgpool3d_backward(int batch, size_t cells, int channels, const real *dy, real *dx, int accumulate_dx);
 
 #endif

@@ -54,14 +54,14 @@ static double sync_moments(const batchnorm_sync *sync, int channels, double n, d
     return count[0];
 }
 
-void batchnorm_forward_train(size_t cells, int channels, const float *x,
-                             const float *gamma, const float *beta, float *y,
-                             batchnorm_batch *batch, float *moving_mean,
-                             float *moving_variance, float *workspace)
+void batchnorm_forward_train(size_t cells, int channels, const real *x,
+                             const real *gamma, const real *beta, real *y,
+                             batchnorm_batch *batch, real *moving_mean,
+                             real *moving_variance, real *workspace)
 {
     double *partials = (double *)workspace;
     int threads = 1;
-    const float *shift = x; /* the first cell of every channel */
+    const real *shift = x; /* the first cell of every channel */
     #pragma omp parallel
     {
         int tid = omp_get_thread_num();
@@ -71,7 +71,7 @@ void batchnorm_forward_train(size_t cells, int channels, const float *x,
         for (int c = 0; c < channels; c++) sum[c] = square[c] = 0.0;
         #pragma omp for schedule(static)
         for (size_t i = 0; i < cells; i++) {
-            const float *row = x + i * (size_t)channels;
+            const real *row = x + i * (size_t)channels;
             for (int c = 0; c < channels; c++) {
                 double d = (double)row[c] - (double)shift[c];
                 sum[c] += d;
@@ -86,53 +86,53 @@ void batchnorm_forward_train(size_t cells, int channels, const float *x,
     for (int c = 0; c < channels; c++) center[c] = shift[c];
     if (batch->sync) n = sync_moments(batch->sync, channels, n, center, sum, square);
     const double unbiased = n > 1.0 ? n / (n - 1.0) : n; /* n/1 when n == 1 */
-    const float keep = BATCHNORM_MOMENTUM, take = (float)(1.0 - 0.99); /* TF: float32(1 - momentum) = float32(0.01) */
+    const real keep = BATCHNORM_MOMENTUM, take = (real)(1.0 - 0.99); /* TF: float32(1 - momentum) = float32(0.01) */
     for (int c = 0; c < channels; c++) {
         double mean_shifted = sum[c] / n;
         double variance = square[c] / n - mean_shifted * mean_shifted;
         if (variance < 0.0) variance = 0.0;
-        batch->mean[c] = (float)(center[c] + mean_shifted);
-        batch->variance[c] = (float)variance;
-        batch->inverse_std[c] = (float)(1.0 / sqrt((double)batch->variance[c] + (double)BATCHNORM_EPSILON));
+        batch->mean[c] = (real)(center[c] + mean_shifted);
+        batch->variance[c] = (real)variance;
+        batch->inverse_std[c] = (real)(1.0 / sqrt((double)batch->variance[c] + (double)BATCHNORM_EPSILON));
         moving_mean[c] = keep * moving_mean[c] + take * batch->mean[c];
-        moving_variance[c] = keep * moving_variance[c] + take * (float)(variance * unbiased);
+        moving_variance[c] = keep * moving_variance[c] + take * (real)(variance * unbiased);
     }
 
-    float scale[channels];
+    real scale[channels];
     for (int c = 0; c < channels; c++) scale[c] = gamma[c] * batch->inverse_std[c];
-    const float *mean = batch->mean;
+    const real *mean = batch->mean;
     #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < cells; i++) {
-        const float *in = x + i * (size_t)channels;
-        float *out = y + i * (size_t)channels;
+        const real *in = x + i * (size_t)channels;
+        real *out = y + i * (size_t)channels;
         for (int c = 0; c < channels; c++) out[c] = (in[c] - mean[c]) * scale[c] + beta[c];
     }
 }
 
-void batchnorm_forward_infer(size_t cells, int channels, const float *x,
-                             const float *gamma, const float *beta,
-                             const float *moving_mean,
-                             const float *moving_variance, float *y)
+void batchnorm_forward_infer(size_t cells, int channels, const real *x,
+                             const real *gamma, const real *beta,
+                             const real *moving_mean,
+                             const real *moving_variance, real *y)
 {
-    float scale[channels];
+    real scale[channels];
     for (int c = 0; c < channels; c++)
-        scale[c] = gamma[c] / sqrtf(moving_variance[c] + BATCHNORM_EPSILON);
+        scale[c] = gamma[c] / real_sqrt(moving_variance[c] + BATCHNORM_EPSILON);
     #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < cells; i++) {
-        const float *in = x + i * (size_t)channels;
-        float *out = y + i * (size_t)channels;
+        const real *in = x + i * (size_t)channels;
+        real *out = y + i * (size_t)channels;
         for (int c = 0; c < channels; c++) out[c] = (in[c] - moving_mean[c]) * scale[c] + beta[c];
     }
 }
 
-void batchnorm_backward(size_t cells, int channels, const float *x,
-                        const float *gamma, const batchnorm_batch *batch,
-                        const float *dy, float *dgamma, float *dbeta,
-                        float *dx, int accumulate_dx, float *workspace)
+void batchnorm_backward(size_t cells, int channels, const real *x,
+                        const real *gamma, const batchnorm_batch *batch,
+                        const real *dy, real *dgamma, real *dbeta,
+                        real *dx, int accumulate_dx, real *workspace)
 {
     double *partials = (double *)workspace;
     int threads = 1;
-    const float *mean = batch->mean, *inverse_std = batch->inverse_std;
+    const real *mean = batch->mean, *inverse_std = batch->inverse_std;
     #pragma omp parallel
     {
         int tid = omp_get_thread_num();
@@ -142,7 +142,7 @@ void batchnorm_backward(size_t cells, int channels, const float *x,
         for (int c = 0; c < channels; c++) sum_dy[c] = sum_dy_xhat[c] = 0.0;
         #pragma omp for schedule(static)
         for (size_t i = 0; i < cells; i++) {
-            const float *in = x + i * (size_t)channels, *grad = dy + i * (size_t)channels;
+            const real *in = x + i * (size_t)channels, *grad = dy + i * (size_t)channels;
             for (int c = 0; c < channels; c++) {
                 sum_dy[c] += grad[c];
                 sum_dy_xhat[c] += (double)grad[c] * ((in[c] - mean[c]) * inverse_std[c]);
@@ -152,8 +152,8 @@ void batchnorm_backward(size_t cells, int channels, const float *x,
     double sums[2 * channels + 1], *sum_dy = sums, *sum_dy_xhat = sums + channels;
     reduce_partials(partials, threads, channels, sum_dy, sum_dy_xhat);
     for (int c = 0; c < channels; c++) {
-        dbeta[c] = (float)sum_dy[c];
-        dgamma[c] = (float)sum_dy_xhat[c];
+        dbeta[c] = (real)sum_dy[c];
+        dgamma[c] = (real)sum_dy_xhat[c];
     }
     /* Synchronized: dgamma and dbeta stay this replica's share (the
      * gradient allreduce adds them up); dx needs the means over all cells. */
@@ -162,20 +162,20 @@ void batchnorm_backward(size_t cells, int channels, const float *x,
     const double n = sums[2 * channels];
 
     /* dx = gamma/sigma * (dy - mean(dy) - xhat * mean(dy * xhat)) */
-    float scale[channels], mean_dy[channels], mean_dy_xhat[channels];
+    real scale[channels], mean_dy[channels], mean_dy_xhat[channels];
     for (int c = 0; c < channels; c++) {
         scale[c] = gamma[c] * inverse_std[c];
-        mean_dy[c] = (float)(sum_dy[c] / n);
-        mean_dy_xhat[c] = (float)(sum_dy_xhat[c] / n);
+        mean_dy[c] = (real)(sum_dy[c] / n);
+        mean_dy_xhat[c] = (real)(sum_dy_xhat[c] / n);
     }
     if (!dx) return;
     #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < cells; i++) {
-        const float *in = x + i * (size_t)channels, *grad = dy + i * (size_t)channels;
-        float *out = dx + i * (size_t)channels;
+        const real *in = x + i * (size_t)channels, *grad = dy + i * (size_t)channels;
+        real *out = dx + i * (size_t)channels;
         for (int c = 0; c < channels; c++) {
-            float xhat = (in[c] - mean[c]) * inverse_std[c];
-            float g = scale[c] * (grad[c] - mean_dy[c] - xhat * mean_dy_xhat[c]);
+            real xhat = (in[c] - mean[c]) * inverse_std[c];
+            real g = scale[c] * (grad[c] - mean_dy[c] - xhat * mean_dy_xhat[c]);
             out[c] = accumulate_dx ? out[c] + g : g;
         }
     }

@@ -18,6 +18,8 @@
 
 #include <stddef.h>
 
+#include "real.h"
+
 #define BATCHNORM_MOMENTUM 0.99f
 #define BATCHNORM_EPSILON 1e-3f
 
@@ -39,27 +41,27 @@ typedef struct batchnorm_sync {
 /* Per-channel batch statistics a training forward leaves for backward and
  * for the probes. */
 typedef struct batchnorm_batch {
-    float *mean;
-    float *variance;     /* biased, as used to normalize */
-    float *inverse_std;  /* 1/sqrt(variance + epsilon) */
+    real *mean;
+    real *variance;     /* biased, as used to normalize */
+    real *inverse_std;  /* 1/sqrt(variance + epsilon) */
     const batchnorm_sync *sync; /* NULL: statistics of this replica's batch only */
 } batchnorm_batch;
 
 /* Doubles of scratch (as floats) the forward and backward need. */
 size_t batchnorm_workspace_floats(int channels, int threads);
 
-void batchnorm_forward_train(size_t cells, int channels, const float *x,
-                             const float *gamma, const float *beta, float *y,
-                             batchnorm_batch *batch, float *moving_mean,
-                             float *moving_variance, float *workspace);
-void batchnorm_forward_infer(size_t cells, int channels, const float *x,
-                             const float *gamma, const float *beta,
-                             const float *moving_mean,
-                             const float *moving_variance, float *y);
+void batchnorm_forward_train(size_t cells, int channels, const real *x,
+                             const real *gamma, const real *beta, real *y,
+                             batchnorm_batch *batch, real *moving_mean,
+                             real *moving_variance, real *workspace);
+void batchnorm_forward_infer(size_t cells, int channels, const real *x,
+                             const real *gamma, const real *beta,
+                             const real *moving_mean,
+                             const real *moving_variance, real *y);
 /* dgamma, dbeta overwritten; dx overwritten or, with accumulate_dx, added to. */
-void batchnorm_backward(size_t cells, int channels, const float *x,
-                        const float *gamma, const batchnorm_batch *batch,
-                        const float *dy, float *dgamma, float *dbeta,
-                        float *dx, int accumulate_dx, float *workspace);
+void batchnorm_backward(size_t cells, int channels, const real *x,
+                        const real *gamma, const batchnorm_batch *batch,
+                        const real *dy, real *dgamma, real *dbeta,
+                        real *dx, int accumulate_dx, real *workspace);
 
 #endif

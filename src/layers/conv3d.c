@@ -253,7 +253,7 @@ static size_t depth_run(const conv3d_geometry *g, size_t r, size_t end, size_t *
  * (kd, kh) becomes one memcpy of up to kw*Cin floats plus zero fill.  The
  * kd slices outside the row's depth taps are left unwritten: no GEMM reads
  * them (see depth_run). */
-static void vol2col_rows(const conv3d_geometry *g, const float *x, size_t r0, size_t r1, float *col)
+static void vol2col_rows(const conv3d_geometry *g, const real *x, size_t r0, size_t r1, real *col)
 {
     const int D = g->in[0], H = g->in[1], W = g->in[2], C = g->in[3];
     const int KD = g->kernel[0], KH = g->kernel[1], KW = g->kernel[2];
@@ -262,7 +262,7 @@ static void vol2col_rows(const conv3d_geometry *g, const float *x, size_t r0, si
         size_t n;
         int od, oh, ow;
         locate_row(g, r, &n, &od, &oh, &ow);
-        float *row = col + (r - r0) * K;
+        real *row = col + (r - r0) * K;
         int iw0 = ow * g->stride[2] - g->pad[2];
         int kw_lo = iw0 < 0 ? -iw0 : 0;
         int kw_hi = W - iw0 < KW ? W - iw0 : KW;
@@ -271,23 +271,23 @@ static void vol2col_rows(const conv3d_geometry *g, const float *x, size_t r0, si
             if (id < 0 || id >= D) continue;
             for (int kh = 0; kh < KH; kh++) {
                 int ih = oh * g->stride[1] - g->pad[1] + kh;
-                float *seg = row + (size_t)(kd * KH + kh) * KW * C;
+                real *seg = row + (size_t)(kd * KH + kh) * KW * C;
                 if (ih < 0 || ih >= H || kw_hi <= kw_lo) {
-                    memset(seg, 0, sizeof(float) * (size_t)KW * C);
+                    memset(seg, 0, sizeof(real) * (size_t)KW * C);
                     continue;
                 }
-                const float *src = x + (((n * D + id) * H + ih) * W + iw0 + kw_lo) * C;
-                if (kw_lo > 0) memset(seg, 0, sizeof(float) * (size_t)kw_lo * C);
-                memcpy(seg + (size_t)kw_lo * C, src, sizeof(float) * (size_t)(kw_hi - kw_lo) * C);
+                const real *src = x + (((n * D + id) * H + ih) * W + iw0 + kw_lo) * C;
+                if (kw_lo > 0) memset(seg, 0, sizeof(real) * (size_t)kw_lo * C);
+                memcpy(seg + (size_t)kw_lo * C, src, sizeof(real) * (size_t)(kw_hi - kw_lo) * C);
                 if (kw_hi < KW)
-                    memset(seg + (size_t)kw_hi * C, 0, sizeof(float) * (size_t)(KW - kw_hi) * C);
+                    memset(seg + (size_t)kw_hi * C, 0, sizeof(real) * (size_t)(KW - kw_hi) * C);
             }
         }
     }
 }
 
 /* The adjoint of vol2col_rows: adds Col rows [r0, r1) back into dx. */
-static void col2vol_rows(const conv3d_geometry *g, const float *col, size_t r0, size_t r1, float *dx)
+static void col2vol_rows(const conv3d_geometry *g, const real *col, size_t r0, size_t r1, real *dx)
 {
     const int D = g->in[0], H = g->in[1], W = g->in[2], C = g->in[3];
     const int KD = g->kernel[0], KH = g->kernel[1], KW = g->kernel[2];
@@ -296,7 +296,7 @@ static void col2vol_rows(const conv3d_geometry *g, const float *col, size_t r0, 
         size_t n;
         int od, oh, ow;
         locate_row(g, r, &n, &od, &oh, &ow);
-        const float *row = col + (r - r0) * K;
+        const real *row = col + (r - r0) * K;
         int iw0 = ow * g->stride[2] - g->pad[2];
         int kw_lo = iw0 < 0 ? -iw0 : 0;
         int kw_hi = W - iw0 < KW ? W - iw0 : KW;
@@ -308,8 +308,8 @@ static void col2vol_rows(const conv3d_geometry *g, const float *col, size_t r0, 
             for (int kh = 0; kh < KH; kh++) {
                 int ih = oh * g->stride[1] - g->pad[1] + kh;
                 if (ih < 0 || ih >= H) continue;
-                const float *seg = row + ((size_t)(kd * KH + kh) * KW + kw_lo) * C;
-                float *dst = dx + (((n * D + id) * H + ih) * W + iw0 + kw_lo) * C;
+                const real *seg = row + ((size_t)(kd * KH + kh) * KW + kw_lo) * C;
+                real *dst = dx + (((n * D + id) * H + ih) * W + iw0 + kw_lo) * C;
                 for (size_t i = 0; i < span; i++) dst[i] += seg[i];
             }
         }
@@ -320,22 +320,22 @@ static void col2vol_rows(const conv3d_geometry *g, const float *col, size_t r0, 
  * depth run, Y[r] = Col[r, k0:k1] * kmat[k0:k1, :] + beta Y[r], col holding
  * row r0 first.  With `parallel` each GEMM is split over the threads;
  * otherwise the caller is one thread of a parallel region. */
-static void forward_taps(const conv3d_geometry *g, size_t r0, size_t r1, const float *col, const float *kmat,
-                         float beta, float *y, int parallel)
+static void forward_taps(const conv3d_geometry *g, size_t r0, size_t r1, const real *col, const real *kmat,
+                         real beta, real *y, int parallel)
 {
     const size_t K = col_width(g);
     const int cout = g->out[3];
     for (size_t r = r0; r < r1;) {
         size_t k0, k1, next = depth_run(g, r, r1, &k0, &k1);
         const int rows = (int)(next - r), taps = (int)(k1 - k0);
-        const float *a = col + (r - r0) * K + k0, *b = kmat + k0 * (size_t)cout;
-        float *c = y + r * (size_t)cout;
+        const real *a = col + (r - r0) * K + k0, *b = kmat + k0 * (size_t)cout;
+        real *c = y + r * (size_t)cout;
         if (taps == 0) {
-            if (beta == 0.0f) memset(c, 0, sizeof(float) * (size_t)rows * cout);
+            if (beta == 0.0f) memset(c, 0, sizeof(real) * (size_t)rows * cout);
         } else if (parallel) {
             gemm_parallel(CblasNoTrans, CblasNoTrans, rows, cout, taps, a, (int)K, b, cout, beta, c, cout);
         } else {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cout, taps, 1.0f, a, (int)K, b, cout, beta, c,
+            gemm_blas(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cout, taps, 1.0f, a, (int)K, b, cout, beta, c,
                         cout);
         }
         r = next;
@@ -344,35 +344,35 @@ static void forward_taps(const conv3d_geometry *g, size_t r0, size_t r1, const f
 
 /* dCol rows [r0, r1) = dY * kernel^T over depth taps only (col holds row
  * r0 first); the other columns are left unwritten, col2vol never reads them. */
-static void dcol_taps(const conv3d_geometry *g, size_t r0, size_t r1, const float *kernel, const float *dy,
-                      float *col, int parallel)
+static void dcol_taps(const conv3d_geometry *g, size_t r0, size_t r1, const real *kernel, const real *dy,
+                      real *col, int parallel)
 {
     const size_t K = col_width(g);
     const int cout = g->out[3];
     for (size_t r = r0; r < r1;) {
         size_t k0, k1, next = depth_run(g, r, r1, &k0, &k1);
         const int rows = (int)(next - r), taps = (int)(k1 - k0);
-        const float *a = dy + r * (size_t)cout, *b = kernel + k0 * (size_t)cout;
-        float *c = col + (r - r0) * K + k0;
+        const real *a = dy + r * (size_t)cout, *b = kernel + k0 * (size_t)cout;
+        real *c = col + (r - r0) * K + k0;
         if (taps > 0 && parallel)
             gemm_parallel(CblasNoTrans, CblasTrans, rows, taps, cout, a, cout, b, cout, 0.0f, c, (int)K);
         else if (taps > 0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, taps, cout, 1.0f, a, cout, b, cout, 0.0f, c,
+            gemm_blas(CblasRowMajor, CblasNoTrans, CblasTrans, rows, taps, cout, 1.0f, a, cout, b, cout, 0.0f, c,
                         (int)K);
         r = next;
     }
 }
 
 /* Adds bias to rows [r0, r1) of y (one thread's share). */
-static void add_bias_rows(float *y, size_t r0, size_t r1, int cout, const float *bias)
+static void add_bias_rows(real *y, size_t r0, size_t r1, int cout, const real *bias)
 {
     for (size_t r = r0; r < r1; r++) {
-        float *row = y + r * (size_t)cout;
+        real *row = y + r * (size_t)cout;
         for (int c = 0; c < cout; c++) row[c] += bias[c];
     }
 }
 
-static void add_bias(float *y, size_t rows, int cout, const float *bias)
+static void add_bias(real *y, size_t rows, int cout, const real *bias)
 {
     #pragma omp parallel for schedule(static)
     for (size_t r = 0; r < rows; r++) add_bias_rows(y, r, r + 1, cout, bias);
@@ -382,8 +382,8 @@ static void add_bias(float *y, size_t rows, int cout, const float *bias)
  * row-major [K x Cout] matrix, through the feed g->mode says.  Chunked,
  * the bias goes onto each chunk's rows while they are still in cache: the
  * stem's output is 51 MB at batch 8, a second pass would stream it again. */
-static void convolve(const conv3d_geometry *g, int batch, const float *x, const float *kmat, float beta, float *y,
-                     const float *bias, float *workspace)
+static void convolve(const conv3d_geometry *g, int batch, const real *x, const real *kmat, real beta, real *y,
+                     const real *bias, real *workspace)
 {
     const size_t M = (size_t)batch * cells_per_sample(g), K = col_width(g);
     const int cout = g->out[3];
@@ -393,7 +393,7 @@ static void convolve(const conv3d_geometry *g, int batch, const float *x, const 
         if (bias) add_bias(y, M, cout, bias);
         return;
     case CONV3D_WHOLE: {
-        float *col = workspace;
+        real *col = workspace;
         #pragma omp parallel for schedule(static)
         for (size_t r = 0; r < M; r++) vol2col_rows(g, x, r, r + 1, col + r * K);
         forward_taps(g, 0, M, col, kmat, beta, y, 1);
@@ -405,7 +405,7 @@ static void convolve(const conv3d_geometry *g, int batch, const float *x, const 
         #pragma omp parallel
         {
             int threads = omp_get_num_threads(), tid = omp_get_thread_num();
-            float *col = workspace + (size_t)tid * rows * K;
+            real *col = workspace + (size_t)tid * rows * K;
             size_t begin = M * tid / threads, end = M * (tid + 1) / threads;
             for (size_t r = begin; r < end; r += rows) {
                 size_t n = end - r < rows ? end - r : rows;
@@ -422,7 +422,7 @@ static void convolve(const conv3d_geometry *g, int batch, const float *x, const 
 /* Column sums of dy into dbias, accumulated in double per thread (a bias
  * gradient sums up to ~10^6 terms) and reduced in thread order, so the
  * result does not depend on scheduling. */
-static void bias_gradient(const float *dy, size_t rows, int cout, float *dbias, double *partials)
+static void bias_gradient(const real *dy, size_t rows, int cout, real *dbias, double *partials)
 {
     int threads = 1;
     #pragma omp parallel
@@ -434,14 +434,14 @@ static void bias_gradient(const float *dy, size_t rows, int cout, float *dbias, 
         for (int c = 0; c < cout; c++) acc[c] = 0.0;
         #pragma omp for schedule(static)
         for (size_t r = 0; r < rows; r++) {
-            const float *row = dy + r * (size_t)cout;
+            const real *row = dy + r * (size_t)cout;
             for (int c = 0; c < cout; c++) acc[c] += row[c];
         }
     }
     for (int c = 0; c < cout; c++) {
         double s = 0.0;
         for (int t = 0; t < threads; t++) s += partials[(size_t)t * cout + c];
-        dbias[c] = (float)s;
+        dbias[c] = (real)s;
     }
 }
 
@@ -480,8 +480,8 @@ static size_t kernel_split(const conv3d_geometry *g, int t, int threads)
 
 /* Whole mode: Col built once, each thread owns a share of the kernel rows
  * and runs one GEMM per depth run over its part of that run's kd block. */
-static void kernel_gradient_whole(const conv3d_geometry *g, size_t M, const float *x, const float *dy,
-                                  float *dkernel, float *col)
+static void kernel_gradient_whole(const conv3d_geometry *g, size_t M, const real *x, const real *dy,
+                                  real *dkernel, real *col)
 {
     const size_t K = col_width(g);
     const int cout = g->out[3];
@@ -491,12 +491,12 @@ static void kernel_gradient_whole(const conv3d_geometry *g, size_t M, const floa
     {
         int threads = omp_get_num_threads(), tid = omp_get_thread_num();
         size_t ka = kernel_split(g, tid, threads), kb = kernel_split(g, tid + 1, threads);
-        if (kb > ka) memset(dkernel + ka * cout, 0, sizeof(float) * (kb - ka) * cout);
+        if (kb > ka) memset(dkernel + ka * cout, 0, sizeof(real) * (kb - ka) * cout);
         for (size_t r = 0; r < M;) {
             size_t k0, k1, next = depth_run(g, r, M, &k0, &k1);
             size_t lo = k0 > ka ? k0 : ka, hi = k1 < kb ? k1 : kb;
             if (hi > lo)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(hi - lo), cout, (int)(next - r), 1.0f,
+                gemm_blas(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(hi - lo), cout, (int)(next - r), 1.0f,
                             col + r * K + lo, (int)K, dy + r * cout, cout, 1.0f, dkernel + lo * cout, cout);
             r = next;
         }
@@ -505,8 +505,8 @@ static void kernel_gradient_whole(const conv3d_geometry *g, size_t M, const floa
 
 /* dKernel = Col^T dY over depth taps (see the file header for the split
  * over threads).  Kernel rows that no run reaches stay exactly 0. */
-static void kernel_gradient(const conv3d_geometry *g, int batch, const float *x, const float *dy, float *dkernel,
-                            float *workspace)
+static void kernel_gradient(const conv3d_geometry *g, int batch, const real *x, const real *dy, real *dkernel,
+                            real *workspace)
 {
     const size_t M = (size_t)batch * cells_per_sample(g), K = col_width(g);
     const int cout = g->out[3];
@@ -519,18 +519,18 @@ static void kernel_gradient(const conv3d_geometry *g, int batch, const float *x,
      * private kernel gradient per thread but the first. */
     const int pointwise = g->mode == CONV3D_POINTWISE;
     const size_t rows = pointwise ? M : g->chunk_rows;
-    float *partials = workspace + (pointwise ? 0 : (size_t)omp_get_max_threads() * rows * K);
+    real *partials = workspace + (pointwise ? 0 : (size_t)omp_get_max_threads() * rows * K);
     #pragma omp parallel
     {
         int threads = omp_get_num_threads(), tid = omp_get_thread_num();
-        float *col = workspace + (size_t)tid * rows * K;
-        float *partial = tid == 0 ? dkernel : partials + (size_t)(tid - 1) * kernel_count;
+        real *col = workspace + (size_t)tid * rows * K;
+        real *partial = tid == 0 ? dkernel : partials + (size_t)(tid - 1) * kernel_count;
         size_t begin = M * tid / threads, end = M * (tid + 1) / threads;
-        memset(partial, 0, sizeof(float) * kernel_count);
+        memset(partial, 0, sizeof(real) * kernel_count);
         for (size_t r = begin; r < end; r += rows) {
             size_t n = end - r < rows ? end - r : rows;
             if (pointwise) {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, cout, (int)n, 1.0f, x + r * K, (int)K,
+                gemm_blas(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, cout, (int)n, 1.0f, x + r * K, (int)K,
                             dy + r * cout, cout, 1.0f, partial, cout);
                 continue;
             }
@@ -538,7 +538,7 @@ static void kernel_gradient(const conv3d_geometry *g, int batch, const float *x,
             for (size_t q = r; q < r + n;) {
                 size_t k0, k1, next = depth_run(g, q, r + n, &k0, &k1);
                 if (k1 > k0)
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(k1 - k0), cout, (int)(next - q), 1.0f,
+                    gemm_blas(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(k1 - k0), cout, (int)(next - q), 1.0f,
                                 col + (q - r) * K + k0, (int)K, dy + q * cout, cout, 1.0f, partial + k0 * cout, cout);
                 q = next;
             }
@@ -546,7 +546,7 @@ static void kernel_gradient(const conv3d_geometry *g, int batch, const float *x,
         #pragma omp barrier
         #pragma omp for schedule(static)
         for (size_t i = 0; i < kernel_count; i++) {
-            float s = dkernel[i];
+            real s = dkernel[i];
             for (int t = 1; t < threads; t++) s += partials[(size_t)(t - 1) * kernel_count + i];
             dkernel[i] = s;
         }
@@ -555,20 +555,20 @@ static void kernel_gradient(const conv3d_geometry *g, int batch, const float *x,
 
 /* W_t[kd', kh', kw', o, i] = W[KD-1-kd', KH-1-kh', KW-1-kw', i, o]: the
  * kernel of the transposed convolution. */
-static void flip_kernel(const conv3d_geometry *g, const float *kernel, float *flipped)
+static void flip_kernel(const conv3d_geometry *g, const real *kernel, real *flipped)
 {
     const int taps = g->kernel[0] * g->kernel[1] * g->kernel[2], cin = g->in[3], cout = g->out[3];
     #pragma omp parallel for schedule(static)
     for (int tap = 0; tap < taps; tap++) {
-        const float *src = kernel + (size_t)(taps - 1 - tap) * cin * cout;
-        float *dst = flipped + (size_t)tap * cout * cin;
+        const real *src = kernel + (size_t)(taps - 1 - tap) * cin * cout;
+        real *dst = flipped + (size_t)tap * cout * cin;
         for (int i = 0; i < cin; i++)
             for (int o = 0; o < cout; o++) dst[(size_t)o * cin + i] = src[(size_t)i * cout + o];
     }
 }
 
-static void input_gradient(const conv3d_geometry *g, int batch, const float *kernel, const float *dy, float *dx,
-                           int accumulate, float *workspace)
+static void input_gradient(const conv3d_geometry *g, int batch, const real *kernel, const real *dy, real *dx,
+                           int accumulate, real *workspace)
 {
     const size_t cells = cells_per_sample(g), in_sample = input_per_sample(g);
     const size_t M = (size_t)batch * cells, K = col_width(g);
@@ -578,16 +578,16 @@ static void input_gradient(const conv3d_geometry *g, int batch, const float *ker
         gemm_parallel(CblasNoTrans, CblasTrans, (int)M, (int)K, cout, dy, cout, kernel, cout, accumulate ? 1.0f : 0.0f,
                       dx, (int)K);
     } else if (transposed_geometry(g, batch, &t)) {
-        float *flipped = workspace;
+        real *flipped = workspace;
         flip_kernel(g, kernel, flipped);
         convolve(&t, batch, dy, flipped, accumulate ? 1.0f : 0.0f, dx, NULL,
                  workspace + round16(conv3d_kernel_count(g)));
     } else if (g->mode == CONV3D_WHOLE) {
-        float *col = workspace;
+        real *col = workspace;
         dcol_taps(g, 0, M, kernel, dy, col, 1);
         #pragma omp parallel for schedule(static)
         for (int n = 0; n < batch; n++) {
-            if (!accumulate) memset(dx + (size_t)n * in_sample, 0, sizeof(float) * in_sample);
+            if (!accumulate) memset(dx + (size_t)n * in_sample, 0, sizeof(real) * in_sample);
             col2vol_rows(g, col + (size_t)n * cells * K, (size_t)n * cells, (size_t)(n + 1) * cells, dx);
         }
     } else {
@@ -595,11 +595,11 @@ static void input_gradient(const conv3d_geometry *g, int batch, const float *ker
         #pragma omp parallel
         {
             int threads = omp_get_num_threads(), tid = omp_get_thread_num();
-            float *col = workspace + (size_t)tid * rows * K;
+            real *col = workspace + (size_t)tid * rows * K;
             /* Whole samples per thread, so scatters never collide. */
             int s0 = (int)((long)batch * tid / threads), s1 = (int)((long)batch * (tid + 1) / threads);
             if (!accumulate && s1 > s0)
-                memset(dx + (size_t)s0 * in_sample, 0, sizeof(float) * in_sample * (size_t)(s1 - s0));
+                memset(dx + (size_t)s0 * in_sample, 0, sizeof(real) * in_sample * (size_t)(s1 - s0));
             size_t end = (size_t)s1 * cells;
             for (size_t r = (size_t)s0 * cells; r < end; r += rows) {
                 size_t n = end - r < rows ? end - r : rows;
@@ -610,20 +610,20 @@ static void input_gradient(const conv3d_geometry *g, int batch, const float *ker
     }
 }
 
-void conv3d_forward(const conv3d_geometry *g, int batch, const float *x,
-                    const float *kernel, const float *bias, float *y,
-                    float *workspace)
+void conv3d_forward(const conv3d_geometry *g, int batch, const real *x,
+                    const real *kernel, const real *bias, real *y,
+                    real *workspace)
 {
     convolve(g, batch, x, kernel, 0.0f, y, bias, workspace + bias_partials_floats(g, omp_get_max_threads()));
 }
 
-void conv3d_backward(const conv3d_geometry *g, int batch, const float *x,
-                     const float *kernel, const float *dy, float *dkernel,
-                     float *dbias, float *dx, int accumulate_dx,
-                     float *workspace)
+void conv3d_backward(const conv3d_geometry *g, int batch, const real *x,
+                     const real *kernel, const real *dy, real *dkernel,
+                     real *dbias, real *dx, int accumulate_dx,
+                     real *workspace)
 {
     double *bias_partials = (double *)workspace;
-    float *scratch = workspace + bias_partials_floats(g, omp_get_max_threads());
+    real *scratch = workspace + bias_partials_floats(g, omp_get_max_threads());
     kernel_gradient(g, batch, x, dy, dkernel, scratch);
     bias_gradient(dy, (size_t)batch * cells_per_sample(g), g->out[3], dbias, bias_partials);
     if (dx) input_gradient(g, batch, kernel, dy, dx, accumulate_dx, scratch);

@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include "real.h"
+
 #include "error.h"
 #include "window.h"
 
@@ -45,16 +47,16 @@ void conv3d_plan(conv3d_geometry *g, int batch);
  * thread count. */
 size_t conv3d_workspace_floats(const conv3d_geometry *g, int batch, int threads);
 
-void conv3d_forward(const conv3d_geometry *g, int batch, const float *x,
-                    const float *kernel, const float *bias, float *y,
-                    float *workspace);
+void conv3d_forward(const conv3d_geometry *g, int batch, const real *x,
+                    const real *kernel, const real *bias, real *y,
+                    real *workspace);
 
 /* dkernel and dbias are overwritten.  dx may be NULL (the network's first
  * layer needs no input gradient); otherwise it is overwritten, or added to
  * when accumulate_dx is set (the input feeds more than one layer). */
-void conv3d_backward(const conv3d_geometry *g, int batch, const float *x,
-                     const float *kernel, const float *dy, float *dkernel,
-                     float *dbias, float *dx, int accumulate_dx,
-                     float *workspace);
+void conv3d_backward(const conv3d_geometry *g, int batch, const real *x,
+                     const real *kernel, const real *dy, real *dkernel,
+                     real *dbias, real *dx, int accumulate_dx,
+                     real *workspace);
 
 #endif

@@ -2,10 +2,12 @@
 #ifndef NANPROBE_DENSE_H
 #define NANPROBE_DENSE_H
 
-void dense_forward(int batch, int in, int out, const float *x, const float *kernel,
-                   const float *bias, float *y);
+#include "real.h"
+
+void dense_forward(int batch, int in, int out, const real *x, const real *kernel,
+                   const real *bias, real *y);
 /* dkernel, dbias overwritten; dx (may be NULL) overwritten or added to. */
-void dense_backward(int batch, int in, int out, const float *x, const float *kernel,
-                    const float *dy, float *dkernel, float *dbias, float *dx, int accumulate_dx);
+void dense_backward(int batch, int in, int out, const real *x, const real *kernel,
+                    const real *dy, real *dkernel, real *dbias, real *dx, int accumulate_dx);
 
 #endif

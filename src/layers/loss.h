@@ -8,6 +8,8 @@
 #ifndef NANPROBE_LOSS_H
 #define NANPROBE_LOSS_H
 
+#include "real.h"
+
 typedef struct loss_result {
     double loss;  /* mean over the batch */
     int correct;  /* samples whose prediction matches the label */
@@ -16,7 +18,7 @@ typedef struct loss_result {
 /* classes > 1: softmax cross-entropy; classes == 1: sigmoid binary
  * cross-entropy with labels 0/1.  dlogits (may be NULL) receives the
  * gradient of the batch mean. */
-loss_result loss_from_logits(int batch, int classes, const float *logits, const int *labels,
-                             float *dlogits);
+loss_result loss_from_logits(int batch, int classes, const real *logits, const int *labels,
+                             real *dlogits);
 
 #endif

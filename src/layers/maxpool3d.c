@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "finite.h"
+
 
 int maxpool3d_geometry_init(pool3d_geometry *g, const int in[4], const int pool[3],
                             const int stride[3], padding_kind padding, error *err)
@@ -21,7 +21,7 @@ int maxpool3d_geometry_init(pool3d_geometry *g, const int in[4], const int pool[
     return 0;
 }
 
-void maxpool3d_forward(const pool3d_geometry *g, int batch, const float *x, float *y, int32_t *argmax)
+void maxpool3d_forward(const pool3d_geometry *g, int batch, const real *x, real *y, int32_t *argmax)
 {
     const int D = g->in[0], H = g->in[1], W = g->in[2], C = g->in[3];
     const int Do = g->out[0], Ho = g->out[1], Wo = g->out[2];
@@ -33,7 +33,7 @@ void maxpool3d_forward(const pool3d_geometry *g, int batch, const float *x, floa
         int oh = (int)(t % (size_t)Ho); t /= (size_t)Ho;
         int od = (int)(t % (size_t)Do);
         size_t n = t / (size_t)Do;
-        float *best = y + o * C;
+        real *best = y + o * C;
         int32_t *where = argmax + o * C;
         int first = 1;
         for (int kd = 0; kd < g->pool[0]; kd++) {
@@ -46,7 +46,7 @@ void maxpool3d_forward(const pool3d_geometry *g, int batch, const float *x, floa
                     int iw = ow * g->stride[2] - g->pad[2] + kw;
                     if (iw < 0 || iw >= W) continue;
                     size_t cell = (((n * D + id) * H + ih) * W + iw) * C;
-                    const float *v = x + cell;
+                    const real *v = x + cell;
                     if (first) {
                         for (int c = 0; c < C; c++) {
                             best[c] = v[c];
@@ -58,7 +58,7 @@ void maxpool3d_forward(const pool3d_geometry *g, int batch, const float *x, floa
                     for (int c = 0; c < C; c++) {
                         /* Strictly greater keeps the first maximum; a NaN
                          * takes over (and a NaN already held stays). */
-                        if (v[c] > best[c] || (float_is_nan(v[c]) && !float_is_nan(best[c]))) {
+                        if (v[c] > best[c] || (real_is_nan(v[c]) && !real_is_nan(best[c]))) {
                             best[c] = v[c];
                             where[c] = (int32_t)(cell + c);
                         }
@@ -70,14 +70,14 @@ void maxpool3d_forward(const pool3d_geometry *g, int batch, const float *x, floa
 }
 
 void maxpool3d_backward(const pool3d_geometry *g, int batch, const int32_t *argmax,
-                        const float *dy, float *dx, int accumulate_dx)
+                        const real *dy, real *dx, int accumulate_dx)
 {
     const size_t in_sample = (size_t)g->in[0] * g->in[1] * g->in[2] * g->in[3];
     const size_t out_sample = (size_t)g->out[0] * g->out[1] * g->out[2] * g->out[3];
     /* Windows overlap, so threads own whole samples to keep the scatter race-free. */
     #pragma omp parallel for schedule(static)
     for (int n = 0; n < batch; n++) {
-        if (!accumulate_dx) memset(dx + (size_t)n * in_sample, 0, in_sample * sizeof(float));
+        if (!accumulate_dx) memset(dx + (size_t)n * in_sample, 0, in_sample * sizeof(real));
         for (size_t o = (size_t)n * out_sample; o < (size_t)(n + 1) * out_sample; o++)
             dx[argmax[o]] += dy[o];
     }

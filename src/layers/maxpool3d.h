@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "real.h"
+
 #include "error.h"
 #include "window.h"
 
@@ -27,8 +29,8 @@ int maxpool3d_geometry_init(pool3d_geometry *g, const int in[4], const int pool[
                             const int stride[3], padding_kind padding, error *err);
 /* argmax (one int32 per output value) receives the flat batch index of the
  * winning input, for backward. */
-void maxpool3d_forward(const pool3d_geometry *g, int batch, const float *x, float *y, int32_t *argmax);
+void maxpool3d_forward(const pool3d_geometry *g, int batch, const real *x, real *y, int32_t *argmax);
 void maxpool3d_backward(const pool3d_geometry *g, int batch, const int32_t *argmax,
-                        const float *dy, float *dx, int accumulate_dx);
+                        const real *dy, real *dx, int accumulate_dx);
 
 #endif

@@ -5,8 +5,10 @@
 
 #include <stddef.h>
 
-void relu_forward(size_t count, const float *x, float *y);
+#include "real.h"
+
+void relu_forward(size_t count, const real *x, real *y);
 /* dx = dy where y > 0, else 0; overwritten or, with accumulate_dx, added to. */
-void relu_backward(size_t count, const float *y, const float *dy, float *dx, int accumulate_dx);
+void relu_backward(size_t count, const real *y, const real *dy, real *dx, int accumulate_dx);
 
 #endif

@@ -386,7 +386,7 @@ int model_build(model *m, const model_config *config, error *err)
                        &m->activations, &m->activation_gradients, &m->scratch};
     for (size_t i = 0; i < sizeof arenas / sizeof arenas[0]; i++) {
         if (arena_place(arenas[i])) {
-            double gib = (double)arenas[i]->capacity * 4.0 / (1 << 30);
+            double gib = (double)arenas[i]->capacity * (double)sizeof(real) / (1 << 30);
             model_free(m);
             return error_set(err, "cannot allocate %.2f GiB for the model's buffers "
                                   "(try a smaller --batch or --clip)", gib);
@@ -433,8 +433,8 @@ void model_init_weights(model *m, initializer_kind init, uint64_t seed)
     rng_seed(&r, seed, RNG_STREAM_INIT);
     for (int i = 0; i < m->param_count; i++) {
         parameter *p = &m->params[i];
-        float *w = p->value.data;
-        float fill = (p->role == PARAM_GAMMA || p->role == PARAM_MOVING_VARIANCE) ? 1.0f : 0.0f;
+        real *w = p->value.data;
+        real fill = (p->role == PARAM_GAMMA || p->role == PARAM_MOVING_VARIANCE) ? 1.0f : 0.0f;
         if (p->role != PARAM_KERNEL) {
             for (size_t j = 0; j < p->value.count; j++) w[j] = fill;
             continue;
@@ -450,27 +450,27 @@ void model_init_weights(model *m, initializer_kind init, uint64_t seed)
              * is the std of a unit normal truncated at +-2, so the realised
              * std is sqrt(2/fan_in). */
             double sigma = sqrt(2.0 / fan_in) / 0.87962566103423978;
-            for (size_t j = 0; j < p->value.count; j++) w[j] = (float)rng_truncated_normal(&r, sigma);
+            for (size_t j = 0; j < p->value.count; j++) w[j] = (real)rng_truncated_normal(&r, sigma);
         } else {
             double limit = sqrt(6.0 / (fan_in + fan_out));
-            for (size_t j = 0; j < p->value.count; j++) w[j] = (float)((2.0 * rng_uniform(&r) - 1.0) * limit);
+            for (size_t j = 0; j < p->value.count; j++) w[j] = (real)((2.0 * rng_uniform(&r) - 1.0) * limit);
         }
     }
 }
 
 /* -------------------------------------------------------- forward/backward */
 
-float *model_input(model *m)
+real *model_input(model *m)
 {
     return m->layers[0].output.data;
 }
 
-const float *model_logits(const model *m)
+const real *model_logits(const model *m)
 {
     return m->layers[m->logits_layer].output.data;
 }
 
-float *model_logits_gradient(model *m)
+real *model_logits_gradient(model *m)
 {
     return m->layers[m->logits_layer].output_gradient;
 }
@@ -489,7 +489,7 @@ static void forward_layer(model *m, layer *l, int training)
 {
     const int batch = m->batch;
     const tensor *x = l->input_count > 0 ? &m->layers[l->inputs[0]].output : NULL;
-    float *y = l->output.data;
+    real *y = l->output.data;
     switch (l->kind) {
     case LAYER_INPUT:
     case LAYER_FLATTEN:
@@ -501,8 +501,8 @@ static void forward_layer(model *m, layer *l, int training)
         break;
     case LAYER_BATCHNORM: {
         int channels = l->output.shape[4];
-        const float *gamma = param_of(m, l, 0)->value.data, *beta = param_of(m, l, 1)->value.data;
-        float *moving_mean = param_of(m, l, 2)->value.data, *moving_var = param_of(m, l, 3)->value.data;
+        const real *gamma = param_of(m, l, 0)->value.data, *beta = param_of(m, l, 1)->value.data;
+        real *moving_mean = param_of(m, l, 2)->value.data, *moving_var = param_of(m, l, 3)->value.data;
         if (training)
             batchnorm_forward_train(cells_of(x), channels, x->data, gamma, beta, y, &l->batch_stats,
                                     moving_mean, moving_var, m->workspace);
@@ -533,8 +533,8 @@ static void backward_layer(model *m, layer *l)
 {
     const int batch = m->batch;
     const layer *in = l->input_count > 0 ? &m->layers[l->inputs[0]] : NULL;
-    const float *dy = l->output_gradient;
-    float *dx = in ? in->output_gradient : NULL;
+    const real *dy = l->output_gradient;
+    real *dx = in ? in->output_gradient : NULL;
     switch (l->kind) {
     case LAYER_INPUT:
     case LAYER_FLATTEN:
@@ -598,7 +598,7 @@ void model_backward(model *m)
     }
 }
 
-double model_l2_penalty(const model *m, float lambda)
+double model_l2_penalty(const model *m, real lambda)
 {
     double sum = 0.0;
     for (int i = 0; i < m->param_count; i++) {

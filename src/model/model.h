@@ -62,9 +62,9 @@ typedef struct parameter {
     int trainable;     /* 0 for moving statistics */
     int regularized;   /* kernels carry the L2 penalty */
     tensor value;
-    float *gradient;   /* trainable only: same shape as value */
-    float *adam_m;
-    float *adam_v;
+    real *gradient;   /* trainable only: same shape as value */
+    real *adam_m;
+    real *adam_v;
 } parameter;
 
 typedef struct layer {
@@ -77,7 +77,7 @@ typedef struct layer {
      * because another consumer of that tensor wrote it first. */
     int accumulate[2];
     tensor output;      /* (N, D, H, W, C), or (N, F) after Flatten */
-    float *output_gradient; /* NULL when nothing upstream needs it */
+    real *output_gradient; /* NULL when nothing upstream needs it */
     int first_param, param_count;
     conv3d_geometry conv;
     pool3d_geometry pool;
@@ -106,7 +106,7 @@ typedef struct model {
     int logits_layer;
     size_t trainable_count, non_trainable_count;
     arena weights, gradients, adam_m, adam_v, moving, activations, activation_gradients, scratch;
-    float *workspace;
+    real *workspace;
     model_hook hook;
     void *hook_context;
     step_timing timing;
@@ -130,10 +130,10 @@ void model_init_weights(model *m, initializer_kind init, uint64_t seed);
 void model_set_batch(model *m, int batch);
 
 /* The batch goes here, (batch, D, H, W, C) floats, before model_forward. */
-float *model_input(model *m);
-const float *model_logits(const model *m);
+real *model_input(model *m);
+const real *model_logits(const model *m);
 /* Gradient of the objective w.r.t. the logits goes here before backward. */
-float *model_logits_gradient(model *m);
+real *model_logits_gradient(model *m);
 
 /* training: batch statistics and moving-statistic updates; otherwise moving
  * statistics (Keras' inference mode, used for validation). */
@@ -141,7 +141,7 @@ void model_forward(model *m, int training);
 void model_backward(model *m);
 
 /* lambda * sum(w^2) over every kernel, in double. */
-double model_l2_penalty(const model *m, float lambda);
+double model_l2_penalty(const model *m, real lambda);
 
 const char *layer_kind_name(layer_kind kind);      /* Keras class: "Conv3D" */
 const char *parameter_role_name(parameter_role role); /* "kernel", "moving_mean", ... */

@@ -3,19 +3,19 @@
 
 #include <math.h>
 
-float adam_step_size(const adam_config *c, float learning_rate, long t)
+real adam_step_size(const adam_config *c, real learning_rate, long t)
 {
     double b1 = pow((double)c->beta1, (double)t), b2 = pow((double)c->beta2, (double)t);
-    return (float)((double)learning_rate * sqrt(1.0 - b2) / (1.0 - b1));
+    return (real)((double)learning_rate * sqrt(1.0 - b2) / (1.0 - b1));
 }
 
-void adam_update(const adam_config *c, size_t count, float alpha, float lambda,
-                 float *w, const float *gradient, float *m, float *v,
-                 float *l2_gradient, float *applied)
+void adam_update(const adam_config *c, size_t count, real alpha, real lambda,
+                 real *w, const real *gradient, real *m, real *v,
+                 real *l2_gradient, real *applied)
 {
-    const float twice_lambda = 2.0f * lambda;
+    const real twice_lambda = 2.0f * lambda;
     for (size_t i = 0; i < count; i++) {
-        float step, old = w[i];
+        real step, old = w[i];
         w[i] = adam_update_element(c, alpha, twice_lambda, old, gradient[i], &m[i], &v[i], &step);
         if (l2_gradient) l2_gradient[i] = twice_lambda * old;
         if (applied) applied[i] = w[i] - old;

@@ -12,6 +12,10 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "real.h"
+
+/* float32 in both builds: the constants are the model's (Keras' float32
+ * values), and the struct crosses from float code to the double engine. */
 typedef struct adam_config {
     float beta1, beta2, epsilon;
 } adam_config;
@@ -22,24 +26,24 @@ typedef struct adam_config {
  * fused one in optimizer.c) go through here so they cannot drift apart.
  * Returns the new weight; *step receives alpha*m/(sqrt(v)+eps), the amount
  * subtracted (TensorFlow's order of operations: (m*alpha)/(sqrt(v)+eps)). */
-static inline float adam_update_element(const adam_config *c, float alpha, float twice_lambda, float w,
-                                        float gradient, float *m, float *v, float *step)
+static inline real adam_update_element(const adam_config *c, real alpha, real twice_lambda, real w,
+                                        real gradient, real *m, real *v, real *step)
 {
-    float g = gradient + twice_lambda * w;
-    *m += (g - *m) * (1.0f - c->beta1);
-    *v += (g * g - *v) * (1.0f - c->beta2);
-    *step = alpha * *m / (sqrtf(*v) + c->epsilon);
+    real g = gradient + twice_lambda * w;
+    *m += (g - *m) * ((real)1 - c->beta1);
+    *v += (g * g - *v) * ((real)1 - c->beta2);
+    *step = alpha * *m / (real_sqrt(*v) + c->epsilon);
     return w - *step;
 }
 
 /* The bias-corrected step size alpha for step t (t >= 1). */
-float adam_step_size(const adam_config *c, float learning_rate, long t);
+real adam_step_size(const adam_config *c, real learning_rate, long t);
 
 /* Updates count weights in place.  l2_gradient (may be NULL) receives
  * 2*lambda*w, and applied (may be NULL) the change made to w (new - old), so
  * that probes can summarize them without a second pass over memory. */
-void adam_update(const adam_config *c, size_t count, float alpha, float lambda,
-                 float *w, const float *gradient, float *m, float *v,
-                 float *l2_gradient, float *applied);
+void adam_update(const adam_config *c, size_t count, real alpha, real lambda,
+                 real *w, const real *gradient, real *m, real *v,
+                 real *l2_gradient, real *applied);
 
 #endif
