@@ -438,18 +438,19 @@ fail:
     return -1;
 }
 
-int db_writer_resume(db_writer *w, const char *path, long step, const char *identity, error *err)
+/* Opens path for writing on its newest run, which must be `identity`'s. */
+static int open_run_of(db_writer *w, const char *path, const char *identity, const char *what, error *err)
 {
     memset(w, 0, sizeof *w);
     /* Checked before anything is written (even the switch to WAL): a
-     * refused resume leaves the file exactly as it was. */
+     * refused open leaves the file exactly as it was. */
     if (open_writable(&w->db, path, 0, err)) return -1;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(w->db, "SELECT run_id, identity FROM runs ORDER BY run_id DESC LIMIT 1", -1, &st, NULL) !=
             SQLITE_OK ||
         sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_finalize(st);
-        error_set(err, "%s: no run to resume in this database", path);
+        error_set(err, "%s: no run to %s in this database", path, what);
         db_writer_close(w);
         return -1;
     }
@@ -464,10 +465,29 @@ int db_writer_resume(db_writer *w, const char *path, long step, const char *iden
     sqlite3_finalize(st);
     if (!same) {
         error_set(err, "%s: the checkpoint belongs to another run (checkpoint identity %.64s, the database's run "
-                  "%s); refusing to resume", path, identity ? identity : "none", seen);
+                  "%s); refusing to %s", path, identity ? identity : "none", seen, what);
         db_writer_close(w);
         return -1;
     }
+    return 0;
+}
+
+int db_writer_attach(db_writer *w, const char *path, const char *identity, error *err)
+{
+    if (open_run_of(w, path, identity, "replay", err)) return -1;
+    /* The schema's CREATE ... IF NOT EXISTS adds tables a database made by
+     * an older build lacks (the replay tables), and touches nothing else. */
+    if (exec_sql(w, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err) || exec_sql(w, db_schema_sql(), err) ||
+        prepare_all(w, err)) {
+        db_writer_close(w);
+        return -1;
+    }
+    return 0;
+}
+
+int db_writer_resume(db_writer *w, const char *path, long step, const char *identity, error *err)
+{
+    if (open_run_of(w, path, identity, "resume", err)) return -1;
     char sql[600];
     snprintf(sql, sizeof sql,
              "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; BEGIN; DELETE FROM steps WHERE run_id = %lld AND step > %ld; "

@@ -88,6 +88,9 @@ int db_writer_create(db_writer *w, const char *path, const run_row *run, const s
  * the resumed run rewrites them identically).  Fails unless that run's
  * identity is `identity` (the checkpoint's). */
 int db_writer_resume(db_writer *w, const char *path, long step, const char *identity, error *err);
+/* Reopens a run database to add rows about steps already written (a
+ * replay), deleting nothing; the newest run must be `identity`'s. */
+int db_writer_attach(db_writer *w, const char *path, const char *identity, error *err);
 int db_writer_begin(db_writer *w, error *err);
 int db_writer_commit(db_writer *w, error *err);
 int db_write_step(db_writer *w, const step_row *row, error *err);

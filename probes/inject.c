@@ -137,3 +137,9 @@ long long injection_element(const injection *inj, int rank, const int *shape)
     int w = inj->w >= 0 ? inj->w : shape[3] / 2;
     return ((((long long)inj->sample * shape[1] + d) * shape[2] + h) * shape[3] + w) * shape[4] + channel;
 }
+
+void injection_apply_scaling(const injection *inj, struct model *m)
+{
+    parameter *p = &m->params[m->layers[inj->layer].first_param];
+    for (size_t j = 0; j < p->value.count; j++) p->value.data[j] = (float)(p->value.data[j] * inj->factor);
+}

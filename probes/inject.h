@@ -40,4 +40,8 @@ int injection_parse(const char *spec, const struct model *m, injection *out, err
  * for Dense outputs, 5 otherwise). */
 long long injection_element(const injection *inj, int rank, const int *shape);
 
+/* scale-weights: multiplies the layer's first parameter (kernel or gamma)
+ * by the factor, in place (the training run and its replay both do it). */
+void injection_apply_scaling(const injection *inj, struct model *m);
+
 #endif

@@ -35,8 +35,8 @@ void probe_inject_weight_scaling(probe_session *ps)
         const injection *inj = &ps->config.injections[i];
         if (inj->kind != INJECT_SCALE_WEIGHTS || inj->step != ps->step) continue;
         const layer *l = &ps->m->layers[inj->layer];
-        parameter *p = &ps->m->params[l->first_param];
-        for (size_t j = 0; j < p->value.count; j++) p->value.data[j] = (float)(p->value.data[j] * inj->factor);
+        const parameter *p = &ps->m->params[l->first_param];
+        injection_apply_scaling(inj, ps->m);
         char what[96];
         snprintf(what, sizeof what, "a factor of %g on %s", inj->factor, p->name);
         note_injection(ps, inj, what);

@@ -194,6 +194,74 @@ CREATE TABLE IF NOT EXISTS cause_chain (
     PRIMARY KEY (run_id, chain, position)
 ) WITHOUT ROWID;
 
+-- Replays (`nanprobe replay`, the first NaN of a run, --shadow-every): one
+-- step run again from the state at its start, in float32 (does the first
+-- non-finite value recur, bit for bit?) and float64 (is float32 to blame?).
+--   SELECT step, finding, message FROM replays ORDER BY replay_id;
+-- Non-finite doubles are kept as text in *_text too (SQLite stores NaN as NULL).
+CREATE TABLE IF NOT EXISTS replays (
+    replay_id     INTEGER PRIMARY KEY,
+    run_id        INTEGER NOT NULL,
+    step          INTEGER NOT NULL, -- the step replayed
+    trigger       TEXT NOT NULL,    -- nan (the run's first non-finite value) | command | shadow (--shadow-every)
+    snapshot_step INTEGER NOT NULL, -- state restored: after this step, then steps up to step-1 rerun
+    threads       INTEGER NOT NULL,
+    float_rerun   INTEGER NOT NULL, -- 1: the step ran again in float32
+    reproduced    INTEGER,          -- the same first non-finite value (tensor, element, class); NULL: none to recur
+    layers_compared   INTEGER,      -- tensors digested (each layer's output and gradient, and the parameters)
+    layers_identical  INTEGER,      -- of those, equal bit for bit to the run's (NULL after the fact)
+    first_difference_layer INTEGER, -- layer_id of the first tensor that differs; NULL: none
+    rerun_event   TEXT,             -- the float32 rerun's first non-finite value, NULL if it stayed finite
+    double_rerun  INTEGER NOT NULL, -- 1: the step ran in float64
+    finding       TEXT NOT NULL,    -- none | not_reproducible | real_divergence | float32_artefact | maths_itself
+    origin_layer  INTEGER,          -- the element explained (the run's first non-finite value), NULL: none
+    origin_tensor TEXT,
+    origin_element INTEGER,
+    float_value   TEXT,             -- nan | +inf | -inf
+    double_value  REAL,             -- the element in float64 (NULL when NaN: see double_value_text)
+    double_value_text TEXT,
+    double_max_abs REAL,            -- largest finite |x| of that tensor in float64
+    operation     TEXT,             -- maths_itself: the operation that made the NaN
+    message       TEXT NOT NULL,    -- the verdict's sentence
+    float_seconds REAL, double_seconds REAL,
+    -- element provenance: the terms of the origin element's sum, in float64
+    terms_sum     REAL, terms_sum_text TEXT,
+    term_count    INTEGER,
+    dominant_channel INTEGER,       -- input channel with the largest share of sum |term|
+    dominant_share REAL,
+    dominant_input_max REAL,        -- largest |input| of that channel's terms
+    dominant_weight_typical REAL,   -- median |weight| of them
+    input_npy     TEXT,             -- receptive field as the layer read it (relative to the run directory)
+    kernel_npy    TEXT              -- the matching kernel taps
+);
+
+-- Every tensor of a replayed step: float32 against float64.
+CREATE TABLE IF NOT EXISTS replay_tensors (
+    replay_id     INTEGER NOT NULL,
+    layer_id      INTEGER NOT NULL,
+    tensor        TEXT NOT NULL,    -- as stats.tensor: output | output_grad | batch_mean | batch_variance | kernel | kernel.grad | ...
+    float_max_abs REAL,
+    double_max_abs REAL,
+    relative_error REAL,            -- ||x32 - x64|| / ||x64||; NULL when either holds a non-finite value
+    double_nonfinite INTEGER NOT NULL,
+    chain_position INTEGER,         -- cause_chain position when the tensor is a link; NULL otherwise
+    double_value  REAL              -- at the chain link's element, NULL otherwise
+);
+
+-- The largest terms of the origin element's sum (rank 0 = largest |term|).
+CREATE TABLE IF NOT EXISTS replay_terms (
+    replay_id     INTEGER NOT NULL,
+    rank          INTEGER NOT NULL,
+    source_layer  INTEGER NOT NULL, -- the layer whose output the term reads
+    channel       INTEGER NOT NULL,
+    sample INTEGER, d INTEGER, h INTEGER, w INTEGER, -- the input cell
+    tap           TEXT,             -- "(kd,kh,kw)" of a Conv3D term
+    input REAL, weight REAL, term REAL,
+    PRIMARY KEY (replay_id, rank)
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS replay_tensors_by_replay ON replay_tensors (replay_id, layer_id);
+
 CREATE INDEX IF NOT EXISTS stats_by_tensor ON stats (run_id, tensor, layer_id, step);
 CREATE INDEX IF NOT EXISTS metrics_by_name ON layer_metrics (run_id, metric, layer_id, step);
 CREATE INDEX IF NOT EXISTS events_by_kind ON events (run_id, kind, step);

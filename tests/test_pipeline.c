@@ -11,18 +11,7 @@ static const char *nanprobe;
 #define TINY "--depth=18", "--width=4", "--clip=4x16x16x2", "--classes=3", "--batch=4", "--train-clips=64", \
              "--val-clips=8"
 
-static int nanprobe_run(char *output, size_t size, const char *first, ...)
-{
-    char *argv[64];
-    int n = 0;
-    argv[n++] = (char *)nanprobe;
-    va_list args;
-    va_start(args, first);
-    for (const char *a = first; a && n < 63; a = va_arg(args, const char *)) argv[n++] = (char *)a;
-    va_end(args);
-    argv[n] = NULL;
-    return test_run(argv, output, size);
-}
+#define nanprobe_run(output, size, ...) test_run_args(nanprobe, output, size, __VA_ARGS__)
 
 static char *read_file(const char *path, size_t *size)
 {

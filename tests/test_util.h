@@ -7,6 +7,7 @@
 #define NANPROBE_TEST_UTIL_H
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,20 @@ static inline int test_run(char *const argv[], char *output, size_t size)
     unlink(path);
     if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
     return WEXITSTATUS(status);
+}
+
+/* Runs `binary first ...` (the list ends with NULL) like test_run. */
+static inline int test_run_args(const char *binary, char *output, size_t size, const char *first, ...)
+{
+    char *argv[64];
+    int n = 0;
+    argv[n++] = (char *)binary;
+    va_list args;
+    va_start(args, first);
+    for (const char *a = first; a && n < 63; a = va_arg(args, const char *)) argv[n++] = (char *)a;
+    va_end(args);
+    argv[n] = NULL;
+    return test_run(argv, output, size);
 }
 
 /* A fresh temporary directory (its path is written into dir). */

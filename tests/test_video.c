@@ -840,18 +840,7 @@ static void test_mid_run_failure(void)
 
 static const char *binary;
 
-static int nanprobe_run(char *output, size_t size, const char *first, ...)
-{
-    char *argv[64];
-    int n = 0;
-    argv[n++] = (char *)binary;
-    va_list args;
-    va_start(args, first);
-    for (const char *a = first; a && n < 63; a = va_arg(args, const char *)) argv[n++] = (char *)a;
-    va_end(args);
-    argv[n] = NULL;
-    return test_run(argv, output, size);
-}
+#define nanprobe_run(output, size, ...) test_run_args(binary, output, size, __VA_ARGS__)
 
 /* The rows of a query on DIR/run.db, one "a|b|c" line each, into out. */
 static int db_rows(const char *dir, const char *sql, char *out, size_t size)

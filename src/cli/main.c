@@ -23,6 +23,7 @@
 #include "exit_status.h"
 #include "options.h"
 #include "progress.h"
+#include "replay_cmd.h"
 #include "report.h"
 #include "summary.h"
 #include "train.h"
@@ -398,6 +399,7 @@ static void print_usage(FILE *out)
             "  export-keras  write a run's state as a tf.keras .h5 (model.load_weights() reads it)\n"
             "  init      write the run database and the untrained model's checkpoint (train --max-steps 0)\n"
             "  report    write the NaN (or health) report of a run: verdict, figures, rules\n"
+            "  replay    run a step of a run again in float32 and float64: reproducible? float32's fault?\n"
             "  compare   compare runs side by side (ablation arms)\n"
             "  ablate    train every arm of a grid (e.g. init x l2), then compare them\n"
             "  data      list a video dataset and write a contact sheet of its clips\n"
@@ -415,7 +417,8 @@ static int command_computes(int argc, char **argv)
 {
     const char *command = argv[1];
     int verbose_version = strcmp(command, "version") == 0 && argc > 2 && strcmp(argv[2], "--verbose") == 0;
-    if (!verbose_version && strcmp(command, "train") && strcmp(command, "ablate") && strcmp(command, "doctor"))
+    if (!verbose_version && strcmp(command, "train") && strcmp(command, "ablate") && strcmp(command, "doctor") &&
+        strcmp(command, "replay"))
         return 0;
     for (int i = 2; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 0;
@@ -437,6 +440,7 @@ static int run_command(int argc, char **argv, const blas_selection *blas, dist_c
     if (strcmp(command, "summary") == 0) return command_summary(argc - 2, argv + 2);
     if (strcmp(command, "schema") == 0) return command_schema(argc - 2, argv + 2);
     if (strcmp(command, "report") == 0) return command_report(argc - 2, argv + 2);
+    if (strcmp(command, "replay") == 0) return replay_command(argc - 2, argv + 2);
     if (strcmp(command, "compare") == 0) return command_compare(argc - 2, argv + 2);
     if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
         printf("nanprobe %s\n", NANPROBE_VERSION);

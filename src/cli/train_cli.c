@@ -61,6 +61,8 @@ static int build_specs(train_cli *c, option_spec *s)
     s[n++] = (option_spec){"--probe-every", OPTION_INT, &c->o.probe_every, "K", "write statistics every K steps; the last W before a NaN always (default 1)", 1, 1e9, NULL};
     s[n++] = (option_spec){"--ring", OPTION_INT, &c->o.ring_steps, "W", "steps kept in memory for the flush on a NaN (default 32)", 1, 100000, NULL};
     s[n++] = (option_spec){"--on-nan", OPTION_STRING, &c->on_nan, "stop|continue=N", "at the first non-finite value: stop (default, exit 3) or run N more steps", 0, 0, NULL};
+    s[n++] = (option_spec){"--snapshot-every", OPTION_LONG, &c->o.snapshot_every, "K", "keep the training state in memory every K steps so the first NaN's step is replayed in float32 and float64; 0 = no replay (default 16)", 0, big, NULL};
+    s[n++] = (option_spec){"--shadow-every", OPTION_LONG, &c->o.shadow_every, "N", "also run one step in N in float64 and record each layer's float32 error (default off)", 0, big, NULL};
     s[n++] = (option_spec){"--inject", OPTION_LIST, &c->inject, "SPEC", "fault drill, repeatable: nan-input@step=S,sample=K | inf-forward@layer=NAME,step=S | inf-backward@layer=NAME,step=S | scale-weights@layer=NAME,step=S,factor=F", 0, 0, NULL};
     s[n++] = (option_spec){"--quiet", OPTION_FLAG, &c->o.quiet, NULL, "no console output but errors", 0, 0, NULL};
     s[n++] = (option_spec){"--timing", OPTION_FLAG, &c->o.timing, NULL, "print the time per step split by layer kind (JSON on stderr)", 0, 0, NULL};
@@ -106,7 +108,7 @@ static int video_options_finish(train_cli *c, int argc, char *const *argv, error
 
 int train_cli_parse(train_cli *c, int argc, char *const *argv, int *help, error *err)
 {
-    option_spec specs[48];
+    option_spec specs[56];
     int count = build_specs(c, specs);
     if (options_parse("train", specs, count, argc, argv, NULL, 0, NULL, help, err)) return -1;
     if (*help) {
@@ -147,7 +149,7 @@ int train_cli_parse(train_cli *c, int argc, char *const *argv, int *help, error 
 int train_cli_has_option(const char *name)
 {
     train_cli c;
-    option_spec specs[48];
+    option_spec specs[56];
     train_cli_init(&c);
     int count = build_specs(&c, specs);
     for (int k = 0; k < count; k++)

@@ -581,6 +581,23 @@ int dataset_prefetch(dataset *d, dataset_split split, int epoch, const long *ids
     return d->video ? video_source_prefetch(d->video, split, epoch, ids, count, err) : 0;
 }
 
+int dataset_read_raw(dataset *d, dataset_split split, long id, float *clip, error *err)
+{
+    if (d->video) return error_set(err, "a video clip's values before normalization are not kept");
+    if ((unsigned)split > SPLIT_VALIDATION || id < 0 || id >= dataset_size(d, split))
+        return error_set(err, "clip %ld is not in the split", id);
+    if (d->synthetic) {
+        synthetic_clip_generate(d->clip, d->classes, d->seed, split, id, clip);
+        return 0;
+    }
+    return npy_clip_read(d->clips[split], d->first[split] + id, d->clip_values, clip, err);
+}
+
+normalize_kind dataset_normalize(const dataset *d)
+{
+    return d->normalize;
+}
+
 int dataset_read_epoch(dataset *d, dataset_split split, int epoch, const long *ids, int count, float *clips,
                        int *labels, video_clip_origin *origins, error *err)
 {

@@ -72,6 +72,11 @@ int dataset_read_batch(dataset *d, dataset_split split, const long *ids, int cou
  * thread. */
 int dataset_read_epoch(dataset *d, dataset_split split, int epoch, const long *ids, int count, float *clips,
                        int *labels, video_clip_origin *origins, error *err);
+/* One clip as stored, before normalization (synthetic and .npy sources;
+ * a video source fails): the replay asks whether a NaN came with the data
+ * or from normalizing it. */
+int dataset_read_raw(dataset *d, dataset_split split, long id, float *clip, error *err);
+normalize_kind dataset_normalize(const dataset *d);
 /* Announces the next batch so a video source decodes it in the background
  * (a no-op for the other sources). */
 int dataset_prefetch(dataset *d, dataset_split split, int epoch, const long *ids, int count, error *err);

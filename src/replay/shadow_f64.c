@@ -3,6 +3,7 @@
  * every float32 value arrives through a shadow_view as plain float arrays. */
 #include "shadow.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,14 +96,14 @@ static void compare_tensor(shadow *s, shadow_kind kind, int layer_index, int par
     shadow_tensor *t = &s->tensors[s->tensor_count++];
     *t = (shadow_tensor){.kind = kind, .layer = layer_index, .param = param, .count = n, .double_first_bad = -1};
     double max64 = 0.0, max32 = 0.0, diff2 = 0.0, norm2 = 0.0;
-    long long bad64 = 0, bad32 = 0, first = -1;
+    long long bad64 = 0, bad32 = 0, first = LLONG_MAX; /* min-reduced: "none" must be the largest */
     #pragma omp parallel for schedule(static) reduction(max : max64, max32) reduction(+ : diff2, norm2, bad64, bad32) \
         reduction(min : first)
     for (size_t i = 0; i < n; i++) {
         double v = x[i];
         if (!is_finite(v)) {
             bad64++;
-            if (first < 0 || (long long)i < first) first = (long long)i;
+            if ((long long)i < first) first = (long long)i;
         } else if (fabs(v) > max64) {
             max64 = fabs(v);
         }
@@ -115,7 +116,7 @@ static void compare_tensor(shadow *s, shadow_kind kind, int layer_index, int par
     }
     t->double_max_abs = max64;
     t->double_nonfinite = bad64;
-    t->double_first_bad = first;
+    t->double_first_bad = bad64 ? first : -1;
     t->float_max_abs = ref ? max32 : NAN;
     t->float_nonfinite = ref ? bad32 : -1;
     if (!ref || bad64 || bad32) t->relative_error = NAN;

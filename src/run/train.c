@@ -17,12 +17,15 @@
 #include "clip_provenance.h"
 #include "data_parallel.h"
 #include "dataset.h"
+#include "finite.h"
 #include "db.h"
 #include "keras.h"
 #include "loss.h"
 #include "optimizer.h"
 #include "probe.h"
+#include "replay.h"
 #include "rundir.h"
+#include "snapshot.h"
 #include "version.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -70,6 +73,7 @@ void train_options_defaults(train_options *o)
     o->probe_every = 1;
     o->ring_steps = 32;
     o->on_nan_continue = -1;
+    o->snapshot_every = TRAIN_SNAPSHOT_EVERY;
     o->max_steps = -1; /* no limit */
 }
 
@@ -97,6 +101,9 @@ typedef struct run {
     long *batch_ids;
     long *next_ids;     /* the batch after this one, announced to the data layer */
     clip_provenance provenance;
+    snapshot snap;          /* the state at the start of a recent step (replay.h) */
+    replay_stepper stepper;
+    replay_session replay;
     int *labels;
     char *sample_text;  /* the batch ids as "3,17,..." for the steps table */
     int argc;
@@ -444,6 +451,131 @@ static int start_new_run(run *r, const char *database, error *err)
     return db_writer_create(&r->db, database, &row, &r->m, err);
 }
 
+/* ------------------------------------------------------------ replay */
+
+/* The replay's stepper: the next step exactly as train_step runs it, less
+ * the probes and the database (and the transient injections, see replay.h). */
+static int replay_run_step(void *context, long step, void (*ready)(void *, const replay_batch *), void *ready_context,
+                           replay_batch *b, error *err)
+{
+    run *r = context;
+    const train_options *o = r->o;
+    const int epoch = r->state.epoch;
+    if (step != r->state.step + 1 || r->state.epoch_step >= r->steps_per_epoch)
+        return error_set(err, "replay: step %ld is not the next step of epoch %d", step, epoch + 1);
+    int n = batch_for_step(r, epoch, r->state.epoch_step, r->batch_ids);
+    model_set_batch(&r->m, n);
+    if (dataset_read_epoch(r->data, SPLIT_TRAIN, epoch + 1, r->batch_ids, n, model_input(&r->m), r->labels, NULL,
+                           err))
+        return -1;
+    *b = (replay_batch){.batch = n, .epoch = epoch + 1, .labels = r->labels, .sample_ids = r->batch_ids,
+                        .learning_rate = r->state.learning_rate, .adam_t = r->state.adam_t + 1};
+    for (int i = 0; i < o->injection_count; i++)
+        if (r->injections[i].kind == INJECT_SCALE_WEIGHTS && r->injections[i].step == step)
+            injection_apply_scaling(&r->injections[i], &r->m);
+    if (ready) ready(ready_context, b);
+    model_forward(&r->m, 1);
+    loss_result lr = loss_from_logits(n, o->classes, model_logits(&r->m), r->labels, model_logits_gradient(&r->m));
+    b->loss = lr.loss;
+    model_backward(&r->m);
+    r->state.kernel_squares =
+        optimizer_step(&r->m, &r->adam, r->state.learning_rate, ++r->state.adam_t, (float)o->l2, NULL);
+    r->state.step = step;
+    r->state.epoch_step++;
+    return 0;
+}
+
+/* Why clip `sample` of the batch is not finite: in the file, or 0/0 from
+ * standardizing a constant clip. */
+static int replay_explain_input(void *context, const replay_batch *b, int sample, char *out, size_t size)
+{
+    run *r = context;
+    const size_t n = (size_t)r->m.config.clip[0] * r->m.config.clip[1] * r->m.config.clip[2] * r->m.config.clip[3];
+    float *clip = malloc(n * sizeof *clip);
+    error ignored;
+    long id = b->sample_ids[sample];
+    if (!clip || dataset_read_raw(r->data, SPLIT_TRAIN, id, clip, &ignored)) {
+        free(clip);
+        return 0;
+    }
+    size_t bad = 0, bad_at = 0;
+    float lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        if (!float_is_finite(clip[i])) {
+            if (!bad++) bad_at = i;
+        } else {
+            lo = clip[i] < lo ? clip[i] : lo;
+            hi = clip[i] > hi ? clip[i] : hi;
+        }
+    }
+    free(clip);
+    normalize_kind kind = dataset_normalize(r->data);
+    if (bad)
+        snprintf(out, size, "the data itself: clip %ld holds %zu non-finite values as stored (the first at element %zu)",
+                 id, bad, bad_at);
+    else if (kind == NORMALIZE_STANDARDIZE && lo == hi)
+        snprintf(out, size, "0/0 in --normalize standardize: clip %ld is constant (every value %g), so (x - mean) / std "
+                 "divides 0 by a standard deviation of 0", id, (double)lo);
+    else
+        return 0;
+    return 1;
+}
+
+static int open_replay(run *r, error *err)
+{
+    const train_options *o = r->o;
+    r->snap.step = -1;
+    if (data_parallel_active(&r->dp)) return 0;
+    if (o->snapshot_every > 0 && snapshot_init(&r->snap, &r->m, err)) return -1;
+    r->stepper = (replay_stepper){.context = r, .run_step = replay_run_step, .explain_input = replay_explain_input};
+    r->replay = (replay_session){.m = &r->m, .state = &r->state, .snap = &r->snap, .stepper = &r->stepper,
+                                 .adam = r->adam, .l2 = (float)o->l2, .threads = omp_get_max_threads(),
+                                 .db = data_parallel_writer(&r->dp) ? &r->db : NULL};
+    return 0;
+}
+
+/* Before a step: keep the state every --snapshot-every steps and at every
+ * epoch start (so a replay never reruns across validation and callbacks). */
+static void keep_snapshot(run *r)
+{
+    if (!r->snap.weights) return;
+    if (r->snap.step < 0 || r->state.epoch_step == 0 || r->state.step % r->o->snapshot_every == 0)
+        snapshot_take(&r->snap, &r->m, &r->state);
+}
+
+/* --shadow-every N: steps N, 2N, ... also run in float64 (not once the
+ * run has a non-finite value: then there is no float32 value to compare). */
+static int shadow_step_due(run *r)
+{
+    const train_options *o = r->o;
+    return o->shadow_every > 0 && !data_parallel_active(&r->dp) && !probe_first_event(r->probes) &&
+           (r->state.step + 1) % o->shadow_every == 0;
+}
+
+static int shadow_step_end(run *r, int samples, error *err)
+{
+    replay_batch b = {.batch = samples, .epoch = r->state.epoch + 1, .labels = r->labels,
+                      .sample_ids = r->batch_ids, .learning_rate = r->state.learning_rate,
+                      .adam_t = r->state.adam_t};
+    return replay_shadow_end(&r->replay, r->state.step, &b, err);
+}
+
+/* The first non-finite value's step, run again (its rows go to run.db). */
+static void replay_first_event(run *r, const nonfinite_event *e)
+{
+    if (!r->snap.weights || r->snap.step < 0 || r->snap.step >= e->step) return;
+    replay_request q = {.step = e->step, .trigger = "nan", .precision = REPLAY_BOTH, .original = e,
+                        .have_original_tensors = 1, .directory = r->dir};
+    replay_outcome out;
+    error failure;
+    if (replay_step(&r->replay, &q, &out, &failure)) {
+        if (r->cb->warning) r->cb->warning(r->cb->context, failure.message);
+        return;
+    }
+    run_note(r, "Replay: %s", out.message);
+    if (out.note[0] && r->cb->warning) r->cb->warning(r->cb->context, out.note);
+}
+
 static int open_run(run *r, int resume, error *err)
 {
     const train_options *o = r->o;
@@ -464,6 +596,7 @@ static int open_run(run *r, int resume, error *err)
     if (probe_open(&r->probes, &r->m, writer ? &r->db : NULL, &pc, err)) return -1;
     if (data_parallel_open(&r->dp, o, &r->m, r->probes, r->injections, o->injection_count, err)) return -1;
     if (!resume && o->from_keras && log_keras_start(r, err)) return -1;
+    if (open_replay(r, err)) return -1;
     char message[128];
     if (resume) snprintf(message, sizeof message, "resumed from the checkpoint at step %ld", r->state.step);
     else snprintf(message, sizeof message, "checkpoint at step %ld (the initial weights)", r->state.step);
@@ -474,6 +607,8 @@ static void close_run(run *r)
 {
     data_parallel_close(&r->dp, &r->m);
     probe_close(r->probes);
+    replay_session_free(&r->replay);
+    snapshot_free(&r->snap);
     clip_provenance_close(&r->provenance);
     db_writer_close(&r->db);
     /* Last: the lock covers everything above.  A start refused before its
@@ -646,6 +781,7 @@ static int should_stop(run *r)
     const nonfinite_event *e = probe_first_event(r->probes);
     if (e && r->nan_budget < 0) {
         run_note(r, "NaN sentinel: %s", e->message);
+        replay_first_event(r, e);
         r->status = TRAIN_NAN;
         r->nan_budget = o->on_nan_continue < 0 ? 0 : o->on_nan_continue;
     } else if (r->nan_budget > 0) {
@@ -691,7 +827,11 @@ static int run_epoch_steps(run *r, error *err)
     while (r->state.epoch_step < r->steps_per_epoch) {
         double objective;
         int correct, samples;
+        keep_snapshot(r);
+        const int shadowed = shadow_step_due(r);
+        if (shadowed && replay_shadow_begin(&r->replay, err)) return -1;
         if (train_step(r, epoch, r->state.epoch_step, &objective, &correct, &samples, err)) return -1;
+        if (shadowed && shadow_step_end(r, samples, err)) return -1;
         count_step(r, objective, correct, samples);
         if (should_stop(r)) return 1;
         if (o->checkpoint_every > 0 && r->state.step % o->checkpoint_every == 0 &&
@@ -778,6 +918,114 @@ static void finish_run(run *r, int rc, long long run_start, train_result *result
     error ignored;
     if (data_parallel_writer(&r->dp))
         db_set_status(&r->db, rc ? "failed" : train_status_name(r->status), rc ? &ignored : err);
+}
+
+/* ------------------------------------------------------------ nanprobe replay */
+
+static long query_long(sqlite3 *db, const char *sql, long long run_id, long fallback)
+{
+    sqlite3_stmt *st = NULL;
+    long value = fallback;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, run_id);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+            value = (long)sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return value;
+}
+
+static void copy_text(sqlite3_stmt *st, int column, char *out, size_t size)
+{
+    const unsigned char *t = sqlite3_column_text(st, column);
+    snprintf(out, size, "%s", t ? (const char *)t : "");
+}
+
+/* The run's first non-finite value if it is at `step` (the database is
+ * untrusted: a layer out of range or an unknown class is no event). */
+static int load_event(run *r, long step, nonfinite_event *e)
+{
+    static const char *const classes[] = {"nan", "+inf", "-inf"};
+    sqlite3_stmt *st = NULL;
+    int found = 0;
+    const char *sql = "SELECT layer_id, tensor, value_class, element_index, sample, d, h, w, channel, pass, message, "
+                      "epoch FROM events WHERE run_id = ?1 AND kind = 'nan' AND step = ?2 ORDER BY event_id LIMIT 1";
+    if (sqlite3_prepare_v2(r->db.db, sql, -1, &st, NULL) != SQLITE_OK) return 0;
+    sqlite3_bind_int64(st, 1, r->db.run_id);
+    sqlite3_bind_int64(st, 2, step);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        memset(e, 0, sizeof *e);
+        e->step = step;
+        e->layer = sqlite3_column_int(st, 0);
+        copy_text(st, 1, e->tensor, sizeof e->tensor);
+        char cls[8], pass[32];
+        copy_text(st, 2, cls, sizeof cls);
+        copy_text(st, 9, pass, sizeof pass);
+        for (int k = 0; k < 3; k++)
+            if (strcmp(cls, classes[k]) == 0) e->value_class = classes[k], found = 1;
+        e->element = sqlite3_column_int64(st, 3);
+        int *axes[] = {&e->sample, &e->d, &e->h, &e->w, &e->channel};
+        for (int k = 0; k < 5; k++)
+            *axes[k] = sqlite3_column_type(st, 4 + k) == SQLITE_INTEGER ? sqlite3_column_int(st, 4 + k) : -1;
+        e->pass = PASS_FORWARD;
+        for (int k = 0; k < PASS_COUNT; k++)
+            if (strcmp(pass, probe_pass_name((probe_pass)k)) == 0) e->pass = (probe_pass)k;
+        copy_text(st, 10, e->message, sizeof e->message);
+        e->epoch = sqlite3_column_int(st, 11);
+        found = found && e->layer >= 0 && e->layer < r->m.layer_count && e->element >= 0;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* The run, its data and model, the checkpoint's state and the database,
+ * opened for a replay (nothing of the run is changed). */
+static int open_for_replay(run *r, error *err)
+{
+    if (open_place(r, 1, err) || open_data_and_model(r, err)) return -1;
+    if (checkpoint_load(r->dir, &r->state, &r->m, err)) return -1;
+    if (db_writer_attach(&r->db, r->place.database, r->state.identity, err)) return -1;
+    return open_replay(r, err);
+}
+
+int train_replay(const train_options *o, long step, int precision, const train_callbacks *callbacks, long *replayed,
+                 char *message, size_t message_size, error *err)
+{
+    static const train_callbacks silent;
+    if (o->threads > 0) omp_set_num_threads(o->threads);
+    openblas_set_num_threads(omp_get_max_threads());
+    run r;
+    memset(&r, 0, sizeof r);
+    r.o = o;
+    r.cb = callbacks ? callbacks : &silent;
+    int rc = open_for_replay(&r, err);
+    if (rc == 0 && !r.snap.weights) rc = error_set(err, "replay: --snapshot-every 0 leaves no state to replay from");
+    if (rc == 0) {
+        long first_nan = query_long(r.db.db, "SELECT MIN(step) FROM events WHERE run_id = ?1 AND kind = 'nan'",
+                                    r.db.run_id, -1);
+        long last = query_long(r.db.db, "SELECT MAX(step) FROM steps WHERE run_id = ?1", r.db.run_id, 0);
+        if (step == 0) step = first_nan > 0 ? first_nan : last;
+        if (step <= r.state.step || step > last)
+            rc = error_set(err, "replay: step %ld is not covered: the checkpoint holds the state after step %ld and the "
+                                "run's last step is %ld, so steps %ld..%ld can be replayed", step, r.state.step, last,
+                           r.state.step + 1, last);
+    }
+    if (rc == 0) {
+        snapshot_take(&r.snap, &r.m, &r.state);
+        nonfinite_event e;
+        int have = load_event(&r, step, &e);
+        replay_request q = {.step = step, .trigger = "command", .precision = (replay_precision)precision,
+                            .original = have ? &e : NULL, .directory = r.dir};
+        replay_outcome out;
+        rc = replay_step(&r.replay, &q, &out, err);
+        if (rc == 0) {
+            snprintf(message, message_size, "%s", out.message);
+            if (out.note[0] && r.cb->warning) r.cb->warning(r.cb->context, out.note);
+            *replayed = step;
+        }
+    }
+    close_run(&r);
+    return rc;
 }
 
 int train_run(const train_options *o, int argc, char *const *argv, int resume, const train_callbacks *callbacks,

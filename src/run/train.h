@@ -19,6 +19,9 @@
 #include "video_source.h"
 
 #define TRAIN_MAX_INJECTIONS 32
+/* Default --snapshot-every: one copy of the training state per 16 steps
+ * (make bench measures its cost against the step). */
+#define TRAIN_SNAPSHOT_EVERY 16
 
 typedef struct train_options {
     /* model */
@@ -49,6 +52,11 @@ typedef struct train_options {
     /* probes */
     int probes, probe_every, ring_steps;
     long on_nan_continue; /* -1: stop at the first non-finite value; N: go on N more steps */
+    /* replay (replay.h): the state is kept in memory every snapshot_every
+     * steps (and at every epoch start), so the first non-finite value's step
+     * is run again in float32 and float64; 0: no snapshots, no replay.
+     * shadow_every N: one healthy step in N also runs in float64. */
+    long snapshot_every, shadow_every;
     const char *injections[TRAIN_MAX_INJECTIONS];
     int injection_count;
     /* BLAS (chosen before main's work, see blas_kernel.h): the setup line's
@@ -135,6 +143,15 @@ void train_options_defaults(train_options *o);
  * failure. */
 int train_run(const train_options *o, int argc, char *const *argv, int resume, const train_callbacks *callbacks,
               train_result *result, error *err);
+
+/* `nanprobe replay`: step `step` of the run in o->out (o rebuilt from its
+ * checkpoint's options) run again from the checkpoint, in the given
+ * precisions (replay.h's replay_precision: 1 float, 2 double, 3 both);
+ * step 0 means the run's first non-finite value's step, else its last
+ * step.  Covered are the steps after the checkpoint up to the run's last
+ * recorded step.  The rows go to run.db; *message receives the finding. */
+int train_replay(const train_options *o, long step, int precision, const train_callbacks *callbacks, long *replayed,
+                 char *message, size_t message_size, error *err);
 
 /* Asks a running train_run to stop after the current step (signal-safe). */
 void train_request_stop(void);

@@ -1,0 +1,176 @@
+/* db_replay.c: writing the replay tables (see db_replay.h).  Shares the
+ * db_writer's connection and run id; callers put the rows inside one of
+ * its transactions (db_writer_begin / db_writer_commit). */
+#include "db_replay.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *const replay_finding_names[REPLAY_FINDING_COUNT] = {
+    "none", "not_reproducible", "real_divergence", "float32_artefact", "maths_itself",
+};
+_Static_assert(sizeof replay_finding_names / sizeof replay_finding_names[0] == REPLAY_FINDING_COUNT,
+               "one name per replay_finding");
+
+static int failure(db_replay_writer *r, const char *what, error *err)
+{
+    return error_set(err, "run database: %s failed: %s", what, sqlite3_errmsg(r->w->db));
+}
+
+int db_replay_writer_open(db_replay_writer *r, db_writer *w, error *err)
+{
+    static const char *const sql[4] = {
+        "INSERT INTO replays (run_id, step, trigger, snapshot_step, threads, float_rerun, reproduced, "
+        "layers_compared, layers_identical, first_difference_layer, rerun_event, double_rerun, finding, "
+        "origin_layer, origin_tensor, origin_element, float_value, double_value, double_value_text, double_max_abs, "
+        "operation, message, float_seconds, double_seconds) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO replay_tensors (replay_id, layer_id, tensor, float_max_abs, double_max_abs, relative_error, "
+        "double_nonfinite, chain_position, double_value) VALUES (?,?,?,?,?,?,?,?,?)",
+        "INSERT OR REPLACE INTO replay_terms (replay_id, rank, source_layer, channel, sample, d, h, w, tap, input, "
+        "weight, term) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        "UPDATE replays SET terms_sum = ?2, terms_sum_text = ?3, term_count = ?4, dominant_channel = ?5, "
+        "dominant_share = ?6, dominant_input_max = ?7, dominant_weight_typical = ?8, input_npy = ?9, "
+        "kernel_npy = ?10 WHERE replay_id = ?1",
+    };
+    memset(r, 0, sizeof *r);
+    r->w = w;
+    sqlite3_stmt **st[4] = {&r->insert_replay, &r->insert_tensor, &r->insert_term, &r->set_provenance};
+    for (int i = 0; i < 4; i++)
+        if (sqlite3_prepare_v2(w->db, sql[i], -1, st[i], NULL) != SQLITE_OK) {
+            failure(r, "preparing the replay statements", err);
+            db_replay_writer_close(r);
+            return -1;
+        }
+    return 0;
+}
+
+void db_replay_writer_close(db_replay_writer *r)
+{
+    sqlite3_finalize(r->insert_replay);
+    sqlite3_finalize(r->insert_tensor);
+    sqlite3_finalize(r->insert_term);
+    sqlite3_finalize(r->set_provenance);
+    r->insert_replay = r->insert_tensor = r->insert_term = r->set_provenance = NULL;
+}
+
+static int finish(db_replay_writer *r, sqlite3_stmt *st, const char *what, error *err)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : failure(r, what, err);
+}
+
+/* NaN is NULL in SQLite; +-Inf is a REAL like any other. */
+static void bind_real(sqlite3_stmt *st, int i, double x)
+{
+    if (isnan(x)) sqlite3_bind_null(st, i);
+    else sqlite3_bind_double(st, i, x);
+}
+
+static void bind_int_or_null(sqlite3_stmt *st, int i, long long x)
+{
+    if (x < 0) sqlite3_bind_null(st, i);
+    else sqlite3_bind_int64(st, i, x);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *text)
+{
+    if (text) sqlite3_bind_text(st, i, text, -1, SQLITE_TRANSIENT);
+    else sqlite3_bind_null(st, i);
+}
+
+static void real_text(double x, char *out, size_t size)
+{
+    if (isnan(x)) snprintf(out, size, "nan");
+    else if (isinf(x)) snprintf(out, size, x > 0 ? "+inf" : "-inf");
+    else snprintf(out, size, "%.17g", x);
+}
+
+int db_write_replay(db_replay_writer *r, const replay_row *row, long long *replay_id, error *err)
+{
+    sqlite3_stmt *st = r->insert_replay;
+    char value_text[40];
+    real_text(row->double_value, value_text, sizeof value_text);
+    const int finding = (unsigned)row->finding < REPLAY_FINDING_COUNT ? (int)row->finding : 0;
+    sqlite3_bind_int64(st, 1, r->w->run_id);
+    sqlite3_bind_int64(st, 2, row->step);
+    bind_text(st, 3, row->trigger);
+    sqlite3_bind_int64(st, 4, row->snapshot_step);
+    sqlite3_bind_int(st, 5, row->threads);
+    sqlite3_bind_int(st, 6, row->float_rerun);
+    bind_int_or_null(st, 7, row->float_rerun ? row->reproduced : -1);
+    bind_int_or_null(st, 8, row->layers_compared > 0 ? row->layers_compared : -1);
+    bind_int_or_null(st, 9, row->layers_compared > 0 ? row->layers_identical : -1);
+    bind_int_or_null(st, 10, row->first_difference_layer);
+    bind_text(st, 11, row->rerun_event);
+    sqlite3_bind_int(st, 12, row->double_rerun);
+    bind_text(st, 13, replay_finding_names[finding]);
+    bind_int_or_null(st, 14, row->origin_layer);
+    bind_text(st, 15, row->origin_layer >= 0 ? row->origin_tensor : NULL);
+    bind_int_or_null(st, 16, row->origin_layer >= 0 ? row->origin_element : -1);
+    bind_text(st, 17, row->origin_layer >= 0 ? row->float_value : NULL);
+    bind_real(st, 18, row->double_value);
+    bind_text(st, 19, row->double_rerun && row->origin_layer >= 0 ? value_text : NULL);
+    bind_real(st, 20, row->double_max_abs);
+    bind_text(st, 21, row->operation);
+    bind_text(st, 22, row->message ? row->message : "");
+    bind_real(st, 23, row->float_rerun ? row->float_seconds : NAN);
+    bind_real(st, 24, row->double_rerun ? row->double_seconds : NAN);
+    if (finish(r, st, "writing a replay", err)) return -1;
+    *replay_id = sqlite3_last_insert_rowid(r->w->db);
+    return 0;
+}
+
+int db_write_replay_tensor(db_replay_writer *r, long long replay_id, const replay_tensor_row *row, error *err)
+{
+    sqlite3_stmt *st = r->insert_tensor;
+    sqlite3_bind_int64(st, 1, replay_id);
+    sqlite3_bind_int(st, 2, row->layer);
+    bind_text(st, 3, row->tensor);
+    bind_real(st, 4, row->float_max_abs);
+    bind_real(st, 5, row->double_max_abs);
+    bind_real(st, 6, row->relative_error);
+    sqlite3_bind_int64(st, 7, row->double_nonfinite);
+    bind_int_or_null(st, 8, row->chain_position);
+    bind_real(st, 9, row->double_value);
+    return finish(r, st, "writing a replay tensor", err);
+}
+
+int db_write_replay_term(db_replay_writer *r, long long replay_id, const replay_term_row *row, error *err)
+{
+    sqlite3_stmt *st = r->insert_term;
+    sqlite3_bind_int64(st, 1, replay_id);
+    sqlite3_bind_int(st, 2, row->rank);
+    sqlite3_bind_int(st, 3, row->source_layer);
+    sqlite3_bind_int(st, 4, row->channel);
+    bind_int_or_null(st, 5, row->sample);
+    bind_int_or_null(st, 6, row->d);
+    bind_int_or_null(st, 7, row->h);
+    bind_int_or_null(st, 8, row->w);
+    bind_text(st, 9, row->tap);
+    bind_real(st, 10, row->input);
+    bind_real(st, 11, row->weight);
+    bind_real(st, 12, row->term);
+    return finish(r, st, "writing a replay term", err);
+}
+
+int db_write_replay_provenance(db_replay_writer *r, long long replay_id, const replay_provenance_row *row,
+                               error *err)
+{
+    sqlite3_stmt *st = r->set_provenance;
+    char sum_text[40];
+    real_text(row->terms_sum, sum_text, sizeof sum_text);
+    sqlite3_bind_int64(st, 1, replay_id);
+    bind_real(st, 2, row->terms_sum);
+    bind_text(st, 3, sum_text);
+    sqlite3_bind_int(st, 4, row->term_count);
+    sqlite3_bind_int(st, 5, row->dominant_channel);
+    bind_real(st, 6, row->dominant_share);
+    bind_real(st, 7, row->dominant_input_max);
+    bind_real(st, 8, row->dominant_weight_typical);
+    bind_text(st, 9, row->input_npy);
+    bind_text(st, 10, row->kernel_npy);
+    return finish(r, st, "writing a replay's provenance", err);
+}
