@@ -204,12 +204,13 @@ static void test_shadow(const char *base)
     CHECK(n == 4 && strcmp(rows, "2\n4\n6\n8\n") == 0, "--shadow-every 2 over 8 steps: %s", rows);
     /* float32 is measurably off float64, and by no more than its precision
      * allows over the reductions of this network (K <= 3*3*3*64 terms).
-     * Tensors that are 0 in exact arithmetic (the bias gradient of a conv
-     * feeding a BatchNorm: float64 leaves 1e-17, float32 1e-9) have no
-     * relative error worth the name and are left out. */
+     * Left out: the biases of convs that feed a BatchNorm.  Their gradient
+     * is 0 in exact arithmetic (float64 leaves 1e-17, float32 1e-9), so
+     * Adam moves each bias by about +-lr on rounding noise, a different
+     * noise in each precision: no relative error is meaningful there. */
     db_rows(dir,
             "SELECT MAX(relative_error) < 1e-3, MAX(relative_error) > 1e-9, SUM(relative_error IS NULL) FROM "
-            "replay_tensors t JOIN replays USING (replay_id) WHERE trigger = 'shadow' AND t.double_max_abs > 1e-12",
+            "replay_tensors t JOIN replays USING (replay_id) WHERE trigger = 'shadow' AND t.tensor NOT IN ('bias', 'bias.grad')",
             rows, sizeof rows);
     CHECK(strcmp(rows, "1|1|0\n") == 0, "shadow errors (max < 1e-3, > 1e-9, none missing): %s", rows);
 }
