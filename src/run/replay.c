@@ -536,6 +536,7 @@ int replay_step(replay_session *s, const replay_request *q, replay_outcome *out,
     memset(&after, 0, sizeof after);
     model_hook hook = s->m->hook;
     void *hook_context = s->m->hook_context;
+    const step_timing timing = s->m->timing; /* the run's --timing is of its own steps */
     int rc = keep_original(&w, &after, err) || run_reruns(&w, err);
     if (rc == 0) {
         w.explained = q->original ? q->original : (w.rr.st.has_first ? &w.rr.st.first : NULL);
@@ -552,6 +553,7 @@ int replay_step(replay_session *s, const replay_request *q, replay_outcome *out,
     snapshot_free(&after);
     s->m->hook = hook;
     s->m->hook_context = hook_context;
+    s->m->timing = timing;
     work_free(&w);
     out->seconds = omp_get_wtime() - start;
     return rc ? -1 : 0;

@@ -108,13 +108,13 @@ typedef struct run {
     char *sample_text;  /* the batch ids as "3,17,..." for the steps table */
     int argc;
     char *const *argv;
-    double optimizer_seconds, data_seconds, agreement_seconds;
+    double optimizer_seconds, data_seconds, agreement_seconds, snapshot_seconds, shadow_seconds;
     long steps_this_process;
     /* The accumulators after the warm-up steps, so that --timing reports
      * the steady state (the first steps fault in a gigabyte of buffers). */
     struct {
         step_timing model;
-        double optimizer, data, probes, logging, allreduce, agreement;
+        double optimizer, data, probes, logging, allreduce, agreement, snapshot, shadow;
     } warm;
 } run;
 
@@ -539,8 +539,11 @@ static int open_replay(run *r, error *err)
 static void keep_snapshot(run *r)
 {
     if (!r->snap.weights) return;
-    if (r->snap.step < 0 || r->state.epoch_step == 0 || r->state.step % r->o->snapshot_every == 0)
+    if (r->snap.step < 0 || r->state.epoch_step == 0 || r->state.step % r->o->snapshot_every == 0) {
+        double start = omp_get_wtime();
         snapshot_take(&r->snap, &r->m, &r->state);
+        r->snapshot_seconds += omp_get_wtime() - start;
+    }
 }
 
 /* --shadow-every N: steps N, 2N, ... also run in float64 (not once the
@@ -735,6 +738,8 @@ static void measure_timing(run *r, train_timing *t)
     t->data = (r->data_seconds - r->warm.data) / steps;
     t->allreduce_wait = (r->dp.buckets.wait_seconds - r->warm.allreduce) / steps;
     t->agreement = (r->agreement_seconds - r->warm.agreement) / steps;
+    t->snapshot = (r->snapshot_seconds - r->warm.snapshot) / steps;
+    t->shadow = (r->shadow_seconds - r->warm.shadow) / steps;
 }
 
 /* ------------------------------------------------------------ the loop */
@@ -762,6 +767,8 @@ static void count_step(run *r, double objective, int correct, int samples)
         r->warm.logging = probe_db_seconds(r->probes);
         r->warm.allreduce = r->dp.buckets.wait_seconds;
         r->warm.agreement = r->agreement_seconds;
+        r->warm.snapshot = r->snapshot_seconds;
+        r->warm.shadow = r->shadow_seconds;
     }
     r->state.epoch_step++;
     r->state.epoch_loss_sum += objective * samples;
@@ -829,9 +836,13 @@ static int run_epoch_steps(run *r, error *err)
         int correct, samples;
         keep_snapshot(r);
         const int shadowed = shadow_step_due(r);
+        double shadow_start = omp_get_wtime();
         if (shadowed && replay_shadow_begin(&r->replay, err)) return -1;
+        double step_start = omp_get_wtime();
         if (train_step(r, epoch, r->state.epoch_step, &objective, &correct, &samples, err)) return -1;
+        double step_end = omp_get_wtime();
         if (shadowed && shadow_step_end(r, samples, err)) return -1;
+        if (shadowed) r->shadow_seconds += (step_start - shadow_start) + (omp_get_wtime() - step_end);
         count_step(r, objective, correct, samples);
         if (should_stop(r)) return 1;
         if (o->checkpoint_every > 0 && r->state.step % o->checkpoint_every == 0 &&
