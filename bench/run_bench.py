@@ -164,9 +164,11 @@ def allocations_per_step(workdir):
                                      "--classes=10", "--batch=8", "--train-clips=64", "--val-clips=0",
                                      f"--max-steps={steps}", f"--probes={probes}", "--no-report", "--quiet",
                                      f"--out={out}"], env=env, capture_output=True, text=True)
-            totals.append(int([l for l in result.stderr.splitlines() if l.startswith("malloc_count:")][-1]
-                              .split(":")[1]))
-        counts[probes] = (totals[1] - totals[0]) / 4.0
+            line = [l for l in result.stderr.splitlines() if l.startswith("malloc_count:")][-1]
+            m = re.match(r"malloc_count: (\d+) openblas: (\d+)", line)
+            totals.append((int(m.group(1)), int(m.group(2))))
+        counts[probes] = (totals[1][0] - totals[0][0]) / 4.0
+        counts[probes + "_openblas"] = (totals[1][1] - totals[0][1]) / 4.0
     return counts
 
 
@@ -345,7 +347,8 @@ def main():
         parts = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in split.items() if k != "steps")
         lines.append(f"Time per step by kind (probes {name}, {rows[0][1]}, steady state): {parts}.")
     lines.append(f"Heap allocations per steady-state step (ResNet3D-18 width 16, LD_PRELOAD counter): "
-                 f"{allocations['on']:.0f} with probes on, {allocations['off']:.0f} with probes off.")
+                 f"{allocations['on']:.0f} with probes on ({allocations['on_openblas']:.0f} inside OpenBLAS), "
+                 f"{allocations['off']:.0f} with probes off ({allocations['off_openblas']:.0f} inside OpenBLAS).")
     step_on = best[("on", rows[0][0])]["seconds"]
     if replay["snapshot_seconds"] is not None:
         lines.append(f"Replay snapshot: one copy of the state takes {replay['snapshot_seconds'] * 1000:.0f} ms; at the "
