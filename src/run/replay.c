@@ -253,6 +253,10 @@ static int rerun_float(replay_work *w, error *err)
         w->row.rerun_event = w->rerun_message;
     }
     w->row.reproduced = w->q->original ? (e && same_event(w->q->original, e)) : -1;
+    /* NaN == NaN is false: two NaN losses count as the same. */
+    if (w->q->has_original_loss)
+        w->row.loss_identical = w->q->original_loss == w->batch.loss ||
+                                (isnan(w->q->original_loss) && isnan(w->batch.loss));
     if (w->original) {
         digest_model(s->m, w->replayed);
         const int n = 2 * s->m->layer_count + 1;
@@ -539,7 +543,8 @@ int replay_step(replay_session *s, const replay_request *q, replay_outcome *out,
     replay_work w = {.s = s, .q = q};
     w.row = (replay_row){.step = q->step, .trigger = q->trigger, .snapshot_step = s->snap->step,
                          .threads = s->threads, .reproduced = -1, .first_difference_layer = -1,
-                         .origin_layer = -1, .double_value = NAN, .double_max_abs = NAN};
+                         .origin_layer = -1, .double_value = NAN, .double_max_abs = NAN,
+                         .loss_identical = -1};
     snapshot after;
     memset(&after, 0, sizeof after);
     model_hook hook = s->m->hook;

@@ -109,6 +109,7 @@ typedef struct run {
     int argc;
     char *const *argv;
     double optimizer_seconds, data_seconds, agreement_seconds, snapshot_seconds, shadow_seconds;
+    double last_data_loss; /* of the last step, for its replay */
     long steps_this_process;
     /* The accumulators after the warm-up steps, so that --timing reports
      * the steady state (the first steps fault in a gigabyte of buffers). */
@@ -568,6 +569,7 @@ static void replay_first_event(run *r, const nonfinite_event *e)
 {
     if (!r->snap.weights || r->snap.step < 0 || r->snap.step >= e->step) return;
     replay_request q = {.step = e->step, .trigger = "nan", .precision = REPLAY_BOTH, .original = e,
+                        .has_original_loss = 1, .original_loss = r->last_data_loss,
                         .have_original_tensors = 1, .directory = r->dir};
     replay_outcome out;
     error failure;
@@ -703,6 +705,7 @@ static int train_step(run *r, int epoch, long index, double *objective, int *cor
     if (agree_step(r, &shard, &lr, samples, err)) return -1;
 
     *objective = lr.loss + penalty;
+    r->last_data_loss = lr.loss;
     *correct = lr.correct;
     format_sample_ids(r, n);
     step_row row = {.step = step, .epoch = epoch + 1, .lr = r->state.learning_rate, .loss = *objective,
@@ -946,6 +949,23 @@ static long query_long(sqlite3 *db, const char *sql, long long run_id, long fall
     return value;
 }
 
+/* A REAL of one row; 0 when there is none (a NaN was stored as NULL). */
+static int query_double(sqlite3 *db, const char *sql, long long run_id, long step, double *out)
+{
+    sqlite3_stmt *st = NULL;
+    int found = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, run_id);
+        sqlite3_bind_int64(st, 2, step);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_FLOAT) {
+            *out = sqlite3_column_double(st, 0);
+            found = 1;
+        }
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
 static void copy_text(sqlite3_stmt *st, int column, char *out, size_t size)
 {
     const unsigned char *t = sqlite3_column_text(st, column);
@@ -1027,6 +1047,8 @@ int train_replay(const train_options *o, long step, int precision, const train_c
         int have = load_event(&r, step, &e);
         replay_request q = {.step = step, .trigger = "command", .precision = (replay_precision)precision,
                             .original = have ? &e : NULL, .directory = r.dir};
+        q.has_original_loss = query_double(r.db.db, "SELECT data_loss FROM steps WHERE run_id = ?1 AND step = ?2",
+                                           r.db.run_id, step, &q.original_loss);
         replay_outcome out;
         rc = replay_step(&r.replay, &q, &out, err);
         if (rc == 0) {
