@@ -5,7 +5,16 @@
  * faults met at different steps (the seed changes the batch order), and
  * healthy runs.  Prints each miss and "N of M causes named correctly"
  * (a case counts when both the mechanism class and the root are right);
- * runs that did not fail as planned are listed and left out of M. */
+ * runs that did not fail as planned are listed and left out of M.
+ *
+ * It also checks the replay of each failing step (replays row, trigger
+ * nan): a planted transient fault (inf-forward, inf-backward, nan-input)
+ * must read "not reproducible"; every other failure must recur bit for bit
+ * and read the finding its cause implies: the maths itself for NaN pixels
+ * and a constant clip under standardize, a real divergence for overflows.
+ * A healthy run must have no replay. */
+#include <sqlite3.h>
+
 #include "diagnose_cases.h"
 
 static const diag_case bench_cases[] = {
@@ -20,7 +29,7 @@ static const diag_case bench_cases[] = {
      ROOT_KERNEL_UPDATE, NULL, NULL},
     {"lr-300-no-l2", {"--lr=300", "--epochs=6", "--l2=0", NULL}, DATA_SYNTHETIC, NULL, MECHANISM_GRADUAL_GROWTH,
      ROOT_OVERFLOW_INPUT, NULL, NULL},
-    {"lr-300-probe-every-4", {"--lr=300", "--epochs=6", "--probe-every=4", NULL}, DATA_SYNTHETIC, NULL,
+    {"lr-600-probe-every-4", {"--lr=600", "--epochs=6", "--probe-every=4", NULL}, DATA_SYNTHETIC, NULL,
      MECHANISM_GRADUAL_GROWTH, ROOT_OVERFLOW_INPUT, NULL, NULL},
     {"lr-500-width-8", {"--lr=500", "--epochs=6", "--width=8", NULL}, DATA_SYNTHETIC, NULL, MECHANISM_GRADUAL_GROWTH,
      ROOT_OVERFLOW_INPUT, NULL, NULL},
@@ -30,7 +39,7 @@ static const diag_case bench_cases[] = {
      MECHANISM_GRADUAL_GROWTH, ROOT_OVERFLOW_INPUT, NULL, NULL},
     {"lr-500-batch-8", {"--lr=500", "--epochs=12", "--batch=8", NULL}, DATA_SYNTHETIC, NULL,
      MECHANISM_GRADUAL_GROWTH, ROOT_OVERFLOW_INPUT, NULL, NULL},
-    {"lr-300", {"--lr=300", "--epochs=6", NULL}, DATA_SYNTHETIC, NULL, MECHANISM_GRADUAL_GROWTH, ROOT_OVERFLOW_INPUT, NULL, NULL},
+    {"lr-600", {"--lr=600", "--epochs=6", NULL}, DATA_SYNTHETIC, NULL, MECHANISM_GRADUAL_GROWTH, ROOT_OVERFLOW_INPUT, NULL, NULL},
     {"lr-400", {"--lr=400", "--epochs=6", NULL}, DATA_SYNTHETIC, NULL, MECHANISM_GRADUAL_GROWTH, ROOT_OVERFLOW_INPUT, NULL, NULL},
     {"lr-500", {"--lr=500", "--epochs=6", NULL}, DATA_SYNTHETIC, NULL, MECHANISM_GRADUAL_GROWTH, ROOT_OVERFLOW_INPUT, NULL, NULL},
     {"scale-conv3d_5", {"--epochs=1", "--inject=scale-weights@layer=conv3d_5,step=4,factor=1e30", NULL},
@@ -60,6 +69,44 @@ static const diag_case bench_cases[] = {
 
 #define BENCH_SEEDS 3
 
+/* The replay finding a case's cause implies. */
+static const char *expected_finding(const diag_case *c)
+{
+    if (c->expected == MECHANISM_NONE) return NULL;
+    if (strncmp(c->label, "inf-", 4) == 0 || strcmp(c->label, "nan-input") == 0) return "not_reproducible";
+    if (c->data == DATA_NAN_PIXELS || c->data == DATA_CONSTANT_CLIP) return "maths_itself";
+    return "real_divergence";
+}
+
+/* "finding|reproduced|identical" of the run's nan replay, or "" if none. */
+static void replay_of(const char *base, const diag_case *c, int seed, char *out, size_t size)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s-s%d/run.db", base, c->label, seed);
+    out[0] = '\0';
+    sqlite3 *db;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT finding, reproduced, layers_identical = layers_compared FROM replays WHERE "
+                               "trigger = 'nan'", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        snprintf(out, size, "%s|%d|%d", (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
+                 sqlite3_column_int(st, 2));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* 1 when the replay says what the planted cause implies. */
+static int replay_ok(const diag_case *c, const char *got)
+{
+    const char *want = expected_finding(c);
+    if (!want) return got[0] == '\0';
+    char expected[64];
+    snprintf(expected, sizeof expected, "%s|%d|%d", want, strcmp(want, "not_reproducible") != 0,
+             strcmp(want, "not_reproducible") != 0);
+    return strcmp(got, expected) == 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *nanprobe = test_binary(argc, argv);
@@ -68,7 +115,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "cannot create a temporary directory\n");
         return 1;
     }
-    int right = 0, total = 0, not_run = 0, class_right = 0;
+    int right = 0, total = 0, not_run = 0, class_right = 0, replay_right = 0;
     for (size_t i = 0; i < sizeof bench_cases / sizeof bench_cases[0]; i++)
         for (int seed = 1; seed <= BENCH_SEEDS; seed++) {
             char why[1200];
@@ -84,10 +131,16 @@ int main(int argc, char **argv)
             class_right += strstr(why, "class ") == why &&
                            strncmp(why + 6, mechanism_defs[c->expected].key, strlen(mechanism_defs[c->expected].key)) == 0;
             if (!ok) printf("  wrong: %s seed %d: %s\n", c->label, seed, why);
+            char replay[128];
+            replay_of(base, c, seed, replay, sizeof replay);
+            if (replay_ok(c, replay)) replay_right++;
+            else printf("  replay: %s seed %d: got '%s', expected %s\n", c->label, seed, replay,
+                        expected_finding(c) ? expected_finding(c) : "no replay");
         }
     test_remove_tree(base);
     printf("%d of %d causes named correctly (class and root); class right in %d of %d; %d runs did not fail as "
            "planned\n",
            right, total, class_right, total, not_run);
+    printf("%d of %d replays as the cause implies (finding, reproduced, bit-identical)\n", replay_right, total);
     return 0;
 }

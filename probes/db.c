@@ -497,7 +497,8 @@ int db_writer_resume(db_writer *w, const char *path, long step, const char *iden
              "DELETE FROM events WHERE run_id = %lld AND step > %ld; "
              "UPDATE runs SET resumed_from = %ld, status = 'running', finished_at = NULL WHERE run_id = %lld; COMMIT",
              w->run_id, step, w->run_id, step, w->run_id, step, w->run_id, step, w->run_id, step, step, w->run_id);
-    if (exec_sql(w, sql, err) || prepare_all(w, err)) {
+    /* A database from an older build gains the tables it lacks (replays). */
+    if (exec_sql(w, sql, err) || exec_sql(w, db_schema_sql(), err) || prepare_all(w, err)) {
         db_writer_close(w);
         return -1;
     }

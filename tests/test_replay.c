@@ -8,7 +8,8 @@
  *   - a float32-only failure (products of 1e30 x 1e10 that cancel exactly)
  *     reads "float32 artefact" with the float64 value 0;
  *   - an Inf injected once reads "not reproducible", the first differing
- *     layer being the one it was planted in;
+ *     layer being the one it was planted in; weights scaled by 1e30 (a
+ *     change of state, replayed in both precisions) read real divergence;
  *   - the provenance of an overflow planted in input channel 1 names
  *     channel 1;
  * and `nanprobe replay` after the fact, --shadow-every, bad input. */
@@ -172,6 +173,21 @@ static void test_not_reproducible(const char *base)
     CHECK(strstr(out, "Not reproducible") != NULL, "the run's note says it: %s", out);
 }
 
+/* scale-weights changes the state the step starts from: the replay applies
+ * it in both precisions, so the step recurs and float64 overflows too. */
+static void test_scaled_weights(const char *base)
+{
+    char dir[4200], out[16384], rows[4096];
+    snprintf(dir, sizeof dir, "%s/scale", base);
+    int rc = test_run_args(binary, out, sizeof out, "train", TINY, "--train-clips=64", "--epochs=1",
+                           "--inject", "scale-weights@layer=conv3d_5,step=4,factor=1e30", "--out", dir, "--no-report",
+                           NULL);
+    CHECK(rc == 3, "scale-weights: exit %d\n%s", rc, out);
+    db_rows(dir, "SELECT finding, reproduced, layers_identical = layers_compared, double_value > 3.5e38 FROM replays",
+            rows, sizeof rows);
+    CHECK(strcmp(rows, "real_divergence|1|1|1\n") == 0, "scale-weights x1e30: %s", rows);
+}
+
 static void test_provenance(const char *base)
 {
     char dir[4200], data[4200], out[16384], rows[4096];
@@ -319,6 +335,7 @@ int main(int argc, char **argv)
     test_real_divergence(base);
     test_maths_itself(base);
     test_not_reproducible(base);
+    test_scaled_weights(base);
     test_provenance(base);
     test_shadow(base);
     if (!getenv("NANPROBE_KEEP")) test_remove_tree(base);

@@ -227,10 +227,13 @@ typedef struct replay_work {
     char operation[320], float_value[16], rerun_message[640], message[1024], note[1200];
 } replay_work;
 
+/* The batch is read and the step's weight scaling (an injection) done:
+ * this is the state the step starts from, for the float64 model too. */
 static void batch_ready(void *context, const replay_batch *b)
 {
     replay_work *w = context;
     sentinel_locate(&w->rr.st, w->q->step, b->epoch, b->sample_ids, b->batch);
+    if (w->double_ok) shadow_load(w->s->shadow, &w->view);
 }
 
 /* Float32: the step again, watched by a sentinel and digested. */
@@ -519,8 +522,7 @@ static int run_reruns(replay_work *w, error *err)
     if (q->precision & REPLAY_DOUBLE) {
         if (ensure_shadow(s, &failure) == 0 && shadow_view_init(&w->view, s->m, &failure) == 0) {
             w->have_view = 1;
-            w->double_ok = 1;
-            shadow_load(s->shadow, &w->view);
+            w->double_ok = 1; /* loaded in batch_ready */
         } else {
             snprintf(w->note, sizeof w->note, "replay of step %ld: no float64 rerun: %s", q->step, failure.message);
         }

@@ -547,13 +547,20 @@ static void keep_snapshot(run *r)
     }
 }
 
-/* --shadow-every N: steps N, 2N, ... also run in float64 (not once the
- * run has a non-finite value: then there is no float32 value to compare). */
+/* --shadow-every N: steps N, 2N, ... also run in float64; not once the
+ * run has a non-finite value (no float32 value to compare with), nor at a
+ * step with a planted fault (the float64 model loads the state before the
+ * probes plant it). */
 static int shadow_step_due(run *r)
 {
     const train_options *o = r->o;
-    return o->shadow_every > 0 && !data_parallel_active(&r->dp) && !probe_first_event(r->probes) &&
-           (r->state.step + 1) % o->shadow_every == 0;
+    const long step = r->state.step + 1;
+    if (o->shadow_every <= 0 || data_parallel_active(&r->dp) || probe_first_event(r->probes) ||
+        step % o->shadow_every != 0)
+        return 0;
+    for (int i = 0; i < o->injection_count; i++)
+        if (r->injections[i].step == step) return 0;
+    return 1;
 }
 
 static int shadow_step_end(run *r, int samples, error *err)
