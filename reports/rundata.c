@@ -887,6 +887,7 @@ int rundata_load(rundata *d, const char *db_path, unsigned series_mask, int with
     if (!rc) rc = load_epochs(d, db, err);
     if (!rc) rc = load_events(d, db, err);
     if (!rc) rc = load_input_summary(d, db, err);
+    if (!rc) rc = replay_set_load(&d->replays, db, d->path, d->run.run_id, d->layer_count, err);
     if (!rc) rc = load_probe_steps(d, db, err);
     if (!rc) rc = load_series(d, db, series_mask, with_extremes, err);
     sqlite3_close(db);
@@ -941,6 +942,7 @@ void rundata_free(rundata *d)
     for (int t = 0; t < d->tensor_count; t++) free(d->tensor_names[t]);
     free(d->tensor_names);
     free(d->extremes);
+    replay_set_free(&d->replays);
     memset(d, 0, sizeof *d);
 }
 
