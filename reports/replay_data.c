@@ -374,7 +374,8 @@ static int load_shadow_errors(replay_set *set, sqlite3 *db, const char *path, in
 {
     replay_shadow *s = &set->shadow;
     sqlite3_stmt *st = NULL;
-    if (prepare_or_note(set, db, "SELECT layer_id, tensor, relative_error FROM replay_tensors WHERE replay_id = ? "
+    if (prepare_or_note(set, db, "SELECT layer_id, tensor, relative_error, float_max_abs, double_max_abs FROM replay_tensors "
+                        "WHERE replay_id = ? "
                         "LIMIT 65536", &st))
         return 0;
     int failed = 0;
@@ -395,8 +396,9 @@ static int load_shadow_errors(replay_set *set, sqlite3 *db, const char *path, in
                 const unsigned char *tensor = sqlite3_column_text(st, 1);
                 if (r.bad || !tensor || strlen((const char *)tensor) >= 48) continue;
                 int series = series_find(s, ix, layer, (const char *)tensor, pass == 0);
-                if (pass == 1 && series >= 0)
-                    s->error[(size_t)k * (size_t)s->series_count + (size_t)series] = (float)column_value(st, 2, -1);
+                double e = replay_tensor_exact_zero(column_value(st, 3, -1), column_value(st, 4, -1))
+                               ? NAN : column_value(st, 2, -1);
+                if (pass == 1 && series >= 0) s->error[(size_t)k * (size_t)s->series_count + (size_t)series] = (float)e;
             }
             failed = read_failed(db, rc, path, err);
             sqlite3_reset(st);
@@ -417,6 +419,11 @@ static int load_shadow(replay_set *set, sqlite3 *db, const char *path, int run_i
     free(ids);
     free(ix);
     return failed;
+}
+
+int replay_tensor_exact_zero(double float_max_abs, double double_max_abs)
+{
+    return float_max_abs > 0 && double_max_abs >= 0 && double_max_abs < 1e-6 * float_max_abs;
 }
 
 static int float_order(const void *a, const void *b)

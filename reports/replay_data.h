@@ -102,6 +102,12 @@ typedef struct replay_growth {
  * each), largest growth first; returns how many. */
 int replay_shadow_growth(const replay_shadow *s, replay_growth *out, int max);
 
+/* A tensor that is zero in exact arithmetic (a conv bias feeding
+ * BatchNorm has a gradient of exactly 0): float64 holds it at least 1e6
+ * times below float32's rounding noise, so their relative error measures
+ * the noise, not float32's precision; such tensors are not ranked. */
+int replay_tensor_exact_zero(double float_max_abs, double double_max_abs);
+
 /* A float32 error that grew by this many decades is a precursor. */
 #define REPLAY_SHADOW_RISE_DECADES 2.0
 
