@@ -164,10 +164,54 @@ def allocations_per_step(workdir):
                                      "--classes=10", "--batch=8", "--train-clips=64", "--val-clips=0",
                                      f"--max-steps={steps}", f"--probes={probes}", "--no-report", "--quiet",
                                      f"--out={out}"], env=env, capture_output=True, text=True)
-            totals.append(int([l for l in result.stderr.splitlines() if l.startswith("malloc_count:")][-1]
-                              .split(":")[1]))
-        counts[probes] = (totals[1] - totals[0]) / 4.0
+            line = [l for l in result.stderr.splitlines() if l.startswith("malloc_count:")][-1]
+            m = re.match(r"malloc_count: (\d+) openblas: (\d+)", line)
+            totals.append((int(m.group(1)), int(m.group(2))))
+        counts[probes] = (totals[1][0] - totals[0][0]) / 4.0
+        counts[probes + "_openblas"] = (totals[1][1] - totals[0][1]) / 4.0
     return counts
+
+
+def replay_costs(steps, workdir):
+    """The replay's two costs on the seed's network, probes on:
+    - the snapshot: one run with --snapshot-every 1 gives the seconds of one
+      copy of the state (the --timing split keeps it apart from the step);
+      at the default --snapshot-every 16 a step pays a 16th of it;
+    - one replay: a fault planted in the backward pass of the last step
+      makes the run replay that step; replays.float_seconds and
+      double_seconds are its float32 and float64 reruns (the float64 model
+      is built for it, so its first touch of memory is included)."""
+    out = os.path.join(workdir, "snapshot-every-1")
+    command = [NANPROBE, "train"] + SEED_SETUP + [
+        f"--max-steps={steps}", "--train-clips=512", "--val-clips=0", "--no-report", "--quiet", "--timing",
+        "--snapshot-every=1", f"--out={out}"]
+    _, stderr, _ = run_time(command, environment("chosen"))
+    timing = [json.loads(l) for l in stderr.splitlines() if l.startswith("{")][-1]
+    out = os.path.join(workdir, "replay")
+    command = [NANPROBE, "train"] + SEED_SETUP + [
+        "--max-steps=4", "--train-clips=512", "--val-clips=0", "--no-report", "--quiet",
+        "--inject=inf-backward@layer=conv3d_20,step=4", f"--out={out}"]
+    result = subprocess.run(["/usr/bin/time", "-f", "peak_rss_kb=%M"] + command, env=environment("chosen"),
+                            capture_output=True, text=True)
+    rss = [int(l.split("=")[1]) / 1024.0 for l in result.stderr.splitlines() if l.startswith("peak_rss_kb=")]
+    with sqlite3.connect(os.path.join(out, "run.db")) as db:
+        row = db.execute("SELECT float_seconds, double_seconds, finding FROM replays").fetchone()
+    # Warm float64 steps: --shadow-every 2 over 8 steps, the first shadow
+    # step (cold memory) left out, against the float32 steps' median.
+    out = os.path.join(workdir, "shadow")
+    command = [NANPROBE, "train"] + SEED_SETUP + [
+        "--max-steps=8", "--train-clips=512", "--val-clips=0", "--no-report", "--quiet", "--shadow-every=2",
+        f"--out={out}"]
+    run_time(command, environment("chosen"))
+    with sqlite3.connect(os.path.join(out, "run.db")) as db:
+        shadow = [r[0] for r in db.execute("SELECT double_seconds FROM replays WHERE trigger = 'shadow' "
+                                           "ORDER BY step")][1:]
+        float_steps = [r[0] for r in db.execute("SELECT seconds FROM steps ORDER BY step")][2:]
+    return {"snapshot_seconds": timing.get("snapshot"), "float_seconds": row[0] if row else None,
+            "double_seconds": row[1] if row else None, "finding": row[2] if row else None,
+            "rss_mb": rss[0] if rss else None,
+            "warm_double": statistics.median(shadow) if shadow else None,
+            "warm_float": statistics.median(float_steps) if float_steps else None}
 
 
 def report_time(skip):
@@ -255,6 +299,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="nanprobe-bench-") as workdir:
         best = measure(args, rows, workdir)
         allocations = allocations_per_step(workdir)
+        replay = replay_costs(args.steps, workdir)
     report = report_time(args.skip_report)
 
     torch_seconds = best[("torch", "oneDNN")]["seconds"]
@@ -302,7 +347,21 @@ def main():
         parts = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in split.items() if k != "steps")
         lines.append(f"Time per step by kind (probes {name}, {rows[0][1]}, steady state): {parts}.")
     lines.append(f"Heap allocations per steady-state step (ResNet3D-18 width 16, LD_PRELOAD counter): "
-                 f"{allocations['on']:.0f} with probes on, {allocations['off']:.0f} with probes off.")
+                 f"{allocations['on']:.0f} with probes on ({allocations['on_openblas']:.0f} inside OpenBLAS), "
+                 f"{allocations['off']:.0f} with probes off ({allocations['off_openblas']:.0f} inside OpenBLAS).")
+    step_on = best[("on", rows[0][0])]["seconds"]
+    if replay["snapshot_seconds"] is not None:
+        lines.append(f"Replay snapshot: one copy of the state takes {replay['snapshot_seconds'] * 1000:.0f} ms; at the "
+                     f"default --snapshot-every 16 that is {100.0 * replay['snapshot_seconds'] / 16 / step_on:.2f} % "
+                     f"of a probes-on step ({step_on:.3f} s).")
+    if replay["double_seconds"]:
+        lines.append(f"Replay of a failing step (finding: {replay['finding']}): float32 rerun "
+                     f"{replay['float_seconds']:.2f} s, float64 rerun {replay['double_seconds']:.2f} s = "
+                     f"{replay['double_seconds'] / replay['float_seconds']:.1f}x the float32 step; peak RSS of that "
+                     f"run {replay['rss_mb']:.0f} MB (float32 model, two state copies, float64 model).")
+    if replay["warm_double"] and replay["warm_float"]:
+        lines.append(f"Warm float64 step (--shadow-every 2, memory already touched): {replay['warm_double']:.2f} s "
+                     f"= {replay['warm_double'] / replay['warm_float']:.1f}x the float32 step ({replay['warm_float']:.2f} s).")
     if report:
         lines.append(f"Report on a 10,000-step ResNet3D-34 database: {report}")
     text = "\n".join(lines) + "\n"

@@ -24,7 +24,8 @@ int db_replay_writer_open(db_replay_writer *r, db_writer *w, error *err)
         "INSERT INTO replays (run_id, step, trigger, snapshot_step, threads, float_rerun, reproduced, "
         "layers_compared, layers_identical, first_difference_layer, rerun_event, double_rerun, finding, "
         "origin_layer, origin_tensor, origin_element, float_value, double_value, double_value_text, double_max_abs, "
-        "operation, message, float_seconds, double_seconds) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "operation, message, float_seconds, double_seconds, loss_identical) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         "INSERT INTO replay_tensors (replay_id, layer_id, tensor, float_max_abs, double_max_abs, relative_error, "
         "double_nonfinite, chain_position, double_value) VALUES (?,?,?,?,?,?,?,?,?)",
         "INSERT OR REPLACE INTO replay_terms (replay_id, rank, source_layer, channel, sample, d, h, w, tap, input, "
@@ -118,6 +119,7 @@ int db_write_replay(db_replay_writer *r, const replay_row *row, long long *repla
     bind_text(st, 22, row->message ? row->message : "");
     bind_real(st, 23, row->float_rerun ? row->float_seconds : NAN);
     bind_real(st, 24, row->double_rerun ? row->double_seconds : NAN);
+    bind_int_or_null(st, 25, row->float_rerun ? row->loss_identical : -1);
     if (finish(r, st, "writing a replay", err)) return -1;
     *replay_id = sqlite3_last_insert_rowid(r->w->db);
     return 0;

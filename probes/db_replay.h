@@ -36,6 +36,7 @@ typedef struct replay_row {
     int reproduced;          /* -1: the step had no non-finite value to recur; 0/1 */
     int layers_compared, layers_identical; /* outputs and gradients equal to the original's, bit for bit */
     int first_difference_layer;            /* -1 when all identical */
+    int loss_identical;      /* the rerun's data loss equals the one steps.data_loss holds: -1 unknown, 0/1 */
     const char *rerun_event; /* the rerun's first non-finite value (its message), NULL if none */
     /* float64 rerun (double_rerun = 0: not run) */
     int double_rerun;

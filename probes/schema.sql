@@ -210,7 +210,9 @@ CREATE TABLE IF NOT EXISTS replays (
     reproduced    INTEGER,          -- the same first non-finite value (tensor, element, class); NULL: none to recur
     layers_compared   INTEGER,      -- tensors digested (each layer's output and gradient, and the parameters)
     layers_identical  INTEGER,      -- of those, equal bit for bit to the run's (NULL after the fact)
-    first_difference_layer INTEGER, -- layer_id of the first tensor that differs; NULL: none
+    first_difference_layer INTEGER, -- layer_id of the first tensor that differs, in execution order (the
+                                    -- number of layers when only the parameters differ); NULL: none
+    loss_identical INTEGER,         -- the rerun's data loss equals steps.data_loss bit for bit; NULL: not compared
     rerun_event   TEXT,             -- the float32 rerun's first non-finite value, NULL if it stayed finite
     double_rerun  INTEGER NOT NULL, -- 1: the step ran in float64
     finding       TEXT NOT NULL,    -- none | not_reproducible | real_divergence | float32_artefact | maths_itself

@@ -134,6 +134,14 @@ static int prepare_or_note(replay_set *set, sqlite3 *db, const char *sql, sqlite
     return -1;
 }
 
+/* Does the tensor's relative error measure rounding noise only? */
+static int noise_only(const unsigned char *bias_noise, int layer, const char *tensor, double float_max_abs,
+                      double double_max_abs)
+{
+    if (bias_noise && layer >= 0 && bias_noise[layer] && strncmp(tensor, "bias", 4) == 0) return 1;
+    return replay_tensor_exact_zero(float_max_abs, double_max_abs);
+}
+
 /* ------------------------------------------------------------ replays */
 
 #define REPLAY_COLUMNS                                                                                             \
@@ -141,7 +149,7 @@ static int prepare_or_note(replay_set *set, sqlite3 *db, const char *sql, sqlite
     "layers_identical, first_difference_layer, rerun_event, double_rerun, finding, origin_layer, origin_tensor, " \
     "origin_element, float_value, double_value, double_value_text, double_max_abs, operation, message, "          \
     "float_seconds, double_seconds, terms_sum, terms_sum_text, term_count, dominant_channel, dominant_share, "    \
-    "dominant_input_max, dominant_weight_typical, input_npy, kernel_npy"
+    "dominant_input_max, dominant_weight_typical, input_npy, kernel_npy, "
 
 static void read_provenance(sqlite3_stmt *st, replay_info *x)
 {
@@ -169,7 +177,7 @@ static int read_replay(row_reader *r, int layer_count, replay_info *x)
     x->reproduced = column_int(r, 6, 0, 1, 1);
     x->layers_compared = column_int(r, 7, 0, REPLAY_MAX_STEP, 1);
     x->layers_identical = column_int(r, 8, 0, x->layers_compared >= 0 ? x->layers_compared : 0, 1);
-    x->first_difference_layer = column_int(r, 9, 0, layer_count - 1, 1);
+    x->first_difference_layer = column_int(r, 9, 0, layer_count, 1);
     x->double_rerun = column_int(r, 11, 0, 1, 0);
     x->finding = (replay_finding)column_name_index(r, 12, replay_finding_names, REPLAY_FINDING_COUNT);
     x->origin_layer = column_int(r, 13, 0, layer_count - 1, 1);
@@ -180,6 +188,7 @@ static int read_replay(row_reader *r, int layer_count, replay_info *x)
     x->double_max_abs = column_value(st, 19, -1);
     x->float_seconds = column_value(st, 22, -1);
     x->double_seconds = column_value(st, 23, -1);
+    x->loss_identical = column_int(r, 33, 0, 1, 1);
     read_provenance(st, x);
     if (r->bad) return -1;
     x->rerun_event = column_dup(st, 10);
@@ -200,8 +209,8 @@ static void replay_info_free(replay_info *x)
     free(x->tensors);
 }
 
-static int load_tensors(replay_set *set, sqlite3 *db, const char *path, int layer_count, replay_info *x,
-                        error *err)
+static int load_tensors(replay_set *set, sqlite3 *db, const char *path, int layer_count,
+                        const unsigned char *bias_noise, replay_info *x, error *err)
 {
     sqlite3_stmt *st = NULL;
     if (prepare_or_note(set, db, "SELECT layer_id, tensor, float_max_abs, double_max_abs, relative_error, "
@@ -222,6 +231,7 @@ static int load_tensors(replay_set *set, sqlite3 *db, const char *path, int laye
         t.chain_position = column_int(&r, 6, 0, 1 << 20, 1);
         t.double_value = column_value(st, 7, -1);
         if (r.bad) continue;
+        t.noise_only = noise_only(bias_noise, t.layer, t.tensor, t.float_max_abs, t.double_max_abs);
         if (array_grow((void **)&x->tensors, &capacity, x->tensor_count + 1, sizeof *x->tensors)) break;
         x->tensors[x->tensor_count++] = t;
     }
@@ -270,12 +280,19 @@ static int load_terms(replay_set *set, sqlite3 *db, const char *path, int layer_
     return failed;
 }
 
-static int load_details(replay_set *set, sqlite3 *db, const char *path, int run_id, int layer_count, error *err)
+static int load_details(replay_set *set, sqlite3 *db, const char *path, int run_id, int layer_count,
+                        const unsigned char *bias_noise, error *err)
 {
     sqlite3_stmt *st = NULL;
-    if (prepare_or_note(set, db, "SELECT " REPLAY_COLUMNS " FROM replays WHERE run_id = ? AND trigger <> 'shadow' "
-                        "ORDER BY replay_id DESC LIMIT 64", &st))
-        return 0;
+    /* loss_identical came after the first replay tables: without it, NULL */
+    if (sqlite3_prepare_v2(db, "SELECT " REPLAY_COLUMNS "loss_identical FROM replays WHERE run_id = ? AND trigger "
+                           "<> 'shadow' ORDER BY replay_id DESC LIMIT 64", -1, &st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        st = NULL;
+        if (prepare_or_note(set, db, "SELECT " REPLAY_COLUMNS "NULL FROM replays WHERE run_id = ? AND trigger <> "
+                            "'shadow' ORDER BY replay_id DESC LIMIT 64", &st))
+            return 0;
+    }
     sqlite3_bind_int(st, 1, run_id);
     set->items = calloc(REPLAY_DETAIL_MAX, sizeof *set->items);
     if (!set->items) {
@@ -290,7 +307,7 @@ static int load_details(replay_set *set, sqlite3 *db, const char *path, int run_
     int failed = read_failed(db, rc, path, err);
     sqlite3_finalize(st);
     for (int i = 0; i < set->count && !failed; i++)
-        failed = load_tensors(set, db, path, layer_count, &set->items[i], err) ||
+        failed = load_tensors(set, db, path, layer_count, bias_noise, &set->items[i], err) ||
                  load_terms(set, db, path, layer_count, &set->items[i], err);
     return failed;
 }
@@ -369,8 +386,8 @@ static int shadow_alloc(replay_shadow *s)
 
 /* Two passes over each shadow replay's tensors: the series, then the matrix
  * (whose width is known only after the first). */
-static int load_shadow_errors(replay_set *set, sqlite3 *db, const char *path, int layer_count, const long long *ids,
-                              series_index *ix, error *err)
+static int load_shadow_errors(replay_set *set, sqlite3 *db, const char *path, int layer_count,
+                              const unsigned char *bias_noise, const long long *ids, series_index *ix, error *err)
 {
     replay_shadow *s = &set->shadow;
     sqlite3_stmt *st = NULL;
@@ -396,8 +413,8 @@ static int load_shadow_errors(replay_set *set, sqlite3 *db, const char *path, in
                 const unsigned char *tensor = sqlite3_column_text(st, 1);
                 if (r.bad || !tensor || strlen((const char *)tensor) >= 48) continue;
                 int series = series_find(s, ix, layer, (const char *)tensor, pass == 0);
-                double e = replay_tensor_exact_zero(column_value(st, 3, -1), column_value(st, 4, -1))
-                               ? NAN : column_value(st, 2, -1);
+                double e = noise_only(bias_noise, layer, (const char *)tensor, column_value(st, 3, -1),
+                                      column_value(st, 4, -1)) ? NAN : column_value(st, 2, -1);
                 if (pass == 1 && series >= 0) s->error[(size_t)k * (size_t)s->series_count + (size_t)series] = (float)e;
             }
             failed = read_failed(db, rc, path, err);
@@ -409,13 +426,14 @@ static int load_shadow_errors(replay_set *set, sqlite3 *db, const char *path, in
     return failed;
 }
 
-static int load_shadow(replay_set *set, sqlite3 *db, const char *path, int run_id, int layer_count, error *err)
+static int load_shadow(replay_set *set, sqlite3 *db, const char *path, int run_id, int layer_count,
+                       const unsigned char *bias_noise, error *err)
 {
     long long *ids = malloc(REPLAY_SHADOW_STEPS_MAX * sizeof *ids);
     series_index *ix = calloc(1, sizeof *ix);
     int failed = !ids || !ix || shadow_alloc(&set->shadow) ? error_set(err, "%s: out of memory", path) : 0;
     if (!failed) failed = load_shadow_steps(set, db, path, run_id, ids, err);
-    if (!failed && set->shadow.step_count > 0) failed = load_shadow_errors(set, db, path, layer_count, ids, ix, err);
+    if (!failed && set->shadow.step_count > 0) failed = load_shadow_errors(set, db, path, layer_count, bias_noise, ids, ix, err);
     free(ids);
     free(ix);
     return failed;
@@ -477,13 +495,14 @@ int replay_shadow_growth(const replay_shadow *s, replay_growth *out, int max)
 
 /* ------------------------------------------------------------ API */
 
-int replay_set_load(replay_set *set, sqlite3 *db, const char *path, int run_id, int layer_count, error *err)
+int replay_set_load(replay_set *set, sqlite3 *db, const char *path, int run_id, int layer_count,
+                    const unsigned char *bias_noise, error *err)
 {
     memset(set, 0, sizeof *set);
     if (!tables_present(db)) return 0;
     set->tables = 1;
-    int rc = load_details(set, db, path, run_id, layer_count, err);
-    if (!rc) rc = load_shadow(set, db, path, run_id, layer_count, err);
+    int rc = load_details(set, db, path, run_id, layer_count, bias_noise, err);
+    if (!rc) rc = load_shadow(set, db, path, run_id, layer_count, bias_noise, err);
     if (rc) replay_set_free(set);
     return rc;
 }

@@ -31,6 +31,7 @@ typedef struct replay_tensor_info {
     double float_max_abs, double_max_abs, relative_error, double_value; /* NaN where NULL */
     long long double_nonfinite;
     int chain_position;        /* -1: not a link */
+    int noise_only;            /* its relative error measures rounding noise only (not ranked) */
 } replay_tensor_info;
 
 typedef struct replay_term_info {
@@ -45,7 +46,9 @@ typedef struct replay_info {
     int step, snapshot_step, threads;
     replay_trigger trigger;
     int float_rerun, reproduced;       /* reproduced -1: nothing to recur */
-    int layers_compared, layers_identical, first_difference_layer; /* -1 where NULL */
+    int layers_compared, layers_identical; /* -1 where NULL */
+    int first_difference_layer;        /* -1: none; layer_count: only the parameters differ */
+    int loss_identical;                /* the rerun's data loss equals the run's: -1 unknown, 0/1 */
     int double_rerun;
     replay_finding finding;
     int origin_layer;                  /* -1: none (or not a layer of this run) */
@@ -86,8 +89,13 @@ typedef struct replay_set {
 } replay_set;
 
 /* Reads the replays of run_id from db; layer_count bounds every layer id.
- * Fails only when the database cannot be read. */
-int replay_set_load(replay_set *set, sqlite3 *db, const char *path, int run_id, int layer_count, error *err);
+ * bias_noise[layer] (may be NULL): 1 for a convolution that feeds a
+ * BatchNorm, whose bias has a gradient of exactly 0, so that float32 and
+ * float64 move it by different rounding noise: its bias tensors are
+ * noise_only and left out of the shadow series.  Fails only when the
+ * database cannot be read. */
+int replay_set_load(replay_set *set, sqlite3 *db, const char *path, int run_id, int layer_count,
+                    const unsigned char *bias_noise, error *err);
 void replay_set_free(replay_set *set);
 
 /* How far one shadow series' float32 error grew: from the median of its

@@ -130,12 +130,16 @@ static void write_float_rerun(FILE *f, const rundata *d, const replay_info *x)
     if (x->layers_compared > 0)
         fprintf(f, "; bit-identical layers %d of %d", x->layers_identical >= 0 ? x->layers_identical : 0,
                 x->layers_compared);
-    if (x->first_difference_layer >= 0) {
+    if (x->first_difference_layer >= d->layer_count) {
+        fputs(", only the parameters after the update differ", f);
+    } else if (x->first_difference_layer >= 0) {
         fputs(", first differing layer ", f);
         html_escape(f, layer_name(d, x->first_difference_layer));
     } else if (x->layers_compared > 0 && x->layers_identical == x->layers_compared) {
         fputs(", none differs", f);
     }
+    if (x->loss_identical >= 0)
+        fprintf(f, "; the data loss %s the run's", x->loss_identical ? "equals, bit for bit," : "differs from");
     if (isfinite(x->float_seconds)) fprintf(f, " (%.3g s)", x->float_seconds);
     fputs(".</li>\n", f);
 }
@@ -222,7 +226,7 @@ static void write_terms(FILE *f, const char *dir, const char *run_dir, const run
 static double ranked_error(const replay_tensor_info *t)
 {
     double e = t->relative_error;
-    return e >= 0 && !isinf(e) && !replay_tensor_exact_zero(t->float_max_abs, t->double_max_abs) ? e : NAN;
+    return e >= 0 && !isinf(e) && !t->noise_only ? e : NAN;
 }
 
 static int tensor_among_worst(const replay_info *x, int i)
@@ -273,8 +277,9 @@ static void write_tensors(FILE *f, const rundata *d, const replay_info *x, const
     qsort(shown, (size_t)n, sizeof shown[0], worst_first);
     fprintf(f, "<p>float32 against float64, tensor by tensor: the cause chain's links, then the %d largest "
                "relative errors ||x32 - x64|| / ||x64|| of the %d tensors compared (&mdash;: not comparable, a "
-               "non-finite value on either side). Tensors that are zero in exact arithmetic (float64 holds them 10^6 times "
-               "below float32's rounding noise, as the gradient of a conv bias before BatchNorm) are not ranked.</p>\n<table>\n<tr><th>layer</th><th>path</th><th>tensor</th>"
+               "non-finite value on either side). Tensors whose error is rounding noise only are not ranked: the biases "
+               "of convolutions that feed a BatchNorm (their gradient is 0 in exact arithmetic), and tensors float64 "
+               "holds 10^6 times below float32's rounding noise.</p>\n<table>\n<tr><th>layer</th><th>path</th><th>tensor</th>"
                "<th>chain link</th><th>float32 max |x|</th><th>float64 max |x|</th><th>relative error</th>"
                "<th>float64 non-finite</th><th>float64 value at the link's element</th></tr>\n",
             TENSOR_ROWS_WORST, x->tensor_count);

@@ -253,6 +253,10 @@ static int rerun_float(replay_work *w, error *err)
         w->row.rerun_event = w->rerun_message;
     }
     w->row.reproduced = w->q->original ? (e && same_event(w->q->original, e)) : -1;
+    /* NaN == NaN is false: two NaN losses count as the same. */
+    if (w->q->has_original_loss)
+        w->row.loss_identical = w->q->original_loss == w->batch.loss ||
+                                (isnan(w->q->original_loss) && isnan(w->batch.loss));
     if (w->original) {
         digest_model(s->m, w->replayed);
         const int n = 2 * s->m->layer_count + 1;
@@ -332,30 +336,32 @@ static void compose_message(replay_work *w, char *out, size_t size)
     const replay_row *row = &w->row;
     const model *m = w->s->m;
     const nonfinite_event *e = w->explained;
-    const char *where = e ? e->tensor : "";
-    const char *name = e ? layer_name(m, e->layer) : "";
+    char where[160] = "";
+    if (e)
+        snprintf(where, sizeof where, "%s of %s (%s)", e->tensor, layer_name(m, e->layer),
+                 e->layer >= 0 && e->layer < m->layer_count ? m->layers[e->layer].path : "?");
     switch (row->finding) {
     case REPLAY_FINDING_NOT_REPRODUCIBLE:
         snprintf(out, size,
                  "Not reproducible: step %ld, replayed from the state at its start in float32 with the same batch "
-                 "and %d threads, stays finite; the run's %s in %s of %s did not recur. Suspect a transient fault "
+                 "and %d threads, stays finite; the run's %s in %s did not recur. Suspect a transient fault "
                  "(hardware, a race, a planted fault) rather than the model.",
-                 w->q->step, w->s->threads, e->value_class, where, name);
+                 w->q->step, w->s->threads, e->value_class, where);
         break;
     case REPLAY_FINDING_REAL_DIVERGENCE:
         snprintf(out, size,
-                 "Real divergence: in float64 the element of %s of %s is %.3g (largest |x| %.3g), beyond FLT_MAX "
-                 "(%.3g); float32 cannot hold it, and more precision would not save the step.",
-                 where, name, row->double_value, row->double_max_abs, (double)FLT_MAX);
+                 "Real divergence: in float64, %s is %.3g at the first bad element (largest |x| %.3g), beyond "
+                 "FLT_MAX (%.3g); float32 cannot hold it, and more precision would not save the step.",
+                 where, row->double_value, row->double_max_abs, (double)FLT_MAX);
         break;
     case REPLAY_FINDING_FLOAT32_ARTEFACT:
         snprintf(out, size,
-                 "Float32 artefact: in float64 the element of %s of %s is %.6g (largest |x| %.3g), well inside the "
-                 "float range; float32 lost it (an intermediate overflow, cancellation or the order of summation).",
-                 where, name, row->double_value, row->double_max_abs);
+                 "Float32 artefact: in float64, %s is %.6g at the first bad element (largest |x| %.3g), well inside "
+                 "the float range; float32 lost it (an intermediate overflow, cancellation or the order of summation).",
+                 where, row->double_value, row->double_max_abs);
         break;
     case REPLAY_FINDING_MATHS_ITSELF:
-        snprintf(out, size, "The maths itself: %s of %s is NaN in float64 as well: %s.", where, name,
+        snprintf(out, size, "The maths itself: %s is NaN in float64 as well: %s.", where,
                  row->operation ? row->operation : "NaN arises from finite values");
         break;
     default:
@@ -370,6 +376,12 @@ static int origin_provenance(const model *m, const nonfinite_event *e, provenanc
 {
     if (!e || e->layer <= 0 || e->layer >= m->layer_count || e->pass != PASS_FORWARD) return 0;
     const layer *l = &m->layers[e->layer];
+    /* An event read back from run.db is untrusted: it must name an element
+     * of this batch's tensor. */
+    const int activation = strcmp(e->tensor, PROBE_NAME_OUTPUT) == 0;
+    if (e->element < 0 || (size_t)e->element >= l->output.count ||
+        (activation && (e->sample < 0 || e->sample >= m->batch)))
+        return 0;
     const layer *in = &m->layers[l->inputs[0]];
     const parameter *params = m->params + l->first_param;
     *source = l->inputs[0];
@@ -531,11 +543,13 @@ int replay_step(replay_session *s, const replay_request *q, replay_outcome *out,
     replay_work w = {.s = s, .q = q};
     w.row = (replay_row){.step = q->step, .trigger = q->trigger, .snapshot_step = s->snap->step,
                          .threads = s->threads, .reproduced = -1, .first_difference_layer = -1,
-                         .origin_layer = -1, .double_value = NAN, .double_max_abs = NAN};
+                         .origin_layer = -1, .double_value = NAN, .double_max_abs = NAN,
+                         .loss_identical = -1};
     snapshot after;
     memset(&after, 0, sizeof after);
     model_hook hook = s->m->hook;
     void *hook_context = s->m->hook_context;
+    const step_timing timing = s->m->timing; /* the run's --timing is of its own steps */
     int rc = keep_original(&w, &after, err) || run_reruns(&w, err);
     if (rc == 0) {
         w.explained = q->original ? q->original : (w.rr.st.has_first ? &w.rr.st.first : NULL);
@@ -552,6 +566,7 @@ int replay_step(replay_session *s, const replay_request *q, replay_outcome *out,
     snapshot_free(&after);
     s->m->hook = hook;
     s->m->hook_context = hook_context;
+    s->m->timing = timing;
     work_free(&w);
     out->seconds = omp_get_wtime() - start;
     return rc ? -1 : 0;

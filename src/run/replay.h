@@ -61,6 +61,8 @@ typedef struct replay_request {
     const nonfinite_event *original; /* the run's first non-finite value at step, NULL if none */
     int have_original_tensors;       /* the model still holds step's own tensors (compare bit for bit) */
     const char *directory;           /* the run directory: .npy files go to DIR/replay/ */
+    int has_original_loss;
+    double original_loss;            /* the step's data loss as the run recorded it */
 } replay_request;
 
 typedef struct replay_session {

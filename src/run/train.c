@@ -108,13 +108,14 @@ typedef struct run {
     char *sample_text;  /* the batch ids as "3,17,..." for the steps table */
     int argc;
     char *const *argv;
-    double optimizer_seconds, data_seconds, agreement_seconds;
+    double optimizer_seconds, data_seconds, agreement_seconds, snapshot_seconds, shadow_seconds;
+    double last_data_loss; /* of the last step, for its replay */
     long steps_this_process;
     /* The accumulators after the warm-up steps, so that --timing reports
      * the steady state (the first steps fault in a gigabyte of buffers). */
     struct {
         step_timing model;
-        double optimizer, data, probes, logging, allreduce, agreement;
+        double optimizer, data, probes, logging, allreduce, agreement, snapshot, shadow;
     } warm;
 } run;
 
@@ -539,8 +540,11 @@ static int open_replay(run *r, error *err)
 static void keep_snapshot(run *r)
 {
     if (!r->snap.weights) return;
-    if (r->snap.step < 0 || r->state.epoch_step == 0 || r->state.step % r->o->snapshot_every == 0)
+    if (r->snap.step < 0 || r->state.epoch_step == 0 || r->state.step % r->o->snapshot_every == 0) {
+        double start = omp_get_wtime();
         snapshot_take(&r->snap, &r->m, &r->state);
+        r->snapshot_seconds += omp_get_wtime() - start;
+    }
 }
 
 /* --shadow-every N: steps N, 2N, ... also run in float64 (not once the
@@ -565,6 +569,7 @@ static void replay_first_event(run *r, const nonfinite_event *e)
 {
     if (!r->snap.weights || r->snap.step < 0 || r->snap.step >= e->step) return;
     replay_request q = {.step = e->step, .trigger = "nan", .precision = REPLAY_BOTH, .original = e,
+                        .has_original_loss = 1, .original_loss = r->last_data_loss,
                         .have_original_tensors = 1, .directory = r->dir};
     replay_outcome out;
     error failure;
@@ -700,6 +705,7 @@ static int train_step(run *r, int epoch, long index, double *objective, int *cor
     if (agree_step(r, &shard, &lr, samples, err)) return -1;
 
     *objective = lr.loss + penalty;
+    r->last_data_loss = lr.loss;
     *correct = lr.correct;
     format_sample_ids(r, n);
     step_row row = {.step = step, .epoch = epoch + 1, .lr = r->state.learning_rate, .loss = *objective,
@@ -735,6 +741,8 @@ static void measure_timing(run *r, train_timing *t)
     t->data = (r->data_seconds - r->warm.data) / steps;
     t->allreduce_wait = (r->dp.buckets.wait_seconds - r->warm.allreduce) / steps;
     t->agreement = (r->agreement_seconds - r->warm.agreement) / steps;
+    t->snapshot = (r->snapshot_seconds - r->warm.snapshot) / steps;
+    t->shadow = (r->shadow_seconds - r->warm.shadow) / steps;
 }
 
 /* ------------------------------------------------------------ the loop */
@@ -762,6 +770,8 @@ static void count_step(run *r, double objective, int correct, int samples)
         r->warm.logging = probe_db_seconds(r->probes);
         r->warm.allreduce = r->dp.buckets.wait_seconds;
         r->warm.agreement = r->agreement_seconds;
+        r->warm.snapshot = r->snapshot_seconds;
+        r->warm.shadow = r->shadow_seconds;
     }
     r->state.epoch_step++;
     r->state.epoch_loss_sum += objective * samples;
@@ -829,9 +839,13 @@ static int run_epoch_steps(run *r, error *err)
         int correct, samples;
         keep_snapshot(r);
         const int shadowed = shadow_step_due(r);
+        double shadow_start = omp_get_wtime();
         if (shadowed && replay_shadow_begin(&r->replay, err)) return -1;
+        double step_start = omp_get_wtime();
         if (train_step(r, epoch, r->state.epoch_step, &objective, &correct, &samples, err)) return -1;
+        double step_end = omp_get_wtime();
         if (shadowed && shadow_step_end(r, samples, err)) return -1;
+        if (shadowed) r->shadow_seconds += (step_start - shadow_start) + (omp_get_wtime() - step_end);
         count_step(r, objective, correct, samples);
         if (should_stop(r)) return 1;
         if (o->checkpoint_every > 0 && r->state.step % o->checkpoint_every == 0 &&
@@ -935,6 +949,23 @@ static long query_long(sqlite3 *db, const char *sql, long long run_id, long fall
     return value;
 }
 
+/* A REAL of one row; 0 when there is none (a NaN was stored as NULL). */
+static int query_double(sqlite3 *db, const char *sql, long long run_id, long step, double *out)
+{
+    sqlite3_stmt *st = NULL;
+    int found = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, run_id);
+        sqlite3_bind_int64(st, 2, step);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_FLOAT) {
+            *out = sqlite3_column_double(st, 0);
+            found = 1;
+        }
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
 static void copy_text(sqlite3_stmt *st, int column, char *out, size_t size)
 {
     const unsigned char *t = sqlite3_column_text(st, column);
@@ -1016,6 +1047,8 @@ int train_replay(const train_options *o, long step, int precision, const train_c
         int have = load_event(&r, step, &e);
         replay_request q = {.step = step, .trigger = "command", .precision = (replay_precision)precision,
                             .original = have ? &e : NULL, .directory = r.dir};
+        q.has_original_loss = query_double(r.db.db, "SELECT data_loss FROM steps WHERE run_id = ?1 AND step = ?2",
+                                           r.db.run_id, step, &q.original_loss);
         replay_outcome out;
         rc = replay_step(&r.replay, &q, &out, err);
         if (rc == 0) {

@@ -89,6 +89,9 @@ typedef struct train_timing {
     /* data parallel: blocked on the gradient allreduce after backward (what
      * the overlap did not hide), and in the step's agreement and merge */
     double allreduce_wait, agreement;
+    /* replay: copying the state for a later replay (snapshot.h, outside the
+     * step's own time), and --shadow-every's float64 steps */
+    double snapshot, shadow;
 } train_timing;
 
 typedef struct train_result {
