@@ -14,6 +14,7 @@
 #include "causeplot.h"
 #include "figure.h"
 #include "html.h"
+#include "report_replay.h"
 #include "report_video.h"
 #include "outdir.h"
 #include "precursor.h"
@@ -310,7 +311,7 @@ static void write_events(FILE *f, const rundata *d)
 }
 
 static int write_index(const char *dir, const char *db_path, const rundata *d, const char *verdict, int had_nan,
-                       const figure_set *figs, const precursor_ranking *ranking,
+                       const cause_trace *trace, const figure_set *figs, const precursor_ranking *ranking,
                        const rule_finding findings[RULE_COUNT], const step_table *table, const char *gnuplot_error,
                        error *err)
 {
@@ -328,6 +329,7 @@ static int write_index(const char *dir, const char *db_path, const rundata *d, c
     fputs("</div>\n<p class=\"meta\">Also as plain text: ", f);
     html_link_if_exists(f, dir, "verdict.txt", "verdict.txt");
     fputs(".</p>\n", f);
+    report_replay_section(f, dir, db_path, d, trace);
     html_figure_section(f, dir, figs, gnuplot_error,
                         "<p class=\"meta\">Click a figure for its SVG. Every figure's gnuplot script and data "
                         "files are in this directory: edit and re-run <code>gnuplot NAME.gp</code> here to "
@@ -462,7 +464,9 @@ int report_write(const char *db_path, const char *out_dir, unsigned flags, repor
     if (compose_verdict(db_path, (flags & REPORT_STORE_CHAIN) != 0, &d, &ranking, findings, &trace, &verdict, err)) goto done;
     snprintf(result->verdict, sizeof result->verdict, "%s", strbuf_text(&verdict));
     if (write_text_file(dir, "verdict.txt", strbuf_text(&verdict), err)) goto done;
-    if (runplots_write(dir, &d, &ranking, &figs, err) || causeplot_write(dir, &d, &trace, &figs, err)) goto done;
+    if (runplots_write(dir, &d, &ranking, &figs, err) || causeplot_write(dir, &d, &trace, &figs, err) ||
+        report_replay_figure(dir, &d, &figs, err))
+        goto done;
     result->figures_planned = figs.count;
     error gnuplot_err;
     gnuplot_err.message[0] = '\0';
@@ -473,7 +477,7 @@ int report_write(const char *db_path, const char *out_dir, unsigned flags, repor
         if (load_step_table(&d, nan, &table, err)) goto done;
         have_table = 1;
     }
-    if (write_index(dir, db_path, &d, strbuf_text(&verdict), nan != NULL, &figs, &ranking, findings,
+    if (write_index(dir, db_path, &d, strbuf_text(&verdict), nan != NULL, &trace, &figs, &ranking, findings,
                     have_table ? &table : NULL, gnuplot_rc ? gnuplot_err.message : NULL, err))
         goto done;
     if (gnuplot_rc) {

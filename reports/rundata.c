@@ -869,6 +869,23 @@ int rundata_step_stats(const rundata *d, int step, rundata_stat **rows, int *cou
     return failed;
 }
 
+/* The replays, knowing which convolutions feed a BatchNorm: their biases'
+ * float32 error is rounding noise (replay_data.h). */
+static int load_replays(rundata *d, sqlite3 *db, error *err)
+{
+    unsigned char *bias_noise = calloc((size_t)d->layer_count, 1);
+    if (!bias_noise) return error_set(err, "%s: out of memory", d->path);
+    for (int i = 0; i < d->layer_count; i++) {
+        if (strcmp(d->layers[i].kind, "BatchNormalization") != 0) continue;
+        for (int j = 0; j < d->layer_count; j++)
+            if (strcmp(d->layers[j].kind, "Conv3D") == 0 && strcmp(d->layers[j].name, d->layers[i].inputs) == 0)
+                bias_noise[j] = 1;
+    }
+    int rc = replay_set_load(&d->replays, db, d->path, d->run.run_id, d->layer_count, bias_noise, err);
+    free(bias_noise);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ API */
 
 int rundata_load(rundata *d, const char *db_path, unsigned series_mask, int with_extremes, error *err)
@@ -887,6 +904,7 @@ int rundata_load(rundata *d, const char *db_path, unsigned series_mask, int with
     if (!rc) rc = load_epochs(d, db, err);
     if (!rc) rc = load_events(d, db, err);
     if (!rc) rc = load_input_summary(d, db, err);
+    if (!rc) rc = load_replays(d, db, err);
     if (!rc) rc = load_probe_steps(d, db, err);
     if (!rc) rc = load_series(d, db, series_mask, with_extremes, err);
     sqlite3_close(db);
@@ -941,6 +959,7 @@ void rundata_free(rundata *d)
     for (int t = 0; t < d->tensor_count; t++) free(d->tensor_names[t]);
     free(d->tensor_names);
     free(d->extremes);
+    replay_set_free(&d->replays);
     memset(d, 0, sizeof *d);
 }
 

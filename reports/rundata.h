@@ -10,6 +10,7 @@
 #define NANPROBE_RUNDATA_H
 
 #include "error.h"
+#include "replay_data.h"
 
 typedef enum series_id {
     SERIES_ACT_ABSMAX,            /* stats 'output'.absmax */
@@ -119,6 +120,7 @@ typedef struct rundata {
     int tensor_count;
     tensor_extreme *extremes; /* layer_count x tensor_count, NULL unless requested */
     input_summary input;
+    replay_set replays; /* the run's replays (empty without the tables) */
 } rundata;
 
 /* Every stats row of one step (for the tables of a report). */

@@ -2,6 +2,7 @@
 #include "verdict.h"
 
 #include "cause_text.h"
+#include "replay_text.h"
 
 #include <float.h>
 #include <math.h>
@@ -228,9 +229,13 @@ void verdict_compose_traced(const rundata *d, const cause_trace *trace, const pr
 {
     const event_info *nan = rundata_first_nan(d);
     if (nan) {
+        /* a NaN that does not recur is not the model's: said before any cause */
+        replay_text_first(d, out);
         if (trace && trace->klass != MECHANISM_NONE) cause_text_compose(d, trace, out);
+        replay_text_precision(d, out);
         append_nan_origin(d, nan, trace, out);
         append_precursors(d, ranking, nan->step, 1, out);
+        replay_text_shadow(d, out);
         append_rule_summary(findings, out);
         return;
     }
@@ -256,6 +261,7 @@ void verdict_compose_traced(const rundata *d, const cause_trace *trace, const pr
         strbuf_append(out, ".\n");
     }
     append_precursors(d, ranking, ranking->end_step, 0, out);
+    replay_text_shadow(d, out);
     append_rule_summary(findings, out);
 }
 
