@@ -90,7 +90,8 @@ int provenance_conv(const conv3d_geometry *g, const float *x, const float *kerne
 {
     memset(p, 0, sizeof *p);
     const int D = g->in[0], H = g->in[1], W = g->in[2], C = g->in[3], cout = g->out[3];
-    if (!x || !kernel || sample < 0 || d < 0 || d >= g->out[0] || h < 0 || h >= g->out[1] || w < 0 ||
+    if (!x || !kernel) return error_set(err, "provenance: no input or kernel for the Conv3D element");
+    if (sample < 0 || d < 0 || d >= g->out[0] || h < 0 || h >= g->out[1] || w < 0 ||
         w >= g->out[2] || out_channel < 0 || out_channel >= cout)
         return error_set(err, "provenance: element (%d,%d,%d,%d,%d) is outside the Conv3D output", sample, d, h, w,
                          out_channel);
@@ -130,7 +131,8 @@ int provenance_dense(int in, int out, const float *x, const float *kernel, const
                      provenance *p, error *err)
 {
     memset(p, 0, sizeof *p);
-    if (!x || !kernel || in < 1 || sample < 0 || unit < 0 || unit >= out)
+    if (!x || !kernel) return error_set(err, "provenance: no input or kernel for the Dense logit");
+    if (in < 1 || sample < 0 || unit < 0 || unit >= out)
         return error_set(err, "provenance: logit (%d,%d) is outside the Dense output", sample, unit);
     p->slice_rank = 1;
     p->slice_shape[0] = in;
@@ -157,7 +159,8 @@ int provenance_batchnorm(size_t cells, int channels, const float *x, int channel
                          int cells_per_sample, const int dims[3], provenance *p, error *err)
 {
     memset(p, 0, sizeof *p);
-    if (!x || cells < 1 || channel < 0 || channel >= channels || cells_per_sample < 1)
+    if (!x || !dims) return error_set(err, "provenance: no input or shape for the BatchNorm statistic");
+    if (cells < 1 || channel < 0 || channel >= channels || cells_per_sample < 1)
         return error_set(err, "provenance: channel %d is outside the BatchNorm's %d channels", channel, channels);
     p->slice_rank = 1;
     p->slice_shape[0] = (int)cells;

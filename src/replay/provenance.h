@@ -19,7 +19,7 @@
 #define PROVENANCE_TOP 16 /* terms kept, largest |term| first */
 
 typedef struct provenance_term {
-    int channel;          /* input channel */
+    int channel;          /* input channel; Dense: input unit; Add: the element's channel */
     int sample, d, h, w;  /* input cell; -1 where the layer has no such axis */
     int tap[3];           /* conv: (kd, kh, kw); -1 otherwise */
     double input, weight; /* weight is 1 where the term is the input itself (Add, pooling) */
@@ -32,7 +32,10 @@ typedef struct provenance {
     long term_count;      /* terms in the receptive field (padding excluded) */
     provenance_term top[PROVENANCE_TOP];
     int top_count;
-    int dominant_channel;           /* largest share of sum |term| */
+    /* Conv, Dense: the input channel (unit) with the largest share of
+     * sum |term|.  BatchNorm: the channel itself (share 1; the top terms say
+     * which cells).  Add: which input, 0 a (the shortcut), 1 b (the residual). */
+    int dominant_channel;
     double dominant_share;          /* 0..1 */
     double dominant_input_max;      /* max |input| of that channel's terms */
     double dominant_weight_typical; /* median |weight| of that channel's terms */
@@ -59,7 +62,8 @@ int provenance_dense(int in, int out, const float *x, const float *kernel, const
  * (sample, d, h, w) follows from cells_per_sample and the shape dims[3]. */
 int provenance_batchnorm(size_t cells, int channels, const float *x, int channel, int variance,
                          int cells_per_sample, const int dims[3], provenance *p, error *err);
-/* Add: the two inputs of element `element`. */
+/* Add: the two inputs of element `element` (a the shortcut, b the residual,
+ * as the model orders them); the caller keeps `element` inside both. */
 int provenance_add(const float *a, const float *b, size_t element, int channels, provenance *p, error *err);
 
 /* Writes the slices as float32 .npy files (kernel_path skipped when there is
