@@ -13,28 +13,13 @@ static const char *nanprobe;
 
 #define nanprobe_run(output, size, ...) test_run_args(nanprobe, output, size, __VA_ARGS__)
 
-static char *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)n + 1);
-    size_t got = fread(text, 1, (size_t)n, f);
-    fclose(f);
-    text[got] = '\0';
-    if (size) *size = got;
-    return text;
-}
-
 /* Every src="..." and href="..." of index.html names a file that exists,
  * and every PNG starts with the PNG signature and an IHDR of sane size. */
 static void check_report_files(const char *dir, const char *label, int min_pngs)
 {
     char path[4300];
     snprintf(path, sizeof path, "%s/index.html", dir);
-    char *html = read_file(path, NULL);
+    char *html = test_read_file(path, NULL);
     CHECK(html != NULL, "%s: no index.html in %s", label, dir);
     if (!html) return;
     int references = 0, missing = 0, pngs = 0, bad_png = 0;
@@ -55,7 +40,7 @@ static void check_report_files(const char *dir, const char *label, int min_pngs)
         size_t length = strlen(name);
         if (length > 4 && strcmp(name + length - 4, ".png") == 0) {
             size_t size;
-            unsigned char *png = (unsigned char *)read_file(path, &size);
+            unsigned char *png = (unsigned char *)test_read_file(path, &size);
             static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
             int ok = png && size > 24 && memcmp(png, signature, 8) == 0 && memcmp(png + 12, "IHDR", 4) == 0;
             if (ok) {
@@ -82,7 +67,7 @@ static void test_injected_nan(const char *base)
                               "--inject=inf-backward@layer=conv3d_8,step=30", "--out", dir, NULL);
     CHECK(status == 3, "injected run: exit %d:\n%s", status, output);
     snprintf(report, sizeof report, "%s/report/verdict.txt", dir);
-    char *verdict = read_file(report, NULL);
+    char *verdict = test_read_file(report, NULL);
     CHECK(verdict && strstr(verdict, "step 30") && strstr(verdict, "output_grad of conv3d_8") &&
               strstr(verdict, "backward pass"),
           "the verdict does not name step 30, conv3d_8's output_grad and the backward pass:\n%s",
@@ -156,7 +141,7 @@ static void test_hostile_name(const char *base)
     struct stat st;
     CHECK(stat(marker, &st) != 0, "a command in the run name was executed");
     snprintf(path, sizeof path, "%s/report/index.html", dir);
-    char *html = read_file(path, NULL);
+    char *html = test_read_file(path, NULL);
     CHECK(html && !strstr(html, "<script>alert") && strstr(html, "&lt;script&gt;") && strstr(html, "</html>"),
           "the page is not escaped or not whole");
     free(html);

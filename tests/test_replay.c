@@ -23,44 +23,13 @@
 #include "optimizer.h"
 #include "replay.h"
 #include "rng.h"
+#include "test_db.h"
 #include "test_util.h"
 
 static const char *binary;
 
 #define TINY "--depth=18", "--width=4", "--clip=4x16x16x2", "--classes=3", "--batch=4", "--val-clips=0"
 
-/* The rows of a query on DIR/run.db, one "a|b|c" line each, into out. */
-static int db_rows(const char *dir, const char *sql, char *out, size_t size)
-{
-    char path[4300];
-    snprintf(path, sizeof path, "%s/run.db", dir);
-    sqlite3 *db;
-    out[0] = '\0';
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        sqlite3_close(db);
-        return -1;
-    }
-    sqlite3_stmt *st;
-    int rows = 0;
-    size_t used = 0;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            for (int c = 0; c < sqlite3_column_count(st); c++) {
-                const unsigned char *t = sqlite3_column_text(st, c);
-                used += (size_t)snprintf(out + used, used < size ? size - used : 0, "%s%s", c ? "|" : "",
-                                         t ? (const char *)t : "NULL");
-            }
-            used += (size_t)snprintf(out + used, used < size ? size - used : 0, "\n");
-            rows++;
-        }
-        sqlite3_finalize(st);
-    } else {
-        fprintf(stderr, "query failed: %s: %s\n", sql, sqlite3_errmsg(db));
-        rows = -1;
-    }
-    sqlite3_close(db);
-    return rows;
-}
 
 /* 16 clips of 4x16x16x2 in DIR: values 0.5..1.5, clip `constant` all 0.75,
  * and clip `huge` with every value of channel 1 at 3e38 (finite, near
@@ -89,7 +58,7 @@ static void write_clips(const char *dir, int constant, int huge)
 static void check_integrity(const char *dir, const char *label)
 {
     char out[256];
-    db_rows(dir, "PRAGMA integrity_check", out, sizeof out);
+    test_db_rows(dir, "PRAGMA integrity_check", out, sizeof out);
     CHECK(strcmp(out, "ok\n") == 0, "%s: run.db integrity_check: %s", label, out);
 }
 
@@ -103,17 +72,17 @@ static void test_real_divergence(const char *base)
                            "--out", dir, "--no-report", NULL);
     CHECK(rc == 3, "--lr 1e30: exit %d (expected 3, a NaN)\n%s", rc, out);
     char rows[4096];
-    int n = db_rows(dir,
+    int n = test_db_rows(dir,
                     "SELECT step, trigger, finding, reproduced, layers_identical = layers_compared, "
                     "double_value > 3.5e38, snapshot_step < step FROM replays",
                     rows, sizeof rows);
     CHECK(n == 1, "--lr 1e30: %d replays rows\n%s", n, rows);
     CHECK(strstr(rows, "|nan|real_divergence|1|1|1|1") != NULL,
           "--lr 1e30: expected a reproduced, bit-identical real divergence above FLT_MAX, got %s", rows);
-    db_rows(dir, "SELECT message FROM replays", rows, sizeof rows);
+    test_db_rows(dir, "SELECT message FROM replays", rows, sizeof rows);
     CHECK(strncmp(rows, "Real divergence: in float64", 27) == 0, "--lr 1e30 message: %s", rows);
     /* Every tensor of the step was compared in float64. */
-    db_rows(dir, "SELECT COUNT(*) > 50, SUM(tensor = 'batch_variance') > 0 FROM replay_tensors", rows, sizeof rows);
+    test_db_rows(dir, "SELECT COUNT(*) > 50, SUM(tensor = 'batch_variance') > 0 FROM replay_tensors", rows, sizeof rows);
     CHECK(strcmp(rows, "1|1\n") == 0, "--lr 1e30: replay_tensors rows: %s", rows);
     check_integrity(dir, "--lr 1e30");
 
@@ -125,7 +94,7 @@ static void test_real_divergence(const char *base)
     CHECK(rc == 0 && strstr(out, "replays finite") != NULL, "nanprobe replay --step 1: exit %d\n%s", rc, out);
     /* The rerun of step 1 from the checkpoint gives the loss the run
      * recorded, bit for bit (step 2's is NaN: not stored, not compared). */
-    n = db_rows(dir,
+    n = test_db_rows(dir,
                 "SELECT step, trigger, finding, float_rerun, double_rerun, loss_identical FROM replays ORDER BY rowid",
                 rows, sizeof rows);
     CHECK(n == 3 && strstr(rows, "|nan|real_divergence|1|1|1\n2|command|real_divergence|1|1|NULL\n"
@@ -149,7 +118,7 @@ static void test_maths_itself(const char *base)
     int rc = test_run_args(binary, out, sizeof out, "train", TINY, "--data", data, "--normalize", "standardize",
                            "--epochs=1", "--out", dir, "--no-report", NULL);
     CHECK(rc == 3, "constant clip: exit %d\n%s", rc, out);
-    db_rows(dir, "SELECT finding, reproduced, operation FROM replays WHERE trigger = 'nan'", rows, sizeof rows);
+    test_db_rows(dir, "SELECT finding, reproduced, operation FROM replays WHERE trigger = 'nan'", rows, sizeof rows);
     CHECK(strncmp(rows, "maths_itself|1|0/0 in --normalize standardize: clip 5 is constant", 65) == 0,
           "constant clip under standardize: %s", rows);
 }
@@ -162,8 +131,8 @@ static void test_not_reproducible(const char *base)
                            "--snapshot-every=2", "--inject", "inf-forward@layer=conv3d_3,step=5", "--out", dir,
                            "--no-report", NULL);
     CHECK(rc == 3, "injected inf: exit %d\n%s", rc, out);
-    db_rows(dir, "SELECT layer_id FROM layers WHERE name = 'conv3d_3'", layer_id, sizeof layer_id);
-    db_rows(dir,
+    test_db_rows(dir, "SELECT layer_id FROM layers WHERE name = 'conv3d_3'", layer_id, sizeof layer_id);
+    test_db_rows(dir,
             "SELECT step, snapshot_step, finding, reproduced, rerun_event IS NULL, first_difference_layer FROM "
             "replays",
             rows, sizeof rows);
@@ -183,7 +152,7 @@ static void test_scaled_weights(const char *base)
                            "--inject", "scale-weights@layer=conv3d_5,step=4,factor=1e30", "--out", dir, "--no-report",
                            NULL);
     CHECK(rc == 3, "scale-weights: exit %d\n%s", rc, out);
-    db_rows(dir, "SELECT finding, reproduced, layers_identical = layers_compared, double_value > 3.5e38 FROM replays",
+    test_db_rows(dir, "SELECT finding, reproduced, layers_identical = layers_compared, double_value > 3.5e38 FROM replays",
             rows, sizeof rows);
     CHECK(strcmp(rows, "real_divergence|1|1|1\n") == 0, "scale-weights x1e30: %s", rows);
 }
@@ -198,12 +167,12 @@ static void test_provenance(const char *base)
                            "--classes=3", "--batch=4", "--val-clips=0", "--quiet", "--data", data, "--normalize",
                            "none", "--epochs=1", "--out", dir, "--no-report", NULL);
     CHECK(rc == 3, "planted overflow: exit %d\n%s", rc, out);
-    db_rows(dir, "SELECT finding, origin_tensor, dominant_channel, dominant_share > 0.999 FROM replays", rows,
+    test_db_rows(dir, "SELECT finding, origin_tensor, dominant_channel, dominant_share > 0.999 FROM replays", rows,
             sizeof rows);
     CHECK(strcmp(rows, "real_divergence|output|1|1\n") == 0, "planted overflow in channel 1: %s", rows);
-    db_rows(dir, "SELECT source_layer, channel FROM replay_terms WHERE rank = 0", rows, sizeof rows);
+    test_db_rows(dir, "SELECT source_layer, channel FROM replay_terms WHERE rank = 0", rows, sizeof rows);
     CHECK(strcmp(rows, "0|1\n") == 0, "the largest term reads input channel 1: %s", rows);
-    db_rows(dir, "SELECT input_npy FROM replays", rows, sizeof rows);
+    test_db_rows(dir, "SELECT input_npy FROM replays", rows, sizeof rows);
     char path[4400];
     snprintf(path, sizeof path, "%s/%.*s", dir, (int)strcspn(rows, "\n"), rows);
     npy_array a;
@@ -220,7 +189,7 @@ static void test_shadow(const char *base)
     int rc = test_run_args(binary, out, sizeof out, "train", TINY, "--train-clips=32", "--epochs=1",
                            "--shadow-every=2", "--out", dir, "--no-report", NULL);
     CHECK(rc == 0, "--shadow-every 2: exit %d\n%s", rc, out);
-    int n = db_rows(dir, "SELECT step FROM replays WHERE trigger = 'shadow' ORDER BY step", rows, sizeof rows);
+    int n = test_db_rows(dir, "SELECT step FROM replays WHERE trigger = 'shadow' ORDER BY step", rows, sizeof rows);
     CHECK(n == 4 && strcmp(rows, "2\n4\n6\n8\n") == 0, "--shadow-every 2 over 8 steps: %s", rows);
     /* float32 is measurably off float64, and by no more than its precision
      * allows over the reductions of this network (K <= 3*3*3*64 terms).
@@ -228,7 +197,7 @@ static void test_shadow(const char *base)
      * is 0 in exact arithmetic (float64 leaves 1e-17, float32 1e-9), so
      * Adam moves each bias by about +-lr on rounding noise, a different
      * noise in each precision: no relative error is meaningful there. */
-    db_rows(dir,
+    test_db_rows(dir,
             "SELECT MAX(relative_error) < 1e-3, MAX(relative_error) > 1e-9, SUM(relative_error IS NULL) FROM "
             "replay_tensors t JOIN replays USING (replay_id) WHERE trigger = 'shadow' AND t.tensor NOT IN ('bias', 'bias.grad')",
             rows, sizeof rows);

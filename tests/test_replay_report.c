@@ -29,20 +29,6 @@ static char root[512];
 
 /* ------------------------------------------------------------ helpers */
 
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)n + 1);
-    if (text && fread(text, 1, (size_t)n, f) != (size_t)n) n = 0;
-    if (text) text[n] = '\0';
-    fclose(f);
-    return text;
-}
-
 static int copy_file(const char *from, const char *to)
 {
     char *text = NULL;
@@ -155,7 +141,7 @@ static int report_of(const char *dir, report_result *result, char **html)
     int rc = report_write(db, out, 0, result, &err);
     CHECK(rc == 0, "report of %s: %s", dir, rc ? err.message : "");
     snprintf(index, sizeof index, "%s/index.html", out);
-    *html = read_all(index);
+    *html = test_read_file(index, NULL);
     CHECK(*html != NULL, "%s exists", index);
     return rc == 0 && *html ? 0 : -1;
 }
@@ -196,7 +182,7 @@ static void test_not_reproducible(const char *base)
           "the Replay section says the float32 rerun did not reproduce it");
     char verdict_txt[700];
     snprintf(verdict_txt, sizeof verdict_txt, "%s/report/verdict.txt", dir);
-    char *text = read_all(verdict_txt);
+    char *text = test_read_file(verdict_txt, NULL);
     CHECK(text && strncmp(text, "Not reproducible: ", 18) == 0, "verdict.txt opens with it too");
     free(text);
     free(html);

@@ -330,23 +330,6 @@ static int file_exists(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)n + 1);
-    if (text && fread(text, 1, (size_t)n, f) != (size_t)n) {
-        free(text);
-        text = NULL;
-    }
-    if (text) text[n] = '\0';
-    fclose(f);
-    return text;
-}
-
 static uint32_t big_endian32(const unsigned char *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -362,7 +345,7 @@ static int check_pngs(const char *dir, const char *const *names, int count)
         snprintf(gp_path, sizeof gp_path, "%s/%s.gp", dir, names[i]);
         snprintf(png_path, sizeof png_path, "%s/%s.png", dir, names[i]);
         snprintf(svg_path, sizeof svg_path, "%s/%s.svg", dir, names[i]);
-        char *script = read_all(gp_path);
+        char *script = test_read_file(gp_path, NULL);
         CHECK(script != NULL, "%s: script missing", gp_path);
         if (!script) continue;
         const char *size = strstr(script, "set terminal pngcairo size ");
@@ -380,7 +363,7 @@ static int check_pngs(const char *dir, const char *const *names, int count)
               "%s: not a PNG", png_path);
         CHECK(big_endian32(header + 16) == (uint32_t)w && big_endian32(header + 20) == (uint32_t)h,
               "%s: %ux%u, asked for %dx%d", png_path, big_endian32(header + 16), big_endian32(header + 20), w, h);
-        char *svg = read_all(svg_path);
+        char *svg = test_read_file(svg_path, NULL);
         CHECK(svg && strstr(svg, "<svg"), "%s: not an SVG", svg_path);
         free(svg);
         checked++;
@@ -394,7 +377,7 @@ static int check_index_refs(const char *dir)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/index.html", dir);
-    char *html = read_all(path);
+    char *html = test_read_file(path, NULL);
     CHECK(html != NULL, "%s missing", path);
     if (!html) return 0;
     int refs = 0;
@@ -475,11 +458,11 @@ static void test_gradient_explosion(void)
     CHECK(check_index_refs(result.out_dir) >= 14, "index.html references too few files");
     char path[REPORT_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/layer_stats.tsv", result.out_dir);
-    char *tsv = read_all(path);
+    char *tsv = test_read_file(path, NULL);
     CHECK(contains(tsv, "conv3d_2\tstage1.block1.conv2\toutput_grad"), "layer_stats.tsv lacks the NaN row");
     free(tsv);
     snprintf(path, sizeof path, "%s/verdict.txt", result.out_dir);
-    char *text = read_all(path);
+    char *text = test_read_file(path, NULL);
     CHECK(text && strcmp(text, v) == 0, "verdict.txt differs from the result");
     free(text);
     for (int i = 0; i < 7; i++) {
@@ -528,7 +511,7 @@ static void test_sudden_nan(void)
     CHECK(result.figures_rendered == 7, "sudden: %d figures", result.figures_rendered);
     char path[REPORT_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/culprit.dat", result.out_dir);
-    char *dat = read_all(path);
+    char *dat = test_read_file(path, NULL);
     /* the culprit figure follows the causal chain: here only the origin */
     CHECK(dat && strncmp(dat, "batch_normalization_2.output\n", 29) == 0, "culprit figure does not show the NaN layer");
     free(dat);
@@ -649,12 +632,12 @@ static void test_compare(void)
     check_index_refs(out);
     char path[800];
     snprintf(path, sizeof path, "%s/compare_val_loss.dat", out);
-    char *dat = read_all(path);
+    char *dat = test_read_file(path, NULL);
     CHECK(contains(dat, "\"init=he_normal l2=0.0001 lr=0.001\"") && contains(dat, "\"init=glorot_uniform l2=0 lr=0.001\""),
           "arm labels missing from compare_val_loss.dat");
     free(dat);
     snprintf(path, sizeof path, "%s/index.html", out);
-    char *html = read_all(path);
+    char *html = test_read_file(path, NULL);
     CHECK(contains(html, "step 240 (epoch 5)"), "compare page lacks the first NaN of arm 2");
     CHECK(contains(html, "conv3d_2"), "compare page lacks the culprit layer");
     free(html);
@@ -695,7 +678,7 @@ static void test_hostile_names(void)
     check_index_refs(result.out_dir);
     char path[REPORT_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/index.html", result.out_dir);
-    char *html = read_all(path);
+    char *html = test_read_file(path, NULL);
     CHECK(html && !contains(html, "<script") && !contains(html, "<b>&"), "raw markup from the database in index.html");
     CHECK(contains(html, "&lt;script&gt;alert(1)&lt;/script&gt;"), "run name not shown escaped");
     CHECK(contains(html, "conv`touch"), "layer name not shown");
@@ -703,7 +686,7 @@ static void test_hostile_names(void)
     /* No script may carry a backquote, a double quote or a command substitution. */
     for (int i = 0; i < 7; i++) {
         snprintf(path, sizeof path, "%s/%s.gp", result.out_dir, run_figures[i]);
-        char *gp = read_all(path);
+        char *gp = test_read_file(path, NULL);
         CHECK(gp && !strchr(gp, '`') && !contains(gp, "$(") && !strchr(gp, '"') && !strchr(gp, '!'),
               "%s holds shell-active characters", path);
         free(gp);

@@ -66,19 +66,8 @@ static void test_early_stopping(void)
 
 /* ------------------------------------------------------------ run helpers */
 
-static int run_train(char *output, size_t size, const char *first, ...)
-{
-    char *argv[64];
-    int n = 0;
-    argv[n++] = (char *)nanprobe;
-    argv[n++] = "train";
-    va_list args;
-    va_start(args, first);
-    for (const char *a = first; a && n < 63; a = va_arg(args, const char *)) argv[n++] = (char *)a;
-    va_end(args);
-    argv[n] = NULL;
-    return test_run(argv, output, size);
-}
+/* `nanprobe train ARG...` (NULL-terminated), like test_run. */
+#define run_train(output, size, ...) test_run_args(nanprobe, output, size, "train", __VA_ARGS__)
 
 /* The (step, loss) pairs of a run, as exact doubles. */
 static int read_losses(const char *dir, double *loss, int capacity)

@@ -99,6 +99,26 @@ static inline int test_run_args(const char *binary, char *output, size_t size, c
     return test_run(argv, output, size);
 }
 
+/* A whole file as a NUL-terminated string (malloc'd; *size, if not NULL,
+ * gets its length), or NULL when it cannot be read completely. */
+static inline char *test_read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (text && fread(text, 1, (size_t)n, f) != (size_t)n) {
+        free(text);
+        text = NULL;
+    }
+    if (text) text[n] = '\0';
+    if (text && size) *size = (size_t)n;
+    fclose(f);
+    return text;
+}
+
 /* A fresh temporary directory (its path is written into dir). */
 static inline int test_temp_dir(char *dir, size_t size, const char *label)
 {

@@ -24,6 +24,7 @@
 
 #include "clip_origin.h"
 #include "dataset.h"
+#include "test_db.h"
 #include "test_util.h"
 #include "video.h"
 #include "video_index.h"
@@ -842,37 +843,6 @@ static const char *binary;
 
 #define nanprobe_run(output, size, ...) test_run_args(binary, output, size, __VA_ARGS__)
 
-/* The rows of a query on DIR/run.db, one "a|b|c" line each, into out. */
-static int db_rows(const char *dir, const char *sql, char *out, size_t size)
-{
-    char path[1200];
-    snprintf(path, sizeof path, "%s/run.db", dir);
-    sqlite3 *db;
-    out[0] = '\0';
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        sqlite3_close(db);
-        return -1;
-    }
-    sqlite3_stmt *st;
-    int rows = 0;
-    size_t used = 0;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            for (int c = 0; c < sqlite3_column_count(st); c++) {
-                const unsigned char *t = sqlite3_column_text(st, c);
-                used += (size_t)snprintf(out + used, used < size ? size - used : 0, "%s%s", c ? "|" : "",
-                                         t ? (const char *)t : "NULL");
-            }
-            used += (size_t)snprintf(out + used, used < size ? size - used : 0, "\n");
-            rows++;
-        }
-        sqlite3_finalize(st);
-    } else {
-        rows = -1;
-    }
-    sqlite3_close(db);
-    return rows;
-}
 
 static void test_cli_data(void)
 {
@@ -925,20 +895,20 @@ static void test_cli_train(void)
     path_make(m, sizeof m, "run-m");
     int rc = nanprobe_run(output, sizeof output, "train", VIDEO_RUN, "--threads", "1", "--out", a, NULL);
     CHECK(rc == 0, "train on videos: exit %d\n%s", rc, output);
-    CHECK(db_rows(a, "SELECT class_id, name, train_videos, val_videos FROM classes ORDER BY class_id", a_rows,
+    CHECK(test_db_rows(a, "SELECT class_id, name, train_videos, val_videos FROM classes ORDER BY class_id", a_rows,
                   sizeof a_rows) == 3 && strcmp(a_rows, "0|Banana|1|1\n1|apple|3|0\n2|cherry|1|1\n") == 0,
           "classes table:\n%s", a_rows);
-    CHECK(db_rows(a, "SELECT split, epoch, COUNT(*) FROM clip_origins GROUP BY split, epoch ORDER BY split, epoch",
+    CHECK(test_db_rows(a, "SELECT split, epoch, COUNT(*) FROM clip_origins GROUP BY split, epoch ORDER BY split, epoch",
                   a_rows, sizeof a_rows) == 4 &&
               strcmp(a_rows, "train|1|5\ntrain|2|5\nvalidation|1|2\nvalidation|2|2\n") == 0,
           "clip_origins counts:\n%s", a_rows);
-    int joined = db_rows(a, "SELECT COUNT(*) FROM input_sample_videos WHERE video LIKE '%.mkv' AND "
+    int joined = test_db_rows(a, "SELECT COUNT(*) FROM input_sample_videos WHERE video LIKE '%.mkv' AND "
                          "last_frame = start_frame + 10 AND frame_step = 2", a_rows, sizeof a_rows);
     CHECK(joined == 1 && strcmp(a_rows, "10\n") == 0, "input_sample_videos rows: %s", a_rows);
     /* What a verdict prints for a clip: file and frame range. */
     char db_path[1200], text[512] = "", want[512];
     snprintf(db_path, sizeof db_path, "%s/run.db", a);
-    db_rows(a, "SELECT o.video, o.start_frame, o.last_frame, s.sample_ids FROM clip_origins o JOIN steps s ON "
+    test_db_rows(a, "SELECT o.video, o.start_frame, o.last_frame, s.sample_ids FROM clip_origins o JOIN steps s ON "
             "s.epoch = o.epoch AND s.step = 3 AND o.split = 'train' AND o.sample_id = CAST(s.sample_ids AS INTEGER)",
             a_rows, sizeof a_rows);
     char video[256] = "";
@@ -979,23 +949,23 @@ static void test_cli_train(void)
     const char *losses = "SELECT step, epoch, quote(loss), sample_ids FROM steps ORDER BY step";
     const char *origins = "SELECT split, epoch, sample_id, video, start_frame, crop_y, crop_x, looped FROM clip_origins "
                           "ORDER BY split, epoch, sample_id";
-    db_rows(a, losses, a_rows, sizeof a_rows);
-    db_rows(b, losses, b_rows, sizeof b_rows);
+    test_db_rows(a, losses, a_rows, sizeof a_rows);
+    test_db_rows(b, losses, b_rows, sizeof b_rows);
     CHECK(strcmp(a_rows, b_rows) == 0 && strlen(a_rows) > 20, "resumed losses differ:\n%s---\n%s", a_rows, b_rows);
-    db_rows(a, origins, a_rows, sizeof a_rows);
-    db_rows(b, origins, b_rows, sizeof b_rows);
+    test_db_rows(a, origins, a_rows, sizeof a_rows);
+    test_db_rows(b, origins, b_rows, sizeof b_rows);
     CHECK(strcmp(a_rows, b_rows) == 0, "resumed clip origins differ");
 
     /* Two threads: the same clips (the arithmetic may round differently, the data may not). */
     rc = nanprobe_run(output, sizeof output, "train", VIDEO_RUN, "--threads", "2", "--out", c, NULL);
     CHECK(rc == 0, "train --threads 2: exit %d\n%s", rc, output);
-    db_rows(c, origins, b_rows, sizeof b_rows);
+    test_db_rows(c, origins, b_rows, sizeof b_rows);
     CHECK(strcmp(a_rows, b_rows) == 0, "clip origins differ between 1 and 2 threads");
     /* The clips' statistics agree to 1e-5 relative: the data is the same,
      * but the statistics' sums may run in another order with 2 threads,
      * which moves float32 results by a few 1e-7. */
     const char *inputs = "SELECT step, position, sample_id, mean, std FROM input_samples ORDER BY step, position";
-    int na = db_rows(a, inputs, a_rows, sizeof a_rows), nc = db_rows(c, inputs, b_rows, sizeof b_rows), off = 0;
+    int na = test_db_rows(a, inputs, a_rows, sizeof a_rows), nc = test_db_rows(c, inputs, b_rows, sizeof b_rows), off = 0;
     const char *pa = a_rows, *pc = b_rows;
     for (int i = 0; i < na && na == nc; i++) {
         long sa, qa, ia, sc, qc, ic;
@@ -1022,7 +992,7 @@ static void test_cli_train(void)
                       "--depth", "18", "--width", "4", "--epochs", "1", "--val-clips", "0", "--threads", "1",
                       "--no-report", "--quiet", "--skip-bad-videos", "--out", m, NULL);
     CHECK(rc == 0, "train --skip-bad-videos: exit %d\n%s", rc, output);
-    CHECK(db_rows(m, "SELECT path, problem FROM bad_videos ORDER BY path", a_rows, sizeof a_rows) == 5 &&
+    CHECK(test_db_rows(m, "SELECT path, problem FROM bad_videos ORDER BY path", a_rows, sizeof a_rows) == 5 &&
               strstr(a_rows, "y/dot.avi|too small") && strstr(a_rows, "y/cut.avi|truncated"),
           "bad_videos:\n%s", a_rows);
     path_make(m, sizeof m, "run-split");
@@ -1093,10 +1063,10 @@ static void test_cli_decode_event(void)
                           "--batch", "2", "--epochs", "2", "--threads", "1", "--no-report", "--quiet", "--out", out,
                           NULL);
     CHECK(rc == 0, "train with a file that breaks mid-run: exit %d\n%s", rc, output);
-    CHECK(db_rows(out, "SELECT step, message FROM events WHERE kind = 'video_decode'", rows, sizeof rows) == 1 &&
+    CHECK(test_db_rows(out, "SELECT step, message FROM events WHERE kind = 'video_decode'", rows, sizeof rows) == 1 &&
               strstr(rows, "bad.avi") && strstr(rows, "stopped at frame 12") && strstr(rows, "12 frames instead of 30"),
           "video_decode events:\n%s", rows);
-    CHECK(db_rows(out, "SELECT epoch, start_frame, video_frames, looped, fallback FROM clip_origins WHERE split = "
+    CHECK(test_db_rows(out, "SELECT epoch, start_frame, video_frames, looped, fallback FROM clip_origins WHERE split = "
                   "'validation' ORDER BY epoch", rows, sizeof rows) == 2 &&
               strcmp(rows, "1|0|12|1|1\n2|0|12|1|0\n") == 0,
           "validation origins of the broken file:\n%s", rows);

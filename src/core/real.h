@@ -26,9 +26,7 @@
 
 #ifdef NANPROBE_REAL_DOUBLE
 typedef double real;
-#define REAL_NAME "float64"
 #define real_sqrt sqrt
-#define real_fabs fabs
 /* On bits, like finite.h, so no compiler assumption folds it away. */
 static inline int real_is_nan(double x)
 {
@@ -38,16 +36,10 @@ static inline int real_is_nan(double x)
 }
 #include "real_names.h"
 #else
+#include "finite.h"
 typedef float real;
-#define REAL_NAME "float32"
 #define real_sqrt sqrtf
-#define real_fabs fabsf
-static inline int real_is_nan(float x)
-{
-    uint32_t bits;
-    memcpy(&bits, &x, sizeof bits);
-    return (bits & 0x7fffffffu) > 0x7f800000u;
-}
+#define real_is_nan float_is_nan
 #endif
 
 #endif

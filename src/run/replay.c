@@ -208,9 +208,7 @@ static int fast_forward(replay_session *s, long step, error *err)
 
 static int ensure_shadow(replay_session *s, error *err)
 {
-    if (s->shadow) return 0;
-    model_config c = s->m->config;
-    return shadow_create(&s->shadow, &c, err);
+    return s->shadow ? 0 : shadow_create(&s->shadow, &s->m->config, err);
 }
 
 /* Everything one replay_step works on, freed in one place. */
@@ -273,14 +271,15 @@ static int rerun_float(replay_work *w, error *err)
     return 0;
 }
 
-static void rerun_double(replay_work *w)
+/* compare: against the float32 tensors the model holds for this step. */
+static void rerun_double(replay_work *w, int compare)
 {
     replay_session *s = w->s;
     shadow_step step = {.input = model_input(s->m), .labels = w->batch.labels, .batch = w->batch.batch,
                         .adam = s->adam, .learning_rate = w->batch.learning_rate, .l2 = s->l2,
                         .adam_t = w->batch.adam_t};
     double start = omp_get_wtime();
-    shadow_run_step(s->shadow, w->row.float_rerun ? &w->view : NULL, &step);
+    shadow_run_step(s->shadow, compare ? &w->view : NULL, &step);
     w->row.double_seconds = omp_get_wtime() - start;
     w->row.double_rerun = 1;
 }
@@ -532,7 +531,7 @@ static int run_reruns(replay_work *w, error *err)
      * compare with), so the float32 step always runs. */
     if (rerun_float(w, err)) return -1;
     w->row.float_seconds = omp_get_wtime() - start;
-    if (w->double_ok) rerun_double(w);
+    if (w->double_ok) rerun_double(w, 1);
     return 0;
 }
 
@@ -560,7 +559,6 @@ int replay_step(replay_session *s, const replay_request *q, replay_outcome *out,
         w.row.message = w.message;
         rc = write_rows(&w, err);
         out->finding = w.row.finding;
-        out->reproduced = w.row.reproduced;
         snprintf(out->message, sizeof out->message, "%s", w.message);
         snprintf(out->note, sizeof out->note, "%s", w.note);
     }
@@ -592,11 +590,10 @@ int replay_shadow_end(replay_session *s, long step, const replay_batch *b, error
     replay_work w = {.s = s, .q = &q, .batch = *b};
     w.row = (replay_row){.step = step, .trigger = "shadow", .snapshot_step = step - 1, .threads = s->threads,
                          .reproduced = -1, .first_difference_layer = -1, .origin_layer = -1,
-                         .double_value = NAN, .double_max_abs = NAN, .float_rerun = 1};
+                         .double_value = NAN, .double_max_abs = NAN};
     if (shadow_view_init(&w.view, s->m, err)) return -1;
     w.have_view = 1;
-    rerun_double(&w);
-    w.row.float_rerun = 0;
+    rerun_double(&w, 1); /* against the training step itself */
     int worst = -1;
     for (int i = 0; i < shadow_tensor_count(s->shadow); i++) {
         const shadow_tensor *t = shadow_tensor_at(s->shadow, i);

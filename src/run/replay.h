@@ -79,7 +79,6 @@ typedef struct replay_session {
 
 typedef struct replay_outcome {
     replay_finding finding;
-    int reproduced;
     char message[1024];              /* the verdict's sentence */
     char note[1200];                 /* a problem the replay survived (provenance not written), or "" */
     double seconds;
