@@ -167,9 +167,16 @@ static void test_provenance(const char *base)
                            "--classes=3", "--batch=4", "--val-clips=0", "--quiet", "--data", data, "--normalize",
                            "none", "--epochs=1", "--out", dir, "--no-report", NULL);
     CHECK(rc == 3, "planted overflow: exit %d\n%s", rc, out);
-    test_db_rows(dir, "SELECT finding, origin_tensor, dominant_channel, dominant_share > 0.999 FROM replays", rows,
-            sizeof rows);
-    CHECK(strcmp(rows, "real_divergence|output|1|1\n") == 0, "planted overflow in channel 1: %s", rows);
+    /* 3e38 times a tap sum: whether the exact value passes FLT_MAX, or only
+     * a float32 partial sum does, depends on the weights and on the BLAS
+     * kernel's summation order.  Either way the finding must agree with the
+     * float64 value of the element the sentinel met first. */
+    test_db_rows(dir,
+            "SELECT CASE WHEN abs(double_value) > 3.4028234663852886e38 THEN 'real_divergence' "
+            "ELSE 'float32_artefact' END = finding, origin_tensor, dominant_channel, dominant_share > 0.999 "
+            "FROM replays",
+            rows, sizeof rows);
+    CHECK(strcmp(rows, "1|output|1|1\n") == 0, "planted overflow in channel 1 (finding matches float64): %s", rows);
     test_db_rows(dir, "SELECT source_layer, channel FROM replay_terms WHERE rank = 0", rows, sizeof rows);
     CHECK(strcmp(rows, "0|1\n") == 0, "the largest term reads input channel 1: %s", rows);
     test_db_rows(dir, "SELECT input_npy FROM replays", rows, sizeof rows);
