@@ -38,7 +38,6 @@ LDLIBS   += $(AV_LIBS) -lpthread
 
 BUILD    ?= build
 MAIN_SRC := src/cli/main.c
-LIB_SRC  := $(filter-out $(MAIN_SRC),$(wildcard src/*/*.c probes/*.c reports/*.c))
 # The engine (tensors, GEMM, layers, model, Adam) is compiled a second time
 # with `real` = double (src/core/real.h) into $(BUILD)/f64/: the replay's
 # float64 reference engine, from the same source, every symbol suffixed _f64.
@@ -51,46 +50,41 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 DEPS     := $(LIB_OBJ:.o=.d) $(BUILD)/src/cli/main.d $(TEST_BIN:=.d)
 
-# Layers, lowest first.  Each folder sees only its own headers and those of
-# the folders below it, so an upward #include fails to compile.
-INC_core    := -Isrc/core
-INC_layers  := $(INC_core) -Isrc/layers
-INC_model   := $(INC_layers) -Isrc/model
-INC_optim   := $(INC_model) -Isrc/optim
-INC_data    := $(INC_core) -Isrc/data
-INC_replay  := $(INC_optim) -Isrc/data -Isrc/replay
-INC_probes  := $(INC_optim) -Iprobes -I$(BUILD)/generated
-INC_dist    := $(INC_probes) -Isrc/dist
-INC_run     := $(INC_dist) -Isrc/data -Isrc/replay -Isrc/run
-INC_reports := $(INC_core) -Iprobes -Ireports
-INC_cli     := $(INC_run) -Isrc/data -Ireports -Isrc/cli
-INC_tests   := $(INC_cli) -Itests -Itests/fuzz
-# src/keras (Keras checkpoints in and out) sits above src/optim; run, cli and
-# the tests see it.  libhdf5 is Debian's serial build (pkg-config hdf5).
+# ---------------------------------------------------------------- layering
+# The one table of the layering: which folders each folder may see, lowest
+# first.  It gives every folder its -I flags in both builds (float and
+# float64) and is what `make layers` checks, so an upward #include fails to
+# compile and fails the check.  src/keras (Keras checkpoints in and out)
+# sits above src/optim; its headers bring libhdf5's (Debian's serial build).
+SEES_core    := core
+SEES_layers  := $(SEES_core) layers
+SEES_model   := $(SEES_layers) model
+SEES_optim   := $(SEES_model) optim
+SEES_data    := core data
+SEES_keras   := $(SEES_optim) keras
+SEES_replay  := $(SEES_optim) data replay
+SEES_probes  := $(SEES_optim) probes
+SEES_dist    := $(SEES_probes) dist
+SEES_run     := $(SEES_dist) data replay keras run
+SEES_reports := core probes reports
+SEES_cli     := $(SEES_run) reports cli
+SEES_tests   := $(SEES_cli) tests
+LAYERS := core layers model optim data keras replay probes dist run reports cli tests
+
 HDF5_CFLAGS := $(shell pkg-config --cflags hdf5 2>/dev/null || echo -I/usr/include/hdf5/serial)
 HDF5_LIBS   := $(shell pkg-config --libs hdf5 2>/dev/null || echo -lhdf5_serial)
-INC_keras   := $(INC_optim) -Isrc/keras $(HDF5_CFLAGS)
-INC_run     += -Isrc/keras $(HDF5_CFLAGS)
-INC_cli     += -Isrc/keras $(HDF5_CFLAGS)
-INC_tests   += -Isrc/keras $(HDF5_CFLAGS)
 LDLIBS      += $(HDF5_LIBS) -lzip -ljansson
-$(BUILD)/src/keras/%.o:  LAYER_INC := $(INC_keras)
-$(BUILD)/src/core/%.o:   LAYER_INC := $(INC_core)
-$(BUILD)/src/layers/%.o: LAYER_INC := $(INC_layers)
-$(BUILD)/src/model/%.o:  LAYER_INC := $(INC_model)
-$(BUILD)/src/optim/%.o:  LAYER_INC := $(INC_optim)
-$(BUILD)/src/replay/%.o: LAYER_INC := $(INC_replay)
-$(BUILD)/f64/src/core/%.o:   LAYER_INC := $(INC_core)
-$(BUILD)/f64/src/layers/%.o: LAYER_INC := $(INC_layers)
-$(BUILD)/f64/src/model/%.o:  LAYER_INC := $(INC_model)
-$(BUILD)/f64/src/optim/%.o:  LAYER_INC := $(INC_optim)
-$(BUILD)/f64/src/replay/%.o: LAYER_INC := $(INC_replay)
-$(BUILD)/src/data/%.o:   LAYER_INC := $(INC_data) $(AV_CFLAGS)
-$(BUILD)/probes/%.o:     LAYER_INC := $(INC_probes)
-$(BUILD)/src/dist/%.o:   LAYER_INC := $(INC_dist) $(MPI_CFLAGS)
-$(BUILD)/src/run/%.o:    LAYER_INC := $(INC_run)
-$(BUILD)/reports/%.o:    LAYER_INC := $(INC_reports)
-$(BUILD)/src/cli/%.o:    LAYER_INC := $(INC_cli)
+# A folder's path, and the flags that come with seeing it: generated headers,
+# third-party headers (MPI as system headers, so -Wextra judges our code).
+layer_dir    = $(if $(filter probes reports tests,$1),$1,src/$1)
+EXTRA_probes := -I$(BUILD)/generated
+EXTRA_keras  := $(HDF5_CFLAGS)
+EXTRA_tests  := -Itests/fuzz
+OWN_data     := $(AV_CFLAGS)
+OWN_dist     := $(MPI_CFLAGS)
+$(foreach L,$(LAYERS),$(eval INC_$L := $(foreach S,$(SEES_$L),-I$(call layer_dir,$S) $(EXTRA_$S))))
+$(foreach L,$(LAYERS),$(eval $(BUILD)/$(call layer_dir,$L)/%.o: LAYER_INC := $(INC_$L) $(OWN_$L)))
+$(foreach L,$(LAYERS),$(eval $(BUILD)/f64/$(call layer_dir,$L)/%.o: LAYER_INC := $(INC_$L) $(OWN_$L)))
 
 .PHONY: all deps run test test-fast tests-build layers asan valgrind check-full check-kernels bench diagnose-bench reference keras-fixtures clean fuzz fuzz-build
 
@@ -147,12 +141,10 @@ test-fast: nanprobe tests-build layers
 	tests/run_tests.sh $(BUILD)/tests ./nanprobe
 
 # The layering: every quoted #include of a folder must be a bare name found
-# in that folder's -I paths (its own layer or one below; see INC_ above).
+# in that folder's -I paths (SEES_ above).
 layers: $(BUILD)/generated/schema_sql.h $(F64_SRC:%.c=$(BUILD)/f64/%.o)
 	@tools/check_f64_names.sh $(ENGINE_SRC:%.c=$(BUILD)/f64/%.o)
-	@tools/check_layers.sh src/core="$(INC_core)" src/layers="$(INC_layers)" src/model="$(INC_model)" \
-	  src/optim="$(INC_optim)" src/data="$(INC_data)" probes="$(INC_probes)" src/dist="$(INC_dist)" \
-	  src/replay="$(INC_replay)" src/run="$(INC_run)" reports="$(INC_reports)" src/cli="$(INC_cli)" tests="$(INC_tests)" src/keras="$(INC_keras)"
+	@tools/check_layers.sh $(foreach L,$(LAYERS),$(call layer_dir,$L)="$(INC_$L)")
 
 # Same tests, built with AddressSanitizer + UndefinedBehaviorSanitizer into
 # build-asan/.  NANPROBE_SANITIZED lets the heaviest cases shrink their sizes.
@@ -178,7 +170,7 @@ check-kernels: nanprobe tests-build
 VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 valgrind:
 	@$(MAKE) --no-print-directory BUILD=build-valgrind OPT="-O2 -march=x86-64-v3" build-valgrind/nanprobe tests-build
-	OMP_NUM_THREADS=1 OPENBLAS_CORETYPE=Haswell \
+	OMP_NUM_THREADS=1 OPENBLAS_CORETYPE=Haswell TEST_TIMEOUT=5400 \
 	  tests/run_tests.sh build-valgrind/tests "$(VALGRIND) build-valgrind/nanprobe" test_data test_layers test_parity
 
 # libFuzzer harnesses (tests/fuzz/, clang + ASan + UBSan) for the .npy parser,

@@ -2,7 +2,10 @@
 # Runs every test program in a directory and totals their closing lines.
 #   tests/run_tests.sh BUILD/tests NANPROBE_BINARY [NAME...]
 # Each program prints "N passed, N failed" last and exits non-zero on failure.
+# A program still running after TEST_TIMEOUT seconds (default 900) is killed
+# and counted as failed: a hang must fail CI, not eat its 90 minutes.
 set -u
+timeout_seconds=${TEST_TIMEOUT:-900}
 dir=$1
 binary=$2
 shift 2
@@ -18,8 +21,10 @@ for name in $programs; do
     program="$dir/$name"
     [ -x "$program" ] || continue
     start=$(date +%s)
-    output=$($wrapper "$program" "$binary" 2>&1)
+    output=$(timeout --kill-after=10 "$timeout_seconds" $wrapper "$program" "$binary" 2>&1)
     status=$?
+    [ $status -eq 124 ] && output="$output
+$name: killed after ${timeout_seconds} s (TEST_TIMEOUT)"
     elapsed=$(( $(date +%s) - start ))
     line=$(printf '%s\n' "$output" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
     pass=$(printf '%s' "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')

@@ -5,7 +5,7 @@
 #   tools/check_layers.sh FOLDER=INCLUDE_FLAGS ...
 #
 # The Makefile passes each folder with the -I flags it compiles with
-# (INC_core, INC_layers, ...), so the layer order is written down once.
+# (from the SEES_ table), so the layer order is written down once.
 # Every #include "NAME" of a .c or .h file in FOLDER must be a bare file
 # name (no "../", no directory part) found in one of FOLDER's -I
 # directories (the generated ones too: the Makefile builds them first).
@@ -43,11 +43,11 @@ for spec in "$@"; do
         rm -f "${TMPDIR:-/tmp}/check_layers.$$"
     done
 done
-# A new folder must be placed in the layering (an INC_ line and an entry here).
+# A new folder must be placed in the layering (a SEES_ line and an entry in LAYERS).
 for d in src/*/ probes/ reports/; do
     d=${d%/}
     case " $* " in *" $d="*) ;; *)
-        echo "$d: not in the layer check; give it an INC_ line in the Makefile and add it to 'make layers'"
+        echo "$d: not in the layer check; give it a SEES_ line in the Makefile and add it to LAYERS"
         status=1 ;;
     esac
 done

@@ -5,6 +5,7 @@
 #include <cblas.h>
 #include <errno.h>
 #include <float.h>
+#include <jansson.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -289,41 +290,16 @@ void blas_selection_describe(const blas_selection *s, char *out, unsigned long s
     snprintf(out, size, "%s, %s kernel (%s)", s->library, s->plan.kernel, s->plan.reason);
 }
 
-/* Appends text as a JSON string body: quotes, backslashes and control
- * characters escaped (the reason may quote the user's OPENBLAS_CORETYPE). */
-static size_t json_string(char *out, size_t size, size_t used, const char *text)
-{
-    for (const unsigned char *p = (const unsigned char *)text; *p && used + 8 < size; p++) {
-        if (*p == '"' || *p == '\\') {
-            out[used++] = '\\';
-            out[used++] = (char)*p;
-        } else if (*p < 0x20) {
-            used += (size_t)snprintf(out + used, size - used, "\\u%04x", *p);
-        } else {
-            out[used++] = (char)*p;
-        }
-    }
-    out[used] = '\0';
-    return used;
-}
-
+/* jansson escapes (the reason may quote the user's OPENBLAS_CORETYPE); an
+ * object too long for `out` becomes "{}", never a cut, invalid one. */
 void blas_selection_json(const blas_selection *s, int threads, char *out, unsigned long size)
 {
-    const char *fields[][2] = {{"library", s->library}, {"kernel", s->plan.kernel},
-                               {"choice", blas_choice_names[s->plan.choice]}, {"detected", s->plan.detected},
-                               {"reason", s->plan.reason}};
-    size_t used = 0;
-    if (size < 64) {
-        if (size) out[0] = '\0';
-        return;
-    }
-    out[used++] = '{';
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        used += (size_t)snprintf(out + used, size - used, "%s\"%s\": \"", i ? ", " : "", fields[i][0]);
-        if (used >= size - 40) break;
-        used = json_string(out, size - 40, used, fields[i][1]);
-        out[used++] = '"';
-    }
-    snprintf(out + used, size - used, ", \"threads\": %d, \"sgemm_check\": %s}", threads,
-             s->sgemm_ok ? "true" : "false");
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:b}", "library", s->library, "kernel", s->plan.kernel,
+                          "choice", blas_choice_names[s->plan.choice], "detected", s->plan.detected, "reason",
+                          s->plan.reason, "threads", threads, "sgemm_check", s->sgemm_ok);
+    size_t used = o && size > 0 ? json_dumpb(o, out, size, JSON_PRESERVE_ORDER) : 0;
+    json_decref(o);
+    if (size == 0) return;
+    if (used == 0 || used >= size) snprintf(out, size, "{}");
+    else out[used] = '\0';
 }

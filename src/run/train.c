@@ -2,6 +2,7 @@
 #include "train.h"
 
 #include <cblas.h>
+#include <jansson.h>
 #include <math.h>
 #include <omp.h>
 #include <signal.h>
@@ -136,40 +137,46 @@ static void iso_time(char *out, size_t size)
     strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* text as the inside of a JSON string: quotes and backslashes escaped,
- * control characters dropped, cut short to fit. */
-static void json_escape(const char *text, char *out, size_t size)
+/* A user's text as a JSON string: a path need not be UTF-8, JSON must be, so
+ * bytes past ASCII become '?' when the whole is not valid UTF-8. */
+static json_t *json_text(const char *text)
 {
-    size_t k = 0;
-    for (const char *s = text; *s && k + 7 < size; s++) {
-        if (*s == '"' || *s == '\\') out[k++] = '\\';
-        if ((unsigned char)*s < 0x20) continue;
-        out[k++] = *s;
-    }
-    out[k] = '\0';
+    json_t *j = json_string(text);
+    if (j) return j;
+    char *copy = strdup(text);
+    if (!copy) return NULL;
+    for (char *p = copy; *p; p++)
+        if ((unsigned char)*p >= 0x80) *p = '?';
+    j = json_string(copy);
+    free(copy);
+    return j;
 }
 
-/* The run's settings as JSON for runs.config_json (every value a number or
- * a string that JSON-escapes trivially, except names, which are escaped). */
-static void options_json(const train_options *o, char *out, size_t size)
+/* The run's settings as JSON for runs.config_json, or NULL when memory runs
+ * out (free() it).  jansson escapes; the blas object arrives as JSON already
+ * (blas_selection_json). */
+static char *options_json(const train_options *o)
 {
-    char data[1024], name[512];
-    json_escape(o->data, data, sizeof data);
-    json_escape(o->name ? o->name : "", name, sizeof name);
-    snprintf(out, size,
-             "{\"depth\": %d, \"width\": %d, \"clip\": [%d, %d, %d, %d], \"classes\": %d, \"batch\": %d, "
-             "\"threads\": %d, \"init\": \"%s\", \"l2\": %.9g, \"lr\": %.9g, \"epochs\": %d, "
-             "\"steps_per_epoch\": %ld, \"data\": \"%s\", \"train_clips\": %ld, \"val_clips\": %ld, "
-             "\"normalize\": \"%s\", \"seed\": %lld, \"reduce_lr\": {\"factor\": %g, \"patience\": %d, "
-             "\"min_lr\": %g, \"min_delta\": %g}, \"early_stopping\": %d, \"probes\": %d, \"probe_every\": %d, "
-             "\"ring_steps\": %d, \"on_nan_continue\": %ld, \"injections\": %d, \"name\": \"%s\", "
-             "\"adam\": {\"beta1\": 0.9, \"beta2\": 0.999, \"epsilon\": 1e-07}%s%s}",
-             o->depth, o->width, o->clip[0], o->clip[1], o->clip[2], o->clip[3], o->classes, o->batch, o->threads,
-             o->init == INIT_HE_NORMAL ? "he_normal" : "glorot_uniform", o->l2, o->lr, o->epochs,
-             o->steps_per_epoch, data, o->train_clips, o->val_clips, normalize_name((normalize_kind)o->normalize),
-             o->seed, o->plateau_factor, o->plateau_patience, o->plateau_min_lr, o->plateau_min_delta,
-             o->early_stopping, o->probes, o->probe_every, o->ring_steps, o->on_nan_continue, o->injection_count,
-             name, o->blas_json ? ", \"blas\": " : "", o->blas_json ? o->blas_json : "");
+    json_t *c = json_pack(
+        "{s:i, s:i, s:[i,i,i,i], s:i, s:i, s:i, s:s, s:f, s:f, s:i, s:I, s:o, s:I, s:I, s:s, s:I, "
+        "s:{s:f, s:i, s:f, s:f}, s:i, s:i, s:i, s:i, s:I, s:i, s:o, s:{s:f, s:f, s:f}}",
+        "depth", o->depth, "width", o->width, "clip", o->clip[0], o->clip[1], o->clip[2], o->clip[3], "classes",
+        o->classes, "batch", o->batch, "threads", o->threads, "init",
+        o->init == INIT_HE_NORMAL ? "he_normal" : "glorot_uniform", "l2", o->l2, "lr", o->lr, "epochs", o->epochs,
+        "steps_per_epoch", (json_int_t)o->steps_per_epoch, "data", json_text(o->data), "train_clips",
+        (json_int_t)o->train_clips, "val_clips", (json_int_t)o->val_clips, "normalize",
+        normalize_name((normalize_kind)o->normalize), "seed", (json_int_t)o->seed, "reduce_lr", "factor",
+        o->plateau_factor, "patience", o->plateau_patience, "min_lr", o->plateau_min_lr, "min_delta",
+        o->plateau_min_delta, "early_stopping", o->early_stopping, "probes", o->probes, "probe_every",
+        o->probe_every, "ring_steps", o->ring_steps, "on_nan_continue", (json_int_t)o->on_nan_continue,
+        "injections", o->injection_count, "name", json_text(o->name ? o->name : ""), "adam", "beta1", 0.9, "beta2", 0.999,
+        "epsilon", 1e-07);
+    json_t *blas = o->blas_json ? json_loads(o->blas_json, 0, NULL) : NULL;
+    if (c && blas) json_object_set_new(c, "blas", blas);
+    else json_decref(blas);
+    char *text = c ? json_dumps(c, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) : NULL;
+    json_decref(c);
+    return text;
 }
 
 static void run_note(run *r, const char *format, ...) __attribute__((format(printf, 2, 3)));
@@ -436,11 +443,12 @@ static int start_new_run(run *r, const char *database, error *err)
     early_stopping_init(&r->state.early, o->early_stopping, 0.0);
     if (!database) return 0; /* under mpirun, a rank that writes nothing */
     if (checkpoint_save(r->dir, &r->state, &r->m, r->argc, r->argv, err)) return -1;
-    char started[32], clip[64], config[4096];
+    char started[32], clip[64];
     iso_time(started, sizeof started);
     snprintf(clip, sizeof clip, "%dx%dx%dx%d", r->m.config.clip[0], r->m.config.clip[1], r->m.config.clip[2],
              r->m.config.clip[3]);
-    options_json(o, config, sizeof config);
+    char *config = options_json(o);
+    if (!config) return error_set(err, "out of memory writing the run's settings as JSON");
     const char *base = strrchr(r->dir, '/');
     base = base && base[1] ? base + 1 : r->dir;
     run_row row = {.name = o->name ? o->name : base, .version = NANPROBE_VERSION, .started_at = started,
@@ -449,7 +457,9 @@ static int start_new_run(run *r, const char *database, error *err)
                    .config_json = config, .depth = o->depth, .width = o->width, .classes = o->classes,
                    .batch = o->batch, .probe_every = o->probe_every, .l2 = o->l2, .lr = o->lr,
                    .seed = o->seed, .identity = r->state.identity};
-    return db_writer_create(&r->db, database, &row, &r->m, err);
+    int rc = db_writer_create(&r->db, database, &row, &r->m, err);
+    free(config);
+    return rc;
 }
 
 /* ------------------------------------------------------------ replay */

@@ -1,0 +1,16 @@
+build-chk/probes/inject.o: probes/inject.c probes/inject.h \
+ src/core/error.h src/model/model.h src/layers/batchnorm.h \
+ src/core/real.h src/core/finite.h src/layers/conv3d.h \
+ src/layers/window.h src/layers/maxpool3d.h src/core/tensor.h \
+ src/core/real.h
+probes/inject.h:
+src/core/error.h:
+src/model/model.h:
+src/layers/batchnorm.h:
+src/core/real.h:
+src/core/finite.h:
+src/layers/conv3d.h:
+src/layers/window.h:
+src/layers/maxpool3d.h:
+src/core/tensor.h:
+src/core/real.h:

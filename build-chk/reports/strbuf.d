@@ -1,0 +1,2 @@
+build-chk/reports/strbuf.o: reports/strbuf.c reports/strbuf.h
+reports/strbuf.h:

@@ -1,0 +1,16 @@
+build-chk/src/keras/keras_order.o: src/keras/keras_order.c \
+ src/keras/keras_order.h src/model/model.h src/layers/batchnorm.h \
+ src/core/real.h src/core/finite.h src/layers/conv3d.h src/core/error.h \
+ src/layers/window.h src/layers/maxpool3d.h src/core/tensor.h \
+ src/core/real.h
+src/keras/keras_order.h:
+src/model/model.h:
+src/layers/batchnorm.h:
+src/core/real.h:
+src/core/finite.h:
+src/layers/conv3d.h:
+src/core/error.h:
+src/layers/window.h:
+src/layers/maxpool3d.h:
+src/core/tensor.h:
+src/core/real.h:

@@ -1,0 +1,2 @@
+build-chk/tests/test_pipeline: tests/test_pipeline.c tests/test_util.h
+tests/test_util.h:
