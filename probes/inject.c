@@ -11,6 +11,7 @@
 #include "model.h"
 
 static const char *const kind_names[] = {"nan-input", "inf-forward", "inf-backward", "scale-weights"};
+_Static_assert(sizeof kind_names / sizeof kind_names[0] == INJECT_KIND_COUNT, "one name per injection_kind");
 
 /* Both bounds are checked here, before any narrowing: a value that does
  * not fit the field it lands in must never become a negative index. */
@@ -119,7 +120,7 @@ int injection_parse(const char *spec, const model *m, injection *out, error *err
     if (!at) return error_set(err, "--inject '%s': %s", spec, usage);
     size_t kind_length = (size_t)(at - spec);
     int kind = -1;
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < INJECT_KIND_COUNT; k++)
         if (strlen(kind_names[k]) == kind_length && strncmp(spec, kind_names[k], kind_length) == 0) kind = k;
     if (kind < 0) return error_set(err, "--inject '%s': unknown kind; %s", spec, usage);
     out->kind = (injection_kind)kind;

@@ -22,6 +22,7 @@ typedef enum injection_kind {
     INJECT_INF_FORWARD,
     INJECT_INF_BACKWARD,
     INJECT_SCALE_WEIGHTS,
+    INJECT_KIND_COUNT
 } injection_kind;
 
 typedef struct injection {

@@ -37,6 +37,7 @@ const char *layer_kind_name(layer_kind kind)
 const char *parameter_role_name(parameter_role role)
 {
     static const char *const names[] = {"kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance"};
+    _Static_assert(sizeof names / sizeof names[0] == PARAMETER_ROLE_COUNT, "one name per parameter_role");
     return names[role];
 }
 

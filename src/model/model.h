@@ -42,6 +42,7 @@ typedef enum parameter_role {
     PARAM_BETA,
     PARAM_MOVING_MEAN,
     PARAM_MOVING_VARIANCE,
+    PARAMETER_ROLE_COUNT
 } parameter_role;
 
 typedef enum initializer_kind { INIT_HE_NORMAL, INIT_GLOROT_UNIFORM } initializer_kind;

@@ -39,6 +39,7 @@ void train_request_stop(void)
 const char *train_status_name(train_status status)
 {
     static const char *const names[] = {"completed", "early_stopped", "nan", "interrupted", "completed"};
+    _Static_assert(sizeof names / sizeof names[0] == TRAIN_STATUS_COUNT, "one name per train_status");
     return names[status];
 }
 

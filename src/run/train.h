@@ -79,6 +79,7 @@ typedef enum train_status {
     TRAIN_NAN,
     TRAIN_INTERRUPTED,
     TRAIN_MAX_STEPS,
+    TRAIN_STATUS_COUNT
 } train_status;
 
 /* Mean seconds per step by kind, after the warm-up steps (the first steps

@@ -1,4 +1,0 @@
-build-chk/reports/gnuplot.o: reports/gnuplot.c reports/gnuplot.h \
- src/core/error.h
-reports/gnuplot.h:
-src/core/error.h:

@@ -1,5 +1,0 @@
-build-chk/src/layers/loss.o: src/layers/loss.c src/layers/loss.h \
- src/core/real.h src/core/finite.h
-src/layers/loss.h:
-src/core/real.h:
-src/core/finite.h:
