@@ -1,4 +1,5 @@
-/* tensor.h: float32 tensors that carry their shape, and the arenas they live in.
+/* tensor.h: tensors that carry their shape, and the arenas they live in;
+ * `real` is float32, or float64 in the replay's twin build (real.h).
  *
  * Activations are channels-last like Keras: (N, D, H, W, C).  Conv kernels are
  * Keras' (kd, kh, kw, Cin, Cout) and Dense kernels (in, out), so a kernel is
@@ -35,13 +36,13 @@ void tensor_format_shape(const tensor *t, int skip_batch, char *out, size_t out_
  * and the same sequence of arena_take() calls hands out the pieces. */
 typedef struct arena {
     real *base;
-    size_t capacity; /* floats */
-    size_t used;     /* floats */
+    size_t capacity; /* reals */
+    size_t used;     /* reals */
 } arena;
 
 /* Rounds n up to whole 64-byte lines so every piece starts aligned. */
 size_t arena_round(size_t n);
-/* Counts n floats during the sizing pass (base == NULL) or hands them out. */
+/* Counts n reals during the sizing pass (base == NULL) or hands them out. */
 real *arena_take(arena *a, size_t n);
 /* Allocates the block for everything counted so far (zero-filled, 64-byte
  * aligned: page-aligned in fact); returns -1 if the allocation fails. */

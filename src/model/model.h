@@ -130,7 +130,7 @@ void model_init_weights(model *m, initializer_kind init, uint64_t seed);
  * layer's output tensor header follows. */
 void model_set_batch(model *m, int batch);
 
-/* The batch goes here, (batch, D, H, W, C) floats, before model_forward. */
+/* The batch goes here, (batch, D, H, W, C) reals, before model_forward. */
 real *model_input(model *m);
 const real *model_logits(const model *m);
 /* Gradient of the objective w.r.t. the logits goes here before backward. */
