@@ -92,7 +92,7 @@ $(BUILD)/src/run/%.o:    LAYER_INC := $(INC_run)
 $(BUILD)/reports/%.o:    LAYER_INC := $(INC_reports)
 $(BUILD)/src/cli/%.o:    LAYER_INC := $(INC_cli)
 
-.PHONY: all deps run test test-fast tests-build layers asan valgrind check-full check-kernels bench diagnose-bench reference keras-fixtures clean fuzz fuzz-build
+.PHONY: man docs docs-check install uninstall demo all deps run test test-fast tests-build layers asan valgrind check-full check-kernels bench diagnose-bench reference keras-fixtures clean fuzz fuzz-build
 
 all: nanprobe
 
@@ -202,6 +202,18 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/libnanprobe
 	$(CC) $(CFLAGS) $(INC_tests) -fsanitize=fuzzer -o $@ $< $(BUILD)/libnanprobe.a $(LDFLAGS) -fsanitize=fuzzer $(LDLIBS)
 
 $(BUILD)/tests/test_fuzz_replay: tests/fuzz/fuzz.h $(wildcard tests/fuzz/fuzz_*.c)
+
+# The man pages, the bash completion and docs/options.md are printed by
+# `nanprobe help` from the command and option tables in src/cli/.
+man: nanprobe
+	@mkdir -p $(BUILD)/man
+	./nanprobe help --man > $(BUILD)/man/nanprobe.1
+	for c in $$(./nanprobe help | sed -n 's/^  \([a-z-]*\) .*/\1/p'); do \
+	  ./nanprobe help $$c --man > $(BUILD)/man/nanprobe-$$c.1 || exit 1; done
+	./nanprobe help --completion > $(BUILD)/nanprobe.bash
+
+docs: nanprobe
+	./nanprobe help --markdown > docs/options.md
 
 bench: nanprobe
 	@tools/install-deps.sh bench

@@ -101,6 +101,8 @@ typedef struct train_result {
     train_timing timing;
     char database[4200];
     char report[4200];       /* index.html of the report, when the command wrote one */
+    int bad_option;          /* train_run refused an option's value it could check only against the
+                              * model (--inject naming no layer, a sample outside the batch): a usage error */
 } train_result;
 
 /* What a run is, told once when it has opened. */
