@@ -1,7 +1,9 @@
 # nanprobe: numerical-stability probes for a ResNet3D trained in C on OpenBLAS.
 #
+#   make demo    one minute: build, then train a small ResNet3D into a NaN and explain it
 #   make run     install missing Debian packages (as root), build, run the main job
 #   make test    build and run every test, then the sanitizer pass
+#   make install PREFIX=...   the binary, man pages and bash completion (make uninstall)
 #   make bench   speed / memory against PyTorch (long; needs python3-torch)
 #
 # The build links OpenBLAS' OpenMP flavour on purpose: our own element-wise
@@ -214,6 +216,28 @@ man: nanprobe
 
 docs: nanprobe
 	./nanprobe help --markdown > docs/options.md
+
+# Every ```sh block in README.md and docs/*.md whose first line is the
+# comment `# runnable` runs in a scratch directory with ./nanprobe on PATH
+# (tools/docs_check.sh); docs/options.md must be what the binary prints.
+docs-check: nanprobe
+	./nanprobe help --markdown | diff -u docs/options.md - || \
+	  { echo "docs/options.md is out of date: make docs"; exit 1; }
+	tools/docs_check.sh ./nanprobe README.md docs/*.md
+
+# make install PREFIX=/opt/nanprobe (DESTDIR for packaging): the binary,
+# its man pages and its bash completion; make uninstall removes them.
+PREFIX  ?= /usr/local
+install: nanprobe
+	tools/install.sh ./nanprobe "$(DESTDIR)$(PREFIX)"
+
+uninstall:
+	tools/install.sh --uninstall "$(DESTDIR)$(PREFIX)"
+
+# One minute: a small ResNet3D diverges by itself and the NaN is explained.
+demo: deps
+	@$(MAKE) --no-print-directory nanprobe
+	./nanprobe demo
 
 bench: nanprobe
 	@tools/install-deps.sh bench

@@ -70,9 +70,10 @@ static void check_tables(void)
         check_spellings(c);
         check_rows(c);
     }
-    CHECK(count >= 13, "%d commands", count);
+    CHECK(count >= 14, "%d commands", count);
     /* The commands that write an output name it with -o (long form --out). */
-    static const char *const writers[] = {"train", "init", "ablate", "report", "compare", "export-keras", "data"};
+    static const char *const writers[] = {"demo", "train", "init", "ablate", "report", "compare", "export-keras",
+                                          "data"};
     for (size_t i = 0; i < sizeof writers / sizeof writers[0]; i++) {
         const option_spec *out = options_find(command_find(writers[i])->options, "-o");
         CHECK(out && strcmp(out->name, "--out") == 0, "%s: -o is not its --out", writers[i]);
@@ -172,6 +173,22 @@ static void check_outputs(void)
     test_remove_tree(dir);
 }
 
+/* nanprobe demo: a natural NaN, explained, with the report's path and
+ * the verdict's three lines (lr-700 of tests/test_diagnose.c checks the
+ * verdict itself). */
+static void check_demo(void)
+{
+    char dir[256], run[300];
+    test_temp_dir(dir, sizeof dir, "cli-demo");
+    snprintf(run, sizeof run, "%s/demo", dir);
+    int status = test_run_args(nanprobe, output, sizeof output, "demo", "-o", run, "--threads=2", NULL);
+    CHECK(status == 0 && strstr(output, "NaN explained in") && strstr(output, "/report/index.html") &&
+              strstr(output, "\n  Cause: ") && strstr(output, "\n  Path: ") && strstr(output, "\n  Fix: ") &&
+              exists(run, "report/index.html"),
+          "demo: status %d\n%s", status, output);
+    test_remove_tree(dir);
+}
+
 int main(int argc, char **argv)
 {
     nanprobe = test_binary(argc, argv);
@@ -179,5 +196,6 @@ int main(int argc, char **argv)
     check_train_defaults();
     check_generated();
     check_outputs();
+    check_demo();
     return test_finish();
 }

@@ -43,6 +43,12 @@ static int run_replay(int argc, char **argv, const command_context *context)
 
 /* In the order of `nanprobe help`: first the workflow, then the tools. */
 const command_spec commands[] = {
+    {"demo", "[-o DIR]", "one minute: train a small ResNet3D into a natural NaN and explain it",
+     "Trains a ResNet3D-18 of width 4 on synthetic 8x32x32 clips with Adam at learning rate 700, far too "
+     "large, so the run diverges by itself (nothing is planted): a BatchNorm variance grows by decades per "
+     "step until float32 overflows, around step 8. Writes the run and its report into DIR and prints the "
+     "report's path and the verdict's Cause, Path and Fix. Exits 0 when the NaN was explained.",
+     demo_option_specs, NULL, command_demo, 1, 1},
     {"train", "[options]", "train the seed's ResNet3D, probing every layer every step into DIR/run.db",
      "Trains the seed's ResNet3D with Keras semantics, probing every layer every step into DIR/run.db, and "
      "names the first non-finite value if one appears; then writes the report (DIR/report/index.html). "

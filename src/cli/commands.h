@@ -49,9 +49,10 @@ int command_summary(int argc, char **argv, const command_context *context);
 int command_schema(int argc, char **argv, const command_context *context);
 int command_version(int argc, char **argv, const command_context *context);
 int command_help(int argc, char **argv, const command_context *context);
+int command_demo(int argc, char **argv, const command_context *context);
 
 extern const option_spec report_option_specs[], compare_option_specs[], summary_option_specs[],
     version_option_specs[], help_option_specs[], ablate_option_specs[], data_option_specs[],
-    export_keras_option_specs[], replay_option_specs[], doctor_option_specs[];
+    export_keras_option_specs[], replay_option_specs[], doctor_option_specs[], demo_option_specs[];
 
 #endif
