@@ -217,9 +217,10 @@ man: nanprobe
 docs: nanprobe
 	./nanprobe help --markdown > docs/options.md
 
-# Every ```sh block in README.md and docs/*.md whose first line is the
-# comment `# runnable` runs in a scratch directory with ./nanprobe on PATH
-# (tools/docs_check.sh); docs/options.md must be what the binary prints.
+# The examples of README.md and docs/*.md (tools/docs_check.sh): every ```sh
+# block marked `# runnable` runs in a scratch directory with nanprobe on PATH,
+# every ```sql block against the demo's run.db; docs/options.md must be what
+# the binary prints (docs/architecture.md, "The documentation").
 docs-check: nanprobe
 	./nanprobe help --markdown | diff -u docs/options.md - || \
 	  { echo "docs/options.md is out of date: make docs"; exit 1; }

@@ -118,6 +118,14 @@ static void check_generated(void)
     CHECK(status == 0 && committed && strcmp(committed, output) == 0,
           "docs/options.md differs from `nanprobe help --markdown` (run make docs)");
     free(committed);
+    /* The README's table of commands lists every command. */
+    char *readme = test_read_file("README.md", NULL);
+    for (const command_spec *c = commands; c->name; c++) {
+        char row[64];
+        snprintf(row, sizeof row, "| `nanprobe %s", c->name);
+        CHECK(readme && strstr(readme, row), "README.md's table of commands lacks %s", c->name);
+    }
+    free(readme);
     for (const command_spec *c = commands; c->name; c++) {
         status = test_run_args(nanprobe, output, sizeof output, "help", c->name, "--man", NULL);
         CHECK(status == 0 && strncmp(output, ".TH NANPROBE-", 13) == 0 && strstr(output, ".SH SYNOPSIS"),

@@ -3,7 +3,7 @@
  * It prints nothing: progress, notes and warnings go to the caller's
  * train_callbacks, and the report is the command's business.
  *
- * Keras semantics reproduced (see ../shared/spec and the README): the
+ * Keras semantics reproduced (see ../shared/spec and docs/keras-nan.md): the
  * epoch's batches come from a fresh seeded permutation, the last batch of a
  * full pass is partial as in fit() on arrays; the step objective is the mean
  * cross-entropy plus lambda*sum(w^2) over every kernel (weights before the
