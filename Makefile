@@ -94,7 +94,7 @@ $(BUILD)/src/run/%.o:    LAYER_INC := $(INC_run)
 $(BUILD)/reports/%.o:    LAYER_INC := $(INC_reports)
 $(BUILD)/src/cli/%.o:    LAYER_INC := $(INC_cli)
 
-.PHONY: man docs docs-check install uninstall demo all deps run test test-fast tests-build layers asan valgrind check-full check-kernels bench diagnose-bench reference keras-fixtures clean fuzz fuzz-build
+.PHONY: browser-check man docs docs-check install uninstall demo all deps run test test-fast tests-build layers asan valgrind check-full check-kernels bench diagnose-bench reference keras-fixtures clean fuzz fuzz-build
 
 all: nanprobe
 
@@ -168,6 +168,12 @@ asan:
 check-full: test valgrind
 	NANPROBE_FULL=1 tests/run_tests.sh $(BUILD)/tests ./nanprobe
 	tests/run_kernels.sh $(BUILD)/tests ./nanprobe
+	tools/browser_check.sh ./nanprobe $(BUILD)/screenshots
+
+# The report pages in headless Chromium (part of check-full): every image
+# loads, the verdict card is there; screenshots in $(BUILD)/screenshots.
+browser-check: nanprobe
+	tools/browser_check.sh ./nanprobe $(BUILD)/screenshots
 
 # The suite under each OpenBLAS kernel the CPU can run (part of check-full).
 check-kernels: nanprobe tests-build
