@@ -169,6 +169,7 @@ check-full: test valgrind
 	NANPROBE_FULL=1 tests/run_tests.sh $(BUILD)/tests ./nanprobe
 	tests/run_kernels.sh $(BUILD)/tests ./nanprobe
 	tools/browser_check.sh ./nanprobe $(BUILD)/screenshots
+	@$(MAKE) --no-print-directory docs-check
 
 # The report pages in headless Chromium (part of check-full): every image
 # loads, the verdict card is there; screenshots in $(BUILD)/screenshots.
@@ -243,7 +244,7 @@ uninstall:
 
 # One minute: a small ResNet3D diverges by itself and the NaN is explained.
 demo: deps
-	@$(MAKE) --no-print-directory nanprobe
+	@$(MAKE) --no-print-directory -j$$(nproc) nanprobe
 	./nanprobe demo
 
 bench: nanprobe
