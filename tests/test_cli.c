@@ -75,7 +75,9 @@ static void check_tables(void)
     static const char *const writers[] = {"demo", "train", "init", "ablate", "report", "compare", "export-keras",
                                           "data"};
     for (size_t i = 0; i < sizeof writers / sizeof writers[0]; i++) {
-        const option_spec *out = options_find(command_find(writers[i])->options, "-o");
+        const command_spec *c = command_find(writers[i]);
+        const option_spec *out = options_find(c->options, "-o");
+        if (!out && c->inherits) out = options_find(command_find(c->inherits)->options, "-o");
         CHECK(out && strcmp(out->name, "--out") == 0, "%s: -o is not its --out", writers[i]);
     }
     CHECK(strcmp(options_find(data_option_specs, "--sheet")->name, "--out") == 0, "data: --sheet is -o's old spelling");

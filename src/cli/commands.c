@@ -57,7 +57,7 @@ const command_spec commands[] = {
     {"init", "[train options]", "write the run database and the untrained model's checkpoint",
      "Writes the run database and the checkpoint of the untrained model (train --max-steps 0 --no-report), "
      "to compare initializations or to start a run later with train --resume.",
-     train_option_specs, NULL, command_init, 1, 1},
+     no_options, "train", command_init, 1, 1},
     {"report", "RUN/run.db [-o DIR]", "write the NaN (or health) report of a run: verdict, figures, rules",
      "Writes the NaN report of a run (or, without a NaN, its health report): index.html with the verdict card, "
      "verdict.txt, figures as PNG and SVG, their gnuplot scripts and data.",
