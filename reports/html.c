@@ -9,7 +9,13 @@
 
 void html_escape(FILE *f, const char *text)
 {
-    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
+    html_escape_span(f, text ? text : "", text ? strlen(text) : 0);
+}
+
+void html_escape_span(FILE *f, const char *text, size_t length)
+{
+    const unsigned char *end = (const unsigned char *)text + length;
+    for (const unsigned char *p = (const unsigned char *)text; p < end && *p; p++) {
         switch (*p) {
         case '&': fputs("&amp;", f); break;
         case '<': fputs("&lt;", f); break;

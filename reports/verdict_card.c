@@ -40,15 +40,6 @@ static const card_row *row_of(const char *line, size_t length)
     return NULL;
 }
 
-static void escape_span(FILE *f, const char *text, size_t length)
-{
-    char buf[8192];
-    size_t n = length < sizeof buf - 1 ? length : sizeof buf - 1;
-    memcpy(buf, text, n);
-    buf[n] = '\0';
-    html_escape(f, buf);
-}
-
 /* Does a Path segment continue the link before it?  A link reads "LAYER
  * TENSOR STAT [baseline] BEFORE -> AFTER (step S)": what follows its own
  * arrow is a number (or Inf, NaN), while the next link starts with a name. */
@@ -66,10 +57,10 @@ static void path_html(FILE *f, const char *text, size_t length)
     while (p < end) {
         const char *arrow = strstr(p, " -> ");
         if (!arrow || arrow >= end) {
-            escape_span(f, p, (size_t)(end - p));
+            html_escape_span(f, p, (size_t)(end - p));
             break;
         }
-        escape_span(f, p, (size_t)(arrow - p));
+        html_escape_span(f, p, (size_t)(arrow - p));
         p = arrow + 4;
         fputs(continues_link(p) ? " &rarr; " : "</li>\n<li>", f);
     }
@@ -81,20 +72,20 @@ static void cause_html(FILE *f, const char *text, size_t length)
 {
     const char *colon = strstr(text, ": ");
     if (!colon || colon >= text + length) {
-        escape_span(f, text, length);
+        html_escape_span(f, text, length);
         return;
     }
     fputs("<strong>", f);
-    escape_span(f, text, (size_t)(colon - text));
+    html_escape_span(f, text, (size_t)(colon - text));
     fputs("</strong>", f);
-    escape_span(f, colon, length - (size_t)(colon - text));
+    html_escape_span(f, colon, length - (size_t)(colon - text));
 }
 
 static void value_html(FILE *f, const card_row *row, const char *text, size_t length)
 {
     if (row && strcmp(row->label, "Path") == 0) path_html(f, text, length);
     else if (row && strcmp(row->label, "Cause") == 0) cause_html(f, text, length);
-    else escape_span(f, text, length);
+    else html_escape_span(f, text, length);
 }
 
 void verdict_card_html(FILE *f, const char *verdict, int healthy)
@@ -139,11 +130,11 @@ void verdict_evidence_html(FILE *f, const char *verdict)
             fputs("<li>", f);
             if (colon) {
                 fputs("<b>", f);
-                escape_span(f, line, (size_t)(colon - line) + 1);
+                html_escape_span(f, line, (size_t)(colon - line) + 1);
                 fputs("</b>", f);
-                escape_span(f, colon + 1, length - (size_t)(colon - line) - 1);
+                html_escape_span(f, colon + 1, length - (size_t)(colon - line) - 1);
             } else {
-                escape_span(f, line, length);
+                html_escape_span(f, line, length);
             }
             fputs("</li>\n", f);
         }
