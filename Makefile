@@ -1,7 +1,9 @@
 # nanprobe: numerical-stability probes for a ResNet3D trained in C on OpenBLAS.
 #
+#   make demo    one minute: build, then train a small ResNet3D into a NaN and explain it
 #   make run     install missing Debian packages (as root), build, run the main job
 #   make test    build and run every test, then the sanitizer pass
+#   make install PREFIX=...   the binary, man pages and bash completion (make uninstall)
 #   make bench   speed / memory against PyTorch (long; needs python3-torch)
 #
 # The build links OpenBLAS' OpenMP flavour on purpose: our own element-wise
@@ -86,7 +88,7 @@ $(foreach L,$(LAYERS),$(eval INC_$L := $(foreach S,$(SEES_$L),-I$(call layer_dir
 $(foreach L,$(LAYERS),$(eval $(BUILD)/$(call layer_dir,$L)/%.o: LAYER_INC := $(INC_$L) $(OWN_$L)))
 $(foreach L,$(LAYERS),$(eval $(BUILD)/f64/$(call layer_dir,$L)/%.o: LAYER_INC := $(INC_$L) $(OWN_$L)))
 
-.PHONY: all deps run test test-fast tests-build layers asan valgrind check-full check-kernels bench diagnose-bench reference keras-fixtures clean fuzz fuzz-build
+.PHONY: browser-check man docs docs-check install uninstall demo all deps run test test-fast tests-build layers asan valgrind check-full check-kernels bench diagnose-bench reference keras-fixtures clean fuzz fuzz-build
 
 all: nanprobe
 
@@ -158,6 +160,13 @@ asan:
 check-full: test valgrind
 	NANPROBE_FULL=1 tests/run_tests.sh $(BUILD)/tests ./nanprobe
 	tests/run_kernels.sh $(BUILD)/tests ./nanprobe
+	tools/browser_check.sh ./nanprobe $(BUILD)/screenshots
+	@$(MAKE) --no-print-directory docs-check
+
+# The report pages in headless Chromium (part of check-full): every image
+# loads, the verdict card is there; screenshots in $(BUILD)/screenshots.
+browser-check: nanprobe
+	tools/browser_check.sh ./nanprobe $(BUILD)/screenshots
 
 # The suite under each OpenBLAS kernel the CPU can run (part of check-full).
 check-kernels: nanprobe tests-build
@@ -194,6 +203,41 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/libnanprobe
 	$(CC) $(CFLAGS) $(INC_tests) -fsanitize=fuzzer -o $@ $< $(BUILD)/libnanprobe.a $(LDFLAGS) -fsanitize=fuzzer $(LDLIBS)
 
 $(BUILD)/tests/test_fuzz_replay: tests/fuzz/fuzz.h $(wildcard tests/fuzz/fuzz_*.c)
+
+# The man pages, the bash completion and docs/options.md are printed by
+# `nanprobe help` from the command and option tables in src/cli/.
+man: nanprobe
+	@mkdir -p $(BUILD)/man
+	./nanprobe help --man > $(BUILD)/man/nanprobe.1
+	for c in $$(./nanprobe help | sed -n 's/^  \([a-z-]*\) .*/\1/p'); do \
+	  ./nanprobe help $$c --man > $(BUILD)/man/nanprobe-$$c.1 || exit 1; done
+	./nanprobe help --completion > $(BUILD)/nanprobe.bash
+
+docs: nanprobe
+	./nanprobe help --markdown > docs/options.md
+
+# The examples of README.md and docs/*.md (tools/docs_check.sh): every ```sh
+# block marked `# runnable` runs in a scratch directory with nanprobe on PATH,
+# every ```sql block against the demo's run.db; docs/options.md must be what
+# the binary prints (docs/architecture.md, "The documentation").
+docs-check: nanprobe
+	./nanprobe help --markdown | diff -u docs/options.md - || \
+	  { echo "docs/options.md is out of date: make docs"; exit 1; }
+	tools/docs_check.sh ./nanprobe README.md docs/*.md
+
+# make install PREFIX=/opt/nanprobe (DESTDIR for packaging): the binary,
+# its man pages and its bash completion; make uninstall removes them.
+PREFIX  ?= /usr/local
+install: nanprobe
+	tools/install.sh ./nanprobe "$(DESTDIR)$(PREFIX)"
+
+uninstall:
+	tools/install.sh --uninstall "$(DESTDIR)$(PREFIX)"
+
+# One minute: a small ResNet3D diverges by itself and the NaN is explained.
+demo: deps
+	@$(MAKE) --no-print-directory -j$$(nproc) nanprobe
+	./nanprobe demo
 
 bench: nanprobe
 	@tools/install-deps.sh bench

@@ -1,7 +1,7 @@
 /* db.h: the run database (run.db): schema, writing, and opening for reports.
  *
  * The schema lives in probes/schema.sql (compiled in as a string) and is
- * documented in the README; `nanprobe schema` prints it. */
+ * documented in docs/database.md; `nanprobe schema` prints it. */
 #ifndef NANPROBE_DB_H
 #define NANPROBE_DB_H
 

@@ -100,7 +100,7 @@ CREATE TABLE IF NOT EXISTS stats (
     PRIMARY KEY (run_id, step, layer_id, tensor)
 ) WITHOUT ROWID;
 
--- Derived scalars per layer and step (names in the README):
+-- Derived scalars per layer and step (names in docs/database.md):
 --   ROLE.update_ratio     ||update|| / ||w||   (ROLE in kernel, bias, gamma, beta)
 --   ROLE.adam_step_size   alpha = lr*sqrt(1-b2^t)/(1-b1^t)
 --   ROLE.adam_min_sqrt_v  min over elements of sqrt(v)

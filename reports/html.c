@@ -9,7 +9,13 @@
 
 void html_escape(FILE *f, const char *text)
 {
-    for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++) {
+    html_escape_span(f, text ? text : "", text ? strlen(text) : 0);
+}
+
+void html_escape_span(FILE *f, const char *text, size_t length)
+{
+    const unsigned char *end = (const unsigned char *)text + length;
+    for (const unsigned char *p = (const unsigned char *)text; p < end && *p; p++) {
         switch (*p) {
         case '&': fputs("&amp;", f); break;
         case '<': fputs("&lt;", f); break;
@@ -33,6 +39,17 @@ void html_begin(FILE *f, const char *title)
           ".verdict { background: #fff4f4; border-left: 6px solid #c62828; padding: 0.8em 1em; white-space: "
           "pre-wrap; font-size: 1.05em; }\n"
           ".verdict.healthy { background: #f3faf3; border-left-color: #2e7d32; }\n"
+          ".card { background: #fff4f4; border-left: 6px solid #c62828; padding: 0.6em 1em; max-width: 1100px; }\n"
+          ".card.healthy { background: #f3faf3; border-left-color: #2e7d32; }\n"
+          ".card table { border: none; font-size: 1em; margin: 0; }\n"
+          ".card th { background: none; border: none; width: 7em; padding: 0.35em 0.8em 0.35em 0; "
+          "color: #555; font-weight: bold; text-transform: uppercase; font-size: 0.8em; letter-spacing: 0.04em; }\n"
+          ".card td { border: none; padding: 0.35em 0; line-height: 1.45; }\n"
+          ".card tr + tr th, .card tr + tr td { border-top: 1px solid #f0d0d0; }\n"
+          ".card.healthy tr + tr th, .card.healthy tr + tr td { border-top-color: #cfe6cf; }\n"
+          ".card tr.Cause td { font-size: 1.1em; } .card tr.Fix td { font-weight: bold; color: #1b5e20; }\n"
+          "ol.path { margin: 0; padding-left: 1.4em; font-family: 'DejaVu Sans Mono', monospace; font-size: 0.9em; }\n"
+          "ul.evidence { font-size: 0.95em; color: #333; } h3 { font-size: 1.05em; margin-top: 1.5em; }\n"
           "table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }\n"
           "th, td { border: 1px solid #ddd; padding: 0.2em 0.5em; text-align: left; vertical-align: top; }\n"
           "th { background: #f4f4f4; } td.num { text-align: right; font-family: 'DejaVu Sans Mono', monospace; }\n"

@@ -6,11 +6,14 @@
 #ifndef NANPROBE_HTML_H
 #define NANPROBE_HTML_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 /* Writes text with & < > " ' replaced by entities and control characters
  * other than newline and tab dropped. */
 void html_escape(FILE *f, const char *text);
+/* The same for the first length bytes of text (or up to its NUL). */
+void html_escape_span(FILE *f, const char *text, size_t length);
 
 /* <!doctype html> ... <body>, with the escaped title and the shared style. */
 void html_begin(FILE *f, const char *title);

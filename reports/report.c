@@ -24,6 +24,7 @@
 #include "runplots.h"
 #include "strbuf.h"
 #include "verdict.h"
+#include "verdict_card.h"
 
 #define REPORT_RANKING_ROWS 15
 
@@ -181,7 +182,7 @@ static void write_run_meta(FILE *f, const rundata *d, const char *db_path)
 
 static void write_ranking(FILE *f, const rundata *d, const precursor_ranking *r)
 {
-    fputs("<h2>Precursor ranking</h2>\n<p>Each (layer, statistic) series is compared with its own early history "
+    fputs("<h3>Precursor ranking (supporting evidence, not a second cause)</h3>\n<p>Each (layer, statistic) series is compared with its own early history "
           "(median and spread of its first quarter); the score is the excess departure in decades beyond the "
           "series' noise band, weighted up to 2x for an early onset. Only series that left their band are "
           "listed.</p>\n",
@@ -245,7 +246,7 @@ static void write_headroom(FILE *f, const rundata *d)
 
 static void write_rules(FILE *f, const rundata *d, const rule_finding findings[RULE_COUNT])
 {
-    fputs("<h2>Symptom rules</h2>\n<table>\n<tr><th>rule</th><th>result</th><th>measured</th><th>threshold</th>"
+    fputs("<h3>Symptom rules</h3>\n<table>\n<tr><th>rule</th><th>result</th><th>measured</th><th>threshold</th>"
           "<th>what to try</th></tr>\n",
           f);
     /* failures first, then warnings, passes, no data */
@@ -324,18 +325,22 @@ static int write_index(const char *dir, const char *db_path, const rundata *d, c
     html_escape(f, title);
     fputs("</h1>\n", f);
     write_run_meta(f, d, db_path);
-    fprintf(f, "<h2>Verdict</h2>\n<div class=\"verdict%s\">", had_nan ? "" : " healthy");
-    html_escape(f, verdict);
-    fputs("</div>\n<p class=\"meta\">Also as plain text: ", f);
+    fputs("<h2>Verdict</h2>\n", f);
+    verdict_card_html(f, verdict, !had_nan);
+    fputs("<p class=\"meta\">The same card as plain text: ", f);
     html_link_if_exists(f, dir, "verdict.txt", "verdict.txt");
-    fputs(".</p>\n", f);
+    fputs(".</p>\n<h2>Supporting evidence</h2>\n<p class=\"meta\">What moved before the NaN and which symptom "
+          "rules fired. This is evidence for the card above, ranked by how far each statistic left its own "
+          "history; it is not a second cause.</p>\n",
+          f);
+    verdict_evidence_html(f, verdict);
+    write_ranking(f, d, ranking);
+    write_rules(f, d, findings);
     report_replay_section(f, dir, db_path, d, trace);
     html_figure_section(f, dir, figs, gnuplot_error,
                         "<p class=\"meta\">Click a figure for its SVG. Every figure's gnuplot script and data "
                         "files are in this directory: edit and re-run <code>gnuplot NAME.gp</code> here to "
                         "restyle.</p>\n");
-    write_ranking(f, d, ranking);
-    write_rules(f, d, findings);
     write_headroom(f, d);
     write_events(f, d);
     report_video_section(f, db_path);

@@ -629,20 +629,64 @@ static int write_highlight_data(const char *dir, const rundata *d, const char *n
     return figure_data_close(f, dir, name, err);
 }
 
+/* The smallest and largest value panel c plots (0, 0 when it has none). */
+static void panel_range(const layer_lines *ll, int c, double *lo, double *hi)
+{
+    *lo = *hi = 0;
+    for (int j = 0; j < ll->k; j++)
+        for (int bin = 0; bin < ll->b.bins; bin++) {
+            double v = line_at(ll, j, c)[bin];
+            if (!(v > 0) || !isfinite(v)) continue;
+            if (*lo == 0 || v < *lo) *lo = v;
+            if (v > *hi) *hi = v;
+        }
+}
+
+/* The reference lines of a panel, labelled so that no label overlaps
+ * another, a curve or the other panel: a threshold is drawn only when it
+ * lies within a decade of the panel's data (gnuplot does not clip labels,
+ * so one outside the range would be drawn over the neighbouring panel or
+ * the axis), the y range is widened to hold the lines and their labels,
+ * the upper label sits above its line and the lower one below its own, on
+ * an opaque box, left of the first-NaN label in the top right corner. */
+static void panel_thresholds(const panel *pn, int c, const layer_lines *ll, strbuf *body)
+{
+    double lo, hi;
+    panel_range(ll, c, &lo, &hi);
+    if (!(lo > 0)) return;
+    int shown[2], n = 0;
+    double bottom = lo, top = hi;
+    for (int t = 0; t < 2; t++) {
+        double v = pn->thresholds[t];
+        shown[t] = v > 0 && v >= lo / 10 && v <= hi * 10;
+        if (!shown[t]) continue;
+        n++;
+        if (v < bottom) bottom = v;
+        if (v > top) top = v;
+    }
+    if (n == 0) return;
+    /* a quarter of the span (at least a decade) of room above and below, for the labels */
+    double pad = fmax(1.0, 0.25 * log10(top / bottom));
+    strbuf_printf(body, "set yrange [%.6g:%.6g]\n", bottom / pow(10, pad), top * pow(10, pad));
+    for (int t = 0; t < 2; t++) {
+        double v = pn->thresholds[t], other = shown[1 - t] ? pn->thresholds[1 - t] : 0;
+        if (!shown[t]) continue;
+        int upper = !(other > v); /* the larger of the two (or the only one) goes above its line */
+        strbuf_printf(body,
+                      "set arrow %d from graph 0, first %.6g to graph 1, first %.6g nohead dt 2 lw 1.5 lc rgb "
+                      "'#555555' front\nset label %d '%s' at graph 0.84, first %.6g right offset 0,%s tc rgb "
+                      "'#444444' front boxed\n",
+                      10 + t, v, v, 10 + t, pn->threshold_labels[t], v, upper ? "0.75" : "-0.75");
+    }
+}
+
 static void layer_lines_panel_script(const rundata *d, const panel *pn, int c, const layer_lines *ll,
                                      const char *data, const char *top_data, strbuf *body)
 {
-    strbuf_printf(body, "unset arrow\nunset label\nset title '(%c) %s'\nset ylabel '%s'\n", 'a' + c, pn->title,
-                  pn->ylabel);
+    strbuf_printf(body, "unset arrow\nunset label\nset autoscale y\nset title '(%c) %s'\nset ylabel '%s'\n",
+                  'a' + c, pn->title, pn->ylabel);
     marker_nan(d, body);
-    for (int t = 0; t < 2; t++)
-        if (pn->thresholds[t] > 0)
-            strbuf_printf(body,
-                          "set arrow %d from graph 0, first %.6g to graph 1, first %.6g nohead dt 2 lw 1.5 lc rgb "
-                          "'#555555' front\nset label %d '%s' at graph 0.99, first %.6g right offset 0,0.6 tc rgb "
-                          "'#555555' front\n",
-                          10 + t, pn->thresholds[t], pn->thresholds[t], 10 + t, pn->threshold_labels[t],
-                          pn->thresholds[t]);
+    panel_thresholds(pn, c, ll, body);
     if (!ll->has[c]) {
         strbuf_append(body, "set multiplot next\n");
         return;

@@ -234,6 +234,7 @@ void verdict_compose_traced(const rundata *d, const cause_trace *trace, const pr
         if (trace && trace->klass != MECHANISM_NONE) cause_text_compose(d, trace, out);
         replay_text_precision(d, out);
         append_nan_origin(d, nan, trace, out);
+        strbuf_append(out, "\n" VERDICT_EVIDENCE_HEADING "\n");
         append_precursors(d, ranking, nan->step, 1, out);
         replay_text_shadow(d, out);
         append_rule_summary(findings, out);
@@ -260,6 +261,7 @@ void verdict_compose_traced(const rundata *d, const cause_trace *trace, const pr
                           text_of(d->tensor_names[tensor_index[i]], tensor));
         strbuf_append(out, ".\n");
     }
+    strbuf_append(out, "\n" VERDICT_EVIDENCE_HEADING "\n");
     append_precursors(d, ranking, ranking->end_step, 0, out);
     replay_text_shadow(d, out);
     append_rule_summary(findings, out);

@@ -10,12 +10,20 @@
 #include "rundata.h"
 #include "strbuf.h"
 
+/* The line between the verdict's card (Cause, Path, Fix, Precision, the
+ * origin; for a healthy run its headroom) and the evidence under it (the
+ * precursor ranking, the next candidates, the symptom rules): the ranking
+ * is evidence of what moved before the NaN, never a second cause. */
+#define VERDICT_EVIDENCE_HEADING "Supporting evidence (the precursor ranking and the rules, not a second cause):"
+
 /* Candidates listed after the top precursor (distinct layers). */
 #define VERDICT_NEXT_CANDIDATES 4
 
-/* Appends the verdict (a few lines of plain text) to out.  With a cause
- * trace of a run with a NaN it opens with the Cause / Path / Fix lines; the
- * origin, the precursor ranking and the rules follow as evidence. */
+/* Appends the verdict (a few lines of plain text) to out: the card, a blank
+ * line and VERDICT_EVIDENCE_HEADING, then the evidence.  With a cause trace
+ * of a run with a NaN the card is Cause / Path / Fix (/ Uncertain),
+ * Precision and the origin (first non-finite value, first bad element,
+ * created there or propagated). */
 void verdict_compose_traced(const rundata *d, const cause_trace *trace, const precursor_ranking *ranking,
                             const rule_finding findings[RULE_COUNT], strbuf *out);
 /* The same without a trace (no Cause lines). */

@@ -28,6 +28,7 @@
 #include "rules.h"
 #include "rundata.h"
 #include "test_util.h"
+#include "verdict.h"
 
 static char temp_root[512];
 
@@ -405,6 +406,45 @@ static int contains(const char *text, const char *needle)
     return text && strstr(text, needle) != NULL;
 }
 
+/* The verdict reads at a glance: the card (Cause, Path, Fix, Origin) comes
+ * first, then the evidence heading, the precursor and the rules; the page's
+ * card holds the same rows in that order, the ranking below it is labelled
+ * as evidence, and the path is one list item per link. */
+static void check_card(const char *dir, const char *v)
+{
+    const char *heading = strstr(v, VERDICT_EVIDENCE_HEADING);
+    const char *top = strstr(v, "Precursor: "), *rules = strstr(v, "Symptom rules: ");
+    const char *fix = strstr(v, "\nFix: "), *origin = strstr(v, "\nOrigin: ");
+    CHECK(heading && fix && origin && fix < origin && origin < heading && top > heading && rules > heading,
+          "the verdict is not card, heading, evidence:\n%s", v);
+    CHECK(heading && heading[-1] == '\n' && heading[-2] == '\n', "no blank line before the evidence heading");
+    char path[REPORT_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/index.html", dir);
+    char *html = test_read_file(path, NULL);
+    const char *card = html ? strstr(html, "id=\"verdict-card\"") : NULL;
+    const char *cause = card ? strstr(card, "<tr class=\"Cause\"><th>Cause</th>") : NULL;
+    const char *row_path = cause ? strstr(cause, "<tr class=\"Path\">") : NULL;
+    const char *row_fix = row_path ? strstr(row_path, "<tr class=\"Fix\">") : NULL;
+    const char *row_origin = row_fix ? strstr(row_fix, "<tr class=\"Origin\">") : NULL;
+    const char *card_end = card ? strstr(card, "</table>") : NULL;
+    CHECK(row_origin && card_end && row_origin < card_end, "index.html lacks the card's Cause, Path, Fix, Origin rows");
+    const char *ranking = html ? strstr(html, "Precursor ranking (supporting evidence, not a second cause)") : NULL;
+    const char *evidence = html ? strstr(html, "<h2>Supporting evidence</h2>") : NULL;
+    CHECK(evidence && ranking && card_end && card_end < evidence && evidence < ranking,
+          "the ranking is not below the card, labelled as evidence");
+    const char *list = row_path ? strstr(row_path, "<ol class=\"path\">") : NULL;
+    int links = 0;
+    for (const char *li = list; li && row_fix && (li = strstr(li + 1, "<li>")) && li < row_fix;) links++;
+    /* links in the text: one, plus one per " -> " that starts a name (not a number) */
+    int expected = 1;
+    const char *line = strstr(v, "Path: "), *line_end = line ? strchr(line, '\n') : NULL;
+    for (const char *a = line; a && (a = strstr(a, " -> ")) && a < line_end; a += 4)
+        expected += (a[4] >= 'a' && a[4] <= 'z') || (a[4] >= 'A' && a[4] <= 'Z' && strncmp(a + 4, "Inf", 3) && strncmp(a + 4, "NaN", 3));
+    CHECK(line && links == expected, "the card's path has %d list items, the verdict %d links", links, expected);
+    CHECK(!(card && strstr(card, "Precursor:") && strstr(card, "Precursor:") < card_end), "the precursor is inside the card");
+    free(html);
+}
+
 static void make_dir(const char *path)
 {
     if (mkdir(path, 0700) != 0 && errno != EEXIST) fprintf(stderr, "mkdir %s: %s\n", path, strerror(errno));
@@ -465,6 +505,7 @@ static void test_gradient_explosion(void)
     char *text = test_read_file(path, NULL);
     CHECK(text && strcmp(text, v) == 0, "verdict.txt differs from the result");
     free(text);
+    check_card(result.out_dir, v);
     for (int i = 0; i < 7; i++) {
         snprintf(path, sizeof path, "%s/%s.gp", result.out_dir, run_figures[i]);
         CHECK(file_exists(path), "%s missing", path);

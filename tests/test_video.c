@@ -852,7 +852,7 @@ static void test_cli_data(void)
     path_make(mixed, sizeof mixed, "mixed");
     path_make(sheet, sizeof sheet, "sheet.png");
     int rc = nanprobe_run(output, sizeof output, "data", tree, "--resize", "36x48", "--clip", "6x16x16x3",
-                          "--val-clips", "2", "--frame-step", "2", "--sheet", sheet, "--sheet-clips", "3", "--files",
+                          "--val-clips", "2", "--frame-step", "2", "-o", sheet, "--sheet-clips", "3", "--files",
                           NULL);
     CHECK(rc == 0, "nanprobe data tree: exit %d\n%s", rc, output);
     CHECK(strstr(output, "3 classes") && strstr(output, "Banana") && strstr(output, "48x36 (7)") &&

@@ -3,7 +3,7 @@
  * time), then writes the comparison report of all arms.
  *
  *   nanprobe ablate --grid init=he_normal,glorot_uniform --grid l2=0,1e-4 \
- *                   [train options] --out DIR [--jobs N]
+ *                   [train options] -o DIR [--jobs N]
  *
  * An arm that stops at a NaN is a result (exit 3 of its trainer), not a
  * failure; an arm whose trainer fails (exit 1 or 2) makes ablate exit 1
@@ -16,6 +16,7 @@
 #include "ablate.h"
 
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "comm.h"
 #include "directory.h"
 #include "exit_status.h"
+#include "commands.h"
 #include "options.h"
 #include "report.h"
 #include "train_cli.h"
@@ -51,6 +53,20 @@ typedef struct arm {
 } arm;
 
 /* Everything one ablation holds (on the heap: the arms are large). */
+/* ablate's own options (the others go to every arm's train). */
+typedef struct ablate_cli {
+    string_list grid;
+    int jobs;
+    const char *out;
+} ablate_cli;
+
+const option_spec ablate_option_specs[] = {
+    {"--grid", NULL, OPTION_LIST, offsetof(ablate_cli, grid), "KEY=V1,V2,...", NULL, "an axis of the grid, repeatable: a train option without its dashes and the values its arms take", 0, 0, NULL, ON_RESUME_NA, NULL},
+    {"--jobs", NULL, OPTION_INT, offsetof(ablate_cli, jobs), "N", "1", "arms trained at once", 1, 64, NULL, ON_RESUME_NA, NULL},
+    {"--out", "-o", OPTION_STRING, offsetof(ablate_cli, out), "DIR", NULL, "the arms' parent directory; the comparison goes to DIR/compare (default runs/ablate-DATE)", 0, 0, NULL, ON_RESUME_NA, NULL},
+    {0},
+};
+
 typedef struct ablation {
     grid_axis axes[MAX_AXES];
     int axis_count, jobs;
@@ -136,15 +152,6 @@ static const char *describe_status(int status)
     }
 }
 
-static void print_help(void)
-{
-    printf("usage: nanprobe ablate --grid KEY=V1,V2,... [--grid ...] [train options] --out DIR [--jobs N]\n\n"
-           "Trains every arm of the grid (KEY is any train option without the dashes, e.g.\n"
-           "--grid init=he_normal,glorot_uniform --grid l2=0,1e-4 is the seed's 2x2), each into\n"
-           "DIR/arm-N-..., with the other train options shared; then writes DIR/compare/index.html.\n"
-           "--jobs N runs N arms at once (threads are shared out unless --threads is given).\n");
-}
-
 /* One --grid KEY=V1,V2,...: a train option that may differ between arms. */
 static int parse_grid_option(ablation *ab, const char *value)
 {
@@ -154,7 +161,8 @@ static int parse_grid_option(ablation *ab, const char *value)
         return EXIT_USAGE;
     }
     const char *key = ab->axes[ab->axis_count].key;
-    if (!train_cli_has_option(key) || strcmp(key, "--out") == 0 || strcmp(key, "--resume") == 0 ||
+    const option_spec *train_option = options_find(train_option_specs, key);
+    if (!train_option || strcmp(train_option->name, "--out") == 0 || strcmp(key, "--resume") == 0 ||
         strcmp(key, "--inject") == 0) {
         fprintf(stderr, "nanprobe ablate: --grid key '%s' is not a train option that can vary between arms\n",
                 key + 2);
@@ -164,40 +172,24 @@ static int parse_grid_option(ablation *ab, const char *value)
     return ABLATE_CONTINUE;
 }
 
-/* ablate's own option NAME (--grid, --jobs, --out) as "--NAME=V" or "--NAME V". */
-static int own_option(int argc, char **argv, int *i, const char *name, const char **value)
-{
-    size_t n = strlen(name);
-    const char *a = argv[*i];
-    if (strncmp(a, name, n) != 0 || (a[n] != '=' && a[n] != '\0')) return 0;
-    *value = a[n] == '=' ? a + n + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
-    return 1;
-}
-
 /* Parse the grid: ablate's options, and the train options passed through. */
 static int parse_grid(ablation *ab, int argc, char **argv)
 {
-    ab->jobs = 1;
+    ablate_cli own = {0};
+    options_init("ablate", ablate_option_specs, &own);
     for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *value = NULL;
+        const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            print_help();
+            command_print_help(stdout, command_find("ablate"));
             return EXIT_OK;
         }
-        if (own_option(argc, argv, &i, "--grid", &value)) {
-            int rc = parse_grid_option(ab, value);
-            if (rc != ABLATE_CONTINUE) return rc;
-        } else if (own_option(argc, argv, &i, "--jobs", &value)) {
-            char *end;
-            long v = value ? strtol(value, &end, 10) : 0;
-            if (!value || *end || v < 1 || v > 64) {
-                fprintf(stderr, "nanprobe ablate: --jobs expects an integer in [1, 64], got '%s'\n",
-                        value ? value : "");
+        int failed;
+        error err;
+        if (options_take("ablate", ablate_option_specs, &own, argc, argv, &i, &failed, &err)) {
+            if (failed) {
+                fprintf(stderr, "%s\n", err.message);
                 return EXIT_USAGE;
             }
-            ab->jobs = (int)v;
-        } else if (own_option(argc, argv, &i, "--out", &value)) {
-            ab->out = value;
         } else if (strcmp(a, "--resume") == 0 || strncmp(a, "--resume=", 9) == 0) {
             fprintf(stderr, "nanprobe ablate: --resume is per run: resume an arm with nanprobe train --resume "
                             "DIR/arm-...\n");
@@ -211,10 +203,16 @@ static int parse_grid(ablation *ab, int argc, char **argv)
             ab->passthrough[ab->passthrough_count++] = argv[i];
         }
     }
+    for (int k = 0; k < own.grid.count; k++) {
+        int rc = parse_grid_option(ab, own.grid.items[k]);
+        if (rc != ABLATE_CONTINUE) return rc;
+    }
     if (ab->axis_count == 0) {
         fprintf(stderr, "nanprobe ablate: at least one --grid KEY=V1,V2,... is needed\n");
         return EXIT_USAGE;
     }
+    ab->jobs = own.jobs;
+    ab->out = own.out;
     if (!ab->out) {
         time_t t = time(NULL);
         struct tm tm;

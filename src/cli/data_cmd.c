@@ -9,6 +9,7 @@
  * there are any, because `train` would stop on them. */
 #include "data_cmd.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 #include "contact_sheet.h"
 #include "dataset.h"
+#include "commands.h"
 #include "options.h"
 #include "video_index.h"
 #include "video_source.h"
@@ -29,26 +31,26 @@ typedef struct data_cli {
     int split, frame_step;
 } data_cli;
 
-static int specs_build(data_cli *c, option_spec *s)
-{
-    int n = 0;
-    s[n++] = (option_spec){"--clip", OPTION_CLIP, c->clip, "DxHxWxC", "clip shape (default 16x112x112x3)", 0, 0, NULL};
-    s[n++] = (option_spec){"--classes", OPTION_INT, &c->classes, "N", "expected classes (default: as found)", 0, 100000, NULL};
-    s[n++] = (option_spec){"--normalize", OPTION_CHOICE, &c->normalize, "KIND", "none, scale (default), standardize, per_image", 0, 0, normalize_choices};
-    s[n++] = (option_spec){"--seed", OPTION_LONG, &c->seed, "N", "seed of the training crops (default 1)", 0, 9.2e18, NULL};
-    s[n++] = (option_spec){"--train-clips", OPTION_LONG, &c->train_clips, "N", "at most N training videos (default all)", 0, 1e18, NULL};
-    s[n++] = (option_spec){"--val-clips", OPTION_LONG, &c->val_clips, "N", "videos held out without a validation list (default 64)", 0, 1e18, NULL};
-    s[n++] = (option_spec){"--split", OPTION_INT, &c->split, "N", "UCF101 split files classInd.txt, trainlist0N.txt, testlist0N.txt", 1, 99, NULL};
-    s[n++] = (option_spec){"--train-list", OPTION_STRING, &c->train_list, "FILE", "lines of 'relative/path label'", 0, 0, NULL};
-    s[n++] = (option_spec){"--val-list", OPTION_STRING, &c->val_list, "FILE", "validation videos, same format", 0, 0, NULL};
-    s[n++] = (option_spec){"--resize", OPTION_STRING, &c->resize, "HxW", "frame size before the crop (default 128x171, C3D)", 0, 0, NULL};
-    s[n++] = (option_spec){"--frame-step", OPTION_INT, &c->frame_step, "K", "take every K-th frame (default 1)", 1, 1000, NULL};
-    s[n++] = (option_spec){"--skip-bad-videos", OPTION_FLAG, &c->skip_bad, NULL, "bad files are listed but not an error", 0, 0, NULL};
-    s[n++] = (option_spec){"--files", OPTION_FLAG, &c->files, NULL, "list every video with its frames, size, rate and codec", 0, 0, NULL};
-    s[n++] = (option_spec){"--sheet", OPTION_STRING, &c->sheet, "FILE.png", "contact sheet path (default contact_sheet.png)", 0, 0, NULL};
-    s[n++] = (option_spec){"--sheet-clips", OPTION_INT, &c->sheet_clips, "N", "clips on the sheet, 0 = no sheet (default 4)", 0, 64, NULL};
-    return n;
-}
+#define D(member) offsetof(data_cli, member)
+#define NA ON_RESUME_NA
+const option_spec data_option_specs[] = {
+    {"--clip", NULL, OPTION_CLIP, D(clip), "DxHxWxC", "16x112x112x3", "clip shape", 0, 0, NULL, NA, NULL},
+    {"--classes", NULL, OPTION_INT, D(classes), "N", NULL, "expected classes (default: as found)", 0, 100000, NULL, NA, NULL},
+    {"--normalize", NULL, OPTION_CHOICE, D(normalize), "KIND", "scale", "input scaling: none, scale (x/255), standardize, per_image", 0, 0, normalize_choices, NA, NULL},
+    {"--seed", NULL, OPTION_LONG, D(seed), "N", "1", "seed of the training crops", 0, 9.2e18, NULL, NA, NULL},
+    {"--train-clips", NULL, OPTION_LONG, D(train_clips), "N", NULL, "at most N training videos (default all)", 0, 1e18, NULL, NA, NULL},
+    {"--val-clips", NULL, OPTION_LONG, D(val_clips), "N", "64", "videos held out without a validation list", 0, 1e18, NULL, NA, NULL},
+    {"--split", NULL, OPTION_INT, D(split), "N", NULL, "UCF101 split files classInd.txt, trainlist0N.txt, testlist0N.txt", 1, 99, NULL, NA, NULL},
+    {"--train-list", NULL, OPTION_STRING, D(train_list), "FILE", NULL, "lines of 'relative/path label'", 0, 0, NULL, NA, NULL},
+    {"--val-list", NULL, OPTION_STRING, D(val_list), "FILE", NULL, "validation videos, same format", 0, 0, NULL, NA, NULL},
+    {"--resize", NULL, OPTION_STRING, D(resize), "HxW", NULL, "frame size before the crop (default 128x171, C3D's)", 0, 0, NULL, NA, NULL},
+    {"--frame-step", NULL, OPTION_INT, D(frame_step), "K", "1", "take every K-th frame", 1, 1000, NULL, NA, NULL},
+    {"--skip-bad-videos", NULL, OPTION_FLAG, D(skip_bad), NULL, NULL, "bad files are listed but not an error", 0, 0, NULL, NA, NULL},
+    {"--files", NULL, OPTION_FLAG, D(files), NULL, NULL, "list every video with its frames, size, rate and codec", 0, 0, NULL, NA, NULL},
+    {"--out", "-o", OPTION_STRING, D(sheet), "FILE.png", "contact_sheet.png", "the contact sheet to write", 0, 0, NULL, NA, "--sheet"},
+    {"--sheet-clips", NULL, OPTION_INT, D(sheet_clips), "N", "4", "clips on the sheet; 0 = no sheet", 0, 64, NULL, NA, NULL},
+    {0},
+};
 
 /* "HxW" with both sides >= 1; -1 if malformed. */
 int data_parse_resize(const char *text, int resize[2])
@@ -226,23 +228,12 @@ static int sheet_write(dataset *d, const data_cli *c, error *err)
 
 int data_command(int argc, char **argv)
 {
-    data_cli c = {.clip = {16, 112, 112, 3}, .normalize = NORMALIZE_SCALE, .seed = 1, .val_clips = 64,
-                  .sheet = "contact_sheet.png", .sheet_clips = 4};
-    option_spec specs[20];
-    int count = specs_build(&c, specs), help = 0, positional_count = 0;
+    data_cli c = {0};
     const char *positional[2];
+    int positional_count = 0;
+    int rc = command_options("data", &c, argc, argv, positional, 2, &positional_count);
+    if (rc >= 0) return rc;
     error err;
-    if (options_parse("data", specs, count, argc, argv, positional, 2, &positional_count, &help, &err)) {
-        fprintf(stderr, "%s\n", err.message);
-        return 2;
-    }
-    if (help) {
-        options_print_help(stdout, "nanprobe data DIR [options]",
-                           "Lists a video dataset (classes, durations, resolutions, frame rates, files that cannot be "
-                           "decoded)\nand writes a contact sheet of training clips as the network sees them.",
-                           specs, count);
-        return 0;
-    }
     if (positional_count != 1) {
         fprintf(stderr, "nanprobe data: expected one dataset directory (nanprobe data DIR [options])\n");
         return 2;
@@ -254,7 +245,7 @@ int data_command(int argc, char **argv)
         return 2;
     }
     if (c.sheet_clips > 0 && (!*c.sheet || c.sheet[strlen(c.sheet) - 1] == '/')) {
-        fprintf(stderr, "nanprobe data: --sheet expects a PNG file path, got '%s'\n", c.sheet);
+        fprintf(stderr, "nanprobe data: -o expects a PNG file path, got '%s'\n", c.sheet);
         return 2;
     }
     dataset_config dc = {.source = positional[0], .clip = {c.clip[0], c.clip[1], c.clip[2], c.clip[3]},

@@ -8,6 +8,7 @@
 #include <omp.h>
 #include <spawn.h>
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +16,12 @@
 #include <unistd.h>
 
 #include "exit_status.h"
+#include "commands.h"
 #include "options.h"
 #include "version.h"
 
 extern char **environ;
 
-#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 /* The first line `gnuplot --version` prints, or why there is none.  No
  * shell: gnuplot is found on PATH by posix_spawnp. */
@@ -80,27 +81,24 @@ static void print_blas(const blas_selection *blas)
     if (blas->warning[0]) printf("warning: %s\n", blas->warning);
 }
 
+typedef struct doctor_cli {
+    int threads;
+    double seconds;
+} doctor_cli;
+
+const option_spec doctor_option_specs[] = {
+    {"--threads", NULL, OPTION_INT, offsetof(doctor_cli, threads), "N", NULL, "threads for the sgemm measurement (default: all cores)", 1, 1024, NULL, ON_RESUME_NA, NULL},
+    {"--seconds", NULL, OPTION_DOUBLE, offsetof(doctor_cli, seconds), "S", "0.5", "how long to measure sgemm; 0 skips it", 0, 60, NULL, ON_RESUME_NA, NULL},
+    {0},
+};
+
 int doctor_main(int argc, char **argv, const blas_selection *blas)
 {
-    int threads = 0;
-    double seconds = 0.5;
-    option_spec specs[] = {
-        {"--threads", OPTION_INT, &threads, "N", "threads for the sgemm measurement (default: all cores)", 1, 1024, NULL},
-        {"--seconds", OPTION_DOUBLE, &seconds, "S", "how long to measure sgemm (default 0.5; 0 skips it)", 0, 60, NULL},
-    };
-    error err;
-    int help = 0;
-    if (options_parse("doctor", specs, COUNT(specs), argc, argv, NULL, 0, NULL, &help, &err)) {
-        fprintf(stderr, "%s\n", err.message);
-        return EXIT_USAGE;
-    }
-    if (help) {
-        options_print_help(stdout, "nanprobe doctor [options]   (also: nanprobe version --verbose)",
-                           "Prints the CPU and its features, the BLAS library, the kernel that runs and why, the "
-                           "threads,\na measured sgemm rate, and the SQLite and gnuplot versions.",
-                           specs, COUNT(specs));
-        return EXIT_OK;
-    }
+    doctor_cli c = {0};
+    int rc = command_options("doctor", &c, argc, argv, NULL, 0, NULL);
+    if (rc >= 0) return rc;
+    int threads = c.threads;
+    double seconds = c.seconds;
     if (threads > 0) omp_set_num_threads(threads);
     printf("nanprobe %s\n", NANPROBE_VERSION);
     print_cpu(&blas->cpu);

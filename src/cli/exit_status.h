@@ -1,5 +1,5 @@
 /* exit_status.h: the exit statuses of every nanprobe command (decided in
- * src/cli only; the README lists them):
+ * src/cli only; docs/training.md lists them):
  *   0  done (also early stopping, --max-steps)
  *   1  a failure (bad data file, disk full, ...): the message says which
  *   2  a usage error: unknown option or bad value

@@ -5,18 +5,21 @@
 #include <math.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "checkpoint.h"
 #include "keras.h"
+#include "commands.h"
 #include "options.h"
 #include "train_cli.h"
 
+#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
-#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static void add_arg(keras_train_args *extra, const char *format, ...) __attribute__((format(printf, 2, 3)));
 
@@ -165,27 +168,27 @@ static int load_run(const char *dir, model *m, checkpoint_state *state, double *
     return 0;
 }
 
+typedef struct export_keras_cli {
+    const char *out;
+    int optimizer;
+} export_keras_cli;
+
+const option_spec export_keras_option_specs[] = {
+    {"--out", "-o", OPTION_STRING, offsetof(export_keras_cli, out), "FILE.h5", NULL, "the Keras file to write (required)", 0, 0, NULL, ON_RESUME_NA, NULL},
+    {"--optimizer", NULL, OPTION_FLAG, offsetof(export_keras_cli, optimizer), NULL, NULL, "also write Adam's state (iterations, m, v)", 0, 0, NULL, ON_RESUME_NA, NULL},
+    {0},
+};
+
 int keras_cmd_export(int argc, char **argv)
 {
-    const char *out = NULL, *positional[2];
-    int with_optimizer = 0, count = 0, help = 0;
-    option_spec specs[] = {
-        {"-o", OPTION_STRING, &out, "FILE.h5", "the Keras file to write (required)", 0, 0, NULL},
-        {"--optimizer", OPTION_FLAG, &with_optimizer, NULL, "also write Adam's state (iterations, m, v)", 0, 0, NULL},
-    };
+    export_keras_cli c = {0};
+    const char *positional[2];
+    int count = 0;
+    int rc = command_options("export-keras", &c, argc, argv, positional, 2, &count);
+    if (rc >= 0) return rc;
+    const char *out = c.out;
+    int with_optimizer = c.optimizer;
     error err;
-    if (options_parse("export-keras", specs, COUNT(specs), argc, argv, positional, 2, &count, &help, &err)) {
-        fprintf(stderr, "%s\n", err.message);
-        return EXIT_USAGE;
-    }
-    if (help) {
-        options_print_help(stdout, "nanprobe export-keras RUN_DIR -o FILE.h5 [--optimizer]",
-                           "Writes the run's last checkpoint in the tf.keras 2.x model.save() layout: model_config, "
-                           "training_config\nand model_weights, which model.load_weights() accepts by name and by "
-                           "order; --optimizer adds Adam's state.",
-                           specs, COUNT(specs));
-        return EXIT_OK;
-    }
     if (count != 1 || !out) {
         fprintf(stderr, "nanprobe export-keras: expected one run directory and -o FILE.h5\n");
         return EXIT_USAGE;
@@ -199,7 +202,7 @@ int keras_cmd_export(int argc, char **argv)
     }
     keras_export_options o = {.with_optimizer = with_optimizer, .iterations = state.adam_t,
                               .learning_rate = state.learning_rate, .l2 = l2};
-    int rc = keras_export(out, &m, &o, &err);
+    rc = keras_export(out, &m, &o, &err);
     if (rc) fprintf(stderr, "nanprobe export-keras: %s\n", err.message);
     else
         printf("wrote %s: ResNet3D-%d width %d, %d classes, step %ld%s\n", out, m.config.depth, m.config.width,

@@ -3,19 +3,20 @@
  * the rows into its run.db, then its report rewritten with the replay. */
 #include "replay_cmd.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "checkpoint.h"
 #include "exit_status.h"
+#include "commands.h"
 #include "options.h"
 #include "progress.h"
 #include "report.h"
 #include "train.h"
 #include "train_cli.h"
 
-#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static const char *const precision_choices[] = {"float", "double", "both", NULL};
 
@@ -38,30 +39,28 @@ static int rebuild_options(const char *dir, int threads, train_cli *c, char ***s
     return 0;
 }
 
+typedef struct replay_cli {
+    long step;
+    int precision, threads;
+} replay_cli;
+
+const option_spec replay_option_specs[] = {
+    {"--step", NULL, OPTION_LONG, offsetof(replay_cli, step), "S", NULL, "the step to replay (default: the first NaN's, else the last)", 1, 9e18, NULL, ON_RESUME_NA, NULL},
+    {"--precision", NULL, OPTION_CHOICE, offsetof(replay_cli, precision), "P", "both", "float (rerun only), double, or both", 0, 0, precision_choices, ON_RESUME_NA, NULL},
+    {"--threads", NULL, OPTION_INT, offsetof(replay_cli, threads), "N", NULL, "threads (default: the run's; bit-for-bit needs the same count)", 1, 1024, NULL, ON_RESUME_NA, NULL},
+    {0},
+};
+
 int replay_command(int argc, char **argv)
 {
+    replay_cli r = {0};
     const char *positional[1];
-    long step = 0;
-    int precision = 2, threads = 0, count = 0, help = 0;
-    option_spec specs[] = {
-        {"--step", OPTION_LONG, &step, "S", "the step to replay (default: the first NaN's, else the last)", 1, 9e18, NULL},
-        {"--precision", OPTION_CHOICE, &precision, "P", "float (rerun only), double, or both (default: both)", 0, 0, precision_choices},
-        {"--threads", OPTION_INT, &threads, "N", "threads (default: the run's; bit-for-bit needs the same count)", 1, 1024, NULL},
-    };
+    int count = 0;
+    int status = command_options("replay", &r, argc, argv, positional, 1, &count);
+    if (status >= 0) return status;
+    long step = r.step;
+    int precision = r.precision, threads = r.threads;
     error err;
-    if (options_parse("replay", specs, COUNT(specs), argc, argv, positional, 1, &count, &help, &err)) {
-        fprintf(stderr, "nanprobe replay: %s\n", err.message);
-        return EXIT_USAGE;
-    }
-    if (help) {
-        options_print_help(stdout, "nanprobe replay RUN_DIR [--step S] [--precision float|double|both]",
-                           "Runs one step of a run again from its checkpoint: in float32 (does the NaN recur, bit "
-                           "for bit?) and\nin float64 (a real divergence, a float32 artefact, or the maths itself?), "
-                           "with the terms that made\nthe bad element. Rows go to run.db (replays, replay_tensors, "
-                           "replay_terms); the report is rewritten.",
-                           specs, COUNT(specs));
-        return EXIT_OK;
-    }
     if (count != 1) {
         fprintf(stderr, "nanprobe replay: expected one run directory, got %d arguments\n", count);
         return EXIT_USAGE;

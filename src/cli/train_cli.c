@@ -12,112 +12,105 @@ static const char *const init_choices[] = {"he_normal", "glorot_uniform", NULL};
 static const char *const normalize_choices[] = {"none", "scale", "standardize", "per_image", NULL};
 static const char *const probe_choices[] = {"off", "on", NULL};
 
+#define F(member) offsetof(train_cli, member)
+#define KEEP ON_RESUME_MAY_CHANGE
+#define FIXED ON_RESUME_FIXED
+#define BIG 1e18
+
+/* Every option of train (and of init, and the ones ablate passes through):
+ * FIXED ones define the model, the data or their order, so a resumed run
+ * may not change them (the checkpoint would not fit, or the rerun would not
+ * be the same run). */
+const option_spec train_option_specs[] = {
+    {"--depth", NULL, OPTION_CHOICE, F(depth_index), "N", "34", "ResNet3D depth: 18, 34 (basic blocks), 50, 101, 152 (bottleneck)", 0, 0, model_depth_names, FIXED, NULL},
+    {"--width", NULL, OPTION_INT, F(o.width), "N", "64", "filters of the first stage (the seed's is 64; small widths for quick experiments)", 1, 4096, NULL, FIXED, NULL},
+    {"--clip", NULL, OPTION_CLIP, F(o.clip), "DxHxWxC", "16x112x112x3", "clip shape (.npy data: the file's, unless given)", 0, 0, NULL, FIXED, NULL},
+    {"--classes", NULL, OPTION_INT, F(o.classes), "N", "10", "output classes; 1 = sigmoid binary (videos: as the directory holds)", 1, 100000, NULL, FIXED, NULL},
+    {"--batch", NULL, OPTION_INT, F(o.batch), "N", "8", "clips per step", 1, 4096, NULL, FIXED, NULL},
+    {"--init", NULL, OPTION_CHOICE, F(o.init), "NAME", "he_normal", "initializer of every kernel (conv, shortcut, dense): he_normal or glorot_uniform", 0, 0, init_choices, FIXED, NULL},
+    {"--l2", NULL, OPTION_DOUBLE, F(o.l2), "LAMBDA", "1e-4", "L2 penalty lambda*sum(w^2) on every kernel; 0 disables", 0, 1e6, NULL, KEEP, NULL},
+    {"--lr", NULL, OPTION_DOUBLE, F(o.lr), "RATE", "1e-3", "Adam learning rate (on --resume it replaces the checkpoint's)", 1e-30, 1e30, NULL, KEEP, NULL},
+    {"--epochs", NULL, OPTION_INT, F(o.epochs), "N", "5", "epochs (the last epoch, with --initial-epoch)", 1, 1e9, NULL, KEEP, NULL},
+    {"--steps-per-epoch", NULL, OPTION_LONG, F(o.steps_per_epoch), "N", "0", "steps per epoch; 0 = one pass over the training clips with a partial last batch, as fit() does on arrays", 0, BIG, NULL, FIXED, NULL},
+    {"--data", NULL, OPTION_STRING, F(o.data), "SRC", "synthetic", "'synthetic', a directory of .npy files or of videos (docs/videos.md)", 0, 0, NULL, FIXED, NULL},
+    {"--split", NULL, OPTION_INT, F(o.video.split), "N", NULL, "videos: UCF101 split files classInd.txt, trainlist0N.txt, testlist0N.txt", 1, 99, NULL, FIXED, NULL},
+    {"--train-list", NULL, OPTION_STRING, F(o.video.train_list), "FILE", NULL, "videos: lines of 'relative/path label'", 0, 0, NULL, FIXED, NULL},
+    {"--val-list", NULL, OPTION_STRING, F(o.video.val_list), "FILE", NULL, "videos: the validation list, same format", 0, 0, NULL, FIXED, NULL},
+    {"--resize", NULL, OPTION_STRING, F(resize), "HxW", NULL, "videos: frame size before the crop (default 128x171, C3D's)", 0, 0, NULL, FIXED, NULL},
+    {"--frame-step", NULL, OPTION_INT, F(o.video.frame_step), "K", "1", "videos: take every K-th frame", 1, 1000, NULL, FIXED, NULL},
+    {"--skip-bad-videos", NULL, OPTION_FLAG, F(o.video.skip_bad), NULL, NULL, "videos: leave out files that cannot be decoded (listed in run.db) instead of stopping", 0, 0, NULL, FIXED, NULL},
+    {"--train-clips", NULL, OPTION_LONG, F(o.train_clips), "N", "320", "training clips (synthetic: how many; .npy: at most, 0 = all; videos: all)", 0, BIG, NULL, FIXED, NULL},
+    {"--val-clips", NULL, OPTION_LONG, F(o.val_clips), "N", "64", "validation clips (videos: held out when there is no validation list); 0 = no validation", 0, BIG, NULL, FIXED, NULL},
+    {"--normalize", NULL, OPTION_CHOICE, F(o.normalize), "KIND", "scale", "input scaling: none, scale (x/255), standardize, per_image", 0, 0, normalize_choices, FIXED, NULL},
+    {"--seed", NULL, OPTION_LONG, F(o.seed), "N", "1", "seed of initialization, shuffling and synthetic data", 0, 9.2e18, NULL, FIXED, NULL},
+    {"--threads", NULL, OPTION_INT, F(o.threads), "N", NULL, "threads (default: all cores)", 1, 1024, NULL, KEEP, NULL},
+    {"--out", "-o", OPTION_STRING, F(o.out), "DIR", NULL, "run directory for run.db, checkpoint and report (default runs/run-DATE)", 0, 0, NULL, FIXED, NULL},
+    {"--name", NULL, OPTION_STRING, F(o.name), "TEXT", NULL, "run name in the database (default: the directory name)", 0, 0, NULL, KEEP, NULL},
+    {"--from-keras", NULL, OPTION_STRING, F(o.from_keras), "FILE", NULL, "start from a Keras checkpoint (.h5, .weights.h5, .keras): weights, moving statistics, Adam state; the model comes from the file", 0, 0, NULL, FIXED, NULL},
+    {"--initial-epoch", NULL, OPTION_INT, F(o.initial_epoch), "N", "0", "fit()'s initial_epoch: the first epoch is N+1 and --epochs the last", 0, 1e9, NULL, FIXED, NULL},
+    {"--resume", NULL, OPTION_STRING, F(resume), "DIR", NULL, "continue the run in DIR (no --out) from its checkpoint, bit-identically; refused when the checkpoint belongs to another run or another trainer holds DIR; the options marked fixed cannot change, the others can", 0, 0, NULL, KEEP, NULL},
+    {"--max-steps", NULL, OPTION_LONG, F(o.max_steps), "N", NULL, "stop after N steps in all, with a checkpoint; 0 = the untrained model's (default: no limit)", 0, BIG, NULL, KEEP, NULL},
+    {"--checkpoint-every", NULL, OPTION_LONG, F(o.checkpoint_every), "N", "0", "also checkpoint every N steps; 0 = at epoch ends only", 0, BIG, NULL, KEEP, NULL},
+    {"--reduce-lr-factor", NULL, OPTION_DOUBLE, F(o.plateau_factor), "F", "0.1", "ReduceLROnPlateau factor (it watches val_loss, min_delta 1e-4)", 1e-9, 0.999999, NULL, KEEP, NULL},
+    {"--reduce-lr-patience", NULL, OPTION_INT, F(o.plateau_patience), "N", "1", "ReduceLROnPlateau patience in epochs", 0, 1e9, NULL, KEEP, NULL},
+    {"--min-lr", NULL, OPTION_DOUBLE, F(o.plateau_min_lr), "RATE", "1e-4", "ReduceLROnPlateau min_lr", 0, 1e30, NULL, KEEP, NULL},
+    {"--early-stopping", NULL, OPTION_INT, F(o.early_stopping), "PATIENCE", NULL, "EarlyStopping: stop when val_loss has not improved for PATIENCE epochs (default off)", 1, 1e9, NULL, KEEP, NULL},
+    {"--probes", NULL, OPTION_CHOICE, F(probes_choice), "on|off", "on", "per-layer statistics and the full sentinel; off checks only the loss (for benchmarks)", 0, 0, probe_choices, KEEP, NULL},
+    {"--probe-every", NULL, OPTION_INT, F(o.probe_every), "K", "1", "write statistics every K steps; the last W before a NaN always", 1, 1e9, NULL, KEEP, NULL},
+    {"--ring", NULL, OPTION_INT, F(o.ring_steps), "W", "32", "steps kept in memory for the flush on a NaN", 1, 100000, NULL, KEEP, NULL},
+    {"--on-nan", NULL, OPTION_STRING, F(on_nan), "stop|continue=N", "stop", "at the first non-finite value: stop (exit 3) or run N more steps", 0, 0, NULL, KEEP, NULL},
+    {"--snapshot-every", NULL, OPTION_LONG, F(o.snapshot_every), "K", "16", "keep the training state in memory every K steps so the first NaN's step is replayed in float32 and float64; 0 = no replay", 0, BIG, NULL, KEEP, NULL},
+    {"--shadow-every", NULL, OPTION_LONG, F(o.shadow_every), "N", NULL, "also run one step in N in float64 and record every tensor's float32 relative error (replays rows with trigger shadow) (default off)", 0, BIG, NULL, KEEP, NULL},
+    {"--inject", NULL, OPTION_LIST, F(inject), "SPEC", NULL, "fault drill (docs/verdict.md), repeatable: nan-input@step=S,sample=K | inf-forward@layer=NAME,step=S | inf-backward@layer=NAME,step=S | scale-weights@layer=NAME,step=S,factor=F", 0, 0, NULL, KEEP, NULL},
+    {"--quiet", NULL, OPTION_FLAG, F(o.quiet), NULL, NULL, "no console output but errors", 0, 0, NULL, KEEP, NULL},
+    {"--timing", NULL, OPTION_FLAG, F(o.timing), NULL, NULL, "print the time per step split by kind (JSON on stderr)", 0, 0, NULL, KEEP, NULL},
+    {"--sync-bn", NULL, OPTION_FLAG, F(o.sync_bn), NULL, NULL, "under mpirun: BatchNorm normalizes with the statistics of the global batch (default: each rank's own)", 0, 0, NULL, KEEP, NULL},
+    {"--bucket-mb", NULL, OPTION_DOUBLE, F(o.bucket_mb), "MB", "25", "under mpirun: size of the gradient buckets allreduced during backward", 1e-3, 1e6, NULL, KEEP, NULL},
+    {"--no-report", NULL, OPTION_FLAG, F(no_report), NULL, NULL, "do not write the report at the end", 0, 0, NULL, KEEP, NULL},
+    {"--report", NULL, OPTION_FLAG, F(report_flag), NULL, NULL, "write the report (the default; after --no-report, e.g. of a resumed run, turns it back on)", 0, 0, NULL, KEEP, NULL},
+    {NULL, NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL, 0, NULL},
+};
+_Static_assert(sizeof train_option_specs / sizeof train_option_specs[0] <= TRAIN_CLI_MAX_OPTIONS, "train_cli.given is too small");
+
 void train_cli_init(train_cli *c)
 {
     memset(c, 0, sizeof *c);
     train_options_defaults(&c->o);
-    c->depth_index = 1; /* 34 */
-    c->probes_choice = 1;
+    options_init("train", train_option_specs, c);
 }
-
-static int build_specs(train_cli *c, option_spec *s)
-{
-    const double big = 1e18;
-    int n = 0;
-    s[n++] = (option_spec){"--depth", OPTION_CHOICE, &c->depth_index, "N", "ResNet3D depth: 18, 34 (default), 50, 101, 152", 0, 0, model_depth_names};
-    s[n++] = (option_spec){"--width", OPTION_INT, &c->o.width, "N", "filters of the first stage (the seed: 64)", 1, 4096, NULL};
-    s[n++] = (option_spec){"--clip", OPTION_CLIP, c->o.clip, "DxHxWxC", "clip shape (default 16x112x112x3)", 0, 0, NULL};
-    s[n++] = (option_spec){"--classes", OPTION_INT, &c->o.classes, "N", "output classes; 1 = sigmoid binary (default 10)", 1, 100000, NULL};
-    s[n++] = (option_spec){"--batch", OPTION_INT, &c->o.batch, "N", "clips per step (default 8)", 1, 4096, NULL};
-    s[n++] = (option_spec){"--init", OPTION_CHOICE, &c->o.init, "NAME", "kernel initializer: he_normal (default) or glorot_uniform", 0, 0, init_choices};
-    s[n++] = (option_spec){"--l2", OPTION_DOUBLE, &c->o.l2, "LAMBDA", "L2 penalty lambda*sum(w^2) on every kernel; 0 disables (default 1e-4)", 0, 1e6, NULL};
-    s[n++] = (option_spec){"--lr", OPTION_DOUBLE, &c->o.lr, "RATE", "Adam learning rate (default 1e-3)", 1e-30, 1e30, NULL};
-    s[n++] = (option_spec){"--epochs", OPTION_INT, &c->o.epochs, "N", "epochs (default 5)", 1, 1e9, NULL};
-    s[n++] = (option_spec){"--steps-per-epoch", OPTION_LONG, &c->o.steps_per_epoch, "N", "steps per epoch; 0 = one pass over the training clips (default)", 0, big, NULL};
-    s[n++] = (option_spec){"--data", OPTION_STRING, &c->o.data, "SRC", "'synthetic' (default), a directory of .npy files or of videos", 0, 0, NULL};
-    s[n++] = (option_spec){"--split", OPTION_INT, &c->o.video.split, "N", "videos: UCF101 split files classInd.txt, trainlist0N.txt, testlist0N.txt", 1, 99, NULL};
-    s[n++] = (option_spec){"--train-list", OPTION_STRING, &c->o.video.train_list, "FILE", "videos: lines of 'relative/path label'", 0, 0, NULL};
-    s[n++] = (option_spec){"--val-list", OPTION_STRING, &c->o.video.val_list, "FILE", "videos: the validation list, same format", 0, 0, NULL};
-    s[n++] = (option_spec){"--resize", OPTION_STRING, &c->resize, "HxW", "videos: frame size before the crop (default 128x171, C3D)", 0, 0, NULL};
-    s[n++] = (option_spec){"--frame-step", OPTION_INT, &c->o.video.frame_step, "K", "videos: take every K-th frame (default 1)", 1, 1000, NULL};
-    s[n++] = (option_spec){"--skip-bad-videos", OPTION_FLAG, &c->o.video.skip_bad, NULL, "videos: leave out files that cannot be decoded (listed in run.db) instead of stopping", 0, 0, NULL};
-    s[n++] = (option_spec){"--train-clips", OPTION_LONG, &c->o.train_clips, "N", "training clips (synthetic: how many; .npy: at most, 0 = all) (default 320)", 0, big, NULL};
-    s[n++] = (option_spec){"--val-clips", OPTION_LONG, &c->o.val_clips, "N", "validation clips (default 64; 0 = no validation)", 0, big, NULL};
-    s[n++] = (option_spec){"--normalize", OPTION_CHOICE, &c->o.normalize, "KIND", "none, scale (x/255, default), standardize, per_image", 0, 0, normalize_choices};
-    s[n++] = (option_spec){"--seed", OPTION_LONG, &c->o.seed, "N", "seed of initialization, shuffling and synthetic data (default 1)", 0, 9.2e18, NULL};
-    s[n++] = (option_spec){"--threads", OPTION_INT, &c->o.threads, "N", "threads (default: all cores)", 1, 1024, NULL};
-    s[n++] = (option_spec){"--out", OPTION_STRING, &c->o.out, "DIR", "run directory for run.db, checkpoint and report (default runs/run-DATE)", 0, 0, NULL};
-    s[n++] = (option_spec){"--name", OPTION_STRING, &c->o.name, "TEXT", "run name in the database (default: the directory name)", 0, 0, NULL};
-    s[n++] = (option_spec){"--from-keras", OPTION_STRING, &c->o.from_keras, "FILE", "start from a Keras checkpoint (.h5, .weights.h5, .keras): weights, moving statistics, Adam state; the model comes from the file", 0, 0, NULL};
-    s[n++] = (option_spec){"--initial-epoch", OPTION_INT, &c->o.initial_epoch, "N", "fit()'s initial_epoch: the first epoch is N+1 and --epochs the last (default 0)", 0, 1e9, NULL};
-    s[n++] = (option_spec){"--resume", OPTION_STRING, &c->resume, "DIR", "continue the run in DIR from its checkpoint, bit-identically", 0, 0, NULL};
-    s[n++] = (option_spec){"--max-steps", OPTION_LONG, &c->o.max_steps, "N", "stop after N steps in all, with a checkpoint; 0 = the untrained model's (default: no limit)", 0, big, NULL};
-    s[n++] = (option_spec){"--checkpoint-every", OPTION_LONG, &c->o.checkpoint_every, "N", "also checkpoint every N steps (default: at epoch ends)", 0, big, NULL};
-    s[n++] = (option_spec){"--reduce-lr-factor", OPTION_DOUBLE, &c->o.plateau_factor, "F", "ReduceLROnPlateau factor (default 0.1)", 1e-9, 0.999999, NULL};
-    s[n++] = (option_spec){"--reduce-lr-patience", OPTION_INT, &c->o.plateau_patience, "N", "ReduceLROnPlateau patience in epochs (default 1)", 0, 1e9, NULL};
-    s[n++] = (option_spec){"--min-lr", OPTION_DOUBLE, &c->o.plateau_min_lr, "RATE", "ReduceLROnPlateau min_lr (default 1e-4)", 0, 1e30, NULL};
-    s[n++] = (option_spec){"--early-stopping", OPTION_INT, &c->o.early_stopping, "PATIENCE", "stop when val_loss has not improved for PATIENCE epochs (default off)", 1, 1e9, NULL};
-    s[n++] = (option_spec){"--probes", OPTION_CHOICE, &c->probes_choice, "on|off", "per-layer statistics and the full sentinel (default on)", 0, 0, probe_choices};
-    s[n++] = (option_spec){"--probe-every", OPTION_INT, &c->o.probe_every, "K", "write statistics every K steps; the last W before a NaN always (default 1)", 1, 1e9, NULL};
-    s[n++] = (option_spec){"--ring", OPTION_INT, &c->o.ring_steps, "W", "steps kept in memory for the flush on a NaN (default 32)", 1, 100000, NULL};
-    s[n++] = (option_spec){"--on-nan", OPTION_STRING, &c->on_nan, "stop|continue=N", "at the first non-finite value: stop (default, exit 3) or run N more steps", 0, 0, NULL};
-    s[n++] = (option_spec){"--snapshot-every", OPTION_LONG, &c->o.snapshot_every, "K", "keep the training state in memory every K steps so the first NaN's step is replayed in float32 and float64; 0 = no replay (default 16)", 0, big, NULL};
-    s[n++] = (option_spec){"--shadow-every", OPTION_LONG, &c->o.shadow_every, "N", "also run one step in N in float64 and record each layer's float32 error (default off)", 0, big, NULL};
-    s[n++] = (option_spec){"--inject", OPTION_LIST, &c->inject, "SPEC", "fault drill, repeatable: nan-input@step=S,sample=K | inf-forward@layer=NAME,step=S | inf-backward@layer=NAME,step=S | scale-weights@layer=NAME,step=S,factor=F", 0, 0, NULL};
-    s[n++] = (option_spec){"--quiet", OPTION_FLAG, &c->o.quiet, NULL, "no console output but errors", 0, 0, NULL};
-    s[n++] = (option_spec){"--timing", OPTION_FLAG, &c->o.timing, NULL, "print the time per step split by layer kind (JSON on stderr)", 0, 0, NULL};
-    s[n++] = (option_spec){"--sync-bn", OPTION_FLAG, &c->o.sync_bn, NULL, "under mpirun: BatchNorm statistics of the global batch (default: each rank's own)", 0, 0, NULL};
-    s[n++] = (option_spec){"--bucket-mb", OPTION_DOUBLE, &c->o.bucket_mb, "MB", "under mpirun: gradient allreduce bucket size (default 25)", 1e-3, 1e6, NULL};
-    s[n++] = (option_spec){"--no-report", OPTION_FLAG, &c->no_report, NULL, "do not write the report at the end", 0, 0, NULL};
-    s[n++] = (option_spec){"--report", OPTION_FLAG, &c->report_flag, NULL, "write the report (default; after --no-report, e.g. of a resumed run, turns it back on)", 0, 0, NULL};
-    return n;
-}
-
-/* Options that define the model, the data or their order may not change
- * when a run is resumed: the checkpoint would not fit, or the rerun would
- * not be the same run. */
-const char *const train_cli_fixed_on_resume[] = {"--depth", "--width", "--clip", "--classes", "--batch", "--init",
-                                              "--data", "--train-clips", "--val-clips", "--normalize", "--seed",
-                                              "--steps-per-epoch", "--split", "--train-list", "--val-list", "--resize",
-                                              "--frame-step", "--skip-bad-videos", "--from-keras",
-                                              "--initial-epoch", NULL};
 
 /* The video options after a parse: --resize parsed, and a video directory
  * serving all its videos with the classes it holds unless told otherwise
  * (a resume parses twice, so "given" accumulates). */
-static int video_options_finish(train_cli *c, int argc, char *const *argv, error *err)
+static int video_options_finish(train_cli *c, error *err)
 {
     if (c->resize && data_parse_resize(c->resize, c->o.video.resize) < 0)
         return error_set(err, "nanprobe train: --resize expects HxW with both sides 1..8192, e.g. 128x171; got '%s'",
                          c->resize);
     /* A video directory knows its classes and serves all its videos unless told otherwise. */
-    c->classes_given |= options_given(argc, argv, "--classes");
-    c->train_clips_given |= options_given(argc, argv, "--train-clips");
     dataset_config data = {.source = c->o.data, .video = &c->o.video};
     if (dataset_config_is_video(&data)) {
         /* When the listing fails, 0 lets the run's open report why. */
         error ignored;
-        if (!c->classes_given &&
+        if (!train_cli_given(c, "--classes") &&
             data_classes_count(c->o.data, c->o.video.split, c->o.video.train_list, c->o.video.val_list,
                                &c->o.classes, &ignored) < 0)
             c->o.classes = 0;
-        if (!c->train_clips_given) c->o.train_clips = 0;
+        if (!train_cli_given(c, "--train-clips")) c->o.train_clips = 0;
     }
     return 0;
 }
 
+int train_cli_given(const train_cli *c, const char *name)
+{
+    const option_spec *s = options_find(train_option_specs, name);
+    return s && c->given[s - train_option_specs];
+}
+
 int train_cli_parse(train_cli *c, int argc, char *const *argv, int *help, error *err)
 {
-    option_spec specs[56];
-    int count = build_specs(c, specs);
-    if (options_parse("train", specs, count, argc, argv, NULL, 0, NULL, help, err)) return -1;
-    if (*help) {
-        options_print_help(stdout, "nanprobe train [options]",
-                           "Trains the seed's ResNet3D with Keras semantics, probing every layer every step into "
-                           "DIR/run.db,\nand names the first non-finite value if one appears.",
-                           specs, count);
-        return 0;
-    }
+    if (options_parse("train", train_option_specs, c, argc, argv, NULL, 0, NULL, c->given, help, err)) return -1;
+    if (*help) return 0;
     /* The last of --report / --no-report wins: a resumed run re-parses the
      * stored options with the new ones after them. */
     for (int i = 0; i < argc; i++) {
@@ -142,17 +135,5 @@ int train_cli_parse(train_cli *c, int argc, char *const *argv, int *help, error 
     }
     for (int i = 0; i < c->inject.count; i++) c->o.injections[i] = c->inject.items[i];
     c->o.injection_count = c->inject.count;
-    return video_options_finish(c, argc, argv, err);
-}
-
-
-int train_cli_has_option(const char *name)
-{
-    train_cli c;
-    option_spec specs[56];
-    train_cli_init(&c);
-    int count = build_specs(&c, specs);
-    for (int k = 0; k < count; k++)
-        if (strcmp(specs[k].name, name) == 0) return 1;
-    return 0;
+    return video_options_finish(c, err);
 }

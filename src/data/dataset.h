@@ -5,7 +5,7 @@
  *    deterministically from (seed, split, sample id), so any clip can be
  *    produced on its own and a resumed run sees the same data;
  *  - a directory of NumPy .npy files (layout and hold-out rule at the top of
- *    dataset.c and in the README, "Data").
+ *    dataset.c and in docs/videos.md).
  * Clips come out as float32, channels-last (D, H, W, C), after the chosen
  * input normalization.  Sample ids are positions within a split (0-based);
  * the training loop records them with every step.  What the synthetic

@@ -119,6 +119,7 @@ typedef struct run {
         step_timing model;
         double optimizer, data, probes, logging, allreduce, agreement, snapshot, shadow;
     } warm;
+    int bad_option;     /* the open failed on an option's value (--inject), not on the data or disk */
 } run;
 
 #define TIMING_WARMUP_STEPS 2
@@ -407,7 +408,10 @@ static int open_data_and_model(run *r, error *err)
      * mpirun is larger than this rank's model batch: check it against that. */
     r->m.config.batch = o->batch;
     for (int i = 0; i < o->injection_count; i++)
-        if (injection_parse(o->injections[i], &r->m, &r->injections[i], err)) return -1;
+        if (injection_parse(o->injections[i], &r->m, &r->injections[i], err)) {
+            r->bad_option = 1;
+            return -1;
+        }
     r->m.config.batch = mc.batch;
 
     r->order = malloc(sizeof(long) * (size_t)r->train_size);
@@ -1098,6 +1102,7 @@ int train_run(const train_options *o, int argc, char *const *argv, int resume, c
     r.nan_budget = -1;
     r.dp.comm = o->comm;
     if (open_run(&r, resume, err)) {
+        result->bad_option = r.bad_option;
         close_run(&r);
         return -1;
     }

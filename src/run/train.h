@@ -3,7 +3,7 @@
  * It prints nothing: progress, notes and warnings go to the caller's
  * train_callbacks, and the report is the command's business.
  *
- * Keras semantics reproduced (see ../shared/spec and the README): the
+ * Keras semantics reproduced (see ../shared/spec and docs/keras-nan.md): the
  * epoch's batches come from a fresh seeded permutation, the last batch of a
  * full pass is partial as in fit() on arrays; the step objective is the mean
  * cross-entropy plus lambda*sum(w^2) over every kernel (weights before the
@@ -102,6 +102,8 @@ typedef struct train_result {
     train_timing timing;
     char database[4200];
     char report[4200];       /* index.html of the report, when the command wrote one */
+    int bad_option;          /* train_run refused an option's value it could check only against the
+                              * model (--inject naming no layer, a sample outside the batch): a usage error */
 } train_result;
 
 /* What a run is, told once when it has opened. */
