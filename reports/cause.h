@@ -71,6 +71,10 @@ typedef struct cause_trace {
     long long nonfinite, elements; /* at the origin step, in the origin tensor */
     double origin_rise;            /* decades the origin's own statistic rose before the NaN step */
     int nan_step;
+    /* A NaN first seen in validation (inference_trace.h): the validation
+     * batch, and the path's BatchNorms layer by layer ("" otherwise). */
+    int val_batch;
+    char inference_path[1200];
 } cause_trace;
 
 /* Builds the trace of the run loaded in d (reads more rows from d->path).
