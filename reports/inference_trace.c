@@ -234,7 +234,7 @@ static void compounding_text(const inference_walk *w, const int *path, int n, ca
         if (previous > 0 && r.scale / previous >= 2) strbuf_printf(&b, " (own x%.2g)", r.scale / previous);
         previous = r.scale;
     }
-    strbuf_printf(&b, "; then %s overflowed", name_of(w->d, path[0], name, sizeof name));
+    strbuf_printf(&b, "; then %s went non-finite", name_of(w->d, path[0], name, sizeof name));
     snprintf(t->inference_path, sizeof t->inference_path, "%s", shown ? strbuf_text(&b) : "");
     strbuf_free(&b);
 }
