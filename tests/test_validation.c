@@ -411,7 +411,7 @@ static void test_continue(void)
     path_in(out, sizeof out, "continue");
     snprintf(db, sizeof db, "%s/run.db", out);
     const char *extra[] = {"--epochs=3", "--on-nan", "continue=20", "--min-lr=1e-6",
-                           "--inject=inf-forward@layer=conv3d_5,step=6", NULL};
+                           "--inject=inf-forward@layer=conv3d_5,step=6", "--report", NULL};
     int status = train(data, out, 0, output, sizeof output, extra);
     CHECK(status == 3, "exited %d: %s", status, output);
     query_text(db, "SELECT group_concat(step || ':' || pass, ' ') FROM (SELECT step, pass FROM events WHERE kind = "
@@ -425,6 +425,13 @@ static void test_continue(void)
           "both sentinel lines on the console: %s", output);
     query_text(db, "SELECT COUNT(*) FROM steps", row, sizeof row);
     CHECK(strcmp(row, "12") == 0, "the run went on to its last epoch: %s steps", row);
+    /* The loss figure marks both first NaNs. */
+    char script[600];
+    snprintf(script, sizeof script, "%s/report/loss.gp", out);
+    char *gp = test_read_file(script, NULL);
+    CHECK(gp && strstr(gp, "'first validation NaN: after step 4 (epoch 1)' at 4") &&
+          strstr(gp, "'first training NaN: step 6' at 6"), "loss.gp marks both NaNs");
+    free(gp);
 }
 
 int main(int argc, char **argv)
