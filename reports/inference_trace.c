@@ -265,14 +265,37 @@ static void root_bad_variance(const inference_walk *w, const int *path, int at, 
              name_of(w->d, path[at], name, sizeof name), r->bad, r->channels, r->bad_channel, r->moving_variance_min);
 }
 
+/* The largest kernel.update_ratio of a step (NaN when not logged). */
+static double largest_update_ratio(const inference_walk *w, int step)
+{
+    sqlite3_stmt *st = NULL;
+    double v = NAN;
+    if (sqlite3_prepare_v2(w->db, "SELECT MAX(value) FROM layer_metrics WHERE run_id = ? AND step = ? AND metric = "
+                           "'kernel.update_ratio'", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int(st, 1, w->d->run.run_id);
+        sqlite3_bind_int(st, 2, step);
+        if (sqlite3_step(st) == SQLITE_ROW) v = column_real(st, 0);
+    }
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Moving statistics this far from the last training batches' (a mean shift
+ * in batch standard deviations, a variance ratio either way) disagree with
+ * training itself; below it they fit training but not what the layer gets
+ * now, after the last update. */
+#define TRAIN_DISAGREEMENT 10.0
+
 static void root_disagreement(const inference_walk *w, const int *path, int at, const bn_row *r, cause_trace *t)
 {
     char name[128];
     add_batchnorm_links(w, path, at, t);
-    /* the statistic that disagrees more, in the units of the normalized value */
-    int by_mean = isfinite(r->mean_shift) && !(r->mean_shift <= sqrt(fmax(r->var_ratio_max, 0)));
-    add_link(t, path[at], by_mean ? "moving_mean" : "moving_variance", by_mean ? "mean_shift" : "var_ratio", 1.0,
-             by_mean ? r->mean_shift : r->var_ratio_max, CAUSE_ROLE_ROOT);
+    int by_mean = r->mean_shift >= TRAIN_DISAGREEMENT;
+    int by_variance = !by_mean && (r->var_ratio_max >= TRAIN_DISAGREEMENT * TRAIN_DISAGREEMENT ||
+                                   r->var_ratio_min <= 1.0 / (TRAIN_DISAGREEMENT * TRAIN_DISAGREEMENT));
+    double value = by_mean ? r->mean_shift : by_variance ? r->var_ratio_max : r->scale;
+    add_link(t, path[at], by_mean ? "moving_mean" : "moving_variance",
+             by_mean ? "mean_shift" : by_variance ? "var_ratio" : "inference_scale", 1.0, value, CAUSE_ROLE_ROOT);
     t->klass = MECHANISM_INFERENCE_STATISTICS;
     snprintf(t->root_detail, sizeof t->root_detail,
              "the moving statistics of %s disagree with what it receives: its normalized input reached RMS %.3g "
@@ -280,6 +303,14 @@ static void root_disagreement(const inference_walk *w, const int *path, int at, 
              "moving) ran %.3g..%.3g and the moving mean sat %.3g batch standard deviations off",
              name_of(w->d, path[at], name, sizeof name), r->scale, r->scale_channel, r->train_steps, r->var_ratio_min,
              r->var_ratio_max, r->mean_shift);
+    double ratio = largest_update_ratio(w, t->nan_step);
+    size_t used = strlen(t->root_detail);
+    if (!by_mean && !by_variance && ratio >= 0.1)
+        snprintf(t->root_detail + used, sizeof t->root_detail - used,
+                 "; those batches fit them, so the weights moved after: the update of step %d changed kernels by up "
+                 "to %.3g x their norm (kernel.update_ratio), and moving statistics follow 1%% of the way per step "
+                 "(momentum 0.99)",
+                 t->nan_step, ratio);
 }
 
 /* No BatchNorm on the path disagrees: the kernel that amplified most. */
