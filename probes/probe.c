@@ -229,6 +229,7 @@ void probe_validation_begin(probe_session *ps, const long *sample_ids, int batch
     reset_step_flags(ps);
     if (ps->config.statistics && probe_validation_batch_begin(ps) == 0) probe_input(ps);
     ps->seconds += omp_get_wtime() - start;
+    ps->validation_seconds += omp_get_wtime() - start;
 }
 
 void probe_validation_end(probe_session *ps)

@@ -64,6 +64,8 @@ void probe_validation_epoch_begin(probe_session *ps, long step, int epoch);
 void probe_validation_begin(probe_session *ps, const long *sample_ids, int batch);
 void probe_validation_end(probe_session *ps);
 int probe_validation_epoch_end(probe_session *ps, const nonfinite_event **event, error *err);
+/* Seconds the validation probes took (statistics, BatchNorm comparison, rows). */
+double probe_validation_seconds(const probe_session *ps);
 
 /* Checks every parameter value and Adam moment as loaded from a checkpoint
  * (--from-keras), before any step: a non-finite value becomes the run's

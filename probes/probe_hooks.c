@@ -102,7 +102,9 @@ void probe_hook(void *context, int layer_index, model_event event)
     double start = omp_get_wtime();
     if (event == MODEL_AFTER_FORWARD) after_forward(ps, layer_index);
     else if (event == MODEL_BEFORE_BACKWARD) before_backward(ps, layer_index);
-    ps->seconds += omp_get_wtime() - start;
+    double spent = omp_get_wtime() - start;
+    ps->seconds += spent;
+    if (ps->validating) ps->validation_seconds += spent;
 }
 
 /* Without statistics the hooks still apply injections, so the drill works

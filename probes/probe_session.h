@@ -45,6 +45,7 @@ struct probe_session {
     int event_count;
 
     double seconds, db_seconds;
+    double validation_seconds; /* the validation's share of seconds and db_seconds */
 };
 
 /* probe.c */

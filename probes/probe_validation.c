@@ -283,5 +283,11 @@ int probe_validation_epoch_end(probe_session *ps, const nonfinite_event **event,
     if (rc == 0) rc = write_rows(ps, err);
     if (rc == 0) rc = db_writer_commit(ps->db, err);
     ps->db_seconds += omp_get_wtime() - start;
+    ps->validation_seconds += omp_get_wtime() - start;
     return rc;
+}
+
+double probe_validation_seconds(const probe_session *ps)
+{
+    return ps ? ps->validation_seconds : 0.0;
 }

@@ -110,7 +110,7 @@ typedef struct run {
     char *sample_text;  /* the batch ids as "3,17,..." for the steps table */
     int argc;
     char *const *argv;
-    double optimizer_seconds, data_seconds, agreement_seconds, snapshot_seconds, shadow_seconds;
+    double optimizer_seconds, data_seconds, agreement_seconds, snapshot_seconds, shadow_seconds, validation_seconds;
     double last_data_loss; /* of the last step, for its replay */
     long steps_this_process;
     /* The accumulators after the warm-up steps, so that --timing reports
@@ -757,6 +757,8 @@ static void measure_timing(run *r, train_timing *t)
     t->agreement = (r->agreement_seconds - r->warm.agreement) / steps;
     t->snapshot = (r->snapshot_seconds - r->warm.snapshot) / steps;
     t->shadow = (r->shadow_seconds - r->warm.shadow) / steps;
+    t->validation = r->validation_seconds;
+    t->validation_probes = probe_validation_seconds(r->probes);
 }
 
 /* ------------------------------------------------------------ the loop */
@@ -894,7 +896,9 @@ static int end_epoch(run *r, error *err)
     const int epoch = r->state.epoch;
     validation_result val = {NAN, NAN, NULL};
     int has_validation = r->val_size > 0, stop_early = 0;
+    double validation_start = omp_get_wtime();
     if (has_validation && validate(r, &val, err)) return -1;
+    r->validation_seconds += omp_get_wtime() - validation_start;
     if (val.nan) { /* issue 22: a NaN first seen in validation stops the run too (or starts --on-nan's budget) */
         run_note(r, "NaN sentinel: %s", val.nan->message);
         r->status = TRAIN_NAN;
