@@ -25,12 +25,14 @@
 #include "db_validation.h"
 
 #define VALIDATION_TRAIN_WINDOW 8
+#define VALIDATION_SAMPLE_CELLS 16384L
 
 typedef struct bn_track {
     int layer, channels;
     float *train_mean, *train_var; /* VALIDATION_TRAIN_WINDOW x channels, a ring */
     int train_count, train_next;
     double *z_squares; /* per channel: sum over the validation of z^2 (finite z only) */
+    double *pending;   /* per channel: this batch's sum of (x - moving mean)^2 */
     long long *z_count;
 } bn_track;
 
@@ -80,6 +82,7 @@ int probe_validation_open(probe_session *ps, error *err)
         t->train_mean = zalloc((size_t)VALIDATION_TRAIN_WINDOW * t->channels, sizeof(float), &failed);
         t->train_var = zalloc((size_t)VALIDATION_TRAIN_WINDOW * t->channels, sizeof(float), &failed);
         t->z_squares = zalloc((size_t)t->channels, sizeof(double), &failed);
+        t->pending = zalloc((size_t)t->channels, sizeof(double), &failed);
         t->z_count = zalloc((size_t)t->channels, sizeof(long long), &failed);
     }
     if (!failed && ps->db && db_validation_open(&v->db, ps->db, err)) return -1;
@@ -97,6 +100,7 @@ void probe_validation_close(probe_session *ps)
         free(v->bn[k].train_mean);
         free(v->bn[k].train_var);
         free(v->bn[k].z_squares);
+        free(v->bn[k].pending);
         free(v->bn[k].z_count);
     }
     free(v->bn);
@@ -157,7 +161,11 @@ int probe_validation_batch_begin(probe_session *ps)
 
 /* z = (x - moving mean)/sqrt(moving variance + eps) of the BatchNorm's
  * input, squared and summed per channel (what its output would be with
- * gamma 1, beta 0; its RMS is 1 when the moving statistics fit). */
+ * gamma 1, beta 0; its RMS is 1 when the moving statistics fit).  Summed
+ * as (x - moving mean)^2, scaled once per channel; threads keep their own
+ * sums.  An input with NaN/Inf takes the checked loop (finite z only).  A
+ * mean square needs no more than VALIDATION_SAMPLE_CELLS positions per
+ * batch: larger inputs are read at every k-th position (all channels). */
 static void accumulate_normalized(probe_session *ps, bn_track *t)
 {
     const layer *l = &ps->m->layers[t->layer];
@@ -165,20 +173,46 @@ static void accumulate_normalized(probe_session *ps, bn_track *t)
     const real *mm = ps->m->params[l->first_param + 2].value.data;
     const real *mv = ps->m->params[l->first_param + 3].value.data;
     const int C = t->channels;
-    const size_t cells = x->count / (size_t)C;
-    double inverse[4096], shift[4096];
-    if (C > 4096) return;
+    const long cells = (long)(x->count / (size_t)C);
+    const long stride = (cells + VALIDATION_SAMPLE_CELLS - 1) / VALIDATION_SAMPLE_CELLS;
+    const long samples = (cells + stride - 1) / stride;
+    const int checked = !ps->forward_ok[l->inputs[0]];
+    enum { MAX_CHANNELS = 2048 };
+    if (C > MAX_CHANNELS) return;
+    float shift[MAX_CHANNELS];
+    for (int c = 0; c < C; c++) shift[c] = (float)mm[c];
+#pragma omp parallel
+    {
+        double squares[MAX_CHANNELS] = {0};
+        long long counts[MAX_CHANNELS] = {0};
+#pragma omp for schedule(static)
+        for (long j = 0; j < samples; j++) {
+            const float *row = x->data + (size_t)(j * stride) * (size_t)C;
+            if (!checked) {
+                for (int c = 0; c < C; c++) {
+                    double d = (double)row[c] - (double)shift[c];
+                    squares[c] += d * d;
+                }
+                continue;
+            }
+            for (int c = 0; c < C; c++) {
+                double d = (double)row[c] - (double)shift[c];
+                if (isfinite(d)) squares[c] += d * d, counts[c]++;
+            }
+        }
+#pragma omp critical(validation_normalized)
+        for (int c = 0; c < C; c++) {
+            t->pending[c] += squares[c];
+            t->z_count[c] += counts[c];
+        }
+    }
     for (int c = 0; c < C; c++) {
         double var = (double)mv[c] + BATCHNORM_EPSILON;
-        inverse[c] = var > 0 ? 1.0 / sqrt(var) : NAN;
-        shift[c] = mm[c];
-    }
-    for (size_t i = 0; i < cells; i++) {
-        const float *row = x->data + i * (size_t)C;
-        for (int c = 0; c < C; c++) {
-            double z = ((double)row[c] - shift[c]) * inverse[c];
-            if (isfinite(z)) t->z_squares[c] += z * z, t->z_count[c]++;
-        }
+        if (!checked) t->z_count[c] += samples;
+        /* var <= 0: sqrt() is NaN, the row counts it as a bad moving variance */
+        if (var > 0) t->z_squares[c] += t->pending[c] / var;
+        else t->z_count[c] = 0;
+        t->pending[c] = 0;
     }
 }
 

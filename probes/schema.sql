@@ -186,7 +186,9 @@ CREATE TABLE IF NOT EXISTS cause_chain (
     layer_id      INTEGER NOT NULL,
     layer_name    TEXT NOT NULL,
     tensor        TEXT NOT NULL,    -- as in stats.tensor; 'kernel.update' for an optimizer step
-    statistic     TEXT NOT NULL,    -- absmax | l2norm | nan_count | injected
+    statistic     TEXT NOT NULL,    -- absmax | l2norm | nan_count | injected; a validation-first NaN
+                                    -- (inference trace): inference_scale | var_ratio | mean_shift |
+                                    -- moving_variance_min (validation_batchnorm's columns) | gain
     value_before  REAL,             -- the baseline (median of the window's first quarter), or the
                                     -- value before the update or injection; NULL when unknown
     value_after   REAL,             -- at step; NULL when non-finite (the origin)

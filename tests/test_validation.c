@@ -8,7 +8,8 @@
  *     and whose first BatchNorm's moving mean is -1e30, resumed for one
  *     step (momentum 0.99 keeps them 1e28 off) then validated: training on
  *     batch statistics stays finite, validation overflows;
- *   - a moving variance of -1 in one channel: sqrt of a negative number;
+ *   - a moving variance of -1 in one channel: sqrt of a negative number, in
+ *     a nanprobe checkpoint and in a Keras file (--from-keras);
  *   - a healthy run: validation statistics recorded, no alarm;
  *   - a resumed run whose validation NaN comes after the resume;
  *   - --on-nan continue=N past a validation NaN: every later NaN recorded,
@@ -16,6 +17,7 @@
  * Margins: the planted values are NaN, -1 or 1e30 against a float32 range
  * of 3.4e38 reached through 10 x or more per BatchNorm, so no assertion
  * rests on the rounding of one BLAS kernel.  ~10 s on 2 cores. */
+#include <hdf5.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -332,6 +334,57 @@ static void test_negative_moving_variance(void)
     traced_free(&r);
 }
 
+/* A copy of tests/keras/full_legacy.h5 whose first BatchNorm (the stem's,
+ * batch_normalization_34 in the file) has a moving variance of -1 in
+ * channel 0, as a checkpoint damaged outside Keras could carry it. */
+static int keras_with_negative_variance(const char *path)
+{
+    size_t size;
+    char *bytes = test_read_file("tests/keras/full_legacy.h5", &size);
+    FILE *f = bytes ? fopen(path, "wb") : NULL;
+    int rc = f && fwrite(bytes, 1, size, f) == size ? 0 : -1;
+    if (f) fclose(f);
+    free(bytes);
+    if (rc) return -1;
+    hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t set = file >= 0 ? H5Dopen2(file, "model_weights/batch_normalization_34/batch_normalization_34/"
+                                           "moving_variance:0", H5P_DEFAULT) : -1;
+    float values[4];
+    rc = set >= 0 && H5Dread(set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) >= 0 ? 0 : -1;
+    values[0] = -1.0f;
+    if (rc == 0 && H5Dwrite(set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values) < 0) rc = -1;
+    if (set >= 0) H5Dclose(set);
+    if (file >= 0) H5Fclose(file);
+    return rc;
+}
+
+static void test_keras_negative_variance(void)
+{
+    char h5[400], out[400], db[500], row[2048];
+    static char output[65536];
+    path_in(h5, sizeof h5, "negative.h5");
+    path_in(out, sizeof out, "keras-negative");
+    snprintf(db, sizeof db, "%s/run.db", out);
+    CHECK(keras_with_negative_variance(h5) == 0, "writing %s", h5);
+    char *argv[] = {(char *)nanprobe, "train", "--from-keras", h5, "--data", "synthetic", "--train-clips", "4",
+                    "--val-clips", "2", "--batch", "2", "--steps-per-epoch", "1", "--epochs", "2", "--threads", "1",
+                    "--no-report", "--out", out, NULL};
+    int status = test_run(argv, output, sizeof output);
+    CHECK(status == 3, "--from-keras with a negative moving variance exits 3, got %d: %s", status, output);
+    /* Keras' iteration 40 is the file's; step 41 trains, then validation. */
+    query_text(db, "SELECT step, pass, layer_name, channel FROM first_nan", row, sizeof row);
+    CHECK(strcmp(row, "41|validation|batch_normalization|0") == 0, "first_nan: %s", row);
+    traced r;
+    trace_run(db, &r);
+    if (r.ok) {
+        const cause_link *root = root_of(&r);
+        CHECK(r.t.klass == MECHANISM_INFERENCE_STATISTICS && strcmp(root->tensor, "moving_variance") == 0 &&
+              strcmp(layer_name(&r, root->layer), "batch_normalization") == 0,
+              "class %s, root %s %s", mechanism_defs[r.t.klass].key, layer_name(&r, root->layer), root->tensor);
+    }
+    traced_free(&r);
+}
+
 static void test_healthy(void)
 {
     char data[400], out[400], db[500], row[2048];
@@ -444,6 +497,7 @@ int main(int argc, char **argv)
     test_validation_clip_nan();
     test_inference_overflow();
     test_negative_moving_variance();
+    test_keras_negative_variance();
     test_healthy();
     test_resumed();
     test_continue();
