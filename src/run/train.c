@@ -899,8 +899,12 @@ static int end_epoch(run *r, error *err)
     double validation_start = omp_get_wtime();
     if (has_validation && validate(r, &val, err)) return -1;
     r->validation_seconds += omp_get_wtime() - validation_start;
-    if (val.nan) { /* issue 22: a NaN first seen in validation stops the run too (or starts --on-nan's budget) */
-        run_note(r, "NaN sentinel: %s", val.nan->message);
+    /* issue 22: a NaN met in validation stops the run too (or starts --on-nan's budget).  Under mpirun the
+     * ranks decide on the summed val_loss, which they all hold: a rank's own sentinel sees only its shard. */
+    int val_failed = data_parallel_active(&r->dp) ? has_validation && !isfinite(val.loss) : val.nan != NULL;
+    if (val_failed) {
+        if (val.nan) run_note(r, "NaN sentinel: %s", val.nan->message);
+        else run_note(r, "NaN sentinel: val_loss is non-finite after epoch %d", epoch + 1);
         r->status = TRAIN_NAN;
         if (r->nan_budget < 0) r->nan_budget = r->o->on_nan_continue < 0 ? 0 : r->o->on_nan_continue;
     }
