@@ -13,7 +13,9 @@
  *   - what its input is now: the RMS of (x - moving mean)/sqrt(moving
  *     variance + eps), 1 when they fit.  A BatchNorm fed by an over-scaled
  *     one inherits its factor, so along a path the mismatch compounds.
- * Cost per validation batch: one more pass over each BatchNorm's input. */
+ * Cost per validation batch: the statistics the sentinel needs anyway, and
+ * a pass over at most VALIDATION_SAMPLE_CELLS positions of each
+ * BatchNorm's input. */
 #include "probe_session.h"
 
 #include <math.h>
