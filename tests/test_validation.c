@@ -487,6 +487,18 @@ static void test_continue(void)
     free(gp);
 }
 
+/* `nanprobe schema` documents the validation pass and its tables. */
+static void test_schema(void)
+{
+    static char output[65536];
+    int status = test_run_args(nanprobe, output, sizeof output, "schema", NULL);
+    CHECK(status == 0 && strstr(output, "| validation (the forward pass in inference mode") &&
+              strstr(output, "val_batch     INTEGER") && strstr(output, "CREATE TABLE IF NOT EXISTS validation_stats") &&
+              strstr(output, "CREATE TABLE IF NOT EXISTS validation_batchnorm") && strstr(output, "| video_decode") &&
+              strstr(output, "inference_statistics"),
+          "nanprobe schema (exit %d) lacks the validation pass", status);
+}
+
 int main(int argc, char **argv)
 {
     nanprobe = test_binary(argc, argv);
@@ -494,6 +506,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "cannot create a temporary directory\n");
         return 1;
     }
+    test_schema();
     test_validation_clip_nan();
     test_inference_overflow();
     test_negative_moving_variance();
