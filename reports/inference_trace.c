@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
@@ -199,7 +200,8 @@ static void root_data(const inference_walk *w, const event_info *e, cause_trace 
         snprintf(t->root_detail, sizeof t->root_detail,
                  "validation clip %lld (position %lld of validation batch %d after epoch %d) held %lld non-finite "
                  "values (--normalize %s)",
-                 e->sample_id, e->sample, w->val_batch, w->epoch, t->nonfinite, w->d->run.normalize);
+                 e->sample_id, e->sample, w->val_batch, w->epoch, t->nonfinite,
+                 w->d->run.normalize ? w->d->run.normalize : "?");
         used = strlen(t->root_detail);
         if (clip_origin_describe(w->db, w->d->run.run_id, "validation", w->epoch, (long)e->sample_id, origin,
                                  sizeof origin))
@@ -366,7 +368,11 @@ int inference_trace_build(const rundata *d, const event_info *e, cause_trace *t,
     t->nonfinite = bad;
     add_link(t, origin, e->tensor[0] ? e->tensor : "output", "absmax", NAN, INFINITY, CAUSE_ROLE_ORIGIN);
     t->chain.links[0].decades = INFINITY;
-    static int path[PATH_MAX_LAYERS];
+    int *path = malloc(sizeof(int) * PATH_MAX_LAYERS);
+    if (!path) {
+        sqlite3_close(w.db);
+        return error_set(err, "out of memory for the inference trace");
+    }
     int n = walk_path(&w, origin, path);
     double val_input = NAN, train_input = training_input_absmax(&w);
     long long count;
@@ -387,6 +393,7 @@ int inference_trace_build(const rundata *d, const event_info *e, cause_trace *t,
     else root_weights(&w, path, n, t);
     if (t->klass == MECHANISM_DATA && origin == 0) t->inference_path[0] = '\0';
     append_support(d, w.epoch, t);
+    free(path);
     sqlite3_close(w.db);
     return 0;
 }
