@@ -6,8 +6,11 @@
  *   - a NaN in validation clip 5 (batch 1, position 1);
  *   - an inference-only overflow: a checkpoint whose moving variances are 0
  *     and whose first BatchNorm's moving mean is -1e30, resumed for one
- *     step (momentum 0.99 keeps them 1e28 off) then validated: training on
- *     batch statistics stays finite, validation overflows;
+ *     step (momentum 0.99 keeps the mean ~1e30 off and the variances at 1 %
+ *     of the batch's) then validated: training on batch statistics stays
+ *     finite, validation overflows; and the same made by training alone:
+ *     one Adam step of lr 3000 (synthetic clips) moves every kernel by
+ *     about its norm while the moving statistics follow 1 % of it;
  *   - a moving variance of -1 in one channel: sqrt of a negative number, in
  *     a nanprobe checkpoint and in a Keras file (--from-keras);
  *   - a healthy run: validation statistics recorded, no alarm;
@@ -16,7 +19,7 @@
  *     ReduceLROnPlateau counting NaN val_loss as no improvement.
  * Margins: the planted values are NaN, -1 or 1e30 against a float32 range
  * of 3.4e38 reached through 10 x or more per BatchNorm, so no assertion
- * rests on the rounding of one BLAS kernel.  ~10 s on 2 cores. */
+ * rests on the rounding of one BLAS kernel.  ~15 s on 2 cores. */
 #include <hdf5.h>
 #include <math.h>
 #include <sqlite3.h>
@@ -297,6 +300,33 @@ static void test_inference_overflow(void)
     traced_free(&r);
 }
 
+static void test_one_huge_update(void)
+{
+    char out[400], row[2048];
+    static char output[65536];
+    path_in(out, sizeof out, "one-huge-update");
+    const char *extra[] = {"--train-clips=64", "--val-clips=8", "--lr=3000", "--epochs=2", "--steps-per-epoch=1",
+                           NULL};
+    int status = train("synthetic", out, 0, output, sizeof output, extra);
+    CHECK(status == 3, "exits 3, got %d: %s", status, output);
+    query_text(out, "SELECT f.step, f.pass, s.loss_finite FROM first_nan f JOIN steps s USING (run_id, step)", row,
+               sizeof row);
+    CHECK(strcmp(row, "1|validation|1") == 0, "first_nan after a finite step 1: %s", row);
+    char db[500];
+    snprintf(db, sizeof db, "%s/run.db", out);
+    traced r;
+    trace_run(db, &r);
+    if (r.ok) {
+        const cause_link *root = root_of(&r);
+        CHECK(r.t.klass == MECHANISM_INFERENCE_STATISTICS && strncmp(root->tensor, "moving_", 7) == 0 &&
+              strcmp(r.d.layers[root->layer].kind, "BatchNormalization") == 0,
+              "class %s, root %s %s", mechanism_defs[r.t.klass].key, layer_name(&r, root->layer), root->tensor);
+        CHECK(strstr(strbuf_text(&r.verdict), "the update of step 1 changed kernels by up to"), "verdict:\n%s",
+              strbuf_text(&r.verdict));
+    }
+    traced_free(&r);
+}
+
 static void test_negative_moving_variance(void)
 {
     char out[400], db[500], row[2048];
@@ -499,6 +529,7 @@ int main(int argc, char **argv)
     test_schema();
     test_validation_clip_nan();
     test_inference_overflow();
+    test_one_huge_update();
     test_negative_moving_variance();
     test_keras_negative_variance();
     test_healthy();
