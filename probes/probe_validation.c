@@ -34,7 +34,7 @@ typedef struct bn_track {
     float *train_mean, *train_var; /* VALIDATION_TRAIN_WINDOW x channels, a ring */
     int train_count, train_next;
     double *z_squares; /* per channel: sum over the validation of z^2 (finite z only) */
-    double *pending;   /* per channel: this batch's sum of (x - moving mean)^2 */
+    double *pending;   /* per channel: the current batch's sum of (x - moving mean)^2 */
     long long *z_count;
 } bn_track;
 
@@ -164,10 +164,11 @@ int probe_validation_batch_begin(probe_session *ps)
 /* z = (x - moving mean)/sqrt(moving variance + eps) of the BatchNorm's
  * input, squared and summed per channel (what its output would be with
  * gamma 1, beta 0; its RMS is 1 when the moving statistics fit).  Summed
- * as (x - moving mean)^2, scaled once per channel; threads keep their own
- * sums.  An input with NaN/Inf takes the checked loop (finite z only).  A
- * mean square needs no more than VALIDATION_SAMPLE_CELLS positions per
- * batch: larger inputs are read at every k-th position (all channels). */
+ * as (x - moving mean)^2 and scaled once per channel.  A mean square needs
+ * no more than VALIDATION_SAMPLE_CELLS positions per batch: larger inputs
+ * are read at every k-th position (all channels), on this thread (a
+ * parallel region per BatchNorm costs more in waiting than it saves).  An
+ * input with NaN/Inf counts finite values only. */
 static void accumulate_normalized(probe_session *ps, bn_track *t)
 {
     const layer *l = &ps->m->layers[t->layer];
@@ -177,44 +178,24 @@ static void accumulate_normalized(probe_session *ps, bn_track *t)
     const int C = t->channels;
     const long cells = (long)(x->count / (size_t)C);
     const long stride = (cells + VALIDATION_SAMPLE_CELLS - 1) / VALIDATION_SAMPLE_CELLS;
-    const long samples = (cells + stride - 1) / stride;
     const int checked = !ps->forward_ok[l->inputs[0]];
-    enum { MAX_CHANNELS = 2048 };
-    if (C > MAX_CHANNELS) return;
-    float shift[MAX_CHANNELS];
-    for (int c = 0; c < C; c++) shift[c] = (float)mm[c];
-#pragma omp parallel
-    {
-        double squares[MAX_CHANNELS] = {0};
-        long long counts[MAX_CHANNELS] = {0};
-#pragma omp for schedule(static)
-        for (long j = 0; j < samples; j++) {
-            const float *row = x->data + (size_t)(j * stride) * (size_t)C;
-            if (!checked) {
-                for (int c = 0; c < C; c++) {
-                    double d = (double)row[c] - (double)shift[c];
-                    squares[c] += d * d;
-                }
-                continue;
-            }
-            for (int c = 0; c < C; c++) {
-                double d = (double)row[c] - (double)shift[c];
-                if (isfinite(d)) squares[c] += d * d, counts[c]++;
-            }
-        }
-#pragma omp critical(validation_normalized)
+    double *squares = t->pending;
+    memset(squares, 0, sizeof(double) * (size_t)C);
+    for (long i = 0; i < cells; i += stride) {
+        const float *row = x->data + (size_t)i * (size_t)C;
         for (int c = 0; c < C; c++) {
-            t->pending[c] += squares[c];
-            t->z_count[c] += counts[c];
+            double d = (double)row[c] - (double)mm[c];
+            if (!checked) squares[c] += d * d;
+            else if (isfinite(d)) squares[c] += d * d, t->z_count[c]++;
         }
     }
+    const long samples = (cells + stride - 1) / stride;
     for (int c = 0; c < C; c++) {
         double var = (double)mv[c] + BATCHNORM_EPSILON;
         if (!checked) t->z_count[c] += samples;
-        /* var <= 0: sqrt() is NaN, the row counts it as a bad moving variance */
-        if (var > 0) t->z_squares[c] += t->pending[c] / var;
+        /* var <= 0: sqrt() is NaN; the row counts it as a bad moving variance */
+        if (var > 0) t->z_squares[c] += squares[c] / var;
         else t->z_count[c] = 0;
-        t->pending[c] = 0;
     }
 }
 
