@@ -12,7 +12,11 @@
  * must read "not reproducible"; every other failure must recur bit for bit
  * and read the finding its cause implies: the maths itself for NaN pixels
  * and a constant clip under standardize, a real divergence for overflows.
- * A healthy run must have no replay. */
+ * A healthy run must have no replay, nor a run whose first NaN was met in
+ * validation (issue 22: clips with NaN, or 1e36 x the training scale, or one
+ * huge update that the moving statistics did not follow).
+ * `diagnose_bench ./nanprobe PREFIX` runs only the cases whose label
+ * starts with PREFIX (e.g. val-). */
 #include <sqlite3.h>
 
 #include "diagnose_cases.h"
@@ -61,6 +65,16 @@ static const diag_case bench_cases[] = {
     {"constant-clip", {"--epochs=2", NULL}, DATA_CONSTANT_CLIP, "standardize", MECHANISM_DATA, ROOT_LAYER, "input_1",
      "output"},
     {"huge-input", {"--epochs=2", NULL}, DATA_HUGE, "none", MECHANISM_DATA, ROOT_LAYER, "input_1", "output"},
+    /* issue 22: NaN first met in validation (inference mode), training finite */
+    {"val-nan-pixels", {"--epochs=2", NULL}, DATA_VAL_NAN, NULL, MECHANISM_DATA, ROOT_LAYER, "input_1", "output"},
+    {"val-nan-pixels-standardize", {"--epochs=2", NULL}, DATA_VAL_NAN, "standardize", MECHANISM_DATA, ROOT_LAYER,
+     "input_1", "output"},
+    {"val-huge", {"--epochs=2", NULL}, DATA_VAL_HUGE, "none", MECHANISM_DATA, ROOT_LAYER, "input_1", "output"},
+    /* one Adam step of lr 1000-3000 moves every kernel by ~its norm; the moving statistics follow 1 % of it */
+    {"val-lr-1000-one-step", {"--lr=1000", "--epochs=2", "--steps-per-epoch=1", NULL}, DATA_SYNTHETIC, NULL,
+     MECHANISM_INFERENCE_STATISTICS, ROOT_MOVING_STATISTICS, NULL, NULL},
+    {"val-lr-3000-one-step", {"--lr=3000", "--epochs=2", "--steps-per-epoch=1", NULL}, DATA_SYNTHETIC, NULL,
+     MECHANISM_INFERENCE_STATISTICS, ROOT_MOVING_STATISTICS, NULL, NULL},
     {"healthy", {"--epochs=1", NULL}, DATA_SYNTHETIC, NULL, MECHANISM_NONE, ROOT_NONE, NULL, NULL},
     {"healthy-lr-0.01", {"--epochs=1", "--lr=0.01", NULL}, DATA_SYNTHETIC, NULL, MECHANISM_NONE, ROOT_NONE, NULL, NULL},
     {"healthy-constant-clip-per-image", {"--epochs=1", NULL}, DATA_CONSTANT_CLIP, "per_image", MECHANISM_NONE,
@@ -72,7 +86,8 @@ static const diag_case bench_cases[] = {
 /* The replay finding a case's cause implies. */
 static const char *expected_finding(const diag_case *c)
 {
-    if (c->expected == MECHANISM_NONE) return NULL;
+    /* a validation NaN has no step to replay */
+    if (c->expected == MECHANISM_NONE || strncmp(c->label, "val-", 4) == 0) return NULL;
     if (strncmp(c->label, "inf-", 4) == 0 || strcmp(c->label, "nan-input") == 0) return "not_reproducible";
     if (c->data == DATA_NAN_PIXELS || c->data == DATA_CONSTANT_CLIP) return "maths_itself";
     return "real_divergence";
@@ -116,10 +131,12 @@ int main(int argc, char **argv)
         return 1;
     }
     int right = 0, total = 0, not_run = 0, class_right = 0, replay_right = 0;
+    const char *only = argc > 2 ? argv[2] : ""; /* a label prefix: run only those cases */
     for (size_t i = 0; i < sizeof bench_cases / sizeof bench_cases[0]; i++)
         for (int seed = 1; seed <= BENCH_SEEDS; seed++) {
             char why[1200];
             const diag_case *c = &bench_cases[i];
+            if (strncmp(c->label, only, strlen(only)) != 0) continue;
             int ok = diag_check(nanprobe, base, c, seed, 0, why, sizeof why);
             if (ok < 0 || strncmp(why, "train exited", 12) == 0) {
                 printf("  not run as planned: %s seed %d: %s\n", c->label, seed, why);

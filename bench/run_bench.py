@@ -18,8 +18,9 @@ and useful (MACs that do not touch padding), from the line `nanprobe
 summary` prints ("conv MACs per clip (forward): nominal N, useful M") when
 it has one.  Also: the CPU model, peak resident memory,
 nanprobe's time split by layer kind, database bytes per step, heap
-allocations per steady-state step, and the report time on a 10,000-step
-database (bench/report_bench.sh).
+allocations per steady-state step, the report time on a 10,000-step
+database (bench/report_bench.sh), and the validation probes' share of a
+validation pass (issue 22).
 
 The table goes to stdout and to bench/results/bench-DATE.md.
 
@@ -214,6 +215,31 @@ def replay_costs(steps, workdir):
             "warm_float": statistics.median(float_steps) if float_steps else None}
 
 
+def validation_cost(workdir, setup=None, val_clips=32):
+    """The validation probes' cost (issue 22) on the seed's network: one
+    epoch of 2 steps, then a validation of val_clips clips, with probes on
+    and off.  --timing gives the validation passes' wall time and the
+    probes' share of it (per-layer statistics in inference mode, the
+    BatchNorm comparison, their rows)."""
+    result = {}
+    for probes in ("on", "off"):
+        out = os.path.join(workdir, f"validation-{probes}")
+        command = [NANPROBE, "train"] + (setup or SEED_SETUP) + [
+            "--epochs=1", "--steps-per-epoch=2", "--train-clips=64", f"--val-clips={val_clips}", "--no-report",
+            "--quiet", "--timing", f"--probes={probes}", f"--out={out}"]
+        _, stderr, _ = run_time(command, environment("chosen"))
+        timing = [json.loads(l) for l in stderr.splitlines() if l.startswith("{")][-1]
+        result[probes] = timing
+    return {"clips": val_clips, "on": result["on"]["validation_seconds"], "off": result["off"]["validation_seconds"],
+            "probes": result["on"]["validation_probe_seconds"]}
+
+
+def validation_line(v):
+    return (f"Validation of {v['clips']} clips (inference mode): {v['on']:.2f} s with probes on, {v['off']:.2f} s "
+            f"off; the validation probes took {v['probes']:.3f} s = {100.0 * v['probes'] / v['on']:.1f} % of the "
+            f"pass (wall-time difference on/off {100.0 * (v['on'] - v['off']) / v['off']:+.1f} %).")
+
+
 def report_time(skip):
     if skip:
         return None
@@ -300,6 +326,7 @@ def main():
         best = measure(args, rows, workdir)
         allocations = allocations_per_step(workdir)
         replay = replay_costs(args.steps, workdir)
+        validation = validation_cost(workdir)
     report = report_time(args.skip_report)
 
     torch_seconds = best[("torch", "oneDNN")]["seconds"]
@@ -362,6 +389,7 @@ def main():
     if replay["warm_double"] and replay["warm_float"]:
         lines.append(f"Warm float64 step (--shadow-every 2, memory already touched): {replay['warm_double']:.2f} s "
                      f"= {replay['warm_double'] / replay['warm_float']:.1f}x the float32 step ({replay['warm_float']:.2f} s).")
+    lines.append(validation_line(validation))
     if report:
         lines.append(f"Report on a 10,000-step ResNet3D-34 database: {report}")
     text = "\n".join(lines) + "\n"

@@ -128,9 +128,8 @@ void probe_after_update(probe_session *ps, const parameter_step_stats *stats, lo
     ps->seconds += omp_get_wtime() - start;
 }
 
-static void fill_nan_event(probe_session *ps)
+void probe_fill_nan_event(probe_session *ps, const nonfinite_event *f)
 {
-    const nonfinite_event *f = &ps->sentinel.first;
     event_row *e = probe_add_event(ps, "nan", f->layer);
     if (!e) return;
     e->pass = probe_pass_name(f->pass);
@@ -151,7 +150,7 @@ int probe_step_end(probe_session *ps, step_row *row, error *err)
 {
     if (!ps->db) return 0;
     double start = omp_get_wtime();
-    if (ps->sentinel.first_this_step) fill_nan_event(ps);
+    if (ps->sentinel.first_this_step) probe_fill_nan_event(ps, &ps->sentinel.first);
     /* Full statistics every K steps, at a non-finite value and after it. */
     int full = ps->config.statistics &&
                (ps->step % ps->config.probe_every == 0 || ps->sentinel.step_nonfinite || ps->sentinel.has_first);
@@ -207,7 +206,7 @@ int probe_check_loaded(probe_session *ps, long step, int epoch, error *err)
         }
     }
     if (!ps->sentinel.first_this_step || !ps->db) return 0;
-    fill_nan_event(ps);
+    probe_fill_nan_event(ps, &ps->sentinel.first);
     int rc = db_writer_begin(ps->db, err);
     for (int i = 0; i < ps->event_count && rc == 0; i++) rc = db_write_event(ps->db, &ps->events[i], err);
     if (rc == 0) rc = db_writer_commit(ps->db, err);
@@ -219,18 +218,23 @@ int probe_check_loaded(probe_session *ps, long step, int epoch, error *err)
 
 void probe_validation_begin(probe_session *ps, const long *sample_ids, int batch)
 {
+    double start = omp_get_wtime();
     ps->validating = 1;
     ps->sample_ids = sample_ids;
     ps->batch = batch;
     ps->labels = NULL;
-    sentinel_locate(&ps->sentinel, ps->step, ps->epoch, sample_ids, batch);
-    ps->sentinel.step_nonfinite = 0;
+    sentinel_locate(&ps->val_sentinel, ps->step, ps->epoch, sample_ids, batch);
+    ps->val_sentinel.step_nonfinite = 0;
+    ps->val_sentinel.first_this_step = 0;
     reset_step_flags(ps);
-    if (ps->config.statistics) probe_input(ps);
+    if (ps->config.statistics && probe_validation_batch_begin(ps) == 0) probe_input(ps);
+    ps->seconds += omp_get_wtime() - start;
+    ps->validation_seconds += omp_get_wtime() - start;
 }
 
 void probe_validation_end(probe_session *ps)
 {
+    probe_validation_batch_end(ps);
     ps->validating = 0;
 }
 
@@ -313,6 +317,7 @@ int probe_open(probe_session **out, model *m, db_writer *db, const probe_config 
     if (ps->config.probe_every < 1) ps->config.probe_every = 1;
     if (ps->config.ring_steps < 1) ps->config.ring_steps = 1;
     sentinel_init(&ps->sentinel, m);
+    sentinel_init(&ps->val_sentinel, m);
     ps->forward_ok = malloc((size_t)m->layer_count);
     ps->gradient_ok = malloc((size_t)m->layer_count);
     ps->value_ok = malloc((size_t)m->param_count);
@@ -327,6 +332,10 @@ int probe_open(probe_session **out, model *m, db_writer *db, const probe_config 
         return -1;
     }
     find_consumers(ps);
+    if (probe_validation_open(ps, err)) {
+        probe_close(ps);
+        return -1;
+    }
     /* Parameters start finite unless a resumed checkpoint says otherwise. */
     for (int i = 0; i < m->param_count; i++) {
         tensor_stats s;
@@ -349,6 +358,7 @@ void probe_close(probe_session *ps)
         ps->m->hook = NULL;
         ps->m->hook_context = NULL;
     }
+    probe_validation_close(ps);
     probe_ring_close(&ps->ring);
     free(ps->forward_ok);
     free(ps->gradient_ok);

@@ -53,9 +53,19 @@ int probe_step_end(probe_session *ps, step_row *row, error *err);
  * into steps only the previous process held. */
 int probe_flush_ring(probe_session *ps, error *err);
 
-/* Validation runs in inference mode: outputs are only checked. */
+/* Validation runs in inference mode (probe_validation.c): per batch,
+ * begin before the forward pass and end after it; around the whole pass,
+ * epoch_begin (the last training step, the epoch from 1) and epoch_end,
+ * which writes its rows and, when a non-finite value appeared, its 'nan'
+ * event (pass validation, with val_batch), and gives that event (else NULL).
+ * Each validation has its own sentinel: the training sentinel
+ * (probe_first_event) still names the first training NaN afterwards. */
+void probe_validation_epoch_begin(probe_session *ps, long step, int epoch);
 void probe_validation_begin(probe_session *ps, const long *sample_ids, int batch);
 void probe_validation_end(probe_session *ps);
+int probe_validation_epoch_end(probe_session *ps, const nonfinite_event **event, error *err);
+/* Seconds the validation probes took (statistics, BatchNorm comparison, rows). */
+double probe_validation_seconds(const probe_session *ps);
 
 /* Checks every parameter value and Adam moment as loaded from a checkpoint
  * (--from-keras), before any step: a non-finite value becomes the run's

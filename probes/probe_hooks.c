@@ -34,17 +34,21 @@ static void after_forward(probe_session *ps, int layer_index)
         probe_inject_value(ps, INJECT_INF_FORWARD, layer_index, l->output.data, &l->output, INFINITY);
     int inputs_ok = layer_inputs_ok(ps, layer_index) && layer_params_ok(ps, layer_index);
     ps->forward_ok[layer_index] = 1;
-    if (l->kind == LAYER_BATCHNORM && !ps->validating) probe_batchnorm(ps, layer_index, inputs_ok);
+    if (l->kind == LAYER_BATCHNORM && !ps->validating) {
+        probe_batchnorm(ps, layer_index, inputs_ok);
+        probe_validation_note_training(ps, layer_index);
+    }
     tensor_stats s;
     stats_compute(l->output.data, l->output.count, &s);
-    sentinel_check(&ps->sentinel, &s, l->output.data, layer_index, ps->validating ? PASS_VALIDATION : PASS_FORWARD,
+    sentinel_check(probe_active_sentinel(ps), &s, l->output.data, layer_index, ps->validating ? PASS_VALIDATION : PASS_FORWARD,
                    probe_tensor_names[PROBE_TENSOR_OUTPUT], l->output.rank, l->output.shape, 1,
                    inputs_ok && ps->forward_ok[layer_index]);
     if (stats_nonfinite(&s)) {
         ps->forward_ok[layer_index] = 0;
         ps->forward_all_ok = 0;
     }
-    if (!ps->validating) step_record_add_stats(ps->current, layer_index, probe_tensor_names[PROBE_TENSOR_OUTPUT], &s);
+    if (ps->validating) probe_validation_layer(ps, layer_index, &s);
+    else step_record_add_stats(ps->current, layer_index, probe_tensor_names[PROBE_TENSOR_OUTPUT], &s);
 }
 
 /* Conv and Dense compute their parameter gradients in the same backward
@@ -98,7 +102,9 @@ void probe_hook(void *context, int layer_index, model_event event)
     double start = omp_get_wtime();
     if (event == MODEL_AFTER_FORWARD) after_forward(ps, layer_index);
     else if (event == MODEL_BEFORE_BACKWARD) before_backward(ps, layer_index);
-    ps->seconds += omp_get_wtime() - start;
+    double spent = omp_get_wtime() - start;
+    ps->seconds += spent;
+    if (ps->validating) ps->validation_seconds += spent;
 }
 
 /* Without statistics the hooks still apply injections, so the drill works
@@ -128,9 +134,10 @@ void probe_input(probe_session *ps)
             step_record_add_input(ps->current, ps->sample_ids ? ps->sample_ids[n] : n,
                                   ps->labels ? ps->labels[n] : -1, &s);
     }
-    sentinel_check(&ps->sentinel, &whole, input->output.data, 0, ps->validating ? PASS_VALIDATION : PASS_INPUT,
+    sentinel_check(probe_active_sentinel(ps), &whole, input->output.data, 0, ps->validating ? PASS_VALIDATION : PASS_INPUT,
                    probe_tensor_names[PROBE_TENSOR_OUTPUT], input->output.rank, input->output.shape, 1, 1);
     ps->forward_ok[0] = stats_nonfinite(&whole) == 0;
     if (!ps->forward_ok[0]) ps->forward_all_ok = 0;
-    if (!ps->validating) step_record_add_stats(ps->current, 0, probe_tensor_names[PROBE_TENSOR_OUTPUT], &whole);
+    if (ps->validating) probe_validation_layer(ps, 0, &whole);
+    else step_record_add_stats(ps->current, 0, probe_tensor_names[PROBE_TENSOR_OUTPUT], &whole);
 }

@@ -35,16 +35,37 @@ struct probe_session {
     int *consumers;    /* per layer, up to 4 consuming layers (-1 = none) */
     int forward_all_ok, loss_ok;
     sentinel sentinel;
+    /* The validation pass (probe_validation.c): its own sentinel, so the
+     * first training NaN is still named after a validation one. */
+    sentinel val_sentinel;
+    struct validation_record *validation;
 
     event_row events[MAX_STEP_EVENTS];
     char event_messages[MAX_STEP_EVENTS][640];
     int event_count;
 
     double seconds, db_seconds;
+    double validation_seconds; /* the validation's share of seconds and db_seconds */
 };
 
 /* probe.c */
 event_row *probe_add_event(probe_session *ps, const char *kind, int layer_index);
+void probe_fill_nan_event(probe_session *ps, const nonfinite_event *f);
+
+/* probe_validation.c */
+typedef struct validation_record validation_record;
+int probe_validation_open(probe_session *ps, error *err);
+void probe_validation_close(probe_session *ps);
+void probe_validation_note_training(probe_session *ps, int layer_index);
+int probe_validation_batch_begin(probe_session *ps);
+void probe_validation_layer(probe_session *ps, int layer_index, const tensor_stats *s);
+void probe_validation_batch_end(probe_session *ps);
+
+/* The sentinel of the pass in progress. */
+static inline sentinel *probe_active_sentinel(probe_session *ps)
+{
+    return ps->validating ? &ps->val_sentinel : &ps->sentinel;
+}
 
 /* probe_hooks.c */
 void probe_hook(void *context, int layer_index, model_event event);

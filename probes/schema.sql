@@ -147,11 +147,13 @@ CREATE TABLE IF NOT EXISTS events (
     run_id        INTEGER NOT NULL,
     step          INTEGER,
     epoch         INTEGER,
-    kind          TEXT NOT NULL,    -- nan | lr_reduced | early_stop | checkpoint | checkpoint_failed | interrupted | injection | resumed | keras_import
+    kind          TEXT NOT NULL,    -- nan | lr_reduced | early_stop | checkpoint | checkpoint_failed | interrupted | injection | resumed | keras_import | video_decode
     layer_id      INTEGER,          -- for nan / injection
     layer_name    TEXT,
     layer_path    TEXT,
     pass          TEXT,             -- input | forward | loss | backward | update | optimizer_state | moving_statistics | loaded
+                                    -- | validation (the forward pass in inference mode after an epoch; step is
+                                    -- the last training step before it, sample_id a validation clip's id)
     tensor        TEXT,             -- as in stats.tensor
     value_class   TEXT,             -- nan | +inf | -inf
     element_index INTEGER,          -- flat index of the first bad element in the tensor
@@ -161,7 +163,10 @@ CREATE TABLE IF NOT EXISTS events (
     is_origin     INTEGER,          -- 1: every input of that tensor was finite; 0: it propagated
     old_value     REAL,             -- lr_reduced: old lr; injection: factor
     new_value     REAL,             -- lr_reduced: new lr
-    message       TEXT NOT NULL     -- one plain sentence
+    message       TEXT NOT NULL,    -- one plain sentence
+    val_batch     INTEGER           -- pass 'validation': the batch's index in the validation pass (from 0;
+                                    -- its clips are val_batch * batch ...); NULL otherwise.  Added by
+                                    -- probes/db_validation.c to databases made before it.
 );
 
 -- The causal verdict: the chain from the first NaN's origin tensor back to
@@ -169,7 +174,7 @@ CREATE TABLE IF NOT EXISTS events (
 -- chain 0 is the verdict's chain, chain 1 the runner-up; position 0 is the
 -- origin, the highest position the root.  Every row of a chain repeats its
 -- mechanism (data | update_blowup | gradual_growth | batchnorm |
--- loss_saturation | injected) and whether the evidence was weak.
+-- loss_saturation | injected | inference_statistics) and whether the evidence was weak.
 --   SELECT position, step, layer_name, tensor, statistic, value_before, value_after, role
 --   FROM cause_chain WHERE chain = 0 ORDER BY position DESC;   -- root first
 CREATE TABLE IF NOT EXISTS cause_chain (
@@ -181,7 +186,9 @@ CREATE TABLE IF NOT EXISTS cause_chain (
     layer_id      INTEGER NOT NULL,
     layer_name    TEXT NOT NULL,
     tensor        TEXT NOT NULL,    -- as in stats.tensor; 'kernel.update' for an optimizer step
-    statistic     TEXT NOT NULL,    -- absmax | l2norm | nan_count | injected
+    statistic     TEXT NOT NULL,    -- absmax | l2norm | nan_count | injected; a validation-first NaN
+                                    -- (inference trace): inference_scale | var_ratio | mean_shift |
+                                    -- moving_variance_min (validation_batchnorm's columns) | gain
     value_before  REAL,             -- the baseline (median of the window's first quarter), or the
                                     -- value before the update or injection; NULL when unknown
     value_after   REAL,             -- at step; NULL when non-finite (the origin)
@@ -342,3 +349,53 @@ CREATE VIEW IF NOT EXISTS input_sample_videos AS
     JOIN clip_origins o ON o.run_id = i.run_id AND o.split = 'train' AND o.epoch = s.epoch
                        AND o.sample_id = i.sample_id
     LEFT JOIN classes c ON c.run_id = i.run_id AND c.class_id = i.label;
+
+-- ---------------------------------------------------------------- validation
+-- The validation pass (inference mode: BatchNorm normalizes with its moving
+-- statistics), kept apart from the training steps.  A NaN first seen there is
+-- an events row with pass 'validation' and val_batch (first_nan shows it).
+--   SELECT val_batch, layer_id, absmax, nan_count FROM validation_stats
+--   WHERE epoch = 18 AND tensor = 'output' ORDER BY val_batch, layer_id;
+-- Per-layer statistics: each layer's output (layer 0: the clips) for every
+-- validation batch of an epoch in which a non-finite value appeared, and
+-- one summary row (val_batch -1, the batches merged) for every epoch.
+CREATE TABLE IF NOT EXISTS validation_stats (
+    run_id        INTEGER NOT NULL,
+    epoch         INTEGER NOT NULL, -- the epoch the validation followed (from 1)
+    val_batch     INTEGER NOT NULL, -- -1: the epoch's summary
+    step          INTEGER NOT NULL, -- last training step before the validation
+    layer_id      INTEGER NOT NULL,
+    tensor        TEXT NOT NULL,    -- 'output'
+    count         INTEGER NOT NULL,
+    mean REAL, std REAL, min REAL, max REAL, absmax REAL, -- over the finite elements
+    nan_count     INTEGER NOT NULL,
+    posinf_count  INTEGER NOT NULL,
+    neginf_count  INTEGER NOT NULL,
+    PRIMARY KEY (run_id, epoch, val_batch, layer_id, tensor)
+) WITHOUT ROWID;
+
+-- Per BatchNorm layer and validation epoch: its moving statistics against
+-- the batch statistics of the last training steps (train_steps of them,
+-- per-channel means), and against what its input was during this validation.
+--   var_ratio      batch variance / moving variance (1 when they agree; min and max over channels)
+--   mean_shift     |moving mean - batch mean| / batch std (max over channels)
+--   inference_scale  RMS over the validation of (x - moving mean) / sqrt(moving variance + eps), the
+--                  largest over channels: 1 when the moving statistics fit what the layer now gets.
+--                  Along a path it compounds: a BatchNorm fed by an over-scaled one inherits its factor.
+--   bad_moving_variance  channels whose moving variance is <= 0 or non-finite (NaN after sqrt)
+CREATE TABLE IF NOT EXISTS validation_batchnorm (
+    run_id        INTEGER NOT NULL,
+    epoch         INTEGER NOT NULL,
+    step          INTEGER NOT NULL,
+    layer_id      INTEGER NOT NULL,
+    channels      INTEGER NOT NULL,
+    train_steps   INTEGER NOT NULL, -- training steps averaged (0 after a resume before any step)
+    var_ratio_min REAL, var_ratio_max REAL,
+    mean_shift_max REAL,
+    inference_scale REAL,
+    scale_channel INTEGER,          -- the channel of inference_scale
+    moving_variance_min REAL,       -- NULL when non-finite
+    bad_moving_variance INTEGER NOT NULL,
+    bad_channel   INTEGER,          -- the first such channel, NULL if none
+    PRIMARY KEY (run_id, epoch, layer_id)
+) WITHOUT ROWID;

@@ -13,6 +13,7 @@
 
 #include "clip_origin.h"
 #include "db.h"
+#include "inference_trace.h"
 #include "probe_names.h"
 
 const char *const cause_role_names[CAUSE_ROLE_COUNT] = {"origin", "link", "root"};
@@ -698,6 +699,11 @@ int cause_trace_build(const rundata *d, cause_trace *t, error *err)
     memset(t, 0, sizeof *t);
     const event_info *e = rundata_first_nan(d);
     if (!e) return 0;
+    t->val_batch = -1;
+    if (inference_event(e)) { /* first seen in validation: the inference-mode trace (issue 22) */
+        t->nan_step = e->step;
+        return inference_trace_build(d, e, t, err);
+    }
     walk w;
     if (open_walk(&w, d, err)) {
         close_walk(&w);

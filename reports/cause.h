@@ -67,10 +67,14 @@ typedef struct cause_trace {
     int weak;              /* 1: the evidence is weak (see weak_reason) */
     char weak_reason[200];
     cause_chain chain, runner_up; /* runner_up.count 0 when there is none */
-    char root_detail[600]; /* the root's numbers in one plain sentence (database names made printable) */
+    char root_detail[1000]; /* the root's numbers in one plain sentence (database names made printable) */
     long long nonfinite, elements; /* at the origin step, in the origin tensor */
     double origin_rise;            /* decades the origin's own statistic rose before the NaN step */
     int nan_step;
+    /* A NaN first seen in validation (inference_trace.h): the validation
+     * batch, and the path's BatchNorms layer by layer ("" otherwise). */
+    int val_batch;
+    char inference_path[1200];
 } cause_trace;
 
 /* Builds the trace of the run loaded in d (reads more rows from d->path).

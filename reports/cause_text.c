@@ -70,6 +70,7 @@ void cause_text_compose(const rundata *d, const cause_trace *t, strbuf *out)
     if (t->elements > 0)
         strbuf_printf(out, "; %lld of %lld values non-finite at the origin", t->nonfinite, t->elements);
     strbuf_append(out, ".\n");
+    if (t->inference_path[0]) strbuf_printf(out, "Inference path: %s.\n", t->inference_path);
     strbuf_printf(out, "Fix: %s.\n", m->fix);
     if (t->weak) {
         strbuf_printf(out, "Uncertain: %s", t->weak_reason);

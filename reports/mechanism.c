@@ -27,6 +27,17 @@ const mechanism_def mechanism_defs[MECHANISM_COUNT] = {
     [MECHANISM_INJECTED] = {"injected", "injected fault",
                             "the fault was planted with --inject: the run did what it was told",
                             "nothing to fix in the model: remove the --inject option"},
+    [MECHANISM_INFERENCE_STATISTICS] =
+        {"inference_statistics", "BatchNorm moving statistics in inference mode",
+         "validation normalizes with BatchNorm's moving statistics, and these did not fit what the layers "
+         "produce: each BatchNorm on the path scaled its input by RMS((x - moving mean)/sqrt(moving variance + "
+         "eps)) instead of 1, and a BatchNorm fed by a mis-scaled one inherits its factor, so the factors "
+         "compounded layer by layer until float32 overflowed, while training, on batch statistics, stayed finite "
+         "(or a moving variance <= 0 made sqrt() NaN)",
+         "re-estimate the moving statistics before validating (a pass over training clips in training mode "
+         "without updates), use a smaller BatchNorm momentum (0.99 -> 0.9) so they follow fast-moving weights, "
+         "lower the learning rate (or the L2 that shrinks BatchNorm-preceded kernels and raises the effective "
+         "rate); a moving variance <= 0 or NaN in a checkpoint must be reset (to 1) before loading"},
 };
 
 _Static_assert(sizeof mechanism_defs / sizeof mechanism_defs[0] == MECHANISM_COUNT,

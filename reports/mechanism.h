@@ -15,6 +15,7 @@ typedef enum mechanism {
     MECHANISM_BATCHNORM,       /* BatchNorm collapse (variance -> 0), cancellation or a tiny count */
     MECHANISM_LOSS_SATURATION, /* logits so far apart that the loss or its gradient overflowed */
     MECHANISM_INJECTED,        /* a fault planted with --inject */
+    MECHANISM_INFERENCE_STATISTICS, /* validation only: BatchNorm's moving statistics do not fit (issue 22) */
     MECHANISM_COUNT
 } mechanism;
 

@@ -599,7 +599,10 @@ static void rule_validation_nan(const rundata *d, int end_step, rule_finding *f)
         finding_set(f, RULE_NO_DATA, -1, 0, "no epochs were completed");
         return;
     }
-    /* Epochs reaching the training NaN are explained by it. */
+    /* Epochs reaching the training NaN are explained by it; a NaN first
+     * seen in validation comes after its epoch's last step. */
+    const event_info *nan = rundata_first_nan(d);
+    if (nan && strcmp(nan->pass, "validation") == 0 && end_step <= nan->step) end_step = nan->step + 1;
     for (int i = 0; i < d->epoch_count && d->epochs[i].last_step < end_step; i++) {
         const epoch_info *e = &d->epochs[i];
         if (!isfinite(e->val_loss) && isfinite(e->loss)) {

@@ -57,6 +57,35 @@ static void marker_nan(const rundata *d, strbuf *body)
                   e->step, e->step, e->step, e->step);
 }
 
+/* The loss figure marks the first validation NaN and the first training
+ * NaN apart (issue 22: validation can fail first, training later); a run
+ * without a validation NaN gets the usual marker. */
+static void marker_loss_nans(const rundata *d, strbuf *body)
+{
+    const event_info *val = NULL, *train = NULL;
+    for (int i = 0; i < d->event_count; i++) {
+        const event_info *e = &d->events[i];
+        if (strcmp(e->kind, "nan") != 0 || e->step < 0) continue;
+        if (strcmp(e->pass, "validation") == 0) val = val ? val : e;
+        else train = train ? train : e;
+    }
+    if (!val) {
+        marker_nan(d, body);
+        return;
+    }
+    strbuf_printf(body,
+                  "set arrow 1 from %d, graph 0 to %d, graph 1 nohead lc rgb '#ff7f0e' dt 2 lw 2 front\n"
+                  "set label 1 'first validation NaN: after step %d (epoch %d)' at %d, graph 0.97 right offset "
+                  "-0.8,0 tc rgb '#ff7f0e' front boxed\n",
+                  val->step, val->step, val->step, val->epoch, val->step);
+    if (train)
+        strbuf_printf(body,
+                      "set arrow 2 from %d, graph 0 to %d, graph 1 nohead lc rgb '#d62728' dt 2 lw 2 front\n"
+                      "set label 2 'first training NaN: step %d' at %d, graph 0.88 right offset -0.8,0 tc rgb "
+                      "'#d62728' front boxed\n",
+                      train->step, train->step, train->step, train->step);
+}
+
 static void quoted_title(const char *what, const rundata *d, char *out, size_t size)
 {
     char text[512];
@@ -147,7 +176,7 @@ static int write_loss_script(const char *dir, const rundata *d, const figure *fi
                   "set logscale y2\nset y2tics\nset format y2 '%%.0e'\nset key bottom left\n",
                   title);
     if (isfinite(r->lo) && r->hi / r->lo > 30.0) strbuf_append(&body, "set logscale y\n");
-    marker_nan(d, &body);
+    marker_loss_nans(d, &body);
     /* gnuplot stops on a plot whose every element is empty, so the loss
      * curves are left out when the run has no finite loss at all. */
     const char *sep = "plot ";
@@ -173,7 +202,8 @@ static int plot_loss(const char *dir, const rundata *d, figure_set *set, error *
 {
     figure *fig = figure_add(set, "loss", 1200, 650,
                              "Training loss per step (objective including the L2 penalty), val_loss per epoch, and "
-                             "the learning rate (right axis, log scale); the dashed red line marks the first NaN.");
+                             "the learning rate (right axis, log scale); the dashed red line marks the first NaN (orange: the "
+                             "first NaN met in validation, red: the first in training).");
     if (!fig) return 0;
     loss_range r = {INFINITY, -INFINITY, 0, 0};
     if (write_loss_steps(dir, d, &r, err)) return -1;

@@ -2,6 +2,7 @@
 #include "verdict.h"
 
 #include "cause_text.h"
+#include "inference_trace.h"
 #include "replay_text.h"
 
 #include <float.h>
@@ -234,6 +235,7 @@ void verdict_compose_traced(const rundata *d, const cause_trace *trace, const pr
         if (trace && trace->klass != MECHANISM_NONE) cause_text_compose(d, trace, out);
         replay_text_precision(d, out);
         append_nan_origin(d, nan, trace, out);
+        inference_text_origin(d, nan, trace, out);
         strbuf_append(out, "\n" VERDICT_EVIDENCE_HEADING "\n");
         append_precursors(d, ranking, nan->step, 1, out);
         replay_text_shadow(d, out);

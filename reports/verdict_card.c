@@ -25,6 +25,7 @@ static const card_row card_rows[] = {
     {"First bad element:", "Origin", 0},
     {"Origin:", "Origin", 1},
     {"Propagation:", "Origin", 0},
+    {"Validation:", "Origin", 0},
     {"No NaN or Inf recorded:", "Status", 0},
     {"Closest approach to overflow:", "Headroom", 1},
     {"Riskiest layers (least headroom):", "Riskiest", 1},

@@ -13,7 +13,9 @@
  *                ratio reached CAUSE_JUMP_RATIO;
  *   ROOT_OVERFLOW_INPUT the statistic that ran to overflow: the input of
  *                the origin BatchNorm (its output absmax), or the origin's
- *                own batch_variance when the moving variance overflowed. */
+ *                own batch_variance when the moving variance overflowed;
+ *   ROOT_MOVING_STATISTICS  a BatchNormalization layer's moving_mean or
+ *                moving_variance (a validation-first NaN, inference mode). */
 #ifndef NANPROBE_DIAGNOSE_CASES_H
 #define NANPROBE_DIAGNOSE_CASES_H
 
@@ -28,8 +30,12 @@
 #include "rundata.h"
 #include "test_util.h"
 
-typedef enum diag_data { DATA_SYNTHETIC, DATA_NAN_PIXELS, DATA_CONSTANT_CLIP, DATA_HUGE } diag_data;
-typedef enum diag_root { ROOT_NONE, ROOT_LAYER, ROOT_KERNEL_UPDATE, ROOT_OVERFLOW_INPUT } diag_root;
+/* DATA_VAL_*: clean training clips and val_clips.npy of DIAG_VAL_CLIPS clips
+ * whose clip DIAG_BAD_VAL_CLIP holds two NaN pixels, or whose every clip is
+ * 1e36 x the training scale (finite, below 3.4e38: the first convolution
+ * overflows; inference-mode BatchNorm would not have renormalized it). */
+typedef enum diag_data { DATA_SYNTHETIC, DATA_NAN_PIXELS, DATA_CONSTANT_CLIP, DATA_HUGE, DATA_VAL_NAN, DATA_VAL_HUGE } diag_data;
+typedef enum diag_root { ROOT_NONE, ROOT_LAYER, ROOT_KERNEL_UPDATE, ROOT_OVERFLOW_INPUT, ROOT_MOVING_STATISTICS } diag_root;
 
 typedef struct diag_case {
     const char *label;
@@ -46,6 +52,35 @@ typedef struct diag_case {
 #define DIAG_CLIPS 16
 #define DIAG_BAD_CLIP 12
 #define DIAG_CLIP_VALUES (8 * 32 * 32 * 3)
+#define DIAG_VAL_CLIPS 8
+#define DIAG_BAD_VAL_CLIP 5
+
+static inline int diag_validation_data(diag_data kind)
+{
+    return kind == DATA_VAL_NAN || kind == DATA_VAL_HUGE;
+}
+
+/* val_clips.npy / val_labels.npy of a DATA_VAL_* case (clips made from the
+ * training ones, so the scale is the training data's). */
+static inline int diag_write_validation(const char *dir, diag_data kind, const float *train, error *err)
+{
+    const size_t n = (size_t)DIAG_VAL_CLIPS * DIAG_CLIP_VALUES;
+    float *clips = malloc(n * sizeof *clips);
+    if (!clips) return error_set(err, "out of memory");
+    for (size_t i = 0; i < n; i++) clips[i] = train[n - 1 - i] * (kind == DATA_VAL_HUGE ? 1e36f : 1.0f);
+    float *bad = clips + (size_t)DIAG_BAD_VAL_CLIP * DIAG_CLIP_VALUES;
+    if (kind == DATA_VAL_NAN) bad[1000] = bad[5000] = NAN;
+    int64_t labels[DIAG_VAL_CLIPS];
+    for (int i = 0; i < DIAG_VAL_CLIPS; i++) labels[i] = i % 4;
+    const int64_t shape[5] = {DIAG_VAL_CLIPS, 8, 32, 32, 3}, label_shape[1] = {DIAG_VAL_CLIPS};
+    char path[4300];
+    snprintf(path, sizeof path, "%s/val_clips.npy", dir);
+    int rc = npy_write(path, "<f4", 5, shape, clips, 1, err);
+    snprintf(path, sizeof path, "%s/val_labels.npy", dir);
+    if (!rc) rc = npy_write(path, "<i8", 1, label_shape, labels, 1, err);
+    free(clips);
+    return rc;
+}
 
 static inline int diag_write_data(const char *dir, diag_data kind, error *err)
 {
@@ -68,6 +103,7 @@ static inline int diag_write_data(const char *dir, diag_data kind, error *err)
     int rc = npy_write(path, "<f4", 5, shape, clips, 1, err);
     snprintf(path, sizeof path, "%s/train_labels.npy", dir);
     if (!rc) rc = npy_write(path, "<i8", 1, label_shape, labels, 1, err);
+    if (!rc && diag_validation_data(kind)) rc = diag_write_validation(dir, kind, clips, err);
     free(clips);
     return rc;
 }
@@ -95,7 +131,7 @@ static inline int diag_train(const char *nanprobe, const char *base, const diag_
         }
         argv[n++] = "--data";
         argv[n++] = data;
-        argv[n++] = "--val-clips=0";
+        if (!diag_validation_data(c->data)) argv[n++] = "--val-clips=0";
         argv[n++] = "--train-clips=0";
     } else {
         argv[n++] = "--train-clips=64";
@@ -131,6 +167,8 @@ static inline int diag_root_ok(const rundata *d, const cause_trace *t, const dia
         return (strcmp(d->layers[root->layer].kind, "Conv3D") == 0 || strcmp(d->layers[root->layer].kind, "Dense") == 0) &&
                strcmp(root->tensor, "kernel.update") == 0 &&
                (root->decades >= 3.0 || (isnan(root->before) && root->decades >= CAUSE_JUMP_DECADES));
+    case ROOT_MOVING_STATISTICS:
+        return strcmp(d->layers[root->layer].kind, "BatchNormalization") == 0 && strncmp(root->tensor, "moving_", 7) == 0;
     case ROOT_OVERFLOW_INPUT: {
         const char *inputs = d->layers[origin->layer].inputs;
         if (strcmp(origin->tensor, "moving_variance") == 0)

@@ -158,7 +158,8 @@ void progress_print_timing(FILE *out, const train_timing *t)
             "{\"steps\": %ld, \"conv_forward\": %.4f, \"conv_backward\": %.4f, \"batchnorm\": %.4f, "
             "\"pooling\": %.4f, \"relu_add_dense\": %.4f, \"optimizer\": %.4f, \"probes\": %.4f, "
             "\"logging\": %.4f, \"data\": %.4f, \"allreduce_wait\": %.4f, \"agreement\": %.4f, "
-            "\"snapshot\": %.5f, \"shadow\": %.4f}\n",
+            "\"snapshot\": %.5f, \"shadow\": %.4f, \"validation_seconds\": %.4f, \"validation_probe_seconds\": %.4f}\n",
             t->steps, t->conv_forward, t->conv_backward, t->batchnorm, t->pooling, t->relu_add_dense, t->optimizer,
-            t->probes, t->logging, t->data, t->allreduce_wait, t->agreement, t->snapshot, t->shadow);
+            t->probes, t->logging, t->data, t->allreduce_wait, t->agreement, t->snapshot, t->shadow, t->validation,
+            t->validation_probes);
 }

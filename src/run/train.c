@@ -18,6 +18,7 @@
 #include "clip_provenance.h"
 #include "data_parallel.h"
 #include "dataset.h"
+#include "db_validation.h"
 #include "finite.h"
 #include "db.h"
 #include "keras.h"
@@ -97,6 +98,7 @@ typedef struct run {
     const train_callbacks *cb; /* never NULL */
     train_status status;
     long nan_budget;           /* steps still to run after the first non-finite value; -1 before it */
+    int train_nan_noted;       /* the first training NaN was announced (a validation NaN may come first) */
     long train_size, val_size, steps_per_epoch;
     long *order;        /* permutation of the training ids for the current (epoch, cycle) */
     long order_epoch, order_cycle;
@@ -110,7 +112,7 @@ typedef struct run {
     char *sample_text;  /* the batch ids as "3,17,..." for the steps table */
     int argc;
     char *const *argv;
-    double optimizer_seconds, data_seconds, agreement_seconds, snapshot_seconds, shadow_seconds;
+    double optimizer_seconds, data_seconds, agreement_seconds, snapshot_seconds, shadow_seconds, validation_seconds;
     double last_data_loss; /* of the last step, for its replay */
     long steps_this_process;
     /* The accumulators after the warm-up steps, so that --timing reports
@@ -287,6 +289,7 @@ static void format_sample_ids(run *r, int n)
 
 typedef struct validation_result {
     double loss, accuracy;
+    const nonfinite_event *nan; /* this validation's first non-finite value (issue 22), NULL if none */
 } validation_result;
 
 /* Under mpirun each rank validates its contiguous share of the clips (in
@@ -299,6 +302,7 @@ static int validate(run *r, validation_result *out, error *err)
     if (data_parallel_active(&r->dp)) part = dist_shard_of((int)r->val_size, r->dp.comm->rank, r->dp.comm->size);
     double loss_sum = 0.0;
     long correct = 0;
+    probe_validation_epoch_begin(r->probes, r->state.step, r->state.epoch + 1);
     for (long start = part.start; start < part.start + part.count; start += chunk) {
         long left = part.start + part.count - start;
         int n = (int)(left < chunk ? left : chunk);
@@ -316,6 +320,7 @@ static int validate(run *r, validation_result *out, error *err)
         loss_sum += lr.loss * n;
         correct += lr.correct;
     }
+    if (probe_validation_epoch_end(r->probes, &out->nan, err)) return -1;
     if (data_parallel_active(&r->dp)) {
         dist_step_totals totals = {.loss_sum = loss_sum, .correct = (double)correct, .samples = part.count};
         dist_shard none = {0, 0};
@@ -613,6 +618,8 @@ static int open_run(run *r, int resume, error *err)
         if (checkpoint_load(r->dir, &r->state, &r->m, err)) return -1;
         if (o->lr_overrides_checkpoint) r->state.learning_rate = (float)o->lr;
         if (writer && db_writer_resume(&r->db, database, r->state.step, r->state.identity, err)) return -1;
+        /* the epoch in progress is validated again (unless it had ended) */
+        if (writer && db_validation_resume(&r->db, r->state.step, r->state.epoch_step > 0, err)) return -1;
     } else if (start_new_run(r, writer ? database : NULL, err)) {
         return -1;
     }
@@ -765,6 +772,8 @@ static void measure_timing(run *r, train_timing *t)
     t->agreement = (r->agreement_seconds - r->warm.agreement) / steps;
     t->snapshot = (r->snapshot_seconds - r->warm.snapshot) / steps;
     t->shadow = (r->shadow_seconds - r->warm.shadow) / steps;
+    t->validation = r->validation_seconds;
+    t->validation_probes = probe_validation_seconds(r->probes);
 }
 
 /* ------------------------------------------------------------ the loop */
@@ -811,14 +820,17 @@ static int should_stop(run *r)
 {
     const train_options *o = r->o;
     const nonfinite_event *e = probe_first_event(r->probes);
-    if (e && r->nan_budget < 0) {
+    /* The first training NaN is announced even after a validation NaN
+     * started the budget (--on-nan continue=N). */
+    int starts = r->nan_budget < 0;
+    if (e && !r->train_nan_noted) {
+        r->train_nan_noted = 1;
         run_note(r, "NaN sentinel: %s", e->message);
         replay_first_event(r, e);
         r->status = TRAIN_NAN;
-        r->nan_budget = o->on_nan_continue < 0 ? 0 : o->on_nan_continue;
-    } else if (r->nan_budget > 0) {
-        r->nan_budget--;
+        if (starts) r->nan_budget = o->on_nan_continue < 0 ? 0 : o->on_nan_continue;
     }
+    if (!starts && r->nan_budget > 0) r->nan_budget--;
     if (r->nan_budget == 0) return 1;
     if (stop_requested) {
         r->status = TRAIN_INTERRUPTED;
@@ -897,9 +909,20 @@ static int apply_callbacks(run *r, double val_loss, int *stop_early, error *err)
 static int end_epoch(run *r, error *err)
 {
     const int epoch = r->state.epoch;
-    validation_result val = {NAN, NAN};
+    validation_result val = {NAN, NAN, NULL};
     int has_validation = r->val_size > 0, stop_early = 0;
+    double validation_start = omp_get_wtime();
     if (has_validation && validate(r, &val, err)) return -1;
+    r->validation_seconds += omp_get_wtime() - validation_start;
+    /* issue 22: a NaN met in validation stops the run too (or starts --on-nan's budget).  Under mpirun the
+     * ranks decide on the summed val_loss, which they all hold: a rank's own sentinel sees only its shard. */
+    int val_failed = data_parallel_active(&r->dp) ? has_validation && !isfinite(val.loss) : val.nan != NULL;
+    if (val_failed) {
+        if (val.nan) run_note(r, "NaN sentinel: %s", val.nan->message);
+        else run_note(r, "NaN sentinel: val_loss is non-finite after epoch %d", epoch + 1);
+        r->status = TRAIN_NAN;
+        if (r->nan_budget < 0) r->nan_budget = r->o->on_nan_continue < 0 ? 0 : r->o->on_nan_continue;
+    }
     train_epoch_summary summary = {.steps = r->state.epoch_step,
                                    .loss = r->state.epoch_loss_sum / r->state.epoch_seen,
                                    .accuracy = r->state.epoch_correct / r->state.epoch_seen,
@@ -926,7 +949,7 @@ static int end_epoch(run *r, error *err)
         if (write_event(r, "early_stop", message, NAN, NAN, err)) return -1;
     }
     if (r->status != TRAIN_NAN && save_checkpoint(r, "end of epoch", err)) return -1;
-    return stop_early;
+    return stop_early || r->nan_budget == 0;
 }
 
 /* One epoch (or what is left of it after a resume).  Returns -1 on

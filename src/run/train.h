@@ -93,6 +93,10 @@ typedef struct train_timing {
     /* replay: copying the state for a later replay (snapshot.h, outside the
      * step's own time), and --shadow-every's float64 steps */
     double snapshot, shadow;
+    /* validation (issue 22): seconds over the whole run, not per step: the
+     * passes' wall time, and the probes' share of it (statistics, the
+     * BatchNorm comparison, its database rows) */
+    double validation, validation_probes;
 } train_timing;
 
 typedef struct train_result {
