@@ -28,7 +28,11 @@ typedef struct string_array {
 void string_array_free(string_array *a);
 
 /* Opens path read-only; a file that is not HDF5, or is cut short, gives a
- * clear error (label names the file in messages). */
+ * clear error (label names the file in messages).  A file with an external
+ * or user-defined link, a soft link that does not land on one of its own
+ * objects, or more than KERAS_H5_MAX_LINKS links is refused before any
+ * read. */
+#define KERAS_H5_MAX_LINKS 100000
 hid_t keras_h5_open(const char *path, const char *label, error *err);
 void keras_h5_close(hid_t file);
 
