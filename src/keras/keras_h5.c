@@ -347,7 +347,9 @@ hid_t keras_h5_create(const char *path, error *err)
      * one cannot hold it at all (a ResNet3D-152's model_config is ~250 KB). */
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
-    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    /* EXCL is O_CREAT | O_EXCL: a name planted in between (a symlink to a
+     * file of the user's) makes the create fail, never followed. */
+    hid_t f = H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     if (f < 0) return error_set(err, "%s: cannot create the file", path);
     return f;

@@ -67,7 +67,8 @@ int keras_h5_read_floats(hid_t loc, const char *path, const char *label, const c
 int keras_h5_read_scalar(hid_t loc, const char *path, const char *label, const char *variable, double *out,
                          error *err);
 
-/* Writers (export).  Groups on the way are created. */
+/* Writers (export).  Groups on the way are created.  keras_h5_create
+ * makes a new file and fails when the name exists (the caller unlinks). */
 hid_t keras_h5_create(const char *path, error *err);
 int keras_h5_write_strings(hid_t loc, const char *name, char *const *items, int count);
 int keras_h5_write_string(hid_t loc, const char *name, const char *text);
