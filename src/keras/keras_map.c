@@ -174,7 +174,7 @@ static herr_t keras3_layer_known(hid_t layers, const char *name, const H5L_info_
     if (g >= 0) H5Gclose(g);
     if (index >= 0 && !holds) return 0;
     snprintf(x->found, sizeof x->found, "layers/%.60s%s", name,
-             index < 0 ? " is not a layer of the model" : " holds variables the model's layer has not");
+             index < 0 ? " is not a layer of the model" : " holds variables, but the model's layer has none");
     return 1;
 }
 
