@@ -4,10 +4,10 @@
  * libhdf5 reads files, so the weights member is extracted to a private
  * temporary file in $TMPDIR (else /tmp) that has no name while it is
  * written (O_TMPFILE) and one only for the instant HDF5 opens it: a kill
- * leaves nothing behind.  An archive is untrusted (1 MB can inflate to many GB):
- * the member may not exceed what the model config.json describes can hold
- * (weights, moving statistics and Adam's m and v, even in float64, plus
- * room for names), and the extraction stops at that bound. */
+ * leaves nothing behind.  An archive is untrusted (1 MB can inflate to
+ * many GB): the member may not exceed what the model config.json describes
+ * can hold (weights, moving statistics and Adam's m and v, even in
+ * float64, plus room for names), and the extraction stops at that bound. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
