@@ -254,6 +254,7 @@ static const hostile_case cases[] = {
     {"keras dangling soft link", SETUP_KERAS, 0, 0, 0, 0, {"train", "--from-keras", "{K}", KERAS_TINY}, 1, "is a soft link to '/elsewhere/kernel'", 0, KERAS_SOFT_LINK_OUT, 0, 0},
     {"keras 3 extra layer", SETUP_KERAS, 0, 0, 0, 0, {"train", "--from-keras", "{K}", KERAS_TINY}, 1, "layers/dropout is not a layer of the model", 0, KERAS3_EXTRA_LAYER, 0, 0},
     {"keras 3 leading scalars", SETUP_KERAS, 0, 0, 0, 0, {"train", "--from-keras", "{K}", KERAS_TINY}, 1, "optimizer/vars/2 is a third scalar", 0, KERAS3_LEADING_SCALARS, 0, 0},
+    {"keras file is a FIFO", SETUP_FIFO, 0, 0, 0, 0, {"train", "--from-keras", "{D}/fifo", KERAS_TINY}, 1, "fifo: not a regular file", 0, 0, 0, 0},
     {"keras archive bomb", SETUP_KERAS, 0, 0, 0, 0, {"train", "--from-keras", "{K}", KERAS_TINY}, 1, "model.weights.h5 says it holds 67108864 bytes, more than the model of config.json can", 0, KERAS_ARCHIVE_BOMB, "TMPDIR={D}", 0},
     {"keras archive honours TMPDIR", SETUP_KERAS, 0, 0, 0, 0, {"train", "--from-keras", "{K}", KERAS_TINY}, 1, "cannot create a temporary file in", 0, KERAS_ARCHIVE, "TMPDIR={D}/no-such-directory", 0},
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "keras_h5.h"
@@ -64,6 +65,10 @@ int keras_source_open(keras_source *s, const char *path, error *err)
     memset(s, 0, sizeof *s);
     s->label = path;
     s->file = s->weights = s->temp_fd = -1;
+    /* Before any open: a FIFO would block it, a device would be read forever. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return error_set(err, "%s: not a regular file (expected a Keras .h5, .weights.h5 or .keras file)", path);
     if (is_zip(path)) {
         s->kind = KERAS3_ARCHIVE;
         if (keras_archive_open(path, &s->temp_fd, s->temp_name, sizeof s->temp_name, &s->model_config, err))
