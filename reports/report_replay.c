@@ -64,7 +64,9 @@ static const char *npy_copy(const char *dir, const char *run_dir, const char *re
     char *slash = strrchr(real_source, '/');
     if (slash && (size_t)(slash - real_source) == strlen(real_dir) && strncmp(real_source, real_dir, strlen(real_dir)) == 0)
         return base; /* already beside the report */
-    int fd = open(source, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO planted under the name opens at once (and is then
+     * refused as not regular) instead of blocking until a writer comes. */
+    int fd = open(source, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     struct stat st;
     unsigned char magic[6];
     *why = "not a regular NumPy file of at most 64 MiB";

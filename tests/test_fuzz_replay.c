@@ -18,6 +18,9 @@
 #define FUZZ_ENTRY fuzz_rundata_one
 #include "fuzz_rundata.c"
 #undef FUZZ_ENTRY
+#define FUZZ_ENTRY fuzz_keras_one
+#include "fuzz_keras.c"
+#undef FUZZ_ENTRY
 
 #include "test_util.h"
 
@@ -57,6 +60,7 @@ int main(int argc, char **argv)
     replay_dir(root, "options", fuzz_options_one);
     replay_dir(root, "inject", fuzz_inject_one);
     replay_dir(root, "rundata", fuzz_rundata_one);
+    replay_dir(root, "keras", fuzz_keras_one);
     char command[256];
     snprintf(command, sizeof command, "rm -rf /tmp/nanprobe-fuzz-*-%d /dev/shm/nanprobe-fuzz-*-%d", (int)getpid(),
              (int)getpid());

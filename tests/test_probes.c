@@ -632,11 +632,13 @@ static void test_kill_anywhere(const char *base, int rounds)
 
 /* A full disk, simulated by a file-size limit (writes past it fail with
  * EFBIG, as they would with ENOSPC): the run stops with a message naming
- * the problem, exit 1, and the database keeps every step it committed. */
-static void test_disk_full(const char *base)
+ * the problem, exit 1, and the database keeps every step it committed.
+ * At 3 MiB the log fills first and folds back at close; at 8 MiB (check-full
+ * only: 25 s) run.db itself is full and the committed steps stay in -wal. */
+static void test_disk_full(const char *base, int mib)
 {
     char dir[4200], log[4300];
-    snprintf(dir, sizeof dir, "%s/disk-full", base);
+    snprintf(dir, sizeof dir, "%s/disk-full-%d", base, mib);
     snprintf(log, sizeof log, "%s.log", dir);
     pid_t pid = fork();
     if (pid == 0) {
@@ -644,7 +646,7 @@ static void test_disk_full(const char *base)
         dup2(fd, 1);
         dup2(fd, 2);
         signal(SIGXFSZ, SIG_IGN); /* stays ignored across exec: writes fail instead of killing */
-        struct rlimit limit = {3 << 20, 3 << 20};
+        struct rlimit limit = {(rlim_t)mib << 20, (rlim_t)mib << 20};
         setrlimit(RLIMIT_FSIZE, &limit);
         execl(nanprobe, nanprobe, "train", "--depth=18", "--width=4", "--clip=4x16x16x2", "--classes=3", "--batch=4",
               "--train-clips=64", "--val-clips=8", "--epochs=50", "--no-report", "--out", dir, (char *)NULL);
@@ -663,6 +665,17 @@ static void test_disk_full(const char *base)
     CHECK(code == 1, "file size limit: exit %d, expected 1:\n%s", code, output);
     CHECK(strstr(output, "run database") || strstr(output, "checkpoint"), "the message does not say what failed:\n%s",
           output);
+    /* Committed steps left in run.db-wal (no room to fold them back): the
+     * message must say where they are and how to recover them. */
+    char wal[4300];
+    struct stat wal_st;
+    snprintf(wal, sizeof wal, "%s/run.db-wal", dir);
+    if (stat(wal, &wal_st) == 0 && wal_st.st_size > 0)
+        CHECK(strstr(output, "run.db-wal") && strstr(output, "wal_checkpoint"),
+              "run.db-wal holds %lld bytes after the failure and the message does not say so:\n%s",
+              (long long)wal_st.st_size, output);
+    else
+        printf("  write failure at %d MiB: no committed step was left in run.db-wal\n", mib);
     db_view v;
     if (db_view_open(&v, dir) == 0) {
         char check[64];
@@ -670,7 +683,7 @@ static void test_disk_full(const char *base)
         double steps = query(&v, "SELECT COUNT(*) FROM steps"), last = query(&v, "SELECT MAX(step) FROM steps");
         CHECK(strcmp(check, "ok") == 0 && steps == last && steps > 0,
               "after the write failure: integrity '%s', %g steps up to %g", check, steps, last);
-        printf("  write failure at 3 MiB: database valid with steps 1..%g; message: %.*s", steps,
+        printf("  write failure at %d MiB: database valid with steps 1..%g; message: %.*s", mib, steps,
                (int)strcspn(output, "\n") + 1, strstr(output, "nanprobe train:") ? strstr(output, "nanprobe train:") : output);
         sqlite3_close(v.db);
     } else {
@@ -691,7 +704,8 @@ int main(int argc, char **argv)
     test_probe_every_and_ring(base);
     test_ring_after_resume(base);
     test_kill_anywhere(base, test_full() ? 100 : 12);
-    test_disk_full(base);
+    test_disk_full(base, 3);
+    if (test_full()) test_disk_full(base, 8);
     test_remove_tree(base);
     return test_finish();
 }

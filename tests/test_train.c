@@ -138,6 +138,22 @@ static void test_learning(const char *base)
     CHECK(loss_last < loss_first, "training loss did not decrease: %.4f -> %.4f", loss_first, loss_last);
 }
 
+/* An epoch end that is also a --checkpoint-every step is checkpointed once
+ * (end_epoch's, with the epoch's end in the state), not twice. */
+static void test_checkpoint_once(const char *base)
+{
+    char dir[4200], output[8192];
+    snprintf(dir, sizeof dir, "%s/checkpoint-once", base);
+    int status = run_train(output, sizeof output, "--depth=18", "--width=2", "--clip=4x8x8x1", "--classes=3",
+                           "--batch=2", "--train-clips=4", "--val-clips=0", "--epochs=2", "--checkpoint-every=1",
+                           "--threads=1", "--quiet", "--no-report", "--out", dir, NULL);
+    CHECK(status == 0, "--checkpoint-every 1: exit %d\n%s", status, output);
+    /* Steps 0 (initial), 1 (periodic), 2 (epoch 1's end), 3 (periodic), 4 (epoch 2's end). */
+    double rows = query_double(dir, "SELECT COUNT(*) FROM events WHERE kind = 'checkpoint'");
+    double steps = query_double(dir, "SELECT COUNT(DISTINCT step) FROM events WHERE kind = 'checkpoint'");
+    CHECK(rows == 5 && steps == 5, "checkpoints: %g written at %g distinct steps, expected 5 at 5", rows, steps);
+}
+
 /* ---------------------------------------------------------- determinism */
 
 #define SMALL_RUN "--depth=18", "--width=4", "--clip=4x16x16x2", "--classes=3", "--batch=4", "--train-clips=24", \
@@ -277,6 +293,7 @@ int main(int argc, char **argv)
     test_determinism_and_resume(base);
     test_interrupt(base);
     test_init_and_report(base);
+    test_checkpoint_once(base);
     test_learning(base);
     test_remove_tree(base);
     return test_finish();

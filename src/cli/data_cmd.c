@@ -19,6 +19,7 @@
 #include "dataset.h"
 #include "commands.h"
 #include "options.h"
+#include "printable.h"
 #include "video_index.h"
 #include "video_source.h"
 
@@ -116,7 +117,9 @@ static void classes_print(const dataset *d, const video_source *vs)
                 video_source_video(vs, s, i, NULL, NULL, &label);
                 count[s] += label == c;
             }
-        printf("  %4d  %-32s train %6ld  validation %6ld\n", c, video_source_class_name(vs, c), count[0], count[1]);
+        char name[512];
+        printf("  %4d  %-32s train %6ld  validation %6ld\n", c,
+               printable_copy(video_source_class_name(vs, c), name, sizeof name), count[0], count[1]);
     }
 }
 
@@ -142,10 +145,12 @@ static void videos_print(const dataset *d, const video_source *vs, int files)
             if (seconds) seconds[k] = info->seconds;
             k++;
             total += info->seconds;
+            char shown[4200], class_shown[512];
             if (files)
                 printf("  %-10s %-48s %-20s %5ld frames %4dx%-4d %6.3g fps %7.2f s %s\n", s ? "validation" : "train",
-                       path, video_source_class_name(vs, label), info->frames, info->width, info->height, info->fps,
-                       info->seconds, info->codec);
+                       printable_copy(path, shown, sizeof shown),
+                       printable_copy(video_source_class_name(vs, label), class_shown, sizeof class_shown),
+                       info->frames, info->width, info->height, info->fps, info->seconds, info->codec);
         }
     printf("videos: %ld usable, %ld bad\n", n, video_source_bad_count(vs));
     if (seconds && n) {
@@ -168,7 +173,8 @@ static void bad_print(const video_source *vs, int skip)
         const char *path, *reason;
         video_problem p;
         video_source_bad(vs, i, &path, &p, &reason);
-        printf("  %s: %s\n", path, reason);
+        char shown[4200], why[1024];
+        printf("  %s: %s\n", printable_copy(path, shown, sizeof shown), printable_copy(reason, why, sizeof why));
     }
 }
 

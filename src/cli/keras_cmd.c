@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "checkpoint.h"
 #include "keras.h"
@@ -111,6 +112,13 @@ int keras_cmd_prepare_train(train_options *o, int argc, char *const *argv, keras
                         o->from_keras, extra, err);
     if (rc == 0) rc = settle_clip(o, options_given(argc, argv, "--clip"), &info, extra, err);
     if (rc) return rc;
+    /* The step count continues Keras' iterations: a limit at or below them
+     * would stop before the first step and report the file's count as the
+     * steps run.  (--max-steps 0, init's, asks for no step on purpose.) */
+    if (o->max_steps > 0 && o->max_steps <= info.iterations)
+        return conflict(err, "nanprobe train: --max-steps %ld is not above the %ld iterations --from-keras %s has "
+                             "already done (steps continue Keras' count), so no step would run", o->max_steps,
+                        info.iterations, o->from_keras);
     if (!options_given(argc, argv, "--l2") && info.has_l2) {
         o->l2 = info.l2;
         add_arg(extra, "--l2=%.17g", o->l2);
@@ -168,6 +176,21 @@ static int load_run(const char *dir, model *m, checkpoint_state *state, double *
     return 0;
 }
 
+/* Whether out names one of the files a run lives in (by inode: any
+ * spelling of the path, a hard link too). */
+static int is_run_file(const char *dir, const char *out)
+{
+    static const char *const files[] = {"run.db", "run.db-wal", "run.db-shm", CHECKPOINT_FILE, NULL};
+    struct stat o, r;
+    if (stat(out, &o) != 0) return 0;
+    for (int i = 0; files[i]; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        if (stat(path, &r) == 0 && r.st_dev == o.st_dev && r.st_ino == o.st_ino) return 1;
+    }
+    return 0;
+}
+
 typedef struct export_keras_cli {
     const char *out;
     int optimizer;
@@ -191,6 +214,11 @@ int keras_cmd_export(int argc, char **argv)
     error err;
     if (count != 1 || !out) {
         fprintf(stderr, "nanprobe export-keras: expected one run directory and -o FILE.h5\n");
+        return EXIT_USAGE;
+    }
+    if (is_run_file(positional[0], out)) {
+        fprintf(stderr, "nanprobe export-keras: -o %s is the run's own database or checkpoint; write the Keras file "
+                        "elsewhere\n", out);
         return EXIT_USAGE;
     }
     model m;

@@ -243,6 +243,14 @@ int command_init(int argc, char **argv, const command_context *context)
             command_print_help(stdout, command_find("init"));
             return EXIT_OK;
         }
+    /* init runs no step and starts a new run: these would be silently void. */
+    static const char *const meaningless[] = {"--max-steps", "--resume", NULL};
+    for (int k = 0; meaningless[k]; k++)
+        if (options_given(argc, argv, meaningless[k])) {
+            fprintf(stderr, "nanprobe init: %s does not apply (init writes the untrained model and runs no step; "
+                            "use nanprobe train)\n", meaningless[k]);
+            return EXIT_USAGE;
+        }
     char **list = malloc(sizeof(char *) * (size_t)(argc + 3));
     if (!list) return EXIT_FAILURE_;
     int n = 0;

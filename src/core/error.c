@@ -1,6 +1,8 @@
 /* error.c: error messages for library code (see error.h). */
 #include "error.h"
 
+#include "printable.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,5 +34,8 @@ int error_set(error *err, const char *format, ...)
         }
     }
     va_end(again);
+    /* Messages name files and layers from untrusted input; whoever prints
+     * them prints to a terminal. */
+    printable_in_place(err->message);
     return -1;
 }

@@ -447,8 +447,16 @@ int npy_write(const char *path, const char *descr, int rank, const int64_t *shap
     prefix[7] = 0;
     for (size_t i = 0; i < prelude - 8; i++) prefix[8 + i] = (unsigned char)(header_len >> (8 * i));
 
-    FILE *f = fopen(path, "wb");
-    if (!f) return error_set(err, "%s: cannot create: %s", path, strerror(errno));
+    /* unlink first: a planted symlink loses its name, never its target;
+     * O_EXCL | O_NOFOLLOW then refuses anything planted in between. */
+    if (unlink(path) != 0 && errno != ENOENT) return error_set(err, "%s: cannot replace: %s", path, strerror(errno));
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (!f) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        return error_set(err, "%s: cannot create: %s", path, strerror(e));
+    }
     int ok = fwrite(prefix, 1, prelude, f) == prelude &&
              fwrite(dict, 1, (size_t)dict_len, f) == (size_t)dict_len;
     for (size_t i = (size_t)dict_len; ok && i + 1 < header_len; i++) ok = fputc(' ', f) != EOF;

@@ -6,11 +6,14 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define INDEX_PATH_MAX 4096
 #define INDEX_DEPTH_MAX 8 /* class-folder recursion; deeper trees are almost surely a mistake (a loop) */
@@ -69,6 +72,33 @@ static int is_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* A list or split file, opened for reading only if it is a regular file:
+ * /dev/zero would be read forever and a FIFO would block (O_NONBLOCK lets
+ * the open itself return so the type can be checked). */
+static FILE *list_open(const char *path, error *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return error_set(err, "%s: cannot open: %s", path, strerror(errno)), NULL;
+    struct stat st;
+    FILE *f = NULL;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        error_set(err, "%s: not a regular file (expected a text list of videos)", path);
+    else if (!(f = fdopen(fd, "r")))
+        error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) close(fd);
+    return f;
+}
+
+/* Whether full, a directory met while walking the dataset, resolves inside
+ * root (a symlink may point within the dataset, never out of it). */
+static int inside_root(const char *root, const char *full)
+{
+    char real_root[PATH_MAX], real_full[PATH_MAX];
+    if (!realpath(root, real_root) || !realpath(full, real_full)) return 0;
+    size_t n = strlen(real_root);
+    return strncmp(real_full, real_root, n) == 0 && (real_full[n] == '/' || (n == 1 && real_root[0] == '/'));
+}
+
 /* Collects video files under dir/rel (relative names "rel/x.avi"). */
 static int videos_walk(const char *root, const char *rel, int depth, name_list *out, error *err)
 {
@@ -88,6 +118,8 @@ static int videos_walk(const char *root, const char *rel, int depth, name_list *
             break;
         }
         if (is_directory(full)) {
+            if (!inside_root(root, full))
+                continue; /* a symlink out of the dataset (into /etc...): not the dataset's */
             if (depth >= INDEX_DEPTH_MAX)
                 status = error_set(err, "%s: folders nested deeper than %d levels below the class folder", full,
                                    INDEX_DEPTH_MAX);
@@ -112,7 +144,7 @@ static int subdirectories(const char *dir, name_list *out, error *err)
         char full[INDEX_PATH_MAX];
         if (e->d_name[0] == '.') continue;
         if (snprintf(full, sizeof full, "%s/%s", dir, e->d_name) >= (int)sizeof full) continue;
-        if (is_directory(full)) status = list_push(out, e->d_name, err);
+        if (is_directory(full) && inside_root(dir, full)) status = list_push(out, e->d_name, err);
     }
     closedir(d);
     if (out->count) qsort(out->items, (size_t)out->count, sizeof *out->items, compare_names);
@@ -218,8 +250,8 @@ static int class_lookup(const video_index *ix, const char *name)
 /* classInd.txt: "1 ApplyEyeMakeup", ids 1..K in order. */
 static int ucf_classes_read(video_index *ix, const char *path, error *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = list_open(path, err);
+    if (!f) return -1;
     name_list names = {0};
     char line[INDEX_PATH_MAX];
     int status = 0, rc;
@@ -253,8 +285,8 @@ static int ucf_classes_read(video_index *ix, const char *path, error *err)
  * class names (already in ix->class_names). */
 static int list_read(video_index *ix, int split, const char *path, int mode, const char *prefix, error *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = list_open(path, err);
+    if (!f) return -1;
     char line[INDEX_PATH_MAX];
     int status = 0, rc;
     long number = 0;
@@ -345,8 +377,8 @@ static int ucf_build(video_index *ix, int split, error *err)
  * for collecting class names. */
 static int labels_scan(const char *path, name_list *names, int *integers, error *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = list_open(path, err);
+    if (!f) return -1;
     char line[INDEX_PATH_MAX];
     int rc, status = 0;
     long number = 0;

@@ -49,6 +49,18 @@ typedef struct keras_model_info {
     long iterations;
 } keras_model_info;
 
+/* Every number a file supplies is held to the ranges train's options
+ * accept (src/cli/train_cli.c) before it is used or narrowed; iterations
+ * stay below the 2^30 steps a run's report reads back.  Outside them
+ * keras_inspect fails naming the file. */
+#define KERAS_MAX_WIDTH 4096
+#define KERAS_MAX_CLASSES 100000
+#define KERAS_MAX_CLIP 100000 /* each of D, H, W, C, as --clip */
+#define KERAS_MAX_ITERATIONS 1000000000L
+#define KERAS_MIN_LEARNING_RATE 1e-30
+#define KERAS_MAX_LEARNING_RATE 1e30
+#define KERAS_MAX_L2 1e6
+
 int keras_inspect(const char *path, keras_model_info *info, error *err);
 
 typedef struct keras_load_result {

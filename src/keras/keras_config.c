@@ -130,7 +130,7 @@ static int check_constant(json_t *cfg, const char *key, double expected, const c
 {
     json_t *v = json_object_get(cfg, key);
     if (!v || json_is_null(v)) return 0;
-    if (!json_is_number(v) || fabs(json_number_value(v) - expected) > 1e-6 * expected)
+    if (!json_is_number(v) || !(fabs(json_number_value(v) - expected) <= 1e-6 * expected))
         return error_set(err, "%s: the Keras Adam has %s = %g; nanprobe's Adam uses Keras' default %g", label, key,
                          json_is_number(v) ? json_number_value(v) : NAN, expected);
     return 0;
@@ -160,7 +160,7 @@ static int read_optimizer(json_t *opt, const char *label, keras_model_info *info
         return -1;
     json_t *lr = json_object_get(cfg, "learning_rate");
     if (!lr) lr = json_object_get(cfg, "lr");
-    if (json_is_number(lr) && json_number_value(lr) > 0) {
+    if (json_is_number(lr)) { /* its range is checked with the rest (keras_inspect) */
         info->learning_rate = json_number_value(lr);
         info->learning_rate_source = "the training config";
     }

@@ -10,9 +10,12 @@
  * gives the seed's model, so load_weights(by_name=True) matches too.
  *
  * Written to PATH.tmp and renamed, so a failed export leaves no half file. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "keras.h"
 #include "keras_export_json.h"
@@ -120,6 +123,19 @@ int keras_export(const char *path, const model *m, const keras_export_options *o
     if (!order || keras_layer_order(m, order)) {
         free(order);
         return error_set(err, "out of memory exporting to %s", path);
+    }
+    /* PATH must be a regular file if it exists (the rename would turn a
+     * device node or a symlink's name into our file); PATH.tmp is unlinked
+     * so that a planted one loses its name, never its target. */
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        free(order);
+        return error_set(err, "-o %s: not a regular file (a device, directory or symbolic link is not replaced)",
+                         path);
+    }
+    if (unlink(temp) != 0 && errno != ENOENT) {
+        free(order);
+        return error_set(err, "%s: cannot replace: %s", temp, strerror(errno));
     }
     hid_t file = keras_h5_create(temp, err);
     int rc = file < 0 ? -1 : write_file(file, m, order, options);

@@ -26,6 +26,61 @@ static void quiet_hdf5(void)
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
+/* What the walk over every link of a file found wrong (first finding). */
+typedef struct link_walk {
+    hid_t file;
+    int pass;      /* 0: external and user-defined links; 1: soft links */
+    long links;
+    char bad[512]; /* "NAME (why)" */
+} link_walk;
+
+static herr_t check_link(hid_t group, const char *name, const H5L_info_t *info, void *data)
+{
+    link_walk *w = data;
+    if (++w->links > KERAS_H5_MAX_LINKS) {
+        snprintf(w->bad, sizeof w->bad, "more than %d objects, far beyond any ResNet3D checkpoint",
+                 KERAS_H5_MAX_LINKS);
+        return 1;
+    }
+    if (w->pass == 0 && info->type != H5L_TYPE_HARD && info->type != H5L_TYPE_SOFT) {
+        snprintf(w->bad, sizeof w->bad, "'%.300s' is an %s link (to another file)", name,
+                 info->type == H5L_TYPE_EXTERNAL ? "external" : "user-defined");
+        return 1;
+    }
+    if (w->pass == 1 && info->type == H5L_TYPE_SOFT) {
+        /* Resolved from the root, a soft link must land on an object of this
+         * file: dangling, looping or reaching out is refused. */
+        char target[1024] = "", resolved[2048];
+        if (info->u.val_size >= sizeof target || H5Lget_val(group, name, target, sizeof target, H5P_DEFAULT) < 0)
+            target[0] = '\0';
+        const char *slash = strrchr(name, '/');
+        if (target[0] == '/' || !slash) snprintf(resolved, sizeof resolved, "%s", target);
+        else snprintf(resolved, sizeof resolved, "%.*s/%s", (int)(slash - name), name, target);
+        if (!target[0] || H5Oexists_by_name(w->file, resolved, H5P_DEFAULT) <= 0) {
+            snprintf(w->bad, sizeof w->bad, "'%.300s' is a soft link to '%.150s', which is not an object of the file",
+                     name, target);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Every link of the file, before anything is read through them: HDF5
+ * follows an external link to any file on the machine. */
+static int links_checked(hid_t file, const char *label, error *err)
+{
+    link_walk w = {.file = file};
+    for (w.pass = 0; w.pass < 2; w.pass++) {
+        w.links = 0;
+        herr_t rc = H5Lvisit(file, H5_INDEX_NAME, H5_ITER_NATIVE, check_link, &w);
+        if (w.bad[0])
+            return error_set(err, "%s: the HDF5 file is refused: %s; a Keras checkpoint holds only its own "
+                                  "groups and datasets", label, w.bad);
+        if (rc < 0) return error_set(err, "%s: the HDF5 file cannot be read (truncated or damaged)", label);
+    }
+    return 0;
+}
+
 hid_t keras_h5_open(const char *path, const char *label, error *err)
 {
     quiet_hdf5();
@@ -35,6 +90,10 @@ hid_t keras_h5_open(const char *path, const char *label, error *err)
     if (H5Fis_hdf5(path) <= 0) return error_set(err, "%s: not an HDF5 file (expected a Keras .h5 or .weights.h5)", label);
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0) return error_set(err, "%s: the HDF5 file cannot be read (truncated or damaged)", label);
+    if (links_checked(file, label, err)) {
+        H5Fclose(file);
+        return -1;
+    }
     return file;
 }
 
@@ -288,7 +347,9 @@ hid_t keras_h5_create(const char *path, error *err)
      * one cannot hold it at all (a ResNet3D-152's model_config is ~250 KB). */
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
-    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    /* EXCL is O_CREAT | O_EXCL: a name planted in between (a symlink to a
+     * file of the user's) makes the create fail, never followed. */
+    hid_t f = H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     if (f < 0) return error_set(err, "%s: cannot create the file", path);
     return f;

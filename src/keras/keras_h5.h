@@ -28,7 +28,11 @@ typedef struct string_array {
 void string_array_free(string_array *a);
 
 /* Opens path read-only; a file that is not HDF5, or is cut short, gives a
- * clear error (label names the file in messages). */
+ * clear error (label names the file in messages).  A file with an external
+ * or user-defined link, a soft link that does not land on one of its own
+ * objects, or more than KERAS_H5_MAX_LINKS links is refused before any
+ * read. */
+#define KERAS_H5_MAX_LINKS 100000
 hid_t keras_h5_open(const char *path, const char *label, error *err);
 void keras_h5_close(hid_t file);
 
@@ -63,7 +67,8 @@ int keras_h5_read_floats(hid_t loc, const char *path, const char *label, const c
 int keras_h5_read_scalar(hid_t loc, const char *path, const char *label, const char *variable, double *out,
                          error *err);
 
-/* Writers (export).  Groups on the way are created. */
+/* Writers (export).  Groups on the way are created.  keras_h5_create
+ * makes a new file and fails when the name exists (the caller unlinks). */
 hid_t keras_h5_create(const char *path, error *err);
 int keras_h5_write_strings(hid_t loc, const char *name, char *const *items, int count);
 int keras_h5_write_string(hid_t loc, const char *name, const char *text);

@@ -98,6 +98,32 @@ static int infer_from_shapes(keras_source *s, keras_model_info *info, error *err
     return 0;
 }
 
+/* What the file says, held to the ranges of train's options (keras.h):
+ * a width or class count beyond them would overflow int in the model's
+ * sizes, a learning rate or L2 factor beyond them is no training. */
+static int check_ranges(const keras_model_info *info, const char *path, error *err)
+{
+    if (info->width < 1 || info->width > KERAS_MAX_WIDTH)
+        return error_set(err, "%s: the file's width %d is outside --width's range [1, %d]", path, info->width,
+                         KERAS_MAX_WIDTH);
+    if (info->classes < 1 || info->classes > KERAS_MAX_CLASSES)
+        return error_set(err, "%s: the file's %d classes are outside --classes' range [1, %d]", path, info->classes,
+                         KERAS_MAX_CLASSES);
+    for (int a = info->has_clip ? 0 : 3; a < 4; a++)
+        if (info->clip[a] < 1 || info->clip[a] > KERAS_MAX_CLIP)
+            return error_set(err, "%s: the file's input has %d in axis %d, outside --clip's range [1, %d]", path,
+                             info->clip[a], a, KERAS_MAX_CLIP);
+    if (info->has_l2 && !(info->l2 >= 0 && info->l2 <= KERAS_MAX_L2))
+        return error_set(err, "%s: the file's L2 factor %g is outside --l2's range [0, %g]", path, info->l2,
+                         KERAS_MAX_L2);
+    if (info->learning_rate_source &&
+        !(info->learning_rate >= KERAS_MIN_LEARNING_RATE && info->learning_rate <= KERAS_MAX_LEARNING_RATE))
+        return error_set(err, "%s: the file's learning rate %g (%s) is outside --lr's range [%g, %g]", path,
+                         info->learning_rate, info->learning_rate_source, KERAS_MIN_LEARNING_RATE,
+                         KERAS_MAX_LEARNING_RATE);
+    return 0;
+}
+
 int keras_inspect(const char *path, keras_model_info *info, error *err)
 {
     memset(info, 0, sizeof *info);
@@ -111,6 +137,7 @@ int keras_inspect(const char *path, keras_model_info *info, error *err)
     const char *training = s.training_config ? s.training_config : s.kind == KERAS3_ARCHIVE ? s.model_config : NULL;
     if (rc == 0 && training) rc = keras_config_optimizer(training, path, info, err);
     if (rc == 0) rc = keras_optimizer_peek(&s, info, err);
+    if (rc == 0) rc = check_ranges(info, path, err);
     keras_source_close(&s);
     return rc;
 }

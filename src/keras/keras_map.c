@@ -148,6 +148,48 @@ static int load_keras2_layers(keras_map *k, const int *weighted, int weighted_co
     return rc;
 }
 
+/* Every group under layers/ must be one of the model's layers, and one
+ * without weights must hold none: an extra layer is another architecture,
+ * never silently ignored. */
+typedef struct keras3_extra {
+    const keras_map *k;
+    char (*names)[64];
+    char found[160];
+} keras3_extra;
+
+static herr_t keras3_layer_known(hid_t layers, const char *name, const H5L_info_t *info, void *data)
+{
+    (void)info;
+    keras3_extra *x = data;
+    const model *m = x->k->m;
+    int index = -1;
+    for (int i = 0; i < m->layer_count && index < 0; i++)
+        if (strcmp(x->names[i], name) == 0) index = i;
+    char vars[128];
+    snprintf(vars, sizeof vars, "%.60s/vars", name);
+    H5G_info_t gi;
+    hid_t g = index >= 0 && m->layers[index].param_count == 0 && keras_h5_has(layers, vars)
+                  ? H5Gopen2(layers, vars, H5P_DEFAULT) : -1;
+    int holds = g >= 0 && H5Gget_info(g, &gi) >= 0 && gi.nlinks > 0;
+    if (g >= 0) H5Gclose(g);
+    if (index >= 0 && !holds) return 0;
+    snprintf(x->found, sizeof x->found, "layers/%.60s%s", name,
+             index < 0 ? " is not a layer of the model" : " holds variables, but the model's layer has none");
+    return 1;
+}
+
+static int keras3_no_extra_layer(keras_map *k, char (*names)[64])
+{
+    keras3_extra x = {.k = k, .names = names};
+    hid_t layers = H5Gopen2(k->source->file, "layers", H5P_DEFAULT);
+    if (layers < 0) return error_set(k->err, "%s: the layers group cannot be read", k->source->label);
+    herr_t rc = H5Literate(layers, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, keras3_layer_known, &x);
+    H5Gclose(layers);
+    if (x.found[0])
+        return error_set(k->err, "%s: %s: the file holds another architecture", k->source->label, x.found);
+    return rc < 0 ? error_set(k->err, "%s: the layers group cannot be read", k->source->label) : 0;
+}
+
 static int load_keras3_layers(keras_map *k, const int *weighted, int weighted_count)
 {
     const char *label = k->source->label;
@@ -193,6 +235,7 @@ static int load_keras3_layers(keras_map *k, const int *weighted, int weighted_co
             rc = error_set(k->err, "%s: the file has more %s layers than the model (%s): it holds another "
                                    "architecture", label, layer_kind_name(l->kind), path);
     }
+    if (rc == 0) rc = keras3_no_extra_layer(k, names);
     free(names);
     return rc;
 }

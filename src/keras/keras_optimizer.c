@@ -73,11 +73,36 @@ static int parse_slot(const keras_map *k, const char *name, char *slot)
     return -1;
 }
 
-/* A hyperparameter stored as a variable must be the one nanprobe uses. */
+/* A hyperparameter stored as a variable must be the one nanprobe uses
+ * (written so that NaN fails too). */
 static int check_hyper(const char *what, double value, double expected, const char *label, error *err)
 {
-    if (fabs(value - expected) > 1e-6 * (expected > 0 ? expected : 1.0))
+    if (!(fabs(value - expected) <= 1e-6 * (expected > 0 ? expected : 1.0)))
         return error_set(err, "%s: the Keras Adam has %s = %g; nanprobe's Adam uses %g", label, what, value, expected);
+    return 0;
+}
+
+/* Keras' iteration count as nanprobe's step count: a whole number in
+ * [0, KERAS_MAX_ITERATIONS], checked before it is narrowed to long. */
+static int take_iterations(double value, const char *name, const keras_source *s, keras_model_info *info,
+                           error *err)
+{
+    if (!(value >= 0 && value <= KERAS_MAX_ITERATIONS) || value != floor(value))
+        return error_set(err, "%s: %s = %g is not a step count (expected a whole number in [0, %ld])", s->label, name,
+                         value, KERAS_MAX_ITERATIONS);
+    info->iterations = (long)value;
+    info->has_optimizer = 1;
+    return 0;
+}
+
+static int take_learning_rate(double value, const char *name, const keras_source *s, keras_model_info *info,
+                              error *err)
+{
+    if (!(value >= KERAS_MIN_LEARNING_RATE && value <= KERAS_MAX_LEARNING_RATE))
+        return error_set(err, "%s: %s = %g is not a usable learning rate (expected a number in [%g, %g], as --lr)",
+                         s->label, name, value, KERAS_MIN_LEARNING_RATE, KERAS_MAX_LEARNING_RATE);
+    info->learning_rate = value;
+    info->learning_rate_source = "the optimizer's learning_rate variable";
     return 0;
 }
 
@@ -89,15 +114,10 @@ static int keras2_scalar(keras_source *s, hid_t g, const char *name, keras_model
     *known = 1;
     if (is_one_of(last, iteration_names)) {
         if (keras_h5_read_scalar(g, name, s->label, name, &value, err)) return -1;
-        if (value < 0 || value > 1e15) return error_set(err, "%s: %s = %g is not a step count", s->label, name, value);
-        info->iterations = (long)value;
-        info->has_optimizer = 1;
+        return take_iterations(value, name, s, info, err);
     } else if (is_one_of(last, rate_names)) {
         if (keras_h5_read_scalar(g, name, s->label, name, &value, err)) return -1;
-        if (!(value > 0) || !isfinite(value))
-            return error_set(err, "%s: %s = %g is not a usable learning rate", s->label, name, value);
-        info->learning_rate = value;
-        info->learning_rate_source = "the optimizer's learning_rate variable";
+        return take_learning_rate(value, name, s, info, err);
     } else if (strcmp(last, "beta_1") == 0 || strcmp(last, "beta_2") == 0 || strcmp(last, "decay") == 0) {
         double expected = last[0] == 'd' ? 0.0 : last[5] == '1' ? 0.9 : 0.999;
         if (keras_h5_read_scalar(g, name, s->label, name, &value, err)) return -1;
@@ -139,30 +159,30 @@ static int keras3_count(keras_source *s, hsize_t *count)
     return rc;
 }
 
-/* Keras 3: vars/0 is iterations (an integer), the first float scalar after
- * it the learning rate; *scalars receives how many scalars lead. */
+/* Keras 3: vars/0 is iterations (an integer), vars/1 the learning rate
+ * when it is a scalar (a schedule has none); *scalars receives how many
+ * scalars lead.  Adam has no other scalar: a third is refused, so a file
+ * of 200,000 scalars costs three reads, not one each. */
 static int keras3_peek(keras_source *s, keras_model_info *info, int *scalars, error *err)
 {
     *scalars = 0;
-    int have_rate = 0;
     hsize_t n = 0;
     if (!keras_h5_has(s->file, "optimizer/vars") || keras3_count(s, &n) || n == 0) return 0;
-    for (hsize_t i = 0; i < n; i++) {
+    for (hsize_t i = 0; i < n && i < 3; i++) {
         char path[64];
         keras_h5_info d;
         snprintf(path, sizeof path, "optimizer/vars/%llu", (unsigned long long)i);
         if (keras_h5_dataset_info(s->file, path, s->label, path, &d, err)) return -1;
         if (d.rank != 0) break;
+        if (i == 2)
+            return error_set(err, "%s: %s is a third scalar; Keras 3's Adam has only iterations and the learning "
+                                  "rate", s->label, path);
         double value;
         if (keras_h5_read_scalar(s->file, path, s->label, path, &value, err)) return -1;
-        if (i == 0) {
-            if (!d.is_integer || value < 0) return error_set(err, "%s: %s should be the iteration count", s->label, path);
-            info->iterations = (long)value;
-            info->has_optimizer = 1;
-        } else if (d.is_float && !have_rate++ && value > 0 && isfinite(value)) {
-            info->learning_rate = value;
-            info->learning_rate_source = "the optimizer's learning_rate variable";
-        }
+        if (i == 0 && !d.is_integer) return error_set(err, "%s: %s should be the iteration count", s->label, path);
+        if (i == 0 && take_iterations(value, path, s, info, err)) return -1;
+        if (i == 1 && (!d.is_float || take_learning_rate(value, path, s, info, err)))
+            return d.is_float ? -1 : error_set(err, "%s: %s should be the learning rate", s->label, path);
         (*scalars)++;
     }
     return 0;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "keras_h5.h"
@@ -63,14 +64,19 @@ int keras_source_open(keras_source *s, const char *path, error *err)
 {
     memset(s, 0, sizeof *s);
     s->label = path;
-    s->file = s->weights = -1;
-    const char *h5_path = path;
+    s->file = s->weights = s->temp_fd = -1;
+    /* Before any open: a FIFO would block it, a device would be read forever. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return error_set(err, "%s: not a regular file (expected a Keras .h5, .weights.h5 or .keras file)", path);
     if (is_zip(path)) {
         s->kind = KERAS3_ARCHIVE;
-        if (keras_archive_open(path, s->temp_path, sizeof s->temp_path, &s->model_config, err)) return -1;
-        h5_path = s->temp_path;
+        if (keras_archive_open(path, &s->temp_fd, s->temp_name, sizeof s->temp_name, &s->model_config, err))
+            return -1;
+        s->file = keras_archive_h5_open(s->temp_fd, s->temp_name, sizeof s->temp_name, path, err);
+    } else {
+        s->file = keras_h5_open(path, path, err);
     }
-    s->file = keras_h5_open(h5_path, path, err);
     if (s->file < 0) {
         if (s->kind == KERAS3_ARCHIVE && err)
             snprintf(err->message + strlen(err->message), sizeof err->message - strlen(err->message),
@@ -97,6 +103,8 @@ void keras_source_close(keras_source *s)
     free(s->model_config);
     free(s->training_config);
     s->model_config = s->training_config = NULL;
-    if (s->temp_path[0]) unlink(s->temp_path);
-    s->temp_path[0] = '\0';
+    if (s->temp_fd >= 0) close(s->temp_fd);
+    if (s->temp_name[0]) unlink(s->temp_name);
+    s->temp_fd = -1;
+    s->temp_name[0] = '\0';
 }

@@ -385,9 +385,15 @@ int model_build(model *m, const model_config *config, error *err)
     take_buffers(m); /* sizing pass */
     arena *arenas[] = {&m->weights, &m->gradients, &m->adam_m, &m->adam_v, &m->moving,
                        &m->activations, &m->activation_gradients, &m->scratch};
-    for (size_t i = 0; i < sizeof arenas / sizeof arenas[0]; i++) {
+    const size_t arena_count = sizeof arenas / sizeof arenas[0];
+    for (size_t i = 0; i < arena_count; i++) {
         if (arena_place(arenas[i])) {
-            double gib = (double)arenas[i]->capacity * (double)sizeof(real) / (1 << 30);
+            /* The figure is what the model needs in all, not the one buffer
+             * that happened to fail (the unplaced ones still count in used). */
+            double total = 0;
+            for (size_t j = 0; j < arena_count; j++)
+                total += (double)(j <= i ? arenas[j]->capacity : arenas[j]->used > 0 ? arenas[j]->used : 16);
+            double gib = total * (double)sizeof(real) / (1 << 30);
             model_free(m);
             return error_set(err, "cannot allocate %.2f GiB for the model's buffers "
                                   "(try a smaller --batch or --clip)", gib);

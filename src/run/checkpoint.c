@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAGIC "NPCKPT01"
@@ -202,12 +203,55 @@ fail:
     return -1;
 }
 
+/* Hashes n bytes as one put() of the writer did (8-byte words, then the
+ * tail), in chunks that keep the word alignment. */
+static int skip_checked(reader *r, uint64_t n, error *err)
+{
+    static unsigned char chunk[1 << 16];
+    while (n > 0) {
+        size_t part = n > sizeof chunk ? sizeof chunk : (size_t)n;
+        if (get(r, chunk, part, err)) return -1;
+        n -= part;
+    }
+    return 0;
+}
+
+/* The rest of the file after the arguments, checked against its checksum
+ * without a model to load into: the stored options are trusted only once
+ * the whole file is known intact (a flipped bit in "--width=2" must read as
+ * a damaged checkpoint, not as a checkpoint of another model). */
+static int verify_rest(reader *r, error *err)
+{
+    struct stat st;
+    uint32_t state_size;
+    if (fstat(fileno(r->f), &st) != 0 || get(r, &state_size, 4, err)) return -1;
+    if (state_size > 1u << 20) return error_set(err, "%s: damaged checkpoint (state of %u bytes)", r->path, state_size);
+    if (skip_checked(r, state_size, err)) return -1;
+    for (int i = 0; i < 4; i++) {
+        uint64_t count;
+        if (get(r, &count, sizeof count, err)) return -1;
+        if (count > (uint64_t)st.st_size / sizeof(float))
+            return error_set(err, "%s: damaged checkpoint (a buffer of %llu floats in a file of %lld bytes)", r->path,
+                             (unsigned long long)count, (long long)st.st_size);
+        if (skip_checked(r, count * sizeof(float), err)) return -1;
+    }
+    uint64_t expected = r->sum.h, stored;
+    if (fread(&stored, sizeof stored, 1, r->f) != 1)
+        return error_set(err, "%s: truncated checkpoint (no checksum)", r->path);
+    if (stored != expected) return error_set(err, "%s: damaged checkpoint (checksum mismatch)", r->path);
+    return 0;
+}
+
 int checkpoint_read_arguments(const char *dir, int *argc, char ***argv, error *err)
 {
     char path[4096];
     reader r;
     if (open_checked(&r, dir, path, sizeof path, err)) return -1;
     int rc = read_arguments(&r, argc, argv, err);
+    if (rc == 0 && verify_rest(&r, err)) {
+        if (argv) free(*argv), *argv = NULL;
+        rc = -1;
+    }
     fclose(r.f);
     return rc;
 }

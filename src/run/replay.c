@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "directory.h"
 #include "finite.h"
@@ -429,8 +430,12 @@ static int write_provenance(replay_work *w, db_replay_writer *dw, long long id, 
     snprintf(kernel_path, sizeof kernel_path, "%s/%s", w->q->directory, kernel_rel);
     char failed[4200];
     int code = 0, rc = 0;
+    struct stat st;
     if (directory_create(dir, failed, sizeof failed, &code) != DIRECTORY_OK)
         rc = error_set(err, "cannot create %s: %s", dir, code ? strerror(code) : "not a directory");
+    else if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        rc = error_set(err, "%s: not a plain directory of the run (a symbolic link is never followed to "
+                            "write the replay's slices)", dir);
     if (rc == 0) rc = provenance_write_npy(pp, input_path, kernel_path, err);
     for (int i = 0; rc == 0 && i < pp->top_count; i++) {
         const provenance_term *t = &pp->top[i];

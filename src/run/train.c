@@ -882,8 +882,10 @@ static int run_epoch_steps(run *r, error *err)
         if (shadowed) r->shadow_seconds += (step_start - shadow_start) + (omp_get_wtime() - step_end);
         count_step(r, objective, correct, samples);
         if (should_stop(r)) return 1;
+        /* The last step of the epoch is checkpointed by end_epoch, with
+         * the epoch's end in the state: once, not twice. */
         if (o->checkpoint_every > 0 && r->state.step % o->checkpoint_every == 0 &&
-            save_checkpoint(r, "periodic", err))
+            r->state.epoch_step < r->steps_per_epoch && save_checkpoint(r, "periodic", err))
             return -1;
     }
     return 0;
@@ -1106,6 +1108,21 @@ int train_replay(const train_options *o, long step, int precision, const train_c
     return rc;
 }
 
+/* A failed run (a full disk) may have left committed steps in run.db-wal
+ * that closing could not fold back for want of space: the message says
+ * so, and how to recover them, instead of leaving the user to guess. */
+static void wal_left_behind(const char *dir, error *err)
+{
+    char wal[4200];
+    struct stat st;
+    snprintf(wal, sizeof wal, "%s/run.db-wal", dir);
+    if (!dir[0] || stat(wal, &st) != 0 || st.st_size == 0) return;
+    size_t n = strlen(err->message);
+    snprintf(err->message + n, sizeof err->message - n,
+             "; the last committed steps are in %s: keep it beside run.db (nanprobe report reads both, and "
+             "`sqlite3 %s/run.db 'PRAGMA wal_checkpoint(TRUNCATE)'` folds it in once there is space)", wal, dir);
+}
+
 int train_run(const train_options *o, int argc, char *const *argv, int resume, const train_callbacks *callbacks,
               train_result *result, error *err)
 {
@@ -1144,5 +1161,6 @@ int train_run(const train_options *o, int argc, char *const *argv, int resume, c
     rc = rc < 0 ? -1 : 0;
     finish_run(&r, rc, run_start, result, err);
     close_run(&r);
+    if (rc) wal_left_behind(r.dir, err);
     return rc;
 }

@@ -6,7 +6,7 @@
 set -eu
 nanprobe=${1:-./nanprobe}
 root=tests/fuzz/corpus
-mkdir -p "$root/npy" "$root/options" "$root/inject" "$root/rundata"
+mkdir -p "$root/npy" "$root/options" "$root/inject" "$root/rundata" "$root/keras"
 
 # .npy: byte 0 selects the fuzzed file (0 clips, 1 labels), the rest is it.
 /usr/bin/python3 - "$root/npy" <<'PY'
@@ -65,4 +65,26 @@ printf '%s\n%s\n%s\n' "$base" "$stats" "INSERT INTO stats VALUES (1, 2000000000,
 printf '%s\n%s\n%s\n' "$base" "$stats" "INSERT INTO stats VALUES (1, 2, 1, 'output', 64, 0, 1, -1, 1, 1, 8, 0.5, 9223372036854775807, 9223372036854775807, 1);" > "$root/rundata/crash-16-count-overflow"
 printf '%s\n%s\n%s\n' "$base" "$stats" "INSERT INTO events (run_id, step, epoch, kind, layer_id, message) VALUES (1, 2, 1, 'nan', 77, 'x'); INSERT INTO input_samples VALUES (1, 1, 0, 5, 1, 0, 1, 0, 1, 1, 1e300, 1e300);" > "$root/rundata/crash-16-event-layer"
 printf '%s\n%s\n' "DROP TABLE stats; CREATE VIEW stats AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT 1 AS run_id, x AS step, 1 AS layer_id, 'output' AS tensor FROM c;" "$base" > "$root/rundata/crash-16-recursive-view"
+# Keras: 12-byte edits (op, link index, two arguments, 8 bytes of value)
+# applied to a small exported file (see fuzz_keras.c); empty is the file itself.
+/usr/bin/python3 - "$root/keras" <<'PY'
+import struct, sys
+out = sys.argv[1]
+def edit(op, link=0, a=0, b=0, value=b"\0" * 8):
+    return bytes([op, link, a, b]) + value
+seeds = {
+    "valid": b"",
+    "iter-nan": edit(6, 0, 0, 0, struct.pack("<d", float("nan"))),
+    "iter-huge": edit(6, 0, 1, 0, struct.pack("<q", 2**63 - 1)),
+    "lr-1e38": edit(7, 0, 0, 0, struct.pack("<d", 1e38)),
+    "lr-negative": edit(7, 0, 0, 0, struct.pack("<d", -1e-3)),
+    "delete-links": edit(1, 5) + edit(1, 40) + edit(1, 77),
+    "replace-datasets": edit(2, 12, 3, 2) + edit(2, 30, 4, 0),
+    "config-bytes": edit(3, 0, 0, 40, b"9" * 8) + edit(3, 0, 1, 7, b"}" * 8),
+    "soft-links": edit(4, 20, 1, 0) + edit(4, 21, 0, 3),
+    "external-link": edit(5, 33),
+}
+for name, data in seeds.items():
+    open(f"{out}/{name}", "wb").write(data)
+PY
 echo "seeds written under $root"
