@@ -240,7 +240,7 @@ static int prepare_all(db_writer *w, error *err)
 {
     return prepare(w, &w->insert_step,
                    "INSERT OR REPLACE INTO steps (run_id, step, epoch, lr, loss, data_loss, l2_penalty, accuracy, "
-                   "seconds, probed, sample_ids, loss_finite) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                   "seconds, probed, sample_ids, loss_finite, loss_scale, skipped) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                    err) ||
            prepare(w, &w->insert_stats,
                    "INSERT OR REPLACE INTO stats (run_id, step, layer_id, tensor, count, mean, std, min, max, "
@@ -534,6 +534,9 @@ int db_write_step(db_writer *w, const step_row *r, error *err)
     sqlite3_bind_int(st, 10, r->probed);
     sqlite3_bind_text(st, 11, r->sample_ids, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 12, isfinite(r->loss) ? 1 : 0);
+    if (r->loss_scale > 0) sqlite3_bind_double(st, 13, r->loss_scale);
+    else sqlite3_bind_null(st, 13);
+    sqlite3_bind_int(st, 14, r->skipped);
     return run_statement(w, st, "writing a step", err);
 }
 

@@ -55,6 +55,8 @@ CREATE TABLE IF NOT EXISTS steps (
     probed        INTEGER NOT NULL, -- 1 if this step's per-tensor statistics were written
     sample_ids    TEXT NOT NULL,    -- comma-separated dataset ids of the batch, in batch order
     loss_finite   INTEGER NOT NULL, -- 0 when the objective was NaN or Inf
+    loss_scale    REAL,             -- --precision mixed_float16: the dynamic loss scale of this step; else NULL
+    skipped       INTEGER NOT NULL DEFAULT 0, -- 1: non-finite gradients, the loss scale skipped the update
     PRIMARY KEY (run_id, step)
 ) WITHOUT ROWID;
 

@@ -68,6 +68,8 @@ static int build_specs(train_cli *c, option_spec *s)
     s[n++] = (option_spec){"--timing", OPTION_FLAG, &c->o.timing, NULL, "print the time per step split by layer kind (JSON on stderr)", 0, 0, NULL};
     s[n++] = (option_spec){"--sync-bn", OPTION_FLAG, &c->o.sync_bn, NULL, "under mpirun: BatchNorm statistics of the global batch (default: each rank's own)", 0, 0, NULL};
     s[n++] = (option_spec){"--bucket-mb", OPTION_DOUBLE, &c->o.bucket_mb, "MB", "under mpirun: gradient allreduce bucket size (default 25)", 1e-3, 1e6, NULL};
+    s[n++] = (option_spec){"--precision", OPTION_CHOICE, &c->o.precision, "P", "emulate a GPU's arithmetic: float32 (default), tf32, mixed_float16 (with Keras' dynamic loss scale), mixed_bfloat16", 0, 0, precision_train_names};
+    s[n++] = (option_spec){"--bn-variance", OPTION_CHOICE, &c->o.bn_variance, "KIND", "BatchNorm batch variance: two_pass (default, TensorFlow's fused kernel) or one_pass (E[x^2]-E[x]^2 in float32, as XLA)", 0, 0, bn_variance_names};
     s[n++] = (option_spec){"--no-report", OPTION_FLAG, &c->no_report, NULL, "do not write the report at the end", 0, 0, NULL};
     s[n++] = (option_spec){"--report", OPTION_FLAG, &c->report_flag, NULL, "write the report (default; after --no-report, e.g. of a resumed run, turns it back on)", 0, 0, NULL};
     return n;

@@ -45,6 +45,16 @@ typedef struct batchnorm_batch {
     real *variance;     /* biased, as used to normalize */
     real *inverse_std;  /* 1/sqrt(variance + epsilon) */
     const batchnorm_sync *sync; /* NULL: statistics of this replica's batch only */
+    /* --bn-variance one_pass: the variance as XLA's batch-norm expander and
+     * older Keras 3 ops.moments compute it, E[x^2] - E[x]^2 in float32 (the
+     * sums themselves stay accurate; the cancellation is in the float32
+     * subtraction), neither clamped nor shifted.  The forward counts the
+     * channels where that lost every significant digit of the two-pass
+     * variance (|one - two| >= two, negative ones included) and the negative
+     * ones. */
+    int one_pass;
+    int cancelled, negative;
+    float most_negative; /* the smallest one-pass variance of the last forward */
 } batchnorm_batch;
 
 /* Doubles of scratch (as floats) the forward and backward need. */

@@ -23,6 +23,8 @@
 #include "loss.h"
 #include "optimizer.h"
 #include "probe.h"
+#include "model_precision.h"
+#include "precision_run.h"
 #include "replay.h"
 #include "rundir.h"
 #include "snapshot.h"
@@ -117,6 +119,7 @@ typedef struct run {
         step_timing model;
         double optimizer, data, probes, logging, allreduce, agreement, snapshot, shadow;
     } warm;
+    loss_scale ls; /* --precision mixed_float16 */
 } run;
 
 #define TIMING_WARMUP_STEPS 2
@@ -163,13 +166,15 @@ static void options_json(const train_options *o, char *out, size_t size)
              "\"normalize\": \"%s\", \"seed\": %lld, \"reduce_lr\": {\"factor\": %g, \"patience\": %d, "
              "\"min_lr\": %g, \"min_delta\": %g}, \"early_stopping\": %d, \"probes\": %d, \"probe_every\": %d, "
              "\"ring_steps\": %d, \"on_nan_continue\": %ld, \"injections\": %d, \"name\": \"%s\", "
-             "\"adam\": {\"beta1\": 0.9, \"beta2\": 0.999, \"epsilon\": 1e-07}%s%s}",
+             "\"adam\": {\"beta1\": 0.9, \"beta2\": 0.999, \"epsilon\": 1e-07}, \"precision\": \"%s\", "
+             "\"bn_variance\": \"%s\"%s%s}",
              o->depth, o->width, o->clip[0], o->clip[1], o->clip[2], o->clip[3], o->classes, o->batch, o->threads,
              o->init == INIT_HE_NORMAL ? "he_normal" : "glorot_uniform", o->l2, o->lr, o->epochs,
              o->steps_per_epoch, data, o->train_clips, o->val_clips, normalize_name((normalize_kind)o->normalize),
              o->seed, o->plateau_factor, o->plateau_patience, o->plateau_min_lr, o->plateau_min_delta,
              o->early_stopping, o->probes, o->probe_every, o->ring_steps, o->on_nan_continue, o->injection_count,
-             name, o->blas_json ? ", \"blas\": " : "", o->blas_json ? o->blas_json : "");
+             name, precision_names[o->precision], bn_variance_names[o->bn_variance],
+             o->blas_json ? ", \"blas\": " : "", o->blas_json ? o->blas_json : "");
 }
 
 static void run_note(run *r, const char *format, ...) __attribute__((format(printf, 2, 3)));
@@ -395,6 +400,9 @@ static int open_data_and_model(run *r, error *err)
     dataset_clip_shape(r->data, mc.clip);
     if (model_build(&r->m, &mc, err)) return -1;
     r->model_built = 1;
+    if (model_set_precision(&r->m, (precision_kind)o->precision, err)) return -1;
+    model_set_bn_variance(&r->m, (bn_variance_kind)o->bn_variance);
+    loss_scale_init(&r->ls);
     /* --inject sample=K is a position in the global batch, which under
      * mpirun is larger than this rank's model batch: check it against that. */
     r->m.config.batch = o->batch;
@@ -673,6 +681,19 @@ static int agree_step(run *r, const dist_shard *shard, loss_result *lr, int *sam
     return 0;
 }
 
+/* The step's loss-scale and one-pass BatchNorm events (precision_run.h). */
+static int precision_events(run *r, long step, const precision_step *ps, error *err)
+{
+    char message[900];
+    if (ps->skipped && write_event(r, "step_skipped", ps->message, ps->scale, r->ls.scale, err)) return -1;
+    if (!ps->skipped && ps->change == LOSS_SCALE_GREW &&
+        write_event(r, "loss_scale_grew", ps->message, ps->scale, r->ls.scale, err))
+        return -1;
+    if (r->o->bn_variance == BN_VARIANCE_ONE_PASS && precision_bn_variance_message(&r->m, step, message, sizeof message))
+        return write_event(r, "bn_variance_negative", message, NAN, NAN, err);
+    return 0;
+}
+
 /* One training step on the batch of (epoch, index): under mpirun, on this
  * rank's shard of it (data_parallel.h). */
 static int train_step(run *r, int epoch, long index, double *objective, int *correct, int *samples, error *err)
@@ -698,16 +719,21 @@ static int train_step(run *r, int epoch, long index, double *objective, int *cor
         loss_from_logits(shard.count, o->classes, model_logits(&r->m), r->labels, model_logits_gradient(&r->m));
     probe_loss(r->probes, lr.loss, r->labels);
     data_parallel_weight_gradient(&r->dp, model_logits_gradient(&r->m), o->classes, n);
+    precision_step ps = {0};
+    if (o->precision != PRECISION_FLOAT32) precision_before_backward(&r->m, r->probes, &r->ls, &ps);
     model_backward(&r->m);
     if (data_parallel_after_backward(&r->dp, &r->m, err)) return -1;
     /* The step's penalty uses the weights its forward pass used. */
     double penalty = o->l2 * r->state.kernel_squares;
     double optimizer_start = omp_get_wtime();
-    r->state.kernel_squares =
-        optimizer_step(&r->m, &r->adam, r->state.learning_rate, ++r->state.adam_t, (float)o->l2, r->param_stats);
+    int update = o->precision == PRECISION_FLOAT32 || precision_after_backward(&r->m, r->probes, &r->ls, step, &ps);
+    if (update)
+        r->state.kernel_squares = optimizer_step(&r->m, &r->adam, r->state.learning_rate, ++r->state.adam_t,
+                                                 (float)o->l2, r->param_stats);
     r->optimizer_seconds += omp_get_wtime() - optimizer_start;
-    probe_after_update(r->probes, r->param_stats, r->state.adam_t);
+    probe_after_update(r->probes, update ? r->param_stats : NULL, r->state.adam_t);
     r->state.step = step;
+    if (precision_events(r, step, &ps, err)) return -1;
     *samples = shard.count;
     if (agree_step(r, &shard, &lr, samples, err)) return -1;
 
@@ -717,7 +743,8 @@ static int train_step(run *r, int epoch, long index, double *objective, int *cor
     format_sample_ids(r, n);
     step_row row = {.step = step, .epoch = epoch + 1, .lr = r->state.learning_rate, .loss = *objective,
                     .data_loss = lr.loss, .l2_penalty = penalty, .accuracy = (double)lr.correct / n,
-                    .seconds = (double)(now_microseconds() - start) * 1e-6, .sample_ids = r->sample_text};
+                    .seconds = (double)(now_microseconds() - start) * 1e-6, .sample_ids = r->sample_text,
+                    .loss_scale = ps.scale, .skipped = ps.skipped};
     return probe_step_end(r->probes, &row, err);
 }
 

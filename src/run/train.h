@@ -71,6 +71,9 @@ typedef struct train_options {
     struct dist_comm *comm; /* NULL: one process */
     int sync_bn;            /* BatchNorm statistics of the global batch, not each replica's */
     double bucket_mb;       /* gradient bucket size; 0: 25 MB */
+    /* emulated precision (precision.h, model_precision.h) */
+    int precision;   /* precision_kind; PRECISION_FLOAT32: the engine untouched */
+    int bn_variance; /* bn_variance_kind */
 } train_options;
 
 typedef enum train_status {
