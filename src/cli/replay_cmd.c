@@ -17,7 +17,39 @@
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-static const char *const precision_choices[] = {"float", "double", "both", NULL};
+/* float, double, both: the replay (replay.h); the rest add the precision
+ * ladder (ladder.h), "all" with the float32 and float64 replay as well. */
+enum { CHOICE_FLOAT, CHOICE_DOUBLE, CHOICE_BOTH, CHOICE_FLOAT32, CHOICE_FLOAT64, CHOICE_TF32, CHOICE_MIXED_FLOAT16,
+       CHOICE_MIXED_BFLOAT16, CHOICE_ALL, CHOICE_COUNT };
+static const char *const precision_choices[CHOICE_COUNT + 1] = {
+    "float", "double", "both", "float32", "float64", "tf32", "mixed_float16", "mixed_bfloat16", "all", NULL};
+
+/* The ladder's rungs, printed one a line, then which precisions held. */
+static int run_ladder(const train_cli *c, long *step, int choice, const train_callbacks *callbacks)
+{
+    static const precision_kind all[] = {PRECISION_TF32, PRECISION_MIXED_BFLOAT16, PRECISION_MIXED_FLOAT16};
+    precision_kind one = choice == CHOICE_TF32           ? PRECISION_TF32
+                         : choice == CHOICE_MIXED_FLOAT16 ? PRECISION_MIXED_FLOAT16
+                                                          : PRECISION_MIXED_BFLOAT16;
+    ladder_rung rungs[LADDER_MAX_RUNGS];
+    int n = 0;
+    error err;
+    if (train_ladder(&c->o, *step, choice == CHOICE_ALL ? all : &one, choice == CHOICE_ALL ? 3 : 1, callbacks, step,
+                     rungs, &n, &err)) {
+        fprintf(stderr, "nanprobe replay: %s\n", err.message);
+        return -1;
+    }
+    printf("precision ladder of step %ld:\n", *step);
+    char held[200] = "", failed[200] = "";
+    for (int i = 0; i < n; i++) {
+        printf("  %s\n", rungs[i].message);
+        char *list = rungs[i].failed ? failed : held;
+        size_t used = strlen(list);
+        snprintf(list + used, 200 - used, "%s%s", used ? ", " : "", precision_names[rungs[i].precision]);
+    }
+    printf("  held in: %s; failed in: %s\n", held[0] ? held : "none", failed[0] ? failed : "none");
+    return 0;
+}
 
 /* The run's stored options with --out=DIR (and --threads when given). */
 static int rebuild_options(const char *dir, int threads, train_cli *c, char ***stored, char **list, error *err)
@@ -42,10 +74,10 @@ int replay_command(int argc, char **argv)
 {
     const char *positional[1];
     long step = 0;
-    int precision = 2, threads = 0, count = 0, help = 0;
+    int precision = CHOICE_BOTH, threads = 0, count = 0, help = 0;
     option_spec specs[] = {
         {"--step", OPTION_LONG, &step, "S", "the step to replay (default: the first NaN's, else the last)", 1, 9e18, NULL},
-        {"--precision", OPTION_CHOICE, &precision, "P", "float (rerun only), double, or both (default: both)", 0, 0, precision_choices},
+        {"--precision", OPTION_CHOICE, &precision, "P", "float|float32 (rerun only), double|float64, both (default); tf32, mixed_float16, mixed_bfloat16: the precision ladder (that precision beside float32); all: the ladder and both", 0, 0, precision_choices},
         {"--threads", OPTION_INT, &threads, "N", "threads (default: the run's; bit-for-bit needs the same count)", 1, 1024, NULL},
     };
     error err;
@@ -54,7 +86,7 @@ int replay_command(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (help) {
-        options_print_help(stdout, "nanprobe replay RUN_DIR [--step S] [--precision float|double|both]",
+        options_print_help(stdout, "nanprobe replay RUN_DIR [--step S] [--precision P]",
                            "Runs one step of a run again from its checkpoint: in float32 (does the NaN recur, bit "
                            "for bit?) and\nin float64 (a real divergence, a float32 artefact, or the maths itself?), "
                            "with the terms that made\nthe bad element. Rows go to run.db (replays, replay_tensors, "
@@ -77,14 +109,25 @@ int replay_command(int argc, char **argv)
     progress_init(&console, stdout, 0);
     train_callbacks callbacks = progress_train_callbacks(&console);
     char message[1100];
-    long replayed = 0;
-    int rc = train_replay(&c.o, step, precision + 1, &callbacks, &replayed, message, sizeof message, &err);
+    long replayed = step;
+    int ladder = precision >= CHOICE_TF32;
+    if (ladder && run_ladder(&c, &replayed, precision, &callbacks)) {
+        free(stored);
+        return EXIT_FAILURE_;
+    }
+    int rc = 0;
+    if (!ladder || precision == CHOICE_ALL) {
+        int which = precision == CHOICE_FLOAT || precision == CHOICE_FLOAT32    ? REPLAY_FLOAT
+                    : precision == CHOICE_DOUBLE || precision == CHOICE_FLOAT64 ? REPLAY_DOUBLE
+                                                                                 : REPLAY_BOTH;
+        rc = train_replay(&c.o, step, which, &callbacks, &replayed, message, sizeof message, &err);
+        if (rc == 0) printf("replay of step %ld: %s\n", replayed, message);
+    }
     free(stored);
     if (rc) {
         fprintf(stderr, "nanprobe replay: %s\n", err.message);
         return EXIT_FAILURE_;
     }
-    printf("replay of step %ld: %s\n", replayed, message);
     char db[4300];
     snprintf(db, sizeof db, "%s/run.db", positional[0]);
     report_result result;

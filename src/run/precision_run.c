@@ -13,7 +13,7 @@ void precision_before_backward(model *m, probe_session *ps, const loss_scale *ls
     st->message[0] = '\0';
     if (precision_storage_format(m->precision) != ROUND_NONE)
         model_precision_scale_logits_gradient(m, st->scale > 0 ? st->scale : 1.0f);
-    probe_absorb_backward(ps, st->scale > 0);
+    if (ps) probe_absorb_backward(ps, st->scale > 0);
 }
 
 int precision_after_backward(model *m, probe_session *ps, loss_scale *ls, long step, precision_step *st)
@@ -23,8 +23,8 @@ int precision_after_backward(model *m, probe_session *ps, loss_scale *ls, long s
     if (finite) loss_scale_unscale(m, st->scale);
     st->skipped = !finite;
     st->change = loss_scale_update(ls, finite);
-    const nonfinite_event *first = probe_absorbed(ps);
-    probe_absorb_backward(ps, 0);
+    const nonfinite_event *first = ps ? probe_absorbed(ps) : NULL;
+    if (ps) probe_absorb_backward(ps, 0);
     if (!finite)
         snprintf(st->message, sizeof st->message,
                  "step %ld skipped: a non-finite gradient with loss scale %g (%s); loss scale %s %g",

@@ -19,7 +19,7 @@ typedef struct precision_step {
     char message[900]; /* the event's text when skipped or changed */
 } precision_step;
 
-/* After the loss gradient, before model_backward. */
+/* After the loss gradient, before model_backward (ps NULL: no probes, as in a replay). */
 void precision_before_backward(model *m, probe_session *ps, const loss_scale *ls, precision_step *st);
 /* After model_backward: decides the update (unscaling the gradients when
  * it goes ahead) and moves the loss scale.  Returns whether to update. */

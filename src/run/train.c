@@ -19,6 +19,7 @@
 #include "dataset.h"
 #include "finite.h"
 #include "db.h"
+#include "db_ladder.h"
 #include "keras.h"
 #include "loss.h"
 #include "optimizer.h"
@@ -462,6 +463,18 @@ static int start_new_run(run *r, const char *database, error *err)
 
 /* ------------------------------------------------------------ replay */
 
+static int query_double(sqlite3 *db, const char *sql, long long run_id, long step, double *out);
+
+/* The loss scale step `step` ran with (steps.loss_scale), else Keras' initial one. */
+static float replay_loss_scale(run *r, long step)
+{
+    double scale;
+    if (r->db.db && query_double(r->db.db, "SELECT loss_scale FROM steps WHERE run_id = ?1 AND step = ?2", r->db.run_id,
+                                 step, &scale) && scale > 0)
+        return (float)scale;
+    return LOSS_SCALE_INITIAL;
+}
+
 /* The replay's stepper: the next step exactly as train_step runs it, less
  * the probes and the database (and the transient injections, see replay.h). */
 static int replay_run_step(void *context, long step, void (*ready)(void *, const replay_batch *), void *ready_context,
@@ -486,9 +499,16 @@ static int replay_run_step(void *context, long step, void (*ready)(void *, const
     model_forward(&r->m, 1);
     loss_result lr = loss_from_logits(n, o->classes, model_logits(&r->m), r->labels, model_logits_gradient(&r->m));
     b->loss = lr.loss;
+    precision_step ps = {0};
+    loss_scale ls = r->ls; /* the run's own loss scale is not the replay's to move */
+    if (r->m.precision != PRECISION_FLOAT32) {
+        ls.scale = replay_loss_scale(r, step);
+        precision_before_backward(&r->m, NULL, &ls, &ps);
+    }
     model_backward(&r->m);
-    r->state.kernel_squares =
-        optimizer_step(&r->m, &r->adam, r->state.learning_rate, ++r->state.adam_t, (float)o->l2, NULL);
+    if (r->m.precision == PRECISION_FLOAT32 || precision_after_backward(&r->m, NULL, &ls, step, &ps))
+        r->state.kernel_squares =
+            optimizer_step(&r->m, &r->adam, r->state.learning_rate, ++r->state.adam_t, (float)o->l2, NULL);
     r->state.step = step;
     r->state.epoch_step++;
     return 0;
@@ -1053,30 +1073,35 @@ static int open_for_replay(run *r, error *err)
     return open_replay(r, err);
 }
 
-int train_replay(const train_options *o, long step, int precision, const train_callbacks *callbacks, long *replayed,
-                 char *message, size_t message_size, error *err)
+/* The run of o->out opened for a replay of *step (0: the first NaN's, else the last step). */
+static int open_replay_step(run *r, const train_options *o, const train_callbacks *callbacks, long *step, error *err)
 {
     static const train_callbacks silent;
     if (o->threads > 0) omp_set_num_threads(o->threads);
     openblas_set_num_threads(omp_get_max_threads());
+    memset(r, 0, sizeof *r);
+    r->o = o;
+    r->cb = callbacks ? callbacks : &silent;
+    if (open_for_replay(r, err)) return -1;
+    if (!r->snap.weights) return error_set(err, "replay: --snapshot-every 0 leaves no state to replay from");
+    long first_nan = query_long(r->db.db, "SELECT MIN(step) FROM events WHERE run_id = ?1 AND kind = 'nan'",
+                                r->db.run_id, -1);
+    long last = query_long(r->db.db, "SELECT MAX(step) FROM steps WHERE run_id = ?1", r->db.run_id, 0);
+    if (*step == 0) *step = first_nan > 0 ? first_nan : last;
+    if (*step <= r->state.step || *step > last)
+        return error_set(err, "replay: step %ld is not covered: the checkpoint holds the state after step %ld and the "
+                              "run's last step is %ld, so steps %ld..%ld can be replayed", *step, r->state.step, last,
+                         r->state.step + 1, last);
+    snapshot_take(&r->snap, &r->m, &r->state);
+    return 0;
+}
+
+int train_replay(const train_options *o, long step, int precision, const train_callbacks *callbacks, long *replayed,
+                 char *message, size_t message_size, error *err)
+{
     run r;
-    memset(&r, 0, sizeof r);
-    r.o = o;
-    r.cb = callbacks ? callbacks : &silent;
-    int rc = open_for_replay(&r, err);
-    if (rc == 0 && !r.snap.weights) rc = error_set(err, "replay: --snapshot-every 0 leaves no state to replay from");
+    int rc = open_replay_step(&r, o, callbacks, &step, err);
     if (rc == 0) {
-        long first_nan = query_long(r.db.db, "SELECT MIN(step) FROM events WHERE run_id = ?1 AND kind = 'nan'",
-                                    r.db.run_id, -1);
-        long last = query_long(r.db.db, "SELECT MAX(step) FROM steps WHERE run_id = ?1", r.db.run_id, 0);
-        if (step == 0) step = first_nan > 0 ? first_nan : last;
-        if (step <= r.state.step || step > last)
-            rc = error_set(err, "replay: step %ld is not covered: the checkpoint holds the state after step %ld and the "
-                                "run's last step is %ld, so steps %ld..%ld can be replayed", step, r.state.step, last,
-                           r.state.step + 1, last);
-    }
-    if (rc == 0) {
-        snapshot_take(&r.snap, &r.m, &r.state);
         nonfinite_event e;
         int have = load_event(&r, step, &e);
         replay_request q = {.step = step, .trigger = "command", .precision = (replay_precision)precision,
@@ -1090,6 +1115,30 @@ int train_replay(const train_options *o, long step, int precision, const train_c
             if (out.note[0] && r.cb->warning) r.cb->warning(r.cb->context, out.note);
             *replayed = step;
         }
+    }
+    close_run(&r);
+    return rc;
+}
+
+int train_ladder(const train_options *o, long step, const precision_kind *precisions, int count,
+                 const train_callbacks *callbacks, long *replayed, ladder_rung *rungs, int *rung_count, error *err)
+{
+    run r;
+    int rc = open_replay_step(&r, o, callbacks, &step, err);
+    if (rc == 0) {
+        int n = ladder_run(&r.replay, step, precisions, count, replay_loss_scale(&r, step), rungs, err);
+        rc = n < 0 ? -1 : 0;
+        for (int i = 0; rc == 0 && i < n; i++) {
+            const ladder_rung *g = &rungs[i];
+            ladder_row row = {.step = step, .precision = precision_names[g->precision], .failed = g->failed,
+                              .skipped = g->skipped, .loss_scale = g->loss_scale, .loss = g->loss,
+                              .first_bad_layer = g->bad_layer, .first_bad_tensor = g->bad_tensor,
+                              .first_bad_value = g->bad_value, .first_lost_layer = g->lost_layer,
+                              .first_lost_tensor = g->lost_tensor, .message = g->message};
+            rc = db_write_ladder(&r.db, &row, err);
+        }
+        *rung_count = n;
+        *replayed = step;
     }
     close_run(&r);
     return rc;
