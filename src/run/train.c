@@ -600,6 +600,35 @@ static int shadow_step_end(run *r, int samples, error *err)
 }
 
 /* The first non-finite value's step, run again (its rows go to run.db). */
+static int write_ladder(run *r, long step, const ladder_rung *rungs, int n, error *err)
+{
+    for (int i = 0; i < n; i++) {
+        const ladder_rung *g = &rungs[i];
+        ladder_row row = {.step = step, .precision = precision_names[g->precision], .failed = g->failed,
+                          .skipped = g->skipped, .loss_scale = g->loss_scale, .loss = g->loss,
+                          .first_bad_layer = g->bad_layer, .first_bad_tensor = g->bad_tensor,
+                          .first_bad_value = g->bad_value, .first_lost_layer = g->lost_layer,
+                          .first_lost_tensor = g->lost_tensor, .message = g->message};
+        if (db_write_ladder(&r->db, &row, err)) return -1;
+    }
+    return 0;
+}
+
+/* A run in an emulated precision: the failing step on the precision
+ * ladder too, so the verdict can say which precisions would have held it. */
+static void ladder_first_event(run *r, long step)
+{
+    static const precision_kind all[] = {PRECISION_TF32, PRECISION_MIXED_BFLOAT16, PRECISION_MIXED_FLOAT16};
+    ladder_rung rungs[LADDER_MAX_RUNGS];
+    error failure;
+    int n = ladder_run(&r->replay, step, all, 3, replay_loss_scale(r, step), rungs, &failure);
+    if (n < 0 || write_ladder(r, step, rungs, n, &failure)) {
+        if (r->cb->warning) r->cb->warning(r->cb->context, failure.message);
+        return;
+    }
+    for (int i = 0; i < n; i++) run_note(r, "Precision ladder: %s", rungs[i].message);
+}
+
 static void replay_first_event(run *r, const nonfinite_event *e)
 {
     if (!r->snap.weights || r->snap.step < 0 || r->snap.step >= e->step) return;
@@ -614,6 +643,7 @@ static void replay_first_event(run *r, const nonfinite_event *e)
     }
     run_note(r, "Replay: %s", out.message);
     if (out.note[0] && r->cb->warning) r->cb->warning(r->cb->context, out.note);
+    if (r->o->precision != PRECISION_FLOAT32 && data_parallel_writer(&r->dp)) ladder_first_event(r, e->step);
 }
 
 static int open_run(run *r, int resume, error *err)
@@ -1127,16 +1157,7 @@ int train_ladder(const train_options *o, long step, const precision_kind *precis
     int rc = open_replay_step(&r, o, callbacks, &step, err);
     if (rc == 0) {
         int n = ladder_run(&r.replay, step, precisions, count, replay_loss_scale(&r, step), rungs, err);
-        rc = n < 0 ? -1 : 0;
-        for (int i = 0; rc == 0 && i < n; i++) {
-            const ladder_rung *g = &rungs[i];
-            ladder_row row = {.step = step, .precision = precision_names[g->precision], .failed = g->failed,
-                              .skipped = g->skipped, .loss_scale = g->loss_scale, .loss = g->loss,
-                              .first_bad_layer = g->bad_layer, .first_bad_tensor = g->bad_tensor,
-                              .first_bad_value = g->bad_value, .first_lost_layer = g->lost_layer,
-                              .first_lost_tensor = g->lost_tensor, .message = g->message};
-            rc = db_write_ladder(&r.db, &row, err);
-        }
+        rc = n < 0 ? -1 : write_ladder(&r, step, rungs, n, err);
         *rung_count = n;
         *replayed = step;
     }
