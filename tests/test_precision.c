@@ -264,6 +264,30 @@ static void test_skipped_step_run(const char *binary)
     test_remove_tree(dir);
 }
 
+/* A stem kernel scaled by 1e5 at step 6: its output passes 65504 (a few
+ * 1e5) but not float32's range, so the mixed_float16 run stops there, the
+ * verdict names float16 overflow, and its ladder holds in the others. */
+static void test_float16_overflow_verdict(const char *binary)
+{
+    char dir[256], out[300], output[16384], rows[4096];
+    if (test_temp_dir(dir, sizeof dir, "precision")) return;
+    snprintf(out, sizeof out, "--out=%s/overflow", dir);
+    int status = test_run_args(binary, output, sizeof output, "train", "--depth=18", "--width=8", "--clip=8x32x32x3",
+                               "--classes=4", "--batch=4", "--train-clips=16", "--val-clips=4", "--epochs=2",
+                               "--precision=mixed_float16", "--inject=scale-weights@layer=conv3d,step=6,factor=1e5",
+                               out, (char *)NULL); /* with the report: it prints the verdict */
+    CHECK(status == 3, "the mixed_float16 run stops at its NaN (status %d)", status);
+    CHECK(strstr(output, "Cause: float16 overflow at conv3d") != NULL, "the verdict names float16 overflow:\n%s",
+          output);
+    CHECK(strstr(output, "holds in float32, tf32, mixed_bfloat16; fails in mixed_float16") != NULL,
+          "the Precision line: only mixed_float16 fails:\n%s", output);
+    snprintf(out, sizeof out, "%s/overflow", dir);
+    test_db_rows(out, "SELECT precision, failed, first_bad_tensor FROM replay_precisions WHERE precision = "
+                      "'mixed_float16'", rows, sizeof rows);
+    CHECK(strcmp(rows, "mixed_float16|1|output\n") == 0, "replay_precisions: %s", rows);
+    test_remove_tree(dir);
+}
+
 int main(int argc, char **argv)
 {
     test_float16_overflow();
@@ -272,5 +296,6 @@ int main(int argc, char **argv)
     test_reduced_precision_cancellation();
     test_one_pass_variance();
     test_skipped_step_run(test_binary(argc, argv));
+    test_float16_overflow_verdict(test_binary(argc, argv));
     return test_finish();
 }
