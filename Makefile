@@ -92,7 +92,7 @@ $(BUILD)/src/run/%.o:    LAYER_INC := $(INC_run)
 $(BUILD)/reports/%.o:    LAYER_INC := $(INC_reports)
 $(BUILD)/src/cli/%.o:    LAYER_INC := $(INC_cli)
 
-.PHONY: all deps run test test-fast tests-build layers asan valgrind check-full check-kernels bench diagnose-bench reference keras-fixtures clean fuzz fuzz-build
+.PHONY: check-tf-precision all deps run test test-fast tests-build layers asan valgrind check-full check-kernels bench diagnose-bench reference keras-fixtures clean fuzz fuzz-build
 
 all: nanprobe
 
@@ -207,6 +207,7 @@ bench: nanprobe
 	@tools/install-deps.sh bench
 	bench/video_bench.sh
 	/usr/bin/python3 bench/run_bench.py
+	/usr/bin/python3 bench/precision_bench.py
 	bench/mpi_bench.sh ./nanprobe
 
 # The causal verdict on a larger set of known causes (about a minute).
@@ -225,6 +226,12 @@ reference:
 keras-fixtures:
 	@tools/install-deps.sh keras-fixtures
 	/usr/bin/python3 tools/make_keras_fixtures.py tests/keras
+
+# Keras' side of the precision checks (tests/precision/, read by test_precision):
+# the loss-scale sequence of tf_keras and Keras 3 for a planted pattern.
+TF_PYTHON ?= /work/tf-env/bin/python
+check-tf-precision:
+	$(TF_PYTHON) tools/check_tf_precision.py tests/precision
 
 clean:
 	rm -rf build build-asan build-fuzz nanprobe

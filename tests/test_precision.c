@@ -177,6 +177,35 @@ static void test_loss_scale_sequence(void)
     CHECK(loss_scale_update(&ls, 0) == LOSS_SCALE_KEPT && ls.scale == 1.0f, "at the floor: skipped, scale kept");
 }
 
+/* tests/precision/loss_scale_keras.txt (tools/check_tf_precision.py): the
+ * scale after each step of a planted finite / non-finite pattern, as
+ * tf_keras' and Keras 3's LossScaleOptimizer moved it. */
+static void test_loss_scale_against_keras(void)
+{
+    FILE *f = fopen("tests/precision/loss_scale_keras.txt", "r");
+    CHECK(f != NULL, "the Keras fixture tests/precision/loss_scale_keras.txt is there");
+    if (!f) return;
+    loss_scale ls;
+    loss_scale_init(&ls);
+    char line[256];
+    int steps = 0, tf_keras_wrong = 0, keras3_compared = 0, keras3_wrong = 0, first_wrong = 0;
+    while (fgets(line, sizeof line, f)) {
+        long step;
+        int finite;
+        double tf_keras, keras3;
+        if (line[0] == '#' || sscanf(line, "%ld %d %lf %lf", &step, &finite, &tf_keras, &keras3) != 4) continue;
+        loss_scale_update(&ls, finite);
+        steps++;
+        if ((double)ls.scale != tf_keras && !tf_keras_wrong++) first_wrong = (int)step;
+        if (keras3 >= 1.0) keras3_compared++, keras3_wrong += (double)ls.scale != keras3;
+    }
+    fclose(f);
+    CHECK(steps == 2030 && tf_keras_wrong == 0, "tf_keras' loss scale, step for step: %d of %d differ (first at %d)",
+          tf_keras_wrong, steps, first_wrong);
+    CHECK(keras3_compared > 2000 && keras3_wrong == 0, "Keras 3's wherever it is >= 1: %d of %d differ", keras3_wrong,
+          keras3_compared);
+}
+
 /* The Dense layer alone: its input (1, 1, 0, ...) and a kernel column
  * (1 + 2^-12, -1, 0, ...) give 2^-12 for logit 0. */
 static float cancelling_dense(model *m, precision_kind p)
@@ -293,6 +322,7 @@ int main(int argc, char **argv)
     test_float16_overflow();
     test_gradient_underflow();
     test_loss_scale_sequence();
+    test_loss_scale_against_keras();
     test_reduced_precision_cancellation();
     test_one_pass_variance();
     test_skipped_step_run(test_binary(argc, argv));
