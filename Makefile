@@ -228,10 +228,11 @@ keras-fixtures:
 	/usr/bin/python3 tools/make_keras_fixtures.py tests/keras
 
 # Keras' side of the precision checks (tests/precision/, read by test_precision):
-# the loss-scale sequence of tf_keras and Keras 3 for a planted pattern.
+# a small ResNet3D's loss under each dtype policy from nanprobe's exported
+# weights, and tf_keras' and Keras 3's loss-scale sequences for a planted pattern.
 TF_PYTHON ?= /work/tf-env/bin/python
-check-tf-precision:
-	$(TF_PYTHON) tools/check_tf_precision.py tests/precision
+check-tf-precision: nanprobe
+	$(TF_PYTHON) tools/check_tf_precision.py tests/precision ./nanprobe
 
 clean:
 	rm -rf build build-asan build-fuzz nanprobe

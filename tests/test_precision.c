@@ -206,6 +206,53 @@ static void test_loss_scale_against_keras(void)
           keras3_compared);
 }
 
+/* tests/precision/forward_keras.txt: tf_keras' validation loss of the
+ * model nanprobe trained one (negligible) step under each policy, from its
+ * exported weights (tools/check_tf_precision.py).  nanprobe's own val_loss
+ * must agree: float32 to 1e-5 relative (summation order only); float16 to
+ * 1e-3 (two units in the last place, 2^-11 relative, of the logits the
+ * loss is computed from: the engines round in different orders) and
+ * bfloat16 to 4e-3 (one unit, 2^-8).  The float32 loss is 8.6e-3 from
+ * Keras' bfloat16 one and further from its float16 one than nanprobe's
+ * float16 loss is, so a missing emulation fails both. */
+static void test_forward_against_keras(const char *binary)
+{
+    static const struct { const char *policy; double tolerance; } cases[] = {
+        {"float32", 1e-5}, {"mixed_float16", 1e-3}, {"mixed_bfloat16", 4e-3}};
+    FILE *f = fopen("tests/precision/forward_keras.txt", "r");
+    CHECK(f != NULL, "the Keras fixture tests/precision/forward_keras.txt is there");
+    if (!f) return;
+    char line[512], policies[3][32];
+    double keras[3];
+    int n = 0;
+    while (n < 3 && fgets(line, sizeof line, f))
+        if (line[0] != '#' && sscanf(line, "%31s %lf", policies[n], &keras[n]) == 2) n++;
+    fclose(f);
+    char dir[256], out[300], precision[64], output[8192], rows[256];
+    double losses[3] = {0, 0, 0};
+    if (test_temp_dir(dir, sizeof dir, "precision")) return;
+    for (int i = 0; i < 3; i++) {
+        CHECK(i < n && strcmp(policies[i], cases[i].policy) == 0, "fixture row %d is %s", i, cases[i].policy);
+        snprintf(out, sizeof out, "--out=%s/%s", dir, cases[i].policy);
+        snprintf(precision, sizeof precision, "--precision=%s", cases[i].policy);
+        int status = test_run_args(binary, output, sizeof output, "train", "--data=tests/precision", precision, out,
+                                   "--depth=18", "--width=4", "--classes=3", "--batch=4", "--normalize=none",
+                                   "--train-clips=4", "--val-clips=4", "--epochs=1", "--lr=1e-30", "--l2=0",
+                                   "--quiet", "--no-report", (char *)NULL);
+        CHECK(status == 0, "%s: the run completes (%d): %s", cases[i].policy, status, output);
+        snprintf(out, sizeof out, "%s/%s", dir, cases[i].policy);
+        test_db_rows(out, "SELECT val_loss FROM epochs", rows, sizeof rows);
+        double mine = atof(rows), relative = fabs(mine - keras[i]) / fabs(keras[i]);
+        CHECK(i < n && relative <= cases[i].tolerance, "%s: nanprobe's loss %.9g, Keras' %.9g: %.2g relative > %g",
+              cases[i].policy, mine, keras[i], relative, cases[i].tolerance);
+        printf("%s: nanprobe %.7g, Keras %.7g, relative difference %.2g\n", cases[i].policy, mine, keras[i], relative);
+        losses[i] = mine;
+    }
+    CHECK(n == 3 && fabs(losses[1] - keras[1]) < fabs(losses[0] - keras[1]),
+          "nanprobe's float16 loss is closer to Keras' float16 one (%.7g) than its float32 loss is", keras[1]);
+    test_remove_tree(dir);
+}
+
 /* The Dense layer alone: its input (1, 1, 0, ...) and a kernel column
  * (1 + 2^-12, -1, 0, ...) give 2^-12 for logit 0. */
 static float cancelling_dense(model *m, precision_kind p)
@@ -327,5 +374,6 @@ int main(int argc, char **argv)
     test_one_pass_variance();
     test_skipped_step_run(test_binary(argc, argv));
     test_float16_overflow_verdict(test_binary(argc, argv));
+    test_forward_against_keras(test_binary(argc, argv));
     return test_finish();
 }

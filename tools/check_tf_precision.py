@@ -1,9 +1,22 @@
 #!/usr/bin/env python3
 """Keras' side of nanprobe's precision checks (make check-tf-precision).
 
-  /work/tf-env/bin/python tools/check_tf_precision.py tests/precision
+  /work/tf-env/bin/python tools/check_tf_precision.py tests/precision [NANPROBE]
 
-Writes tests/precision/loss_scale_keras.txt: for a planted pattern of
+1. Writes tests/precision/{train,val}_{clips,labels}.npy (4 clips 4x16x16x2,
+   3 classes) and, for float32, mixed_float16 and mixed_bfloat16, trains
+   nanprobe one step there (lr 1e-30, l2 0: the weights stay put, the
+   BatchNorm moving statistics take one step), exports it with
+   `nanprobe export-keras`, rebuilds that model in tf_keras under the same
+   dtype policy and evaluates it on the validation clips in inference mode.
+   Keras' loss goes to tests/precision/forward_keras.txt; test_precision
+   reruns the nanprobe side and compares its val_loss.  The Keras copy's
+   Dense has no softmax (the loss takes float32 softmax of its logits, as
+   nanprobe's emulation and Keras' advice for mixed precision do), and
+   under mixed_float16 its pooling layers are float32 (TensorFlow's CPU has
+   no float16 MaxPool3D): exact for the max, and the average is rounded to
+   float16 once by the next layer's cast, as in the emulation.
+2. Writes tests/precision/loss_scale_keras.txt: for a planted pattern of
 finite / non-finite gradient steps, the loss scale after each step as
 tf_keras 2.x's LossScaleOptimizer and Keras 3's LossScaleOptimizer move it
 (real optimizers applying real gradients of a one-variable model; a
@@ -55,9 +68,69 @@ def keras3_scales(steps):
     return scales
 
 
+POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
+MODEL = ["--depth=18", "--width=4", "--classes=3", "--batch=4", "--normalize=none", "--train-clips=4",
+         "--val-clips=4", "--epochs=1", "--lr=1e-30", "--l2=0", "--quiet", "--no-report"]
+
+
+def write_data(out_dir):
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((4, 4, 16, 16, 2)) * 2 + 0.5).astype(np.float32)
+    y = np.array([0, 1, 2, 1], dtype=np.int64)
+    for split in ("train", "val"):
+        np.save(os.path.join(out_dir, f"{split}_clips.npy"), x)
+        np.save(os.path.join(out_dir, f"{split}_labels.npy"), y)
+    return x, y
+
+
+def keras_model(h5, policy):
+    import json
+    import h5py
+    import tf_keras
+    with h5py.File(h5, "r") as f:
+        config = json.loads(f.attrs["model_config"])
+    for layer in config["config"]["layers"]:
+        c = layer["config"]
+        if layer["class_name"] == "InputLayer":
+            c.pop("trainable", None)  # tf_keras 2.21 rejects it
+        elif policy != "float32":
+            pool = layer["class_name"] in ("MaxPooling3D", "AveragePooling3D") and policy == "mixed_float16"
+            c["dtype"] = "float32" if pool else {"class_name": "Policy", "config": {"name": policy}}
+        if layer["class_name"] == "Dense":
+            c["activation"] = "linear"
+    model = tf_keras.models.model_from_json(json.dumps(config))
+    model.load_weights(h5)
+    return model
+
+
+def forward_losses(out_dir, nanprobe):
+    import subprocess
+    import tempfile
+    import tensorflow as tf
+    x, y = write_data(out_dir)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="check-tf-precision-") as work:
+        for policy in POLICIES:
+            run = os.path.join(work, policy)
+            h5 = run + ".h5"
+            subprocess.run([nanprobe, "train", f"--data={out_dir}", f"--precision={policy}", f"--out={run}"] + MODEL,
+                           check=True)
+            subprocess.run([nanprobe, "export-keras", run, "-o", h5], check=True, capture_output=True)
+            logits = keras_model(h5, policy)(x, training=False)
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, tf.cast(logits, tf.float32)))
+            rows.append((policy, float(loss)))
+    with open(os.path.join(out_dir, "forward_keras.txt"), "w") as f:
+        f.write("# policy keras_val_loss (tools/check_tf_precision.py; nanprobe options: " + " ".join(MODEL) + ")\n")
+        for policy, loss in rows:
+            f.write(f"{policy} {loss:.9g}\n")
+    print("forward:", ", ".join(f"{p} {l:.6g}" for p, l in rows))
+
+
 def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else "tests/precision"
+    nanprobe = sys.argv[2] if len(sys.argv) > 2 else "./nanprobe"
     os.makedirs(out_dir, exist_ok=True)
+    forward_losses(out_dir, nanprobe)
     steps = pattern()
     a, b = tf_keras_scales(steps), keras3_scales(steps)
     path = os.path.join(out_dir, "loss_scale_keras.txt")
