@@ -70,6 +70,29 @@ static int rebuild_options(const char *dir, int threads, train_cli *c, char ***s
     return 0;
 }
 
+/* The ladder and/or the float32/float64 replay the --precision choice asks for. */
+static int run_precisions(const train_cli *c, long step, int precision)
+{
+    progress console;
+    progress_init(&console, stdout, 0);
+    train_callbacks callbacks = progress_train_callbacks(&console);
+    long replayed = step;
+    int ladder = precision >= CHOICE_TF32;
+    if (ladder && run_ladder(c, &replayed, precision, &callbacks)) return -1;
+    if (ladder && precision != CHOICE_ALL) return 0;
+    int which = precision == CHOICE_FLOAT || precision == CHOICE_FLOAT32    ? REPLAY_FLOAT
+                : precision == CHOICE_DOUBLE || precision == CHOICE_FLOAT64 ? REPLAY_DOUBLE
+                                                                             : REPLAY_BOTH;
+    char message[1100];
+    error err;
+    if (train_replay(&c->o, step, which, &callbacks, &replayed, message, sizeof message, &err)) {
+        fprintf(stderr, "nanprobe replay: %s\n", err.message);
+        return -1;
+    }
+    printf("replay of step %ld: %s\n", replayed, message);
+    return 0;
+}
+
 int replay_command(int argc, char **argv)
 {
     const char *positional[1];
@@ -105,29 +128,9 @@ int replay_command(int argc, char **argv)
         free(stored);
         return EXIT_FAILURE_;
     }
-    progress console;
-    progress_init(&console, stdout, 0);
-    train_callbacks callbacks = progress_train_callbacks(&console);
-    char message[1100];
-    long replayed = step;
-    int ladder = precision >= CHOICE_TF32;
-    if (ladder && run_ladder(&c, &replayed, precision, &callbacks)) {
-        free(stored);
-        return EXIT_FAILURE_;
-    }
-    int rc = 0;
-    if (!ladder || precision == CHOICE_ALL) {
-        int which = precision == CHOICE_FLOAT || precision == CHOICE_FLOAT32    ? REPLAY_FLOAT
-                    : precision == CHOICE_DOUBLE || precision == CHOICE_FLOAT64 ? REPLAY_DOUBLE
-                                                                                 : REPLAY_BOTH;
-        rc = train_replay(&c.o, step, which, &callbacks, &replayed, message, sizeof message, &err);
-        if (rc == 0) printf("replay of step %ld: %s\n", replayed, message);
-    }
+    int rc = run_precisions(&c, step, precision);
     free(stored);
-    if (rc) {
-        fprintf(stderr, "nanprobe replay: %s\n", err.message);
-        return EXIT_FAILURE_;
-    }
+    if (rc) return EXIT_FAILURE_;
     char db[4300];
     snprintf(db, sizeof db, "%s/run.db", positional[0]);
     report_result result;
