@@ -10,9 +10,9 @@
  * normalizes with the moving statistics.
  *
  * The batch statistics are accumulated in double around a per-channel shift
- * (the first cell), so mean^2/var of 1e10 does not cancel: the one-pass
- * float32 variance that breaks there is a failure we probe for, not one we
- * reproduce. */
+ * (the first cell), so mean^2/var of 1e10 does not cancel.  The one-pass
+ * float32 variance that breaks there is reproduced on request
+ * (batchnorm_batch.one_pass, train --bn-variance one_pass). */
 #ifndef NANPROBE_BATCHNORM_H
 #define NANPROBE_BATCHNORM_H
 

@@ -599,7 +599,6 @@ static int shadow_step_end(run *r, int samples, error *err)
     return replay_shadow_end(&r->replay, r->state.step, &b, err);
 }
 
-/* The first non-finite value's step, run again (its rows go to run.db). */
 static int write_ladder(run *r, long step, const ladder_rung *rungs, int n, error *err)
 {
     for (int i = 0; i < n; i++) {
@@ -629,6 +628,7 @@ static void ladder_first_event(run *r, long step)
     for (int i = 0; i < n; i++) run_note(r, "Precision ladder: %s", rungs[i].message);
 }
 
+/* The first non-finite value's step, run again (its rows go to run.db). */
 static void replay_first_event(run *r, const nonfinite_event *e)
 {
     if (!r->snap.weights || r->snap.step < 0 || r->snap.step >= e->step) return;
