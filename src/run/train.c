@@ -643,7 +643,7 @@ static void replay_first_event(run *r, const nonfinite_event *e)
     }
     run_note(r, "Replay: %s", out.message);
     if (out.note[0] && r->cb->warning) r->cb->warning(r->cb->context, out.note);
-    if (r->o->precision != PRECISION_FLOAT32 && data_parallel_writer(&r->dp)) ladder_first_event(r, e->step);
+    if (r->o->precision != PRECISION_FLOAT32 && !data_parallel_active(&r->dp)) ladder_first_event(r, e->step);
 }
 
 static int open_run(run *r, int resume, error *err)
