@@ -13,9 +13,11 @@
  *  - cancellation: 1 + 2^-12 minus 1 through a Dense layer is 2^-12 in
  *    float32 and 0 in tf32, bfloat16 and float16 (10, 7, 10 mantissa bits);
  *  - one-pass BatchNorm variance: negative on a channel of mean 3000 and
- *    spread 1e-3, while two-pass stays positive;
+ *    spread 1e-3, while two-pass stays positive; in a run whose stem bias
+ *    is 1e4, a NaN whose verdict names the cancellation;
  *  - the float32 path untouched: mixed precision forward agrees with
  *    float32 at float16 noise only where it should. */
+#include <hdf5.h>
 #include <math.h>
 #include <omp.h>
 
@@ -364,6 +366,48 @@ static void test_float16_overflow_verdict(const char *binary)
     test_remove_tree(dir);
 }
 
+/* The stem conv's bias set to 1e4 in an exported checkpoint: the stem
+ * BatchNorm sees mean 1e4 and a spread of about 1, where E[x^2] = 1e8 has a
+ * float32 spacing of 8.  One pass, its variance cancels below -epsilon and
+ * the output is NaN, named as cancellation; two passes train on. */
+static int plant_stem_bias(const char *h5)
+{
+    hid_t f = H5Fopen(h5, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (f < 0) return -1;
+    hid_t d = H5Dopen2(f, "model_weights/conv3d/conv3d/bias:0", H5P_DEFAULT);
+    float bias[4] = {1e4f, 1e4f, 1e4f, 1e4f};
+    herr_t rc = d < 0 ? -1 : H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, bias);
+    if (d >= 0) H5Dclose(d);
+    H5Fclose(f);
+    return rc < 0 ? -1 : 0;
+}
+
+static void test_one_pass_verdict(const char *binary)
+{
+    char dir[256], out[300], path[300], from[320], output[16384];
+    if (test_temp_dir(dir, sizeof dir, "precision")) return;
+    snprintf(out, sizeof out, "--out=%s/init", dir);
+    int status = test_run_args(binary, output, sizeof output, "train", "--depth=18", "--width=4", "--clip=4x16x16x2",
+                               "--classes=3", "--batch=4", "--train-clips=8", "--val-clips=0", "--max-steps=0",
+                               "--quiet", "--no-report", out, (char *)NULL);
+    snprintf(out, sizeof out, "%s/init", dir);
+    snprintf(path, sizeof path, "%s/big_bias.h5", dir);
+    status = status ? status : test_run_args(binary, output, sizeof output, "export-keras", out, "-o", path, (char *)NULL);
+    CHECK(status == 0 && plant_stem_bias(path) == 0, "a checkpoint with the stem bias at 1e4 (%d): %s", status, output);
+    snprintf(from, sizeof from, "--from-keras=%s", path);
+    const char *kinds[] = {"--bn-variance=two_pass", "--bn-variance=one_pass"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(out, sizeof out, "--out=%s/run%d", dir, k);
+        status = test_run_args(binary, output, sizeof output, "train", from, "--clip=4x16x16x2", "--batch=4",
+                               "--train-clips=8", "--val-clips=0", "--epochs=1", kinds[k], out, (char *)NULL);
+        if (k == 0) CHECK(status == 0, "two-pass trains on (status %d):\n%s", status, output);
+        if (k == 1)
+            CHECK(status == 3 && strstr(output, "Cause: BatchNorm") && strstr(output, "cancellation: the one-pass"),
+                  "one-pass: a NaN whose verdict names the cancellation (status %d):\n%s", status, output);
+    }
+    test_remove_tree(dir);
+}
+
 int main(int argc, char **argv)
 {
     test_float16_overflow();
@@ -375,5 +419,6 @@ int main(int argc, char **argv)
     test_skipped_step_run(test_binary(argc, argv));
     test_float16_overflow_verdict(test_binary(argc, argv));
     test_forward_against_keras(test_binary(argc, argv));
+    test_one_pass_verdict(test_binary(argc, argv));
     return test_finish();
 }
