@@ -12,8 +12,8 @@ is measured in the same rounds (the float32 path must not slow down).
 
   bench/precision_bench.py [--steps N] [--rounds R] [--seed-size] [--baseline PATH]
 
-Default size: ResNet3D-18, width 16, 8x56x56x3 clips, batch 4 (seconds per
-run on 2 cores); --seed-size: the seed's ResNet3D-34, 16x112x112x3, batch 8.
+Default size: ResNet3D-18, width 32, 16x56x56x3 clips, batch 4 (about a
+second per step on 2 cores); --seed-size: the seed's ResNet3D-34, 16x112x112x3, batch 8.
 """
 import argparse
 import os
@@ -27,7 +27,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NANPROBE = os.path.join(ROOT, "nanprobe")
 PRECISIONS = ["float32", "tf32", "mixed_bfloat16", "mixed_float16"]
-SMALL = ["--depth=18", "--width=16", "--clip=8x56x56x3", "--classes=10", "--batch=4"]
+SMALL = ["--depth=18", "--width=32", "--clip=16x56x56x3", "--classes=10", "--batch=4"]
 SEED = ["--depth=34", "--width=64", "--clip=16x112x112x3", "--classes=10", "--batch=8"]
 
 
