@@ -13,7 +13,7 @@ is measured in the same rounds (the float32 path must not slow down).
   bench/precision_bench.py [--steps N] [--rounds R] [--seed-size] [--baseline PATH]
 
 Default size: ResNet3D-18, width 32, 16x56x56x3 clips, batch 4 (about a
-second per step on 2 cores); --seed-size: the seed's ResNet3D-34, 16x112x112x3, batch 8.
+tenth of a second per step on 2 cores); --seed-size: the seed's ResNet3D-34, 16x112x112x3, batch 8.
 """
 import argparse
 import os
