@@ -10,11 +10,15 @@ typedef struct rounded_copies {
     real *input, *gradient, *kernel, *bias;
 } rounded_copies;
 
+/* Sized for the model's full batch, whatever the current one (model_set_batch). */
 static rounded_copies copies_of(model *m)
 {
     size_t activation = 0, kernel = 0, bias = 0;
-    for (int i = 0; i < m->layer_count; i++)
-        if (m->layers[i].output.count > activation) activation = m->layers[i].output.count;
+    for (int i = 0; i < m->layer_count; i++) {
+        const tensor *t = &m->layers[i].output;
+        size_t full = t->count / (size_t)t->shape[0] * (size_t)m->config.batch;
+        if (full > activation) activation = full;
+    }
     for (int i = 0; i < m->param_count; i++) {
         size_t n = m->params[i].value.count;
         if (m->params[i].role == PARAM_KERNEL && n > kernel) kernel = n;
