@@ -88,7 +88,7 @@ $(foreach L,$(LAYERS),$(eval INC_$L := $(foreach S,$(SEES_$L),-I$(call layer_dir
 $(foreach L,$(LAYERS),$(eval $(BUILD)/$(call layer_dir,$L)/%.o: LAYER_INC := $(INC_$L) $(OWN_$L)))
 $(foreach L,$(LAYERS),$(eval $(BUILD)/f64/$(call layer_dir,$L)/%.o: LAYER_INC := $(INC_$L) $(OWN_$L)))
 
-.PHONY: browser-check man docs docs-check install uninstall demo all deps run test test-fast tests-build layers asan valgrind float-cast check-full check-kernels bench diagnose-bench reference keras-fixtures clean fuzz fuzz-build
+.PHONY: check-tf-precision browser-check man docs docs-check install uninstall demo all deps run test test-fast tests-build layers asan valgrind float-cast check-full check-kernels bench diagnose-bench reference keras-fixtures clean fuzz fuzz-build
 
 all: nanprobe
 
@@ -256,6 +256,7 @@ bench: nanprobe
 	@tools/install-deps.sh bench
 	bench/video_bench.sh
 	/usr/bin/python3 bench/run_bench.py
+	/usr/bin/python3 bench/precision_bench.py
 	bench/mpi_bench.sh ./nanprobe
 
 # The causal verdict on a larger set of known causes (about a minute).
@@ -274,6 +275,13 @@ reference:
 keras-fixtures:
 	@tools/install-deps.sh keras-fixtures
 	/usr/bin/python3 tools/make_keras_fixtures.py tests/keras
+
+# Keras' side of the precision checks (tests/precision/, read by test_precision):
+# a small ResNet3D's loss under each dtype policy from nanprobe's exported
+# weights, and tf_keras' and Keras 3's loss-scale sequences for a planted pattern.
+TF_PYTHON ?= /work/tf-env/bin/python
+check-tf-precision: nanprobe
+	$(TF_PYTHON) tools/check_tf_precision.py tests/precision ./nanprobe
 
 clean:
 	rm -rf build build-asan build-fuzz build-floatcast nanprobe

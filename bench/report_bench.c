@@ -140,7 +140,7 @@ static int generate(const char *db_path, int steps)
                        "34, 64, '16x112x112x3', 10, 4, 'he_normal', 1e-4, 1e-3, 7, 'synthetic', 'per_clip', 1, "
                        "NULL, '{}')", -1, &run, NULL);
     sqlite3_prepare_v2(db, "INSERT INTO layers VALUES (1, ?, ?, ?, ?, ?, ?, ?)", -1, &layer_insert, NULL);
-    sqlite3_prepare_v2(db, "INSERT INTO steps VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)", -1, &step_insert, NULL);
+    sqlite3_prepare_v2(db, "INSERT INTO steps VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, NULL, 0)", -1, &step_insert, NULL);
     sqlite3_prepare_v2(db, "INSERT INTO stats VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0)", -1, &stat_insert,
                        NULL);
     sqlite3_prepare_v2(db, "INSERT INTO layer_metrics VALUES (1, ?, ?, ?, ?)", -1, &metric_insert, NULL);

@@ -240,7 +240,7 @@ static int prepare_all(db_writer *w, error *err)
 {
     return prepare(w, &w->insert_step,
                    "INSERT OR REPLACE INTO steps (run_id, step, epoch, lr, loss, data_loss, l2_penalty, accuracy, "
-                   "seconds, probed, sample_ids, loss_finite) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                   "seconds, probed, sample_ids, loss_finite, loss_scale, skipped) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                    err) ||
            prepare(w, &w->insert_stats,
                    "INSERT OR REPLACE INTO stats (run_id, step, layer_id, tensor, count, mean, std, min, max, "
@@ -472,13 +472,22 @@ static int open_run_of(db_writer *w, const char *path, const char *identity, con
     return 0;
 }
 
+/* steps.loss_scale and steps.skipped (--precision) came after the first
+ * schema: an older database gains them (the error of a column that is
+ * already there is the expected case). */
+static void add_precision_columns(db_writer *w)
+{
+    sqlite3_exec(w->db, "ALTER TABLE steps ADD COLUMN loss_scale REAL", NULL, NULL, NULL);
+    sqlite3_exec(w->db, "ALTER TABLE steps ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0", NULL, NULL, NULL);
+}
+
 int db_writer_attach(db_writer *w, const char *path, const char *identity, error *err)
 {
     if (open_run_of(w, path, identity, "replay", err)) return -1;
     /* The schema's CREATE ... IF NOT EXISTS adds tables a database made by
      * an older build lacks (the replay tables), and touches nothing else. */
     if (exec_sql(w, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err) || exec_sql(w, db_schema_sql(), err) ||
-        prepare_all(w, err)) {
+        (add_precision_columns(w), prepare_all(w, err))) {
         db_writer_close(w);
         return -1;
     }
@@ -498,7 +507,7 @@ int db_writer_resume(db_writer *w, const char *path, long step, const char *iden
              "UPDATE runs SET resumed_from = %ld, status = 'running', finished_at = NULL WHERE run_id = %lld; COMMIT",
              w->run_id, step, w->run_id, step, w->run_id, step, w->run_id, step, w->run_id, step, step, w->run_id);
     /* A database from an older build gains the tables it lacks (replays). */
-    if (exec_sql(w, sql, err) || exec_sql(w, db_schema_sql(), err) || prepare_all(w, err)) {
+    if (exec_sql(w, sql, err) || exec_sql(w, db_schema_sql(), err) || (add_precision_columns(w), prepare_all(w, err))) {
         db_writer_close(w);
         return -1;
     }
@@ -534,6 +543,9 @@ int db_write_step(db_writer *w, const step_row *r, error *err)
     sqlite3_bind_int(st, 10, r->probed);
     sqlite3_bind_text(st, 11, r->sample_ids, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 12, isfinite(r->loss) ? 1 : 0);
+    if (r->loss_scale > 0) sqlite3_bind_double(st, 13, r->loss_scale);
+    else sqlite3_bind_null(st, 13);
+    sqlite3_bind_int(st, 14, r->skipped);
     return run_statement(w, st, "writing a step", err);
 }
 

@@ -46,6 +46,8 @@ typedef struct step_row {
     double lr, loss, data_loss, l2_penalty, accuracy, seconds;
     int probed;
     const char *sample_ids; /* "17,4,99" */
+    double loss_scale;      /* mixed_float16's loss scale this step used; 0: no loss scaling (NULL) */
+    int skipped;            /* the loss scale skipped this step's update */
 } step_row;
 
 typedef struct epoch_row {

@@ -73,6 +73,12 @@ double probe_validation_seconds(const probe_session *ps);
  * Returns -1 only when the database write fails. */
 int probe_check_loaded(probe_session *ps, long step, int epoch, error *err);
 
+/* Dynamic loss scaling (mixed_float16): with `on`, this step's non-finite
+ * gradients in the backward pass are absorbed, not the run's event (the
+ * step is skipped); probe_absorbed is the first of them, NULL if none. */
+void probe_absorb_backward(probe_session *ps, int on);
+const nonfinite_event *probe_absorbed(const probe_session *ps);
+
 /* The first non-finite event of the run, NULL while there is none. */
 const nonfinite_event *probe_first_event(const probe_session *ps);
 

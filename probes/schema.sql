@@ -55,6 +55,8 @@ CREATE TABLE IF NOT EXISTS steps (
     probed        INTEGER NOT NULL, -- 1 if this step's per-tensor statistics were written
     sample_ids    TEXT NOT NULL,    -- comma-separated dataset ids of the batch, in batch order
     loss_finite   INTEGER NOT NULL, -- 0 when the objective was NaN or Inf
+    loss_scale    REAL,             -- --precision mixed_float16: the dynamic loss scale of this step; else NULL
+    skipped       INTEGER NOT NULL DEFAULT 0, -- 1: non-finite gradients, the loss scale skipped the update
     PRIMARY KEY (run_id, step)
 ) WITHOUT ROWID;
 
@@ -267,6 +269,26 @@ CREATE TABLE IF NOT EXISTS replay_terms (
     tap           TEXT,             -- "(kd,kh,kw)" of a Conv3D term
     input REAL, weight REAL, term REAL,
     PRIMARY KEY (replay_id, rank)
+) WITHOUT ROWID;
+
+-- The precision ladder (nanprobe replay --precision tf32|mixed_float16|...|all):
+-- one step rerun from the same state in each emulated precision.
+--   SELECT precision, failed, skipped, first_bad_tensor, first_lost_tensor FROM replay_precisions;
+CREATE TABLE IF NOT EXISTS replay_precisions (
+    run_id        INTEGER NOT NULL,
+    step          INTEGER NOT NULL,
+    precision     TEXT NOT NULL,    -- float32 | tf32 | mixed_float16 | mixed_bfloat16
+    failed        INTEGER NOT NULL, -- 1: a non-finite value reached the loss or the update
+    skipped       INTEGER NOT NULL, -- 1: mixed_float16's loss scale absorbed non-finite gradients (no update)
+    loss_scale    REAL,             -- the loss scale the rerun used; NULL: none
+    loss          REAL,             -- the rerun's data loss (NULL when non-finite)
+    first_bad_layer  INTEGER,       -- the first tensor, in execution order, that left the format's range
+    first_bad_tensor TEXT,          -- (held a NaN or Inf), NULL: none
+    first_bad_value  TEXT,          -- nan | +inf | -inf
+    first_lost_layer INTEGER,       -- the first tensor that lost all its digits: all zero where float32's is not
+    first_lost_tensor TEXT,
+    message       TEXT NOT NULL,
+    PRIMARY KEY (run_id, step, precision)
 ) WITHOUT ROWID;
 
 CREATE INDEX IF NOT EXISTS replay_tensors_by_replay ON replay_tensors (replay_id, layer_id);

@@ -99,13 +99,10 @@ static const char *pass_phrase(probe_pass pass)
 /* Records the first non-finite value of the run when s has one.  data is the
  * tensor (for the bad element's value), is_activation says whether axis 0
  * is the batch, inputs_finite whether everything it was computed from was. */
-void sentinel_check(sentinel *st, const tensor_stats *s, const float *data, int layer_index, probe_pass pass,
-                    const char *tensor_name, int rank, const int *shape, int is_activation, int inputs_finite)
+static void describe_event(const sentinel *st, nonfinite_event *e, const tensor_stats *s, const float *data,
+                           int layer_index, probe_pass pass, const char *tensor_name, int rank, const int *shape,
+                           int is_activation, int inputs_finite)
 {
-    if (stats_nonfinite(s) == 0) return;
-    st->step_nonfinite = 1;
-    if (st->has_first) return;
-    nonfinite_event *e = &st->first;
     memset(e, 0, sizeof *e);
     const layer *l = &st->m->layers[layer_index];
     e->step = st->step;
@@ -138,6 +135,23 @@ void sentinel_check(sentinel *st, const tensor_stats *s, const float *data, int 
              (long long)s->count,
              inputs_finite ? "every input of this tensor was finite, so it originated here"
                            : "some input of this tensor was already non-finite, so it propagated here");
+}
+
+void sentinel_check(sentinel *st, const tensor_stats *s, const float *data, int layer_index, probe_pass pass,
+                    const char *tensor_name, int rank, const int *shape, int is_activation, int inputs_finite)
+{
+    if (stats_nonfinite(s) == 0) return;
+    if (st->absorb_backward && pass == PASS_BACKWARD) {
+        if (!st->has_absorbed)
+            describe_event(st, &st->absorbed, s, data, layer_index, pass, tensor_name, rank, shape, is_activation,
+                           inputs_finite);
+        st->has_absorbed = 1;
+        return;
+    }
+    st->step_nonfinite = 1;
+    if (st->has_first) return;
+    describe_event(st, &st->first, s, data, layer_index, pass, tensor_name, rank, shape, is_activation,
+                   inputs_finite);
     st->has_first = 1;
     st->first_this_step = 1;
 }

@@ -55,6 +55,14 @@ typedef struct sentinel {
     int has_first;       /* first holds the run's event */
     int first_this_step; /* ... and it was found in the current step */
     int step_nonfinite;  /* some tensor of the current step was non-finite */
+    /* Dynamic loss scaling (mixed_float16): a non-finite gradient in the
+     * backward pass is what the loss scale absorbs by skipping the step, so
+     * it is kept in `absorbed` (the step's first) and is no event; a
+     * non-finite value in the forward pass, the loss, the update or the
+     * weights still is. */
+    int absorb_backward;
+    nonfinite_event absorbed;
+    int has_absorbed;
 } sentinel;
 
 void sentinel_init(sentinel *st, const model *m);

@@ -2,6 +2,7 @@
  * Reads the series it follows with its own queries on a read-only
  * connection; the rest (layers, steps, events) comes from rundata. */
 #include "cause.h"
+#include "cause_precision.h"
 
 #include <float.h>
 #include <math.h>
@@ -731,6 +732,7 @@ int cause_trace_build(const rundata *d, cause_trace *t, error *err)
         r->links[r->count - 1].role = CAUSE_ROLE_ROOT;
     }
     close_walk(&w);
+    cause_precision_refine(d, t);
     return 0;
 }
 

@@ -38,6 +38,27 @@ const mechanism_def mechanism_defs[MECHANISM_COUNT] = {
          "without updates), use a smaller BatchNorm momentum (0.99 -> 0.9) so they follow fast-moving weights, "
          "lower the learning rate (or the L2 that shrinks BatchNorm-preceded kernels and raises the effective "
          "rate); a moving variance <= 0 or NaN in a checkpoint must be reset (to 1) before loading"},
+    [MECHANISM_FLOAT16_OVERFLOW] = {"float16_overflow", "float16 overflow",
+                                    "a tensor stored in float16 (mixed_float16) passed 65504, float16's largest "
+                                    "finite value, and became inf; float32 holds it",
+                                    "keep that layer in float32 (dtype='float32' on it, or the policy only from "
+                                    "the next block on), lower the learning rate, or train in mixed_bfloat16, "
+                                    "which has float32's range"},
+    [MECHANISM_FLOAT16_UNDERFLOW] = {"float16_underflow", "float16 gradient underflow",
+                                     "gradients fell below float16's smallest subnormal (6e-8) and flushed to "
+                                     "zero: the loss scale was too small for them",
+                                     "wrap the optimizer in LossScaleOptimizer (dynamic scaling), or raise its "
+                                     "initial scale; mixed_bfloat16 does not underflow there"},
+    [MECHANISM_LOSS_SCALE_COLLAPSE] = {"loss_scale_collapse", "loss-scale collapse",
+                                       "every step's gradients were non-finite even at the loss scale's floor, so "
+                                       "LossScaleOptimizer skipped every update and nothing trained",
+                                       "find the layer whose float16 output overflows (its forward is non-finite "
+                                       "at any scale) and keep it in float32, or train in mixed_bfloat16"},
+    [MECHANISM_REDUCED_PRECISION] = {"reduced_precision", "reduced-precision cancellation",
+                                     "TF32 or bfloat16 rounding of the operands (10 or 7 mantissa bits) cancelled "
+                                     "digits that float32 keeps, and the step failed where float32 survives",
+                                     "turn TF32 off for this model (tf.config.experimental."
+                                     "enable_tensor_float_32_execution(False)) or keep the layer in float32"},
 };
 
 _Static_assert(sizeof mechanism_defs / sizeof mechanism_defs[0] == MECHANISM_COUNT,

@@ -16,6 +16,11 @@ typedef enum mechanism {
     MECHANISM_LOSS_SATURATION, /* logits so far apart that the loss or its gradient overflowed */
     MECHANISM_INJECTED,        /* a fault planted with --inject */
     MECHANISM_INFERENCE_STATISTICS, /* validation only: BatchNorm's moving statistics do not fit (issue 22) */
+    /* precision (train --precision, the precision ladder; cause_precision.c) */
+    MECHANISM_FLOAT16_OVERFLOW,     /* a float16 tensor passed 65504 */
+    MECHANISM_FLOAT16_UNDERFLOW,    /* float16 gradients flushed to zero: too little loss scale */
+    MECHANISM_LOSS_SCALE_COLLAPSE,  /* every step skipped, the loss scale at its floor */
+    MECHANISM_REDUCED_PRECISION,    /* TF32 / bfloat16 rounding cancelled what float32 keeps */
     MECHANISM_COUNT
 } mechanism;
 

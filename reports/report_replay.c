@@ -16,6 +16,7 @@
 #include "gnuplot.h"
 #include "html.h"
 #include "replay_text.h"
+#include "report_ladder.h"
 #include "strbuf.h"
 
 #define TENSOR_ROWS_WORST 10
@@ -362,7 +363,7 @@ void report_replay_section(FILE *f, const char *dir, const char *db_path, const 
                            const cause_trace *trace)
 {
     const replay_set *r = &d->replays;
-    if (r->count == 0 && r->shadow.step_count == 0 && r->ignored == 0) return;
+    if (r->count == 0 && r->shadow.step_count == 0 && r->ignored == 0 && d->precision.ladder_count == 0) return;
     char run_dir[PATH_MAX];
     snprintf(run_dir, sizeof run_dir, "%s", db_path);
     char *slash = strrchr(run_dir, '/');
@@ -373,6 +374,7 @@ void report_replay_section(FILE *f, const char *dir, const char *db_path, const 
           "Rows: tables replays, replay_tensors, replay_terms.</p>\n", f);
     for (int i = 0; i < r->count; i++) write_replay(f, dir, run_dir, d, &r->items[i], trace);
     write_shadow(f, dir, d);
+    report_ladder_table(f, d);
     if (r->ignored > 0) {
         fprintf(f, "<p class=\"warning\">%lld replay row%s left out as damaged: ", r->ignored,
                 r->ignored == 1 ? " was" : "s were");

@@ -905,6 +905,7 @@ int rundata_load(rundata *d, const char *db_path, unsigned series_mask, int with
     if (!rc) rc = load_events(d, db, err);
     if (!rc) rc = load_input_summary(d, db, err);
     if (!rc) rc = load_replays(d, db, err);
+    if (!rc) precision_info_load(&d->precision, db, d->run.run_id);
     if (!rc) rc = load_probe_steps(d, db, err);
     if (!rc) rc = load_series(d, db, series_mask, with_extremes, err);
     sqlite3_close(db);

@@ -10,6 +10,7 @@
 #define NANPROBE_RUNDATA_H
 
 #include "error.h"
+#include "precision_data.h"
 #include "replay_data.h"
 
 typedef enum series_id {
@@ -121,6 +122,7 @@ typedef struct rundata {
     tensor_extreme *extremes; /* layer_count x tensor_count, NULL unless requested */
     input_summary input;
     replay_set replays; /* the run's replays (empty without the tables) */
+    precision_info precision; /* --precision, loss scale, the precision ladder */
 } rundata;
 
 /* Every stats row of one step (for the tables of a report). */

@@ -1,6 +1,7 @@
 /* verdict.c: composing the plain-text verdict (see verdict.h). */
 #include "verdict.h"
 
+#include "cause_precision.h"
 #include "cause_text.h"
 #include "inference_trace.h"
 #include "replay_text.h"
@@ -233,7 +234,9 @@ void verdict_compose_traced(const rundata *d, const cause_trace *trace, const pr
         /* a NaN that does not recur is not the model's: said before any cause */
         replay_text_first(d, out);
         if (trace && trace->klass != MECHANISM_NONE) cause_text_compose(d, trace, out);
-        replay_text_precision(d, out);
+        /* an emulated precision's ladder says more than float32 against float64 */
+        if (!cause_precision_ladder_line(d, nan->step, out) || strcmp(d->precision.precision, "float32") == 0)
+            replay_text_precision(d, out);
         append_nan_origin(d, nan, trace, out);
         inference_text_origin(d, nan, trace, out);
         strbuf_append(out, "\n" VERDICT_EVIDENCE_HEADING "\n");
@@ -263,6 +266,7 @@ void verdict_compose_traced(const rundata *d, const cause_trace *trace, const pr
                           text_of(d->tensor_names[tensor_index[i]], tensor));
         strbuf_append(out, ".\n");
     }
+    cause_precision_collapse(d, out);
     strbuf_append(out, "\n" VERDICT_EVIDENCE_HEADING "\n");
     append_precursors(d, ranking, ranking->end_step, 0, out);
     replay_text_shadow(d, out);

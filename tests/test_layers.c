@@ -328,7 +328,7 @@ static void test_batchnorm(size_t cells, int channels, double offset)
     s.moving_var = calloc(channels, sizeof(float));
     s.workspace = malloc(batchnorm_workspace_floats(channels, omp_get_max_threads()) * sizeof(float));
     float *stats = malloc(3 * channels * sizeof(float));
-    s.batch = (batchnorm_batch){stats, stats + channels, stats + 2 * channels, NULL};
+    s.batch = (batchnorm_batch){.mean = stats, .variance = stats + channels, .inverse_std = stats + 2 * channels};
     char name[96];
     snprintf(name, sizeof name, "BatchNorm n=%zu C=%d offset=%g", cells, channels, offset);
     /* The projection's reduction is over all n cells (the mean and variance). */
@@ -369,7 +369,7 @@ static void test_batchnorm_moving_statistics(void)
     float x[3] = {1.0f, 2.0f, 6.0f}, y[3], gamma[1] = {2.0f}, beta[1] = {0.5f};
     float moving_mean[1] = {0.0f}, moving_var[1] = {1.0f}, stats[3];
     float workspace[64];
-    batchnorm_batch batch = {stats, stats + 1, stats + 2, NULL};
+    batchnorm_batch batch = {.mean = stats, .variance = stats + 1, .inverse_std = stats + 2};
     batchnorm_forward_train(3, 1, x, gamma, beta, y, &batch, moving_mean, moving_var, workspace);
     /* mean 3, biased var 14/3, unbiased 7 */
     CHECK(fabsf(moving_mean[0] - 0.03f) < 1e-7f, "moving mean %g, expected 0.03", moving_mean[0]);

@@ -378,11 +378,11 @@ static void test_sync_batchnorm(void)
         x[i] = (float)(1e6 * (1 + i % C) + rng_normal(&g));
         dy[i] = (float)rng_normal(&g);
     }
-    batchnorm_batch ref = {stats_ref, stats_ref + C, stats_ref + 2 * C, NULL};
+    batchnorm_batch ref = {.mean = stats_ref, .variance = stats_ref + C, .inverse_std = stats_ref + 2 * C};
     batchnorm_forward_train(CELLS, C, x, gamma, beta, y_ref, &ref, mm_ref, mv_ref, workspace);
     batchnorm_backward(CELLS, C, x, gamma, &ref, dy, dg_ref, db_ref, dx_ref, 0, workspace);
 
-    batchnorm_batch mine = {stats, stats + C, stats + 2 * C, NULL};
+    batchnorm_batch mine = {.mean = stats, .variance = stats + C, .inverse_std = stats + 2 * C};
     fake_replica other = {x + A * C, dy + A * C, CELLS - A, C, &mine};
     batchnorm_sync sync = {fake_merge_moments, fake_sum, &other};
     mine.sync = &sync;

@@ -192,7 +192,7 @@ static int fixture_write(const char *path, const fixture *fx)
     }
     sqlite3_finalize(st);
     sqlite3_stmt *step_insert, *stat_insert, *metric_insert, *sample_insert, *epoch_insert;
-    sqlite3_prepare_v2(db, "INSERT INTO steps VALUES (1, ?, ?, ?, ?, ?, ?, ?, 0.2, 1, ?, ?)", -1, &step_insert, NULL);
+    sqlite3_prepare_v2(db, "INSERT INTO steps VALUES (1, ?, ?, ?, ?, ?, ?, ?, 0.2, 1, ?, ?, NULL, 0)", -1, &step_insert, NULL);
     sqlite3_prepare_v2(db, "INSERT INTO stats VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0)", -1, &stat_insert,
                        NULL);
     sqlite3_prepare_v2(db, "INSERT INTO layer_metrics VALUES (1, ?, ?, ?, ?)", -1, &metric_insert, NULL);

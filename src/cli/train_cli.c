@@ -66,6 +66,8 @@ const option_spec train_option_specs[] = {
     {"--timing", NULL, OPTION_FLAG, F(o.timing), NULL, NULL, "print the time per step split by kind (JSON on stderr)", 0, 0, NULL, KEEP, NULL},
     {"--sync-bn", NULL, OPTION_FLAG, F(o.sync_bn), NULL, NULL, "under mpirun: BatchNorm normalizes with the statistics of the global batch (default: each rank's own)", 0, 0, NULL, KEEP, NULL},
     {"--bucket-mb", NULL, OPTION_DOUBLE, F(o.bucket_mb), "MB", "25", "under mpirun: size of the gradient buckets allreduced during backward", 1e-3, 1e6, NULL, KEEP, NULL},
+    {"--precision", NULL, OPTION_CHOICE, F(o.precision), "P", "float32", "emulate a GPU's arithmetic: float32, tf32, mixed_float16 (with Keras' dynamic loss scale), mixed_bfloat16 (docs/precision.md)", 0, 0, precision_train_names, KEEP, NULL},
+    {"--bn-variance", NULL, OPTION_CHOICE, F(o.bn_variance), "KIND", "two_pass", "BatchNorm batch variance: two_pass (TensorFlow's fused kernel) or one_pass (E[x^2]-E[x]^2 in float32, as XLA)", 0, 0, bn_variance_names, KEEP, NULL},
     {"--no-report", NULL, OPTION_FLAG, F(no_report), NULL, NULL, "do not write the report at the end", 0, 0, NULL, KEEP, NULL},
     {"--report", NULL, OPTION_FLAG, F(report_flag), NULL, NULL, "write the report (the default; after --no-report, e.g. of a resumed run, turns it back on)", 0, 0, NULL, KEEP, NULL},
     {NULL, NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL, 0, NULL},

@@ -35,11 +35,13 @@
 #define maxpool3d_forward maxpool3d_forward_f64
 #define maxpool3d_geometry_init maxpool3d_geometry_init_f64
 #define model_backward model_backward_f64
+#define model_backward_layer model_backward_layer_f64
 #define model_build model_build_f64
 #define model_depth_names model_depth_names_f64
 #define model_depths model_depths_f64
 #define model_find_layer model_find_layer_f64
 #define model_forward model_forward_f64
+#define model_forward_layer model_forward_layer_f64
 #define model_free model_free_f64
 #define model_init_weights model_init_weights_f64
 #define model_input model_input_f64

@@ -54,6 +54,21 @@ static double sync_moments(const batchnorm_sync *sync, int channels, double n, d
     return count[0];
 }
 
+/* E[x^2] - E[x]^2 in float32 from the shifted double sums (see
+ * batchnorm_batch.one_pass); two_pass is the accurate variance. */
+static double one_pass_variance(batchnorm_batch *batch, double n, double shift, double sum, double square,
+                                double two_pass)
+{
+    volatile float mean = (float)(shift + sum / n);
+    volatile float mean_of_squares = (float)((square + 2.0 * shift * sum) / n + shift * shift);
+    volatile float mean_squared = mean * mean; /* volatile: no fused multiply-add, as XLA's float32 ops */
+    float variance = mean_of_squares - mean_squared;
+    batch->cancelled += fabs((double)variance - two_pass) >= two_pass && two_pass > 0.0;
+    batch->negative += variance < 0.0f;
+    if (variance < batch->most_negative) batch->most_negative = variance;
+    return variance;
+}
+
 void batchnorm_forward_train(size_t cells, int channels, const real *x,
                              const real *gamma, const real *beta, real *y,
                              batchnorm_batch *batch, real *moving_mean,
@@ -87,10 +102,13 @@ void batchnorm_forward_train(size_t cells, int channels, const real *x,
     if (batch->sync) n = sync_moments(batch->sync, channels, n, center, sum, square);
     const double unbiased = n > 1.0 ? n / (n - 1.0) : n; /* n/1 when n == 1 */
     const real keep = BATCHNORM_MOMENTUM, take = (real)(1.0 - 0.99); /* TF: float32(1 - momentum) = float32(0.01) */
+    batch->cancelled = batch->negative = 0;
+    batch->most_negative = 0.0f;
     for (int c = 0; c < channels; c++) {
         double mean_shifted = sum[c] / n;
         double variance = square[c] / n - mean_shifted * mean_shifted;
         if (variance < 0.0) variance = 0.0;
+        if (batch->one_pass) variance = one_pass_variance(batch, n, center[c], sum[c], square[c], variance);
         batch->mean[c] = (real)(center[c] + mean_shifted);
         batch->variance[c] = (real)variance;
         batch->inverse_std[c] = (real)(1.0 / sqrt((double)batch->variance[c] + (double)BATCHNORM_EPSILON));

@@ -10,9 +10,9 @@
  * normalizes with the moving statistics.
  *
  * The batch statistics are accumulated in double around a per-channel shift
- * (the first cell), so mean^2/var of 1e10 does not cancel: the one-pass
- * float32 variance that breaks there is a failure we probe for, not one we
- * reproduce. */
+ * (the first cell), so mean^2/var of 1e10 does not cancel.  The one-pass
+ * float32 variance that breaks there is reproduced on request
+ * (batchnorm_batch.one_pass, train --bn-variance one_pass). */
 #ifndef NANPROBE_BATCHNORM_H
 #define NANPROBE_BATCHNORM_H
 
@@ -45,6 +45,16 @@ typedef struct batchnorm_batch {
     real *variance;     /* biased, as used to normalize */
     real *inverse_std;  /* 1/sqrt(variance + epsilon) */
     const batchnorm_sync *sync; /* NULL: statistics of this replica's batch only */
+    /* --bn-variance one_pass: the variance as XLA's batch-norm expander and
+     * older Keras 3 ops.moments compute it, E[x^2] - E[x]^2 in float32 (the
+     * sums themselves stay accurate; the cancellation is in the float32
+     * subtraction), neither clamped nor shifted.  The forward counts the
+     * channels where that lost every significant digit of the two-pass
+     * variance (|one - two| >= two, negative ones included) and the negative
+     * ones. */
+    int one_pass;
+    int cancelled, negative;
+    float most_negative; /* the smallest one-pass variance of the last forward */
 } batchnorm_batch;
 
 /* Doubles of scratch (as floats) the forward and backward need. */

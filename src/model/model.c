@@ -14,6 +14,7 @@
 #include "array.h"
 #include "avgpool3d.h"
 #include "dense.h"
+#include "model_layer.h"
 #include "relu.h"
 #include "rng.h"
 
@@ -425,6 +426,8 @@ void model_free(model *m)
     arena_free(&m->activations);
     arena_free(&m->activation_gradients);
     arena_free(&m->scratch);
+    free(m->precision_scratch);
+    m->precision_scratch = NULL;
     free(m->layers);
     free(m->params);
     m->layers = NULL;
@@ -492,7 +495,7 @@ static size_t cells_of(const tensor *t)
     return t->count / (size_t)t->shape[t->rank - 1];
 }
 
-static void forward_layer(model *m, layer *l, int training)
+void model_forward_layer(model *m, layer *l, int training)
 {
     const int batch = m->batch;
     const tensor *x = l->input_count > 0 ? &m->layers[l->inputs[0]].output : NULL;
@@ -536,7 +539,7 @@ static void forward_layer(model *m, layer *l, int training)
     }
 }
 
-static void backward_layer(model *m, layer *l)
+void model_backward_layer(model *m, layer *l)
 {
     const int batch = m->batch;
     const layer *in = l->input_count > 0 ? &m->layers[l->inputs[0]] : NULL;
@@ -587,7 +590,12 @@ void model_forward(model *m, int training)
     for (int i = 0; i < m->layer_count; i++) {
         layer *l = &m->layers[i];
         double start = omp_get_wtime();
-        forward_layer(m, l, training);
+#ifndef NANPROBE_REAL_DOUBLE
+        if (m->precision != PRECISION_FLOAT32)
+            model_precision_forward_layer(m, l, training);
+        else
+#endif
+            model_forward_layer(m, l, training);
         m->timing.seconds[l->kind][0] += omp_get_wtime() - start;
         if (m->hook) m->hook(m->hook_context, i, MODEL_AFTER_FORWARD);
     }
@@ -599,7 +607,12 @@ void model_backward(model *m)
         layer *l = &m->layers[i];
         if (m->hook) m->hook(m->hook_context, i, MODEL_BEFORE_BACKWARD);
         double start = omp_get_wtime();
-        backward_layer(m, l);
+#ifndef NANPROBE_REAL_DOUBLE
+        if (m->precision != PRECISION_FLOAT32)
+            model_precision_backward_layer(m, l);
+        else
+#endif
+            model_backward_layer(m, l);
         m->timing.seconds[l->kind][1] += omp_get_wtime() - start;
         if (m->hook) m->hook(m->hook_context, i, MODEL_AFTER_BACKWARD);
     }

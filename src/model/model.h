@@ -20,6 +20,7 @@
 #include "conv3d.h"
 #include "error.h"
 #include "maxpool3d.h"
+#include "precision.h"
 #include "tensor.h"
 
 typedef enum layer_kind {
@@ -111,6 +112,11 @@ typedef struct model {
     model_hook hook;
     void *hook_context;
     step_timing timing;
+    /* Emulated precision (model_precision.h); PRECISION_FLOAT32 runs the
+     * engine untouched.  precision_scratch holds rounded operand copies. */
+    precision_kind precision;
+    real *precision_scratch;
+    size_t precision_scratch_count;
 } model;
 
 /* The depths the builder knows, as option choices ("18" ... "152", NULL-

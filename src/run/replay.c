@@ -195,8 +195,7 @@ static void name_operation(replay_session *s, const replay_batch *b, const shado
 
 /* ------------------------------------------------------------ the steps */
 
-/* Steps snap->step + 1 .. step - 1, as training ran them. */
-static int fast_forward(replay_session *s, long step, error *err)
+int replay_fast_forward(replay_session *s, long step, error *err)
 {
     snapshot_restore(s->snap, s->m, s->state);
     s->m->hook = NULL;
@@ -521,7 +520,7 @@ static int run_reruns(replay_work *w, error *err)
 {
     replay_session *s = w->s;
     const replay_request *q = w->q;
-    if (fast_forward(s, q->step, err)) return -1;
+    if (replay_fast_forward(s, q->step, err)) return -1;
     error failure;
     if (q->precision & REPLAY_DOUBLE) {
         if (ensure_shadow(s, &failure) == 0 && shadow_view_init(&w->view, s->m, &failure) == 0) {

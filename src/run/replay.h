@@ -85,6 +85,9 @@ typedef struct replay_outcome {
 } replay_outcome;
 
 int replay_step(replay_session *s, const replay_request *request, replay_outcome *out, error *err);
+/* The state at the start of `step`: the snapshot restored, then steps
+ * snap->step + 1 .. step - 1 rerun as training ran them (no hook). */
+int replay_fast_forward(replay_session *s, long step, error *err);
 void replay_session_free(replay_session *s);
 
 /* --shadow-every: before a training step, its start state goes into the

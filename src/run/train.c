@@ -21,10 +21,13 @@
 #include "db_validation.h"
 #include "finite.h"
 #include "db.h"
+#include "db_ladder.h"
 #include "keras.h"
 #include "loss.h"
 #include "optimizer.h"
 #include "probe.h"
+#include "model_precision.h"
+#include "precision_run.h"
 #include "replay.h"
 #include "rundir.h"
 #include "snapshot.h"
@@ -122,6 +125,7 @@ typedef struct run {
         double optimizer, data, probes, logging, allreduce, agreement, snapshot, shadow;
     } warm;
     int bad_option;     /* the open failed on an option's value (--inject), not on the data or disk */
+    loss_scale ls; /* --precision mixed_float16 */
 } run;
 
 #define TIMING_WARMUP_STEPS 2
@@ -163,7 +167,7 @@ static char *options_json(const train_options *o)
 {
     json_t *c = json_pack(
         "{s:i, s:i, s:[i,i,i,i], s:i, s:i, s:i, s:s, s:f, s:f, s:i, s:I, s:o, s:I, s:I, s:s, s:I, "
-        "s:{s:f, s:i, s:f, s:f}, s:i, s:i, s:i, s:i, s:I, s:i, s:o, s:{s:f, s:f, s:f}}",
+        "s:{s:f, s:i, s:f, s:f}, s:i, s:i, s:i, s:i, s:I, s:i, s:o, s:{s:f, s:f, s:f}, s:s, s:s}",
         "depth", o->depth, "width", o->width, "clip", o->clip[0], o->clip[1], o->clip[2], o->clip[3], "classes",
         o->classes, "batch", o->batch, "threads", o->threads, "init",
         o->init == INIT_HE_NORMAL ? "he_normal" : "glorot_uniform", "l2", o->l2, "lr", o->lr, "epochs", o->epochs,
@@ -174,7 +178,8 @@ static char *options_json(const train_options *o)
         o->plateau_min_delta, "early_stopping", o->early_stopping, "probes", o->probes, "probe_every",
         o->probe_every, "ring_steps", o->ring_steps, "on_nan_continue", (json_int_t)o->on_nan_continue,
         "injections", o->injection_count, "name", json_text(o->name ? o->name : ""), "adam", "beta1", 0.9, "beta2", 0.999,
-        "epsilon", 1e-07);
+        "epsilon", 1e-07, "precision", precision_names[o->precision], "bn_variance",
+        bn_variance_names[o->bn_variance]);
     json_t *blas = o->blas_json ? json_loads(o->blas_json, 0, NULL) : NULL;
     if (c && blas) json_object_set_new(c, "blas", blas);
     else json_decref(blas);
@@ -409,6 +414,9 @@ static int open_data_and_model(run *r, error *err)
     dataset_clip_shape(r->data, mc.clip);
     if (model_build(&r->m, &mc, err)) return -1;
     r->model_built = 1;
+    if (model_set_precision(&r->m, (precision_kind)o->precision, err)) return -1;
+    model_set_bn_variance(&r->m, (bn_variance_kind)o->bn_variance);
+    loss_scale_init(&r->ls);
     /* --inject sample=K is a position in the global batch, which under
      * mpirun is larger than this rank's model batch: check it against that. */
     r->m.config.batch = o->batch;
@@ -474,6 +482,18 @@ static int start_new_run(run *r, const char *database, error *err)
 
 /* ------------------------------------------------------------ replay */
 
+static int query_double(sqlite3 *db, const char *sql, long long run_id, long step, double *out);
+
+/* The loss scale step `step` ran with (steps.loss_scale), else Keras' initial one. */
+static float replay_loss_scale(run *r, long step)
+{
+    double scale;
+    if (r->db.db && query_double(r->db.db, "SELECT loss_scale FROM steps WHERE run_id = ?1 AND step = ?2", r->db.run_id,
+                                 step, &scale) && scale > 0)
+        return (float)scale;
+    return LOSS_SCALE_INITIAL;
+}
+
 /* The replay's stepper: the next step exactly as train_step runs it, less
  * the probes and the database (and the transient injections, see replay.h). */
 static int replay_run_step(void *context, long step, void (*ready)(void *, const replay_batch *), void *ready_context,
@@ -498,9 +518,16 @@ static int replay_run_step(void *context, long step, void (*ready)(void *, const
     model_forward(&r->m, 1);
     loss_result lr = loss_from_logits(n, o->classes, model_logits(&r->m), r->labels, model_logits_gradient(&r->m));
     b->loss = lr.loss;
+    precision_step ps = {0};
+    loss_scale ls = r->ls; /* the run's own loss scale is not the replay's to move */
+    if (r->m.precision != PRECISION_FLOAT32) {
+        ls.scale = replay_loss_scale(r, step);
+        precision_before_backward(&r->m, NULL, &ls, &ps);
+    }
     model_backward(&r->m);
-    r->state.kernel_squares =
-        optimizer_step(&r->m, &r->adam, r->state.learning_rate, ++r->state.adam_t, (float)o->l2, NULL);
+    if (r->m.precision == PRECISION_FLOAT32 || precision_after_backward(&r->m, NULL, &ls, step, &ps))
+        r->state.kernel_squares =
+            optimizer_step(&r->m, &r->adam, r->state.learning_rate, ++r->state.adam_t, (float)o->l2, NULL);
     r->state.step = step;
     r->state.epoch_step++;
     return 0;
@@ -591,6 +618,35 @@ static int shadow_step_end(run *r, int samples, error *err)
     return replay_shadow_end(&r->replay, r->state.step, &b, err);
 }
 
+static int write_ladder(run *r, long step, const ladder_rung *rungs, int n, error *err)
+{
+    for (int i = 0; i < n; i++) {
+        const ladder_rung *g = &rungs[i];
+        ladder_row row = {.step = step, .precision = precision_names[g->precision], .failed = g->failed,
+                          .skipped = g->skipped, .loss_scale = g->loss_scale, .loss = g->loss,
+                          .first_bad_layer = g->bad_layer, .first_bad_tensor = g->bad_tensor,
+                          .first_bad_value = g->bad_value, .first_lost_layer = g->lost_layer,
+                          .first_lost_tensor = g->lost_tensor, .message = g->message};
+        if (db_write_ladder(&r->db, &row, err)) return -1;
+    }
+    return 0;
+}
+
+/* A run in an emulated precision: the failing step on the precision
+ * ladder too, so the verdict can say which precisions would have held it. */
+static void ladder_first_event(run *r, long step)
+{
+    static const precision_kind all[] = {PRECISION_TF32, PRECISION_MIXED_BFLOAT16, PRECISION_MIXED_FLOAT16};
+    ladder_rung rungs[LADDER_MAX_RUNGS];
+    error failure;
+    int n = ladder_run(&r->replay, step, all, 3, replay_loss_scale(r, step), rungs, &failure);
+    if (n < 0 || write_ladder(r, step, rungs, n, &failure)) {
+        if (r->cb->warning) r->cb->warning(r->cb->context, failure.message);
+        return;
+    }
+    for (int i = 0; i < n; i++) run_note(r, "Precision ladder: %s", rungs[i].message);
+}
+
 /* The first non-finite value's step, run again (its rows go to run.db). */
 static void replay_first_event(run *r, const nonfinite_event *e)
 {
@@ -606,6 +662,7 @@ static void replay_first_event(run *r, const nonfinite_event *e)
     }
     run_note(r, "Replay: %s", out.message);
     if (out.note[0] && r->cb->warning) r->cb->warning(r->cb->context, out.note);
+    if (r->o->precision != PRECISION_FLOAT32 && !data_parallel_active(&r->dp)) ladder_first_event(r, e->step);
 }
 
 static int open_run(run *r, int resume, error *err)
@@ -695,6 +752,19 @@ static int agree_step(run *r, const dist_shard *shard, loss_result *lr, int *sam
     return 0;
 }
 
+/* The step's loss-scale and one-pass BatchNorm events (precision_run.h). */
+static int precision_events(run *r, long step, const precision_step *ps, error *err)
+{
+    char message[900];
+    if (ps->skipped && write_event(r, "step_skipped", ps->message, ps->scale, r->ls.scale, err)) return -1;
+    if (!ps->skipped && ps->change == LOSS_SCALE_GREW &&
+        write_event(r, "loss_scale_grew", ps->message, ps->scale, r->ls.scale, err))
+        return -1;
+    if (r->o->bn_variance == BN_VARIANCE_ONE_PASS && precision_bn_variance_message(&r->m, step, message, sizeof message))
+        return write_event(r, "bn_variance_negative", message, NAN, NAN, err);
+    return 0;
+}
+
 /* One training step on the batch of (epoch, index): under mpirun, on this
  * rank's shard of it (data_parallel.h). */
 static int train_step(run *r, int epoch, long index, double *objective, int *correct, int *samples, error *err)
@@ -720,16 +790,21 @@ static int train_step(run *r, int epoch, long index, double *objective, int *cor
         loss_from_logits(shard.count, o->classes, model_logits(&r->m), r->labels, model_logits_gradient(&r->m));
     probe_loss(r->probes, lr.loss, r->labels);
     data_parallel_weight_gradient(&r->dp, model_logits_gradient(&r->m), o->classes, n);
+    precision_step ps = {0};
+    if (o->precision != PRECISION_FLOAT32) precision_before_backward(&r->m, r->probes, &r->ls, &ps);
     model_backward(&r->m);
     if (data_parallel_after_backward(&r->dp, &r->m, err)) return -1;
     /* The step's penalty uses the weights its forward pass used. */
     double penalty = o->l2 * r->state.kernel_squares;
     double optimizer_start = omp_get_wtime();
-    r->state.kernel_squares =
-        optimizer_step(&r->m, &r->adam, r->state.learning_rate, ++r->state.adam_t, (float)o->l2, r->param_stats);
+    int update = o->precision == PRECISION_FLOAT32 || precision_after_backward(&r->m, r->probes, &r->ls, step, &ps);
+    if (update)
+        r->state.kernel_squares = optimizer_step(&r->m, &r->adam, r->state.learning_rate, ++r->state.adam_t,
+                                                 (float)o->l2, r->param_stats);
     r->optimizer_seconds += omp_get_wtime() - optimizer_start;
-    probe_after_update(r->probes, r->param_stats, r->state.adam_t);
+    probe_after_update(r->probes, update ? r->param_stats : NULL, r->state.adam_t);
     r->state.step = step;
+    if (precision_events(r, step, &ps, err)) return -1;
     *samples = shard.count;
     if (agree_step(r, &shard, &lr, samples, err)) return -1;
 
@@ -739,7 +814,8 @@ static int train_step(run *r, int epoch, long index, double *objective, int *cor
     format_sample_ids(r, n);
     step_row row = {.step = step, .epoch = epoch + 1, .lr = r->state.learning_rate, .loss = *objective,
                     .data_loss = lr.loss, .l2_penalty = penalty, .accuracy = (double)lr.correct / n,
-                    .seconds = (double)(now_microseconds() - start) * 1e-6, .sample_ids = r->sample_text};
+                    .seconds = (double)(now_microseconds() - start) * 1e-6, .sample_ids = r->sample_text,
+                    .loss_scale = ps.scale, .skipped = ps.skipped};
     return probe_step_end(r->probes, &row, err);
 }
 
@@ -1066,30 +1142,35 @@ static int open_for_replay(run *r, error *err)
     return open_replay(r, err);
 }
 
-int train_replay(const train_options *o, long step, int precision, const train_callbacks *callbacks, long *replayed,
-                 char *message, size_t message_size, error *err)
+/* The run of o->out opened for a replay of *step (0: the first NaN's, else the last step). */
+static int open_replay_step(run *r, const train_options *o, const train_callbacks *callbacks, long *step, error *err)
 {
     static const train_callbacks silent;
     if (o->threads > 0) omp_set_num_threads(o->threads);
     openblas_set_num_threads(omp_get_max_threads());
+    memset(r, 0, sizeof *r);
+    r->o = o;
+    r->cb = callbacks ? callbacks : &silent;
+    if (open_for_replay(r, err)) return -1;
+    if (!r->snap.weights) return error_set(err, "replay: --snapshot-every 0 leaves no state to replay from");
+    long first_nan = query_long(r->db.db, "SELECT MIN(step) FROM events WHERE run_id = ?1 AND kind = 'nan'",
+                                r->db.run_id, -1);
+    long last = query_long(r->db.db, "SELECT MAX(step) FROM steps WHERE run_id = ?1", r->db.run_id, 0);
+    if (*step == 0) *step = first_nan > 0 ? first_nan : last;
+    if (*step <= r->state.step || *step > last)
+        return error_set(err, "replay: step %ld is not covered: the checkpoint holds the state after step %ld and the "
+                              "run's last step is %ld, so steps %ld..%ld can be replayed", *step, r->state.step, last,
+                         r->state.step + 1, last);
+    snapshot_take(&r->snap, &r->m, &r->state);
+    return 0;
+}
+
+int train_replay(const train_options *o, long step, int precision, const train_callbacks *callbacks, long *replayed,
+                 char *message, size_t message_size, error *err)
+{
     run r;
-    memset(&r, 0, sizeof r);
-    r.o = o;
-    r.cb = callbacks ? callbacks : &silent;
-    int rc = open_for_replay(&r, err);
-    if (rc == 0 && !r.snap.weights) rc = error_set(err, "replay: --snapshot-every 0 leaves no state to replay from");
+    int rc = open_replay_step(&r, o, callbacks, &step, err);
     if (rc == 0) {
-        long first_nan = query_long(r.db.db, "SELECT MIN(step) FROM events WHERE run_id = ?1 AND kind = 'nan'",
-                                    r.db.run_id, -1);
-        long last = query_long(r.db.db, "SELECT MAX(step) FROM steps WHERE run_id = ?1", r.db.run_id, 0);
-        if (step == 0) step = first_nan > 0 ? first_nan : last;
-        if (step <= r.state.step || step > last)
-            rc = error_set(err, "replay: step %ld is not covered: the checkpoint holds the state after step %ld and the "
-                                "run's last step is %ld, so steps %ld..%ld can be replayed", step, r.state.step, last,
-                           r.state.step + 1, last);
-    }
-    if (rc == 0) {
-        snapshot_take(&r.snap, &r.m, &r.state);
         nonfinite_event e;
         int have = load_event(&r, step, &e);
         replay_request q = {.step = step, .trigger = "command", .precision = (replay_precision)precision,
@@ -1121,6 +1202,21 @@ static void wal_left_behind(const char *dir, error *err)
     snprintf(err->message + n, sizeof err->message - n,
              "; the last committed steps are in %s: keep it beside run.db (nanprobe report reads both, and "
              "`sqlite3 %s/run.db 'PRAGMA wal_checkpoint(TRUNCATE)'` folds it in once there is space)", wal, dir);
+}
+
+int train_ladder(const train_options *o, long step, const precision_kind *precisions, int count,
+                 const train_callbacks *callbacks, long *replayed, ladder_rung *rungs, int *rung_count, error *err)
+{
+    run r;
+    int rc = open_replay_step(&r, o, callbacks, &step, err);
+    if (rc == 0) {
+        int n = ladder_run(&r.replay, step, precisions, count, replay_loss_scale(&r, step), rungs, err);
+        rc = n < 0 ? -1 : write_ladder(&r, step, rungs, n, err);
+        *rung_count = n;
+        *replayed = step;
+    }
+    close_run(&r);
+    return rc;
 }
 
 int train_run(const train_options *o, int argc, char *const *argv, int resume, const train_callbacks *callbacks,

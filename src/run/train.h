@@ -15,6 +15,7 @@
 #define NANPROBE_TRAIN_H
 
 #include "error.h"
+#include "ladder.h"
 #include "model.h"
 #include "video_source.h"
 
@@ -71,6 +72,9 @@ typedef struct train_options {
     struct dist_comm *comm; /* NULL: one process */
     int sync_bn;            /* BatchNorm statistics of the global batch, not each replica's */
     double bucket_mb;       /* gradient bucket size; 0: 25 MB */
+    /* emulated precision (precision.h, model_precision.h) */
+    int precision;   /* precision_kind; PRECISION_FLOAT32: the engine untouched */
+    int bn_variance; /* bn_variance_kind */
 } train_options;
 
 typedef enum train_status {
@@ -162,6 +166,12 @@ int train_run(const train_options *o, int argc, char *const *argv, int resume, c
  * recorded step.  The rows go to run.db; *message receives the finding. */
 int train_replay(const train_options *o, long step, int precision, const train_callbacks *callbacks, long *replayed,
                  char *message, size_t message_size, error *err);
+
+/* `nanprobe replay --precision tf32|mixed_float16|mixed_bfloat16|all`: the
+ * step rerun in float32 and each of the precisions (ladder.h), the rungs
+ * into rungs[] (LADDER_MAX_RUNGS) and run.db's replay_precisions. */
+int train_ladder(const train_options *o, long step, const precision_kind *precisions, int count,
+                 const train_callbacks *callbacks, long *replayed, ladder_rung *rungs, int *rung_count, error *err);
 
 /* Asks a running train_run to stop after the current step (signal-safe). */
 void train_request_stop(void);

@@ -54,8 +54,8 @@ rm -rf "$tmp"
 base="INSERT INTO runs (run_id, name, version, started_at, status, depth, width, clip, classes, batch, init, l2, lr, seed, data, normalize, probe_every, config_json) VALUES (1, 'r', 'v', 't', 'nan', 18, 2, '4x8x8x1', 3, 2, 'he_normal', 0, 0.001, 1, 'synthetic', 'scale', 1, '{}');
 INSERT INTO layers VALUES (1, 0, 'input_1', 'input', 'InputLayer', '', '(None, 4, 8, 8, 1)', 0);
 INSERT INTO layers VALUES (1, 1, 'conv3d_1', 'stem.conv', 'Conv3D', 'input_1', '(None, 2, 4, 4, 2)', 10);
-INSERT INTO steps VALUES (1, 1, 1, 0.001, 1.0, 1.0, 0.0, 0.5, 0.1, 1, '0,1', 1);
-INSERT INTO steps VALUES (1, 2, 1, 0.001, NULL, NULL, 0.0, 0.5, 0.1, 1, '2,3', 0);"
+INSERT INTO steps VALUES (1, 1, 1, 0.001, 1.0, 1.0, 0.0, 0.5, 0.1, 1, '0,1', 1, NULL, 0);
+INSERT INTO steps VALUES (1, 2, 1, 0.001, NULL, NULL, 0.0, 0.5, 0.1, 1, '2,3', 0, NULL, 0);"
 stats="INSERT INTO stats VALUES (1, 1, 1, 'output', 64, 0, 1, -1, 1, 1, 8, 0.5, 0, 0, 0);"
 printf '%s\n%s\n' "$base" "$stats" > "$root/rundata/sql-valid"
 printf '%s\n%s\n' "$base" "INSERT INTO stats VALUES (1, 1.5, 1, 'output', 64, 0, 1, -1, 1, 1, 8, 0.5, 0, 0, 0);" > "$root/rundata/crash-16-step-1.5"
