@@ -92,7 +92,7 @@ $(BUILD)/src/run/%.o:    LAYER_INC := $(INC_run)
 $(BUILD)/reports/%.o:    LAYER_INC := $(INC_reports)
 $(BUILD)/src/cli/%.o:    LAYER_INC := $(INC_cli)
 
-.PHONY: all deps run test test-fast tests-build layers asan valgrind check-full check-kernels bench diagnose-bench reference keras-fixtures clean fuzz fuzz-build
+.PHONY: all deps run test test-fast tests-build layers asan valgrind check-full check-kernels bench diagnose-bench reference keras-fixtures clean fuzz fuzz-build tf-env reference-tf check-tf
 
 all: nanprobe
 
@@ -225,6 +225,27 @@ reference:
 keras-fixtures:
 	@tools/install-deps.sh keras-fixtures
 	/usr/bin/python3 tools/make_keras_fixtures.py tests/keras
+
+# The TensorFlow / Keras reference (tools/tf_env.sh pins the versions): a
+# git-ignored virtual environment, TF_ENV=/path/to/venv to reuse another.
+# Only reference-tf, check-tf and bench use it; make test reads the committed
+# fixtures in tests/keras/real/ instead.
+TF_ENV ?= .tf-env
+TF_PY  := $(TF_ENV)/bin/python
+tf-env:
+	@tools/tf_env.sh $(TF_ENV)
+
+# Regenerates tests/keras/real/ with real tf_keras and Keras 3 (about a minute).
+reference-tf: tf-env nanprobe
+	$(TF_PY) tools/keras_reference.py --out tests/keras/real --nanprobe ./nanprobe
+
+# The same checks live: the Keras side made now into a scratch folder, then
+# test_keras_real against it, and the round trip through real Keras.
+check-tf: tf-env nanprobe tests-build
+	rm -rf $(BUILD)/check-tf && mkdir -p $(BUILD)/check-tf
+	$(TF_PY) tools/keras_reference.py --out $(BUILD)/check-tf --nanprobe ./nanprobe
+	NANPROBE_KERAS_REAL=$(BUILD)/check-tf tests/run_tests.sh $(BUILD)/tests ./nanprobe test_keras_real
+	$(TF_PY) tools/keras_roundtrip.py --nanprobe ./nanprobe --work $(BUILD)/check-tf/roundtrip
 
 clean:
 	rm -rf build build-asan build-fuzz nanprobe
