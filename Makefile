@@ -235,17 +235,17 @@ TF_PY  := $(TF_ENV)/bin/python
 tf-env:
 	@tools/tf_env.sh $(TF_ENV)
 
-# Regenerates tests/keras/real/ with real tf_keras and Keras 3 (about a minute).
+# Regenerates tests/keras/real/ with real tf_keras and Keras 3 (a few minutes).
 reference-tf: tf-env nanprobe
 	$(TF_PY) tools/keras_reference.py --out tests/keras/real --nanprobe ./nanprobe
 
-# The same checks live: the Keras side made now into a scratch folder, then
-# test_keras_real against it, and the round trip through real Keras.
+# The same checks live: the Keras side made now into a scratch folder (the
+# round trip through real Keras fails there if Keras drops anything), then
+# test_keras_real against it.
 check-tf: tf-env nanprobe tests-build
 	rm -rf $(BUILD)/check-tf && mkdir -p $(BUILD)/check-tf
 	$(TF_PY) tools/keras_reference.py --out $(BUILD)/check-tf --nanprobe ./nanprobe
 	NANPROBE_KERAS_REAL=$(BUILD)/check-tf tests/run_tests.sh $(BUILD)/tests ./nanprobe test_keras_real
-	$(TF_PY) tools/keras_roundtrip.py --nanprobe ./nanprobe --work $(BUILD)/check-tf/roundtrip
 
 clean:
 	rm -rf build build-asan build-fuzz nanprobe

@@ -14,6 +14,7 @@
 #include "data_cmd.h"
 #include "dataset.h"
 #include "keras_cmd.h"
+#include "keras_order.h"
 #include "db.h"
 #include "db_memory.h"
 #include "model.h"
@@ -302,7 +303,11 @@ static int command_summary(int argc, char **argv)
         fprintf(stderr, "nanprobe summary: %s\n", err.message);
         return EXIT_FAILURE_;
     }
-    summary_print(&m, stdout);
+    /* model.layers order, as Keras' model.summary() prints it. */
+    int *order = malloc(sizeof(int) * (size_t)m.layer_count);
+    int ordered = order && keras_layer_order(&m, order) == 0;
+    summary_print(&m, ordered ? order : NULL, stdout);
+    free(order);
     model_free(&m);
     return EXIT_OK;
 }
