@@ -42,7 +42,27 @@
  *    is pure rounding noise the update is too: every conv bias here feeds
  *    the loss only through BatchNormalization, which removes per-channel
  *    constants, so its true gradient is 0 and Keras' own float32 update of
- *    it is O(1) wrong; the rule above covers them without a special case. */
+ *    it is O(1) wrong; the rule above covers them without a special case.
+ * 5. Trajectory: nanprobe train from traj/init.h5 on the traj .npy files against
+ *    Keras' model.fit from the same start on the same batches (the
+ *    generator fed Keras the sample ids nanprobe drew; here they must still
+ *    be the ones nanprobe draws): the loss of every step, val_loss and the
+ *    learning rate of every epoch, the epoch EarlyStopping ends on, and at
+ *    the end every weight, moving statistic and Adam slot.  The yardstick
+ *    is Keras' own float32 spread: the same fit with every batch's clips
+ *    reversed (identical math, other summation order) drifts from the
+ *    in-order fit by 6e-7 at step 1 and by 1e-2 and more after 20 steps
+ *    (rounding differences grow through the steps).  nanprobe must stay
+ *    within SPREAD_FACTOR times that spread (running maximum over the steps
+ *    so far, floor 1e-6) at every step, and per final variable within
+ *    SPREAD_FACTOR times the spread of its kind; the learning rates must be
+ *    equal (float32) and EarlyStopping must end both on the same epoch.
+ *    Why 3: one reversal is a single sample of Keras' spread, and nanprobe's
+ *    summation order (OpenBLAS' GEMM blocking, its own reductions) differs
+ *    from TensorFlow's (oneDNN) more than a reversed batch differs from the
+ *    original; measured worst 2.5x (printed).  A wrong learning rate, batch
+ *    or update rule puts the loss off by far more from the first steps on,
+ *    where the spread is 1e-6. */
 #include <hdf5.h>
 #include <jansson.h>
 #include <math.h>
@@ -59,6 +79,7 @@
 #include "model.h"
 #include "optimizer.h"
 #include "test_util.h"
+#include "test_db.h"
 
 #define DATA_LOSS_TOLERANCE 2e-6
 #define L2_TOLERANCE 1e-6
@@ -519,6 +540,150 @@ static void test_roundtrip(json_t *manifest)
     batch_free(&b[0]);
 }
 
+#define SPREAD_FACTOR 3.0
+
+/* Keras' relative spread up to each point (a running maximum: noise, once
+ * there, does not go away), with a floor of 1e-6. */
+static double running_spread(json_t *noise, size_t upto)
+{
+    double worst = 1e-6;
+    for (size_t i = 0; i <= upto && i < json_array_size(noise); i++)
+        worst = fmax(worst, json_real_value(json_array_get(noise, i)));
+    return SPREAD_FACTOR * worst;
+}
+
+/* Column c of line i of test_db_rows' output, as a double. */
+static double db_value(const char *rows, int line, int column)
+{
+    for (int i = 0; i < line && rows; i++) rows = strchr(rows, '\n') ? strchr(rows, '\n') + 1 : NULL;
+    for (int c = 0; c < column && rows; c++) rows = strchr(rows, '|') ? strchr(rows, '|') + 1 : NULL;
+    return rows ? strtod(rows, NULL) : NAN;
+}
+
+static void compare_series(const char *what, const char *rows, int count, int column, json_t *keras, json_t *noise,
+                           double *worst)
+{
+    for (int i = 0; i < count; i++) {
+        double ours = db_value(rows, i, column), ref = json_real_value(json_array_get(keras, (size_t)i));
+        double d = fabs(ours - ref) / fabs(ref), tolerance = running_spread(noise, (size_t)i);
+        if (d > worst[0]) worst[0] = d;
+        if (d / tolerance > worst[1]) worst[1] = d / tolerance;
+        CHECK(d <= tolerance, "trajectory: %s %d: nanprobe %.9g, Keras %.9g (relative %.2e, Keras' spread %.2e)",
+              what, i + 1, ours, ref, d, tolerance);
+    }
+}
+
+static int load_state(const char *path, const model_config *config, model *m)
+{
+    error err;
+    keras_load_result result;
+    if (model_build(m, config, &err)) {
+        CHECK(0, "model_build: %s", err.message);
+        return -1;
+    }
+    int rc = keras_load(path, m, &result, &err);
+    CHECK(rc == 0, "%s: %s", path, rc ? err.message : "");
+    if (rc) model_free(m);
+    return rc;
+}
+
+/* Every variable and Adam slot at the end, within Keras' spread of its kind. */
+static double compare_final(const char *ours_path, const char *keras_path, const model_config *config, json_t *trip)
+{
+    model a, b;
+    if (load_state(ours_path, config, &a)) return INFINITY;
+    if (load_state(keras_path, config, &b)) {
+        model_free(&a);
+        return INFINITY;
+    }
+    int *params = weights_order(&a);
+    const char *keys[3] = {"final_noise", "m_noise", "v_noise"};
+    double worst = 0.0;
+    for (int which = 0; params && which < 3; which++) {
+        json_t *noise = json_object_get(trip, keys[which]);
+        double kind[PARAM_MOVING_VARIANCE + 1] = {0};
+        for (int pass = 0, t = 0; pass < 2; pass++, t = 0)
+            for (int k = 0; k < a.param_count; k++) {
+                const parameter *p = &a.params[params[k]], *q = &b.params[params[k]];
+                if (which && !p->trainable) continue;
+                double n = json_real_value(json_array_get(noise, (size_t)(which ? t++ : k)));
+                if (pass == 0) {
+                    kind[p->role] = fmax(kind[p->role], n);
+                    continue;
+                }
+                const float *x = which == 0 ? p->value.data : which == 1 ? p->adam_m : p->adam_v;
+                const float *y = which == 0 ? q->value.data : which == 1 ? q->adam_m : q->adam_v;
+                double d = normwise(x, y, p->value.count), tolerance = SPREAD_FACTOR * fmax(1e-6, fmax(n, kind[p->role]));
+                if (d / tolerance > worst) worst = d / tolerance;
+                CHECK(d <= tolerance, "trajectory: final %s of %s differs by %.2e (Keras' spread %.2e)",
+                      which == 0 ? "value" : which == 1 ? "Adam m" : "Adam v", p->name, d, tolerance);
+            }
+    }
+    free(params);
+    model_free(&a);
+    model_free(&b);
+    return worst;
+}
+
+static void test_trajectory(const char *nanprobe, json_t *manifest)
+{
+    json_t *trip = json_object_get(manifest, "trajectory");
+    char data[1200], init[1300], final[1300], run[1400], exported[1500], batch_text[16], epochs[16], patience[16];
+    path_in(data, sizeof data, "traj");
+    snprintf(init, sizeof init, "%s/init.h5", data);
+    snprintf(final, sizeof final, "%s/final.h5", data);
+    char temp[128];
+    if (test_temp_dir(temp, sizeof temp, "keras-real")) return;
+    snprintf(run, sizeof run, "%s/run", temp);
+    snprintf(exported, sizeof exported, "%s/final.h5", temp);
+    snprintf(batch_text, sizeof batch_text, "%lld", json_integer_value(json_object_get(trip, "batch")));
+    snprintf(epochs, sizeof epochs, "%lld", json_integer_value(json_object_get(trip, "epochs")));
+    snprintf(patience, sizeof patience, "%lld", json_integer_value(json_object_get(trip, "patience")));
+    static char output[1 << 16], steps[1 << 16], epoch_rows[1 << 14];
+    int rc = test_run_args(nanprobe, output, sizeof output, "train", "--from-keras", init, "--data", data, "--batch",
+                           batch_text, "--epochs", epochs, "--early-stopping", patience, "--threads", "1", "--probes",
+                           "off", "--no-report", "--quiet", "--snapshot-every", "0", "--out", run, NULL);
+    CHECK(rc == 0, "trajectory: nanprobe train exit %d: %s", rc, output);
+    rc = rc ? rc : test_run_args(nanprobe, output, sizeof output, "export-keras", run, "-o", exported, "--optimizer",
+                                 NULL);
+    int n_steps = test_db_rows(run, "SELECT sample_ids, loss FROM steps ORDER BY step", steps, sizeof steps);
+    int n_epochs = test_db_rows(run, "SELECT val_loss, lr FROM epochs ORDER BY epoch", epoch_rows, sizeof epoch_rows);
+    json_t *ids = json_object_get(trip, "sample_ids");
+    CHECK(rc == 0 && n_steps == (int)json_array_size(ids) &&
+              n_epochs == (int)json_array_size(json_object_get(trip, "val_loss")),
+          "trajectory: nanprobe ran %d steps, %d epochs; Keras %zu, %zu (EarlyStopping differs?)", n_steps, n_epochs,
+          json_array_size(ids), json_array_size(json_object_get(trip, "val_loss")));
+    const char *line = steps;
+    for (int i = 0; rc == 0 && i < n_steps && line; i++, line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        CHECK(strncmp(line, json_string_value(json_array_get(ids, (size_t)i)),
+                      strlen(json_string_value(json_array_get(ids, (size_t)i)))) == 0,
+              "trajectory: step %d trains on other clips than Keras was given (nanprobe's shuffle changed? make "
+              "reference-tf)", i + 1);
+    double worst_loss[2] = {0, 0}, worst_val[2] = {0, 0};
+    if (rc == 0 && n_steps == (int)json_array_size(ids)) {
+        compare_series("step", steps, n_steps, 1, json_object_get(trip, "loss"), json_object_get(trip, "loss_noise"),
+                       worst_loss);
+        compare_series("val_loss of epoch", epoch_rows, n_epochs, 0, json_object_get(trip, "val_loss"),
+                       json_object_get(trip, "val_noise"), worst_val);
+        int lr_changes = 0;
+        for (int e = 0; e < n_epochs; e++) {
+            float ours = (float)db_value(epoch_rows, e, 1);
+            float keras = (float)json_real_value(json_array_get(json_object_get(trip, "lr"), (size_t)e));
+            lr_changes += e > 0 && (float)db_value(epoch_rows, e - 1, 1) != ours;
+            CHECK(ours == keras, "trajectory: lr after epoch %d: nanprobe %.9g, Keras %.9g", e + 1, ours, keras);
+        }
+        model_config config = {.depth = 18, .classes = 5, .clip = {8, 32, 32, 3}, .threads = 1};
+        config.batch = (int)json_integer_value(json_object_get(trip, "batch"));
+        config.width = (int)json_integer_value(json_object_get(trip, "width"));
+        double final_ratio = compare_final(exported, final, &config, trip);
+        printf("trajectory: %d steps, %d epochs, %d lr changes; loss per step: worst relative %.2e (%.2f of the tolerance"
+               "); val_loss: worst %.2e (%.2f); final state: worst %.2f of the tolerance (%.0fx Keras' spread)\n",
+               n_steps, n_epochs, lr_changes, worst_loss[0], worst_loss[1], worst_val[0], worst_val[1], final_ratio,
+               SPREAD_FACTOR);
+    }
+    test_remove_tree(temp);
+}
+
 int main(int argc, char **argv)
 {
     omp_set_num_threads(1);
@@ -536,6 +701,7 @@ int main(int argc, char **argv)
                json_string_value(json_object_get(json_object_get(manifest, "versions"), "keras")));
         test_files(manifest);
         test_roundtrip(manifest);
+        test_trajectory(test_binary(argc, argv), manifest);
         test_summary(test_binary(argc, argv), manifest);
         json_decref(manifest);
     }

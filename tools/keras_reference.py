@@ -34,6 +34,19 @@ Writes OUT/manifest.json and the files it names:
               loss on the batch after load_model() and the state after one
               more train_on_batch() (roundtrip_step.h5) are stored for the
               C side to repeat.  A check that fails stops the script.
+  trajectory  real model.fit against nanprobe train from the same start:
+              ResNet3D-18 width 4, 8x32x32x3, 5 classes, 16 training clips
+              in batches of 4 and 4 validation clips with random labels (so
+              val_loss rises and the callbacks act; traj/*.npy), initial
+              weights he_normal in traj/init.h5, Adam(1e-3), L2 1e-4, the
+              seed's ReduceLROnPlateau and EarlyStopping(patience 4), 12
+              epochs at most (4 steps each).  nanprobe runs first; Keras then sees the
+              same batches (the sample ids nanprobe's shuffle drew, from
+              run.db) through a Sequence.  Stored: Keras' loss per step,
+              val_loss and lr per epoch, the final state (traj/final.h5),
+              and Keras' own float32 noise on each: the same fit with every
+              batch's clips in reverse order (the same math summed in another
+              order), differences per step and per variable.
 Nothing here is imported by nanprobe; only the outputs are read.
 
     .tf-env/bin/python tools/keras_reference.py --out DIR [--nanprobe ./nanprobe]
@@ -338,28 +351,153 @@ def make_roundtrip(out, nanprobe):
     return result
 
 
+TRAJ_WIDTH, TRAJ_BATCH, TRAJ_TRAIN, TRAJ_VAL, TRAJ_EPOCHS, TRAJ_PATIENCE = 4, 4, 16, 4, 12, 4
+
+
+def traj_data(folder):
+    rng = np.random.default_rng(SEED + 10)
+    n = TRAJ_TRAIN + TRAJ_VAL
+    labels = (np.arange(n) % CLASSES).astype(np.int32)
+    # validation labels at random: val_loss soon rises, so ReduceLROnPlateau and EarlyStopping act
+    labels[TRAJ_TRAIN:] = rng.integers(0, CLASSES, size=TRAJ_VAL)
+    # learnable: brightness and one channel carry the class, the rest is noise
+    pixels = rng.integers(0, 160, size=(n,) + CLIP).astype(np.int32) + 20 * labels[:, None, None, None, None]
+    pixels[..., 0] += 10 * (labels % 3)[:, None, None, None]
+    pixels = np.clip(pixels, 0, 255).astype(np.uint8)
+    np.save(os.path.join(folder, "train_clips.npy"), pixels[:TRAJ_TRAIN])
+    np.save(os.path.join(folder, "train_labels.npy"), labels[:TRAJ_TRAIN])
+    np.save(os.path.join(folder, "val_clips.npy"), pixels[TRAJ_TRAIN:])
+    np.save(os.path.join(folder, "val_labels.npy"), labels[TRAJ_TRAIN:])
+    return pixels.astype(np.float32) / np.float32(255), labels
+
+
+def nanprobe_run(nanprobe, folder, run):
+    import sqlite3
+    import subprocess
+    subprocess.run([nanprobe, "train", "--from-keras", os.path.join(folder, "init.h5"), "--data", folder,
+                    "--batch", str(TRAJ_BATCH), "--epochs", str(TRAJ_EPOCHS), "--early-stopping", str(TRAJ_PATIENCE),
+                    "--threads", "1", "--probes", "off", "--no-report", "--quiet", "--snapshot-every", "0",
+                    "--out", run], check=True)
+    db = sqlite3.connect(os.path.join(run, "run.db"))
+    steps = db.execute("SELECT step, epoch, sample_ids, loss FROM steps ORDER BY step").fetchall()
+    epochs = db.execute("SELECT epoch, val_loss, lr FROM epochs ORDER BY epoch").fetchall()
+    return steps, epochs
+
+
+class Batches(tf_keras.utils.Sequence):
+    """nanprobe's batches, epoch by epoch (reverse: each batch's clips reversed)."""
+    def __init__(self, x, onehot, ids, reverse):
+        super().__init__()
+        self.x, self.onehot, self.ids, self.reverse, self.epoch = x, onehot, ids, reverse, 0
+
+    def __len__(self):
+        return TRAJ_TRAIN // TRAJ_BATCH
+
+    def __getitem__(self, i):
+        ids = self.ids[self.epoch * len(self) + i]
+        ids = ids[::-1] if self.reverse else ids
+        return self.x[ids], self.onehot[ids]
+
+    def on_epoch_end(self):
+        self.epoch += 1
+
+
+class Trace(tf_keras.callbacks.Callback):
+    """Loss per step (from fit's running mean), val_loss and lr per epoch."""
+    def __init__(self):
+        super().__init__()
+        self.step_loss, self.val_loss, self.lr, self.running = [], [], [], []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.running = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        k = len(self.running) + 1
+        mean = float(logs["loss"])
+        previous = self.running[-1] if self.running else 0.0
+        self.step_loss.append(k * mean - (k - 1) * previous)
+        self.running.append(mean)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.val_loss.append(float(logs["val_loss"]))
+        self.lr.append(float(tf_keras.backend.get_value(self.model.optimizer.learning_rate)))
+
+
+def keras_fit(folder, x, labels, ids, reverse):
+    onehot = np.eye(CLASSES, dtype=np.float32)[labels]
+    model = resnet3d_seed.build(DEPTH, CLIP, CLASSES, TRAJ_WIDTH, "he_normal")
+    model.load_weights(os.path.join(folder, "init.h5"))
+    model.compile(optimizer=tf_keras.optimizers.Adam(learning_rate=1e-3), loss="categorical_crossentropy")
+    trace = Trace()
+    # the seed's callbacks (its checkpoint left out: nothing to compare), then the trace, so the lr it
+    # records at an epoch's end is the one after ReduceLROnPlateau (as nanprobe's epochs.lr)
+    callbacks = [tf_keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.1, patience=1, verbose=0,
+                                                      mode="min", min_lr=1e-4),
+                 tf_keras.callbacks.EarlyStopping(monitor="val_loss", patience=TRAJ_PATIENCE), trace]
+    model.fit(Batches(x, onehot, ids, reverse), epochs=TRAJ_EPOCHS, shuffle=False, verbose=0, callbacks=callbacks,
+              validation_data=(x[TRAJ_TRAIN:], onehot[TRAJ_TRAIN:]), validation_batch_size=TRAJ_BATCH)
+    return model, trace
+
+
+def make_trajectory(out, nanprobe):
+    import shutil
+    import tempfile
+    folder = os.path.join(out, "traj")
+    os.makedirs(folder, exist_ok=True)
+    x, labels = traj_data(folder)
+    tf_keras.utils.set_random_seed(SEED + 20)
+    resnet3d_seed.build(DEPTH, CLIP, CLASSES, TRAJ_WIDTH, "he_normal").save(os.path.join(folder, "init.h5"))
+    work = tempfile.mkdtemp(prefix="nanprobe-trajectory-")
+    steps, epochs = nanprobe_run(nanprobe, folder, os.path.join(work, "run"))
+    shutil.rmtree(work)
+    ids = [[int(i) for i in s[2].split(",")] for s in steps]
+    model, trace = keras_fit(folder, x, labels, ids, False)
+    model.save(os.path.join(folder, "final.h5"))
+    noise_model, noise = keras_fit(folder, x, labels, ids, True)
+    t, m, v = optimizer_state(model)
+    _, nm, nv = optimizer_state(noise_model)
+    result = {"width": TRAJ_WIDTH, "batch": TRAJ_BATCH, "epochs": TRAJ_EPOCHS, "patience": TRAJ_PATIENCE,
+              "sample_ids": [s[2] for s in steps], "loss": trace.step_loss,
+              "loss_noise": [abs(a - b) / abs(a) for a, b in zip(trace.step_loss, noise.step_loss)],
+              "loss_reversed": noise.step_loss, "val_loss": trace.val_loss, "val_loss_reversed": noise.val_loss,
+              "val_noise": [abs(a - b) / abs(a) for a, b in zip(trace.val_loss, noise.val_loss)],
+              "lr": trace.lr, "iterations": t,
+              "final_noise": [normwise(np.asarray(a), np.asarray(b)) for a, b in zip(noise_model.weights,
+                                                                                     model.weights)],
+              "m_noise": [normwise(a, b) for a, b in zip(nm, m)], "v_noise": [normwise(a, b) for a, b in zip(nv, v)],
+              "nanprobe_at_generation": {"loss": [s[3] for s in steps], "val_loss": [e[1] for e in epochs],
+                                         "lr": [e[2] for e in epochs]}}
+    print("trajectory: %d steps, %d epochs; Keras lr per epoch %s" % (len(trace.step_loss), len(trace.val_loss),
+                                                                      trace.lr), flush=True)
+    for s, (a, b) in enumerate(zip(trace.step_loss, result["nanprobe_at_generation"]["loss"])):
+        print("  step %2d  Keras %.7f  nanprobe %.7f  rel %.1e  Keras noise %.1e" % (
+            s + 1, a, b, abs(a - b) / abs(a), result["loss_noise"][s]))
+    return result
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--out", required=True)
     p.add_argument("--nanprobe", default="./nanprobe")
-    p.add_argument("--only", default="files,roundtrip,summary")
+    p.add_argument("--only", default="files,roundtrip,summary,trajectory")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     parts = a.only.split(",")
     path = os.path.join(a.out, "manifest.json")
     manifest = {}
-    if set(parts) != {"files", "roundtrip", "summary"} and os.path.exists(path):
+    if set(parts) != {"files", "roundtrip", "summary", "trajectory"} and os.path.exists(path):
         with open(path) as f:
             manifest = json.load(f)  # a partial run updates its parts only
     manifest["versions"] = {"tensorflow": tf.__version__, "tf_keras": tf_keras.__version__}
     import keras
     manifest["versions"]["keras"] = keras.__version__
-    if "summary" in parts:  # first: files and roundtrip switch the builder to Keras 3
-        manifest["summary"] = make_summary()
-    if "files" in parts:
-        manifest["files"] = make_files(a.out)
-    if "roundtrip" in parts:
-        manifest["roundtrip"] = make_roundtrip(a.out, a.nanprobe)
+    makers = (("summary", make_summary), ("files", lambda: make_files(a.out)),
+              ("trajectory", lambda: make_trajectory(a.out, a.nanprobe)),
+              ("roundtrip", lambda: make_roundtrip(a.out, a.nanprobe)))
+    for part, make in makers:
+        if part in parts:
+            resnet3d_seed.use_tf_keras()  # files and roundtrip switch the builder to Keras 3 on the way
+            manifest[part] = make()
     with open(path, "w") as f:
         json.dump(manifest, f, indent=1)
 

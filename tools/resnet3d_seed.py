@@ -244,3 +244,22 @@ def use_keras3():
                               MaxPooling3D, add)
     from keras.models import Model
     from keras.regularizers import l2
+
+
+def use_tf_keras():
+    """Back to tf_keras (the default at import)."""
+    global K, Activation, AveragePooling3D, BatchNormalization, Conv3D, Dense, Flatten, Input, MaxPooling3D, add
+    global Model, l2
+    from tf_keras import backend as K
+    from tf_keras.layers import (Activation, AveragePooling3D, BatchNormalization, Conv3D, Dense, Flatten, Input,
+                                 MaxPooling3D, add)
+    from tf_keras.models import Model
+    from tf_keras.regularizers import l2
+
+
+def without_l2():
+    """The seed's L2-off arm: every kernel_regularizer None (the builder's
+    build_resnet_* ignore their reg_factor argument, so this is the way);
+    use_tf_keras() restores it."""
+    global l2
+    l2 = lambda factor: None  # noqa: E731
