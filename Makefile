@@ -2,7 +2,7 @@
 #
 #   make run     install missing Debian packages (as root), build, run the main job
 #   make test    build and run every test, then the sanitizer pass
-#   make bench   speed / memory against PyTorch (long; needs python3-torch)
+#   make bench   speed / memory against TensorFlow and PyTorch (long; make tf-env, python3-torch)
 #
 # The build links OpenBLAS' OpenMP flavour on purpose: our own element-wise
 # passes use OpenMP, and a GEMM called inside one of our parallel regions then
@@ -203,10 +203,12 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/libnanprobe
 
 $(BUILD)/tests/test_fuzz_replay: tests/fuzz/fuzz.h $(wildcard tests/fuzz/fuzz_*.c)
 
-bench: nanprobe
+# TensorFlow's model.fit is timed beside nanprobe (bench/bench_tf.py) with the
+# reference environment's Python; the ratios are against it.
+bench: nanprobe tf-env
 	@tools/install-deps.sh bench
 	bench/video_bench.sh
-	/usr/bin/python3 bench/run_bench.py
+	TF_PY=$(abspath $(TF_PY)) /usr/bin/python3 bench/run_bench.py
 	bench/mpi_bench.sh ./nanprobe
 
 # The causal verdict on a larger set of known causes (about a minute).
