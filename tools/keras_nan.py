@@ -11,7 +11,8 @@ not a test: it prints what happened; nothing is committed from it.
         first non-finite tensor; on Keras' side a callback keeps the weights
         before every step and, when the loss turns non-finite, runs that
         step's forward pass again layer by layer (training mode) to name the
-        first layer whose output is non-finite.
+        first layer whose output is non-finite; it also names the first
+        variable (weights and moving statistics) that turns non-finite.
   arms  the seed's three arms (he_normal alone, L2 alone, both) with
         model.fit at a reduced size (ResNet3D-34 width 8, 8x32x32x3, the
         seed's Adam(1e-3), ReduceLROnPlateau, EarlyStopping off), each for
@@ -69,16 +70,20 @@ class Batches(tf_keras.utils.Sequence):
 class FirstNonFinite(tf_keras.callbacks.Callback):
     def __init__(self, batches):
         super().__init__()
-        self.batches, self.step, self.found = batches, 0, None
+        self.batches, self.step, self.found, self.first_weight = batches, 0, None, None
 
     def on_train_batch_begin(self, batch, logs=None):
         self.before, self.batch = self.model.get_weights(), batch
 
     def on_train_batch_end(self, batch, logs=None):
         self.step += 1
+        after = self.model.get_weights()
+        # a moving statistic can overflow while the loss is still finite (nanprobe's sentinel sees it)
+        for v, value in zip(self.model.weights, after):
+            if not np.all(np.isfinite(value)) and self.first_weight is None:
+                self.first_weight = (self.step, v.name, int((~np.isfinite(value)).sum()), int(value.size))
         if np.isfinite(logs["loss"]):
             return
-        after = self.model.get_weights()
         self.model.set_weights(self.before)
         x, _ = self.batches[self.batch]
         probe = tf_keras.Model(self.model.inputs, [l.output for l in self.model.layers[1:]])
@@ -120,6 +125,8 @@ def run_nan(a):
     start = time.time()
     model.fit(batches, epochs=8, shuffle=False, verbose=0, callbacks=[finder],
               validation_data=(x[TRAIN:], y[TRAIN:]), validation_batch_size=BATCH)
+    if finder.first_weight:
+        print("tf_keras: first non-finite variable after step %d: %s (%d of %d values)" % finder.first_weight)
     if finder.found:
         s, layer, bad, size, kind = finder.found
         print("tf_keras (%.0f s): step %d: first non-finite layer output %s (%d of %d values, %s)" % (

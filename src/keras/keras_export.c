@@ -8,10 +8,11 @@
  * every trainable weight in model.trainable_variables order, then v.  The
  * hyperparameters and the learning rate are not variables there: the rate
  * travels in training_config, whose optimizer_config, like a real legacy
- * file's, has no is_legacy_optimizer key: load_model() then builds that
- * Adam (the key itself is refused by the legacy Adam's constructor).  (Writing beta_1,
- * beta_2, decay and learning_rate among the weights made the list 4 longer
- * than Keras' and load_model() dropped the whole state with a log line.)
+ * file's, has no is_legacy_optimizer key, so load_model() builds that Adam
+ * (the key itself is refused by the legacy Adam's constructor).  Writing
+ * beta_1, beta_2, decay and learning_rate among the weights made the list
+ * 4 longer than Keras' and load_model() dropped the whole state with a log
+ * line (tests/test_keras_real.c checks the layout real Keras accepted).
  * Layer and weight names are the Keras auto-names a fresh process gives the
  * seed's model, so load_weights(by_name=True) matches too.
  *
