@@ -4,10 +4,11 @@
 # tools/keras_*.py scripts import.  Never a runtime dependency of nanprobe:
 # only make reference-tf, check-tf and bench use it.  Each pin already
 # present is kept; each missing one is installed on its own, so a failure
-# names the package, and the script exits non-zero.
+# names the package, and the script exits non-zero.  TF_ENV_PINS replaces
+# the list (to try the failure path: PIP_NO_INDEX=1 TF_ENV_PINS=h5py==3.14.0).
 set -eu
 env_dir=${1:-.tf-env}
-pins="tensorflow-cpu==2.21.0 tf-keras==2.21.0 keras==3.15.1 h5py==3.14.0 numpy==2.4.6"
+pins=${TF_ENV_PINS:-"tensorflow-cpu==2.21.0 tf-keras==2.21.0 keras==3.15.1 h5py==3.14.0 numpy==2.4.6"}
 python=${PYTHON:-python3}
 
 if [ ! -x "$env_dir/bin/python" ]; then
