@@ -116,7 +116,7 @@ def optimizer_state(model):
     """iterations and the m, v lists in model.trainable_variables order, for
     either tf_keras optimizer or Keras 3."""
     opt = model.optimizer
-    keys = [id(v) for v in model.trainable_variables]
+    keys = [id(v) for v in model.trainable_variables]  # Keras 3 keys its slots by the variables themselves
     if hasattr(opt, "get_slot"):  # legacy OptimizerV2
         return (int(opt.iterations.numpy()), [opt.get_slot(v, "m").numpy() for v in model.trainable_variables],
                 [opt.get_slot(v, "v").numpy() for v in model.trainable_variables])
@@ -158,9 +158,9 @@ def expectation(name, model, with_optimizer, loss):
 
 class Record(tf_keras.callbacks.Callback):
     """The state at each epoch end, as ModelCheckpoint (after it in the list) saves it."""
-    def __init__(self, out, x, onehot):
+    def __init__(self):
         super().__init__()
-        self.out, self.x, self.onehot, self.entries = out, x, onehot, []
+        self.entries = []
 
     def on_epoch_end(self, epoch, logs=None):
         self.entries.append(expectation("ckpt-%02d.h5" % (epoch + 1), self.model, True, None))
@@ -176,7 +176,7 @@ def make_files(out):
     model = resnet3d_seed.build(DEPTH, CLIP, CLASSES, WIDTH, "he_normal")
     model.compile(optimizer=tf_keras.optimizers.Adam(learning_rate=1e-3), loss="categorical_crossentropy",
                   metrics=["accuracy"])
-    record = Record(out, batch_x, batch_y)
+    record = Record()
     checkpoint = tf_keras.callbacks.ModelCheckpoint(os.path.join(out, "ckpt-{epoch:02d}.h5"))
     model.fit(x, onehot, batch_size=BATCH, epochs=2, shuffle=False, verbose=0, callbacks=[record, checkpoint])
     for e in record.entries:  # the checkpoints' loss: reload each (the model has moved on)
@@ -271,6 +271,7 @@ def make_roundtrip(out, nanprobe):
            "--out", os.path.join(work, "run")]
     subprocess.run(run, check=True)
     subprocess.run([nanprobe, "export-keras", os.path.join(work, "run"), "-o", export, "--optimizer"], check=True)
+    subprocess.run(["rm", "-rf", work], check=True)
     result = {"file": "nanprobe_export.h5"}
     # tf_keras load_model(): the optimizer state must survive (it logs, not raises, when it does not).
     logged = []
