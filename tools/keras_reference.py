@@ -35,7 +35,7 @@ Writes OUT/manifest.json and the files it names:
               more train_on_batch() (roundtrip_step.h5) are stored for the
               C side to repeat.  A check that fails stops the script.
   trajectory  real model.fit against nanprobe train from the same start:
-              ResNet3D-18 width 4, 8x32x32x3, 5 classes, 16 training clips
+              ResNet3D-18 width 2, 8x32x32x3, 5 classes, 16 training clips
               in batches of 4 and 4 validation clips with random labels (so
               val_loss rises and the callbacks act; traj/*.npy), initial
               weights he_normal in traj/init.h5, Adam(1e-3), L2 1e-4, the
@@ -352,7 +352,7 @@ def make_roundtrip(out, nanprobe):
     return result
 
 
-TRAJ_WIDTH, TRAJ_BATCH, TRAJ_TRAIN, TRAJ_VAL, TRAJ_EPOCHS, TRAJ_PATIENCE = 4, 4, 16, 4, 12, 4
+TRAJ_WIDTH, TRAJ_BATCH, TRAJ_TRAIN, TRAJ_VAL, TRAJ_EPOCHS, TRAJ_PATIENCE = 2, 4, 16, 4, 12, 4  # width 4 in the docs' 48-step run
 
 
 def traj_data(folder):
