@@ -194,6 +194,19 @@ static int same_checksum(const float *data, size_t count, json_t *expected)
     return expected && strcmp(text, json_string_value(expected)) == 0;
 }
 
+/* Values in one clip of a model, or of the manifest's clip array. */
+static size_t model_clip_values(const model *m)
+{
+    return (size_t)m->config.clip[0] * m->config.clip[1] * m->config.clip[2] * m->config.clip[3];
+}
+
+static size_t manifest_clip_values(json_t *files)
+{
+    size_t n = 1;
+    for (int a = 0; a < 4; a++) n *= (size_t)json_integer_value(json_array_get(json_object_get(files, "clip"), a));
+    return n;
+}
+
 typedef struct batch {
     float *input;
     int *labels;
@@ -272,7 +285,7 @@ static double worst_loss_error;
 static void check_loss(const char *file, model *m, const batch *b, double l2, json_t *loss)
 {
     const int classes = m->config.classes;
-    const size_t clip = (size_t)m->config.clip[0] * m->config.clip[1] * m->config.clip[2] * m->config.clip[3];
+    const size_t clip = model_clip_values(m);
     memcpy(model_input(m), b->input, sizeof(float) * (size_t)b->count * clip);
     const char *names[2] = {"infer_data", "train_data"};
     for (int training = 0; training < 2; training++) {
@@ -331,9 +344,7 @@ static void test_files(json_t *manifest)
 {
     json_t *files = json_object_get(manifest, "files"), *list = json_object_get(files, "files");
     CHECK(json_array_size(list) >= 7, "manifest: %zu files, expected 7", json_array_size(list));
-    json_t *clip = json_object_get(files, "clip");
-    size_t clip_values = 1;
-    for (int a = 0; a < 4; a++) clip_values *= (size_t)json_integer_value(json_array_get(clip, a));
+    size_t clip_values = manifest_clip_values(files);
     char path[1200];
     path_in(path, sizeof path, json_string_value(json_object_get(files, "batch_file")));
     batch b;
@@ -433,7 +444,7 @@ static double compare_step(const model *m, float **before, int *noise_driven)
 
 static void one_more_step(model *m, const batch *b, json_t *trip, double l2)
 {
-    const size_t clip = (size_t)m->config.clip[0] * m->config.clip[1] * m->config.clip[2] * m->config.clip[3];
+    const size_t clip = model_clip_values(m);
     float **before = calloc((size_t)m->param_count, sizeof(float *));
     for (int i = 0; before && i < m->param_count; i++) {
         before[i] = malloc(sizeof(float) * m->params[i].value.count);
@@ -506,8 +517,7 @@ static void test_roundtrip(json_t *manifest)
     CHECK(json_integer_value(json_object_get(json_object_get(trip, "tf_keras_load_model"), "iterations")) > 0,
           "roundtrip: tf_keras load_model did not keep Adam's iterations");
     json_t *clip = json_object_get(files, "clip");
-    size_t clip_values = 1;
-    for (int a = 0; a < 4; a++) clip_values *= (size_t)json_integer_value(json_array_get(clip, a));
+    size_t clip_values = manifest_clip_values(files);
     char path[1200];
     path_in(path, sizeof path, json_string_value(json_object_get(files, "batch_file")));
     batch b[2]; /* the loss on the fixed batch; the step on all 4 clips */
