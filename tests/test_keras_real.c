@@ -3,6 +3,7 @@
  * tools/keras_reference.py wrote into tests/keras/real/ (make reference-tf;
  * manifest.json describes every file).  make check-tf runs this same
  * program on a folder made live (NANPROBE_KERAS_REAL=DIR).
+ * NANPROBE_VERBOSE=1 prints each variable's error after the round trip's step.
  *
  * 1. Summary: `nanprobe summary` against the seed's Resnet3DBuilder run by
  *    tf_keras, depths 18/34/50/101/152 at widths 64 and 2: every row of
