@@ -4,7 +4,7 @@
 #   make run     install missing Debian packages (as root), build, run the main job
 #   make test    build and run every test, then the sanitizer pass
 #   make install PREFIX=...   the binary, man pages and bash completion (make uninstall)
-#   make bench   speed / memory against PyTorch (long; needs python3-torch)
+#   make bench   speed / memory against TensorFlow and PyTorch (long; make tf-env, python3-torch)
 #
 # The build links OpenBLAS' OpenMP flavour on purpose: our own element-wise
 # passes use OpenMP, and a GEMM called inside one of our parallel regions then
@@ -88,7 +88,7 @@ $(foreach L,$(LAYERS),$(eval INC_$L := $(foreach S,$(SEES_$L),-I$(call layer_dir
 $(foreach L,$(LAYERS),$(eval $(BUILD)/$(call layer_dir,$L)/%.o: LAYER_INC := $(INC_$L) $(OWN_$L)))
 $(foreach L,$(LAYERS),$(eval $(BUILD)/f64/$(call layer_dir,$L)/%.o: LAYER_INC := $(INC_$L) $(OWN_$L)))
 
-.PHONY: check-tf-precision browser-check man docs docs-check install uninstall demo all deps run test test-fast tests-build layers asan valgrind float-cast check-full check-kernels bench diagnose-bench reference keras-fixtures clean fuzz fuzz-build
+.PHONY: check-tf-precision browser-check man docs docs-check install uninstall demo all deps run test test-fast tests-build layers asan valgrind float-cast check-full check-kernels bench diagnose-bench reference keras-fixtures clean fuzz fuzz-build tf-env reference-tf check-tf
 
 all: nanprobe
 
@@ -252,10 +252,12 @@ demo: deps
 	@$(MAKE) --no-print-directory -j$$(nproc) nanprobe
 	./nanprobe demo
 
-bench: nanprobe
+# TensorFlow's model.fit is timed beside nanprobe (bench/bench_tf.py) with the
+# reference environment's Python; the ratios are against it.
+bench: nanprobe tf-env
 	@tools/install-deps.sh bench
 	bench/video_bench.sh
-	/usr/bin/python3 bench/run_bench.py
+	TF_PY=$(abspath $(TF_PY)) /usr/bin/python3 bench/run_bench.py
 	/usr/bin/python3 bench/precision_bench.py
 	bench/mpi_bench.sh ./nanprobe
 
@@ -276,12 +278,33 @@ keras-fixtures:
 	@tools/install-deps.sh keras-fixtures
 	/usr/bin/python3 tools/make_keras_fixtures.py tests/keras
 
+# The TensorFlow / Keras reference (tools/tf_env.sh pins the versions): a
+# git-ignored virtual environment, TF_ENV=/path/to/venv to reuse another.
+# Only reference-tf, check-tf and bench use it; make test reads the committed
+# fixtures in tests/keras/real/ instead.
+TF_ENV ?= .tf-env
+TF_PY  := $(TF_ENV)/bin/python
+tf-env:
+	@tools/tf_env.sh $(TF_ENV)
+
+# Regenerates tests/keras/real/ with real tf_keras and Keras 3 (a few minutes).
+reference-tf: tf-env nanprobe
+	$(TF_PY) tools/keras_reference.py --out tests/keras/real --nanprobe ./nanprobe
+
+# The same checks live: the Keras side made now into a scratch folder (the
+# round trip through real Keras fails there if Keras drops anything), then
+# test_keras_real against it.
+check-tf: tf-env nanprobe tests-build
+	rm -rf $(BUILD)/check-tf && mkdir -p $(BUILD)/check-tf
+	$(TF_PY) tools/keras_reference.py --out $(BUILD)/check-tf --nanprobe ./nanprobe
+	NANPROBE_KERAS_REAL=$(BUILD)/check-tf tests/run_tests.sh $(BUILD)/tests ./nanprobe test_keras_real
+	@$(MAKE) --no-print-directory check-tf-precision
+
 # Keras' side of the precision checks (tests/precision/, read by test_precision):
 # a small ResNet3D's loss under each dtype policy from nanprobe's exported
 # weights, and tf_keras' and Keras 3's loss-scale sequences for a planted pattern.
-TF_PYTHON ?= /work/tf-env/bin/python
-check-tf-precision: nanprobe
-	$(TF_PYTHON) tools/check_tf_precision.py tests/precision ./nanprobe
+check-tf-precision: tf-env nanprobe
+	$(TF_PY) tools/check_tf_precision.py tests/precision ./nanprobe
 
 clean:
 	rm -rf build build-asan build-fuzz build-floatcast nanprobe

@@ -7,7 +7,12 @@ Measured, each as the median of the steady-state steps (the first two are
 warm-up), alternating the contenders in two rounds so that a noisy machine
 hurts all of them alike (the better of the two medians is kept):
   - nanprobe with probes and SQLite logging on, and with probes off;
-  - PyTorch 1.13 (bench/bench_torch.py, the same network and step);
+  - PyTorch 1.13 (bench/bench_torch.py, the same network and step), when
+    Debian's python3-torch is installed;
+  - TensorFlow's model.fit (bench/bench_tf.py: the seed's own builder run
+    by tf_keras, the framework the user runs), when TF_PY names the Python
+    of the reference environment (make bench sets it: make tf-env); the
+    ratios are then against TensorFlow;
 nanprobe once with the OpenBLAS kernel it chooses itself and once with the
 library's own choice (NANPROBE_BLAS_KERNEL=library), both with
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for that command only (when the
@@ -24,7 +29,9 @@ validation pass (issue 22).
 
 The table goes to stdout and to bench/results/bench-DATE.md.
 
-    /usr/bin/python3 bench/run_bench.py [--steps 10] [--rounds 2] [--skip-report]
+    [TF_PY=.tf-env/bin/python] /usr/bin/python3 bench/run_bench.py [--steps 10] [--rounds 2] [--skip-report]
+        [--peers-only]   (nanprobe against the frameworks only: no allocation,
+                          replay and report measurements)
 """
 
 import argparse
@@ -146,6 +153,28 @@ def torch_run(steps):
     result = json.loads(stdout.strip().splitlines()[-1])
     return {"seconds": result["seconds_per_step_median"], "rss_mb": max(rss, result.get("peak_rss_mb", 0)),
             "raw": result}
+
+
+def torch_available():
+    return subprocess.run(["/usr/bin/python3", "-c", "import torch"], capture_output=True).returncode == 0
+
+
+def tf_python():
+    path = os.environ.get("TF_PY", "")
+    return path if path and os.access(path, os.X_OK) else None
+
+
+def tf_run(steps):
+    command = [tf_python(), os.path.join(ROOT, "bench", "bench_tf.py"), f"--steps={steps - 2}", "--warmup=2",
+               "--threads=2"]
+    stdout, _, rss = run_time(command, environment("environment"))
+    result = json.loads(stdout.strip().splitlines()[-1])
+    return {"seconds": result["seconds_per_step_median"], "rss_mb": max(rss, result.get("peak_rss_mb", 0)),
+            "raw": result}
+
+
+PEERS = {"torch": (torch_available, torch_run, ("torch", "oneDNN")),
+         "tf": (lambda: tf_python() is not None, tf_run, ("tf", "model.fit"))}
 
 
 def allocations_per_step(workdir):
@@ -276,15 +305,17 @@ def measure(args, rows, workdir):
     best = {}
     for round_index in range(args.rounds):
         # Alternate the order between rounds: on, off, torch / torch, off, on.
-        order = [("on", True), ("off", False), ("torch", None)]
+        order = [("on", True), ("off", False)] + [(peer, None) for peer, (present, _, _) in PEERS.items()
+                                                  if present()]
         if round_index % 2:
             order.reverse()
         for name, probes in order:
-            if name == "torch":
-                result = torch_run(args.steps)
-                key = ("torch", "oneDNN")
+            if name in PEERS:
+                result = PEERS[name][1](args.steps)
+                key = PEERS[name][2]
                 if key not in best or result["seconds"] < best[key]["seconds"]:
                     best[key] = result
+                print(f"round {round_index + 1}: {name} done", file=sys.stderr, flush=True)
                 continue
             for choice, _, _, _ in rows:
                 result = nanprobe_run(args.steps, probes, choice, workdir, f"{name}-{choice}-{round_index}")
@@ -311,6 +342,7 @@ def main():
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--skip-report", action="store_true")
+    parser.add_argument("--peers-only", action="store_true")
     args = parser.parse_args()
 
     coretype = os.environ.get("OPENBLAS_CORETYPE")
@@ -324,12 +356,16 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="nanprobe-bench-") as workdir:
         best = measure(args, rows, workdir)
-        allocations = allocations_per_step(workdir)
-        replay = replay_costs(args.steps, workdir)
-        validation = validation_cost(workdir)
-    report = report_time(args.skip_report)
+        if not args.peers_only:
+            allocations = allocations_per_step(workdir)
+            replay = replay_costs(args.steps, workdir)
+            validation = validation_cost(workdir)
+    report = report_time(args.skip_report or args.peers_only)
 
-    torch_seconds = best[("torch", "oneDNN")]["seconds"]
+    # The ratios are against the framework the user runs when it was measured.
+    reference_key = PEERS["tf"][2] if PEERS["tf"][2] in best else PEERS["torch"][2]
+    reference_name = "TensorFlow" if reference_key == PEERS["tf"][2] else "PyTorch"
+    torch_seconds = best[reference_key]["seconds"]
     lines = []
     now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     lines.append(f"## make bench, {now}: {os.cpu_count()} cores, {platform.machine()}")
@@ -343,7 +379,8 @@ def main():
                  + (f"{macs[1]:.2f} GMAC per clip (MACs that do not touch padding, from nanprobe summary)."
                     if macs else "n/a (nanprobe summary prints no useful-MAC count)."))
     lines.append("")
-    lines.append("| run | OpenBLAS kernel | s/step | GFLOP/s nominal | GFLOP/s useful | step rate vs PyTorch | peak RSS MB |")
+    lines.append("| run | OpenBLAS kernel | s/step | GFLOP/s nominal | GFLOP/s useful | "
+                 f"step rate vs {reference_name} | peak RSS MB |")
     lines.append("|---|---|---|---|---|---|---|")
     for choice, kernel, description, labels in rows:
         label = " = ".join(CHOICE_LABELS[c] for c in labels)
@@ -355,10 +392,18 @@ def main():
             lines.append(f"| nanprobe, probes {name} | {kernel}: {label} | {result['seconds']:.3f} | "
                          f"{nominal_gflop / result['seconds']:.0f} | {useful} | "
                          f"{torch_seconds / result['seconds']:.2f}x | {result['rss_mb']:.0f} |")
-    t = best[("torch", "oneDNN")]
-    useful = f"{useful_gflop / torch_seconds:.0f}" if useful_gflop else "n/a"
-    lines.append(f"| PyTorch {t['raw'].get('torch', '')} | (oneDNN; {env_label}) | {torch_seconds:.3f} | "
-                 f"{nominal_gflop / torch_seconds:.0f} | {useful} | 1.00x | {t['rss_mb']:.0f} |")
+    for key, label in ((PEERS["torch"][2], "PyTorch %s | (oneDNN; %s)"),
+                       (PEERS["tf"][2], "TensorFlow %s model.fit | (oneDNN; %s)")):
+        if key not in best:
+            continue
+        t = best[key]
+        version = t["raw"].get("torch") or t["raw"].get("tensorflow", "")
+        useful = f"{useful_gflop / t['seconds']:.0f}" if useful_gflop else "n/a"
+        lines.append(f"| {label % (version, env_label)} | {t['seconds']:.3f} | {nominal_gflop / t['seconds']:.0f} | "
+                     f"{useful} | {torch_seconds / t['seconds']:.2f}x | {t['rss_mb']:.0f} |")
+    if PEERS["torch"][2] not in best:
+        lines.append("")
+        lines.append("PyTorch: not measured (Debian's python3-torch is not installed).")
     lines.append("")
     for choice, kernel, description, labels in rows:
         lines.append(f"BLAS ({' = '.join(CHOICE_LABELS[c] for c in labels)}): {description}.")
@@ -373,6 +418,8 @@ def main():
             continue
         parts = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in split.items() if k != "steps")
         lines.append(f"Time per step by kind (probes {name}, {rows[0][1]}, steady state): {parts}.")
+    if args.peers_only:
+        return finish(lines, report)
     lines.append(f"Heap allocations per steady-state step (ResNet3D-18 width 16, LD_PRELOAD counter): "
                  f"{allocations['on']:.0f} with probes on ({allocations['on_openblas']:.0f} inside OpenBLAS), "
                  f"{allocations['off']:.0f} with probes off ({allocations['off_openblas']:.0f} inside OpenBLAS).")
@@ -390,6 +437,10 @@ def main():
         lines.append(f"Warm float64 step (--shadow-every 2, memory already touched): {replay['warm_double']:.2f} s "
                      f"= {replay['warm_double'] / replay['warm_float']:.1f}x the float32 step ({replay['warm_float']:.2f} s).")
     lines.append(validation_line(validation))
+    return finish(lines, report)
+
+
+def finish(lines, report):
     if report:
         lines.append(f"Report on a 10,000-step ResNet3D-34 database: {report}")
     text = "\n".join(lines) + "\n"

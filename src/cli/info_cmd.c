@@ -3,6 +3,7 @@
  * `version`. */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
@@ -10,6 +11,7 @@
 #include "db.h"
 #include "doctor.h"
 #include "exit_status.h"
+#include "keras_order.h"
 #include "model.h"
 #include "options.h"
 #include "summary.h"
@@ -58,7 +60,11 @@ int command_summary(int argc, char **argv, const command_context *context)
         fprintf(stderr, "nanprobe summary: %s\n", err.message);
         return EXIT_FAILURE_;
     }
-    summary_print(&m, stdout);
+    /* model.layers order, as Keras' model.summary() prints it. */
+    int *order = malloc(sizeof(int) * (size_t)m.layer_count);
+    int ordered = order && keras_layer_order(&m, order) == 0;
+    summary_print(&m, ordered ? order : NULL, stdout);
+    free(order);
     model_free(&m);
     return EXIT_OK;
 }

@@ -2,12 +2,19 @@
  * (legacy hdf5_format): root attrs keras_version, backend, model_config,
  * training_config; model_weights with layer_names in model.layers order
  * (keras_order.h) and per layer weight_names and datasets at
- * <layer>/<layer>/<role>:0; with the optimizer, optimizer_weights in the
- * OptimizerV2 layout Keras' load_model() hands to optimizer.set_weights():
- * Adam/iter:0, the hyperparameters in sorted order (beta_1, beta_2, decay,
- * learning_rate), then m for every trainable weight in model.weights order,
- * then v.  Layer and weight names are the Keras auto-names a fresh process
- * gives the seed's model, so load_weights(by_name=True) matches too.
+ * <layer>/<layer>/<role>:0; with the optimizer, optimizer_weights exactly as
+ * tf_keras' legacy Adam (OptimizerV2) saves its weights, which load_model()
+ * hands to optimizer.set_weights() by position: Adam/iter:0, then m for
+ * every trainable weight in model.trainable_variables order, then v.  The
+ * hyperparameters and the learning rate are not variables there: the rate
+ * travels in training_config, whose optimizer_config, like a real legacy
+ * file's, has no is_legacy_optimizer key, so load_model() builds that Adam
+ * (the key itself is refused by the legacy Adam's constructor).  Writing
+ * beta_1, beta_2, decay and learning_rate among the weights made the list
+ * 4 longer than Keras' and load_model() dropped the whole state with a log
+ * line (tests/test_keras_real.c checks the layout real Keras accepted).
+ * Layer and weight names are the Keras auto-names a fresh process gives the
+ * seed's model, so load_weights(by_name=True) matches too.
  *
  * Written to PATH.tmp and renamed, so a failed export leaves no half file. */
 #include <errno.h>
@@ -68,26 +75,20 @@ static int write_optimizer(hid_t file, const model *m, const int *order, const k
 {
     int *trainable = malloc(sizeof(int) * (size_t)m->param_count);
     int count = trainable ? trainable_order(m, order, trainable) : 0;
-    int total = 5 + 2 * count;
+    int total = 1 + 2 * count;
     char **names = calloc((size_t)total, sizeof(char *));
     hid_t g = keras_h5_group(file, "optimizer_weights");
+    long long t = o->iterations;
     int rc = trainable && names && g >= 0 ? 0 : -1;
-    static const char *const scalars[5] = {"Adam/iter:0", "Adam/beta_1:0", "Adam/beta_2:0", "Adam/decay:0",
-                                           "Adam/learning_rate:0"};
-    const float values[5] = {0.0f, 0.9f, 0.999f, 0.0f, o->learning_rate};
-    for (int i = 0; rc == 0 && i < 5; i++) {
-        names[i] = strdup(scalars[i]);
-        long long t = o->iterations;
-        rc = !names[i] || (i == 0 ? keras_h5_write_scalar(g, scalars[i], H5T_NATIVE_LLONG, &t)
-                                  : keras_h5_write_scalar(g, scalars[i], H5T_NATIVE_FLOAT, &values[i]));
-    }
+    if (rc == 0) names[0] = strdup("Adam/iter:0");
+    if (rc == 0) rc = !names[0] || keras_h5_write_scalar(g, names[0], H5T_NATIVE_LLONG, &t);
     for (int which = 0; rc == 0 && which < 2; which++)
         for (int i = 0; rc == 0 && i < count; i++) {
             const parameter *p = &m->params[trainable[i]];
             char name[128];
             snprintf(name, sizeof name, "Adam/%s/%c:0", p->name, which ? 'v' : 'm');
-            names[5 + which * count + i] = strdup(name);
-            rc = !names[5 + which * count + i] ||
+            names[1 + which * count + i] = strdup(name);
+            rc = !names[1 + which * count + i] ||
                  keras_h5_write_floats(g, name, p->value.rank, p->value.shape, which ? p->adam_v : p->adam_m);
         }
     if (rc == 0) rc = keras_h5_write_strings(g, "weight_names", names, total);

@@ -30,6 +30,9 @@ static json_t *layer_config(const model *m, const layer *l, double l2)
     const int ones[3] = {1, 1, 1};
     switch (l->kind) {
     case LAYER_INPUT:
+        /* tf_keras 2.21's InputLayer refuses a "trainable" argument (real
+         * model.save() files leave it out), so load_model() failed on it. */
+        json_object_del(c, "trainable");
         json_object_set_new(c, "batch_input_shape", json_pack("[n,i,i,i,i]", l->output.shape[1], l->output.shape[2],
                                                               l->output.shape[3], l->output.shape[4]));
         json_object_set_new(c, "sparse", json_false());

@@ -3,12 +3,13 @@
  * the next update is t + 1, as nanprobe counts).
  *
  * tf.keras 2.x optimizer_weights, by name:
- *   OptimizerV2 (TF <= 2.10): Adam/iter:0, Adam/beta_1:0, Adam/beta_2:0,
- *     Adam/decay:0, Adam/learning_rate:0, then Adam/<var>/m:0 for every
- *     trainable weight, then Adam/<var>/v:0;
- *   TF 2.11+ optimizer: Adam/iteration:0, Adam/learning_rate:0 and
- *     Adam/m/<var>:0, Adam/v/<var>:0 (the optimizer's name scope may be
- *     absent).
+ *   OptimizerV2 (TF <= 2.10, tf_keras' optimizers.legacy.Adam):
+ *     Adam/iter:0, then Adam/<var>/m:0 for every trainable weight, then
+ *     Adam/<var>/v:0 (tf_keras 2.21 writes no hyperparameters; older
+ *     writers put Adam/beta_1:0, beta_2, decay, learning_rate after iter);
+ *   TF 2.11+ optimizer: iteration:0 (tf_keras 2.21 writes it without the
+ *     Adam/ scope), then Adam/m/<var>:0, Adam/v/<var>:0 per weight (a
+ *     learning_rate variable, where present, is read too).
  * <var> is the weight's name in the file (conv3d_48/kernel), mapped to the
  * model's parameter through the layer mapping.
  * Keras 3 optimizer/vars/<i>, by order: iterations, learning_rate (the

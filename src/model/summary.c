@@ -36,7 +36,7 @@ static void format_thousands(size_t value, char *out, size_t out_size)
     out[pos] = '\0';
 }
 
-void summary_print(const model *m, FILE *out)
+void summary_print(const model *m, const int *order, FILE *out)
 {
     const model_config *c = &m->config;
     int repetitions[4], bottleneck;
@@ -48,7 +48,8 @@ void summary_print(const model *m, FILE *out)
     fprintf(out, "%s\n", rule);
     fprintf(out, " %-26s %-26s %-24s %12s  %s\n", "Layer (type)", "Path", "Output Shape", "Param #", "Connected to");
     fprintf(out, "%s\n", rule);
-    for (int i = 0; i < m->layer_count; i++) {
+    for (int row = 0; row < m->layer_count; row++) {
+        const int i = order ? order[row] : row;
         const layer *l = &m->layers[i];
         char name[80], shape[64], count[32], inputs[112] = "";
         snprintf(name, sizeof name, "%s (%s)", l->name, layer_kind_name(l->kind));
