@@ -97,8 +97,11 @@ int doctor_main(int argc, char **argv, const blas_selection *blas)
     doctor_cli c = {0};
     int rc = command_options("doctor", &c, argc, argv, NULL, 0, NULL);
     if (rc >= 0) return rc;
-    int threads = c.threads;
-    double seconds = c.seconds;
+    return doctor_report(c.threads, c.seconds, blas);
+}
+
+int doctor_report(int threads, double seconds, const blas_selection *blas)
+{
     if (threads > 0) omp_set_num_threads(threads);
     printf("nanprobe %s\n", NANPROBE_VERSION);
     print_cpu(&blas->cpu);

@@ -83,11 +83,14 @@ int command_schema(int argc, char **argv, const command_context *context)
 /* --------------------------------------------------------------- version */
 
 typedef struct version_cli {
-    int verbose;
+    int verbose, threads;
+    double seconds;
 } version_cli;
 
 const option_spec version_option_specs[] = {
     {"--verbose", NULL, OPTION_FLAG, offsetof(version_cli, verbose), NULL, NULL, "print what doctor prints", 0, 0, NULL, ON_RESUME_NA, NULL},
+    {"--threads", NULL, OPTION_INT, offsetof(version_cli, threads), "N", NULL, "with --verbose: threads for the sgemm measurement (default: all cores)", 1, 1024, NULL, ON_RESUME_NA, NULL},
+    {"--seconds", NULL, OPTION_DOUBLE, offsetof(version_cli, seconds), "S", "0.5", "with --verbose: how long to measure sgemm; 0 skips it", 0, 60, NULL, ON_RESUME_NA, NULL},
     {0},
 };
 
@@ -96,7 +99,7 @@ int command_version(int argc, char **argv, const command_context *context)
     version_cli c = {0};
     int rc = command_options("version", &c, argc, argv, NULL, 0, NULL);
     if (rc >= 0) return rc;
-    if (c.verbose) return doctor_main(0, NULL, context->blas);
+    if (c.verbose) return doctor_report(c.threads, c.seconds, context->blas);
     printf("nanprobe %s\n", NANPROBE_VERSION);
     return EXIT_OK;
 }
