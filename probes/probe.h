@@ -25,6 +25,7 @@ typedef struct probe_config {
     int probe_every;  /* write statistics every K steps (K >= 1) */
     int ring_steps;   /* W: steps kept for the flush on a non-finite value */
     float l2;         /* lambda, for the L2 part of kernel gradients */
+    float adam_epsilon; /* Adam's epsilon, to recompute each weight's step (0: Keras' 1e-7) */
     const injection *injections;
     int injection_count;
     int input_capacity; /* clips per step the records hold (0: the model's batch); a data-parallel

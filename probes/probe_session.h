@@ -56,6 +56,10 @@ void probe_batchnorm(probe_session *ps, int layer_index, int inputs_ok);
 void probe_output_saturation(probe_session *ps, const float *logits);
 void probe_parameter_metrics(probe_session *ps, const parameter *p, const parameter_step_stats *s);
 
+/* probe_mechanism.c (issue 23) */
+void probe_kernel_taps(probe_session *ps, const parameter *p, const parameter_step_stats *s);
+void probe_batchnorm_gap(probe_session *ps, int layer_index);
+
 /* probe_inject.c */
 void probe_inject_value(probe_session *ps, injection_kind kind, int layer_index, float *data, const tensor *shape_of,
                         float value);

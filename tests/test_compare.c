@@ -1,0 +1,123 @@
+/* test_compare.c: known answers for the comparison of ablation arms and
+ * the init x L2 x Adam mechanism measurements (issue 23):
+ *   - the data/padding tap split of a convolution against brute force;
+ *   - the tap measurements against a plain double-precision loop. */
+#include "test_util.h"
+
+#include <math.h>
+
+#include "kernel_taps.h"
+
+/* Brute force: tap (a, b, c) meets data iff some output cell's window puts
+ * it on an input cell. */
+static int brute_force_taps(const conv3d_geometry *g, unsigned char *is_data)
+{
+    const int kd = g->kernel[0], kh = g->kernel[1], kw = g->kernel[2];
+    int count = 0;
+    for (int a = 0; a < kd; a++)
+        for (int b = 0; b < kh; b++)
+            for (int c = 0; c < kw; c++) {
+                int hit = 0;
+                for (int od = 0; od < g->out[0] && !hit; od++)
+                    for (int oh = 0; oh < g->out[1] && !hit; oh++)
+                        for (int ow = 0; ow < g->out[2] && !hit; ow++) {
+                            int d = od * g->stride[0] - g->pad[0] + a, h = oh * g->stride[1] - g->pad[1] + b,
+                                w = ow * g->stride[2] - g->pad[2] + c;
+                            hit = d >= 0 && d < g->in[0] && h >= 0 && h < g->in[1] && w >= 0 && w < g->in[2];
+                        }
+                is_data[(a * kh + b) * kw + c] = (unsigned char)hit;
+                count += hit;
+            }
+    return count;
+}
+
+static void test_tap_split_brute_force(void)
+{
+    int cases = 0, mismatches = 0;
+    for (int in = 1; in <= 6; in++)
+        for (int k = 1; k <= 4; k++)
+            for (int s = 1; s <= 3; s++)
+                for (int pad = 0; pad < 2; pad++) {
+                    /* Axes of different sizes: the split is per axis, the test is not. */
+                    const int size[4] = {in, in + 1, in > 1 ? in - 1 : 1, 2}, kernel[3] = {k, k, k > 1 ? k - 1 : 1},
+                              stride[3] = {s, 1, s};
+                    conv3d_geometry g;
+                    error err;
+                    if (conv3d_geometry_init(&g, size, 3, kernel, stride, pad ? PADDING_SAME : PADDING_VALID, &err))
+                        continue;
+                    unsigned char fast[KERNEL_TAPS_MAX], slow[KERNEL_TAPS_MAX];
+                    int n_fast = kernel_taps_split(&g, fast), n_slow = brute_force_taps(&g, slow);
+                    int taps = kernel[0] * kernel[1] * kernel[2];
+                    cases++;
+                    if (n_fast != n_slow || memcmp(fast, slow, (size_t)taps)) mismatches++;
+                }
+    CHECK(cases > 100, "only %d geometries tried", cases);
+    CHECK(mismatches == 0, "%d of %d geometries split differently from brute force", mismatches, cases);
+
+    /* The seed's case: a 3x3x3 'same' conv over a 1x1x1 input (stage 4 at
+     * depth 1): only the centre tap meets data; 26 are padding-only.  At
+     * 1x7x7 (depth 1, 7x7 plane), 9 of 27 taps meet data. */
+    const int one[4] = {1, 1, 1, 8}, plane[4] = {1, 7, 7, 8}, k3[3] = {3, 3, 3}, s1[3] = {1, 1, 1};
+    conv3d_geometry g;
+    error err;
+    unsigned char is_data[KERNEL_TAPS_MAX];
+    conv3d_geometry_init(&g, one, 8, k3, s1, PADDING_SAME, &err);
+    CHECK(kernel_taps_split(&g, is_data) == 1 && is_data[13] == 1, "1x1x1 input: only the centre tap meets data");
+    conv3d_geometry_init(&g, plane, 8, k3, s1, PADDING_SAME, &err);
+    CHECK(kernel_taps_split(&g, is_data) == 9 && is_data[9 + 4] && !is_data[4] && !is_data[22],
+          "depth 1: 9 of 27 taps (the middle depth slice) meet data");
+}
+
+/* kernel_taps_measure against a plain loop in double on a small kernel. */
+static void test_tap_measure(void)
+{
+    enum { TAPS = 4, PER_TAP = 1500 }; /* PER_TAP > one chunk, not a multiple of the lanes */
+    static float w[TAPS * PER_TAP], g[TAPS * PER_TAP], m[TAPS * PER_TAP], v[TAPS * PER_TAP];
+    const unsigned char is_data[TAPS] = {1, 0, 1, 0};
+    const float alpha = 1e-3f, eps = 1e-7f, twice_lambda = 2e-2f;
+    unsigned seed = 12345;
+    for (int i = 0; i < TAPS * PER_TAP; i++) {
+        seed = seed * 1103515245u + 12345u;
+        float r = (float)((seed >> 8) & 0xffff) / 65536.0f - 0.5f;
+        w[i] = r;
+        g[i] = is_data[i / PER_TAP] ? 0.03f * r * (float)((i % 7) - 3) : 0.0f;
+        m[i] = 0.1f * r;
+        v[i] = 0.01f * r * r + 1e-4f;
+    }
+    double old2 = 0, new2 = 0, pad2 = 0, step2 = 0, grad2 = 0, dominant = 0, dot = 0;
+    for (int i = 0; i < TAPS * PER_TAP; i++) {
+        if (!is_data[i / PER_TAP]) {
+            pad2 += (double)w[i] * w[i];
+            continue;
+        }
+        double step = (double)alpha * m[i] / (sqrt((double)v[i]) + eps), old = w[i] + step;
+        old2 += old * old, new2 += (double)w[i] * w[i], step2 += step * step, grad2 += (double)g[i] * g[i];
+        dot += old * w[i];
+        dominant += fabs(twice_lambda * old) > fabs(g[i]);
+    }
+    kernel_tap_metrics k;
+    kernel_taps_measure(w, g, m, v, TAPS, PER_TAP, is_data, alpha, eps, twice_lambda, &k);
+    double angle = acos(dot / sqrt(old2 * new2));
+    /* Float lanes of <= 64 elements summed in double: 1e-5 relative is far
+     * above their rounding and far below any difference that matters. */
+    CHECK(k.data_taps == 2 && k.padding_taps == 2, "taps %d data, %d padding", k.data_taps, k.padding_taps);
+    CHECK(fabs(k.data_sum_squares / new2 - 1) < 1e-5, "data ||w||^2 %.9g vs %.9g", k.data_sum_squares, new2);
+    CHECK(fabs(k.padding_sum_squares / pad2 - 1) < 1e-5, "padding ||w||^2 %.9g vs %.9g", k.padding_sum_squares, pad2);
+    CHECK(fabs(k.data_update_ratio / sqrt(step2 / old2) - 1) < 1e-4, "update ratio %.9g vs %.9g",
+          k.data_update_ratio, sqrt(step2 / old2));
+    /* acos near 1 keeps only ~1e-8/angle relative accuracy in double. */
+    CHECK(fabs(k.data_angle / angle - 1) < 1e-3 && k.data_angle > 0, "angle %.9g vs %.9g", k.data_angle, angle);
+    CHECK(fabs(k.data_l2_grad_ratio / (twice_lambda * sqrt(old2 / grad2)) - 1) < 1e-4, "L2/data %.9g vs %.9g",
+          k.data_l2_grad_ratio, twice_lambda * sqrt(old2 / grad2));
+    /* A coordinate at the threshold may flip with float rounding: a few of 3000. */
+    CHECK(fabs(k.l2_dominant_fraction - dominant / (2.0 * PER_TAP)) < 2e-3, "dominant fraction %.6g vs %.6g",
+          k.l2_dominant_fraction, dominant / (2.0 * PER_TAP));
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    test_tap_split_brute_force();
+    test_tap_measure();
+    return test_finish();
+}
