@@ -4,6 +4,13 @@
  *
  *   nanprobe ablate --grid init=he_normal,glorot_uniform --grid l2=0,1e-4 \
  *                   [train options] --out DIR [--jobs N]
+ *   nanprobe ablate --arm init=he_normal,l2=0 --arm init=glorot_uniform,l2=1e-4 \
+ *                   --arm init=he_normal,l2=1e-4 --seeds 2 [train options] --out DIR
+ *
+ * --arm lists the arms one by one (the seed's three arms are one command)
+ * instead of a cartesian grid; --seeds N trains every arm N times with
+ * seeds S, S+1, ... (S = --seed, default 1), so that the comparison can
+ * tell a difference between settings from the spread between seeds.
  *
  * An arm that stops at a NaN is a result (exit 3 of its trainer), not a
  * failure; an arm whose trainer fails (exit 1 or 2) makes ablate exit 1
@@ -32,6 +39,8 @@
 #include "train_cli.h"
 
 #define MAX_AXES 8
+/* An arm's options: one per grid axis or --arm pair, and its --seed. */
+#define MAX_ARM_OPTIONS (MAX_AXES + 1)
 #define MAX_VALUES 16
 #define MAX_ARMS 256
 
@@ -44,7 +53,8 @@ typedef struct grid_axis {
 typedef struct arm {
     char label[512];     /* "init=he_normal l2=0" */
     char dir[4096];
-    char options[MAX_AXES][200]; /* "--init=he_normal" */
+    char options[MAX_ARM_OPTIONS][200]; /* "--init=he_normal" */
+    int option_count;
     char database[4200]; /* dir/run.db */
     pid_t pid;
     int status;
@@ -54,6 +64,13 @@ typedef struct arm {
 typedef struct ablation {
     grid_axis axes[MAX_AXES];
     int axis_count, jobs;
+    /* --arm KEY=V,KEY=V: each listed arm's settings (instead of a grid) */
+    grid_axis listed[MAX_ARMS];
+    int listed_count;
+    int seeds;          /* --seeds N: every arm N times (0: once, seed as given) */
+    long long base_seed;
+    int seed_given;
+    char seed_option[48]; /* --seed passed on when --seeds is not given */
     const char *out;
     char default_out[64];
     char *passthrough[128]; /* the train options every arm shares */
@@ -104,7 +121,7 @@ static pid_t launch(const char *self, const ablation *ab, arm *a, const char *th
     argv[n++] = (char *)self;
     argv[n++] = "train";
     for (int i = 0; i < ab->passthrough_count && n < 140; i++) argv[n++] = ab->passthrough[i];
-    for (int k = 0; k < ab->axis_count; k++) argv[n++] = a->options[k];
+    for (int k = 0; k < a->option_count; k++) argv[n++] = a->options[k];
     char out[4200];
     snprintf(out, sizeof out, "--out=%s", a->dir);
     argv[n++] = out;
@@ -142,7 +159,24 @@ static void print_help(void)
            "Trains every arm of the grid (KEY is any train option without the dashes, e.g.\n"
            "--grid init=he_normal,glorot_uniform --grid l2=0,1e-4 is the seed's 2x2), each into\n"
            "DIR/arm-N-..., with the other train options shared; then writes DIR/compare/index.html.\n"
-           "--jobs N runs N arms at once (threads are shared out unless --threads is given).\n");
+           "--jobs N runs N arms at once (threads are shared out unless --threads is given).\n\n"
+           "       nanprobe ablate --arm KEY=V,KEY=V [--arm ...] [--seeds N] [train options] --out DIR\n\n"
+           "--arm lists one arm's settings (repeatable; instead of --grid): the seed's three arms are\n"
+           "--arm init=he_normal,l2=0 --arm init=glorot_uniform,l2=1e-4 --arm init=he_normal,l2=1e-4.\n"
+           "--seeds N trains every arm N times, with seeds S..S+N-1 (S = --seed, default 1): the\n"
+           "comparison then measures the spread between seeds of one setting.\n");
+}
+
+/* Whether --KEY is a train option that may differ between arms. */
+static int key_can_vary(const char *option, const char *key)
+{
+    if (!train_cli_has_option(key) || strcmp(key, "--out") == 0 || strcmp(key, "--resume") == 0 ||
+        strcmp(key, "--inject") == 0) {
+        fprintf(stderr, "nanprobe ablate: %s key '%s' is not a train option that can vary between arms\n", option,
+                key + 2);
+        return 0;
+    }
+    return 1;
 }
 
 /* One --grid KEY=V1,V2,...: a train option that may differ between arms. */
@@ -153,14 +187,49 @@ static int parse_grid_option(ablation *ab, const char *value)
                 MAX_AXES, MAX_VALUES, value ? value : "");
         return EXIT_USAGE;
     }
-    const char *key = ab->axes[ab->axis_count].key;
-    if (!train_cli_has_option(key) || strcmp(key, "--out") == 0 || strcmp(key, "--resume") == 0 ||
-        strcmp(key, "--inject") == 0) {
-        fprintf(stderr, "nanprobe ablate: --grid key '%s' is not a train option that can vary between arms\n",
-                key + 2);
+    if (!key_can_vary("--grid", ab->axes[ab->axis_count].key)) return EXIT_USAGE;
+    ab->axis_count++;
+    return ABLATE_CONTINUE;
+}
+
+/* One --arm KEY=V,KEY=V,...: the settings of one listed arm, kept as
+ * "--KEY=V" options in a grid_axis (one value each). */
+static int parse_arm_option(ablation *ab, const char *value)
+{
+    grid_axis *arm_settings = &ab->listed[ab->listed_count];
+    arm_settings->count = 0;
+    char text[2048];
+    snprintf(text, sizeof text, "%s", value ? value : "");
+    char *save = NULL;
+    int ok = value && ab->listed_count < MAX_ARMS;
+    for (char *pair = ok ? strtok_r(text, ",", &save) : NULL; pair && ok; pair = strtok_r(NULL, ",", &save)) {
+        const char *eq = strchr(pair, '=');
+        ok = eq && eq != pair && eq[1] && arm_settings->count < MAX_AXES;
+        if (!ok) break;
+        char key[64];
+        snprintf(key, sizeof key, "--%.*s", (int)(eq - pair), pair);
+        if (!key_can_vary("--arm", key)) return EXIT_USAGE;
+        snprintf(arm_settings->values[arm_settings->count++], sizeof arm_settings->values[0], "--%s", pair);
+    }
+    if (!ok || arm_settings->count == 0) {
+        fprintf(stderr, "nanprobe ablate: --arm expects KEY=V,KEY=V,... (at most %d settings, %d arms), got '%s'\n",
+                MAX_AXES, MAX_ARMS, value ? value : "");
         return EXIT_USAGE;
     }
-    ab->axis_count++;
+    ab->listed_count++;
+    return ABLATE_CONTINUE;
+}
+
+/* --seeds N: an integer in [1, 64]. */
+static int parse_seeds_option(ablation *ab, const char *value)
+{
+    char *end;
+    long v = value ? strtol(value, &end, 10) : 0;
+    if (!value || *end || v < 1 || v > 64) {
+        fprintf(stderr, "nanprobe ablate: --seeds expects an integer in [1, 64], got '%s'\n", value ? value : "");
+        return EXIT_USAGE;
+    }
+    ab->seeds = (int)v;
     return ABLATE_CONTINUE;
 }
 
@@ -178,6 +247,7 @@ static int own_option(int argc, char **argv, int *i, const char *name, const cha
 static int parse_grid(ablation *ab, int argc, char **argv)
 {
     ab->jobs = 1;
+    ab->base_seed = 1;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *value = NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -187,6 +257,21 @@ static int parse_grid(ablation *ab, int argc, char **argv)
         if (own_option(argc, argv, &i, "--grid", &value)) {
             int rc = parse_grid_option(ab, value);
             if (rc != ABLATE_CONTINUE) return rc;
+        } else if (own_option(argc, argv, &i, "--arm", &value)) {
+            int rc = parse_arm_option(ab, value);
+            if (rc != ABLATE_CONTINUE) return rc;
+        } else if (own_option(argc, argv, &i, "--seeds", &value)) {
+            int rc = parse_seeds_option(ab, value);
+            if (rc != ABLATE_CONTINUE) return rc;
+        } else if (own_option(argc, argv, &i, "--seed", &value) && value) {
+            /* Kept here: with --seeds each arm gets its own, from this one on. */
+            char *end;
+            ab->base_seed = strtoll(value, &end, 10);
+            if (*end || ab->base_seed < 0) {
+                fprintf(stderr, "nanprobe ablate: --seed expects a non-negative integer, got '%s'\n", value);
+                return EXIT_USAGE;
+            }
+            ab->seed_given = 1;
         } else if (own_option(argc, argv, &i, "--jobs", &value)) {
             char *end;
             long v = value ? strtol(value, &end, 10) : 0;
@@ -211,8 +296,17 @@ static int parse_grid(ablation *ab, int argc, char **argv)
             ab->passthrough[ab->passthrough_count++] = argv[i];
         }
     }
-    if (ab->axis_count == 0) {
-        fprintf(stderr, "nanprobe ablate: at least one --grid KEY=V1,V2,... is needed\n");
+    if (ab->axis_count == 0 && ab->listed_count == 0) {
+        fprintf(stderr, "nanprobe ablate: at least one --grid KEY=V1,V2,... or --arm KEY=V,... is needed\n");
+        return EXIT_USAGE;
+    }
+    if (ab->seed_given && ab->seeds == 0) {
+        snprintf(ab->seed_option, sizeof ab->seed_option, "--seed=%lld", ab->base_seed);
+        ab->passthrough[ab->passthrough_count++] = ab->seed_option;
+    }
+    if (ab->axis_count > 0 && ab->listed_count > 0) {
+        fprintf(stderr, "nanprobe ablate: --grid and --arm cannot be combined: list every arm with --arm, or use "
+                        "only --grid\n");
         return EXIT_USAGE;
     }
     if (!ab->out) {
@@ -225,13 +319,18 @@ static int parse_grid(ablation *ab, int argc, char **argv)
     return ABLATE_CONTINUE;
 }
 
-/* Arm i of the cartesian product (first axis slowest): its options, its
- * label and its directory. */
-static void name_arm(const ablation *ab, int i, arm *a)
+/* The settings of arm `setting` (before seeds): of the cartesian product
+ * (first axis slowest), or the listed arm's. */
+static void arm_settings(const ablation *ab, int setting, arm *a)
 {
-    memset(a, 0, sizeof *a);
-    int rest = i;
-    char name[512] = "";
+    if (ab->listed_count > 0) {
+        const grid_axis *listed = &ab->listed[setting];
+        for (int k = 0; k < listed->count; k++)
+            snprintf(a->options[k], sizeof a->options[k], "%s", listed->values[k]);
+        a->option_count = listed->count;
+        return;
+    }
+    int rest = setting;
     for (int k = ab->axis_count - 1; k >= 0; k--) {
         int index = rest % ab->axes[k].count;
         rest /= ab->axes[k].count;
@@ -242,7 +341,19 @@ static void name_arm(const ablation *ab, int i, arm *a)
         memcpy(value, ab->axes[k].values[index], sizeof value);
         snprintf(a->options[k], sizeof a->options[k], "%s=%s", key, value);
     }
-    for (int k = 0; k < ab->axis_count; k++) {
+    a->option_count = ab->axis_count;
+}
+
+/* Arm i: its settings, with --seeds its seed, its label and its directory. */
+static void name_arm(const ablation *ab, int i, arm *a)
+{
+    memset(a, 0, sizeof *a);
+    int copies = ab->seeds > 0 ? ab->seeds : 1;
+    arm_settings(ab, i / copies, a);
+    if (ab->seeds > 0)
+        snprintf(a->options[a->option_count++], sizeof a->options[0], "--seed=%lld", ab->base_seed + i % copies);
+    char name[512] = "";
+    for (int k = 0; k < a->option_count; k++) {
         /* Label and directory name from a copy: the compiler cannot
          * tell that label and options do not overlap inside *a. */
         char option[200], part[256];
@@ -262,8 +373,10 @@ static void name_arm(const ablation *ab, int i, arm *a)
 /* Make the arms; every arm's options must parse before anything runs. */
 static int make_arms(ablation *ab)
 {
-    ab->arm_count = 1;
-    for (int k = 0; k < ab->axis_count; k++) ab->arm_count *= ab->axes[k].count;
+    int settings = 1;
+    for (int k = 0; k < ab->axis_count; k++) settings *= ab->axes[k].count;
+    if (ab->listed_count > 0) settings = ab->listed_count;
+    ab->arm_count = settings * (ab->seeds > 0 ? ab->seeds : 1);
     if (ab->arm_count > MAX_ARMS) {
         fprintf(stderr, "nanprobe ablate: %d arms is more than %d\n", ab->arm_count, MAX_ARMS);
         return EXIT_USAGE;
@@ -274,7 +387,7 @@ static int make_arms(ablation *ab)
         char *check[160];
         int n = 0;
         for (int p = 0; p < ab->passthrough_count; p++) check[n++] = ab->passthrough[p];
-        for (int k = 0; k < ab->axis_count; k++) check[n++] = a->options[k];
+        for (int k = 0; k < a->option_count; k++) check[n++] = a->options[k];
         train_cli c;
         train_cli_init(&c);
         error err;
