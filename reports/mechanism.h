@@ -15,6 +15,7 @@ typedef enum mechanism {
     MECHANISM_BATCHNORM,       /* BatchNorm collapse (variance -> 0), cancellation or a tiny count */
     MECHANISM_LOSS_SATURATION, /* logits so far apart that the loss or its gradient overflowed */
     MECHANISM_INJECTED,        /* a fault planted with --inject */
+    MECHANISM_L2_ADAM,         /* L2 outweighs the data gradient under Adam: kernels shrink, relative steps grow */
     MECHANISM_COUNT
 } mechanism;
 

@@ -1,12 +1,21 @@
 /* test_compare.c: known answers for the comparison of ablation arms and
  * the init x L2 x Adam mechanism measurements (issue 23):
  *   - the data/padding tap split of a convolution against brute force;
- *   - the tap measurements against a plain double-precision loop. */
+ *   - the tap measurements against a plain double-precision loop;
+ *   - arms that differ by a planted cause (--inject scale-weights): the
+ *     comparison names the layer, the statistic and the onset;
+ *   - two seeds of one setting (ablate --seeds 2): nothing separates them;
+ *   - the init x L2 grid: the L2/data ratio and the data-tap shrinkage, with
+ *     numbers, and padding-only taps never blamed.
+ * The networks are tiny (ResNet3D-18, width 4, 4x16x16 clips): seconds. */
 #include "test_util.h"
 
 #include <math.h>
 
 #include "kernel_taps.h"
+
+#define TINY "--depth=18", "--width=4", "--clip=4x16x16x3", "--batch=2", "--classes=3", "--train-clips=16", \
+             "--val-clips=4", "--threads=1", "--snapshot-every=0", "--quiet"
 
 /* Brute force: tap (a, b, c) meets data iff some output cell's window puts
  * it on an input cell. */
@@ -114,10 +123,86 @@ static void test_tap_measure(void)
           k.l2_dominant_fraction, dominant / (2.0 * PER_TAP));
 }
 
+static char *read_verdict(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/verdict.txt", dir);
+    return test_read_file(path, NULL);
+}
+
+/* The first numbered line of the verdict ("  1. ..."), or "". */
+static void first_separating(const char *verdict, char *line, size_t size)
+{
+    const char *p = verdict ? strstr(verdict, "  1. ") : NULL;
+    line[0] = '\0';
+    if (!p) return;
+    const char *end = strchr(p, '\n');
+    snprintf(line, size, "%.*s", (int)(end ? end - p : (long)strlen(p)), p);
+}
+
+/* Same seed, same settings; one arm's conv3d_5 kernel is scaled x1000 at
+ * step 10.  Before it the two runs are the same run. */
+static void test_planted_cause(const char *nanprobe, const char *root)
+{
+    char a[4200], b[4200], cmp[4200], da[4300], db[4300], out[8192];
+    snprintf(a, sizeof a, "%s/plain", root);
+    snprintf(b, sizeof b, "%s/planted", root);
+    snprintf(cmp, sizeof cmp, "%s/compare", root);
+    snprintf(da, sizeof da, "--out=%s", a);
+    snprintf(db, sizeof db, "--out=%s", b);
+    int rc1 = test_run_args(nanprobe, out, sizeof out, "train", TINY, "--epochs=3", "--no-report", da, NULL);
+    int rc2 = test_run_args(nanprobe, out, sizeof out, "train", TINY, "--epochs=3", "--no-report", db,
+                            "--inject=scale-weights@layer=conv3d_5,step=10,factor=1000", NULL);
+    CHECK(rc1 == 0 && rc2 == 0, "planted: the two runs trained (%d, %d): %s", rc1, rc2, out);
+    snprintf(da, sizeof da, "%s/run.db", a);
+    snprintf(db, sizeof db, "%s/run.db", b);
+    int rc = test_run_args(nanprobe, out, sizeof out, "compare", da, db, "-o", cmp, NULL);
+    CHECK(rc == 0, "compare exit %d: %s", rc, out);
+    char *verdict = read_verdict(cmp), line[1024];
+    first_separating(verdict, line, sizeof line);
+    CHECK(verdict && strstr(verdict, "No arm failed"), "planted: no arm failed:\n%s", verdict ? verdict : "(none)");
+    CHECK(strstr(line, "of conv3d_5:") != NULL, "planted: the first separating statistic is conv3d_5's:\n%s",
+          verdict ? verdict : "(none)");
+    CHECK(strstr(line, "separated from step 10 on") != NULL, "planted: onset step 10: %s", line);
+    /* The statistic is named with its database name, and the gap is at
+     * least the planted factor (a ratio involving w^2 shows ~1000^2). */
+    const char *gap = strstr(line, ") at step") ? strstr(line, " (x") : NULL;
+    double factor = 0;
+    CHECK(strstr(line, "(kernel") || strstr(line, "(output"), "planted: the statistic's name: %s", line);
+    CHECK(gap && sscanf(gap, " (x%lf", &factor) == 1 && factor >= 500, "planted: gap x%g: %s", factor, line);
+    free(verdict);
+}
+
+/* ablate --seeds 2 of one setting: nothing separates the two seeds. */
+static void test_two_seeds(const char *nanprobe, const char *root)
+{
+    char dir[4200], out_option[4300], out[8192];
+    snprintf(dir, sizeof dir, "%s/seeds", root);
+    snprintf(out_option, sizeof out_option, "--out=%s", dir);
+    int rc = test_run_args(nanprobe, out, sizeof out, "ablate", "--arm=init=he_normal,l2=1e-4", "--seeds=2", TINY,
+                           "--epochs=2", "--no-report", out_option, NULL);
+    CHECK(rc == 0, "ablate --seeds 2: exit %d: %s", rc, out);
+    CHECK(strstr(out, "seed=1") && strstr(out, "seed=2"), "ablate names the seeds of its arms: %s", out);
+    char compare_dir[4300];
+    snprintf(compare_dir, sizeof compare_dir, "%s/compare", dir);
+    char *verdict = read_verdict(compare_dir);
+    CHECK(verdict && strstr(verdict, "nothing separates them beyond seed spread"), "two seeds:\n%s",
+          verdict ? verdict : "(none)");
+    free(verdict);
+}
+
 int main(int argc, char **argv)
 {
-    (void)argc, (void)argv;
+    const char *nanprobe = test_binary(argc, argv);
     test_tap_split_brute_force();
     test_tap_measure();
+    char root[256];
+    if (test_temp_dir(root, sizeof root, "compare") == 0) {
+        test_planted_cause(nanprobe, root);
+        test_two_seeds(nanprobe, root);
+        test_remove_tree(root);
+    } else {
+        CHECK(0, "no temporary directory");
+    }
     return test_finish();
 }
