@@ -28,27 +28,28 @@ typedef struct stat_def {
 
 static const stat_def stat_defs[] = {
     {SERIES_DATA_L2_GRAD_RATIO, 0, 0,
-     "the L2 gradient outweighs the data gradient sooner; under Adam the data taps then shrink and their relative "
-     "step grows"},
+     "the L2 gradient against the data gradient on the data taps: where it exceeds 1, Adam shrinks the data taps "
+     "and their relative step grows"},
     {SERIES_L2_DOMINANT_FRACTION, 0, 0,
-     "more coordinates where 2*lambda*|w| > |g|: Adam drives those linearly toward 0"},
+     "the share of data-tap coordinates where 2*lambda*|w| > |g|: Adam drives those linearly toward 0"},
     {SERIES_DATA_NORM, 1, 0,
-     "the data taps shrink: BatchNorm hides it from the forward pass, but each Adam step turns them further"},
-    {SERIES_DATA_UPDATE_RATIO, 0, 0, "a larger relative step of the data taps: a higher effective learning rate"},
-    {SERIES_DATA_ANGLE, 0, 0, "a larger angular update: the direction BatchNorm sees changes faster"},
+     "how far the data taps shrank: BatchNorm hides it from the forward pass, but a smaller kernel turns further "
+     "with each Adam step"},
+    {SERIES_DATA_UPDATE_RATIO, 0, 0, "the relative step of the data taps: their effective learning rate"},
+    {SERIES_DATA_ANGLE, 0, 0, "the angular update of the data taps: how fast the direction BatchNorm sees turns"},
     {SERIES_BN_MAX_VAR_RATIO, 0, 0,
-     "training batch variance drifts above the moving variance that inference uses: validation normalizes with "
+     "training batch variance against the moving variance inference uses: a gap means validation normalizes with "
      "stale statistics"},
     {SERIES_BN_MIN_VAR_RATIO, 0, 0,
-     "training batch variance drifts below the moving variance that inference uses"},
-    {SERIES_BN_MAX_MEAN_SHIFT, 0, 0,
-     "the batch mean moves away from the moving mean that inference uses"},
-    {SERIES_L2_GRAD_RATIO, 0, 0, "the L2 gradient (all taps) against the data gradient"},
+     "training batch variance against the moving variance inference uses: a gap means validation normalizes with "
+     "stale statistics"},
+    {SERIES_BN_MAX_MEAN_SHIFT, 0, 0, "the batch mean against the moving mean inference uses"},
+    {SERIES_L2_GRAD_RATIO, 0, 0, "the L2 gradient against the data gradient (all taps, padding-only ones included)"},
     {SERIES_KERNEL_NORM, 0, 0, "the kernel's scale"},
     {SERIES_UPDATE_RATIO, 0, 0, "the kernel's relative step"},
-    {SERIES_ACT_ABSMAX, 0, 0, "larger activations: less headroom before overflow"},
-    {SERIES_GRAD_NORM, 0, 0, "larger gradients reaching the layer"},
-    {SERIES_BN_MIN_VARIANCE, 0, 0, "a BatchNorm channel's variance (its collapse divides by ~epsilon)"},
+    {SERIES_ACT_ABSMAX, 0, 0, "the activations' scale: the headroom before overflow"},
+    {SERIES_GRAD_NORM, 0, 0, "the gradient reaching the layer"},
+    {SERIES_BN_MIN_VARIANCE, 0, 0, "a BatchNorm channel's smallest variance (near 0 it divides by ~epsilon)"},
     {SERIES_BN_MAX_MEAN2_OVER_VAR, 0, 0, "BatchNorm mean^2/variance (cancellation risk)"},
     {SERIES_PADDING_NORM, 1, 1,
      "padding-only taps: they only meet 'same' padding, get no data gradient and never touch the forward pass"},
@@ -312,6 +313,17 @@ static void find_against_all(const context *c, const work *w, int f, unsigned ag
                          (above == 0 || below == 0);
 }
 
+/* Whole-kernel statistics that have a data-tap twin: the twin is
+ * compared instead (it leaves out the padding-only taps' collapse, and
+ * says the same where there are none).  The whole kernel's norm stays for
+ * kernels without padding-only taps: its scale is the init's. */
+static int mixes_padding(const rundata *ref, int stat, int layer)
+{
+    series_id s = stat_defs[stat].series;
+    if (s == SERIES_KERNEL_NORM) return rundata_layer_has(ref, SERIES_PADDING_NORM, layer);
+    return (s == SERIES_UPDATE_RATIO || s == SERIES_L2_GRAD_RATIO) && rundata_layer_has(ref, SERIES_DATA_NORM, layer);
+}
+
 /* Of one statistic, the layer that separates earliest (then by the
  * largest gap to the nearest setting), and how many layers separate. */
 static int best_layer(const context *c, const work *w, int f, unsigned against, int stat, finding *best,
@@ -320,6 +332,7 @@ static int best_layer(const context *c, const work *w, int f, unsigned against, 
     int layers = 0, have_partial = 0;
     best->stat = -1;
     for (int l = 0; l < c->ref->layer_count; l++) {
+        if (mixes_padding(c->ref, stat, l)) continue;
         finding x;
         find_against_all(c, w, f, against, stat, l, &x);
         if (x.separated_all) {
@@ -400,8 +413,9 @@ static void write_separating(const context *c, const finding *x, int rank, strbu
     write_value(out, s, x->nearest.f_value);
     strbuf_append(out, " against ");
     write_value(out, s, x->nearest.g_value);
-    strbuf_printf(out, " in %s (x%.3g) at step %d; separated from step %d on, in %d layer%s. Link: %s.\n",
-                  c->groups[x->nearest_group].label, pow(10.0, fabs(x->nearest.gap)), x->nearest.last_step,
+    strbuf_printf(out, " in %s (x%.3g %s) at step %d; separated from step %d on, in %d layer%s. Link: %s.\n",
+                  c->groups[x->nearest_group].label, pow(10.0, fabs(x->nearest.gap)),
+                  x->nearest.gap > 0 ? "higher" : "lower", x->nearest.last_step,
                   x->onset_step, x->layers_separated, x->layers_separated == 1 ? "" : "s", s->link);
 }
 
@@ -434,18 +448,46 @@ static int compare_findings(const void *a, const void *b)
     return fabs(y->nearest.gap) > fabs(x->nearest.gap) ? 1 : fabs(y->nearest.gap) < fabs(x->nearest.gap) ? -1 : 0;
 }
 
-/* The L2 x Adam evidence: the L2/data ratio higher here, and the data taps
- * shrinking more here, both separating. */
-static int l2_adam_evidence(const finding *shown, int n)
+/* The first separating L2/data statistic that is higher here, or NULL. */
+static const finding *l2_ratio_higher(const finding *shown, int n)
 {
-    int ratio_higher = 0, shrinks_more = 0;
     for (int i = 0; i < n; i++) {
         series_id s = stat_defs[shown[i].stat].series;
-        int higher = shown[i].nearest.gap > 0;
-        ratio_higher |= (s == SERIES_DATA_L2_GRAD_RATIO || s == SERIES_L2_DOMINANT_FRACTION) && higher;
-        shrinks_more |= s == SERIES_DATA_NORM && !higher;
+        if ((s == SERIES_DATA_L2_GRAD_RATIO || s == SERIES_L2_DOMINANT_FRACTION) && shown[i].nearest.gap > 0)
+            return &shown[i];
     }
-    return ratio_higher && shrinks_more;
+    return NULL;
+}
+
+static int stat_index(series_id series)
+{
+    for (int i = 0; i < STAT_COUNT; i++)
+        if (stat_defs[i].series == series) return i;
+    return -1;
+}
+
+/* Where the L2/data ratio separates: the shrinkage of that layer's data
+ * taps (and of its padding-only taps, never blamed) here and in the
+ * nearest setting, separated or not.  Returns 1 when the data taps shrink
+ * more here beyond the band: the L2 x Adam mechanism. */
+static int write_shrinkage(const context *c, const work *w, int f, const finding *ratio, strbuf *out)
+{
+    const char *name = c->ref->layers[ratio->layer].name, *other = c->groups[ratio->nearest_group].label;
+    pair_result data, padding;
+    compare_pair(c, w, f, ratio->nearest_group, &stat_defs[stat_index(SERIES_DATA_NORM)], name, &data);
+    if (!data.comparable) return 0;
+    strbuf_printf(out, "  Data-tap shrinkage of %s: x%.3g of its first norm here against x%.3g in %s at step %d (%s",
+                  name, data.f_value, data.g_value, other, data.last_step,
+                  data.separated ? "separated from step " : "within the seed band: not separated");
+    if (data.separated) strbuf_printf(out, "%d on", data.onset_step);
+    strbuf_append(out, ").");
+    compare_pair(c, w, f, ratio->nearest_group, &stat_defs[stat_index(SERIES_PADDING_NORM)], name, &padding);
+    if (padding.comparable)
+        strbuf_printf(out, " Its padding-only taps: x%.3g against x%.3g; not counted: they only meet 'same' padding "
+                           "and never touch the forward pass.",
+                      padding.f_value, padding.g_value);
+    strbuf_append(out, "\n");
+    return data.separated && data.gap < 0;
 }
 
 static void write_mechanism(strbuf *out)
@@ -475,7 +517,9 @@ static int write_setting(const context *c, const work *w, int f, unsigned agains
     strbuf_printf(out, " (beyond %s):\n", c->seeds_measured ? "the spread between seeds" : "an assumed x2 seed spread");
     if (n == 0) strbuf_append(out, "  nothing beyond seed spread.\n");
     for (int i = 0; i < n && i < MAX_SHOWN; i++) write_separating(c, &shown[i], i + 1, out);
-    if (l2_adam_evidence(shown, n) && c->arms[c->groups[f].arms[0]].d->run.l2 > 0) write_mechanism(out);
+    const finding *ratio = l2_ratio_higher(shown, n);
+    if (ratio && write_shrinkage(c, w, f, ratio, out) && c->arms[c->groups[f].arms[0]].d->run.l2 > 0)
+        write_mechanism(out);
     if (np > 0) strbuf_append(out, "What does not separate it:\n");
     for (int i = 0; i < np && i < MAX_NOT_SHOWN + 1; i++)
         if (i < MAX_NOT_SHOWN || stat_defs[partial[i].stat].harmless) write_not_separating(c, f, against, &partial[i], out);
@@ -546,7 +590,7 @@ static void write_seeds_and_confidence(const context *c, int any_failed, int sep
     const char *level = any_failed && c->seeds_measured && separating ? "high"
                         : (any_failed || c->seeds_measured) && separating ? "medium"
                                                                          : "low";
-    strbuf_printf(out, "Confidence: %s (%s; %s; %d of the settings' statistics separate).\n", level,
+    strbuf_printf(out, "Confidence: %s (%s; %s; %d statistics separate a setting).\n", level,
                   any_failed ? "an arm failed" : "no arm failed, so this compares trajectories, not failures",
                   c->seeds_measured ? "seed spread measured" : "one seed per setting", separating);
 }

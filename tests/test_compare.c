@@ -166,7 +166,7 @@ static void test_planted_cause(const char *nanprobe, const char *root)
     CHECK(strstr(line, "separated from step 10 on") != NULL, "planted: onset step 10: %s", line);
     /* The statistic is named with its database name, and the gap is at
      * least the planted factor (a ratio involving w^2 shows ~1000^2). */
-    const char *gap = strstr(line, ") at step") ? strstr(line, " (x") : NULL;
+    const char *gap = strstr(line, ") at step") ? strstr(line, " (x") : NULL; /* " (x5.6e+05 higher) at step" */
     double factor = 0;
     CHECK(strstr(line, "(kernel") || strstr(line, "(output"), "planted: the statistic's name: %s", line);
     CHECK(gap && sscanf(gap, " (x%lf", &factor) == 1 && factor >= 500, "planted: gap x%g: %s", factor, line);
@@ -191,6 +191,61 @@ static void test_two_seeds(const char *nanprobe, const char *root)
     free(verdict);
 }
 
+/* The section of the verdict about one setting (from its header to the
+ * next header or the Seeds line), copied into out. */
+static void setting_section(const char *verdict, const char *setting, char *out, size_t size)
+{
+    char header[256];
+    snprintf(header, sizeof header, "What separates %s ", setting);
+    const char *p = verdict ? strstr(verdict, header) : NULL;
+    out[0] = '\0';
+    if (!p) return;
+    const char *end = strstr(p + 1, "\nWhat separates ");
+    if (!end) end = strstr(p, "\nSeeds:");
+    snprintf(out, size, "%.*s", (int)(end ? end - p : (long)strlen(p)), p);
+}
+
+/* The seed's grid, init x L2, with a strong lambda and lr so that the
+ * mechanism shows within 32 steps of a tiny network: the He+L2 arm is set
+ * apart by the L2/data ratio of its data taps (He starts larger, and the
+ * ratio scales with ||w||^2), with numbers; the data-tap shrinkage of that
+ * layer is given with numbers; padding-only taps are never blamed. */
+static void test_init_l2_grid(const char *nanprobe, const char *root)
+{
+    char dir[4200], out_option[4300], out[8192];
+    snprintf(dir, sizeof dir, "%s/grid", root);
+    snprintf(out_option, sizeof out_option, "--out=%s", dir);
+    int rc = test_run_args(nanprobe, out, sizeof out, "ablate", "--grid=init=he_normal,glorot_uniform",
+                           "--grid=l2=0,1e-2", TINY, "--lr=1e-2", "--epochs=4", "--no-report", out_option, NULL);
+    CHECK(rc == 0, "ablate init x l2: exit %d: %s", rc, out);
+    char compare_dir[4300];
+    snprintf(compare_dir, sizeof compare_dir, "%s/compare", dir);
+    char *verdict = read_verdict(compare_dir);
+    static char section[16384];
+    setting_section(verdict, "init=he_normal l2=0.01 lr=0.01", section, sizeof section);
+    const char *ratio = strstr(section, "(kernel.data_l2_grad_ratio) of ");
+    if (!ratio) ratio = strstr(section, "(kernel.l2_dominant_fraction) of ");
+    CHECK(ratio && strstr(ratio, "higher) at step"), "He+L2: a higher L2/data ratio separates it:\n%s",
+          verdict ? verdict : "(none)");
+    double here = 0, there = 0;
+    const char *shrink = strstr(section, "Data-tap shrinkage of conv3d");
+    CHECK(shrink && sscanf(strstr(shrink, ": x"), ": x%lf of its first norm here against x%lf", &here, &there) == 2 &&
+              here > 0 && there > 0,
+          "He+L2: the data-tap shrinkage with numbers:\n%s", section);
+    /* Padding-only taps: never a numbered (separating) line. */
+    int blamed = 0;
+    for (const char *p = verdict; p && (p = strstr(p, "\n  ")) != NULL; p++)
+        if (p[3] >= '1' && p[3] <= '9' && p[4] == '.') {
+            const char *end = strchr(p + 1, '\n');
+            const char *pad = strstr(p, "padding_norm");
+            blamed |= pad && (!end || pad < end);
+        }
+    CHECK(!blamed, "padding-only taps are blamed:\n%s", verdict ? verdict : "(none)");
+    CHECK(!strstr(section, "Mechanism:") || (strstr(section, "shrinkage of") && strstr(section, "separated from step")),
+          "the mechanism is named only with the shrinkage separated:\n%s", section);
+    free(verdict);
+}
+
 int main(int argc, char **argv)
 {
     const char *nanprobe = test_binary(argc, argv);
@@ -200,6 +255,7 @@ int main(int argc, char **argv)
     if (test_temp_dir(root, sizeof root, "compare") == 0) {
         test_planted_cause(nanprobe, root);
         test_two_seeds(nanprobe, root);
+        test_init_l2_grid(nanprobe, root);
         test_remove_tree(root);
     } else {
         CHECK(0, "no temporary directory");
