@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "conv3d.h"
+#include "tap_sums.h"
 
 /* Largest kernel (7x7x7, the stem) the split handles. */
 #define KERNEL_TAPS_MAX 343
@@ -36,13 +37,8 @@ typedef struct kernel_tap_metrics {
     double l2_dominant_fraction; /* data-tap coordinates with |2 lambda w_i| > |g_i| */
 } kernel_tap_metrics;
 
-/* The Adam state after the update of step t: w (new values), g (the data
- * gradient), m and v, for `taps` blocks of per_tap values.  The step each
- * weight took, alpha*m/(sqrt(v)+eps), is recomputed from m and v (as
- * adam.h computes it), so w before the update is w + step: no copy of the
- * old weights is kept.  tap_is_data NULL: every tap meets data (Dense). */
-void kernel_taps_measure(const float *w, const float *g, const float *m, const float *v, size_t taps,
-                         size_t per_tap, const unsigned char *tap_is_data, float alpha, float epsilon,
-                         float twice_lambda, kernel_tap_metrics *out);
+/* The measurements from the sums the fused Adam pass took (tap_sums.h)
+ * over a kernel of `taps` taps split by sums->is_data. */
+void kernel_taps_finish(const tap_sums *sums, size_t taps, double twice_lambda, kernel_tap_metrics *out);
 
 #endif

@@ -8,28 +8,53 @@
 #include "probe_session.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 static void add(probe_session *ps, int layer_index, probe_mechanism_metric metric, double value)
 {
     step_record_add_metric(ps->current, layer_index, probe_mechanism_names[metric], value);
 }
 
+/* The taps of parameter p's kernel: a Conv3D's from its geometry, a Dense
+ * kernel as one tap of data; 0 for anything else. */
+static size_t kernel_tap_count(const model *m, const parameter *p)
+{
+    const layer *l = &m->layers[p->layer];
+    if (!p->regularized) return 0;
+    if (l->kind == LAYER_DENSE) return 1;
+    if (l->kind != LAYER_CONV3D) return 0;
+    size_t taps = (size_t)l->conv.kernel[0] * (size_t)l->conv.kernel[1] * (size_t)l->conv.kernel[2];
+    return taps <= KERNEL_TAPS_MAX ? taps : 0;
+}
+
+int probe_split_kernel_taps(probe_session *ps, parameter_step_stats *stats, error *err)
+{
+    const model *m = ps->m;
+    if (!stats) return 0;
+    free(ps->tap_masks);
+    ps->tap_masks = calloc((size_t)m->param_count, KERNEL_TAPS_MAX);
+    if (!ps->tap_masks) return error_set(err, "out of memory for the kernels' tap split");
+    for (int i = 0; i < m->param_count; i++) {
+        const parameter *p = &m->params[i];
+        size_t taps = kernel_tap_count(m, p);
+        unsigned char *mask = ps->tap_masks + (size_t)i * KERNEL_TAPS_MAX;
+        stats[i].taps.is_data = NULL;
+        if (taps == 0) continue;
+        if (taps == 1) mask[0] = 1;
+        else kernel_taps_split(&m->layers[p->layer].conv, mask);
+        stats[i].taps.is_data = mask;
+        stats[i].taps.per_tap = p->value.count / taps;
+    }
+    return 0;
+}
+
 void probe_kernel_taps(probe_session *ps, const parameter *p, const parameter_step_stats *s)
 {
-    const layer *l = &ps->m->layers[p->layer];
-    unsigned char tap_is_data[KERNEL_TAPS_MAX];
-    size_t taps = 1;
-    if (l->kind == LAYER_CONV3D) {
-        taps = (size_t)l->conv.kernel[0] * (size_t)l->conv.kernel[1] * (size_t)l->conv.kernel[2];
-        if (kernel_taps_split(&l->conv, tap_is_data) < 0) return;
-    } else if (l->kind != LAYER_DENSE) {
-        return;
-    }
+    size_t taps = kernel_tap_count(ps->m, p);
+    if (taps == 0 || !s->taps.is_data) return;
     const double lambda = ps->config.l2;
     kernel_tap_metrics k;
-    kernel_taps_measure(p->value.data, p->gradient, p->adam_m, p->adam_v, taps, p->value.count / taps,
-                        l->kind == LAYER_CONV3D ? tap_is_data : NULL, s->step_size, ps->config.adam_epsilon > 0 ? ps->config.adam_epsilon : ADAM_KERAS_DEFAULTS.epsilon,
-                        2.0f * (float)lambda, &k);
+    kernel_taps_finish(&s->taps, taps, 2.0 * lambda, &k);
     add(ps, p->layer, PROBE_MECH_DATA_NORM, sqrt(k.data_sum_squares));
     add(ps, p->layer, PROBE_MECH_DATA_L2_PENALTY, lambda * k.data_sum_squares);
     if (k.padding_taps > 0) {

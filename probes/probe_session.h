@@ -33,6 +33,7 @@ struct probe_session {
     char *value_ok;    /* per parameter: its value, carried across steps */
     char *moments_ok;  /* per parameter: Adam m and v, carried across steps */
     int *consumers;    /* per layer, up to 4 consuming layers (-1 = none) */
+    unsigned char *tap_masks; /* per parameter, KERNEL_TAPS_MAX: its data taps (probe_mechanism.c) */
     int forward_all_ok, loss_ok;
     sentinel sentinel;
 

@@ -401,7 +401,7 @@ static void print_usage(FILE *out)
             "  report    write the NaN (or health) report of a run: verdict, figures, rules\n"
             "  replay    run a step of a run again in float32 and float64: reproducible? float32's fault?\n"
             "  compare   compare runs side by side (ablation arms)\n"
-            "  ablate    train every arm of a grid (e.g. init x l2), then compare them\n"
+            "  ablate    train every arm of a grid (--grid) or a list (--arm), then compare them\n"
             "  data      list a video dataset and write a contact sheet of its clips\n"
             "  summary   print the network like Keras' model.summary()\n"
             "  schema    print the SQL schema of run.db\n"
