@@ -15,6 +15,7 @@
 #define MIN_TAIL 3          /* probed steps from the onset on, at least */
 #define ASSUMED_BAND 0.30103 /* log10(2): the band when no setting has two seeds */
 #define FLOOR_BAND 0.041393 /* log10(1.1): no gap below 10 % counts, however alike the seeds */
+#define MAX_COMPARED 1000   /* probed steps compared per trajectory, at most about */
 
 /* The statistics compared: a series, as it is or relative to the arm's
  * first probed value (a shrinkage, free of the init's scale), and what a
@@ -61,6 +62,7 @@ typedef struct arm_view {
     const char *label;
     int group;
     int end_step;        /* steps compared: < end_step (the first NaN's step, or past the last) */
+    double *first;       /* [series * layer_count + layer]: the first probed value (relative statistics) */
     char failure[320];   /* "" when the arm stayed finite */
 } arm_view;
 
@@ -159,8 +161,11 @@ static void make_groups(context *c)
 
 /* ------------------------------------------------------ the trajectories */
 
-static int layer_in(const rundata *d, const char *name)
+/* The layer called `name` in d; arms of one architecture have it at the
+ * reference's index (hint), so that is tried first. */
+static int layer_in(const rundata *d, int hint, const char *name)
 {
+    if (hint >= 0 && hint < d->layer_count && strcmp(d->layers[hint].name, name) == 0) return hint;
     for (int l = 0; l < d->layer_count; l++)
         if (strcmp(d->layers[l].name, name) == 0) return l;
     return -1;
@@ -188,24 +193,41 @@ static double arm_log(const arm_view *a, const stat_def *s, int layer, int step)
     double v = rundata_value(d, s->series, p, layer);
     if (!(v > 0) || !isfinite(v)) return NAN;
     if (s->relative) {
-        double first = NAN;
-        for (int q = 0; q < d->probe_count && !(first > 0); q++) first = rundata_value(d, s->series, q, layer);
+        double first = a->first[(size_t)s->series * (size_t)d->layer_count + (size_t)layer];
         if (!(first > 0)) return NAN;
         v /= first;
     }
     return log10(v);
 }
 
+/* The first positive value of every relative statistic of every layer. */
+static int first_values(arm_view *a)
+{
+    const rundata *d = a->d;
+    a->first = malloc(sizeof *a->first * SERIES_COUNT * (size_t)(d->layer_count + 1));
+    if (!a->first) return -1;
+    for (int i = 0; i < STAT_COUNT; i++) {
+        if (!stat_defs[i].relative) continue;
+        for (int l = 0; l < d->layer_count; l++) {
+            double first = NAN;
+            for (int q = 0; q < d->probe_count && !(first > 0); q++) first = rundata_value(d, stat_defs[i].series, q, l);
+            a->first[(size_t)stat_defs[i].series * (size_t)d->layer_count + (size_t)l] = first;
+        }
+    }
+    return 0;
+}
+
 /* Mean, min and max of log10 over a group's seeds at one step; 0 when a
  * seed has no value. */
-static int group_logs(const context *c, const group *g, const stat_def *s, const char *name, int step, double *mean,
+static int group_logs(const context *c, const group *g, const stat_def *s, int layer, int step, double *mean,
                       double *lo, double *hi)
 {
+    const char *name = c->ref->layers[layer].name;
     double sum = 0;
     *lo = INFINITY, *hi = -INFINITY;
     for (int k = 0; k < g->count; k++) {
         const arm_view *a = &c->arms[g->arms[k]];
-        double x = arm_log(a, s, layer_in(a->d, name), step);
+        double x = arm_log(a, s, layer_in(a->d, layer, name), step);
         if (isnan(x)) return 0;
         sum += x;
         *lo = fmin(*lo, x), *hi = fmax(*hi, x);
@@ -237,18 +259,19 @@ typedef struct work {
     double *gap, *f_mean, *g_mean, *spreads;
 } work;
 
-/* Statistic s of layer `name`: setting f against setting g. */
-static void compare_pair(const context *c, const work *w, int f, int g, const stat_def *s, const char *name,
-                         pair_result *r)
+/* Statistic s of layer `layer` (of the reference arm): setting f against setting g. */
+static void compare_pair(const context *c, const work *w, int f, int g, const stat_def *s, int layer, pair_result *r)
 {
     const group *gf = &c->groups[f], *gg = &c->groups[g];
     const rundata *ref = c->arms[gf->arms[0]].d;
     int n = 0, spread_n = 0;
     memset(r, 0, sizeof *r);
-    for (int p = 0; p < ref->probe_count; p++) {
+    /* At most about MAX_COMPARED steps: the onset is then found to within the stride. */
+    const int stride = ref->probe_count / MAX_COMPARED + 1;
+    for (int p = 0; p < ref->probe_count; p += stride) {
         int step = ref->probe_steps[p];
         double fm, flo, fhi, gm, glo, ghi;
-        if (!group_logs(c, gf, s, name, step, &fm, &flo, &fhi) || !group_logs(c, gg, s, name, step, &gm, &glo, &ghi))
+        if (!group_logs(c, gf, s, layer, step, &fm, &flo, &fhi) || !group_logs(c, gg, s, layer, step, &gm, &glo, &ghi))
             continue;
         if (gf->count > 1) w->spreads[spread_n++] = fhi - flo;
         if (gg->count > 1) w->spreads[spread_n++] = ghi - glo;
@@ -291,12 +314,11 @@ static void find_against_all(const context *c, const work *w, int f, unsigned ag
 {
     memset(out, 0, sizeof *out);
     out->stat = stat, out->layer = layer, out->nearest_group = -1;
-    const char *name = c->ref->layers[layer].name;
     int above = 0, below = 0;
     for (int g = 0; g < c->group_count; g++) {
         if (g == f || !(against & (1u << g))) continue;
         pair_result r;
-        compare_pair(c, w, f, g, &stat_defs[stat], name, &r);
+        compare_pair(c, w, f, g, &stat_defs[stat], layer, &r);
         if (!r.comparable) continue;
         out->comparable_count++;
         out->comparable_with |= 1u << g;
@@ -474,14 +496,14 @@ static int write_shrinkage(const context *c, const work *w, int f, const finding
 {
     const char *name = c->ref->layers[ratio->layer].name, *other = c->groups[ratio->nearest_group].label;
     pair_result data, padding;
-    compare_pair(c, w, f, ratio->nearest_group, &stat_defs[stat_index(SERIES_DATA_NORM)], name, &data);
+    compare_pair(c, w, f, ratio->nearest_group, &stat_defs[stat_index(SERIES_DATA_NORM)], ratio->layer, &data);
     if (!data.comparable) return 0;
     strbuf_printf(out, "  Data-tap shrinkage of %s: x%.3g of its first norm here against x%.3g in %s at step %d (%s",
                   name, data.f_value, data.g_value, other, data.last_step,
                   data.separated ? "separated from step " : "within the seed band: not separated");
     if (data.separated) strbuf_printf(out, "%d on", data.onset_step);
     strbuf_append(out, ").");
-    compare_pair(c, w, f, ratio->nearest_group, &stat_defs[stat_index(SERIES_PADDING_NORM)], name, &padding);
+    compare_pair(c, w, f, ratio->nearest_group, &stat_defs[stat_index(SERIES_PADDING_NORM)], ratio->layer, &padding);
     if (padding.comparable)
         strbuf_printf(out, " Its padding-only taps: x%.3g against x%.3g; not counted: they only meet 'same' padding "
                            "and never touch the forward pass.",
@@ -554,8 +576,7 @@ static void write_one_setting(const context *c, const work *w, strbuf *out)
             int n = 0;
             for (int p = 0; p < c->ref->probe_count; p++) {
                 double m, lo, hi;
-                if (group_logs(c, &c->groups[0], &stat_defs[stat], c->ref->layers[l].name, c->ref->probe_steps[p], &m,
-                               &lo, &hi))
+                if (group_logs(c, &c->groups[0], &stat_defs[stat], l, c->ref->probe_steps[p], &m, &lo, &hi))
                     w->spreads[n++] = hi - lo;
             }
             double band = n ? noise_band(w->spreads, n, 1) : 0;
@@ -638,6 +659,7 @@ int separation_verdict(const rundata *const *runs, const char *const *labels, in
     if (count < 1 || count > MAX_ARMS) return error_set(err, "the comparison takes 1 to %d runs, got %d", MAX_ARMS, count);
     context *c = calloc(1, sizeof *c);
     if (!c) return error_set(err, "out of memory");
+    int rc = 0;
     c->arm_count = count;
     c->ref = runs[0];
     int any_failed = 0;
@@ -645,11 +667,12 @@ int separation_verdict(const rundata *const *runs, const char *const *labels, in
         c->arms[i].d = runs[i];
         c->arms[i].label = labels[i];
         describe_failure(&c->arms[i]);
+        if (first_values(&c->arms[i])) rc = -1;
         any_failed |= c->arms[i].failure[0] != '\0';
     }
     make_groups(c);
     work w;
-    int rc = work_alloc(c, &w);
+    if (work_alloc(c, &w)) rc = -1;
     if (rc == 0) {
         write_failures(c, out);
         int separating = 0;
@@ -659,6 +682,7 @@ int separation_verdict(const rundata *const *runs, const char *const *labels, in
         if (out->failed) rc = -1;
     }
     work_free(&w);
+    for (int i = 0; i < count; i++) free(c->arms[i].first);
     free(c);
     return rc ? error_set(err, "out of memory composing the comparison verdict") : 0;
 }

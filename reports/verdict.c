@@ -1,6 +1,8 @@
 /* verdict.c: composing the plain-text verdict (see verdict.h). */
 #include "verdict.h"
 
+#include "l2_adam.h"
+
 #include "cause_text.h"
 #include "replay_text.h"
 
@@ -232,6 +234,7 @@ void verdict_compose_traced(const rundata *d, const cause_trace *trace, const pr
         /* a NaN that does not recur is not the model's: said before any cause */
         replay_text_first(d, out);
         if (trace && trace->klass != MECHANISM_NONE) cause_text_compose(d, trace, out);
+        l2_adam_evidence(d, nan->step, out); /* issue 23: the L2 x Adam run-up, when it is there */
         replay_text_precision(d, out);
         append_nan_origin(d, nan, trace, out);
         append_precursors(d, ranking, nan->step, 1, out);

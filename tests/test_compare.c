@@ -6,7 +6,8 @@
  *     comparison names the layer, the statistic and the onset;
  *   - two seeds of one setting (ablate --seeds 2): nothing separates them;
  *   - the init x L2 grid: the L2/data ratio and the data-tap shrinkage, with
- *     numbers, and padding-only taps never blamed.
+ *     numbers, and padding-only taps never blamed;
+ *   - a failing run with the L2 x Adam run-up: its verdict says so.
  * The networks are tiny (ResNet3D-18, width 4, 4x16x16 clips): seconds. */
 #include "test_util.h"
 
@@ -252,6 +253,28 @@ static void test_init_l2_grid(const char *nanprobe, const char *root)
     free(verdict);
 }
 
+/* A failing run whose data taps L2 drove down (lambda 1, lr 1e-2: Adam
+ * moves every coordinate ~lr toward 0, far past He's ~0.14), with a NaN
+ * planted at step 20: its verdict carries the L2 x Adam line. */
+static void test_failing_run_evidence(const char *nanprobe, const char *root)
+{
+    char dir[4200], out_option[4300], out[8192], path[4300];
+    snprintf(dir, sizeof dir, "%s/l2run", root);
+    snprintf(out_option, sizeof out_option, "--out=%s", dir);
+    int rc = test_run_args(nanprobe, out, sizeof out, "train", TINY, "--l2=1", "--lr=1e-2", "--epochs=3", out_option,
+                           "--inject=inf-forward@layer=conv3d_5,step=20", NULL);
+    CHECK(rc == 3, "the planted NaN stops the run (exit %d): %s", rc, out);
+    snprintf(path, sizeof path, "%s/report/verdict.txt", dir);
+    char *verdict = test_read_file(path, NULL);
+    const char *line = verdict ? strstr(verdict, "L2 x Adam: the data taps of ") : NULL;
+    double shrunk = 0, share = 0;
+    CHECK(line && sscanf(strstr(line, "to x"), "to x%lf", &shrunk) == 1 && shrunk <= 0.5 &&
+              sscanf(strstr(line, "> |g| on "), "> |g| on %lf", &share) == 1 && share >= 50,
+          "the L2 x Adam evidence with its numbers:\n%s", verdict ? verdict : "(none)");
+    CHECK(line && strstr(line, "Fix: use decoupled weight decay (AdamW)"), "the fix: %s", line ? line : "(none)");
+    free(verdict);
+}
+
 int main(int argc, char **argv)
 {
     const char *nanprobe = test_binary(argc, argv);
@@ -262,6 +285,7 @@ int main(int argc, char **argv)
         test_planted_cause(nanprobe, root);
         test_two_seeds(nanprobe, root);
         test_init_l2_grid(nanprobe, root);
+        test_failing_run_evidence(nanprobe, root);
         test_remove_tree(root);
     } else {
         CHECK(0, "no temporary directory");

@@ -325,8 +325,12 @@ static void arm_settings(const ablation *ab, int setting, arm *a)
 {
     if (ab->listed_count > 0) {
         const grid_axis *listed = &ab->listed[setting];
-        for (int k = 0; k < listed->count; k++)
-            snprintf(a->options[k], sizeof a->options[k], "%s", listed->values[k]);
+        for (int k = 0; k < listed->count; k++) {
+            /* Through a copy, as below: a lies inside *ab. */
+            char value[sizeof listed->values[0]];
+            memcpy(value, listed->values[k], sizeof value);
+            snprintf(a->options[k], sizeof a->options[k], "%s", value);
+        }
         a->option_count = listed->count;
         return;
     }
