@@ -9,19 +9,6 @@
 #define DOMINATED 0.5 /* on >= half of their coordinates, |2 lambda w| > |g| */
 #define RECENT 0.1    /* the last 10 % of the probes before the end (at least one) */
 
-/* The first finite value of series s for layer l before probe `end` (*step: its step). */
-static double first_value(const rundata *d, series_id s, int l, int end, int *step)
-{
-    for (int p = 0; p < end; p++) {
-        double v = rundata_value(d, s, p, l);
-        if (isfinite(v)) {
-            *step = d->probe_steps[p];
-            return v;
-        }
-    }
-    return NAN;
-}
-
 /* The mean of series s for layer l over probes [begin, end). */
 static double mean_value(const rundata *d, series_id s, int l, int begin, int end)
 {
@@ -44,7 +31,7 @@ void l2_adam_evidence(const rundata *d, int end_step, strbuf *out)
     int worst = -1, step = 0;
     double worst_ratio = SHRUNK, dominated = NAN;
     for (int l = 0; l < d->layer_count; l++) {
-        double first = first_value(d, SERIES_DATA_NORM, l, end, &step);
+        double first = rundata_first_value(d, SERIES_DATA_NORM, l, end, &step);
         double ratio = mean_value(d, SERIES_DATA_NORM, l, begin, end) / first;
         double share = mean_value(d, SERIES_L2_DOMINANT_FRACTION, l, begin, end);
         if (!(first > 0) || !(ratio <= worst_ratio) || !(share >= DOMINATED)) continue;
@@ -52,7 +39,7 @@ void l2_adam_evidence(const rundata *d, int end_step, strbuf *out)
     }
     if (worst < 0) return;
     const mechanism_def *m = &mechanism_defs[MECHANISM_L2_ADAM];
-    double u0 = first_value(d, SERIES_DATA_UPDATE_RATIO, worst, end, &step);
+    double u0 = rundata_first_value(d, SERIES_DATA_UPDATE_RATIO, worst, end, &step);
     double u1 = mean_value(d, SERIES_DATA_UPDATE_RATIO, worst, begin, end);
     strbuf_printf(out,
                   "L2 x Adam: the data taps of %s shrank to x%.3g of their first probed norm by step %d, with "

@@ -375,19 +375,6 @@ static void rule_softmax(const rundata *d, const window *w, double *scratch, rul
 /* ---- weight_norm_collapse (issue 23): data taps against their first
  * probed norm, padding-only taps reported apart. */
 
-/* The first finite value of series s for layer l before probe `end`; *step its step. */
-static double first_value(const rundata *d, series_id s, int l, int end, int *step)
-{
-    for (int p = 0; p < end; p++) {
-        double v = rundata_value(d, s, p, l);
-        if (isfinite(v)) {
-            *step = d->probe_steps[p];
-            return v;
-        }
-    }
-    return NAN;
-}
-
 /* The padding-only taps: how many kernels' padding taps fell to <= 1/2,
  * the smallest ratio, and their share of the L2 penalty now and at first. */
 static void padding_collapse_text(const rundata *d, const window *w, double *scratch, char *text, size_t size)
@@ -397,7 +384,7 @@ static void padding_collapse_text(const rundata *d, const window *w, double *scr
     int kernels = 0, collapsed = 0, step = 0;
     double smallest = INFINITY, pad_now = 0, all_now = 0, pad_first = 0, all_first = 0;
     for (int l = 0; l < d->layer_count; l++) {
-        double first = first_value(d, SERIES_PADDING_NORM, l, w->end, &step);
+        double first = rundata_first_value(d, SERIES_PADDING_NORM, l, w->end, &step);
         double recent = window_median(d, SERIES_PADDING_NORM, l, w->recent_begin, w->end, scratch);
         if (!(first > 0) || !isfinite(recent)) continue;
         kernels++;
@@ -405,8 +392,8 @@ static void padding_collapse_text(const rundata *d, const window *w, double *scr
         smallest = fmin(smallest, recent / first);
     }
     for (int l = 0; l < d->layer_count && d->series[SERIES_DATA_L2_PENALTY]; l++) {
-        double pf = first_value(d, SERIES_PADDING_L2_PENALTY, l, w->end, &step);
-        double df = first_value(d, SERIES_DATA_L2_PENALTY, l, w->end, &step);
+        double pf = rundata_first_value(d, SERIES_PADDING_L2_PENALTY, l, w->end, &step);
+        double df = rundata_first_value(d, SERIES_DATA_L2_PENALTY, l, w->end, &step);
         double pr = window_median(d, SERIES_PADDING_L2_PENALTY, l, w->recent_begin, w->end, scratch);
         double dr = window_median(d, SERIES_DATA_L2_PENALTY, l, w->recent_begin, w->end, scratch);
         if (isfinite(df) && isfinite(dr)) all_first += df, all_now += dr;
@@ -435,7 +422,7 @@ static void rule_norm_collapse(const rundata *d, const window *w, double *scratc
     int worst_l = -1, shrunk = 0, bn_fed_shrunk = 0, kernels = 0, first_step = 0;
     for (int l = 0; l < d->layer_count; l++) {
         int step = 0;
-        double first = first_value(d, norm, l, w->end, &step);
+        double first = rundata_first_value(d, norm, l, w->end, &step);
         double recent = window_median(d, norm, l, w->recent_begin, w->end, scratch);
         if (!(first > 0) || !isfinite(recent)) continue;
         kernels++;
@@ -453,7 +440,7 @@ static void rule_norm_collapse(const rundata *d, const window *w, double *scratc
     rule_level level = worst <= 0.25 ? RULE_FAIL : worst <= 0.5 ? RULE_WARN : RULE_PASS;
     char ratio_text[160] = "", padding_text[512] = "";
     int step = 0;
-    double u0 = d->series[ratio_series] ? first_value(d, ratio_series, worst_l, w->end, &step) : NAN;
+    double u0 = d->series[ratio_series] ? rundata_first_value(d, ratio_series, worst_l, w->end, &step) : NAN;
     double u1 = d->series[ratio_series] ? window_median(d, ratio_series, worst_l, w->recent_begin, w->end, scratch)
                                         : NAN;
     if (isfinite(u0) && isfinite(u1))

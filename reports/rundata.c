@@ -1018,3 +1018,15 @@ int rundata_layer_has(const rundata *d, series_id s, int layer)
         if (!isnan(d->series[s][(size_t)p * (size_t)d->layer_count + (size_t)layer])) return 1;
     return 0;
 }
+
+double rundata_first_value(const rundata *d, series_id s, int layer, int end, int *step)
+{
+    for (int p = 0; p < end && p < d->probe_count; p++) {
+        double v = rundata_value(d, s, p, layer);
+        if (isfinite(v)) {
+            if (step) *step = d->probe_steps[p];
+            return v;
+        }
+    }
+    return NAN;
+}

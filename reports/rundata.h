@@ -164,6 +164,9 @@ int rundata_layer_index(const rundata *d, int layer_id);
 const step_info *rundata_step(const rundata *d, int step);
 /* The first 'nan' event (lowest event_id), or NULL. */
 const event_info *rundata_first_nan(const rundata *d);
+/* The first finite value of series s for layer l over probes [0, end)
+ * (NaN when there is none); *step, if not NULL, gets its step. */
+double rundata_first_value(const rundata *d, series_id s, int layer, int end, int *step);
 /* Does layer l have any value of series s? */
 int rundata_layer_has(const rundata *d, series_id s, int layer);
 

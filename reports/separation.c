@@ -200,7 +200,7 @@ static double arm_log(const arm_view *a, const stat_def *s, int layer, int step)
     return log10(v);
 }
 
-/* The first positive value of every relative statistic of every layer. */
+/* The first value of every relative statistic of every layer. */
 static int first_values(arm_view *a)
 {
     const rundata *d = a->d;
@@ -209,9 +209,8 @@ static int first_values(arm_view *a)
     for (int i = 0; i < STAT_COUNT; i++) {
         if (!stat_defs[i].relative) continue;
         for (int l = 0; l < d->layer_count; l++) {
-            double first = NAN;
-            for (int q = 0; q < d->probe_count && !(first > 0); q++) first = rundata_value(d, stat_defs[i].series, q, l);
-            a->first[(size_t)stat_defs[i].series * (size_t)d->layer_count + (size_t)l] = first;
+            a->first[(size_t)stat_defs[i].series * (size_t)d->layer_count + (size_t)l] =
+                rundata_first_value(d, stat_defs[i].series, l, d->probe_count, NULL);
         }
     }
     return 0;
