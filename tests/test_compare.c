@@ -273,6 +273,19 @@ static void test_failing_run_evidence(const char *nanprobe, const char *root)
           "the L2 x Adam evidence with its numbers:\n%s", verdict ? verdict : "(none)");
     CHECK(line && strstr(line, "Fix: use decoupled weight decay (AdamW)"), "the fix: %s", line ? line : "(none)");
     free(verdict);
+
+    /* Against the healthy run of the planted-cause test: which arm failed, when, in which pass. */
+    char healthy[4300], failing[4300], cmp[4300];
+    snprintf(healthy, sizeof healthy, "%s/plain/run.db", root);
+    snprintf(failing, sizeof failing, "%s/run.db", dir);
+    snprintf(cmp, sizeof cmp, "%s/compare-failing", root);
+    rc = test_run_args(nanprobe, out, sizeof out, "compare", healthy, failing, "-o", cmp, NULL);
+    verdict = read_verdict(cmp);
+    CHECK(rc == 0 && verdict && strstr(verdict, "Failed: arm 2 (") &&
+              strstr(verdict, "training +inf at step 20 (epoch 3), output of conv3d_5 (forward pass)") &&
+              strstr(verdict, "Healthy: arm 1 ("),
+          "the failing arm, its step and pass (exit %d):\n%s", rc, verdict ? verdict : out);
+    free(verdict);
 }
 
 int main(int argc, char **argv)
