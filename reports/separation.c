@@ -380,21 +380,38 @@ static void stat_name(int stat, char *out, size_t size)
              series_defs[s->series].source);
 }
 
-/* A setting's value of one key, as text ("he_normal", "0.0001"). */
-static int setting_value(const run_info *r, int key, char *out, size_t size)
+/* The settings an effect can be put down to. */
+typedef enum setting_key {
+    SETTING_INIT, SETTING_L2, SETTING_LR, SETTING_DEPTH, SETTING_WIDTH, SETTING_BATCH, SETTING_NORMALIZE,
+    SETTING_COUNT
+} setting_key;
+static const char *const setting_effects[] = {
+    [SETTING_INIT] = "an init effect", [SETTING_L2] = "an l2 effect", [SETTING_LR] = "an lr effect",
+    [SETTING_DEPTH] = "a depth effect", [SETTING_WIDTH] = "a width effect", [SETTING_BATCH] = "a batch effect",
+    [SETTING_NORMALIZE] = "a normalize effect",
+};
+static const char *const setting_names[] = {
+    [SETTING_INIT] = "init", [SETTING_L2] = "l2", [SETTING_LR] = "lr", [SETTING_DEPTH] = "depth",
+    [SETTING_WIDTH] = "width", [SETTING_BATCH] = "batch", [SETTING_NORMALIZE] = "normalize",
+};
+_Static_assert(sizeof setting_effects / sizeof setting_effects[0] == SETTING_COUNT &&
+                   sizeof setting_names / sizeof setting_names[0] == SETTING_COUNT,
+               "one effect and one name per setting_key");
+
+/* A setting's value, as text ("he_normal", "0.0001"). */
+static void setting_value(const run_info *r, setting_key key, char *out, size_t size)
 {
     switch (key) {
-    case 0: snprintf(out, size, "%s", r->init); return 1;
-    case 1: snprintf(out, size, "%g", r->l2); return 1;
-    case 2: snprintf(out, size, "%g", r->lr); return 1;
-    case 3: snprintf(out, size, "%d", r->depth); return 1;
-    case 4: snprintf(out, size, "%d", r->width); return 1;
-    case 5: snprintf(out, size, "%d", r->batch); return 1;
-    case 6: snprintf(out, size, "%s", r->normalize); return 1;
+    case SETTING_INIT: snprintf(out, size, "%s", r->init); break;
+    case SETTING_L2: snprintf(out, size, "%g", r->l2); break;
+    case SETTING_LR: snprintf(out, size, "%g", r->lr); break;
+    case SETTING_DEPTH: snprintf(out, size, "%d", r->depth); break;
+    case SETTING_WIDTH: snprintf(out, size, "%d", r->width); break;
+    case SETTING_BATCH: snprintf(out, size, "%d", r->batch); break;
+    case SETTING_NORMALIZE: snprintf(out, size, "%s", r->normalize); break;
+    case SETTING_COUNT: out[0] = '\0'; break;
     }
-    return 0;
 }
-static const char *const setting_keys[] = {"init", "l2", "lr", "depth", "width", "batch", "normalize"};
 
 /* The one setting f shares with every setting it is not separated from
  * and with none it is separated from: "an init effect". */
@@ -403,7 +420,8 @@ static void explain(const context *c, int f, unsigned against, const finding *x,
     const run_info *rf = &c->arms[c->groups[f].arms[0]].d->run;
     snprintf(out, size, "not explained by one setting");
     char vf[64], vg[64];
-    for (int key = 0; setting_value(rf, key, vf, sizeof vf); key++) {
+    for (setting_key key = 0; key < SETTING_COUNT; key++) {
+        setting_value(rf, key, vf, sizeof vf);
         int explains = 1;
         for (int g = 0; g < c->group_count && explains; g++) {
             if (g == f || !(against & x->comparable_with & (1u << g))) continue;
@@ -412,8 +430,8 @@ static void explain(const context *c, int f, unsigned against, const finding *x,
             explains = same != separated;
         }
         if (explains) {
-            snprintf(out, size, "it follows %s=%s, shared with the arms it does not separate from: an %s effect",
-                     setting_keys[key], vf, setting_keys[key]);
+            snprintf(out, size, "it follows %s=%s, shared with the arms it does not separate from: %s",
+                     setting_names[key], vf, setting_effects[key]);
             return;
         }
     }

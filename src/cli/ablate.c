@@ -220,16 +220,30 @@ static int parse_arm_option(ablation *ab, const char *value)
     return ABLATE_CONTINUE;
 }
 
-/* --seeds N: an integer in [1, 64]. */
-static int parse_seeds_option(ablation *ab, const char *value)
+/* --jobs N, --seeds N: an integer in [1, 64]. */
+static int parse_count(const char *value, const char *option, int *count)
 {
     char *end;
     long v = value ? strtol(value, &end, 10) : 0;
     if (!value || *end || v < 1 || v > 64) {
-        fprintf(stderr, "nanprobe ablate: --seeds expects an integer in [1, 64], got '%s'\n", value ? value : "");
+        fprintf(stderr, "nanprobe ablate: %s expects an integer in [1, 64], got '%s'\n", option, value ? value : "");
         return EXIT_USAGE;
     }
-    ab->seeds = (int)v;
+    *count = (int)v;
+    return ABLATE_CONTINUE;
+}
+
+/* --seed S: kept here, since with --seeds each arm gets its own from S on;
+ * passed on as it is otherwise. */
+static int parse_seed_option(ablation *ab, const char *value)
+{
+    char *end;
+    ab->base_seed = strtoll(value, &end, 10);
+    if (*end || ab->base_seed < 0) {
+        fprintf(stderr, "nanprobe ablate: --seed expects a non-negative integer, got '%s'\n", value);
+        return EXIT_USAGE;
+    }
+    ab->seed_given = 1;
     return ABLATE_CONTINUE;
 }
 
@@ -261,26 +275,11 @@ static int parse_grid(ablation *ab, int argc, char **argv)
             int rc = parse_arm_option(ab, value);
             if (rc != ABLATE_CONTINUE) return rc;
         } else if (own_option(argc, argv, &i, "--seeds", &value)) {
-            int rc = parse_seeds_option(ab, value);
-            if (rc != ABLATE_CONTINUE) return rc;
+            if (parse_count(value, "--seeds", &ab->seeds) != ABLATE_CONTINUE) return EXIT_USAGE;
         } else if (own_option(argc, argv, &i, "--seed", &value) && value) {
-            /* Kept here: with --seeds each arm gets its own, from this one on. */
-            char *end;
-            ab->base_seed = strtoll(value, &end, 10);
-            if (*end || ab->base_seed < 0) {
-                fprintf(stderr, "nanprobe ablate: --seed expects a non-negative integer, got '%s'\n", value);
-                return EXIT_USAGE;
-            }
-            ab->seed_given = 1;
+            if (parse_seed_option(ab, value) != ABLATE_CONTINUE) return EXIT_USAGE;
         } else if (own_option(argc, argv, &i, "--jobs", &value)) {
-            char *end;
-            long v = value ? strtol(value, &end, 10) : 0;
-            if (!value || *end || v < 1 || v > 64) {
-                fprintf(stderr, "nanprobe ablate: --jobs expects an integer in [1, 64], got '%s'\n",
-                        value ? value : "");
-                return EXIT_USAGE;
-            }
-            ab->jobs = (int)v;
+            if (parse_count(value, "--jobs", &ab->jobs) != ABLATE_CONTINUE) return EXIT_USAGE;
         } else if (own_option(argc, argv, &i, "--out", &value)) {
             ab->out = value;
         } else if (strcmp(a, "--resume") == 0 || strncmp(a, "--resume=", 9) == 0) {
