@@ -364,6 +364,7 @@ void probe_close(probe_session *ps)
     free(ps->gradient_ok);
     free(ps->value_ok);
     free(ps->moments_ok);
+    free(ps->tap_masks);
     free(ps->consumers);
     free(ps);
 }

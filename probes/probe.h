@@ -44,6 +44,12 @@ void probe_loss(probe_session *ps, double data_loss, const int *labels);
 /* After the optimizer: parameter statistics (one per model parameter, or
  * NULL when statistics are off) and their checks. */
 void probe_after_update(probe_session *ps, const parameter_step_stats *stats, long t);
+/* Tells the fused Adam pass which taps of each kernel meet data and which
+ * only meet 'same' padding (stats[i].taps), so that the mechanism metrics
+ * need no pass of their own.  Once, after probe_open, with the array that
+ * probe_after_update will get.  Returns -1 only when out of memory. */
+int probe_split_kernel_taps(probe_session *ps, parameter_step_stats *stats, error *err);
+
 /* Writes the step (its statistics now, later from the ring, or not at all)
  * in one transaction.  row->probed is filled in here. */
 int probe_step_end(probe_session *ps, step_row *row, error *err);

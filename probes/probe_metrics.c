@@ -59,6 +59,7 @@ void probe_batchnorm(probe_session *ps, int layer_index, int inputs_ok)
                            max_gain);
     step_record_add_metric(ps->current, layer_index, probe_metric_names[PROBE_METRIC_BN_COUNT],
                            (double)(l->output.count / (size_t)channels));
+    probe_batchnorm_gap(ps, layer_index);
 }
 
 /* How saturated the output is: the largest predicted probability. */
@@ -110,5 +111,6 @@ void probe_parameter_metrics(probe_session *ps, const parameter *p, const parame
         step_record_add_metric(r, owner, probe_metric_names[PROBE_METRIC_L2_GRAD_NORM], l2_norm);
         step_record_add_metric(r, owner, probe_metric_names[PROBE_METRIC_L2_GRAD_RATIO],
                                data_norm > 0 ? l2_norm / data_norm : NAN);
+        probe_kernel_taps(ps, p, s);
     }
 }

@@ -85,4 +85,38 @@ typedef enum probe_metric {
 #define PROBE_NAME_L2_GRAD_RATIO PROBE_ROLE_KERNEL ".l2_grad_ratio"
 extern const char *const probe_metric_names[PROBE_METRIC_COUNT];
 
+/* ---- The init x L2 x Adam mechanism metrics (layer_metrics; probes/
+ * probe_mechanism.c, issue 23).  Kernels: split into the taps that meet
+ * data and the taps that only meet 'same' padding (probes/kernel_taps.h);
+ * padding_* only for kernels that have such taps.  BatchNorm: per channel
+ * training batch statistics against the moving statistics (after this
+ * step's update), summarized over the layer's channels. */
+typedef enum probe_mechanism_metric {
+    PROBE_MECH_DATA_NORM,             /* ||w|| over data taps, after the update */
+    PROBE_MECH_PADDING_NORM,          /* ||w|| over padding-only taps */
+    PROBE_MECH_DATA_L2_PENALTY,       /* lambda ||w_data||^2 */
+    PROBE_MECH_PADDING_L2_PENALTY,    /* lambda ||w_padding||^2 */
+    PROBE_MECH_DATA_UPDATE_RATIO,     /* ||dw|| / ||w before|| over data taps */
+    PROBE_MECH_DATA_ANGLE,            /* radians between w before and after (data taps) */
+    PROBE_MECH_DATA_L2_GRAD_RATIO,    /* ||2 lambda w|| / ||g|| over data taps */
+    PROBE_MECH_L2_DOMINANT_FRACTION,  /* data-tap coordinates with |2 lambda w_i| > |g_i| */
+    PROBE_MECH_BN_MAX_VAR_RATIO,      /* max over channels of batch_var / moving_var */
+    PROBE_MECH_BN_MIN_VAR_RATIO,      /* min over channels of batch_var / moving_var */
+    PROBE_MECH_BN_MAX_MEAN_SHIFT,     /* max over channels of (batch_mean - moving_mean)^2 / moving_var */
+    PROBE_MECH_COUNT
+} probe_mechanism_metric;
+#define PROBE_NAME_DATA_NORM PROBE_ROLE_KERNEL ".data_norm"
+#define PROBE_NAME_PADDING_NORM PROBE_ROLE_KERNEL ".padding_norm"
+#define PROBE_NAME_DATA_L2_PENALTY PROBE_ROLE_KERNEL ".data_l2_penalty"
+#define PROBE_NAME_PADDING_L2_PENALTY PROBE_ROLE_KERNEL ".padding_l2_penalty"
+#define PROBE_NAME_DATA_UPDATE_RATIO PROBE_ROLE_KERNEL ".data_update_ratio"
+#define PROBE_NAME_DATA_ANGLE PROBE_ROLE_KERNEL ".data_angular_update"
+#define PROBE_NAME_DATA_L2_GRAD_RATIO PROBE_ROLE_KERNEL ".data_l2_grad_ratio"
+#define PROBE_NAME_L2_DOMINANT_FRACTION PROBE_ROLE_KERNEL ".l2_dominant_fraction"
+#define PROBE_NAME_BN_MAX_VAR_RATIO "bn.max_batch_over_moving_var"
+#define PROBE_NAME_BN_MIN_VAR_RATIO "bn.min_batch_over_moving_var"
+#define PROBE_NAME_BN_MAX_MEAN_SHIFT "bn.max_mean_shift2_over_moving_var"
+extern const char *const probe_mechanism_names[PROBE_MECH_COUNT];
+/* ---- end of the mechanism metrics */
+
 #endif

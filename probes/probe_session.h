@@ -33,6 +33,7 @@ struct probe_session {
     char *value_ok;    /* per parameter: its value, carried across steps */
     char *moments_ok;  /* per parameter: Adam m and v, carried across steps */
     int *consumers;    /* per layer, up to 4 consuming layers (-1 = none) */
+    unsigned char *tap_masks; /* per parameter, KERNEL_TAPS_MAX: its data taps (probe_mechanism.c) */
     int forward_all_ok, loss_ok;
     sentinel sentinel;
     /* The validation pass (probe_validation.c): its own sentinel, so the
@@ -76,6 +77,10 @@ void probe_input(probe_session *ps);
 void probe_batchnorm(probe_session *ps, int layer_index, int inputs_ok);
 void probe_output_saturation(probe_session *ps, const float *logits);
 void probe_parameter_metrics(probe_session *ps, const parameter *p, const parameter_step_stats *s);
+
+/* probe_mechanism.c (issue 23) */
+void probe_kernel_taps(probe_session *ps, const parameter *p, const parameter_step_stats *s);
+void probe_batchnorm_gap(probe_session *ps, int layer_index);
 
 /* probe_inject.c */
 void probe_inject_value(probe_session *ps, injection_kind kind, int layer_index, float *data, const tensor *shape_of,

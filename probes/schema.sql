@@ -115,6 +115,24 @@ CREATE TABLE IF NOT EXISTS stats (
 --   loss.max_probability       largest softmax (or sigmoid) probability in the batch
 --   loss.mean_max_probability  mean over the batch of each sample's largest probability
 --   (loss.* rows belong to the output layer, dense)
+-- The init x L2 x Adam mechanism metrics (probes/probe_mechanism.c).  A
+-- Conv3D kernel's taps split, from its geometry, into those that meet input
+-- data at some output cell and those that only ever meet 'same' padding
+-- (their data gradient is exactly 0); Dense kernels are all data taps:
+--   kernel.data_norm, kernel.padding_norm   ||w|| of each part, after the update
+--                         (padding_* only for kernels that have such taps)
+--   kernel.data_l2_penalty, kernel.padding_l2_penalty   lambda ||w_part||^2
+--   kernel.data_update_ratio  ||dw|| / ||w before|| over the data taps
+--   kernel.data_angular_update  angle (radians) between w before and after,
+--                         data taps: the step that changes what BN sees
+--   kernel.data_l2_grad_ratio  ||2 lambda w|| / ||g|| over the data taps
+--   kernel.l2_dominant_fraction  share of data-tap coordinates where
+--                         |2 lambda w_i| > |g_i| (w before the update)
+--   bn.max_batch_over_moving_var, bn.min_batch_over_moving_var   over the
+--                         channels, training batch variance / moving variance
+--   bn.max_mean_shift2_over_moving_var   over the channels,
+--                         (batch mean - moving mean)^2 / moving variance
+--                         (moving statistics after this step's update)
 CREATE TABLE IF NOT EXISTS layer_metrics (
     run_id        INTEGER NOT NULL,
     step          INTEGER NOT NULL,

@@ -16,6 +16,7 @@
 #include "outdir.h"
 #include "precursor.h"
 #include "rundata.h"
+#include "separation.h"
 #include "strbuf.h"
 #include "verdict.h"
 
@@ -505,13 +506,28 @@ static void write_arms_table(FILE *f, const arm *arms, int count)
     fputs("</table>\n", f);
 }
 
-static int write_compare_index(const char *dir, const arm *arms, int count, const figure_set *figs,
-                               const char *gnuplot_error, error *err)
+/* The comparison verdict (separation.h): verdict.txt, and its text for the page. */
+static int write_verdict(const char *dir, const arm *arms, int count, strbuf *text, error *err)
+{
+    const rundata *runs[COMPARE_MAX_ARMS];
+    const char *labels[COMPARE_MAX_ARMS];
+    for (int a = 0; a < count; a++) runs[a] = &arms[a].d, labels[a] = arms[a].label;
+    if (separation_verdict(runs, labels, count, text, err)) return -1;
+    FILE *f = figure_data_open(dir, "verdict.txt", err);
+    if (!f) return -1;
+    fputs(strbuf_text(text), f);
+    return figure_data_close(f, dir, "verdict.txt", err);
+}
+
+static int write_compare_index(const char *dir, const arm *arms, int count, const char *verdict,
+                               const figure_set *figs, const char *gnuplot_error, error *err)
 {
     FILE *f = figure_data_open(dir, "index.html", err);
     if (!f) return -1;
     html_begin(f, "nanprobe comparison");
-    fprintf(f, "<h1>nanprobe comparison of %d runs</h1>\n<h2>Arms</h2>\n", count);
+    fprintf(f, "<h1>nanprobe comparison of %d runs</h1>\n<h2>Verdict</h2>\n<pre class=\"verdict\">", count);
+    html_escape(f, verdict);
+    fputs("</pre>\n<h2>Arms</h2>\n", f);
     write_arms_table(f, arms, count);
     html_figure_section(f, dir, figs, gnuplot_error, NULL);
     html_end(f);
@@ -526,7 +542,8 @@ int compare_write(const char *const *db_paths, int count, const char *out_dir, e
     arm *arms = calloc((size_t)count, sizeof *arms);
     if (!arms) return error_set(err, "out of memory");
     int loaded = 0, rc = -1;
-    unsigned mask = PRECURSOR_SERIES | SERIES_BIT(SERIES_KERNEL_NORM) | SERIES_BIT(SERIES_GRAD_NORM);
+    unsigned mask = PRECURSOR_SERIES | SERIES_BIT(SERIES_KERNEL_NORM) | SERIES_BIT(SERIES_GRAD_NORM) | SEPARATION_SERIES;
+    strbuf verdict = {0};
     for (; loaded < count; loaded++) {
         arm *a = &arms[loaded];
         a->path = db_paths[loaded];
@@ -542,6 +559,7 @@ int compare_write(const char *const *db_paths, int count, const char *out_dir, e
     arm_labels(arms, count);
     culprit culprits[COMPARE_MAX_CULPRITS];
     int n_culprits = choose_culprits(arms, count, culprits);
+    if (write_verdict(out_dir, arms, count, &verdict, err)) goto done;
     figure_set figs;
     memset(&figs, 0, sizeof figs);
     if (write_epoch_figure(out_dir, arms, count, 0, &figs, err) ||
@@ -551,13 +569,16 @@ int compare_write(const char *const *db_paths, int count, const char *out_dir, e
     error gnuplot_err;
     gnuplot_err.message[0] = '\0';
     int gnuplot_rc = figs.count ? figure_render_all(out_dir, &figs, &gnuplot_err) : 0;
-    if (write_compare_index(out_dir, arms, count, &figs, gnuplot_rc ? gnuplot_err.message : NULL, err)) goto done;
+    if (write_compare_index(out_dir, arms, count, strbuf_text(&verdict), &figs, gnuplot_rc ? gnuplot_err.message : NULL,
+                            err))
+        goto done;
     if (gnuplot_rc) {
         if (err) *err = gnuplot_err;
         goto done;
     }
     rc = 0;
 done:
+    strbuf_free(&verdict);
     for (int i = 0; i < loaded; i++) {
         precursor_free(&arms[i].ranking);
         rundata_free(&arms[i].d);

@@ -59,6 +59,13 @@ const mechanism_def mechanism_defs[MECHANISM_COUNT] = {
                                      "digits that float32 keeps, and the step failed where float32 survives",
                                      "turn TF32 off for this model (tf.config.experimental."
                                      "enable_tensor_float_32_execution(False)) or keep the layer in float32"},
+    [MECHANISM_L2_ADAM] = {"l2_adam", "L2 dominates the data gradient under Adam",
+                           "the kernel shrinks and its relative step grows: on coordinates where 2*lambda*|w| "
+                           "outweighs the data gradient, Adam moves w toward 0 by about lr per step, and for a "
+                           "kernel feeding BatchNorm (scale-invariant) a kernel r times smaller takes a relative "
+                           "step about 1/r larger",
+                           "use decoupled weight decay (AdamW) instead of L2 in the loss, a smaller lambda (1e-4 -> "
+                           "1e-5), or no L2 on kernels that feed BatchNorm"},
 };
 
 _Static_assert(sizeof mechanism_defs / sizeof mechanism_defs[0] == MECHANISM_COUNT,

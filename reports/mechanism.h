@@ -21,6 +21,7 @@ typedef enum mechanism {
     MECHANISM_FLOAT16_UNDERFLOW,    /* float16 gradients flushed to zero: too little loss scale */
     MECHANISM_LOSS_SCALE_COLLAPSE,  /* every step skipped, the loss scale at its floor */
     MECHANISM_REDUCED_PRECISION,    /* TF32 / bfloat16 rounding cancelled what float32 keeps */
+    MECHANISM_L2_ADAM,         /* L2 outweighs the data gradient under Adam: kernels shrink, relative steps grow */
     MECHANISM_COUNT
 } mechanism;
 

@@ -47,8 +47,10 @@ static const rule_text rule_catalog[RULE_COUNT] = {
                                 "The logits are too large: lower the learning rate or add label smoothing; check the "
                                 "Dense kernel's norm."},
     [RULE_WEIGHT_NORM_COLLAPSE] = {"weight_norm_collapse", "Kernel norm collapse (rising effective learning rate)",
-                                   "a kernel's recent norm <= 1/2 of its early norm (warning: effective learning "
-                                   "rate x4 for kernels feeding BatchNorm) or <= 1/4 (fail: x16)",
+                                   "the recent norm of a kernel's data taps <= 1/2 of its first probed norm "
+                                   "(warning: under Adam the relative step of a kernel feeding BatchNorm grows about "
+                                   "1/r, x2) or <= 1/4 (fail: x4); taps that only meet 'same' padding are reported "
+                                   "apart, as harmless",
                                    "Kernels feeding BatchNorm are scale-invariant, so L2 only shrinks them and raises "
                                    "their effective learning rate: drop L2 on them, use decoupled weight decay, or "
                                    "lower the learning rate."},
@@ -370,45 +372,92 @@ static void rule_softmax(const rundata *d, const window *w, double *scratch, rul
                 "recent median largest softmax probability: %.9g (%s)", worst, layer_name(d, worst_l));
 }
 
+/* ---- weight_norm_collapse (issue 23): data taps against their first
+ * probed norm, padding-only taps reported apart. */
+
+/* The padding-only taps: how many kernels' padding taps fell to <= 1/2,
+ * the smallest ratio, and their share of the L2 penalty now and at first. */
+static void padding_collapse_text(const rundata *d, const window *w, double *scratch, char *text, size_t size)
+{
+    text[0] = '\0';
+    if (!d->series[SERIES_PADDING_NORM]) return;
+    int kernels = 0, collapsed = 0, step = 0;
+    double smallest = INFINITY, pad_now = 0, all_now = 0, pad_first = 0, all_first = 0;
+    for (int l = 0; l < d->layer_count; l++) {
+        double first = rundata_first_value(d, SERIES_PADDING_NORM, l, w->end, &step);
+        double recent = window_median(d, SERIES_PADDING_NORM, l, w->recent_begin, w->end, scratch);
+        if (!(first > 0) || !isfinite(recent)) continue;
+        kernels++;
+        collapsed += recent / first <= 0.5;
+        smallest = fmin(smallest, recent / first);
+    }
+    for (int l = 0; l < d->layer_count && d->series[SERIES_DATA_L2_PENALTY]; l++) {
+        double pf = rundata_first_value(d, SERIES_PADDING_L2_PENALTY, l, w->end, &step);
+        double df = rundata_first_value(d, SERIES_DATA_L2_PENALTY, l, w->end, &step);
+        double pr = window_median(d, SERIES_PADDING_L2_PENALTY, l, w->recent_begin, w->end, scratch);
+        double dr = window_median(d, SERIES_DATA_L2_PENALTY, l, w->recent_begin, w->end, scratch);
+        if (isfinite(df) && isfinite(dr)) all_first += df, all_now += dr;
+        if (isfinite(pf) && isfinite(pr)) pad_first += pf, pad_now += pr, all_first += pf, all_now += pr;
+    }
+    if (kernels == 0) return;
+    snprintf(text, size,
+             ". Padding-only taps (they only ever meet 'same' padding: no data gradient, no effect on the forward "
+             "pass): %d of %d kernels that have them shrank to <= 1/2 (down to x%.3g); harmless, they hold %.0f %% "
+             "of the L2 penalty now (%.0f %% at the first probe)",
+             collapsed, kernels, smallest, all_now > 0 ? 100.0 * pad_now / all_now : 0.0,
+             all_first > 0 ? 100.0 * pad_first / all_first : 0.0);
+}
+
 static void rule_norm_collapse(const rundata *d, const window *w, double *scratch, rule_finding *f)
 {
-    if (!d->series[SERIES_KERNEL_NORM]) {
+    /* Without the tap split (databases written before it), the whole kernel. */
+    const int split = d->series[SERIES_DATA_NORM] != NULL;
+    const series_id norm = split ? SERIES_DATA_NORM : SERIES_KERNEL_NORM;
+    const series_id ratio_series = split ? SERIES_DATA_UPDATE_RATIO : SERIES_UPDATE_RATIO;
+    if (!d->series[norm]) {
         finding_set(f, RULE_NO_DATA, -1, 0, "kernel norms were not logged");
         return;
     }
-    double worst = INFINITY;
-    int worst_l = -1, shrunk = 0, bn_fed_shrunk = 0, kernels = 0;
-    double worst_early = NAN, worst_recent = NAN;
+    double worst = INFINITY, worst_first = NAN, worst_recent = NAN;
+    int worst_l = -1, shrunk = 0, bn_fed_shrunk = 0, kernels = 0, first_step = 0;
     for (int l = 0; l < d->layer_count; l++) {
-        double early = window_median(d, SERIES_KERNEL_NORM, l, 0, w->early_end, scratch);
-        double recent = window_median(d, SERIES_KERNEL_NORM, l, w->recent_begin, w->end, scratch);
-        if (!(early > 0) || !isfinite(recent)) continue;
+        int step = 0;
+        double first = rundata_first_value(d, norm, l, w->end, &step);
+        double recent = window_median(d, norm, l, w->recent_begin, w->end, scratch);
+        if (!(first > 0) || !isfinite(recent)) continue;
         kernels++;
-        double ratio = recent / early;
+        double ratio = recent / first;
         if (ratio <= 0.5) {
             shrunk++;
-            if (feeds_batchnorm(d, l)) bn_fed_shrunk++;
+            bn_fed_shrunk += feeds_batchnorm(d, l);
         }
-        if (ratio < worst) worst = ratio, worst_l = l, worst_early = early, worst_recent = recent;
+        if (ratio < worst) worst = ratio, worst_l = l, worst_first = first, worst_recent = recent, first_step = step;
     }
     if (worst_l < 0) {
         finding_set(f, RULE_NO_DATA, -1, 0, "kernel norms were not logged");
         return;
     }
     rule_level level = worst <= 0.25 ? RULE_FAIL : worst <= 0.5 ? RULE_WARN : RULE_PASS;
-    char ratio_text[160] = "";
-    if (d->series[SERIES_UPDATE_RATIO]) {
-        double u0 = window_median(d, SERIES_UPDATE_RATIO, worst_l, 0, w->early_end, scratch);
-        double u1 = window_median(d, SERIES_UPDATE_RATIO, worst_l, w->recent_begin, w->end, scratch);
-        if (isfinite(u0) && isfinite(u1))
-            snprintf(ratio_text, sizeof ratio_text, "; its update/weight ratio went from %.3g to %.3g", u0, u1);
-    }
+    char ratio_text[160] = "", padding_text[512] = "";
+    int step = 0;
+    double u0 = d->series[ratio_series] ? rundata_first_value(d, ratio_series, worst_l, w->end, &step) : NAN;
+    double u1 = d->series[ratio_series] ? window_median(d, ratio_series, worst_l, w->recent_begin, w->end, scratch)
+                                        : NAN;
+    if (isfinite(u0) && isfinite(u1))
+        snprintf(ratio_text, sizeof ratio_text, "; its update/weight ratio went from %.3g to %.3g", u0, u1);
+    padding_collapse_text(d, w, scratch, padding_text, sizeof padding_text);
+    /* Adam moves each coordinate by about lr whatever its size, so a
+     * kernel r times smaller takes a relative step about 1/r larger (SGD's
+     * would grow 1/r^2: the gradient of a scale-invariant kernel is 1/r). */
     finding_set(f, level, worst_l, 0,
-                "%d of %d kernels shrank to <= 1/2 (%d of them feed BatchNorm, L2 = %g); the most: %s from %.3g to "
-                "%.3g (x%.3g, effective learning rate x%.3g if it feeds BatchNorm)%s",
-                shrunk, kernels, bn_fed_shrunk, d->run.l2, layer_name(d, worst_l), worst_early, worst_recent, worst,
-                1.0 / (worst * worst), ratio_text);
+                "%s: %d of %d kernels shrank to <= 1/2 of their first probed norm (%d of them feed BatchNorm, L2 = "
+                "%g); the most: %s from %.3g (step %d) to %.3g (x%.3g): under Adam its relative step grows about "
+                "1/r = x%.3g if it feeds BatchNorm%s%s",
+                split ? "data taps" : "whole kernels", shrunk, kernels, bn_fed_shrunk, d->run.l2,
+                layer_name(d, worst_l), worst_first, first_step, worst_recent, worst, 1.0 / worst, ratio_text,
+                padding_text);
 }
+/* ---- end of weight_norm_collapse */
 
 static void rule_l2_dominates(const rundata *d, const window *w, double *scratch, rule_finding *f)
 {

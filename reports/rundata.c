@@ -30,6 +30,24 @@ const series_def series_defs[SERIES_COUNT] = {
     [SERIES_BN_MAX_GAMMA_OVER_STD] = {PROBE_NAME_BN_MAX_GAMMA_OVER_STD, 1, 0, "bn_gamma_over_std", "BN max gamma/std"},
     [SERIES_BN_COUNT] = {PROBE_NAME_BN_COUNT, 1, 0, "bn_count", "BN values per channel"},
     [SERIES_MAX_PROBABILITY] = {PROBE_NAME_MAX_PROBABILITY, 1, 0, "max_probability", "softmax max probability"},
+    [SERIES_DATA_NORM] = {PROBE_NAME_DATA_NORM, 1, 0, "data_norm", "data-tap kernel norm"},
+    [SERIES_PADDING_NORM] = {PROBE_NAME_PADDING_NORM, 1, 0, "padding_norm", "padding-only-tap kernel norm"},
+    [SERIES_DATA_L2_PENALTY] = {PROBE_NAME_DATA_L2_PENALTY, 1, 0, "data_l2_penalty", "L2 penalty of the data taps"},
+    [SERIES_PADDING_L2_PENALTY] = {PROBE_NAME_PADDING_L2_PENALTY, 1, 0, "padding_l2_penalty",
+                                   "L2 penalty of the padding-only taps"},
+    [SERIES_DATA_UPDATE_RATIO] = {PROBE_NAME_DATA_UPDATE_RATIO, 1, 0, "data_update_ratio",
+                                  "data-tap update/weight ratio"},
+    [SERIES_DATA_ANGLE] = {PROBE_NAME_DATA_ANGLE, 1, 0, "data_angle", "data-tap angular update"},
+    [SERIES_DATA_L2_GRAD_RATIO] = {PROBE_NAME_DATA_L2_GRAD_RATIO, 1, 0, "data_l2_grad_ratio",
+                                   "data-tap L2-gradient/data-gradient ratio"},
+    [SERIES_L2_DOMINANT_FRACTION] = {PROBE_NAME_L2_DOMINANT_FRACTION, 1, 0, "l2_dominant_fraction",
+                                     "share of coordinates where L2 outweighs the data gradient"},
+    [SERIES_BN_MAX_VAR_RATIO] = {PROBE_NAME_BN_MAX_VAR_RATIO, 1, 0, "bn_max_var_ratio",
+                                 "BN max batch/moving variance"},
+    [SERIES_BN_MIN_VAR_RATIO] = {PROBE_NAME_BN_MIN_VAR_RATIO, 1, 0, "bn_min_var_ratio",
+                                 "BN min batch/moving variance"},
+    [SERIES_BN_MAX_MEAN_SHIFT] = {PROBE_NAME_BN_MAX_MEAN_SHIFT, 1, 0, "bn_mean_shift",
+                                  "BN max (batch-moving mean)^2/moving variance"},
 };
 
 /* ------------------------------------------------------------ name lookup */
@@ -1000,4 +1018,16 @@ int rundata_layer_has(const rundata *d, series_id s, int layer)
     for (int p = 0; p < d->probe_count; p++)
         if (!isnan(d->series[s][(size_t)p * (size_t)d->layer_count + (size_t)layer])) return 1;
     return 0;
+}
+
+double rundata_first_value(const rundata *d, series_id s, int layer, int end, int *step)
+{
+    for (int p = 0; p < end && p < d->probe_count; p++) {
+        double v = rundata_value(d, s, p, layer);
+        if (isfinite(v)) {
+            if (step) *step = d->probe_steps[p];
+            return v;
+        }
+    }
+    return NAN;
 }

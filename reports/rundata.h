@@ -28,11 +28,25 @@ typedef enum series_id {
     SERIES_BN_MAX_GAMMA_OVER_STD, /* layer_metrics 'bn.max_gamma_over_std' */
     SERIES_BN_COUNT,              /* layer_metrics 'bn.count' */
     SERIES_MAX_PROBABILITY,       /* layer_metrics 'loss.max_probability' */
+    /* ---- the init x L2 x Adam mechanism metrics (issue 23), layer_metrics */
+    SERIES_DATA_NORM,             /* 'kernel.data_norm' */
+    SERIES_PADDING_NORM,          /* 'kernel.padding_norm' */
+    SERIES_DATA_L2_PENALTY,       /* 'kernel.data_l2_penalty' */
+    SERIES_PADDING_L2_PENALTY,    /* 'kernel.padding_l2_penalty' */
+    SERIES_DATA_UPDATE_RATIO,     /* 'kernel.data_update_ratio' */
+    SERIES_DATA_ANGLE,            /* 'kernel.data_angular_update' */
+    SERIES_DATA_L2_GRAD_RATIO,    /* 'kernel.data_l2_grad_ratio' */
+    SERIES_L2_DOMINANT_FRACTION,  /* 'kernel.l2_dominant_fraction' */
+    SERIES_BN_MAX_VAR_RATIO,      /* 'bn.max_batch_over_moving_var' */
+    SERIES_BN_MIN_VAR_RATIO,      /* 'bn.min_batch_over_moving_var' */
+    SERIES_BN_MAX_MEAN_SHIFT,     /* 'bn.max_mean_shift2_over_moving_var' */
+    /* ---- end of the mechanism metrics */
     SERIES_COUNT
 } series_id;
 
 #define SERIES_BIT(id) (1u << (id))
 #define SERIES_ALL ((1u << SERIES_COUNT) - 1u)
+_Static_assert(SERIES_COUNT <= 32, "series masks are 32-bit");
 
 typedef enum stats_column { STATS_ABSMAX, STATS_L2NORM, STATS_ZERO_FRACTION } stats_column;
 
@@ -152,6 +166,9 @@ int rundata_layer_index(const rundata *d, int layer_id);
 const step_info *rundata_step(const rundata *d, int step);
 /* The first 'nan' event (lowest event_id), or NULL. */
 const event_info *rundata_first_nan(const rundata *d);
+/* The first finite value of series s for layer l over probes [0, end)
+ * (NaN when there is none); *step, if not NULL, gets its step. */
+double rundata_first_value(const rundata *d, series_id s, int layer, int end, int *step);
 /* Does layer l have any value of series s? */
 int rundata_layer_has(const rundata *d, series_id s, int layer);
 

@@ -4,6 +4,7 @@
 #include "cause_precision.h"
 #include "cause_text.h"
 #include "inference_trace.h"
+#include "l2_adam.h"
 #include "replay_text.h"
 
 #include <float.h>
@@ -234,6 +235,7 @@ void verdict_compose_traced(const rundata *d, const cause_trace *trace, const pr
         /* a NaN that does not recur is not the model's: said before any cause */
         replay_text_first(d, out);
         if (trace && trace->klass != MECHANISM_NONE) cause_text_compose(d, trace, out);
+        l2_adam_evidence(d, nan->step, out); /* issue 23: the L2 x Adam run-up, when it is there */
         /* an emulated precision's ladder says more than float32 against float64 */
         if (!cause_precision_ladder_line(d, nan->step, out) || strcmp(d->precision.precision, "float32") == 0)
             replay_text_precision(d, out);

@@ -50,6 +50,8 @@ static void header_names(name_list *out)
         snprintf(out->names[out->count++], sizeof out->names[0], "%s", probe_tensor_names[t]);
     for (int m = 0; m < PROBE_METRIC_COUNT; m++)
         snprintf(out->names[out->count++], sizeof out->names[0], "%s", probe_metric_names[m]);
+    for (int m = 0; m < PROBE_MECH_COUNT; m++)
+        snprintf(out->names[out->count++], sizeof out->names[0], "%s", probe_mechanism_names[m]);
 }
 
 static void test_tables(const name_list *all)

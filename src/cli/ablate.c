@@ -4,6 +4,13 @@
  *
  *   nanprobe ablate --grid init=he_normal,glorot_uniform --grid l2=0,1e-4 \
  *                   [train options] -o DIR [--jobs N]
+ *   nanprobe ablate --arm init=he_normal,l2=0 --arm init=glorot_uniform,l2=1e-4 \
+ *                   --arm init=he_normal,l2=1e-4 --seeds 2 [train options] -o DIR
+ *
+ * --arm lists the arms one by one (the seed's three arms are one command)
+ * instead of a cartesian grid; --seeds N trains every arm N times with
+ * seeds S, S+1, ... (S = --seed, default 1), so that the comparison can
+ * tell a difference between settings from the spread between seeds.
  *
  * An arm that stops at a NaN is a result (exit 3 of its trainer), not a
  * failure; an arm whose trainer fails (exit 1 or 2) makes ablate exit 1
@@ -27,13 +34,15 @@
 
 #include "comm.h"
 #include "directory.h"
-#include "exit_status.h"
 #include "commands.h"
+#include "exit_status.h"
 #include "options.h"
 #include "report.h"
 #include "train_cli.h"
 
 #define MAX_AXES 8
+/* An arm's options: one per grid axis or --arm pair, and its --seed. */
+#define MAX_ARM_OPTIONS (MAX_AXES + 1)
 #define MAX_VALUES 16
 #define MAX_ARMS 256
 
@@ -46,30 +55,40 @@ typedef struct grid_axis {
 typedef struct arm {
     char label[512];     /* "init=he_normal l2=0" */
     char dir[4096];
-    char options[MAX_AXES][200]; /* "--init=he_normal" */
+    char options[MAX_ARM_OPTIONS][200]; /* "--init=he_normal" */
+    int option_count;
     char database[4200]; /* dir/run.db */
     pid_t pid;
     int status;
 } arm;
 
-/* Everything one ablation holds (on the heap: the arms are large). */
 /* ablate's own options (the others go to every arm's train). */
 typedef struct ablate_cli {
-    string_list grid;
-    int jobs;
+    string_list grid, arms;
+    int jobs, seeds;
     const char *out;
 } ablate_cli;
 
 const option_spec ablate_option_specs[] = {
     {"--grid", NULL, OPTION_LIST, offsetof(ablate_cli, grid), "KEY=V1,V2,...", NULL, "an axis of the grid, repeatable: a train option without its dashes and the values its arms take", 0, 0, NULL, ON_RESUME_NA, NULL},
+    {"--arm", NULL, OPTION_LIST, offsetof(ablate_cli, arms), "KEY=V,KEY=V", NULL, "one arm's settings, repeatable, instead of --grid (the seed's three arms: --arm init=he_normal,l2=0 --arm init=glorot_uniform,l2=1e-4 --arm init=he_normal,l2=1e-4)", 0, 0, NULL, ON_RESUME_NA, NULL},
+    {"--seeds", NULL, OPTION_INT, offsetof(ablate_cli, seeds), "N", NULL, "train every arm N times with seeds S..S+N-1 (S = --seed, default 1), so the comparison can tell settings from seed spread", 1, 64, NULL, ON_RESUME_NA, NULL},
     {"--jobs", NULL, OPTION_INT, offsetof(ablate_cli, jobs), "N", "1", "arms trained at once", 1, 64, NULL, ON_RESUME_NA, NULL},
     {"--out", "-o", OPTION_STRING, offsetof(ablate_cli, out), "DIR", NULL, "the arms' parent directory; the comparison goes to DIR/compare (default runs/ablate-DATE)", 0, 0, NULL, ON_RESUME_NA, NULL},
     {0},
 };
 
+/* Everything one ablation holds (on the heap: the arms are large). */
 typedef struct ablation {
     grid_axis axes[MAX_AXES];
     int axis_count, jobs;
+    /* --arm KEY=V,KEY=V: each listed arm's settings (instead of a grid) */
+    grid_axis listed[MAX_ARMS];
+    int listed_count;
+    int seeds;          /* --seeds N: every arm N times (0: once, seed as given) */
+    long long base_seed;
+    int seed_given;
+    char seed_option[48]; /* --seed passed on when --seeds is not given */
     const char *out;
     char default_out[64];
     char *passthrough[128]; /* the train options every arm shares */
@@ -120,7 +139,7 @@ static pid_t launch(const char *self, const ablation *ab, arm *a, const char *th
     argv[n++] = (char *)self;
     argv[n++] = "train";
     for (int i = 0; i < ab->passthrough_count && n < 140; i++) argv[n++] = ab->passthrough[i];
-    for (int k = 0; k < ab->axis_count; k++) argv[n++] = a->options[k];
+    for (int k = 0; k < a->option_count; k++) argv[n++] = a->options[k];
     char out[4200];
     snprintf(out, sizeof out, "--out=%s", a->dir);
     argv[n++] = out;
@@ -152,6 +171,19 @@ static const char *describe_status(int status)
     }
 }
 
+/* Whether --KEY is a train option that may differ between arms. */
+static int key_can_vary(const char *option, const char *key)
+{
+    const option_spec *train_option = options_find(train_option_specs, key);
+    if (!train_option || strcmp(train_option->name, "--out") == 0 || strcmp(key, "--resume") == 0 ||
+        strcmp(key, "--inject") == 0) {
+        fprintf(stderr, "nanprobe ablate: %s key '%s' is not a train option that can vary between arms\n", option,
+                key + 2);
+        return 0;
+    }
+    return 1;
+}
+
 /* One --grid KEY=V1,V2,...: a train option that may differ between arms. */
 static int parse_grid_option(ablation *ab, const char *value)
 {
@@ -160,15 +192,89 @@ static int parse_grid_option(ablation *ab, const char *value)
                 MAX_AXES, MAX_VALUES, value ? value : "");
         return EXIT_USAGE;
     }
-    const char *key = ab->axes[ab->axis_count].key;
-    const option_spec *train_option = options_find(train_option_specs, key);
-    if (!train_option || strcmp(train_option->name, "--out") == 0 || strcmp(key, "--resume") == 0 ||
-        strcmp(key, "--inject") == 0) {
-        fprintf(stderr, "nanprobe ablate: --grid key '%s' is not a train option that can vary between arms\n",
-                key + 2);
+    if (!key_can_vary("--grid", ab->axes[ab->axis_count].key)) return EXIT_USAGE;
+    ab->axis_count++;
+    return ABLATE_CONTINUE;
+}
+
+/* One --arm KEY=V,KEY=V,...: the settings of one listed arm, kept as
+ * "--KEY=V" options in a grid_axis (one value each). */
+static int parse_arm_option(ablation *ab, const char *value)
+{
+    grid_axis *arm_settings = &ab->listed[ab->listed_count];
+    arm_settings->count = 0;
+    char text[2048];
+    snprintf(text, sizeof text, "%s", value ? value : "");
+    char *save = NULL;
+    int ok = value && ab->listed_count < MAX_ARMS;
+    for (char *pair = ok ? strtok_r(text, ",", &save) : NULL; pair && ok; pair = strtok_r(NULL, ",", &save)) {
+        const char *eq = strchr(pair, '=');
+        ok = eq && eq != pair && eq[1] && arm_settings->count < MAX_AXES;
+        if (!ok) break;
+        char key[64];
+        snprintf(key, sizeof key, "--%.*s", (int)(eq - pair), pair);
+        if (!key_can_vary("--arm", key)) return EXIT_USAGE;
+        snprintf(arm_settings->values[arm_settings->count++], sizeof arm_settings->values[0], "--%s", pair);
+    }
+    if (!ok || arm_settings->count == 0) {
+        fprintf(stderr, "nanprobe ablate: --arm expects KEY=V,KEY=V,... (at most %d settings, %d arms), got '%s'\n",
+                MAX_AXES, MAX_ARMS, value ? value : "");
         return EXIT_USAGE;
     }
-    ab->axis_count++;
+    ab->listed_count++;
+    return ABLATE_CONTINUE;
+}
+
+/* --seed S: kept here, since with --seeds each arm gets its own from S on;
+ * passed on as it is otherwise. */
+static int parse_seed_option(ablation *ab, const char *value)
+{
+    char *end;
+    ab->base_seed = strtoll(value, &end, 10);
+    if (*end || ab->base_seed < 0) {
+        fprintf(stderr, "nanprobe ablate: --seed expects a non-negative integer, got '%s'\n", value);
+        return EXIT_USAGE;
+    }
+    ab->seed_given = 1;
+    return ABLATE_CONTINUE;
+}
+
+/* Option NAME (--seed) as "--NAME=V" or "--NAME V". */
+static int own_option(int argc, char **argv, int *i, const char *name, const char **value)
+{
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, n) != 0 || (a[n] != '=' && a[n] != '\0')) return 0;
+    *value = a[n] == '=' ? a + n + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
+    return 1;
+}
+
+/* The arms' settings from ablate's own options: the grid's axes, or the
+ * listed arms (not both), and the seeds. */
+static int parse_settings(ablation *ab, const ablate_cli *own)
+{
+    for (int k = 0; k < own->grid.count; k++) {
+        int rc = parse_grid_option(ab, own->grid.items[k]);
+        if (rc != ABLATE_CONTINUE) return rc;
+    }
+    for (int k = 0; k < own->arms.count; k++) {
+        int rc = parse_arm_option(ab, own->arms.items[k]);
+        if (rc != ABLATE_CONTINUE) return rc;
+    }
+    if (ab->axis_count == 0 && ab->listed_count == 0) {
+        fprintf(stderr, "nanprobe ablate: at least one --grid KEY=V1,V2,... or --arm KEY=V,... is needed\n");
+        return EXIT_USAGE;
+    }
+    if (ab->axis_count > 0 && ab->listed_count > 0) {
+        fprintf(stderr, "nanprobe ablate: --grid and --arm cannot be combined: list every arm with --arm, or use "
+                        "only --grid\n");
+        return EXIT_USAGE;
+    }
+    ab->seeds = own->seeds;
+    if (ab->seed_given && ab->seeds == 0) {
+        snprintf(ab->seed_option, sizeof ab->seed_option, "--seed=%lld", ab->base_seed);
+        ab->passthrough[ab->passthrough_count++] = ab->seed_option;
+    }
     return ABLATE_CONTINUE;
 }
 
@@ -177,8 +283,9 @@ static int parse_grid(ablation *ab, int argc, char **argv)
 {
     ablate_cli own = {0};
     options_init("ablate", ablate_option_specs, &own);
+    ab->base_seed = 1;
     for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
+        const char *a = argv[i], *value = NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             command_print_help(stdout, command_find("ablate"));
             return EXIT_OK;
@@ -190,6 +297,8 @@ static int parse_grid(ablation *ab, int argc, char **argv)
                 fprintf(stderr, "%s\n", err.message);
                 return EXIT_USAGE;
             }
+        } else if (own_option(argc, argv, &i, "--seed", &value) && value) {
+            if (parse_seed_option(ab, value) != ABLATE_CONTINUE) return EXIT_USAGE;
         } else if (strcmp(a, "--resume") == 0 || strncmp(a, "--resume=", 9) == 0) {
             fprintf(stderr, "nanprobe ablate: --resume is per run: resume an arm with nanprobe train --resume "
                             "DIR/arm-...\n");
@@ -203,14 +312,8 @@ static int parse_grid(ablation *ab, int argc, char **argv)
             ab->passthrough[ab->passthrough_count++] = argv[i];
         }
     }
-    for (int k = 0; k < own.grid.count; k++) {
-        int rc = parse_grid_option(ab, own.grid.items[k]);
-        if (rc != ABLATE_CONTINUE) return rc;
-    }
-    if (ab->axis_count == 0) {
-        fprintf(stderr, "nanprobe ablate: at least one --grid KEY=V1,V2,... is needed\n");
-        return EXIT_USAGE;
-    }
+    int rc = parse_settings(ab, &own);
+    if (rc != ABLATE_CONTINUE) return rc;
     ab->jobs = own.jobs;
     ab->out = own.out;
     if (!ab->out) {
@@ -223,13 +326,22 @@ static int parse_grid(ablation *ab, int argc, char **argv)
     return ABLATE_CONTINUE;
 }
 
-/* Arm i of the cartesian product (first axis slowest): its options, its
- * label and its directory. */
-static void name_arm(const ablation *ab, int i, arm *a)
+/* The settings of arm `setting` (before seeds): of the cartesian product
+ * (first axis slowest), or the listed arm's. */
+static void arm_settings(const ablation *ab, int setting, arm *a)
 {
-    memset(a, 0, sizeof *a);
-    int rest = i;
-    char name[512] = "";
+    if (ab->listed_count > 0) {
+        const grid_axis *listed = &ab->listed[setting];
+        for (int k = 0; k < listed->count; k++) {
+            /* Through a copy, as below: a lies inside *ab. */
+            char value[sizeof listed->values[0]];
+            memcpy(value, listed->values[k], sizeof value);
+            snprintf(a->options[k], sizeof a->options[k], "%s", value);
+        }
+        a->option_count = listed->count;
+        return;
+    }
+    int rest = setting;
     for (int k = ab->axis_count - 1; k >= 0; k--) {
         int index = rest % ab->axes[k].count;
         rest /= ab->axes[k].count;
@@ -240,7 +352,19 @@ static void name_arm(const ablation *ab, int i, arm *a)
         memcpy(value, ab->axes[k].values[index], sizeof value);
         snprintf(a->options[k], sizeof a->options[k], "%s=%s", key, value);
     }
-    for (int k = 0; k < ab->axis_count; k++) {
+    a->option_count = ab->axis_count;
+}
+
+/* Arm i: its settings, with --seeds its seed, its label and its directory. */
+static void name_arm(const ablation *ab, int i, arm *a)
+{
+    memset(a, 0, sizeof *a);
+    int copies = ab->seeds > 0 ? ab->seeds : 1;
+    arm_settings(ab, i / copies, a);
+    if (ab->seeds > 0)
+        snprintf(a->options[a->option_count++], sizeof a->options[0], "--seed=%lld", ab->base_seed + i % copies);
+    char name[512] = "";
+    for (int k = 0; k < a->option_count; k++) {
         /* Label and directory name from a copy: the compiler cannot
          * tell that label and options do not overlap inside *a. */
         char option[200], part[256];
@@ -260,8 +384,10 @@ static void name_arm(const ablation *ab, int i, arm *a)
 /* Make the arms; every arm's options must parse before anything runs. */
 static int make_arms(ablation *ab)
 {
-    ab->arm_count = 1;
-    for (int k = 0; k < ab->axis_count; k++) ab->arm_count *= ab->axes[k].count;
+    int settings = 1;
+    for (int k = 0; k < ab->axis_count; k++) settings *= ab->axes[k].count;
+    if (ab->listed_count > 0) settings = ab->listed_count;
+    ab->arm_count = settings * (ab->seeds > 0 ? ab->seeds : 1);
     if (ab->arm_count > MAX_ARMS) {
         fprintf(stderr, "nanprobe ablate: %d arms is more than %d\n", ab->arm_count, MAX_ARMS);
         return EXIT_USAGE;
@@ -272,7 +398,7 @@ static int make_arms(ablation *ab)
         char *check[160];
         int n = 0;
         for (int p = 0; p < ab->passthrough_count; p++) check[n++] = ab->passthrough[p];
-        for (int k = 0; k < ab->axis_count; k++) check[n++] = a->options[k];
+        for (int k = 0; k < a->option_count; k++) check[n++] = a->options[k];
         train_cli c;
         train_cli_init(&c);
         error err;

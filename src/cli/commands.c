@@ -72,13 +72,16 @@ const command_spec commands[] = {
      "Compares runs (the arms of an ablation): val_loss and val_acc per epoch, each arm's first NaN, and the "
      "statistics that separate the arms, into DIR/index.html.",
      compare_option_specs, NULL, command_compare, 0, 0},
-    {"ablate", "--grid KEY=V1,V2,... [--grid ...] [train options] [-o DIR] [--jobs N]",
-     "train every arm of a grid (e.g. init x l2), then compare them",
+    {"ablate", "(--grid KEY=V1,V2,... ... | --arm KEY=V,KEY=V ...) [--seeds N] [train options] [-o DIR] [--jobs N]",
+     "train every arm of a grid (--grid) or a list (--arm), then compare them",
      "Trains every arm of the grid (KEY is any train option without the dashes, e.g. --grid "
-     "init=he_normal,glorot_uniform --grid l2=0,1e-4 is the seed's 2x2), each into DIR/arm-N-..., with the "
-     "other train options shared; then writes DIR/compare/index.html. --jobs N runs N arms at once (threads "
-     "are shared out unless --threads is given). An arm that stops at a NaN is a result; an arm that fails "
-     "makes ablate exit 1.",
+     "init=he_normal,glorot_uniform --grid l2=0,1e-4 is the seed's 2x2), or the arms listed one by one with "
+     "--arm (the seed's three arms: --arm init=he_normal,l2=0 --arm init=glorot_uniform,l2=1e-4 --arm "
+     "init=he_normal,l2=1e-4), each into DIR/arm-N-..., with the other train options shared; --seeds N trains "
+     "every arm N times with seeds S..S+N-1 so the comparison can tell settings from seed spread. Then writes "
+     "DIR/compare/index.html and DIR/compare/verdict.txt: what separates the arms. --jobs N runs N arms at once "
+     "(threads are shared out unless --threads is given). An arm that stops at a NaN is a result; an arm that "
+     "fails makes ablate exit 1.",
      ablate_option_specs, "train", run_ablate, 1, 1},
     {"export-keras", "RUN_DIR -o FILE.h5 [--optimizer]",
      "write a run's state as a tf.keras .h5 (model.load_weights() reads it)",

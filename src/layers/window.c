@@ -19,3 +19,18 @@ const char *padding_name(padding_kind padding)
 {
     return padding == PADDING_SAME ? "same" : "valid";
 }
+
+int window_offsets_meeting_data(int in, int kernel, int stride, int pad_before, int out, unsigned char *meets)
+{
+    int count = 0;
+    for (int k = 0; k < kernel; k++) {
+        /* Offset k reads cell o*stride - pad_before + k: in range for some o? */
+        meets[k] = 0;
+        for (int o = 0; o < out && !meets[k]; o++) {
+            int cell = o * stride - pad_before + k;
+            meets[k] = cell >= 0 && cell < in;
+        }
+        count += meets[k];
+    }
+    return count;
+}

@@ -15,4 +15,10 @@ typedef enum padding_kind { PADDING_VALID = 0, PADDING_SAME = 1 } padding_kind;
 int window_output_size(int in, int kernel, int stride, padding_kind padding, int *pad_before);
 const char *padding_name(padding_kind padding);
 
+/* Which kernel offsets k in [0, kernel) ever meet an input cell along one
+ * axis, over the `out` windows that start at o*stride - pad_before:
+ * meets[k] = 1 for those, 0 for offsets that only ever read padding.
+ * Returns how many offsets meet data. */
+int window_offsets_meeting_data(int in, int kernel, int stride, int pad_before, int out, unsigned char *meets);
+
 #endif

@@ -141,6 +141,7 @@ static void update_range(const adam_config *c, float alpha, float twice_lambda, 
         float ratio = chunk_max_abs(step, n) / alpha;
         if (ratio > s->max_ratio) s->max_ratio = ratio;
         chunk_statistics(wc, gc, applied, mc, vc, n, start, s);
+        tap_sums_add(&s->taps, previous, wc, step, gc, n, start, twice_lambda);
     }
 }
 
@@ -153,6 +154,7 @@ static void clear_step_stats(parameter_step_stats *s)
     stats_clear(&s->adam_v);
     s->old_sum_squares = 0.0;
     s->max_ratio = 0.0f;
+    tap_sums_clear(&s->taps);
 }
 
 static void merge_step_stats(parameter_step_stats *a, const parameter_step_stats *b)
@@ -164,6 +166,7 @@ static void merge_step_stats(parameter_step_stats *a, const parameter_step_stats
     stats_merge(&a->adam_v, &b->adam_v);
     a->old_sum_squares += b->old_sum_squares;
     if (b->max_ratio > a->max_ratio) a->max_ratio = b->max_ratio;
+    tap_sums_merge(&a->taps, &b->taps);
 }
 
 /* One parameter's update split over threads: each part's statistics and
@@ -173,6 +176,7 @@ typedef struct update_job {
     float alpha, twice_lambda;
     parameter *p;
     int with_stats;
+    tap_sums split; /* the parameter's tap split, for each part */
     parameter_step_stats parts[PARALLEL_MAX_THREADS];
     double squares[PARALLEL_MAX_THREADS];
 } update_job;
@@ -182,7 +186,11 @@ static void update_part(void *context, int part, size_t begin, size_t end)
     update_job *job = context;
     parameter *p = job->p;
     job->squares[part] = 0.0;
-    if (job->with_stats) clear_step_stats(&job->parts[part]);
+    if (job->with_stats) {
+        clear_step_stats(&job->parts[part]);
+        job->parts[part].taps.is_data = job->split.is_data;
+        job->parts[part].taps.per_tap = job->split.per_tap;
+    }
     if (begin < end)
         update_range(job->c, job->alpha, job->twice_lambda, p->value.data, p->gradient, p->adam_m, p->adam_v, begin,
                      end, job->with_stats ? &job->parts[part] : NULL, &job->squares[part]);
@@ -205,6 +213,7 @@ static double update_parameter(const adam_config *c, float alpha, float twice_la
         return s ? stats_sum_squares(&s->value) : squares;
     }
     update_job job = {.c = c, .alpha = alpha, .twice_lambda = twice_lambda, .p = p, .with_stats = s != NULL};
+    if (s) job.split = s->taps;
     int threads = parallel_parts(n, CHUNK, update_part, &job);
     for (int t = 0; t < threads; t++) {
         squares += job.squares[t];

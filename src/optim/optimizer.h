@@ -12,6 +12,7 @@
 #include "adam.h"
 #include "model.h"
 #include "stats.h"
+#include "tap_sums.h"
 
 typedef struct parameter_step_stats {
     tensor_stats value;    /* after the update */
@@ -21,6 +22,7 @@ typedef struct parameter_step_stats {
     double old_sum_squares; /* sum of w^2 before the update */
     float max_ratio;        /* max |m| / (sqrt(v) + eps) */
     float step_size;        /* alpha */
+    tap_sums taps;          /* kernels the probes split into data/padding taps (issue 23) */
 } parameter_step_stats;
 
 /* Updates every trainable parameter (L2 lambda on the regularized ones) for

@@ -684,7 +684,9 @@ static int open_run(run *r, int resume, error *err)
     probe_config pc = {.statistics = o->probes, .probe_every = o->probe_every, .ring_steps = o->ring_steps,
                        .l2 = (float)o->l2, .injections = r->injections, .injection_count = o->injection_count,
                        .input_capacity = o->batch};
-    if (probe_open(&r->probes, &r->m, writer ? &r->db : NULL, &pc, err)) return -1;
+    if (probe_open(&r->probes, &r->m, writer ? &r->db : NULL, &pc, err) ||
+        probe_split_kernel_taps(r->probes, r->param_stats, err))
+        return -1;
     if (data_parallel_open(&r->dp, o, &r->m, r->probes, r->injections, o->injection_count, err)) return -1;
     if (!resume && o->from_keras && log_keras_start(r, err)) return -1;
     if (open_replay(r, err)) return -1;
