@@ -128,6 +128,34 @@ typedef struct run {
     loss_scale ls; /* --precision mixed_float16 */
 } run;
 
+/* Who watches a step besides the model; every member may be NULL or 0.
+ * Training passes them all; the replay passes only `ready` (it reruns the
+ * step exactly as training ran it, unwatched: replay.h). */
+typedef struct step_observers {
+    probe_session *probes;             /* the sentinel, statistics, planted faults, the steps row */
+    parameter_step_stats *param_stats; /* Adam's per-parameter statistics, for the probes */
+    data_parallel *dp;                 /* under mpirun: the shard, the gradient allreduce, the agreement */
+    clip_provenance *provenance;       /* the file and frames each clip came from */
+    int prefetch;                      /* the next batch announced to a video source */
+    int precision_events;              /* skipped steps, loss-scale growth, negative one-pass variances */
+    int timed;                         /* --timing's data and optimizer seconds */
+    void (*ready)(void *context, const replay_batch *batch); /* the batch read, before the forward */
+    void *ready_context;
+} step_observers;
+
+/* What one step used and gave. */
+typedef struct step_outcome {
+    replay_batch batch;       /* this rank's clips, their rate and t, their mean data loss */
+    dist_shard shard;         /* this rank's part of the batch */
+    int global_batch;         /* the whole batch, all ranks */
+    int samples, correct;     /* over all ranks once agreed */
+    double data_loss;         /* mean over all ranks once agreed */
+    double penalty;           /* L2 of the weights the forward pass used */
+    precision_step precision; /* the loss scale's part (precision_run.h) */
+} step_outcome;
+
+static int run_step(run *r, loss_scale *ls, const step_observers *obs, step_outcome *out, error *err);
+
 #define TIMING_WARMUP_STEPS 2
 
 static long long now_microseconds(void)
@@ -494,41 +522,22 @@ static float replay_loss_scale(run *r, long step)
     return LOSS_SCALE_INITIAL;
 }
 
-/* The replay's stepper: the next step exactly as train_step runs it, less
- * the probes and the database (and the transient injections, see replay.h). */
+/* The replay's stepper: the next step as training runs it (run_step),
+ * watched by nothing: no probes, no database, no transient injections
+ * (replay.h).  The run's own loss scale is not the replay's to move: the
+ * step runs with the scale it had (steps.loss_scale). */
 static int replay_run_step(void *context, long step, void (*ready)(void *, const replay_batch *), void *ready_context,
                            replay_batch *b, error *err)
 {
     run *r = context;
-    const train_options *o = r->o;
-    const int epoch = r->state.epoch;
     if (step != r->state.step + 1 || r->state.epoch_step >= r->steps_per_epoch)
-        return error_set(err, "replay: step %ld is not the next step of epoch %d", step, epoch + 1);
-    int n = batch_for_step(r, epoch, r->state.epoch_step, r->batch_ids);
-    model_set_batch(&r->m, n);
-    if (dataset_read_epoch(r->data, SPLIT_TRAIN, epoch + 1, r->batch_ids, n, model_input(&r->m), r->labels, NULL,
-                           err))
-        return -1;
-    *b = (replay_batch){.batch = n, .epoch = epoch + 1, .labels = r->labels, .sample_ids = r->batch_ids,
-                        .learning_rate = r->state.learning_rate, .adam_t = r->state.adam_t + 1};
-    for (int i = 0; i < o->injection_count; i++)
-        if (r->injections[i].kind == INJECT_SCALE_WEIGHTS && r->injections[i].step == step)
-            injection_apply_scaling(&r->injections[i], &r->m);
-    if (ready) ready(ready_context, b);
-    model_forward(&r->m, 1);
-    loss_result lr = loss_from_logits(n, o->classes, model_logits(&r->m), r->labels, model_logits_gradient(&r->m));
-    b->loss = lr.loss;
-    precision_step ps = {0};
-    loss_scale ls = r->ls; /* the run's own loss scale is not the replay's to move */
-    if (r->m.precision != PRECISION_FLOAT32) {
-        ls.scale = replay_loss_scale(r, step);
-        precision_before_backward(&r->m, NULL, &ls, &ps);
-    }
-    model_backward(&r->m);
-    if (r->m.precision == PRECISION_FLOAT32 || precision_after_backward(&r->m, NULL, &ls, step, &ps))
-        r->state.kernel_squares =
-            optimizer_step(&r->m, &r->adam, r->state.learning_rate, ++r->state.adam_t, (float)o->l2, NULL);
-    r->state.step = step;
+        return error_set(err, "replay: step %ld is not the next step of epoch %d", step, r->state.epoch + 1);
+    loss_scale ls = r->ls;
+    if (r->m.precision != PRECISION_FLOAT32) ls.scale = replay_loss_scale(r, step);
+    const step_observers none = {.ready = ready, .ready_context = ready_context};
+    step_outcome out;
+    if (run_step(r, &ls, &none, &out, err)) return -1;
+    *b = out.batch;
     r->state.epoch_step++;
     return 0;
 }
@@ -732,8 +741,6 @@ static int prefetch_next(run *r, int epoch, long index, error *err)
     return dataset_prefetch(r->data, SPLIT_TRAIN, next_epoch + 1, r->next_ids, n, err);
 }
 
-/* One training step on the batch of (epoch, index). */
-
 /* Under mpirun: the ranks' sums of the step, the sentinel agreed on and
  * the statistics merged into rank 0's record; a stop asked of any rank
  * (SIGINT/SIGTERM) stops them all after this step. */
@@ -753,70 +760,125 @@ static int agree_step(run *r, const dist_shard *shard, loss_result *lr, int *sam
 }
 
 /* The step's loss-scale and one-pass BatchNorm events (precision_run.h). */
-static int precision_events(run *r, long step, const precision_step *ps, error *err)
+static int write_precision_events(run *r, long step, const precision_step *ps, const loss_scale *ls, error *err)
 {
     char message[900];
-    if (ps->skipped && write_event(r, "step_skipped", ps->message, ps->scale, r->ls.scale, err)) return -1;
+    if (ps->skipped && write_event(r, "step_skipped", ps->message, ps->scale, ls->scale, err)) return -1;
     if (!ps->skipped && ps->change == LOSS_SCALE_GREW &&
-        write_event(r, "loss_scale_grew", ps->message, ps->scale, r->ls.scale, err))
+        write_event(r, "loss_scale_grew", ps->message, ps->scale, ls->scale, err))
         return -1;
     if (r->o->bn_variance == BN_VARIANCE_ONE_PASS && precision_bn_variance_message(&r->m, step, message, sizeof message))
         return write_event(r, "bn_variance_negative", message, NAN, NAN, err);
     return 0;
 }
 
-/* One training step on the batch of (epoch, index): under mpirun, on this
- * rank's shard of it (data_parallel.h). */
-static int train_step(run *r, int epoch, long index, double *objective, int *correct, int *samples, error *err)
+/* The step's clips into the model's input: this rank's shard of the batch
+ * of the loop state's next step. */
+static int step_read(run *r, const step_observers *obs, step_outcome *out, error *err)
 {
-    const train_options *o = r->o;
-    long long start = now_microseconds();
-    int n = batch_for_step(r, epoch, index, r->batch_ids);
-    dist_shard shard = data_parallel_begin_step(&r->dp, n, r->injections, o->injection_count);
+    const int epoch = r->state.epoch;
+    const long index = r->state.epoch_step, step = r->state.step + 1;
+    const int n = batch_for_step(r, epoch, index, r->batch_ids);
+    dist_shard shard = {0, n};
+    if (obs->dp) shard = data_parallel_begin_step(obs->dp, n, r->injections, r->o->injection_count);
     const long *ids = r->batch_ids + shard.start;
     model_set_batch(&r->m, shard.count);
     double data_start = omp_get_wtime();
     if (dataset_read_epoch(r->data, SPLIT_TRAIN, epoch + 1, ids, shard.count, model_input(&r->m), r->labels,
-                           clip_provenance_buffer(&r->provenance), err))
+                           obs->provenance ? clip_provenance_buffer(obs->provenance) : NULL, err))
         return -1;
-    r->data_seconds += omp_get_wtime() - data_start;
-    long step = r->state.step + 1;
-    if (clip_provenance_record(&r->provenance, SPLIT_TRAIN, epoch + 1, step, ids, shard.count, err) ||
-        prefetch_next(r, epoch, index, err))
+    if (obs->timed) r->data_seconds += omp_get_wtime() - data_start;
+    if (obs->provenance &&
+        clip_provenance_record(obs->provenance, SPLIT_TRAIN, epoch + 1, step, ids, shard.count, err))
         return -1;
-    probe_step_begin(r->probes, step, epoch + 1, ids, r->labels, shard.count);
+    if (obs->prefetch && prefetch_next(r, epoch, index, err)) return -1;
+    out->shard = shard;
+    out->global_batch = n;
+    out->batch = (replay_batch){.batch = shard.count, .epoch = epoch + 1, .labels = r->labels, .sample_ids = ids,
+                                .learning_rate = r->state.learning_rate, .adam_t = r->state.adam_t + 1};
+    return 0;
+}
+
+/* The planted faults of the step: the probes plant them all (and log
+ * them); unwatched, only the weight scaling, which is the state the step
+ * starts from, not a transient fault (replay.h). */
+static void step_plant(run *r, const step_observers *obs, long step, const replay_batch *b)
+{
+    if (obs->probes) {
+        probe_step_begin(obs->probes, step, b->epoch, b->sample_ids, b->labels, b->batch);
+        return;
+    }
+    for (int i = 0; i < r->o->injection_count; i++)
+        if (r->injections[i].kind == INJECT_SCALE_WEIGHTS && r->injections[i].step == step)
+            injection_apply_scaling(&r->injections[i], &r->m);
+}
+
+/* After the update: the precision events, the ranks' agreement, the steps row. */
+static int step_record(run *r, const loss_scale *ls, const step_observers *obs, loss_result lr, long long start,
+                       step_outcome *out, error *err)
+{
+    const long step = r->state.step;
+    if (obs->precision_events && write_precision_events(r, step, &out->precision, ls, err)) return -1;
+    out->samples = out->shard.count;
+    if (obs->dp && agree_step(r, &out->shard, &lr, &out->samples, err)) return -1;
+    out->data_loss = lr.loss;
+    out->correct = lr.correct;
+    if (!obs->probes) return 0;
+    format_sample_ids(r, out->global_batch);
+    step_row row = {.step = step, .epoch = out->batch.epoch, .lr = r->state.learning_rate,
+                    .loss = lr.loss + out->penalty, .data_loss = lr.loss, .l2_penalty = out->penalty,
+                    .accuracy = (double)lr.correct / out->global_batch,
+                    .seconds = (double)(now_microseconds() - start) * 1e-6, .sample_ids = r->sample_text,
+                    .loss_scale = out->precision.scale, .skipped = out->precision.skipped};
+    return probe_step_end(obs->probes, &row, err);
+}
+
+/* The one training step: the next step's batch read, forward, loss (scaled
+ * under an emulated precision), backward, Adam + L2; state.step advanced
+ * (state.epoch_step is the caller's to count).  ls is the loss scale the
+ * step uses and moves.  Training and the replay both run this. */
+static int run_step(run *r, loss_scale *ls, const step_observers *obs, step_outcome *out, error *err)
+{
+    const train_options *o = r->o;
+    const long step = r->state.step + 1;
+    long long start = now_microseconds();
+    memset(out, 0, sizeof *out);
+    if (step_read(r, obs, out, err)) return -1;
+    step_plant(r, obs, step, &out->batch);
+    if (obs->ready) obs->ready(obs->ready_context, &out->batch);
     model_forward(&r->m, 1);
-    loss_result lr =
-        loss_from_logits(shard.count, o->classes, model_logits(&r->m), r->labels, model_logits_gradient(&r->m));
-    probe_loss(r->probes, lr.loss, r->labels);
-    data_parallel_weight_gradient(&r->dp, model_logits_gradient(&r->m), o->classes, n);
-    precision_step ps = {0};
-    if (o->precision != PRECISION_FLOAT32) precision_before_backward(&r->m, r->probes, &r->ls, &ps);
+    const int n = out->batch.batch;
+    real *logits_gradient = model_logits_gradient(&r->m);
+    loss_result lr = loss_from_logits(n, o->classes, model_logits(&r->m), r->labels, logits_gradient);
+    out->batch.loss = lr.loss;
+    if (obs->probes) probe_loss(obs->probes, lr.loss, r->labels);
+    if (obs->dp) data_parallel_weight_gradient(obs->dp, logits_gradient, o->classes, out->global_batch);
+    const int emulated = r->m.precision != PRECISION_FLOAT32;
+    if (emulated) precision_before_backward(&r->m, obs->probes, ls, &out->precision);
     model_backward(&r->m);
-    if (data_parallel_after_backward(&r->dp, &r->m, err)) return -1;
+    if (obs->dp && data_parallel_after_backward(obs->dp, &r->m, err)) return -1;
     /* The step's penalty uses the weights its forward pass used. */
-    double penalty = o->l2 * r->state.kernel_squares;
+    out->penalty = o->l2 * r->state.kernel_squares;
     double optimizer_start = omp_get_wtime();
-    int update = o->precision == PRECISION_FLOAT32 || precision_after_backward(&r->m, r->probes, &r->ls, step, &ps);
+    int update = !emulated || precision_after_backward(&r->m, obs->probes, ls, step, &out->precision);
     if (update)
         r->state.kernel_squares = optimizer_step(&r->m, &r->adam, r->state.learning_rate, ++r->state.adam_t,
-                                                 (float)o->l2, r->param_stats);
-    r->optimizer_seconds += omp_get_wtime() - optimizer_start;
-    probe_after_update(r->probes, update ? r->param_stats : NULL, r->state.adam_t);
+                                                 (float)o->l2, obs->param_stats);
+    if (obs->timed) r->optimizer_seconds += omp_get_wtime() - optimizer_start;
+    if (obs->probes) probe_after_update(obs->probes, update ? obs->param_stats : NULL, r->state.adam_t);
     r->state.step = step;
-    if (precision_events(r, step, &ps, err)) return -1;
-    *samples = shard.count;
-    if (agree_step(r, &shard, &lr, samples, err)) return -1;
+    return step_record(r, ls, obs, lr, start, out, err);
+}
 
-    *objective = lr.loss + penalty;
-    r->last_data_loss = lr.loss;
-    *correct = lr.correct;
-    format_sample_ids(r, n);
-    step_row row = {.step = step, .epoch = epoch + 1, .lr = r->state.learning_rate, .loss = *objective,
-                    .data_loss = lr.loss, .l2_penalty = penalty, .accuracy = (double)lr.correct / n,
-                    .seconds = (double)(now_microseconds() - start) * 1e-6, .sample_ids = r->sample_text,
-                    .loss_scale = ps.scale, .skipped = ps.skipped};
-    return probe_step_end(r->probes, &row, err);
+/* One training step, watched by everything: under mpirun on this rank's
+ * shard of the batch (data_parallel.h). */
+static int train_step(run *r, step_outcome *out, error *err)
+{
+    const step_observers all = {.probes = r->probes, .param_stats = r->param_stats, .dp = &r->dp,
+                                .provenance = &r->provenance, .prefetch = 1, .precision_events = 1, .timed = 1};
+    if (run_step(r, &r->ls, &all, out, err)) return -1;
+    r->last_data_loss = out->data_loss;
+    return 0;
 }
 
 /* The steady-state time split: everything after the warm-up steps. */
@@ -939,24 +1001,22 @@ static int stop_run(run *r, error *err)
 static int run_epoch_steps(run *r, error *err)
 {
     const train_options *o = r->o;
-    const int epoch = r->state.epoch;
     if (o->max_steps >= 0 && r->state.step >= o->max_steps) {
         r->status = TRAIN_MAX_STEPS;
         return 1;
     }
     while (r->state.epoch_step < r->steps_per_epoch) {
-        double objective;
-        int correct, samples;
+        step_outcome out;
         keep_snapshot(r);
         const int shadowed = shadow_step_due(r);
         double shadow_start = omp_get_wtime();
         if (shadowed && replay_shadow_begin(&r->replay, err)) return -1;
         double step_start = omp_get_wtime();
-        if (train_step(r, epoch, r->state.epoch_step, &objective, &correct, &samples, err)) return -1;
+        if (train_step(r, &out, err)) return -1;
         double step_end = omp_get_wtime();
-        if (shadowed && shadow_step_end(r, samples, err)) return -1;
+        if (shadowed && shadow_step_end(r, out.samples, err)) return -1;
         if (shadowed) r->shadow_seconds += (step_start - shadow_start) + (omp_get_wtime() - step_end);
-        count_step(r, objective, correct, samples);
+        count_step(r, out.data_loss + out.penalty, out.correct, out.samples);
         if (should_stop(r)) return 1;
         /* The last step of the epoch is checkpointed by end_epoch, with
          * the epoch's end in the state: once, not twice. */
