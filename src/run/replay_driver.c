@@ -4,7 +4,6 @@
  * `nanprobe replay` entry points. */
 #include "run_state.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -180,12 +179,7 @@ void run_replay_first_event(run *r, const nonfinite_event *e)
 /* The run of o->out opened for a replay of *step (0: the first NaN's, else the last step). */
 static int open_replay_step(run *r, const train_options *o, const train_callbacks *callbacks, long *step, error *err)
 {
-    static const train_callbacks silent;
-    if (o->threads > 0) omp_set_num_threads(o->threads);
-    openblas_set_num_threads(omp_get_max_threads());
-    memset(r, 0, sizeof *r);
-    r->o = o;
-    r->cb = callbacks ? callbacks : &silent;
+    run_init(r, o, callbacks);
     if (run_open_for_replay(r, err)) return -1;
     if (!r->snap.weights) return error_set(err, "replay: --snapshot-every 0 leaves no state to replay from");
     long first_nan = db_read_first_nan_step(&r->db), last = db_read_last_step(&r->db);

@@ -4,6 +4,7 @@
  * train_options (train.h). */
 #include "run_state.h"
 
+#include <cblas.h>
 #include <jansson.h>
 #include <math.h>
 #include <omp.h>
@@ -168,6 +169,16 @@ static int log_keras_start(run *r, error *err)
              r->state.step);
     if (run_write_event(r, "keras_import", message, NAN, NAN, err)) return -1;
     return probe_check_loaded(r->probes, r->state.step, r->state.epoch + 1, err);
+}
+
+void run_init(run *r, const train_options *o, const train_callbacks *callbacks)
+{
+    static const train_callbacks silent;
+    if (o->threads > 0) omp_set_num_threads(o->threads);
+    openblas_set_num_threads(omp_get_max_threads());
+    memset(r, 0, sizeof *r);
+    r->o = o;
+    r->cb = callbacks ? callbacks : &silent;
 }
 
 /* The run directory, locked (a second trainer is refused), and what it

@@ -91,6 +91,9 @@ typedef struct step_outcome {
 
 /* ---------------------------------------------------- run_open.c */
 
+/* r emptied for a run of o, the thread count set for OpenMP and OpenBLAS;
+ * callbacks may be NULL. */
+void run_init(run *r, const train_options *o, const train_callbacks *callbacks);
 /* A new run (resume 0) or a run continued from its checkpoint, opened for
  * training: directory, data, model, database, probes, replay. */
 int run_open(run *r, int resume, error *err);

@@ -2,7 +2,6 @@
  * which the replay runs too (replay_driver.c). */
 #include "run_state.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <signal.h>
@@ -540,18 +539,12 @@ static void finish_run(run *r, int rc, long long run_start, train_result *result
 int train_run(const train_options *o, int argc, char *const *argv, int resume, const train_callbacks *callbacks,
               train_result *result, error *err)
 {
-    static const train_callbacks silent;
     memset(result, 0, sizeof *result);
     stop_requested = 0;
-    if (o->threads > 0) omp_set_num_threads(o->threads);
-    openblas_set_num_threads(omp_get_max_threads());
-
     run r;
-    memset(&r, 0, sizeof r);
-    r.o = o;
+    run_init(&r, o, callbacks);
     r.argc = argc;
     r.argv = argv;
-    r.cb = callbacks ? callbacks : &silent;
     r.status = TRAIN_COMPLETED;
     r.nan_budget = -1;
     r.dp.comm = o->comm;
