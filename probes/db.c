@@ -522,10 +522,15 @@ int db_writer_begin(db_writer *w, error *err)
 int db_writer_commit(db_writer *w, error *err)
 {
     if (run_statement(w, w->commit, "committing a step", err)) {
-        sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+        db_writer_rollback(w);
         return -1;
     }
     return 0;
+}
+
+void db_writer_rollback(db_writer *w)
+{
+    sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 int db_write_step(db_writer *w, const step_row *r, error *err)

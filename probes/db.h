@@ -95,6 +95,8 @@ int db_writer_resume(db_writer *w, const char *path, long step, const char *iden
 int db_writer_attach(db_writer *w, const char *path, const char *identity, error *err);
 int db_writer_begin(db_writer *w, error *err);
 int db_writer_commit(db_writer *w, error *err);
+/* Undoes the open transaction (after a failed write; never fails). */
+void db_writer_rollback(db_writer *w);
 int db_write_step(db_writer *w, const step_row *row, error *err);
 int db_write_stats(db_writer *w, long step, int layer_id, const char *tensor_name, const struct tensor_stats *s,
                    error *err);

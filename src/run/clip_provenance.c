@@ -42,7 +42,7 @@ int clip_provenance_open(clip_provenance *p, dataset *data, db_writer *db, int b
     if (resume) return 0;
     if (db_writer_begin(db, err)) return -1;
     if (classes_write(p, vs, err)) {
-        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+        db_writer_rollback(db);
         return -1;
     }
     return db_writer_commit(db, err);
@@ -98,7 +98,7 @@ int clip_provenance_record(clip_provenance *p, dataset_split split, int epoch, l
     }
     if (status == 0) status = events_write(p, step, epoch, err);
     if (status) {
-        sqlite3_exec(p->db->db, "ROLLBACK", NULL, NULL, NULL);
+        db_writer_rollback(p->db);
         return -1;
     }
     return db_writer_commit(p->db, err);
