@@ -1,6 +1,6 @@
 /* cause.h: the causal trace from the first NaN back to its root.
  *
- * Method (README, "The causal verdict"):
+ * Method (docs/verdict.md):
  *  1. Start at the origin tensor: the first 'nan' event (is_origin 1 when
  *     every input was finite).
  *  2. Walk the dataflow upstream over the steps kept in the database.  The

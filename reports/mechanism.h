@@ -3,7 +3,7 @@
  * Every verdict of a run with a NaN gets exactly one class; a healthy run
  * gets MECHANISM_NONE and no "Cause" line.  Each class has a key (stored in
  * the cause_chain table), a sentence a user understands, and a fix hint.
- * The table is documented in the README ("The causal verdict"). */
+ * The table is documented in docs/verdict.md. */
 #ifndef NANPROBE_MECHANISM_H
 #define NANPROBE_MECHANISM_H
 

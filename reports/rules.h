@@ -4,7 +4,7 @@
  * "Recent" means the last 10 % of the probed steps before the end of the
  * analysis (the NaN step, excluded, or the end of the run), at least 5
  * probes; "early" the first 10 %, at least 5.  Thresholds are in rules.c's
- * table (rule_catalog) and in the README. */
+ * table (rule_catalog) and in docs/verdict.md. */
 #ifndef NANPROBE_RULES_H
 #define NANPROBE_RULES_H
 

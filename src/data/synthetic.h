@@ -52,7 +52,7 @@ typedef struct synthetic_class {
 
 int synthetic_label(int classes, long id);
 void synthetic_class_get(int classes, int label, synthetic_class *out);
-/* "moving up-left (135 deg), ring"; for logs and the README. */
+/* "moving up-left (135 deg), ring"; for logs and the docs. */
 void synthetic_class_describe(int classes, int label, char *out, size_t size);
 const char *synthetic_shape_name(int shape);
 
