@@ -303,8 +303,10 @@ check-tf: tf-env nanprobe tests-build
 # Keras' side of the precision checks (tests/precision/, read by test_precision):
 # a small ResNet3D's loss under each dtype policy from nanprobe's exported
 # weights, and tf_keras' and Keras 3's loss-scale sequences for a planted pattern.
-check-tf-precision: tf-env nanprobe
+check-tf-precision: tf-env nanprobe tests-build
 	$(TF_PY) tools/check_tf_precision.py tests/precision ./nanprobe
+	tests/run_tests.sh $(BUILD)/tests ./nanprobe test_precision
+	@git diff --quiet -- tests/precision 2>/dev/null || echo "check-tf-precision: Keras' side changed (git diff tests/precision)"
 
 clean:
 	rm -rf build build-asan build-fuzz build-floatcast nanprobe
