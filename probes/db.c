@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "db_bind.h"
 #include "model.h"
 #include "schema_sql.h" /* generated from probes/schema.sql: static const char schema_sql[] */
 #include "stats.h"
@@ -267,26 +268,6 @@ static int prepare_all(db_writer *w, error *err)
            prepare(w, &w->begin, "BEGIN", err) || prepare(w, &w->commit, "COMMIT", err);
 }
 
-/* NaN and Inf are stored as NULL: SQLite has no NaN, and a NULL reads as
- * "no value" in every query and plot. */
-static void bind_real(sqlite3_stmt *st, int i, double v)
-{
-    if (isfinite(v)) sqlite3_bind_double(st, i, v);
-    else sqlite3_bind_null(st, i);
-}
-
-static void bind_int_or_null(sqlite3_stmt *st, int i, long long v)
-{
-    if (v >= 0) sqlite3_bind_int64(st, i, v);
-    else sqlite3_bind_null(st, i);
-}
-
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *text)
-{
-    if (text) sqlite3_bind_text(st, i, text, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(st, i);
-}
-
 static int run_statement(db_writer *w, sqlite3_stmt *st, const char *what, error *err)
 {
     int rc = sqlite3_step(st);
@@ -372,7 +353,7 @@ static int insert_run(db_writer *w, const run_row *run, error *err)
     sqlite3_bind_text(st, 14, run->normalize, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 15, run->probe_every);
     sqlite3_bind_text(st, 16, run->config_json, -1, SQLITE_TRANSIENT);
-    bind_text_or_null(st, 17, run->identity);
+    db_bind_text(st, 17, run->identity);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sqlite_failure(w, err, "inserting the run");
     sqlite3_finalize(st);
     if (rc == 0) w->run_id = sqlite3_last_insert_rowid(w->db);
@@ -540,10 +521,10 @@ int db_write_step(db_writer *w, const step_row *r, error *err)
     sqlite3_bind_int64(st, 2, r->step);
     sqlite3_bind_int(st, 3, r->epoch);
     sqlite3_bind_double(st, 4, r->lr);
-    bind_real(st, 5, r->loss);
-    bind_real(st, 6, r->data_loss);
-    bind_real(st, 7, r->l2_penalty);
-    bind_real(st, 8, r->accuracy);
+    db_bind_finite(st, 5, r->loss);
+    db_bind_finite(st, 6, r->data_loss);
+    db_bind_finite(st, 7, r->l2_penalty);
+    db_bind_finite(st, 8, r->accuracy);
     sqlite3_bind_double(st, 9, r->seconds);
     sqlite3_bind_int(st, 10, r->probed);
     sqlite3_bind_text(st, 11, r->sample_ids, -1, SQLITE_TRANSIENT);
@@ -564,14 +545,14 @@ int db_write_stats(db_writer *w, long step, int layer_id, const char *tensor_nam
     sqlite3_bind_text(st, 4, tensor_name, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, s->count);
     if (finite > 0) {
-        bind_real(st, 6, stats_mean(s));
-        bind_real(st, 7, stats_std(s));
-        bind_real(st, 8, s->min);
-        bind_real(st, 9, s->max);
-        bind_real(st, 10, stats_absmax(s));
-        bind_real(st, 11, stats_l2norm(s));
+        db_bind_finite(st, 6, stats_mean(s));
+        db_bind_finite(st, 7, stats_std(s));
+        db_bind_finite(st, 8, s->min);
+        db_bind_finite(st, 9, s->max);
+        db_bind_finite(st, 10, stats_absmax(s));
+        db_bind_finite(st, 11, stats_l2norm(s));
     }
-    bind_real(st, 12, s->count ? (double)s->zero_count / (double)s->count : NAN);
+    db_bind_finite(st, 12, s->count ? (double)s->zero_count / (double)s->count : NAN);
     sqlite3_bind_int64(st, 13, s->nan_count);
     sqlite3_bind_int64(st, 14, s->posinf_count);
     sqlite3_bind_int64(st, 15, s->neginf_count);
@@ -585,7 +566,7 @@ int db_write_metric(db_writer *w, long step, int layer_id, const char *metric, d
     sqlite3_bind_int64(st, 2, step);
     sqlite3_bind_int(st, 3, layer_id);
     sqlite3_bind_text(st, 4, metric, -1, SQLITE_STATIC);
-    bind_real(st, 5, value);
+    db_bind_finite(st, 5, value);
     return run_statement(w, st, "writing a metric", err);
 }
 
@@ -599,11 +580,11 @@ int db_write_input(db_writer *w, long step, int position, long sample_id, int la
     sqlite3_bind_int64(st, 4, sample_id);
     sqlite3_bind_int(st, 5, label);
     if (stats_finite(s) > 0) {
-        bind_real(st, 6, stats_mean(s));
-        bind_real(st, 7, stats_std(s));
-        bind_real(st, 8, s->min);
-        bind_real(st, 9, s->max);
-        bind_real(st, 10, stats_absmax(s));
+        db_bind_finite(st, 6, stats_mean(s));
+        db_bind_finite(st, 7, stats_std(s));
+        db_bind_finite(st, 8, s->min);
+        db_bind_finite(st, 9, s->max);
+        db_bind_finite(st, 10, stats_absmax(s));
     }
     sqlite3_bind_int64(st, 11, s->nan_count);
     sqlite3_bind_int64(st, 12, s->posinf_count + s->neginf_count);
@@ -616,10 +597,10 @@ int db_write_epoch(db_writer *w, const epoch_row *r, error *err)
     sqlite3_bind_int64(st, 1, w->run_id);
     sqlite3_bind_int(st, 2, r->epoch);
     sqlite3_bind_int64(st, 3, r->last_step);
-    bind_real(st, 4, r->loss);
-    bind_real(st, 5, r->accuracy);
-    bind_real(st, 6, r->has_validation ? r->val_loss : NAN);
-    bind_real(st, 7, r->has_validation ? r->val_accuracy : NAN);
+    db_bind_finite(st, 4, r->loss);
+    db_bind_finite(st, 5, r->accuracy);
+    db_bind_finite(st, 6, r->has_validation ? r->val_loss : NAN);
+    db_bind_finite(st, 7, r->has_validation ? r->val_accuracy : NAN);
     sqlite3_bind_double(st, 8, r->lr);
     sqlite3_bind_double(st, 9, r->seconds);
     return run_statement(w, st, "writing an epoch", err);
@@ -629,25 +610,25 @@ int db_write_event(db_writer *w, const event_row *r, error *err)
 {
     sqlite3_stmt *st = w->insert_event;
     sqlite3_bind_int64(st, 1, w->run_id);
-    bind_int_or_null(st, 2, r->step);
-    bind_int_or_null(st, 3, r->epoch);
+    db_bind_index(st, 2, r->step);
+    db_bind_index(st, 3, r->epoch);
     sqlite3_bind_text(st, 4, r->kind, -1, SQLITE_TRANSIENT);
-    bind_int_or_null(st, 5, r->layer);
-    bind_text_or_null(st, 6, r->layer_name);
-    bind_text_or_null(st, 7, r->layer_path);
-    bind_text_or_null(st, 8, r->pass);
-    bind_text_or_null(st, 9, r->tensor);
-    bind_text_or_null(st, 10, r->value_class);
-    bind_int_or_null(st, 11, r->element_index);
-    bind_int_or_null(st, 12, r->sample);
-    bind_int_or_null(st, 13, r->d);
-    bind_int_or_null(st, 14, r->h);
-    bind_int_or_null(st, 15, r->w);
-    bind_int_or_null(st, 16, r->channel);
-    bind_int_or_null(st, 17, r->sample_id);
-    bind_int_or_null(st, 18, r->is_origin);
-    bind_real(st, 19, r->old_value);
-    bind_real(st, 20, r->new_value);
+    db_bind_index(st, 5, r->layer);
+    db_bind_text(st, 6, r->layer_name);
+    db_bind_text(st, 7, r->layer_path);
+    db_bind_text(st, 8, r->pass);
+    db_bind_text(st, 9, r->tensor);
+    db_bind_text(st, 10, r->value_class);
+    db_bind_index(st, 11, r->element_index);
+    db_bind_index(st, 12, r->sample);
+    db_bind_index(st, 13, r->d);
+    db_bind_index(st, 14, r->h);
+    db_bind_index(st, 15, r->w);
+    db_bind_index(st, 16, r->channel);
+    db_bind_index(st, 17, r->sample_id);
+    db_bind_index(st, 18, r->is_origin);
+    db_bind_finite(st, 19, r->old_value);
+    db_bind_finite(st, 20, r->new_value);
     sqlite3_bind_text(st, 21, r->message, -1, SQLITE_TRANSIENT);
     return run_statement(w, st, "writing an event", err);
 }

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "db_bind.h"
+
 const char *const replay_finding_names[REPLAY_FINDING_COUNT] = {
     "none", "not_reproducible", "real_divergence", "float32_artefact", "maths_itself",
 };
@@ -63,25 +65,6 @@ static int finish(db_replay_writer *r, sqlite3_stmt *st, const char *what, error
     return rc == SQLITE_DONE ? 0 : failure(r, what, err);
 }
 
-/* NaN is NULL in SQLite; +-Inf is a REAL like any other. */
-static void bind_real(sqlite3_stmt *st, int i, double x)
-{
-    if (isnan(x)) sqlite3_bind_null(st, i);
-    else sqlite3_bind_double(st, i, x);
-}
-
-static void bind_int_or_null(sqlite3_stmt *st, int i, long long x)
-{
-    if (x < 0) sqlite3_bind_null(st, i);
-    else sqlite3_bind_int64(st, i, x);
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *text)
-{
-    if (text) sqlite3_bind_text(st, i, text, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(st, i);
-}
-
 static void real_text(double x, char *out, size_t size)
 {
     if (isnan(x)) snprintf(out, size, "nan");
@@ -97,29 +80,29 @@ int db_write_replay(db_replay_writer *r, const replay_row *row, long long *repla
     const int finding = (unsigned)row->finding < REPLAY_FINDING_COUNT ? (int)row->finding : 0;
     sqlite3_bind_int64(st, 1, r->w->run_id);
     sqlite3_bind_int64(st, 2, row->step);
-    bind_text(st, 3, row->trigger);
+    db_bind_text(st, 3, row->trigger);
     sqlite3_bind_int64(st, 4, row->snapshot_step);
     sqlite3_bind_int(st, 5, row->threads);
     sqlite3_bind_int(st, 6, row->float_rerun);
-    bind_int_or_null(st, 7, row->float_rerun ? row->reproduced : -1);
-    bind_int_or_null(st, 8, row->layers_compared > 0 ? row->layers_compared : -1);
-    bind_int_or_null(st, 9, row->layers_compared > 0 ? row->layers_identical : -1);
-    bind_int_or_null(st, 10, row->first_difference_layer);
-    bind_text(st, 11, row->rerun_event);
+    db_bind_index(st, 7, row->float_rerun ? row->reproduced : -1);
+    db_bind_index(st, 8, row->layers_compared > 0 ? row->layers_compared : -1);
+    db_bind_index(st, 9, row->layers_compared > 0 ? row->layers_identical : -1);
+    db_bind_index(st, 10, row->first_difference_layer);
+    db_bind_text(st, 11, row->rerun_event);
     sqlite3_bind_int(st, 12, row->double_rerun);
-    bind_text(st, 13, replay_finding_names[finding]);
-    bind_int_or_null(st, 14, row->origin_layer);
-    bind_text(st, 15, row->origin_layer >= 0 ? row->origin_tensor : NULL);
-    bind_int_or_null(st, 16, row->origin_layer >= 0 ? row->origin_element : -1);
-    bind_text(st, 17, row->origin_layer >= 0 ? row->float_value : NULL);
-    bind_real(st, 18, row->double_value);
-    bind_text(st, 19, row->double_rerun && row->origin_layer >= 0 ? value_text : NULL);
-    bind_real(st, 20, row->double_max_abs);
-    bind_text(st, 21, row->operation);
-    bind_text(st, 22, row->message ? row->message : "");
-    bind_real(st, 23, row->float_rerun ? row->float_seconds : NAN);
-    bind_real(st, 24, row->double_rerun ? row->double_seconds : NAN);
-    bind_int_or_null(st, 25, row->float_rerun ? row->loss_identical : -1);
+    db_bind_text(st, 13, replay_finding_names[finding]);
+    db_bind_index(st, 14, row->origin_layer);
+    db_bind_text(st, 15, row->origin_layer >= 0 ? row->origin_tensor : NULL);
+    db_bind_index(st, 16, row->origin_layer >= 0 ? row->origin_element : -1);
+    db_bind_text(st, 17, row->origin_layer >= 0 ? row->float_value : NULL);
+    db_bind_real(st, 18, row->double_value);
+    db_bind_text(st, 19, row->double_rerun && row->origin_layer >= 0 ? value_text : NULL);
+    db_bind_real(st, 20, row->double_max_abs);
+    db_bind_text(st, 21, row->operation);
+    db_bind_text(st, 22, row->message ? row->message : "");
+    db_bind_real(st, 23, row->float_rerun ? row->float_seconds : NAN);
+    db_bind_real(st, 24, row->double_rerun ? row->double_seconds : NAN);
+    db_bind_index(st, 25, row->float_rerun ? row->loss_identical : -1);
     if (finish(r, st, "writing a replay", err)) return -1;
     *replay_id = sqlite3_last_insert_rowid(r->w->db);
     return 0;
@@ -130,13 +113,13 @@ int db_write_replay_tensor(db_replay_writer *r, long long replay_id, const repla
     sqlite3_stmt *st = r->insert_tensor;
     sqlite3_bind_int64(st, 1, replay_id);
     sqlite3_bind_int(st, 2, row->layer);
-    bind_text(st, 3, row->tensor);
-    bind_real(st, 4, row->float_max_abs);
-    bind_real(st, 5, row->double_max_abs);
-    bind_real(st, 6, row->relative_error);
+    db_bind_text(st, 3, row->tensor);
+    db_bind_real(st, 4, row->float_max_abs);
+    db_bind_real(st, 5, row->double_max_abs);
+    db_bind_real(st, 6, row->relative_error);
     sqlite3_bind_int64(st, 7, row->double_nonfinite);
-    bind_int_or_null(st, 8, row->chain_position);
-    bind_real(st, 9, row->double_value);
+    db_bind_index(st, 8, row->chain_position);
+    db_bind_real(st, 9, row->double_value);
     return finish(r, st, "writing a replay tensor", err);
 }
 
@@ -147,14 +130,14 @@ int db_write_replay_term(db_replay_writer *r, long long replay_id, const replay_
     sqlite3_bind_int(st, 2, row->rank);
     sqlite3_bind_int(st, 3, row->source_layer);
     sqlite3_bind_int(st, 4, row->channel);
-    bind_int_or_null(st, 5, row->sample);
-    bind_int_or_null(st, 6, row->d);
-    bind_int_or_null(st, 7, row->h);
-    bind_int_or_null(st, 8, row->w);
-    bind_text(st, 9, row->tap);
-    bind_real(st, 10, row->input);
-    bind_real(st, 11, row->weight);
-    bind_real(st, 12, row->term);
+    db_bind_index(st, 5, row->sample);
+    db_bind_index(st, 6, row->d);
+    db_bind_index(st, 7, row->h);
+    db_bind_index(st, 8, row->w);
+    db_bind_text(st, 9, row->tap);
+    db_bind_real(st, 10, row->input);
+    db_bind_real(st, 11, row->weight);
+    db_bind_real(st, 12, row->term);
     return finish(r, st, "writing a replay term", err);
 }
 
@@ -165,14 +148,14 @@ int db_write_replay_provenance(db_replay_writer *r, long long replay_id, const r
     char sum_text[40];
     real_text(row->terms_sum, sum_text, sizeof sum_text);
     sqlite3_bind_int64(st, 1, replay_id);
-    bind_real(st, 2, row->terms_sum);
-    bind_text(st, 3, sum_text);
+    db_bind_real(st, 2, row->terms_sum);
+    db_bind_text(st, 3, sum_text);
     sqlite3_bind_int(st, 4, row->term_count);
     sqlite3_bind_int(st, 5, row->dominant_channel);
-    bind_real(st, 6, row->dominant_share);
-    bind_real(st, 7, row->dominant_input_max);
-    bind_real(st, 8, row->dominant_weight_typical);
-    bind_text(st, 9, row->input_npy);
-    bind_text(st, 10, row->kernel_npy);
+    db_bind_real(st, 6, row->dominant_share);
+    db_bind_real(st, 7, row->dominant_input_max);
+    db_bind_real(st, 8, row->dominant_weight_typical);
+    db_bind_text(st, 9, row->input_npy);
+    db_bind_text(st, 10, row->kernel_npy);
     return finish(r, st, "writing a replay's provenance", err);
 }

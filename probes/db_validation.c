@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "db_bind.h"
 #include "stats.h"
 
 static int failure(db_writer *w, const char *what, error *err)
@@ -55,18 +56,6 @@ void db_validation_close(db_validation *v)
     memset(v, 0, sizeof *v);
 }
 
-static void bind_real(sqlite3_stmt *st, int i, double value)
-{
-    if (isfinite(value)) sqlite3_bind_double(st, i, value);
-    else sqlite3_bind_null(st, i);
-}
-
-static void bind_index(sqlite3_stmt *st, int i, long long value)
-{
-    if (value >= 0) sqlite3_bind_int64(st, i, value);
-    else sqlite3_bind_null(st, i);
-}
-
 static int run(db_validation *v, sqlite3_stmt *st, const char *what, error *err)
 {
     int rc = sqlite3_step(st);
@@ -86,11 +75,11 @@ int db_validation_write_stats(db_validation *v, int epoch, int val_batch, long s
     sqlite3_bind_int(st, 5, layer_id);
     sqlite3_bind_int64(st, 6, s->count);
     if (stats_finite(s) > 0) {
-        bind_real(st, 7, stats_mean(s));
-        bind_real(st, 8, stats_std(s));
-        bind_real(st, 9, s->min);
-        bind_real(st, 10, s->max);
-        bind_real(st, 11, stats_absmax(s));
+        db_bind_finite(st, 7, stats_mean(s));
+        db_bind_finite(st, 8, stats_std(s));
+        db_bind_finite(st, 9, s->min);
+        db_bind_finite(st, 10, s->max);
+        db_bind_finite(st, 11, stats_absmax(s));
     }
     sqlite3_bind_int64(st, 12, s->nan_count);
     sqlite3_bind_int64(st, 13, s->posinf_count);
@@ -107,14 +96,14 @@ int db_validation_write_batchnorm(db_validation *v, const validation_bn_row *r, 
     sqlite3_bind_int(st, 4, r->layer_id);
     sqlite3_bind_int(st, 5, r->channels);
     sqlite3_bind_int(st, 6, r->train_steps);
-    bind_real(st, 7, r->var_ratio_min);
-    bind_real(st, 8, r->var_ratio_max);
-    bind_real(st, 9, r->mean_shift_max);
-    bind_real(st, 10, r->inference_scale);
-    bind_index(st, 11, r->scale_channel);
-    bind_real(st, 12, r->moving_variance_min);
+    db_bind_finite(st, 7, r->var_ratio_min);
+    db_bind_finite(st, 8, r->var_ratio_max);
+    db_bind_finite(st, 9, r->mean_shift_max);
+    db_bind_finite(st, 10, r->inference_scale);
+    db_bind_index(st, 11, r->scale_channel);
+    db_bind_finite(st, 12, r->moving_variance_min);
     sqlite3_bind_int(st, 13, r->bad_moving_variance);
-    bind_index(st, 14, r->bad_channel);
+    db_bind_index(st, 14, r->bad_channel);
     return run(v, st, "writing a validation BatchNorm row", err);
 }
 
