@@ -65,13 +65,14 @@ SEES_optim   := $(SEES_model) optim
 SEES_data    := core data
 SEES_keras   := $(SEES_optim) keras
 SEES_replay  := $(SEES_optim) data replay
-SEES_probes  := $(SEES_optim) probes
+SEES_rundb   := $(SEES_optim) rundb
+SEES_probes  := $(SEES_rundb) probes
 SEES_dist    := $(SEES_probes) dist
 SEES_run     := $(SEES_dist) data replay keras run
-SEES_reports := core probes reports
+SEES_reports := core rundb reports
 SEES_cli     := $(SEES_run) reports cli
 SEES_tests   := $(SEES_cli) tests
-LAYERS := core layers model optim data keras replay probes dist run reports cli tests
+LAYERS := core layers model optim data keras replay rundb probes dist run reports cli tests
 
 HDF5_CFLAGS := $(shell pkg-config --cflags hdf5 2>/dev/null || echo -I/usr/include/hdf5/serial)
 HDF5_LIBS   := $(shell pkg-config --libs hdf5 2>/dev/null || echo -lhdf5_serial)
@@ -79,7 +80,7 @@ LDLIBS      += $(HDF5_LIBS) -lzip -ljansson
 # A folder's path, and the flags that come with seeing it: generated headers,
 # third-party headers (MPI as system headers, so -Wextra judges our code).
 layer_dir    = $(if $(filter probes reports tests,$1),$1,src/$1)
-EXTRA_probes := -I$(BUILD)/generated
+EXTRA_rundb  := -I$(BUILD)/generated
 EXTRA_keras  := $(HDF5_CFLAGS)
 EXTRA_tests  := -Itests/fuzz
 OWN_data     := $(AV_CFLAGS)
@@ -113,12 +114,12 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CFLAGS) $(LAYER_INC) -MMD -MP -c -o $@ $<
 
 # The schema is compiled in as a string, one C string literal per line.
-$(BUILD)/generated/schema_sql.h: probes/schema.sql
+$(BUILD)/generated/schema_sql.h: src/rundb/schema.sql
 	@mkdir -p $(dir $@)
 	{ echo 'static const char schema_sql[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $<; \
 	  echo ';'; } > $@
-$(BUILD)/probes/db.o: $(BUILD)/generated/schema_sql.h
+$(BUILD)/src/rundb/db.o: $(BUILD)/generated/schema_sql.h
 
 $(BUILD)/tests/%: tests/%.c tests/test_util.h $(BUILD)/libnanprobe.a
 	@mkdir -p $(dir $@)

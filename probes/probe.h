@@ -6,7 +6,7 @@
  * output and the gradient reaching it, BatchNorm's batch and moving
  * statistics, and (through the fused optimizer pass) every parameter's value,
  * gradient, applied update and Adam moments, under the names of
- * probe_names.h.  Each tensor's statistics are also the sentinel's check
+ * run_names.h.  Each tensor's statistics are also the sentinel's check
  * (sentinel.h), so it costs nothing extra.  With --probe-every K the last W
  * steps are kept in a ring (probe_ring.h) and written in full when a
  * non-finite value appears, so the run-up to a NaN is always complete. */

@@ -1,4 +1,4 @@
-/* probe_mechanism.c: the init x L2 x Adam mechanism metrics (probe_names.h's
+/* probe_mechanism.c: the init x L2 x Adam mechanism metrics (run_names.h's
  * probe_mechanism_metric): each kernel split into data and padding-only
  * taps with the L2 penalty of each part, the data taps' effective and
  * angular step and the share of coordinates where L2 outweighs the data

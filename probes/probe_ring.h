@@ -5,7 +5,7 @@
  * (the sentinel needs them) but written only every K steps; the last W
  * steps are kept here and written in full when a non-finite value appears,
  * so the run-up to a NaN is always complete in the database.  Tensor and
- * metric names are static strings (probe_names.h): the database binds them
+ * metric names are static strings (run_names.h): the database binds them
  * without copying, and a record of a thousand rows stores pointers only. */
 #ifndef NANPROBE_PROBE_RING_H
 #define NANPROBE_PROBE_RING_H

@@ -7,7 +7,7 @@
 #define NANPROBE_PROBE_SESSION_H
 
 #include "probe.h"
-#include "probe_names.h"
+#include "run_names.h"
 #include "probe_ring.h"
 
 /* Events of the current step, written with it. */

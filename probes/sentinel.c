@@ -6,24 +6,6 @@
 
 #include "finite.h"
 
-static const char *const pass_names[] = {
-    [PASS_INPUT] = "input",
-    [PASS_FORWARD] = "forward",
-    [PASS_MOVING_STATISTICS] = "moving_statistics",
-    [PASS_LOSS] = "loss",
-    [PASS_BACKWARD] = "backward",
-    [PASS_OPTIMIZER_STATE] = "optimizer_state",
-    [PASS_UPDATE] = "update",
-    [PASS_VALIDATION] = "validation",
-    [PASS_LOADED] = "loaded",
-};
-_Static_assert(sizeof pass_names / sizeof pass_names[0] == PASS_COUNT, "one name per probe_pass");
-
-const char *probe_pass_name(probe_pass pass)
-{
-    return pass_names[pass];
-}
-
 void sentinel_init(sentinel *st, const model *m)
 {
     memset(st, 0, sizeof *st);

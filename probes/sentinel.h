@@ -11,38 +11,9 @@
 #define NANPROBE_SENTINEL_H
 
 #include "model.h"
+#include "nonfinite_event.h"
 #include "stats.h"
 
-typedef enum probe_pass {
-    PASS_INPUT,
-    PASS_FORWARD,
-    PASS_MOVING_STATISTICS,
-    PASS_LOSS,
-    PASS_BACKWARD,
-    PASS_OPTIMIZER_STATE,
-    PASS_UPDATE,
-    PASS_VALIDATION,
-    PASS_LOADED, /* a checkpoint's values before any step (Keras import) */
-    PASS_COUNT
-} probe_pass;
-
-/* As in events.pass: "input", "forward", ... */
-const char *probe_pass_name(probe_pass pass);
-
-/* The first non-finite value of a run. */
-typedef struct nonfinite_event {
-    long step;
-    int epoch;
-    int layer;
-    probe_pass pass;
-    char tensor[32];         /* as in the stats table: output, output_grad, kernel.grad, ... */
-    const char *value_class; /* "nan", "+inf", "-inf" */
-    long long element;       /* flat index of the first bad element */
-    int sample, d, h, w, channel; /* -1 where the tensor has no such axis */
-    long sample_id;          /* dataset id of the clip at `sample`, -1 if none */
-    int is_origin;
-    char message[640];
-} nonfinite_event;
 
 typedef struct sentinel {
     const model *m;

@@ -15,7 +15,7 @@
 #include "clip_origin.h"
 #include "db.h"
 #include "inference_trace.h"
-#include "probe_names.h"
+#include "run_names.h"
 
 const char *const cause_role_names[CAUSE_ROLE_COUNT] = {"origin", "link", "root"};
 _Static_assert(sizeof cause_role_names / sizeof cause_role_names[0] == CAUSE_ROLE_COUNT, "one name per role");

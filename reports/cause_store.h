@@ -1,5 +1,5 @@
 /* cause_store.h: writing a cause trace into the run database's cause_chain
- * table (probes/schema.sql), so users can query the chain with SQL.
+ * table (src/rundb/schema.sql), so users can query the chain with SQL.
  * The rows of the run are replaced in one transaction: a report run twice
  * leaves one chain, and a failure leaves the previous rows. */
 #ifndef NANPROBE_CAUSE_STORE_H

@@ -1,5 +1,5 @@
 /* replay_data.h: the replays of one run (run.db's replays, replay_tensors
- * and replay_terms; probes/db_replay.h writes them), loaded for the
+ * and replay_terms; src/rundb/db_replay.h writes them), loaded for the
  * verdict and the report's Replay section.
  *
  * The tables are optional: a database made before them, or a run never

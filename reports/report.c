@@ -18,7 +18,7 @@
 #include "report_video.h"
 #include "outdir.h"
 #include "precursor.h"
-#include "probe_names.h"
+#include "run_names.h"
 #include "rules.h"
 #include "rundata.h"
 #include "runplots.h"

@@ -13,7 +13,7 @@
 
 #include "array.h"
 #include "db.h"
-#include "probe_names.h"
+#include "run_names.h"
 
 const series_def series_defs[SERIES_COUNT] = {
     [SERIES_ACT_ABSMAX] = {PROBE_NAME_OUTPUT, 0, STATS_ABSMAX, "act_absmax", "activation absmax"},

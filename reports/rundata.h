@@ -1,6 +1,6 @@
 /* rundata.h: one run of a run.db loaded into memory for the reports.
  *
- * Owns the reading side of the schema contract (probes/schema.sql): which
+ * Owns the reading side of the schema contract (src/rundb/schema.sql): which
  * tables and columns the reports use, and the catalog of per-layer series
  * (a statistic of one tensor, or one derived metric, over the probed steps).
  * The big tables (stats, layer_metrics) are read in one pass each, split by

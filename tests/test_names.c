@@ -1,5 +1,5 @@
 /* test_names.c: the tensor and metric names of run.db agree between the
- * writer and the readers (probe_names.h).
+ * writer and the readers (run_names.h).
  *
  * A small run (ResNet3D-18, width 4, L2 on, so every kind of row is
  * written) fills a database; then every name the trainer wrote must be one
@@ -9,7 +9,7 @@
  * which no run ever wrote. */
 #include <sqlite3.h>
 
-#include "probe_names.h"
+#include "run_names.h"
 #include "rundata.h"
 #include "test_util.h"
 
@@ -61,8 +61,8 @@ static void test_tables(const name_list *all)
         empty += all->names[i][0] == '\0';
         for (int j = 0; j < i; j++) repeated += strcmp(all->names[i], all->names[j]) == 0;
     }
-    CHECK(empty == 0, "%d empty names in probe_names.h's tables", empty);
-    CHECK(repeated == 0, "%d names repeated in probe_names.h's tables", repeated);
+    CHECK(empty == 0, "%d empty names in run_names.h's tables", empty);
+    CHECK(repeated == 0, "%d names repeated in run_names.h's tables", repeated);
     CHECK(strcmp(probe_param_names[PROBE_PARAM_GRAD][0], "kernel.grad") == 0, "role x suffix: %s",
           probe_param_names[PROBE_PARAM_GRAD][0]);
 }
@@ -75,9 +75,9 @@ static void test_written_names(sqlite3 *db, const name_list *all)
     CHECK(tensors.count >= 10, "the run wrote %d tensor names", tensors.count);
     CHECK(metrics.count >= 10, "the run wrote %d metric names", metrics.count);
     for (int i = 0; i < tensors.count; i++)
-        CHECK(list_has(all, tensors.names[i]), "tensor '%s' written but not in probe_names.h", tensors.names[i]);
+        CHECK(list_has(all, tensors.names[i]), "tensor '%s' written but not in run_names.h", tensors.names[i]);
     for (int i = 0; i < metrics.count; i++)
-        CHECK(list_has(all, metrics.names[i]), "metric '%s' written but not in probe_names.h", metrics.names[i]);
+        CHECK(list_has(all, metrics.names[i]), "metric '%s' written but not in run_names.h", metrics.names[i]);
     /* What the reports load is what the trainer writes. */
     for (int s = 0; s < SERIES_COUNT; s++) {
         const series_def *def = &series_defs[s];

@@ -1,7 +1,7 @@
 /* test_replay_report.c: how reports show a replay (reports/replay_*.c,
  * report_replay.c) on real run databases: a tiny run trained here with a
  * planted +Inf (and a healthy one), its replay rows written through the
- * replay writer (probes/db_replay.h) with a known finding each.
+ * replay writer (src/rundb/db_replay.h) with a known finding each.
  *
  * Checks: each finding's verdict sentence, "Not reproducible" before the
  * Cause line and the Precision line after the Fix line; the HTML section

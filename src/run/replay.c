@@ -11,7 +11,7 @@
 
 #include "directory.h"
 #include "finite.h"
-#include "probe_names.h"
+#include "run_names.h"
 #include "provenance.h"
 #include "shadow_view.h"
 

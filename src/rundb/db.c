@@ -12,7 +12,7 @@
 
 #include "db_bind.h"
 #include "model.h"
-#include "schema_sql.h" /* generated from probes/schema.sql: static const char schema_sql[] */
+#include "schema_sql.h" /* generated from src/rundb/schema.sql: static const char schema_sql[] */
 #include "stats.h"
 #include "summary.h"
 

@@ -1,14 +1,14 @@
-/* probe_names.h: the tensor and metric names of run.db (stats.tensor,
+/* run_names.h: the tensor and metric names of run.db (stats.tensor,
  * layer_metrics.metric), shared by the writer (probes/) and the readers
  * (reports/).  Each name is spelled once, here, as a string literal macro
  * (so a reader's static table can use it), and gathered into name tables
- * sized by their enums (probe_names.c checks each with _Static_assert).
+ * sized by their enums (run_names.c checks each with _Static_assert).
  *
  * Parameter tensors and metrics are ROLE SUFFIX: "kernel" ".grad" is
  * "kernel.grad".  The roles are model.h's parameter_role, in its order;
  * this header does not include model.h so that reports/ can use it. */
-#ifndef NANPROBE_PROBE_NAMES_H
-#define NANPROBE_PROBE_NAMES_H
+#ifndef NANPROBE_RUN_NAMES_H
+#define NANPROBE_RUN_NAMES_H
 
 /* Parameter roles (the order of parameter_role). */
 #define PROBE_ROLE_KERNEL "kernel"

@@ -186,7 +186,7 @@ CREATE TABLE IF NOT EXISTS events (
     message       TEXT NOT NULL,    -- one plain sentence
     val_batch     INTEGER           -- pass 'validation': the batch's index in the validation pass (from 0;
                                     -- its clips are val_batch * batch ...); NULL otherwise.  Added by
-                                    -- probes/db_validation.c to databases made before it.
+                                    -- src/rundb/db_validation.c to databases made before it.
 );
 
 -- The causal verdict: the chain from the first NaN's origin tensor back to

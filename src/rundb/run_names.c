@@ -1,16 +1,17 @@
-/* probe_names.c: the name tables of probe_names.h.  Each table is declared
+/* run_names.c: the name tables of run_names.h.  Each table is declared
  * without a size and checked against its enum, so a name added to an enum
  * but not to its table (or the other way round) fails to compile. */
-#include "probe_names.h"
+#include "run_names.h"
 
 #include "model.h"
+#include "nonfinite_event.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The role order is model.h's. */
 _Static_assert(PARAM_KERNEL == 0 && PARAM_BIAS == 1 && PARAM_GAMMA == 2 && PARAM_BETA == 3 &&
                    PARAM_MOVING_MEAN == 4 && PARAM_MOVING_VARIANCE == 5 && PROBE_ROLE_COUNT == PARAM_MOVING_VARIANCE + 1,
-               "probe_names.h's roles must follow parameter_role");
+               "run_names.h's roles must follow parameter_role");
 
 #define ROLES(suffix)                                                                                      \
     {PROBE_ROLE_KERNEL suffix, PROBE_ROLE_BIAS suffix, PROBE_ROLE_GAMMA suffix, PROBE_ROLE_BETA suffix, \
@@ -66,3 +67,21 @@ const char *const probe_mechanism_names[] = {
     [PROBE_MECH_BN_MAX_MEAN_SHIFT] = PROBE_NAME_BN_MAX_MEAN_SHIFT,
 };
 _Static_assert(COUNT(probe_mechanism_names) == PROBE_MECH_COUNT, "one name per probe_mechanism_metric");
+
+static const char *const pass_names[] = {
+    [PASS_INPUT] = "input",
+    [PASS_FORWARD] = "forward",
+    [PASS_MOVING_STATISTICS] = "moving_statistics",
+    [PASS_LOSS] = "loss",
+    [PASS_BACKWARD] = "backward",
+    [PASS_OPTIMIZER_STATE] = "optimizer_state",
+    [PASS_UPDATE] = "update",
+    [PASS_VALIDATION] = "validation",
+    [PASS_LOADED] = "loaded",
+};
+_Static_assert(sizeof pass_names / sizeof pass_names[0] == PASS_COUNT, "one name per probe_pass");
+
+const char *probe_pass_name(probe_pass pass)
+{
+    return pass_names[pass];
+}

@@ -1,6 +1,6 @@
 /* db.h: the run database (run.db): schema, writing, and opening for reports.
  *
- * The schema lives in probes/schema.sql (compiled in as a string) and is
+ * The schema lives in src/rundb/schema.sql (compiled in as a string) and is
  * documented in docs/database.md; `nanprobe schema` prints it. */
 #ifndef NANPROBE_DB_H
 #define NANPROBE_DB_H
@@ -11,7 +11,7 @@
 
 #define DB_SCHEMA_VERSION 1
 
-/* The full CREATE script of probes/schema.sql. */
+/* The full CREATE script of src/rundb/schema.sql. */
 const char *db_schema_sql(void);
 
 /* Opens an existing run database read-only for reports, checking that it is

@@ -6,7 +6,7 @@
 #define NANPROBE_DB_READ_H
 
 #include "db.h"
-#include "sentinel.h"
+#include "nonfinite_event.h"
 
 /* The step of the run's first non-finite value (an event of kind "nan"), or -1. */
 long db_read_first_nan_step(const db_writer *w);
