@@ -13,10 +13,6 @@
 
 #include "array.h"
 
-const char *const replay_trigger_names[REPLAY_TRIGGER_COUNT] = {
-    [REPLAY_TRIGGER_NAN] = "nan", [REPLAY_TRIGGER_COMMAND] = "command", [REPLAY_TRIGGER_SHADOW] = "shadow"};
-_Static_assert(sizeof replay_trigger_names / sizeof replay_trigger_names[0] == REPLAY_TRIGGER_COUNT,
-               "one name per replay_trigger");
 
 #define REPLAY_MAX_STEP (1 << 30)
 #define REPLAY_TEXT_MAX 2000 /* characters kept of a message */

@@ -22,8 +22,6 @@
 #define REPLAY_SHADOW_STEPS_MAX 2048
 #define REPLAY_SHADOW_SERIES_MAX 4096
 
-typedef enum replay_trigger { REPLAY_TRIGGER_NAN, REPLAY_TRIGGER_COMMAND, REPLAY_TRIGGER_SHADOW, REPLAY_TRIGGER_COUNT } replay_trigger;
-extern const char *const replay_trigger_names[REPLAY_TRIGGER_COUNT];
 
 typedef struct replay_tensor_info {
     int layer;                 /* index into rundata.layers */

@@ -9,12 +9,6 @@
 
 #include "db_bind.h"
 
-const char *const replay_finding_names[REPLAY_FINDING_COUNT] = {
-    "none", "not_reproducible", "real_divergence", "float32_artefact", "maths_itself",
-};
-_Static_assert(sizeof replay_finding_names / sizeof replay_finding_names[0] == REPLAY_FINDING_COUNT,
-               "one name per replay_finding");
-
 static int failure(db_replay_writer *r, const char *what, error *err)
 {
     return error_set(err, "run database: %s failed: %s", what, sqlite3_errmsg(r->w->db));

@@ -13,18 +13,8 @@
 #define NANPROBE_DB_REPLAY_H
 
 #include "db.h"
+#include "run_enums.h"
 
-/* What the float64 rerun says of the first non-finite value. */
-typedef enum replay_finding {
-    REPLAY_FINDING_NONE,             /* nothing non-finite to explain (a healthy step) */
-    REPLAY_FINDING_NOT_REPRODUCIBLE, /* the float32 rerun stays finite where the run did not */
-    REPLAY_FINDING_REAL_DIVERGENCE,  /* float64 exceeds FLT_MAX too */
-    REPLAY_FINDING_FLOAT32_ARTEFACT, /* float64 stays finite and below FLT_MAX */
-    REPLAY_FINDING_MATHS_ITSELF,     /* float64 is NaN as well: 0/0, Inf - Inf, 0 x Inf, NaN data */
-    REPLAY_FINDING_COUNT
-} replay_finding;
-/* "none", "not_reproducible", "real_divergence", "float32_artefact", "maths_itself" */
-extern const char *const replay_finding_names[REPLAY_FINDING_COUNT];
 
 typedef struct replay_row {
     long step;               /* the step replayed */

@@ -1,25 +1,12 @@
 /* nonfinite_event.h: the first non-finite value of a run, as the sentinel
  * (probes/sentinel.h) finds it and as an events row of kind 'nan' stores
- * it; the passes of a step, as events.pass names them.  It lives with the
+ * it;  It lives with the
  * run.db owner because both the writer and the readers speak it. */
 #ifndef NANPROBE_NONFINITE_EVENT_H
 #define NANPROBE_NONFINITE_EVENT_H
 
-typedef enum probe_pass {
-    PASS_INPUT,
-    PASS_FORWARD,
-    PASS_MOVING_STATISTICS,
-    PASS_LOSS,
-    PASS_BACKWARD,
-    PASS_OPTIMIZER_STATE,
-    PASS_UPDATE,
-    PASS_VALIDATION,
-    PASS_LOADED, /* a checkpoint's values before any step (Keras import) */
-    PASS_COUNT
-} probe_pass;
+#include "run_enums.h"
 
-/* As in events.pass: "input", "forward", ... */
-const char *probe_pass_name(probe_pass pass);
 
 /* The first non-finite value of a run. */
 typedef struct nonfinite_event {

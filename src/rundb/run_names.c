@@ -4,7 +4,6 @@
 #include "run_names.h"
 
 #include "model.h"
-#include "nonfinite_event.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -67,21 +66,3 @@ const char *const probe_mechanism_names[] = {
     [PROBE_MECH_BN_MAX_MEAN_SHIFT] = PROBE_NAME_BN_MAX_MEAN_SHIFT,
 };
 _Static_assert(COUNT(probe_mechanism_names) == PROBE_MECH_COUNT, "one name per probe_mechanism_metric");
-
-static const char *const pass_names[] = {
-    [PASS_INPUT] = "input",
-    [PASS_FORWARD] = "forward",
-    [PASS_MOVING_STATISTICS] = "moving_statistics",
-    [PASS_LOSS] = "loss",
-    [PASS_BACKWARD] = "backward",
-    [PASS_OPTIMIZER_STATE] = "optimizer_state",
-    [PASS_UPDATE] = "update",
-    [PASS_VALIDATION] = "validation",
-    [PASS_LOADED] = "loaded",
-};
-_Static_assert(sizeof pass_names / sizeof pass_names[0] == PASS_COUNT, "one name per probe_pass");
-
-const char *probe_pass_name(probe_pass pass)
-{
-    return pass_names[pass];
-}

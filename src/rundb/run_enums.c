@@ -1,0 +1,101 @@
+/* run_enums.c: the name tables of run_enums.h, each checked against its enum. */
+#include "run_enums.h"
+
+#include <string.h>
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *const probe_pass_names[] = {
+    [PASS_INPUT] = "input",
+    [PASS_FORWARD] = "forward",
+    [PASS_MOVING_STATISTICS] = "moving_statistics",
+    [PASS_LOSS] = "loss",
+    [PASS_BACKWARD] = "backward",
+    [PASS_OPTIMIZER_STATE] = "optimizer_state",
+    [PASS_UPDATE] = "update",
+    [PASS_VALIDATION] = "validation",
+    [PASS_LOADED] = "loaded",
+};
+_Static_assert(COUNT(probe_pass_names) == PASS_COUNT, "one name per probe_pass");
+
+const char *const event_kind_names[] = {
+    [EVENT_NAN] = "nan",
+    [EVENT_LR_REDUCED] = "lr_reduced",
+    [EVENT_EARLY_STOP] = "early_stop",
+    [EVENT_CHECKPOINT] = "checkpoint",
+    [EVENT_CHECKPOINT_FAILED] = "checkpoint_failed",
+    [EVENT_INTERRUPTED] = "interrupted",
+    [EVENT_INJECTION] = "injection",
+    [EVENT_RESUMED] = "resumed",
+    [EVENT_KERAS_IMPORT] = "keras_import",
+    [EVENT_VIDEO_DECODE] = "video_decode",
+    [EVENT_BN_VARIANCE_NEGATIVE] = "bn_variance_negative",
+    [EVENT_STEP_SKIPPED] = "step_skipped",
+    [EVENT_LOSS_SCALE_GREW] = "loss_scale_grew",
+};
+_Static_assert(COUNT(event_kind_names) == EVENT_KIND_COUNT, "one name per event_kind");
+
+const char *const value_class_names[] = {
+    [VALUE_NAN] = "nan",
+    [VALUE_POSITIVE_INF] = "+inf",
+    [VALUE_NEGATIVE_INF] = "-inf",
+};
+_Static_assert(COUNT(value_class_names) == VALUE_CLASS_COUNT, "one name per value_class");
+
+const char *const replay_trigger_names[] = {
+    [REPLAY_TRIGGER_NAN] = "nan",
+    [REPLAY_TRIGGER_COMMAND] = "command",
+    [REPLAY_TRIGGER_SHADOW] = "shadow",
+};
+_Static_assert(COUNT(replay_trigger_names) == REPLAY_TRIGGER_COUNT, "one name per replay_trigger");
+
+const char *const replay_finding_names[] = {
+    [REPLAY_FINDING_NONE] = "none",
+    [REPLAY_FINDING_NOT_REPRODUCIBLE] = "not_reproducible",
+    [REPLAY_FINDING_REAL_DIVERGENCE] = "real_divergence",
+    [REPLAY_FINDING_FLOAT32_ARTEFACT] = "float32_artefact",
+    [REPLAY_FINDING_MATHS_ITSELF] = "maths_itself",
+};
+_Static_assert(COUNT(replay_finding_names) == REPLAY_FINDING_COUNT, "one name per replay_finding");
+
+const char *const run_status_names[] = {
+    [RUN_RUNNING] = "running",
+    [RUN_COMPLETED] = "completed",
+    [RUN_NAN] = "nan",
+    [RUN_INTERRUPTED] = "interrupted",
+    [RUN_EARLY_STOPPED] = "early_stopped",
+    [RUN_FAILED] = "failed",
+};
+_Static_assert(COUNT(run_status_names) == RUN_STATUS_COUNT, "one name per run_status");
+
+const char *const chain_role_names[] = {
+    [CHAIN_ORIGIN] = "origin",
+    [CHAIN_LINK] = "link",
+    [CHAIN_ROOT] = "root",
+};
+_Static_assert(COUNT(chain_role_names) == CHAIN_ROLE_COUNT, "one name per chain_role");
+
+const stored_enum_def stored_enums[] = {
+    [STORED_PASS] = {"events.pass", probe_pass_names, PASS_COUNT},
+    [STORED_EVENT_KIND] = {"events.kind", event_kind_names, EVENT_KIND_COUNT},
+    [STORED_VALUE_CLASS] = {"events.value_class", value_class_names, VALUE_CLASS_COUNT},
+    [STORED_REPLAY_TRIGGER] = {"replays.trigger", replay_trigger_names, REPLAY_TRIGGER_COUNT},
+    [STORED_REPLAY_FINDING] = {"replays.finding", replay_finding_names, REPLAY_FINDING_COUNT},
+    [STORED_RUN_STATUS] = {"runs.status", run_status_names, RUN_STATUS_COUNT},
+    [STORED_CHAIN_ROLE] = {"cause_chain.role", chain_role_names, CHAIN_ROLE_COUNT},
+};
+_Static_assert(COUNT(stored_enums) == STORED_ENUM_COUNT, "one entry per stored_enum");
+
+const char *probe_pass_name(probe_pass pass)
+{
+    return (unsigned)pass < PASS_COUNT ? probe_pass_names[pass] : "?";
+}
+
+int stored_enum_parse(stored_enum which, const char *text)
+{
+    if ((unsigned)which >= STORED_ENUM_COUNT || !text) return -1;
+    const stored_enum_def *e = &stored_enums[which];
+    for (int k = 0; k < e->count; k++)
+        if (strcmp(text, e->names[k]) == 0) return k;
+    return -1;
+}

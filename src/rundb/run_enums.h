@@ -1,0 +1,114 @@
+/* run_enums.h: every enumeration run.db stores as text, as a C enum.
+ *
+ * The text is for people running SQL on a run.db; the code speaks the enums.
+ * A writer turns an enum into its name when it binds a row, a reader turns
+ * the name back into the enum once, when it loads the row, and an unknown
+ * name is a malformed row (the file is untrusted).  Each name table is
+ * sized by its enum and checked with _Static_assert (run_enums.c), and
+ * stored_enums[] lists them with the column that holds them, which is what
+ * tests/test_names.c holds schema.sql's comments and CHECK lists to. */
+#ifndef NANPROBE_RUN_ENUMS_H
+#define NANPROBE_RUN_ENUMS_H
+
+/* events.pass: where in a step a value was seen. */
+typedef enum probe_pass {
+    PASS_INPUT,
+    PASS_FORWARD,
+    PASS_MOVING_STATISTICS,
+    PASS_LOSS,
+    PASS_BACKWARD,
+    PASS_OPTIMIZER_STATE,
+    PASS_UPDATE,
+    PASS_VALIDATION, /* the forward pass in inference mode after an epoch */
+    PASS_LOADED,     /* a checkpoint's values before any step (Keras import) */
+    PASS_COUNT
+} probe_pass;
+
+/* events.kind */
+typedef enum event_kind {
+    EVENT_NAN,                  /* the run's first non-finite value (one per run) */
+    EVENT_LR_REDUCED,           /* ReduceLROnPlateau lowered the learning rate */
+    EVENT_EARLY_STOP,
+    EVENT_CHECKPOINT,
+    EVENT_CHECKPOINT_FAILED,
+    EVENT_INTERRUPTED,
+    EVENT_INJECTION,            /* a planted fault (--inject) */
+    EVENT_RESUMED,
+    EVENT_KERAS_IMPORT,
+    EVENT_VIDEO_DECODE,         /* a video that failed to decode and was replaced */
+    EVENT_BN_VARIANCE_NEGATIVE, /* --bn-variance one_pass gave a variance below zero */
+    EVENT_STEP_SKIPPED,         /* the loss scale skipped a step (mixed_float16) */
+    EVENT_LOSS_SCALE_GREW,
+    EVENT_KIND_COUNT
+} event_kind;
+
+/* events.value_class: which non-finite value. */
+typedef enum value_class { VALUE_NAN, VALUE_POSITIVE_INF, VALUE_NEGATIVE_INF, VALUE_CLASS_COUNT } value_class;
+
+/* replays.trigger: why a step was replayed. */
+typedef enum replay_trigger {
+    REPLAY_TRIGGER_NAN,     /* the run's first non-finite value */
+    REPLAY_TRIGGER_COMMAND, /* nanprobe replay, after the fact */
+    REPLAY_TRIGGER_SHADOW,  /* --shadow-every */
+    REPLAY_TRIGGER_COUNT
+} replay_trigger;
+
+/* replays.finding: what the float64 rerun says of the first non-finite value. */
+typedef enum replay_finding {
+    REPLAY_FINDING_NONE,             /* nothing non-finite to explain (a healthy step) */
+    REPLAY_FINDING_NOT_REPRODUCIBLE, /* the float32 rerun stays finite where the run did not */
+    REPLAY_FINDING_REAL_DIVERGENCE,  /* float64 exceeds FLT_MAX too */
+    REPLAY_FINDING_FLOAT32_ARTEFACT, /* float64 stays finite and below FLT_MAX */
+    REPLAY_FINDING_MATHS_ITSELF,     /* float64 is NaN as well: 0/0, Inf - Inf, 0 x Inf, NaN data */
+    REPLAY_FINDING_COUNT
+} replay_finding;
+
+/* runs.status */
+typedef enum run_status {
+    RUN_RUNNING,
+    RUN_COMPLETED,
+    RUN_NAN,
+    RUN_INTERRUPTED,
+    RUN_EARLY_STOPPED,
+    RUN_FAILED,
+    RUN_STATUS_COUNT
+} run_status;
+
+/* cause_chain.role: a link's place in the causal chain. */
+typedef enum chain_role { CHAIN_ORIGIN, CHAIN_LINK, CHAIN_ROOT, CHAIN_ROLE_COUNT } chain_role;
+
+extern const char *const probe_pass_names[PASS_COUNT];
+extern const char *const event_kind_names[EVENT_KIND_COUNT];
+extern const char *const value_class_names[VALUE_CLASS_COUNT];
+extern const char *const replay_trigger_names[REPLAY_TRIGGER_COUNT];
+extern const char *const replay_finding_names[REPLAY_FINDING_COUNT];
+extern const char *const run_status_names[RUN_STATUS_COUNT];
+extern const char *const chain_role_names[CHAIN_ROLE_COUNT];
+
+/* As in events.pass: "input", "forward", ... */
+const char *probe_pass_name(probe_pass pass);
+
+/* The stored enumerations, for the readers and for the schema's check. */
+typedef enum stored_enum {
+    STORED_PASS,
+    STORED_EVENT_KIND,
+    STORED_VALUE_CLASS,
+    STORED_REPLAY_TRIGGER,
+    STORED_REPLAY_FINDING,
+    STORED_RUN_STATUS,
+    STORED_CHAIN_ROLE,
+    STORED_ENUM_COUNT
+} stored_enum;
+
+typedef struct stored_enum_def {
+    const char *column;       /* "events.kind" */
+    const char *const *names; /* indexed by the enum */
+    int count;
+} stored_enum_def;
+
+extern const stored_enum_def stored_enums[STORED_ENUM_COUNT];
+
+/* The enum value whose name is text, or -1 (NULL or unknown text). */
+int stored_enum_parse(stored_enum which, const char *text);
+
+#endif
