@@ -21,11 +21,6 @@ static const struct { int convs, depth; } depth_by_convs[] = {
     {20, 18}, {36, 34}, {53, 50}, {104, 101}, {155, 152},
 };
 
-static const char *const known_classes[] = {
-    "InputLayer", "Conv3D", "BatchNormalization", "Activation", "MaxPooling3D", "AveragePooling3D",
-    "Flatten", "Dense", "Add", NULL,
-};
-
 static json_t *parse(const char *text, const char *label, const char *what, error *err)
 {
     json_error_t jerr;
@@ -73,10 +68,11 @@ static int input_shape(json_t *cfg, const char *label, keras_model_info *info, e
     return 0;
 }
 
+/* A Keras class the model builds (model.h's layer kinds). */
 static int known_class(const char *name)
 {
-    for (int i = 0; known_classes[i]; i++)
-        if (strcmp(name, known_classes[i]) == 0) return 1;
+    for (int k = 0; k < LAYER_KIND_COUNT; k++)
+        if (strcmp(name, layer_kind_name((layer_kind)k)) == 0) return 1;
     return 0;
 }
 

@@ -20,15 +20,21 @@
 
 /* ------------------------------------------------------------------ names */
 
-static const char *const keras_class[LAYER_KIND_COUNT] = {
-    "InputLayer", "Conv3D", "BatchNormalization", "Activation", "MaxPooling3D",
-    "AveragePooling3D", "Flatten", "Dense", "Add",
+static const char *const keras_class[] = {
+    [LAYER_INPUT] = "InputLayer",         [LAYER_CONV3D] = "Conv3D",    [LAYER_BATCHNORM] = "BatchNormalization",
+    [LAYER_RELU] = "Activation",          [LAYER_MAXPOOL3D] = "MaxPooling3D",
+    [LAYER_AVGPOOL3D] = "AveragePooling3D", [LAYER_FLATTEN] = "Flatten", [LAYER_DENSE] = "Dense",
+    [LAYER_ADD] = "Add",
 };
+_Static_assert(sizeof keras_class / sizeof keras_class[0] == LAYER_KIND_COUNT, "one Keras class per layer_kind");
 /* The prefix of Keras' auto-generated names (the snake_case class name). */
-static const char *const keras_prefix[LAYER_KIND_COUNT] = {
-    "input", "conv3d", "batch_normalization", "activation", "max_pooling3d",
-    "average_pooling3d", "flatten", "dense", "add",
+static const char *const keras_prefix[] = {
+    [LAYER_INPUT] = "input",         [LAYER_CONV3D] = "conv3d",   [LAYER_BATCHNORM] = "batch_normalization",
+    [LAYER_RELU] = "activation",     [LAYER_MAXPOOL3D] = "max_pooling3d",
+    [LAYER_AVGPOOL3D] = "average_pooling3d", [LAYER_FLATTEN] = "flatten", [LAYER_DENSE] = "dense",
+    [LAYER_ADD] = "add",
 };
+_Static_assert(sizeof keras_prefix / sizeof keras_prefix[0] == LAYER_KIND_COUNT, "one name prefix per layer_kind");
 
 const char *layer_kind_name(layer_kind kind)
 {

@@ -8,8 +8,8 @@
 #include "model_precision.h"
 
 enum { SLOT_OUTPUT, SLOT_BATCH_VARIANCE, SLOT_MOVING_VARIANCE, SLOT_OUTPUT_GRAD, SLOT_KERNEL_GRAD, SLOT_COUNT };
-static const char *const slot_names[SLOT_COUNT] = {"output", "batch_variance", "moving_variance", "output_grad",
-                                                   "kernel.grad"};
+static const char *const slot_names[] = {"output", "batch_variance", "moving_variance", "output_grad", "kernel.grad"};
+_Static_assert(sizeof slot_names / sizeof slot_names[0] == SLOT_COUNT, "one name per watched slot");
 
 typedef struct watch {
     model *m;
