@@ -17,9 +17,6 @@
 #include "inference_trace.h"
 #include "run_names.h"
 
-const char *const cause_role_names[CAUSE_ROLE_COUNT] = {"origin", "link", "root"};
-_Static_assert(sizeof cause_role_names / sizeof cause_role_names[0] == CAUSE_ROLE_COUNT, "one name per role");
-
 /* The walk looks back this many steps from the NaN (the ring holds 32 by
  * default; probed history before it gives the baseline). */
 #define WINDOW_STEPS 256

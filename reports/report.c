@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cause.h"
-#include "cause_store.h"
+#include "cause_rows.h"
 #include "causeplot.h"
 #include "figure.h"
 #include "html.h"
@@ -416,24 +416,18 @@ static int load_step_table(const rundata *d, const event_info *nan, step_table *
     return 0;
 }
 
-/* The causal trace, stored in the run's cause_chain table when asked
- * (REPORT_STORE_CHAIN), then the verdict opening with its Cause / Path /
- * Fix lines.  A database that cannot be written (a read-only copy) still
- * gets its report; the verdict says the chain was not stored. */
-static int compose_verdict(const char *db_path, int store, const rundata *d, const precursor_ranking *ranking,
-                           const rule_finding findings[RULE_COUNT], cause_trace *trace, strbuf *verdict, error *err)
+/* The causal trace, then the verdict opening with its Cause / Path / Fix
+ * lines. */
+static int compose_verdict(const rundata *d, const precursor_ranking *ranking, const rule_finding findings[RULE_COUNT],
+                           cause_trace *trace, strbuf *verdict, error *err)
 {
     if (cause_trace_build(d, trace, err)) return -1;
-    error store_err;
-    int stored = !store || cause_store(d, trace, db_path, &store_err) == 0;
     verdict_compose_traced(d, trace, ranking, findings, verdict);
-    if (!stored && trace->klass != MECHANISM_NONE)
-        strbuf_printf(verdict, "Note: the cause chain was not stored in the database (%s).\n", store_err.message);
     if (verdict->failed) return error_set(err, "out of memory composing the verdict");
     return 0;
 }
 
-int report_write(const char *db_path, const char *out_dir, unsigned flags, report_result *result, error *err)
+int report_write(const char *db_path, const char *out_dir, report_result *result, error *err)
 {
     report_result local;
     if (!result) result = &local;
@@ -466,7 +460,8 @@ int report_write(const char *db_path, const char *out_dir, unsigned flags, repor
     if (precursor_rank(&d, end_step, &ranking, err)) goto done_data;
     rules_evaluate(&d, end_step, findings);
     cause_trace trace;
-    if (compose_verdict(db_path, (flags & REPORT_STORE_CHAIN) != 0, &d, &ranking, findings, &trace, &verdict, err)) goto done;
+    if (compose_verdict(&d, &ranking, findings, &trace, &verdict, err)) goto done;
+    cause_rows(&d, &trace, &result->chain);
     snprintf(result->verdict, sizeof result->verdict, "%s", strbuf_text(&verdict));
     if (write_text_file(dir, "verdict.txt", strbuf_text(&verdict), err)) goto done;
     if (runplots_write(dir, &d, &ranking, &figs, err) || causeplot_write(dir, &d, &trace, &figs, err) ||
