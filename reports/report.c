@@ -313,8 +313,8 @@ static void write_events(FILE *f, const rundata *d)
 
 static int write_index(const char *dir, const char *db_path, const rundata *d, const char *verdict, int had_nan,
                        const cause_trace *trace, const figure_set *figs, const precursor_ranking *ranking,
-                       const rule_finding findings[RULE_COUNT], const step_table *table, const char *gnuplot_error,
-                       error *err)
+                       const rule_finding findings[RULE_COUNT], const step_table *table, const video_tables *video,
+                       const char *gnuplot_error, error *err)
 {
     FILE *f = figure_data_open(dir, "index.html", err);
     if (!f) return -1;
@@ -343,7 +343,7 @@ static int write_index(const char *dir, const char *db_path, const rundata *d, c
                         "restyle.</p>\n");
     write_headroom(f, d);
     write_events(f, d);
-    report_video_section(f, db_path);
+    report_video_section(f, video);
     if (table) {
         fprintf(f, "<h2>Layer statistics at steps %d and %d</h2>\n<p class=\"meta\">The main tensors of every "
                    "layer (rows with non-finite values at step %d highlighted); every tensor and column is in ",
@@ -416,6 +416,17 @@ static int load_step_table(const rundata *d, const event_info *nan, step_table *
     return 0;
 }
 
+/* The video section's tables (none for a run on other data). */
+static int load_video(const char *db_path, const rundata *d, video_tables *video, error *err)
+{
+    memset(video, 0, sizeof *video);
+    run_reader *r = run_reader_open(db_path, d->run.run_id, err);
+    if (!r) return -1;
+    int rc = read_video_tables(r, video);
+    run_reader_close(r);
+    return rc ? error_set(err, "%s: out of memory reading the video tables", db_path) : 0;
+}
+
 /* The causal trace, then the verdict opening with its Cause / Path / Fix
  * lines. */
 static int compose_verdict(const rundata *d, const precursor_ranking *ranking, const rule_finding findings[RULE_COUNT],
@@ -437,8 +448,10 @@ int report_write(const char *db_path, const char *out_dir, report_result *result
     if (report_directory(db_path, out_dir, dir, sizeof dir, result, err)) return -1;
 
     rundata d;
+    video_tables video;
     if (rundata_load(&d, db_path, SERIES_ALL, 1, err)) return -1;
-    if (outdir_create(dir, err)) {
+    if (load_video(db_path, &d, &video, err) || outdir_create(dir, err)) {
+        video_tables_free(&video);
         rundata_free(&d);
         return -1;
     }
@@ -478,7 +491,7 @@ int report_write(const char *db_path, const char *out_dir, report_result *result
         have_table = 1;
     }
     if (write_index(dir, db_path, &d, strbuf_text(&verdict), nan != NULL, &trace, &figs, &ranking, findings,
-                    have_table ? &table : NULL, gnuplot_rc ? gnuplot_err.message : NULL, err))
+                    have_table ? &table : NULL, &video, gnuplot_rc ? gnuplot_err.message : NULL, err))
         goto done;
     if (gnuplot_rc) {
         if (err) *err = gnuplot_err;
@@ -491,6 +504,7 @@ done:
     strbuf_free(&verdict);
     precursor_free(&ranking);
 done_data:
+    video_tables_free(&video);
     rundata_free(&d);
     return rc;
 }
