@@ -187,6 +187,28 @@ static void test_train_stores_report_reads(const char *nanprobe, const char *bas
     free(after);
 }
 
+/* Every mechanism is a stored name that reads back as itself and has its
+ * words for the user; a chain that cannot be written fails with the file's
+ * name and leaves nothing behind. */
+static void test_mechanism_names_and_store_failure(const char *base)
+{
+    for (int m = 0; m < MECHANISM_COUNT; m++) {
+        CHECK(stored_enum_parse(STORED_MECHANISM, mechanism_names[m]) == m, "mechanism %d (%s) does not read back",
+              m, mechanism_names[m]);
+        CHECK(mechanism_defs[m].title && mechanism_defs[m].title[0], "mechanism %s has no title", mechanism_names[m]);
+    }
+    CHECK(stored_enum_parse(STORED_MECHANISM, "no_such_mechanism") == -1, "an unknown mechanism parsed");
+    char missing[4300];
+    snprintf(missing, sizeof missing, "%s/no-such-dir/run.db", base);
+    db_cause_chain chain = {.run_id = 1, .mechanism = MECHANISM_DATA, .count = 1};
+    chain.links[0].role = CHAIN_ROOT;
+    error err = {{0}};
+    CHECK(db_cause_store(missing, &chain, &err) == -1 && strstr(err.message, missing) != NULL,
+          "storing into a missing database: %s", err.message);
+    struct stat st;
+    CHECK(stat(missing, &st) != 0, "storing the chain created %s", missing);
+}
+
 /* A healthy database edited to hold a NaN event: a classifier branch the
  * network cannot reach naturally (BatchNorm's epsilon 1e-3 and its double
  * accumulation keep n = 1 and cancellation finite; the loss is computed in
@@ -259,6 +281,7 @@ int main(int argc, char **argv)
         return 1;
     }
     test_cases(nanprobe, base);
+    test_mechanism_names_and_store_failure(base);
     test_store_and_text(nanprobe, base);
     test_train_stores_report_reads(nanprobe, base);
     test_edited(nanprobe, base);
