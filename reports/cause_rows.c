@@ -11,6 +11,7 @@ static const chain_role stored_role[CAUSE_ROLE_COUNT] = {
     [CAUSE_ROLE_ROOT] = CHAIN_ROOT,
 };
 _Static_assert(sizeof stored_role / sizeof stored_role[0] == CAUSE_ROLE_COUNT, "one stored role per cause_role");
+_Static_assert(2 * CAUSE_MAX_LINKS <= DB_CAUSE_LINKS_MAX, "room for the chain and the runner-up");
 
 static void add_chain(const rundata *d, const cause_chain *c, int chain, db_cause_chain *out)
 {

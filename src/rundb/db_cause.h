@@ -11,7 +11,7 @@
 #include "error.h"
 #include "run_enums.h"
 
-#define DB_CAUSE_LINKS_MAX 32 /* both chains (reports/cause.h keeps at most 12 links each) */
+#define DB_CAUSE_LINKS_MAX 32 /* both chains of a trace, the verdict's and the runner-up */
 
 /* One cause_chain row.  Non-finite reals are stored as NULL, and so are an
  * onset_step of 0 and a negative sample_id. */
@@ -20,7 +20,7 @@ typedef struct db_cause_link {
     int position; /* 0 = the origin ... the root */
     int step, step_before, onset_step;
     int layer_id;
-    char layer_name[256];
+    char layer_name[256]; /* a longer (hostile) name is cut */
     char tensor[32], statistic[32];
     double before, after, decades;
     long long sample_id;
