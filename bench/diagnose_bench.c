@@ -146,7 +146,7 @@ int main(int argc, char **argv)
             total++;
             right += ok;
             class_right += strstr(why, "class ") == why &&
-                           strncmp(why + 6, mechanism_defs[c->expected].key, strlen(mechanism_defs[c->expected].key)) == 0;
+                           strncmp(why + 6, mechanism_names[c->expected], strlen(mechanism_names[c->expected])) == 0;
             if (!ok) printf("  wrong: %s seed %d: %s\n", c->label, seed, why);
             char replay[128];
             replay_of(base, c, seed, replay, sizeof replay);

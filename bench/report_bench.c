@@ -313,7 +313,7 @@ int main(int argc, char **argv)
     double best = 0;
     for (int r = 0; r < repeat; r++) {
         double t0 = now_seconds();
-        int rc = report_write(db_path, out_dir, 0, &result, &err);
+        int rc = report_write(db_path, out_dir, &result, &err);
         double elapsed = now_seconds() - t0;
         if (rc) {
             fprintf(stderr, "report_write failed after %.2f s: %s\n", elapsed, err.message);

@@ -1,6 +1,6 @@
 /* cause.c: the causal trace from the first NaN to its root (see cause.h).
- * Reads the series it follows with its own queries on a read-only
- * connection; the rest (layers, steps, events) comes from rundata. */
+ * Reads the series it follows as it goes, through run.db's readers
+ * (read_cause.h); the rest (layers, steps, events) comes from rundata. */
 #include "cause.h"
 #include "cause_precision.h"
 
@@ -10,15 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "clip_origin.h"
-#include "db.h"
 #include "inference_trace.h"
+#include "read_cause.h"
 #include "run_names.h"
-
-const char *const cause_role_names[CAUSE_ROLE_COUNT] = {"origin", "link", "root"};
-_Static_assert(sizeof cause_role_names / sizeof cause_role_names[0] == CAUSE_ROLE_COUNT, "one name per role");
 
 /* The walk looks back this many steps from the NaN (the ring holds 32 by
  * default; probed history before it gives the baseline). */
@@ -50,29 +45,24 @@ typedef struct series {
 
 typedef struct walk {
     const rundata *d;
-    sqlite3 *db;
-    sqlite3_stmt *stats_q, *metric_q;
+    run_reader *r;
     int nan_step, first_step;
     int backward_origin; /* 1: backward/optimizer tensors at the NaN step are valid */
 } walk;
 
-/* stats column of a link: "absmax" or "l2norm". */
+/* stats column of a link: "absmax" or "l2norm"; the finite values of
+ * steps whose tensor held no non-finite value. */
 static int stats_series(walk *w, int layer, const char *tensor, const char *column, int last_step, series *s)
 {
-    s->n = 0;
-    sqlite3_stmt *q = w->stats_q;
-    sqlite3_reset(q);
-    sqlite3_bind_int(q, 1, w->d->run.run_id);
-    sqlite3_bind_int(q, 2, w->d->layers[layer].layer_id);
-    sqlite3_bind_text(q, 3, tensor, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(q, 4, w->first_step);
-    sqlite3_bind_int(q, 5, last_step);
+    stats_point rows[WINDOW_STEPS + 1];
+    int count = read_stats_window(w->r, w->d->layers[layer].layer_id, tensor, w->first_step, last_step, rows,
+                                  WINDOW_STEPS + 1);
     int use_norm = strcmp(column, "l2norm") == 0;
-    while (sqlite3_step(q) == SQLITE_ROW && s->n < WINDOW_STEPS) {
-        if (sqlite3_column_int64(q, 3) != 0 || sqlite3_column_type(q, use_norm ? 2 : 1) == SQLITE_NULL) continue;
-        double v = sqlite3_column_double(q, use_norm ? 2 : 1);
-        if (!isfinite(v)) continue;
-        s->step[s->n] = sqlite3_column_int(q, 0);
+    s->n = 0;
+    for (int i = 0; i < count && s->n < WINDOW_STEPS; i++) {
+        double v = use_norm ? rows[i].l2norm : rows[i].absmax;
+        if (rows[i].nonfinite != 0 || !isfinite(v)) continue;
+        s->step[s->n] = rows[i].step;
         s->v[s->n++] = v;
     }
     return s->n;
@@ -80,15 +70,7 @@ static int stats_series(walk *w, int layer, const char *tensor, const char *colu
 
 static double metric_at(walk *w, int layer, const char *metric, int step)
 {
-    sqlite3_stmt *q = w->metric_q;
-    sqlite3_reset(q);
-    sqlite3_bind_int(q, 1, w->d->run.run_id);
-    sqlite3_bind_int(q, 2, w->d->layers[layer].layer_id);
-    sqlite3_bind_text(q, 3, metric, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(q, 4, step);
-    double v = NAN;
-    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) v = sqlite3_column_double(q, 0);
-    return v;
+    return read_layer_metric(w->r, w->d->layers[layer].layer_id, metric, step);
 }
 
 static double decades_of(double v)
@@ -370,52 +352,45 @@ static void root_kernel(walk *w, cause_trace *t, cause_link *root)
  * out of scale, by sample id and batch position. */
 static void root_data(walk *w, cause_trace *t, cause_link *root)
 {
-    sqlite3_stmt *q = NULL;
     t->klass = MECHANISM_DATA;
     snprintf(root->tensor, sizeof root->tensor, PROBE_NAME_OUTPUT);
-    const char *sql = "SELECT position, sample_id, nan_count + inf_count, absmax, std FROM input_samples "
-                      "WHERE run_id = ? AND step = ? ORDER BY nan_count + inf_count DESC, absmax DESC LIMIT 1";
-    if (sqlite3_prepare_v2(w->db, sql, -1, &q, NULL) != SQLITE_OK) return;
-    sqlite3_bind_int(q, 1, w->d->run.run_id);
-    sqlite3_bind_int(q, 2, w->nan_step);
+    input_sample_info clip;
+    if (!read_worst_input_sample(w->r, w->nan_step, &clip)) return;
     const char *normalize = w->d->run.normalize ? w->d->run.normalize : "";
-    if (sqlite3_step(q) == SQLITE_ROW) {
-        int position = sqlite3_column_int(q, 0);
-        long long id = sqlite3_column_int64(q, 1), bad = sqlite3_column_int64(q, 2);
-        double absmax = sqlite3_column_double(q, 3);
-        root->step_before = root->step = w->nan_step;
-        root->sample_id = id;
-        if (bad > 0) {
-            snprintf(root->statistic, sizeof root->statistic, "nan_count");
-            root->before = 0, root->after = (double)bad;
-            if (strcmp(normalize, "standardize") == 0)
-                snprintf(t->root_detail, sizeof t->root_detail,
-                         "clip %lld (batch position %d) held %lld non-finite values after --normalize standardize: "
-                         "(x - mean)/std over the clip gave NaN, which is 0/0 when the clip is constant (std 0) "
-                         "or a NaN already in the data",
-                         id, position, bad);
-            else
-                snprintf(t->root_detail, sizeof t->root_detail,
-                         "clip %lld (batch position %d) held %lld non-finite values in the data (--normalize %s "
-                         "passes them through)",
-                         id, position, bad, normalize);
-        } else {
-            snprintf(root->statistic, sizeof root->statistic, "absmax");
-            root->before = DATA_SCALE_LIMIT, root->after = absmax;
+    int position = clip.position;
+    long long id = clip.sample_id, bad = clip.nonfinite;
+    double absmax = clip.absmax;
+    root->step_before = root->step = w->nan_step;
+    root->sample_id = id;
+    if (bad > 0) {
+        snprintf(root->statistic, sizeof root->statistic, "nan_count");
+        root->before = 0, root->after = (double)bad;
+        if (strcmp(normalize, "standardize") == 0)
             snprintf(t->root_detail, sizeof t->root_detail,
-                     "clip %lld (batch position %d) is badly scaled: |x| up to %.3g, beyond the %g of uint8 video "
-                     "(--normalize %s)",
-                     id, position, absmax, DATA_SCALE_LIMIT, normalize);
-        }
-        /* A video clip is named by its file and frames, which is what the
-         * user can open and look at. */
-        char origin[1024], shown[300];
-        size_t used = strlen(t->root_detail);
-        if (clip_origin_describe_step(w->db, w->d->run.run_id, w->nan_step, (long)id, origin, sizeof origin))
-            snprintf(t->root_detail + used, sizeof t->root_detail - used, "; clip %lld is %s", id,
-                     cause_printable(origin, shown, sizeof shown));
+                     "clip %lld (batch position %d) held %lld non-finite values after --normalize standardize: "
+                     "(x - mean)/std over the clip gave NaN, which is 0/0 when the clip is constant (std 0) "
+                     "or a NaN already in the data",
+                     id, position, bad);
+        else
+            snprintf(t->root_detail, sizeof t->root_detail,
+                     "clip %lld (batch position %d) held %lld non-finite values in the data (--normalize %s "
+                     "passes them through)",
+                     id, position, bad, normalize);
+    } else {
+        snprintf(root->statistic, sizeof root->statistic, "absmax");
+        root->before = DATA_SCALE_LIMIT, root->after = absmax;
+        snprintf(t->root_detail, sizeof t->root_detail,
+                 "clip %lld (batch position %d) is badly scaled: |x| up to %.3g, beyond the %g of uint8 video "
+                 "(--normalize %s)",
+                 id, position, absmax, DATA_SCALE_LIMIT, normalize);
     }
-    sqlite3_finalize(q);
+    /* A video clip is named by its file and frames, which is what the
+     * user can open and look at. */
+    char origin[1024], shown[300];
+    size_t used = strlen(t->root_detail);
+    if (clip_origin_describe_step(w->r, w->nan_step, (long)id, origin, sizeof origin))
+        snprintf(t->root_detail + used, sizeof t->root_detail - used, "; clip %lld is %s", id,
+                 cause_printable(origin, shown, sizeof shown));
 }
 
 /* The root is a statistic that was not explained by its inputs: steady
@@ -514,24 +489,13 @@ static int open_walk(walk *w, const rundata *d, error *err)
 {
     memset(w, 0, sizeof *w);
     w->d = d;
-    if (db_open_for_reading(&w->db, d->path, err)) return -1;
-    const char *stats_sql = "SELECT step, absmax, l2norm, nan_count + posinf_count + neginf_count FROM stats "
-                            "WHERE run_id = ? AND layer_id = ? AND tensor = ? AND step BETWEEN ? AND ? ORDER BY step";
-    const char *metric_sql = "SELECT value FROM layer_metrics WHERE run_id = ? AND layer_id = ? AND metric = ? "
-                             "AND step = ?";
-    if (sqlite3_prepare_v2(w->db, stats_sql, -1, &w->stats_q, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(w->db, metric_sql, -1, &w->metric_q, NULL) != SQLITE_OK) {
-        error_set(err, "%s: cannot read stats and layer_metrics (%s)", d->path, sqlite3_errmsg(w->db));
-        return -1;
-    }
-    return 0;
+    if (!(w->r = run_reader_open(d->path, d->run.run_id, err))) return -1;
+    return read_cause_ready(w->r, err);
 }
 
 static void close_walk(walk *w)
 {
-    sqlite3_finalize(w->stats_q);
-    sqlite3_finalize(w->metric_q);
-    sqlite3_close(w->db);
+    run_reader_close(w->r);
 }
 
 /* The origin link: the tensor's finite history and its non-finite count. */
@@ -553,18 +517,7 @@ static void origin_link(walk *w, const node *n, cause_trace *t)
     k->decades = INFINITY; /* the first link needs only CAUSE_FOLLOW_DECADES */
     if (s.n == 0) k->step_before = w->nan_step;
     t->chain.count = 1;
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(w->db,
-                           "SELECT nan_count + posinf_count + neginf_count, count FROM stats WHERE run_id = ? AND "
-                           "step = ? AND layer_id = ? AND tensor = ?",
-                           -1, &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_int(q, 1, w->d->run.run_id);
-        sqlite3_bind_int(q, 2, w->nan_step);
-        sqlite3_bind_int(q, 3, w->d->layers[n->layer].layer_id);
-        sqlite3_bind_text(q, 4, n->tensor, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(q) == SQLITE_ROW) t->nonfinite = sqlite3_column_int64(q, 0), t->elements = sqlite3_column_int64(q, 1);
-    }
-    sqlite3_finalize(q);
+    read_stats_count(w->r, w->nan_step, w->d->layers[n->layer].layer_id, n->tensor, &t->nonfinite, &t->elements);
 }
 
 /* An injection that the walk did not reach becomes the root itself; a

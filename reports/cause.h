@@ -20,7 +20,8 @@
  *     or an arithmetic hazard at the origin (a variance or x^2 past FLT_MAX,
  *     BatchNorm over few values, a loss overflow).
  * The chain is kept with the numbers of each link (value before and after)
- * and stored in the cause_chain table (cause_store.h). */
+ * and stored in the cause_chain table by the train command (cause_rows.h,
+ * src/rundb/db_cause.h). */
 #ifndef NANPROBE_CAUSE_H
 #define NANPROBE_CAUSE_H
 
@@ -38,8 +39,8 @@
  * lead with steady growth in between is gradual growth. */
 #define CAUSE_BLOWUP_LEAD 3
 
+/* Stored as cause_chain.role (chain_role, run_enums.h; cause_rows.c). */
 typedef enum cause_role { CAUSE_ROLE_ORIGIN, CAUSE_ROLE_LINK, CAUSE_ROLE_ROOT, CAUSE_ROLE_COUNT } cause_role;
-extern const char *const cause_role_names[CAUSE_ROLE_COUNT];
 
 typedef struct cause_link {
     int layer;          /* index into rundata.layers */

@@ -1,6 +1,6 @@
 /* inference_trace.c: the causal trace of a validation-first NaN (see
  * inference_trace.h).  Reads validation_stats and validation_batchnorm
- * (probes/probe_validation.c) on its own read-only connection. */
+ * (probes/probe_validation.c) through run.db's readers (read_validation.h). */
 #include "inference_trace.h"
 
 #include <math.h>
@@ -8,10 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "clip_origin.h"
-#include "db.h"
+#include "read_cause.h"
+#include "read_validation.h"
 
 /* A validation batch this much larger (|x|) than any training batch is
  * out of the data's scale: the clips, not the statistics, are the root. */
@@ -20,92 +19,28 @@
 
 typedef struct inference_walk {
     const rundata *d;
-    sqlite3 *db;
+    run_reader *r;
     int epoch, val_batch;
 } inference_walk;
-
-typedef struct bn_row {
-    int found, channels, train_steps, scale_channel, bad, bad_channel;
-    double var_ratio_min, var_ratio_max, mean_shift, scale, moving_variance_min; /* NaN where NULL */
-} bn_row;
 
 int inference_event(const event_info *e)
 {
     return e && strcmp(e->pass, "validation") == 0;
 }
 
-static double column_real(sqlite3_stmt *st, int i)
-{
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
-}
-
-static int val_batch_of(sqlite3 *db, long long event_id)
-{
-    sqlite3_stmt *st = NULL;
-    int batch = -1;
-    /* an older database has no val_batch column: the prepare fails */
-    if (sqlite3_prepare_v2(db, "SELECT val_batch FROM events WHERE event_id = ?", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, event_id);
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
-            batch = sqlite3_column_int(st, 0);
-    }
-    sqlite3_finalize(st);
-    return batch;
-}
-
 /* absmax (finite part) and non-finite count of a layer's output in the
  * failing validation batch (the epoch's summary when the batch has none). */
 static int layer_stat(const inference_walk *w, int layer, double *absmax, long long *nonfinite, long long *count)
 {
-    sqlite3_stmt *st = NULL;
-    int found = 0;
-    *absmax = NAN, *nonfinite = 0, *count = 0;
-    const char *sql = "SELECT absmax, nan_count + posinf_count + neginf_count, count FROM validation_stats WHERE "
-                      "run_id = ? AND epoch = ? AND val_batch IN (?, -1) AND layer_id = ? AND tensor = 'output' "
-                      "ORDER BY val_batch DESC LIMIT 1";
-    if (sqlite3_prepare_v2(w->db, sql, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int(st, 1, w->d->run.run_id);
-        sqlite3_bind_int(st, 2, w->epoch);
-        sqlite3_bind_int(st, 3, w->val_batch);
-        sqlite3_bind_int(st, 4, w->d->layers[layer].layer_id);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            *absmax = column_real(st, 0);
-            *nonfinite = sqlite3_column_int64(st, 1);
-            *count = sqlite3_column_int64(st, 2);
-            found = 1;
-        }
-    }
-    sqlite3_finalize(st);
+    validation_output o;
+    int found = read_validation_output(w->r, w->epoch, w->val_batch, w->d->layers[layer].layer_id, &o);
+    *absmax = o.absmax, *nonfinite = o.nonfinite, *count = o.count;
     return found;
 }
 
-static void bn_row_of(const inference_walk *w, int layer, bn_row *r)
+static void bn_row_of(const inference_walk *w, int layer, validation_batchnorm *r)
 {
-    sqlite3_stmt *st = NULL;
-    memset(r, 0, sizeof *r);
-    r->scale = r->var_ratio_max = r->mean_shift = NAN;
-    const char *sql = "SELECT channels, train_steps, var_ratio_min, var_ratio_max, mean_shift_max, inference_scale, "
-                      "scale_channel, moving_variance_min, bad_moving_variance, bad_channel FROM validation_batchnorm "
-                      "WHERE run_id = ? AND epoch = ? AND layer_id = ?";
-    if (sqlite3_prepare_v2(w->db, sql, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int(st, 1, w->d->run.run_id);
-        sqlite3_bind_int(st, 2, w->epoch);
-        sqlite3_bind_int(st, 3, w->d->layers[layer].layer_id);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            r->found = 1;
-            r->channels = sqlite3_column_int(st, 0);
-            r->train_steps = sqlite3_column_int(st, 1);
-            r->var_ratio_min = column_real(st, 2);
-            r->var_ratio_max = column_real(st, 3);
-            r->mean_shift = column_real(st, 4);
-            r->scale = column_real(st, 5);
-            r->scale_channel = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 6);
-            r->moving_variance_min = column_real(st, 7);
-            r->bad = sqlite3_column_int(st, 8);
-            r->bad_channel = sqlite3_column_type(st, 9) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 9);
-        }
-    }
-    sqlite3_finalize(st);
+    read_validation_batchnorm(w->r, w->epoch, w->d->layers[layer].layer_id, r);
 }
 
 static int layer_named(const rundata *d, const char *name, size_t length)
@@ -145,19 +80,6 @@ static int walk_path(const inference_walk *w, int origin, int *path)
     }
     if (l == 0 && n < PATH_MAX_LAYERS) path[n++] = 0;
     return n;
-}
-
-static double training_input_absmax(const inference_walk *w)
-{
-    sqlite3_stmt *st = NULL;
-    double v = NAN;
-    if (sqlite3_prepare_v2(w->db, "SELECT MAX(absmax) FROM stats WHERE run_id = ? AND layer_id = 0 AND tensor = "
-                           "'output'", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int(st, 1, w->d->run.run_id);
-        if (sqlite3_step(st) == SQLITE_ROW) v = column_real(st, 0);
-    }
-    sqlite3_finalize(st);
-    return v;
 }
 
 static cause_link *add_link(cause_trace *t, int layer, const char *tensor, const char *statistic, double before,
@@ -203,8 +125,7 @@ static void root_data(const inference_walk *w, const event_info *e, cause_trace 
                  e->sample_id, e->sample, w->val_batch, w->epoch, t->nonfinite,
                  w->d->run.normalize ? w->d->run.normalize : "?");
         used = strlen(t->root_detail);
-        if (clip_origin_describe(w->db, w->d->run.run_id, "validation", w->epoch, (long)e->sample_id, origin,
-                                 sizeof origin))
+        if (clip_origin_describe(w->r, "validation", w->epoch, (long)e->sample_id, origin, sizeof origin))
             snprintf(t->root_detail + used, sizeof t->root_detail - used, "; clip %lld is %s", e->sample_id,
                      cause_printable(origin, shown, sizeof shown));
         return;
@@ -229,7 +150,7 @@ static void compounding_text(const inference_walk *w, const int *path, int n, ca
                       "(1 when the moving statistics fit): ");
     for (int i = n - 1; i >= 0; i--) {
         if (!is_batchnorm(w->d, path[i])) continue;
-        bn_row r;
+        validation_batchnorm r;
         bn_row_of(w, path[i], &r);
         if (!r.found || !isfinite(r.scale)) continue;
         strbuf_printf(&b, "%s%s x%.3g", shown++ ? ", " : "", name_of(w->d, path[i], name, sizeof name), r.scale);
@@ -247,14 +168,15 @@ static void add_batchnorm_links(const inference_walk *w, const int *path, int ro
 {
     for (int i = 1; i < root_at; i++) {
         if (!is_batchnorm(w->d, path[i])) continue;
-        bn_row r;
+        validation_batchnorm r;
         bn_row_of(w, path[i], &r);
         if (r.found && isfinite(r.scale) && t->chain.count < CAUSE_MAX_LINKS - 1)
             add_link(t, path[i], "output", "inference_scale", 1.0, r.scale, CAUSE_ROLE_LINK);
     }
 }
 
-static void root_bad_variance(const inference_walk *w, const int *path, int at, const bn_row *r, cause_trace *t)
+static void root_bad_variance(const inference_walk *w, const int *path, int at, const validation_batchnorm *r,
+                              cause_trace *t)
 {
     char name[128];
     add_batchnorm_links(w, path, at, t);
@@ -267,28 +189,14 @@ static void root_bad_variance(const inference_walk *w, const int *path, int at, 
              name_of(w->d, path[at], name, sizeof name), r->bad, r->channels, r->bad_channel, r->moving_variance_min);
 }
 
-/* The largest kernel.update_ratio of a step (NaN when not logged). */
-static double largest_update_ratio(const inference_walk *w, int step)
-{
-    sqlite3_stmt *st = NULL;
-    double v = NAN;
-    if (sqlite3_prepare_v2(w->db, "SELECT MAX(value) FROM layer_metrics WHERE run_id = ? AND step = ? AND metric = "
-                           "'kernel.update_ratio'", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int(st, 1, w->d->run.run_id);
-        sqlite3_bind_int(st, 2, step);
-        if (sqlite3_step(st) == SQLITE_ROW) v = column_real(st, 0);
-    }
-    sqlite3_finalize(st);
-    return v;
-}
-
 /* Moving statistics this far from the last training batches' (a mean shift
  * in batch standard deviations, a variance ratio either way) disagree with
  * training itself; below it they fit training but not what the layer gets
  * now, after the last update. */
 #define TRAIN_DISAGREEMENT 10.0
 
-static void root_disagreement(const inference_walk *w, const int *path, int at, const bn_row *r, cause_trace *t)
+static void root_disagreement(const inference_walk *w, const int *path, int at, const validation_batchnorm *r,
+                              cause_trace *t)
 {
     char name[128];
     add_batchnorm_links(w, path, at, t);
@@ -305,7 +213,7 @@ static void root_disagreement(const inference_walk *w, const int *path, int at, 
              "moving) ran %.3g..%.3g and the moving mean sat %.3g batch standard deviations off",
              name_of(w->d, path[at], name, sizeof name), r->scale, r->scale_channel, r->train_steps, r->var_ratio_min,
              r->var_ratio_max, r->mean_shift);
-    double ratio = largest_update_ratio(w, t->nan_step);
+    double ratio = read_largest_metric(w->r, "kernel.update_ratio", t->nan_step); /* NaN when not logged */
     size_t used = strlen(t->root_detail);
     if (!by_mean && !by_variance && ratio >= 0.1)
         snprintf(t->root_detail + used, sizeof t->root_detail - used,
@@ -358,8 +266,8 @@ static void append_support(const rundata *d, int epoch, cause_trace *t)
 int inference_trace_build(const rundata *d, const event_info *e, cause_trace *t, error *err)
 {
     inference_walk w = {.d = d, .epoch = e->epoch};
-    if (db_open_for_reading(&w.db, d->path, err)) return -1;
-    w.val_batch = t->val_batch = val_batch_of(w.db, e->event_id);
+    if (!(w.r = run_reader_open(d->path, d->run.run_id, err))) return -1;
+    w.val_batch = t->val_batch = read_event_val_batch(w.r, e->event_id);
     int origin = rundata_layer_index(d, e->layer_id);
     if (origin < 0) origin = 0;
     double absmax;
@@ -370,18 +278,18 @@ int inference_trace_build(const rundata *d, const event_info *e, cause_trace *t,
     t->chain.links[0].decades = INFINITY;
     int *path = malloc(sizeof(int) * PATH_MAX_LAYERS);
     if (!path) {
-        sqlite3_close(w.db);
+        run_reader_close(w.r);
         return error_set(err, "out of memory for the inference trace");
     }
     int n = walk_path(&w, origin, path);
-    double val_input = NAN, train_input = training_input_absmax(&w);
+    double val_input = NAN, train_input = read_training_input_absmax(w.r);
     long long count;
     layer_stat(&w, 0, &val_input, &bad, &count);
     int bad_at = -1, disagree_at = -1;
-    bn_row rows[2] = {{0}, {0}};
+    validation_batchnorm rows[2] = {{0}, {0}};
     for (int i = 0; i < n; i++) {
         if (!is_batchnorm(d, path[i])) continue;
-        bn_row r;
+        validation_batchnorm r;
         bn_row_of(&w, path[i], &r);
         if (r.bad > 0) bad_at = i, rows[0] = r;
         if (r.scale >= INFERENCE_SCALE_LIMIT) disagree_at = i, rows[1] = r;
@@ -394,7 +302,7 @@ int inference_trace_build(const rundata *d, const event_info *e, cause_trace *t,
     if (t->klass == MECHANISM_DATA && origin == 0) t->inference_path[0] = '\0';
     append_support(d, w.epoch, t);
     free(path);
-    sqlite3_close(w.db);
+    run_reader_close(w.r);
     return 0;
 }
 

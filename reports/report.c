@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cause.h"
-#include "cause_store.h"
+#include "cause_rows.h"
 #include "causeplot.h"
 #include "figure.h"
 #include "html.h"
@@ -313,8 +313,8 @@ static void write_events(FILE *f, const rundata *d)
 
 static int write_index(const char *dir, const char *db_path, const rundata *d, const char *verdict, int had_nan,
                        const cause_trace *trace, const figure_set *figs, const precursor_ranking *ranking,
-                       const rule_finding findings[RULE_COUNT], const step_table *table, const char *gnuplot_error,
-                       error *err)
+                       const rule_finding findings[RULE_COUNT], const step_table *table, const video_tables *video,
+                       const char *gnuplot_error, error *err)
 {
     FILE *f = figure_data_open(dir, "index.html", err);
     if (!f) return -1;
@@ -343,7 +343,7 @@ static int write_index(const char *dir, const char *db_path, const rundata *d, c
                         "restyle.</p>\n");
     write_headroom(f, d);
     write_events(f, d);
-    report_video_section(f, db_path);
+    report_video_section(f, video);
     if (table) {
         fprintf(f, "<h2>Layer statistics at steps %d and %d</h2>\n<p class=\"meta\">The main tensors of every "
                    "layer (rows with non-finite values at step %d highlighted); every tensor and column is in ",
@@ -416,24 +416,29 @@ static int load_step_table(const rundata *d, const event_info *nan, step_table *
     return 0;
 }
 
-/* The causal trace, stored in the run's cause_chain table when asked
- * (REPORT_STORE_CHAIN), then the verdict opening with its Cause / Path /
- * Fix lines.  A database that cannot be written (a read-only copy) still
- * gets its report; the verdict says the chain was not stored. */
-static int compose_verdict(const char *db_path, int store, const rundata *d, const precursor_ranking *ranking,
-                           const rule_finding findings[RULE_COUNT], cause_trace *trace, strbuf *verdict, error *err)
+/* The video section's tables (none for a run on other data). */
+static int load_video(const char *db_path, const rundata *d, video_tables *video, error *err)
+{
+    memset(video, 0, sizeof *video);
+    run_reader *r = run_reader_open(db_path, d->run.run_id, err);
+    if (!r) return -1;
+    int rc = read_video_tables(r, video);
+    run_reader_close(r);
+    return rc ? error_set(err, "%s: out of memory reading the video tables", db_path) : 0;
+}
+
+/* The causal trace, then the verdict opening with its Cause / Path / Fix
+ * lines. */
+static int compose_verdict(const rundata *d, const precursor_ranking *ranking, const rule_finding findings[RULE_COUNT],
+                           cause_trace *trace, strbuf *verdict, error *err)
 {
     if (cause_trace_build(d, trace, err)) return -1;
-    error store_err;
-    int stored = !store || cause_store(d, trace, db_path, &store_err) == 0;
     verdict_compose_traced(d, trace, ranking, findings, verdict);
-    if (!stored && trace->klass != MECHANISM_NONE)
-        strbuf_printf(verdict, "Note: the cause chain was not stored in the database (%s).\n", store_err.message);
     if (verdict->failed) return error_set(err, "out of memory composing the verdict");
     return 0;
 }
 
-int report_write(const char *db_path, const char *out_dir, unsigned flags, report_result *result, error *err)
+int report_write(const char *db_path, const char *out_dir, report_result *result, error *err)
 {
     report_result local;
     if (!result) result = &local;
@@ -443,8 +448,10 @@ int report_write(const char *db_path, const char *out_dir, unsigned flags, repor
     if (report_directory(db_path, out_dir, dir, sizeof dir, result, err)) return -1;
 
     rundata d;
+    video_tables video;
     if (rundata_load(&d, db_path, SERIES_ALL, 1, err)) return -1;
-    if (outdir_create(dir, err)) {
+    if (load_video(db_path, &d, &video, err) || outdir_create(dir, err)) {
+        video_tables_free(&video);
         rundata_free(&d);
         return -1;
     }
@@ -466,7 +473,8 @@ int report_write(const char *db_path, const char *out_dir, unsigned flags, repor
     if (precursor_rank(&d, end_step, &ranking, err)) goto done_data;
     rules_evaluate(&d, end_step, findings);
     cause_trace trace;
-    if (compose_verdict(db_path, (flags & REPORT_STORE_CHAIN) != 0, &d, &ranking, findings, &trace, &verdict, err)) goto done;
+    if (compose_verdict(&d, &ranking, findings, &trace, &verdict, err)) goto done;
+    cause_rows(&d, &trace, &result->chain);
     snprintf(result->verdict, sizeof result->verdict, "%s", strbuf_text(&verdict));
     if (write_text_file(dir, "verdict.txt", strbuf_text(&verdict), err)) goto done;
     if (runplots_write(dir, &d, &ranking, &figs, err) || causeplot_write(dir, &d, &trace, &figs, err) ||
@@ -483,7 +491,7 @@ int report_write(const char *db_path, const char *out_dir, unsigned flags, repor
         have_table = 1;
     }
     if (write_index(dir, db_path, &d, strbuf_text(&verdict), nan != NULL, &trace, &figs, &ranking, findings,
-                    have_table ? &table : NULL, gnuplot_rc ? gnuplot_err.message : NULL, err))
+                    have_table ? &table : NULL, &video, gnuplot_rc ? gnuplot_err.message : NULL, err))
         goto done;
     if (gnuplot_rc) {
         if (err) *err = gnuplot_err;
@@ -496,6 +504,7 @@ done:
     strbuf_free(&verdict);
     precursor_free(&ranking);
 done_data:
+    video_tables_free(&video);
     rundata_free(&d);
     return rc;
 }

@@ -12,6 +12,7 @@
 #ifndef NANPROBE_REPORT_H
 #define NANPROBE_REPORT_H
 
+#include "db_cause.h"
 #include "error.h"
 
 #define REPORT_PATH_MAX 4096
@@ -25,19 +26,16 @@ typedef struct report_result {
     char index_path[REPORT_PATH_MAX];     /* out_dir/index.html */
     int figures_rendered;                 /* figures gnuplot turned into PNG + SVG */
     int figures_planned;                  /* figures whose .gp and .dat were written */
+    db_cause_chain chain;                 /* the verdict's cause chain as rows, for the train command
+                                           * to store (db_cause_store): a report only reads the run */
 } report_result;
-
-/* REPORT_STORE_CHAIN: also replace the run's cause_chain rows (the trainer
- * does this at the end of its run).  Without it the database is only read:
- * a report must never change the run it describes. */
-#define REPORT_STORE_CHAIN 1u
 
 /* Writes the report of db_path into out_dir (NULL: the database's directory
  * + "/report"), creating it as needed.  result may be NULL.  When gnuplot is
  * missing or fails, the .dat/.gp files and an index.html without the missing
  * figures are still written, result is filled, and -1 is returned with
  * gnuplot's own error text in err. */
-int report_write(const char *db_path, const char *out_dir, unsigned flags, report_result *result, error *err);
+int report_write(const char *db_path, const char *out_dir, report_result *result, error *err);
 
 /* Compares count >= 1 run databases (one arm each) into out_dir (required). */
 int compare_write(const char *const *db_paths, int count, const char *out_dir, error *err);

@@ -7,8 +7,10 @@
 
 #include <stdio.h>
 
-/* Reads db_path (read-only, treated as untrusted: every string escaped,
- * every list bounded) and writes the section's HTML to f. */
-void report_video_section(FILE *f, const char *db_path);
+#include "read_video.h"
+
+/* Writes the section's HTML to f (the text is untrusted: every cell is
+ * escaped; read_video_tables bounds every list). */
+void report_video_section(FILE *f, const video_tables *v);
 
 #endif

@@ -207,7 +207,7 @@ static inline int diag_check(const char *nanprobe, const char *base, const diag_
         ok = t.klass == c->expected;
         char root_why[300] = "";
         if (t.klass != MECHANISM_NONE) ok = diag_root_ok(&d, &t, c, root_why, sizeof root_why) && ok;
-        snprintf(why, size, "class %s (expected %s), %s", mechanism_defs[t.klass].key, mechanism_defs[c->expected].key,
+        snprintf(why, size, "class %s (expected %s), %s", mechanism_names[t.klass], mechanism_names[c->expected],
                  root_why);
         if (verbose && t.klass != MECHANISM_NONE) {
             strbuf b = {0};

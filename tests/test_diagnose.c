@@ -16,7 +16,7 @@
 
 #include <sqlite3.h>
 
-#include "cause_store.h"
+#include "cause_rows.h"
 #include "precursor.h"
 #include "rules.h"
 #include "verdict.h"
@@ -129,8 +129,10 @@ static void test_store_and_text(const char *nanprobe, const char *base)
     CHECK(fix && strncmp(fix + 1, "Fix: ", 5) == 0, "third line:\n%s", text);
     CHECK(strstr(text, " of 32 values non-finite") != NULL, "no N of M count:\n%s", text);
     error err;
-    int rc = cause_store(&d, &t, db_path, &err) || cause_store(&d, &t, db_path, &err);
-    CHECK(rc == 0, "cause_store: %s", rc ? err.message : "");
+    db_cause_chain stored;
+    cause_rows(&d, &t, &stored);
+    int rc = db_cause_store(db_path, &stored, &err) || db_cause_store(db_path, &stored, &err);
+    CHECK(rc == 0, "db_cause_store: %s", rc ? err.message : "");
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
         int rows = query_int(db, "SELECT COUNT(*) FROM cause_chain WHERE chain = 0");
@@ -150,6 +152,61 @@ static void test_store_and_text(const char *nanprobe, const char *base)
     sqlite3_close(db);
     strbuf_free(&v);
     rundata_free(&d);
+}
+
+/* The train command stores the chain through run.db's owner; `nanprobe
+ * report` on the finished run leaves the database byte for byte as it was
+ * (with its chain removed first, a report that wrote would add it back). */
+static void test_train_stores_report_reads(const char *nanprobe, const char *base)
+{
+    char dir[4300], db_path[4400], out[4400], output[8192];
+    snprintf(dir, sizeof dir, "%s/train-stores", base);
+    snprintf(db_path, sizeof db_path, "%s/run.db", dir);
+    snprintf(out, sizeof out, "%s/report-again", dir);
+    int status = test_run_args(nanprobe, output, sizeof output, "train", "--depth=18", "--width=4",
+                               "--clip=8x32x32x3", "--classes=4", "--batch=4", "--threads=1", "--quiet", "--seed=7",
+                               "--train-clips=64", "--val-clips=8", "--epochs=1",
+                               "--inject=scale-weights@layer=dense,step=3,factor=1e37", "--out", dir, NULL);
+    CHECK(status == 3, "train with its report exited %d:\n%s", status, output);
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+        CHECK(query_int(db, "SELECT COUNT(*) FROM cause_chain WHERE chain = 0 AND role = 'root' AND layer_name = "
+                            "'dense' AND mechanism = 'injected'") == 1,
+              "train did not store the chain's root (dense, injected)");
+    sqlite3_close(db);
+    CHECK(exec_sql(db_path, "DELETE FROM cause_chain") == 0, "cannot empty cause_chain");
+    size_t before_size = 0, after_size = 0;
+    char *before = test_read_file(db_path, &before_size);
+    status = test_run_args(nanprobe, output, sizeof output, "report", db_path, "-o", out, NULL);
+    char *after = test_read_file(db_path, &after_size);
+    CHECK(status == 0 || strstr(output, "gnuplot"), "report exited %d:\n%s", status, output);
+    CHECK(strstr(output, "Cause: injected fault at dense") != NULL, "the report's verdict:\n%s", output);
+    CHECK(before && after && before_size == after_size && memcmp(before, after, before_size) == 0,
+          "nanprobe report changed %s (%zu bytes before, %zu after)", db_path, before_size, after_size);
+    free(before);
+    free(after);
+}
+
+/* Every mechanism is a stored name that reads back as itself and has its
+ * words for the user; a chain that cannot be written fails with the file's
+ * name and leaves nothing behind. */
+static void test_mechanism_names_and_store_failure(const char *base)
+{
+    for (int m = 0; m < MECHANISM_COUNT; m++) {
+        CHECK(stored_enum_parse(STORED_MECHANISM, mechanism_names[m]) == m, "mechanism %d (%s) does not read back",
+              m, mechanism_names[m]);
+        CHECK(mechanism_defs[m].title && mechanism_defs[m].title[0], "mechanism %s has no title", mechanism_names[m]);
+    }
+    CHECK(stored_enum_parse(STORED_MECHANISM, "no_such_mechanism") == -1, "an unknown mechanism parsed");
+    char missing[4300];
+    snprintf(missing, sizeof missing, "%s/no-such-dir/run.db", base);
+    db_cause_chain chain = {.run_id = 1, .mechanism = MECHANISM_DATA, .count = 1};
+    chain.links[0].role = CHAIN_ROOT;
+    error err = {{0}};
+    CHECK(db_cause_store(missing, &chain, &err) == -1 && strstr(err.message, missing) != NULL,
+          "storing into a missing database: %s", err.message);
+    struct stat st;
+    CHECK(stat(missing, &st) != 0, "storing the chain created %s", missing);
 }
 
 /* A healthy database edited to hold a NaN event: a classifier branch the
@@ -193,7 +250,7 @@ static void test_edited(const char *nanprobe, const char *base)
         const cause_link *root = &t.chain.links[t.chain.count - 1];
         CHECK(t.klass == edits[i].expected && strcmp(d.layers[root->layer].name, edits[i].layer) == 0 &&
                   t.weak == edits[i].weak,
-              "%s: class %s, root %s, weak %d:\n%s", edits[i].label, mechanism_defs[t.klass].key,
+              "%s: class %s, root %s, weak %d:\n%s", edits[i].label, mechanism_names[t.klass],
               d.layers[root->layer].name, t.weak, strbuf_text(&v));
         if (edits[i].weak)
             CHECK(strstr(strbuf_text(&v), "Uncertain: ") != NULL, "%s: weak evidence not said:\n%s", edits[i].label,
@@ -224,7 +281,9 @@ int main(int argc, char **argv)
         return 1;
     }
     test_cases(nanprobe, base);
+    test_mechanism_names_and_store_failure(base);
     test_store_and_text(nanprobe, base);
+    test_train_stores_report_reads(nanprobe, base);
     test_edited(nanprobe, base);
     test_remove_tree(base);
     return test_finish();

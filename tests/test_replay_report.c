@@ -138,7 +138,7 @@ static int report_of(const char *dir, report_result *result, char **html)
     snprintf(db, sizeof db, "%s/run.db", dir);
     snprintf(out, sizeof out, "%s/report", dir);
     error err;
-    int rc = report_write(db, out, 0, result, &err);
+    int rc = report_write(db, out, result, &err);
     CHECK(rc == 0, "report of %s: %s", dir, rc ? err.message : "");
     snprintf(index, sizeof index, "%s/index.html", out);
     *html = test_read_file(index, NULL);

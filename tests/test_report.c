@@ -465,7 +465,7 @@ static void test_gradient_explosion(void)
     CHECK(fixture_write(db, &fx) == 0, "writing %s", db);
     report_result result;
     error err = {{0}};
-    int rc = report_write(db, NULL, 0, &result, &err);
+    int rc = report_write(db, NULL, &result, &err);
     CHECK(rc == 0, "report_write: %s", err.message);
     CHECK(result.had_nan == 1 && result.nan_step == 240, "had_nan %d step %d", result.had_nan, result.nan_step);
     char expected_dir[800];
@@ -523,7 +523,7 @@ static void test_bn_collapse(void)
     CHECK(fixture_write(db, &fx) == 0, "writing %s", db);
     report_result result;
     error err = {{0}};
-    CHECK(report_write(db, out, 0, &result, &err) == 0, "report_write: %s", err.message);
+    CHECK(report_write(db, out, &result, &err) == 0, "report_write: %s", err.message);
     CHECK(strcmp(result.out_dir, out) == 0, "out_dir %s", result.out_dir);
     CHECK(contains(result.verdict, "nan in output of batch_normalization_1 (stage1.block1.bn2) during the forward"),
           "verdict lacks the planted forward NaN:\n%s", result.verdict);
@@ -545,7 +545,7 @@ static void test_sudden_nan(void)
     CHECK(fixture_write(db, &fx) == 0, "writing %s", db);
     report_result result;
     error err = {{0}};
-    CHECK(report_write(db, NULL, 0, &result, &err) == 0, "report_write: %s", err.message);
+    CHECK(report_write(db, NULL, &result, &err) == 0, "report_write: %s", err.message);
     CHECK(contains(result.verdict, "nan in output of batch_normalization_2 (head.bn) during the forward pass"),
           "sudden NaN origin:\n%s", result.verdict);
     CHECK(contains(result.verdict, "Precursor: none."), "a precursor was invented:\n%s", result.verdict);
@@ -569,7 +569,7 @@ static void test_health(void)
     CHECK(fixture_write(db, &fx) == 0, "writing %s", db);
     report_result result;
     error err = {{0}};
-    CHECK(report_write(db, NULL, 0, &result, &err) == 0, "report_write: %s", err.message);
+    CHECK(report_write(db, NULL, &result, &err) == 0, "report_write: %s", err.message);
     CHECK(!result.had_nan && result.nan_step == 0, "healthy run reported a NaN");
     CHECK(contains(result.verdict, "No NaN or Inf recorded: 300 steps"), "health verdict:\n%s", result.verdict);
     CHECK(contains(result.verdict, "Closest approach to overflow: |x| = "), "no overflow approach");
@@ -709,7 +709,7 @@ static void test_hostile_names(void)
     CHECK(fixture_write(db, &fx) == 0, "writing %s", db);
     report_result result;
     error err = {{0}};
-    CHECK(report_write(db, NULL, 0, &result, &err) == 0, "report_write with hostile names: %s", err.message);
+    CHECK(report_write(db, NULL, &result, &err) == 0, "report_write with hostile names: %s", err.message);
     char relative_marker[REPORT_PATH_MAX + 64];
     snprintf(relative_marker, sizeof relative_marker, "%s/pwned-dir", result.out_dir);
     CHECK(!file_exists(marker) && !file_exists(relative_marker) && !file_exists("pwned-dir"),
@@ -769,7 +769,7 @@ static void test_errors(void)
     error err = {{0}};
     char path[700];
     snprintf(path, sizeof path, "%s/missing/run.db", temp_root);
-    CHECK(report_write(path, NULL, 0, &result, &err) == -1 && contains(err.message, path) &&
+    CHECK(report_write(path, NULL, &result, &err) == -1 && contains(err.message, path) &&
               contains(err.message, "no such file"),
           "missing db: %s", err.message);
 
@@ -778,14 +778,14 @@ static void test_errors(void)
     sqlite3_open(path, &db);
     exec_ok(db, "CREATE TABLE photos (id INTEGER, caption TEXT); INSERT INTO photos VALUES (1, 'x');");
     sqlite3_close(db);
-    CHECK(report_write(path, NULL, 0, &result, &err) == -1 && contains(err.message, "not one written by nanprobe"),
+    CHECK(report_write(path, NULL, &result, &err) == -1 && contains(err.message, "not one written by nanprobe"),
           "foreign SQLite file: %s", err.message);
 
     snprintf(path, sizeof path, "%s/text.db", temp_root);
     FILE *f = fopen(path, "w");
     fputs("this is not a database, just some text that is long enough to have a header page\n", f);
     fclose(f);
-    CHECK(report_write(path, NULL, 0, &result, &err) == -1 && contains(err.message, path), "text file: %s",
+    CHECK(report_write(path, NULL, &result, &err) == -1 && contains(err.message, path), "text file: %s",
           err.message);
 
     snprintf(path, sizeof path, "%s/empty.db", temp_root);
@@ -795,14 +795,14 @@ static void test_errors(void)
                 "'he_normal', 0.0001, 0.001, 1, 'synthetic', 'per_clip', 1, NULL, '{}', NULL);"
                 "INSERT INTO layers VALUES (1, 0, 'input_1', 'input', 'InputLayer', '', '(None, 8)', 0);");
     sqlite3_close(db);
-    CHECK(report_write(path, NULL, 0, &result, &err) == -1 && contains(err.message, "no steps"), "empty run: %s",
+    CHECK(report_write(path, NULL, &result, &err) == -1 && contains(err.message, "no steps"), "empty run: %s",
           err.message);
 
     snprintf(path, sizeof path, "%s/norun.db", temp_root);
     sqlite3_open(path, &db);
     exec_ok(db, db_schema_sql());
     sqlite3_close(db);
-    CHECK(report_write(path, NULL, 0, &result, &err) == -1 && contains(err.message, path), "no run row: %s",
+    CHECK(report_write(path, NULL, &result, &err) == -1 && contains(err.message, path), "no run row: %s",
           err.message);
 
     const char *list[2] = {path, path};
@@ -823,7 +823,7 @@ static void test_gnuplot_missing_and_failing(void)
     setenv("PATH", empty_bin, 1);
     report_result result;
     error err = {{0}};
-    int rc = report_write(db, out, 0, &result, &err);
+    int rc = report_write(db, out, &result, &err);
     CHECK(rc == -1 && contains(err.message, "gnuplot was not found") && contains(err.message, out),
           "missing gnuplot: rc %d, %s", rc, err.message);
     CHECK(result.figures_planned == 6 && result.figures_rendered == 0, "planned %d rendered %d",
@@ -845,7 +845,7 @@ static void test_gnuplot_missing_and_failing(void)
     fputs("#!/bin/sh\necho \"fake gnuplot: boom in $1\" >&2\nexit 3\n", f);
     fclose(f);
     chmod(path, 0755);
-    rc = report_write(db, out, 0, &result, &err);
+    rc = report_write(db, out, &result, &err);
     CHECK(rc == -1 && contains(err.message, "exit status 3") && contains(err.message, "fake gnuplot: boom in"),
           "failing gnuplot: %s", err.message);
     check_index_refs(out);

@@ -226,7 +226,7 @@ static void test_validation_clip_nan(void)
     trace_run(db, &r);
     if (r.ok) {
         const cause_link *root = root_of(&r);
-        CHECK(r.t.klass == MECHANISM_DATA, "class %s", mechanism_defs[r.t.klass].key);
+        CHECK(r.t.klass == MECHANISM_DATA, "class %s", mechanism_names[r.t.klass]);
         CHECK(root->layer == 0 && root->sample_id == BAD_VAL_CLIP, "root %s clip %lld", layer_name(&r, root->layer),
               root->sample_id);
         const char *v = strbuf_text(&r.verdict);
@@ -280,7 +280,7 @@ static void test_inference_overflow(void)
     trace_run(db, &r);
     if (r.ok) {
         const cause_link *root = root_of(&r);
-        CHECK(r.t.klass == MECHANISM_INFERENCE_STATISTICS, "class %s", mechanism_defs[r.t.klass].key);
+        CHECK(r.t.klass == MECHANISM_INFERENCE_STATISTICS, "class %s", mechanism_names[r.t.klass]);
         CHECK(strcmp(layer_name(&r, root->layer), "batch_normalization") == 0 &&
               strcmp(root->tensor, "moving_mean") == 0, "root %s %s", layer_name(&r, root->layer), root->tensor);
         /* Compounding: the links' factors grow from the root toward the origin. */
@@ -320,7 +320,7 @@ static void test_one_huge_update(void)
         const cause_link *root = root_of(&r);
         CHECK(r.t.klass == MECHANISM_INFERENCE_STATISTICS && strncmp(root->tensor, "moving_", 7) == 0 &&
               strcmp(r.d.layers[root->layer].kind, "BatchNormalization") == 0,
-              "class %s, root %s %s", mechanism_defs[r.t.klass].key, layer_name(&r, root->layer), root->tensor);
+              "class %s, root %s %s", mechanism_names[r.t.klass], layer_name(&r, root->layer), root->tensor);
         CHECK(strstr(strbuf_text(&r.verdict), "the update of step 1 changed kernels by up to"), "verdict:\n%s",
               strbuf_text(&r.verdict));
     }
@@ -345,7 +345,7 @@ static void test_negative_moving_variance(void)
     trace_run(db, &r);
     if (r.ok) {
         const cause_link *root = root_of(&r);
-        CHECK(r.t.klass == MECHANISM_INFERENCE_STATISTICS, "class %s", mechanism_defs[r.t.klass].key);
+        CHECK(r.t.klass == MECHANISM_INFERENCE_STATISTICS, "class %s", mechanism_names[r.t.klass]);
         CHECK(strcmp(layer_name(&r, root->layer), "batch_normalization_5") == 0 &&
               strcmp(root->tensor, "moving_variance") == 0, "root %s %s", layer_name(&r, root->layer), root->tensor);
         CHECK(strstr(strbuf_text(&r.verdict), "is <= 0 or non-finite in 1 of"), "verdict:\n%s",
@@ -400,7 +400,7 @@ static void test_keras_negative_variance(void)
         const cause_link *root = root_of(&r);
         CHECK(r.t.klass == MECHANISM_INFERENCE_STATISTICS && strcmp(root->tensor, "moving_variance") == 0 &&
               strcmp(layer_name(&r, root->layer), "batch_normalization") == 0,
-              "class %s, root %s %s", mechanism_defs[r.t.klass].key, layer_name(&r, root->layer), root->tensor);
+              "class %s, root %s %s", mechanism_names[r.t.klass], layer_name(&r, root->layer), root->tensor);
     }
     traced_free(&r);
 }
@@ -435,7 +435,7 @@ static void test_healthy(void)
     traced r;
     trace_run(db, &r);
     if (r.ok) {
-        CHECK(r.t.klass == MECHANISM_NONE, "class %s", mechanism_defs[r.t.klass].key);
+        CHECK(r.t.klass == MECHANISM_NONE, "class %s", mechanism_names[r.t.klass]);
         const char *v = strbuf_text(&r.verdict);
         CHECK(strstr(v, "No NaN or Inf recorded") && !strstr(v, "validation_only_nan (fail)"), "verdict:\n%s", v);
     }
@@ -466,7 +466,7 @@ static void test_resumed(void)
     trace_run(db, &r);
     if (r.ok) {
         CHECK(r.t.klass == MECHANISM_DATA && root_of(&r)->sample_id == BAD_VAL_CLIP, "class %s, clip %lld",
-              mechanism_defs[r.t.klass].key, root_of(&r)->sample_id);
+              mechanism_names[r.t.klass], root_of(&r)->sample_id);
         CHECK(strstr(strbuf_text(&r.verdict), "validation clip 5"), "verdict:\n%s", strbuf_text(&r.verdict));
     }
     traced_free(&r);

@@ -915,13 +915,14 @@ static void test_cli_train(void)
     long start = -1, last = -1, sample = -1;
     sscanf(a_rows, "%255[^|]|%ld|%ld|%ld", video, &start, &last, &sample);
     snprintf(want, sizeof want, "%s, frames %ld-%ld every 2", video, start, last);
-    sqlite3 *db = NULL;
-    int found = sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-                clip_origin_describe_step(db, 1, 3, sample, text, sizeof text);
+    error err;
+    run_reader *reader = run_reader_open(db_path, 1, &err);
+    int found = reader && clip_origin_describe_step(reader, 3, sample, text, sizeof text);
     CHECK(found && strncmp(text, want, strlen(want)) == 0, "clip_origin_describe_step: '%s' (expected '%s...')", text,
           want);
-    CHECK(!clip_origin_describe_step(db, 1, 3, 999, text, sizeof text), "a missing sample was described: %s", text);
-    sqlite3_close(db);
+    CHECK(reader && !clip_origin_describe_step(reader, 3, 999, text, sizeof text), "a missing sample was described: %s",
+          text);
+    run_reader_close(reader);
 
     /* The report's video section: classes and where the clips came from. */
     char report_dir[1200], index_path[1300];

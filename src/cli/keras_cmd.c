@@ -3,7 +3,6 @@
 #include "keras_cmd.h"
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 #include "keras.h"
 #include "commands.h"
 #include "options.h"
+#include "read_run_clip.h"
 #include "train_cli.h"
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -139,18 +139,11 @@ int keras_cmd_prepare_train(train_options *o, int argc, char *const *argv, keras
  * left it to a .npy file); *clip is left alone when that fails. */
 static void run_clip(const char *dir, int clip[4])
 {
-    char path[4200];
+    char path[4200], text[256];
     snprintf(path, sizeof path, "%s/run.db", dir);
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, "SELECT clip FROM runs ORDER BY run_id LIMIT 1", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-        int parsed[4];
-        if (options_parse_clip((const char *)sqlite3_column_text(st, 0), parsed) == 0) memcpy(clip, parsed, sizeof parsed);
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    int parsed[4];
+    if (read_run_clip(path, text, sizeof text) && options_parse_clip(text, parsed) == 0)
+        memcpy(clip, parsed, sizeof parsed);
 }
 
 /* Rebuilds the run's model from its checkpoint (options, weights, Adam). */

@@ -133,7 +133,7 @@ int replay_command(int argc, char **argv)
     char db[4300];
     snprintf(db, sizeof db, "%s/run.db", positional[0]);
     report_result result;
-    if (report_write(db, NULL, 0, &result, &err)) {
+    if (report_write(db, NULL, &result, &err)) {
         fprintf(stderr, "nanprobe replay: the rows are in %s, but the report failed: %s\n", db, err.message);
         return EXIT_FAILURE_;
     }

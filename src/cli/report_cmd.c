@@ -12,12 +12,10 @@
 
 typedef struct report_cli {
     const char *out;
-    int store_chain;
 } report_cli;
 
 const option_spec report_option_specs[] = {
     {"--out", "-o", OPTION_STRING, offsetof(report_cli, out), "DIR", NULL, "output directory (default: the database's directory + /report)", 0, 0, NULL, ON_RESUME_NA, NULL},
-    {"--store-chain", NULL, OPTION_FLAG, offsetof(report_cli, store_chain), NULL, NULL, "also write the causal chain into the database's cause_chain table (otherwise the database is only read)", 0, 0, NULL, ON_RESUME_NA, NULL},
     {0},
 };
 
@@ -35,7 +33,7 @@ int command_report(int argc, char **argv, const command_context *context)
     }
     report_result result;
     error err;
-    rc = report_write(positional[0], c.out, c.store_chain ? REPORT_STORE_CHAIN : 0, &result, &err);
+    rc = report_write(positional[0], c.out, &result, &err);
     if (result.verdict[0] && (rc == 0 || result.index_path[0])) printf("%s\n", result.verdict);
     if (rc) {
         fprintf(stderr, "nanprobe report: %s\n", err.message);

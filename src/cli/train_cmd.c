@@ -12,6 +12,7 @@
 #include "checkpoint.h"
 #include "comm.h"
 #include "commands.h"
+#include "db_cause.h"
 #include "exit_status.h"
 #include "keras_cmd.h"
 #include "options.h"
@@ -34,14 +35,18 @@ static void on_signal(int signal_number)
 }
 
 /* The report is a by-product of the run: when gnuplot is missing or fails
- * the data, scripts and page are still there, so this only warns. */
+ * the data, scripts and page are still there, so this only warns.  The
+ * run's cause chain, which the report traced, goes into its run.db here:
+ * the report itself only reads the database. */
 static void write_train_report(const train_options *o, train_result *result)
 {
     report_result report;
-    error err;
-    int rc = report_write(result->database, NULL, REPORT_STORE_CHAIN, &report, &err);
+    error err, store_err;
+    int rc = report_write(result->database, NULL, &report, &err);
     if (report.index_path[0]) snprintf(result->report, sizeof result->report, "%s", report.index_path);
     if (rc) fprintf(stderr, "nanprobe train: warning: the report is incomplete: %s\n", err.message);
+    if (report.chain.mechanism != MECHANISM_NONE && db_cause_store(result->database, &report.chain, &store_err))
+        fprintf(stderr, "nanprobe train: warning: the cause chain was not stored: %s\n", store_err.message);
     if (!o->quiet && rc == 0 && report.had_nan) printf("\n%s\n", report.verdict);
 }
 

@@ -75,6 +75,23 @@ const char *const chain_role_names[] = {
 };
 _Static_assert(COUNT(chain_role_names) == CHAIN_ROLE_COUNT, "one name per chain_role");
 
+const char *const mechanism_names[] = {
+    [MECHANISM_NONE] = "none",
+    [MECHANISM_DATA] = "data",
+    [MECHANISM_UPDATE_BLOWUP] = "update_blowup",
+    [MECHANISM_GRADUAL_GROWTH] = "gradual_growth",
+    [MECHANISM_BATCHNORM] = "batchnorm",
+    [MECHANISM_LOSS_SATURATION] = "loss_saturation",
+    [MECHANISM_INJECTED] = "injected",
+    [MECHANISM_INFERENCE_STATISTICS] = "inference_statistics",
+    [MECHANISM_FLOAT16_OVERFLOW] = "float16_overflow",
+    [MECHANISM_FLOAT16_UNDERFLOW] = "float16_underflow",
+    [MECHANISM_LOSS_SCALE_COLLAPSE] = "loss_scale_collapse",
+    [MECHANISM_REDUCED_PRECISION] = "reduced_precision",
+    [MECHANISM_L2_ADAM] = "l2_adam",
+};
+_Static_assert(COUNT(mechanism_names) == MECHANISM_COUNT, "one name per mechanism");
+
 const stored_enum_def stored_enums[] = {
     [STORED_PASS] = {"events.pass", probe_pass_names, PASS_COUNT},
     [STORED_EVENT_KIND] = {"events.kind", event_kind_names, EVENT_KIND_COUNT},
@@ -83,6 +100,7 @@ const stored_enum_def stored_enums[] = {
     [STORED_REPLAY_FINDING] = {"replays.finding", replay_finding_names, REPLAY_FINDING_COUNT},
     [STORED_RUN_STATUS] = {"runs.status", run_status_names, RUN_STATUS_COUNT},
     [STORED_CHAIN_ROLE] = {"cause_chain.role", chain_role_names, CHAIN_ROLE_COUNT},
+    [STORED_MECHANISM] = {"cause_chain.mechanism", mechanism_names, MECHANISM_COUNT},
 };
 _Static_assert(COUNT(stored_enums) == STORED_ENUM_COUNT, "one entry per stored_enum");
 

@@ -77,6 +77,27 @@ typedef enum run_status {
 /* cause_chain.role: a link's place in the causal chain. */
 typedef enum chain_role { CHAIN_ORIGIN, CHAIN_LINK, CHAIN_ROOT, CHAIN_ROLE_COUNT } chain_role;
 
+/* cause_chain.mechanism: the class of NaN a causal verdict names (its
+ * title, sentence and fix: reports/mechanism.c; docs/verdict.md).  Every
+ * verdict of a run with a NaN gets exactly one; a healthy run gets none. */
+typedef enum mechanism {
+    MECHANISM_NONE,            /* healthy run: no cause */
+    MECHANISM_DATA,            /* a non-finite, constant or badly scaled clip */
+    MECHANISM_UPDATE_BLOWUP,   /* one optimizer step moved weights far beyond their scale */
+    MECHANISM_GRADUAL_GROWTH,  /* a statistic grew step after step until float32 overflowed */
+    MECHANISM_BATCHNORM,       /* BatchNorm collapse (variance -> 0), cancellation or a tiny count */
+    MECHANISM_LOSS_SATURATION, /* logits so far apart that the loss or its gradient overflowed */
+    MECHANISM_INJECTED,        /* a fault planted with --inject */
+    MECHANISM_INFERENCE_STATISTICS, /* validation only: BatchNorm's moving statistics do not fit (issue 22) */
+    /* precision (train --precision, the precision ladder; reports/cause_precision.c) */
+    MECHANISM_FLOAT16_OVERFLOW,     /* a float16 tensor passed 65504 */
+    MECHANISM_FLOAT16_UNDERFLOW,    /* float16 gradients flushed to zero: too little loss scale */
+    MECHANISM_LOSS_SCALE_COLLAPSE,  /* every step skipped, the loss scale at its floor */
+    MECHANISM_REDUCED_PRECISION,    /* TF32 / bfloat16 rounding cancelled what float32 keeps */
+    MECHANISM_L2_ADAM,         /* L2 outweighs the data gradient under Adam: kernels shrink, relative steps grow */
+    MECHANISM_COUNT
+} mechanism;
+
 extern const char *const probe_pass_names[PASS_COUNT];
 extern const char *const event_kind_names[EVENT_KIND_COUNT];
 extern const char *const value_class_names[VALUE_CLASS_COUNT];
@@ -84,6 +105,7 @@ extern const char *const replay_trigger_names[REPLAY_TRIGGER_COUNT];
 extern const char *const replay_finding_names[REPLAY_FINDING_COUNT];
 extern const char *const run_status_names[RUN_STATUS_COUNT];
 extern const char *const chain_role_names[CHAIN_ROLE_COUNT];
+extern const char *const mechanism_names[MECHANISM_COUNT];
 
 /* As in events.pass: "input", "forward", ... */
 const char *probe_pass_name(probe_pass pass);
@@ -97,6 +119,7 @@ typedef enum stored_enum {
     STORED_REPLAY_FINDING,
     STORED_RUN_STATUS,
     STORED_CHAIN_ROLE,
+    STORED_MECHANISM,
     STORED_ENUM_COUNT
 } stored_enum;
 

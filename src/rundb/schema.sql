@@ -215,7 +215,9 @@ CREATE TABLE IF NOT EXISTS cause_chain (
     decades       REAL,             -- the rise that chose this link (log10 after/before, per power)
     onset_step    INTEGER,          -- first step out of its band (NULL if never)
     role          TEXT NOT NULL,    -- origin | link | root
-    mechanism     TEXT NOT NULL,
+    mechanism     TEXT NOT NULL,    -- data | update_blowup | gradual_growth | batchnorm | loss_saturation |
+                                    -- injected | inference_statistics | float16_overflow | float16_underflow |
+                                    -- loss_scale_collapse | reduced_precision | l2_adam (none: a healthy run, no rows)
     weak          INTEGER NOT NULL, -- 1: weak evidence (see the verdict's "Uncertain" line)
     sample_id     INTEGER,          -- a data root: the dataset id of the clip
     PRIMARY KEY (run_id, chain, position)

@@ -1,50 +1,41 @@
-/* cause_store.c: the cause_chain rows (see cause_store.h). */
-#include "cause_store.h"
+/* db_cause.c: the cause_chain rows (see db_cause.h). */
+#include "db_cause.h"
 
-#include <math.h>
-#include <string.h>
-
-#include <sqlite3.h>
+#include <stddef.h>
 
 #include "db.h"
+#include "db_bind.h"
 
-static void bind_real_or_null(sqlite3_stmt *st, int column, double v)
-{
-    if (isfinite(v)) sqlite3_bind_double(st, column, v);
-    else sqlite3_bind_null(st, column);
-}
-
-static int insert_chain(sqlite3_stmt *st, const rundata *d, const cause_trace *t, const cause_chain *c, int chain)
+static int insert_links(sqlite3_stmt *st, const db_cause_chain *c)
 {
     for (int i = 0; i < c->count; i++) {
-        const cause_link *k = &c->links[i];
+        const db_cause_link *k = &c->links[i];
         sqlite3_reset(st);
-        sqlite3_bind_int(st, 1, d->run.run_id);
-        sqlite3_bind_int(st, 2, chain);
-        sqlite3_bind_int(st, 3, i);
+        sqlite3_bind_int(st, 1, c->run_id);
+        sqlite3_bind_int(st, 2, k->chain);
+        sqlite3_bind_int(st, 3, k->position);
         sqlite3_bind_int(st, 4, k->step);
         sqlite3_bind_int(st, 5, k->step_before);
-        sqlite3_bind_int(st, 6, d->layers[k->layer].layer_id);
-        sqlite3_bind_text(st, 7, d->layers[k->layer].name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 8, k->tensor, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 9, k->statistic, -1, SQLITE_STATIC);
-        bind_real_or_null(st, 10, k->before);
-        bind_real_or_null(st, 11, k->after);
-        bind_real_or_null(st, 12, k->decades);
-        if (k->onset_step > 0) sqlite3_bind_int(st, 13, k->onset_step);
-        else sqlite3_bind_null(st, 13);
-        sqlite3_bind_text(st, 14, cause_role_names[k->role < CAUSE_ROLE_COUNT ? k->role : CAUSE_ROLE_LINK], -1,
+        sqlite3_bind_int(st, 6, k->layer_id);
+        db_bind_text(st, 7, k->layer_name);
+        db_bind_text(st, 8, k->tensor);
+        db_bind_text(st, 9, k->statistic);
+        db_bind_finite(st, 10, k->before);
+        db_bind_finite(st, 11, k->after);
+        db_bind_finite(st, 12, k->decades);
+        db_bind_index(st, 13, k->onset_step > 0 ? k->onset_step : -1);
+        sqlite3_bind_text(st, 14, chain_role_names[(unsigned)k->role < CHAIN_ROLE_COUNT ? k->role : CHAIN_LINK], -1,
                           SQLITE_STATIC);
-        sqlite3_bind_text(st, 15, mechanism_defs[t->klass].key, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 16, t->weak);
-        if (k->sample_id >= 0) sqlite3_bind_int64(st, 17, k->sample_id);
-        else sqlite3_bind_null(st, 17);
+        sqlite3_bind_text(st, 15, mechanism_names[(unsigned)c->mechanism < MECHANISM_COUNT ? c->mechanism : 0], -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_int(st, 16, c->weak);
+        db_bind_index(st, 17, k->sample_id);
         if (sqlite3_step(st) != SQLITE_DONE) return -1;
     }
     return 0;
 }
 
-int cause_store(const rundata *d, const cause_trace *t, const char *db_path, error *err)
+int db_cause_store(const char *db_path, const db_cause_chain *c, error *err)
 {
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
@@ -66,11 +57,9 @@ int cause_store(const rundata *d, const cause_trace *t, const char *db_path, err
                            "mechanism, weak, sample_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            -1, &st, NULL) != SQLITE_OK)
         goto done;
-    sqlite3_bind_int(del, 1, d->run.run_id);
+    sqlite3_bind_int(del, 1, c->run_id);
     if (sqlite3_step(del) != SQLITE_DONE) goto done;
-    if (t->klass != MECHANISM_NONE &&
-        (insert_chain(st, d, t, &t->chain, 0) || (t->runner_up.count > 1 && insert_chain(st, d, t, &t->runner_up, 1))))
-        goto done;
+    if (c->mechanism != MECHANISM_NONE && insert_links(st, c)) goto done;
     if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) rc = 0;
 done:
     if (rc) {
