@@ -1,4 +1,5 @@
-/* causeplot.c: the culprit figure along the causal chain (see causeplot.h). */
+/* causeplot.c: draw stage, the culprit figure along the causal chain (see
+ * causeplot.h). */
 #include "causeplot.h"
 
 #include <math.h>
@@ -8,18 +9,14 @@
 #include "gnuplot.h"
 #include "strbuf.h"
 
-#define PLOT_POINTS 256
-
 typedef struct curve {
-    int link;      /* index in the chain */
-    int n;
-    int steps[PLOT_POINTS];
-    double values[PLOT_POINTS];
+    int link; /* index in the chain */
+    const chain_curve *points;
     char label[200];
 } curve;
 
 /* Equal to float32 precision at every step: the same curve. */
-static int curves_equal(const curve *a, const curve *b)
+static int curves_equal(const chain_curve *a, const chain_curve *b)
 {
     if (a->n != b->n || a->n == 0) return 0;
     for (int i = 0; i < a->n; i++)
@@ -27,47 +24,44 @@ static int curves_equal(const curve *a, const curve *b)
     return 1;
 }
 
-/* Loads each link's curve, merging identical ones; returns the count. */
-static int load_curves(const rundata *d, const cause_trace *t, curve *curves, error *err)
+/* Each link's curve, root first, merging identical ones; returns the count. */
+static int chain_curves(const rundata *d, const cause_trace *t, const chain_series *series, curve *curves)
 {
     int count = 0;
     for (int i = t->chain.count - 1; i >= 0; i--) {
         const cause_link *k = &t->chain.links[i];
         curve *c = &curves[count];
         c->link = i;
-        c->n = cause_link_series(d, k, t->nan_step, c->steps, c->values, PLOT_POINTS, err);
-        if (c->n < 0) return -1;
+        c->points = &series->curves[i];
         char name[128], tensor[64];
         gnuplot_data_label(d->layers[k->layer].name, name, sizeof name);
         gnuplot_data_label(k->tensor, tensor, sizeof tensor);
         snprintf(c->label, sizeof c->label, "%s.%s", name, tensor);
         int merged = 0;
         for (int j = 0; j < count && !merged; j++)
-            if (curves_equal(&curves[j], c)) {
+            if (curves_equal(curves[j].points, c->points)) {
                 char both[sizeof c->label];
                 snprintf(both, sizeof both, "%.99s=%.99s", curves[j].label, c->label);
                 memcpy(curves[j].label, both, sizeof both);
                 merged = 1;
             }
-        if (!merged && c->n > 0) count++;
+        if (!merged && c->points->n > 0) count++;
     }
     return count;
 }
 
-static int write_data(const char *dir, const curve *curves, int count, error *err)
+static void curves_table(const curve *curves, int count, strbuf *t)
 {
-    FILE *f = figure_data_open(dir, "culprit.dat", err);
-    if (!f) return -1;
     /* one block per curve (gnuplot index i), a title line first */
     for (int c = 0; c < count; c++) {
-        fprintf(f, "%s%s\n", c ? "\n\n" : "", curves[c].label);
-        for (int i = 0; i < curves[c].n; i++) {
-            fprintf(f, "%d ", curves[c].steps[i]);
-            figure_number(f, curves[c].values[i] > 0 ? curves[c].values[i] : NAN);
-            fputc('\n', f);
+        const chain_curve *p = curves[c].points;
+        strbuf_printf(t, "%s%s\n", c ? "\n\n" : "", curves[c].label);
+        for (int i = 0; i < p->n; i++) {
+            strbuf_printf(t, "%d ", p->steps[i]);
+            figure_number(t, p->values[i] > 0 ? p->values[i] : NAN);
+            strbuf_append(t, "\n");
         }
     }
-    return figure_data_close(f, dir, "culprit.dat", err);
 }
 
 /* The onset marks: a point on each curve where its link left its band. */
@@ -76,55 +70,48 @@ static void append_marks(const cause_trace *t, const curve *curves, int count, s
     for (int c = 0; c < count; c++) {
         const cause_link *k = &t->chain.links[curves[c].link];
         int mark = k->role == CAUSE_ROLE_ROOT && strcmp(k->tensor, "kernel.update") == 0 ? k->step : k->onset_step;
-        for (int i = 0; i < curves[c].n; i++)
-            if (curves[c].steps[i] == mark && curves[c].values[i] > 0)
+        const chain_curve *p = curves[c].points;
+        for (int i = 0; i < p->n; i++)
+            if (p->steps[i] == mark && p->values[i] > 0)
                 strbuf_printf(body,
                               "set object %d circle at %d, %.6g size screen 0.008 fc rgb '#000000' fs solid front\n",
-                              10 + c, mark, curves[c].values[i]);
+                              10 + c, mark, p->values[i]);
     }
 }
 
-int causeplot_write(const char *dir, const rundata *d, const cause_trace *t, figure_set *set, error *err)
+static void chain_body(const cause_trace *t, const curve *curves, int count, strbuf *body)
 {
-    if (t->klass == MECHANISM_NONE || t->chain.count == 0) return 0;
+    char title[300];
+    gnuplot_quote("Causal chain: the statistic of each link, root first", title, sizeof title);
+    /* the key goes outside the plot, so it covers no curve or label */
+    strbuf_printf(body,
+                  "set title %s\nset xlabel 'step'\nset ylabel 'statistic of the link (absmax, or L2 norm for "
+                  "kernels)'\nset logscale y\nset format y '%%.0e'\nset key outside right top\n"
+                  "set arrow 1 from %d, graph 0 to %d, graph 1 nohead lc rgb '#d62728' dt 2 lw 2 front\n",
+                  title, t->nan_step, t->nan_step);
+    append_marks(t, curves, count, body);
+    strbuf_printf(body,
+                  "plot for [i=0:%d] 'culprit.dat' index i using 1:2 with linespoints pt 7 ps 0.5 lw 2 "
+                  "title columnheader(1)\n",
+                  count - 1);
+}
+
+void causeplot_draw(const rundata *d, const cause_trace *t, const chain_series *series, figure_set *set)
+{
+    if (t->klass == MECHANISM_NONE || t->chain.count == 0) return;
     curve curves[CAUSE_MAX_LINKS];
-    int count = load_curves(d, t, curves, err);
-    if (count < 0) return -1;
-    if (count == 0) return 0;
-    if (write_data(dir, curves, count, err)) return -1;
+    int count = chain_curves(d, t, series, curves);
+    if (count == 0) return;
     char caption[1024];
     snprintf(caption, sizeof caption,
              "The causal chain, root first (%s): each link's statistic over the last steps before the NaN, log "
              "scale; a dot marks where the link left its band (for an update, the step of the jump); identical "
              "curves are drawn once, their names joined by '='; the dashed red line is the first NaN.",
              mechanism_defs[t->klass].title);
-    figure *fig = NULL;
-    for (int i = 0; i < set->count; i++)
-        if (strcmp(set->items[i].base, "culprit") == 0) {
-            fig = &set->items[i];
-            memset(fig, 0, sizeof *fig);
-            snprintf(fig->base, sizeof fig->base, "culprit");
-            snprintf(fig->caption, sizeof fig->caption, "%s", caption);
-            fig->width = 1200, fig->height = 650;
-        }
-    if (!fig) fig = figure_add(set, "culprit", 1200, 650, caption);
-    if (!fig) return 0;
-    figure_add_data(fig, "culprit.dat");
-    strbuf body = {0};
-    char title[300];
-    gnuplot_quote("Causal chain: the statistic of each link, root first", title, sizeof title);
-    /* the key goes outside the plot, so it covers no curve or label */
-    strbuf_printf(&body,
-                  "set title %s\nset xlabel 'step'\nset ylabel 'statistic of the link (absmax, or L2 norm for "
-                  "kernels)'\nset logscale y\nset format y '%%.0e'\nset key outside right top\n"
-                  "set arrow 1 from %d, graph 0 to %d, graph 1 nohead lc rgb '#d62728' dt 2 lw 2 front\n",
-                  title, t->nan_step, t->nan_step);
-    append_marks(t, curves, count, &body);
-    strbuf_printf(&body,
-                  "plot for [i=0:%d] 'culprit.dat' index i using 1:2 with linespoints pt 7 ps 0.5 lw 2 "
-                  "title columnheader(1)\n",
-                  count - 1);
-    int rc = body.failed ? error_set(err, "out of memory") : figure_write_script(dir, fig, strbuf_text(&body), err);
-    strbuf_free(&body);
-    return rc;
+    figure *fig = figure_add(set, "culprit", 1200, 650, caption);
+    if (!fig) return;
+    strbuf table = {0};
+    curves_table(curves, count, &table);
+    figure_add_data(fig, "culprit.dat", &table);
+    chain_body(t, curves, count, &fig->body);
 }

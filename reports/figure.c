@@ -1,4 +1,5 @@
-/* figure.c: figure files, script skeleton and rendering (see figure.h). */
+/* figure.c: a figure in memory (draw stage) and its files, script skeleton
+ * and rendering (write stage); see figure.h. */
 #include "figure.h"
 
 #include <errno.h>
@@ -10,11 +11,21 @@
 #include "html.h"
 #include "outdir.h"
 
+static void figure_clear(figure *fig)
+{
+    for (int k = 0; k < fig->data_count; k++) strbuf_free(&fig->data_text[k]);
+    strbuf_free(&fig->body);
+    memset(fig, 0, sizeof *fig);
+}
+
 figure *figure_add(figure_set *set, const char *base, int width, int height, const char *caption)
 {
-    if (set->count >= FIGURE_MAX) return NULL;
-    figure *fig = &set->items[set->count++];
-    memset(fig, 0, sizeof *fig);
+    figure *fig = NULL;
+    for (int i = 0; i < set->count && !fig; i++)
+        if (strcmp(set->items[i].base, base) == 0) fig = &set->items[i];
+    if (!fig && set->count >= FIGURE_MAX) return NULL;
+    if (!fig) fig = &set->items[set->count++];
+    figure_clear(fig);
     snprintf(fig->base, sizeof fig->base, "%s", base);
     snprintf(fig->caption, sizeof fig->caption, "%s", caption);
     fig->width = width;
@@ -22,9 +33,27 @@ figure *figure_add(figure_set *set, const char *base, int width, int height, con
     return fig;
 }
 
-void figure_add_data(figure *fig, const char *name)
+void figure_add_data(figure *fig, const char *name, strbuf *text)
 {
-    if (fig->data_count < FIGURE_DATA_MAX) snprintf(fig->data[fig->data_count++], sizeof fig->data[0], "%s", name);
+    if (fig->data_count < FIGURE_DATA_MAX) {
+        snprintf(fig->data[fig->data_count], sizeof fig->data[0], "%s", name);
+        fig->data_text[fig->data_count++] = *text;
+    } else {
+        strbuf_free(text);
+    }
+    memset(text, 0, sizeof *text);
+}
+
+void figure_number(strbuf *b, double value)
+{
+    if (isfinite(value)) strbuf_printf(b, "%.8g", value);
+    else strbuf_append(b, "NaN");
+}
+
+void figure_set_free(figure_set *set)
+{
+    for (int i = 0; i < set->count; i++) figure_clear(&set->items[i]);
+    set->count = 0;
 }
 
 FILE *figure_data_open(const char *dir, const char *name, error *err)
@@ -39,12 +68,6 @@ int figure_data_close(FILE *f, const char *dir, const char *name, error *err)
     if (fclose(f) != 0) bad = 1;
     if (bad) return error_set(err, "%s/%s: write failed (disk full?)", dir, name);
     return 0;
-}
-
-void figure_number(FILE *f, double value)
-{
-    if (isfinite(value)) fprintf(f, "%.8g", value);
-    else fputs("NaN", f);
 }
 
 /* The house style: readable at the size a write-up prints it. */
@@ -68,8 +91,9 @@ static const char figure_style[] =
     /* viridis, for heat maps and per-layer colours */
     "set palette defined (0 '#440154', 1 '#3b528b', 2 '#21918c', 3 '#5ec962', 4 '#fde725')\n";
 
-int figure_write_script(const char *dir, const figure *fig, const char *body, error *err)
+static int write_script(const char *dir, const figure *fig, error *err)
 {
+    const char *body = strbuf_text(&fig->body);
     /* Last line of defence: no character that lets gnuplot substitute or
      * run something (backquote, '!', macro '@', '$', '"' strings with
      * escapes, '\\', a '<' file name, output to a '|' pipe) may reach a
@@ -98,6 +122,28 @@ int figure_write_script(const char *dir, const figure *fig, const char *body, er
         fputs("\nset output\n", f);
     }
     return figure_data_close(f, dir, name, err);
+}
+
+static int write_text(const char *dir, const char *name, const strbuf *text, error *err)
+{
+    FILE *f = figure_data_open(dir, name, err);
+    if (!f) return -1;
+    fputs(strbuf_text(text), f);
+    return figure_data_close(f, dir, name, err);
+}
+
+int figure_write_all(const char *dir, const figure_set *set, error *err)
+{
+    for (int i = 0; i < set->count; i++) {
+        const figure *fig = &set->items[i];
+        int failed = fig->body.failed;
+        for (int k = 0; k < fig->data_count; k++) failed |= fig->data_text[k].failed;
+        if (failed) return error_set(err, "out of memory drawing figure %s", fig->base);
+        for (int k = 0; k < fig->data_count; k++)
+            if (write_text(dir, fig->data[k], &fig->data_text[k], err)) return -1;
+        if (write_script(dir, fig, err)) return -1;
+    }
+    return 0;
 }
 
 int figure_render_all(const char *dir, figure_set *set, error *err)

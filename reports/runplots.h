@@ -1,5 +1,5 @@
-/* runplots.h: the figures of a single-run report (data files and gnuplot
- * scripts; figure.c renders them):
+/* runplots.h: draw stage, the figures of a single-run report, computed
+ * into a figure_set (figure.c writes and renders them):
  *   loss            loss per step, val_loss per epoch, learning rate (right
  *                   axis), first NaN marked
  *   culprit         the precursor statistic of the culprit layer and its
@@ -26,7 +26,8 @@
 /* The culprit figure shows every probe up to this many, then maxima of bins. */
 #define RUNPLOTS_CULPRIT_POINTS 2000
 
-int runplots_write(const char *dir, const rundata *d, const precursor_ranking *ranking, figure_set *set,
-                   error *err);
+/* Adds the figures the run has data for to set; opens no file.  -1 only
+ * when out of memory. */
+int runplots_draw(const rundata *d, const precursor_ranking *ranking, figure_set *set, error *err);
 
 #endif
