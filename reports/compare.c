@@ -4,7 +4,7 @@
  * statistics that separate the arms (kernel norm and gradient norm of the
  * culprit layers).  Each database is opened and loaded on its own.
  * Stages: load_arms (load), choose_culprits (analyse), say_verdict (say),
- * draw_* (draw), write_* and figure_write_all (write). */
+ * draw_* (draw), write_* and write_figures (write). */
 #include "report.h"
 
 #include <math.h>
@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "figure.h"
 #include "gnuplot.h"
 #include "html.h"
 #include "outdir.h"
@@ -21,6 +20,7 @@
 #include "separation.h"
 #include "strbuf.h"
 #include "verdict.h"
+#include "write_figure.h"
 
 #define COMPARE_MAX_ARMS 16
 #define COMPARE_MAX_CULPRITS 3
@@ -566,11 +566,11 @@ int compare_write(const char *const *db_paths, int count, const char *out_dir, e
     draw_epoch_figure(arms, count, 0, &figs);
     draw_epoch_figure(arms, count, 1, &figs);
     if (draw_trajectories(arms, count, culprits, n_culprits, &figs, err)) goto done;
-    if (outdir_create(out_dir, err) || write_verdict(out_dir, &verdict, err) || figure_write_all(out_dir, &figs, err))
+    if (outdir_create(out_dir, err) || write_verdict(out_dir, &verdict, err) || write_figures(out_dir, &figs, err))
         goto done;
     error gnuplot_err;
     gnuplot_err.message[0] = '\0';
-    int gnuplot_rc = figs.count ? figure_render_all(out_dir, &figs, &gnuplot_err) : 0;
+    int gnuplot_rc = figs.count ? render_figures(out_dir, &figs, &gnuplot_err) : 0;
     if (write_compare_index(out_dir, arms, count, strbuf_text(&verdict), &figs, gnuplot_rc ? gnuplot_err.message : NULL,
                             err))
         goto done;

@@ -9,9 +9,9 @@
  *            cause_precision.c): numbers and findings, no text, no files.
  *   say      verdict.c, cause_text.c: the verdict; verdict_card.c,
  *            replay_text.c: its sentences on the page.
- *   draw     runplots.c, causeplot.c, report_replay_draw: every figure
+ *   draw     draw_run.c, draw_cause.c, report_replay_draw: every figure
  *            computed into a figure struct in memory (figure.h).
- *   write    figure.c (each figure's .dat and .gp, then gnuplot: PNG and
+ *   write    write_figure.c (each figure's .dat and .gp, then gnuplot: PNG and
  *            SVG), write_index here with html.c, report_replay.c,
  *            report_ladder.c, report_video.c (index.html), verdict.txt and
  *            layer_stats.tsv.
@@ -27,8 +27,8 @@
 
 #include "cause.h"
 #include "cause_store.h"
-#include "causeplot.h"
-#include "figure.h"
+#include "draw_cause.h"
+#include "draw_run.h"
 #include "html.h"
 #include "report_replay.h"
 #include "report_video.h"
@@ -37,10 +37,10 @@
 #include "run_names.h"
 #include "rules.h"
 #include "rundata.h"
-#include "runplots.h"
 #include "strbuf.h"
 #include "verdict.h"
 #include "verdict_card.h"
+#include "write_figure.h"
 
 #define REPORT_RANKING_ROWS 15
 
@@ -457,7 +457,7 @@ static int load_chain_series(const rundata *d, const cause_trace *t, chain_serie
     if (t->klass == MECHANISM_NONE) return 0;
     for (int i = 0; i < t->chain.count; i++) {
         chain_curve *c = &series->curves[i];
-        c->n = cause_link_series(d, &t->chain.links[i], t->nan_step, c->steps, c->values, CAUSEPLOT_POINTS, err);
+        c->n = cause_link_series(d, &t->chain.links[i], t->nan_step, c->steps, c->values, DRAW_CAUSE_POINTS, err);
         if (c->n < 0) return -1;
     }
     return 0;
@@ -467,8 +467,8 @@ static int load_chain_series(const rundata *d, const cause_trace *t, chain_serie
 static int draw_figures(const rundata *d, const precursor_ranking *ranking, const cause_trace *trace,
                         const chain_series *chain, figure_set *figs, error *err)
 {
-    if (runplots_draw(d, ranking, figs, err)) return -1;
-    causeplot_draw(d, trace, chain, figs);
+    if (draw_run(d, ranking, figs, err)) return -1;
+    draw_cause(d, trace, chain, figs);
     report_replay_draw(d, figs);
     return 0;
 }
@@ -481,11 +481,11 @@ static int write_files(const char *dir, const char *db_path, const rundata *d, c
                        const rule_finding findings[RULE_COUNT], const step_table *table, report_result *result,
                        error *err)
 {
-    if (write_text_file(dir, "verdict.txt", verdict, err) || figure_write_all(dir, figs, err)) return -1;
+    if (write_text_file(dir, "verdict.txt", verdict, err) || write_figures(dir, figs, err)) return -1;
     result->figures_planned = figs->count;
     error gnuplot_err;
     gnuplot_err.message[0] = '\0';
-    int gnuplot_rc = figs->count ? figure_render_all(dir, figs, &gnuplot_err) : 0;
+    int gnuplot_rc = figs->count ? render_figures(dir, figs, &gnuplot_err) : 0;
     for (int i = 0; i < figs->count; i++) result->figures_rendered += figs->items[i].rendered;
     if (write_index(dir, db_path, d, verdict, result->had_nan, trace, figs, ranking, findings, table,
                     gnuplot_rc ? gnuplot_err.message : NULL, err))

@@ -18,6 +18,7 @@
 #include "replay_text.h"
 #include "report_ladder.h"
 #include "strbuf.h"
+#include "write_figure.h"
 
 #define TENSOR_ROWS_WORST 10
 #define NPY_MAX_BYTES (64ll << 20)
@@ -415,9 +416,11 @@ void report_replay_draw(const rundata *d, figure_set *set)
     strbuf table = {0};
     shadow_table(d, g, n, &table);
     figure_add_data(fig, "replay_shadow.dat", &table);
-    strbuf_printf(&fig->body, "set title 'float32 relative error against float64 (shadow replays)'\nset xlabel 'step'\n"
-                              "set ylabel '||x32 - x64|| / ||x64||'\nset logscale y\nset format y '%%.0e'\n"
-                              "set key outside right top\n"
-                              "plot for [i=0:%d] 'replay_shadow.dat' index i using 1:2 with linespoints pt 7 ps 0.6 lw 2 "
-                              "title columnheader(1)\n", n - 1);
+    strbuf_printf(&fig->body,
+                  "set title 'float32 relative error against float64 (shadow replays)'\nset xlabel 'step'\n"
+                  "set ylabel '||x32 - x64|| / ||x64||'\nset logscale y\nset format y '%%.0e'\n"
+                  "set key outside right top\n"
+                  "plot for [i=0:%d] 'replay_shadow.dat' index i using 1:2 with linespoints pt 7 ps 0.6 lw 2 "
+                  "title columnheader(1)\n",
+                  n - 1);
 }

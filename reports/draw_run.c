@@ -1,11 +1,12 @@
-/* runplots.c: draw stage, the figures of a single-run report computed into
- * figure structs (see runplots.h; figure.c writes them).  Database strings
+/* draw_run.c: draw stage, the figures of a single-run report computed into
+ * figure structs (see draw_run.h; write_figure.c writes them).  Database strings
  * reach the scripts only through gnuplot_quote() and the data files only
  * through gnuplot_data_label(). */
-#include "runplots.h"
+#include "draw_run.h"
 
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -263,7 +264,7 @@ static int culprit_neighbours(const rundata *d, series_id s, int culprit, int sh
     return n;
 }
 
-/* culprit.dat: every probe up to step `end`, at most RUNPLOTS_CULPRIT_POINTS
+/* culprit.dat: every probe up to step `end`, at most DRAW_RUN_CULPRIT_POINTS
  * rows; beyond, the largest value of each step bin (a spike must survive
  * the thinning). */
 static void culprit_table(const rundata *d, series_id s, const int *shown, int n, int end, strbuf *t)
@@ -277,7 +278,7 @@ static void culprit_table(const rundata *d, series_id s, const int *shown, int n
     strbuf_append(t, "\n");
     int last = 0;
     while (last < d->probe_count && d->probe_steps[last] <= end) last++;
-    int per_bin = (last + RUNPLOTS_CULPRIT_POINTS - 1) / RUNPLOTS_CULPRIT_POINTS;
+    int per_bin = (last + DRAW_RUN_CULPRIT_POINTS - 1) / DRAW_RUN_CULPRIT_POINTS;
     if (per_bin < 1) per_bin = 1;
     for (int q0 = 0; q0 < last; q0 += per_bin) {
         int q1 = q0 + per_bin < last ? q0 + per_bin : last;
@@ -383,7 +384,7 @@ static int compute_heat_cells(const rundata *d, series_id s, heat_cells *h, erro
     h->k = layers_with(d, s, h->layers);
     if (h->k == 0) return 0;
     const int k = h->k;
-    h->b = binning_make(d, RUNPLOTS_HEAT_BINS);
+    h->b = binning_make(d, DRAW_RUN_HEAT_BINS);
     const size_t total = (size_t)h->b.bins * (size_t)k;
     h->cells = malloc(sizeof *h->cells * total);
     if (!h->cells) return error_set(err, "out of memory");
@@ -577,7 +578,7 @@ static int compute_layer_lines(const rundata *d, const panel panels[2], layer_li
     if (!ll->layers) return error_set(err, "out of memory");
     ll->k = layers_with(d, panels[0].series, ll->layers);
     if (ll->k == 0) return 0;
-    ll->b = binning_make(d, RUNPLOTS_LINE_BINS);
+    ll->b = binning_make(d, DRAW_RUN_LINE_BINS);
     double *sum = malloc(sizeof *sum * (size_t)ll->b.bins * 2);
     int *count = malloc(sizeof *count * (size_t)ll->b.bins * 2);
     ll->lines = malloc(sizeof *ll->lines * (size_t)ll->b.bins * 2 * (size_t)ll->k);
@@ -760,7 +761,7 @@ static int draw_weights(const rundata *d, figure_set *set, error *err)
              "that feed BatchNorm are scale-invariant, so L2 shrinks them and raises their effective learning rate "
              "(~1/||w||^2). (b) Update/weight ratio per layer. Colour: layer position; thick black: the most-shrunk "
              "kernel in (a), the largest ratio in (b). Geometric mean per bin of %d.",
-             d->run.l2, RUNPLOTS_LINE_BINS);
+             d->run.l2, DRAW_RUN_LINE_BINS);
     return draw_layer_lines(d, "weights", "Kernel norms and update/weight ratios", panels, caption, set, err);
 }
 
@@ -875,7 +876,7 @@ static void draw_headroom(const rundata *d, figure_set *set)
 
 /* ------------------------------------------------------------------ all */
 
-int runplots_draw(const rundata *d, const precursor_ranking *ranking, figure_set *set, error *err)
+int draw_run(const rundata *d, const precursor_ranking *ranking, figure_set *set, error *err)
 {
     draw_loss(d, set);
     if (d->probe_count == 0) return 0;

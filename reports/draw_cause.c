@@ -1,6 +1,6 @@
-/* causeplot.c: draw stage, the culprit figure along the causal chain (see
- * causeplot.h). */
-#include "causeplot.h"
+/* draw_cause.c: draw stage, the culprit figure along the causal chain (see
+ * draw_cause.h). */
+#include "draw_cause.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -96,7 +96,7 @@ static void chain_body(const cause_trace *t, const curve *curves, int count, str
                   count - 1);
 }
 
-void causeplot_draw(const rundata *d, const cause_trace *t, const chain_series *series, figure_set *set)
+void draw_cause(const rundata *d, const cause_trace *t, const chain_series *series, figure_set *set)
 {
     if (t->klass == MECHANISM_NONE || t->chain.count == 0) return;
     curve curves[CAUSE_MAX_LINKS];
