@@ -1,7 +1,7 @@
 /* draw_run.c: draw stage, the figures of a single-run report computed into
- * figure structs (see draw_run.h; write_figure.c writes them).  Database strings
- * reach the scripts only through gnuplot_quote() and the data files only
- * through gnuplot_data_label(). */
+ * figure structs (see draw_run.h; write_figure.c writes them).  Database
+ * strings reach the scripts only through gnuplot_quote() and the data files
+ * only through gnuplot_data_label(). */
 #include "draw_run.h"
 
 #include <float.h>

@@ -16,7 +16,9 @@
  *            report_ladder.c, report_video.c (index.html), verdict.txt and
  *            layer_stats.tsv.
  *
- * compare.c runs the same stages over several runs. */
+ * compare.c runs the same stages over several runs.  Not yet in the load
+ * stage: cause.c reads run.db while tracing, report_video.c while writing
+ * its section, and REPORT_STORE_CHAIN stores the chain (cause_store.c). */
 #include "report.h"
 
 #include <float.h>
