@@ -439,9 +439,9 @@ static int load_step_table(const rundata *d, const event_info *nan, step_table *
  * Fix lines.  A database that cannot be written (a read-only copy) still
  * gets its report; the verdict says the chain was not stored. */
 static int compose_verdict(const char *db_path, int store, const rundata *d, const precursor_ranking *ranking,
-                           const rule_finding findings[RULE_COUNT], cause_trace *trace, strbuf *verdict, error *err)
+                           const rule_finding findings[RULE_COUNT], const cause_trace *trace, strbuf *verdict,
+                           error *err)
 {
-    if (cause_trace_build(d, trace, err)) return -1;
     error store_err;
     int stored = !store || cause_store(d, trace, db_path, &store_err) == 0;
     verdict_compose_traced(d, trace, ranking, findings, verdict);
@@ -533,15 +533,19 @@ int report_write(const char *db_path, const char *out_dir, unsigned flags, repor
         error_set(err, "out of memory");
         goto done;
     }
-    /* load (the rundata above), analyse, say, load the chain's curves, draw, write */
+    /* load (with the rundata above) */
     if (d.probe_count > 0 && load_step_table(&d, nan, &table, err)) goto done;
+    /* analyse, then load the curves of the chain the trace found */
     if (precursor_rank(&d, end_step, &ranking, err)) goto done;
     rules_evaluate(&d, end_step, findings);
+    if (cause_trace_build(&d, &trace, err) || load_chain_series(&d, &trace, chain, err)) goto done;
+    /* say */
     if (compose_verdict(db_path, (flags & REPORT_STORE_CHAIN) != 0, &d, &ranking, findings, &trace, &verdict, err))
         goto done;
     snprintf(result->verdict, sizeof result->verdict, "%s", strbuf_text(&verdict));
-    if (load_chain_series(&d, &trace, chain, err) || draw_figures(&d, &ranking, &trace, chain, &figs, err))
-        goto done;
+    /* draw */
+    if (draw_figures(&d, &ranking, &trace, chain, &figs, err)) goto done;
+    /* write */
     rc = write_files(dir, db_path, &d, strbuf_text(&verdict), &trace, &figs, &ranking, findings,
                      d.probe_count > 0 ? &table : NULL, result, err);
 done:
