@@ -2,7 +2,9 @@
  * side: val_loss and val_accuracy per epoch with one curve per arm labelled
  * by its settings, the first NaN of each arm, and the trajectories of the
  * statistics that separate the arms (kernel norm and gradient norm of the
- * culprit layers).  Each database is opened and loaded on its own. */
+ * culprit layers).  Each database is opened and loaded on its own.
+ * Stages: load_arms (load), choose_culprits (analyse), say_verdict (say),
+ * draw_* (draw), write_* and write_figures (write). */
 #include "report.h"
 
 #include <math.h>
@@ -10,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "figure.h"
 #include "gnuplot.h"
 #include "html.h"
 #include "outdir.h"
@@ -19,6 +20,7 @@
 #include "separation.h"
 #include "strbuf.h"
 #include "verdict.h"
+#include "write_figure.h"
 
 #define COMPARE_MAX_ARMS 16
 #define COMPARE_MAX_CULPRITS 3
@@ -181,40 +183,34 @@ static int epoch_extent(const arm *arms, int count, int accuracy, double *lo, do
 }
 
 /* One row per epoch, one column per arm. */
-static int write_epoch_data(const char *dir, const char *data, const arm *arms, int count, int accuracy,
-                            int max_epoch, error *err)
+static void epoch_table(const arm *arms, int count, int accuracy, int max_epoch, strbuf *t)
 {
-    FILE *f = figure_data_open(dir, data, err);
-    if (!f) return -1;
-    fputs("epoch", f);
+    strbuf_append(t, "epoch");
     for (int a = 0; a < count; a++) {
         char label[300];
         gnuplot_data_text(arms[a].label, label, sizeof label);
-        fprintf(f, " %s", label);
+        strbuf_printf(t, " %s", label);
     }
-    fputc('\n', f);
+    strbuf_append(t, "\n");
     for (int epoch = 1; epoch <= max_epoch; epoch++) {
-        fprintf(f, "%d", epoch);
+        strbuf_printf(t, "%d", epoch);
         for (int a = 0; a < count; a++) {
             double v = NAN;
             for (int e = 0; e < arms[a].d.epoch_count; e++)
                 if (arms[a].d.epochs[e].epoch == epoch) v = epoch_value(&arms[a].d.epochs[e], accuracy);
-            fputc(' ', f);
-            figure_number(f, v);
+            strbuf_append(t, " ");
+            figure_number(t, v);
         }
-        fputc('\n', f);
+        strbuf_append(t, "\n");
     }
-    return figure_data_close(f, dir, data, err);
 }
 
 /* The first NaN of each arm, marked at its epoch on the arm's last finite
- * value.  Returns how many marks, or -1. */
-static int write_nan_marks(const char *dir, const char *marks, const arm *arms, int count, int accuracy, error *err)
+ * value.  Returns how many marks. */
+static int nan_marks_table(const arm *arms, int count, int accuracy, strbuf *t)
 {
     int nan_marks = 0;
-    FILE *f = figure_data_open(dir, marks, err);
-    if (!f) return -1;
-    fputs("# epoch_of_first_nan last_finite_value arm\n", f);
+    strbuf_append(t, "# epoch_of_first_nan last_finite_value arm\n");
     for (int a = 0; a < count; a++) {
         const event_info *e = rundata_first_nan(&arms[a].d);
         if (!e) continue;
@@ -224,38 +220,34 @@ static int write_nan_marks(const char *dir, const char *marks, const arm *arms, 
             if (isfinite(v)) last = v;
         }
         if (!isfinite(last)) continue;
-        fprintf(f, "%d ", e->epoch > 0 ? e->epoch : 1);
-        figure_number(f, last);
-        fprintf(f, " %d\n", a + 1);
+        strbuf_printf(t, "%d ", e->epoch > 0 ? e->epoch : 1);
+        figure_number(t, last);
+        strbuf_printf(t, " %d\n", a + 1);
         nan_marks++;
     }
-    return figure_data_close(f, dir, marks, err) ? -1 : nan_marks;
+    return nan_marks;
 }
 
-static int write_epoch_script(const char *dir, const figure *fig, int count, int accuracy, int max_epoch,
-                              int log_scale, const char *data, const char *marks, int nan_marks, error *err)
+static void epoch_body(int count, int accuracy, int max_epoch, int log_scale, const char *data, const char *marks,
+                       int nan_marks, strbuf *body)
 {
-    strbuf body = {0};
-    strbuf_printf(&body, "set title '%s per epoch'\nset xlabel 'epoch'\nset ylabel '%s'\nset key outside right top "
+    strbuf_printf(body, "set title '%s per epoch'\nset xlabel 'epoch'\nset ylabel '%s'\nset key outside right top "
                          "vertical\nset xrange [0.5:%d.5]\nset xtics 1\n",
                   accuracy ? "Validation accuracy" : "Validation loss", accuracy ? "val_accuracy" : "val_loss",
                   max_epoch);
-    if (max_epoch > 30) strbuf_append(&body, "set xtics autofreq\n");
-    if (log_scale) strbuf_append(&body, "set logscale y\n");
-    strbuf_printf(&body, "plot for [i=2:%d] '%s' using 1:i with linespoints lw 2 pt (i-1) ps 1.3 title columnheader(i)",
+    if (max_epoch > 30) strbuf_append(body, "set xtics autofreq\n");
+    if (log_scale) strbuf_append(body, "set logscale y\n");
+    strbuf_printf(body, "plot for [i=2:%d] '%s' using 1:i with linespoints lw 2 pt (i-1) ps 1.3 title columnheader(i)",
                   count + 1, data);
     if (nan_marks)
-        strbuf_printf(&body, ", '%s' using 1:2 with points pt 2 ps 3.5 lw 3 lc rgb '#d62728' title 'first NaN (at the "
+        strbuf_printf(body, ", '%s' using 1:2 with points pt 2 ps 3.5 lw 3 lc rgb '#d62728' title 'first NaN (at the "
                              "last finite value of the arm)'",
                       marks);
-    strbuf_append(&body, "\n");
-    int rc = body.failed ? error_set(err, "out of memory") : figure_write_script(dir, fig, strbuf_text(&body), err);
-    strbuf_free(&body);
-    return rc;
+    strbuf_append(body, "\n");
 }
 
 /* val_loss (or val_accuracy) per epoch, one curve per arm. */
-static int write_epoch_figure(const char *dir, const arm *arms, int count, int accuracy, figure_set *set, error *err)
+static void draw_epoch_figure(const arm *arms, int count, int accuracy, figure_set *set)
 {
     const char *base = accuracy ? "compare_val_accuracy" : "compare_val_loss";
     char data[96], marks[96];
@@ -263,21 +255,22 @@ static int write_epoch_figure(const char *dir, const arm *arms, int count, int a
     snprintf(marks, sizeof marks, "%s_nan.dat", base);
     double lo, hi;
     int max_epoch = epoch_extent(arms, count, accuracy, &lo, &hi);
-    if (max_epoch == 0) return 0;
-    if (write_epoch_data(dir, data, arms, count, accuracy, max_epoch, err)) return -1;
-    int nan_marks = write_nan_marks(dir, marks, arms, count, accuracy, err);
-    if (nan_marks < 0) return -1;
+    if (max_epoch == 0) return;
     figure *fig = figure_add(set, base, 1300, 650,
                              accuracy ? "Validation accuracy per epoch, one curve per arm (labelled by its settings); "
                                         "a red cross marks the epoch of an arm's first NaN."
                                       : "Validation loss per epoch (including the L2 penalty, as Keras reports it), "
                                         "one curve per arm; a red cross marks the epoch of an arm's first NaN, at its "
                                         "last finite value.");
-    if (!fig) return 0;
-    figure_add_data(fig, data);
-    if (nan_marks) figure_add_data(fig, marks);
+    if (!fig) return;
+    strbuf table = {0};
+    epoch_table(arms, count, accuracy, max_epoch, &table);
+    figure_add_data(fig, data, &table);
+    int nan_marks = nan_marks_table(arms, count, accuracy, &table);
+    if (nan_marks) figure_add_data(fig, marks, &table);
+    else strbuf_free(&table);
     int log_scale = !accuracy && isfinite(lo) && hi / lo > 30.0;
-    return write_epoch_script(dir, fig, count, accuracy, max_epoch, log_scale, data, marks, nan_marks, err);
+    epoch_body(count, accuracy, max_epoch, log_scale, data, marks, nan_marks, &fig->body);
 }
 
 /* Geometric mean per bin of one arm's series for one layer name. */
@@ -347,29 +340,25 @@ static void compute_trajectories(const arm *arms, int count, const culprit *c, c
     }
 }
 
-static int write_trajectory_data(const char *dir, const char *data, const arm *arms, int count,
-                                 const step_bins *sb, double *values, error *err)
+static void trajectory_table(const arm *arms, int count, const step_bins *sb, double *values, strbuf *t)
 {
-    FILE *f = figure_data_open(dir, data, err);
-    if (!f) return -1;
-    fputs("step", f);
+    strbuf_append(t, "step");
     for (int k = 0; k < 2; k++)
         for (int a = 0; a < count; a++) {
             char label[300];
             gnuplot_data_text(arms[a].label, label, sizeof label);
-            fprintf(f, " %s", label);
+            strbuf_printf(t, " %s", label);
         }
-    fputc('\n', f);
+    strbuf_append(t, "\n");
     for (int b = 0; b < sb->bins; b++) {
-        fprintf(f, "%.6g", sb->first + (b + 0.5) * sb->width - 0.5);
+        strbuf_printf(t, "%.6g", sb->first + (b + 0.5) * sb->width - 0.5);
         for (int k = 0; k < 2; k++)
             for (int a = 0; a < count; a++) {
-                fputc(' ', f);
-                figure_number(f, trajectory_value(values, sb, a, k)[b]);
+                strbuf_append(t, " ");
+                figure_number(t, trajectory_value(values, sb, a, k)[b]);
             }
-        fputc('\n', f);
+        strbuf_append(t, "\n");
     }
-    return figure_data_close(f, dir, data, err);
 }
 
 /* One row of the figure: culprit c's two panels.  A panel without one
@@ -401,8 +390,8 @@ static void trajectory_row_script(const culprit *c, int count, const step_bins *
 }
 
 /* Kernel and gradient norms of each culprit layer over steps, per arm. */
-static int write_trajectories(const char *dir, const arm *arms, int count, const culprit *culprits, int n,
-                              figure_set *set, error *err)
+static int draw_trajectories(const arm *arms, int count, const culprit *culprits, int n, figure_set *set,
+                             error *err)
 {
     step_bins sb;
     if (n == 0 || !trajectory_bins(arms, count, &sb)) return 0;
@@ -413,33 +402,29 @@ static int write_trajectories(const char *dir, const arm *arms, int count, const
         free(values);
         return 0;
     }
-    strbuf caption = {0}, body = {0};
+    strbuf caption = {0}, *body = &fig->body;
     strbuf_append(&caption, "Kernel L2 norm (left) and output-gradient L2 norm (right) over steps, one curve per "
                             "arm (geometric mean per bin), log scale. Rows: ");
-    strbuf_printf(&body, "set multiplot layout %d,2 title 'Statistics that separate the arms' font ',13'\n"
+    strbuf_printf(body, "set multiplot layout %d,2 title 'Statistics that separate the arms' font ',13'\n"
                          "set logscale y\nset format y '%%.0e'\nset xlabel 'step'\nset key top left font ',9'\n",
                   n);
-    int rc = 0;
-    for (int c = 0; c < n && !rc; c++) {
+    for (int c = 0; c < n; c++) {
         char data[64];
         snprintf(data, sizeof data, "compare_layer%d.dat", c + 1);
         compute_trajectories(arms, count, &culprits[c], &sb, values);
-        rc = write_trajectory_data(dir, data, arms, count, &sb, values, err);
-        if (rc) break;
-        figure_add_data(fig, data);
+        strbuf table = {0};
+        trajectory_table(arms, count, &sb, values, &table);
+        figure_add_data(fig, data, &table);
         strbuf_printf(&caption, "%s%s (%s; kernel of %s)", c ? "; " : "", culprits[c].name, culprits[c].why,
                       culprits[c].weight_name);
-        trajectory_row_script(&culprits[c], count, &sb, values, data, &body);
+        trajectory_row_script(&culprits[c], count, &sb, values, data, body);
     }
     strbuf_append(&caption, ".");
-    strbuf_append(&body, "unset multiplot\n");
+    strbuf_append(body, "unset multiplot\n");
     free(values);
-    if (!rc) {
-        snprintf(fig->caption, sizeof fig->caption, "%s", strbuf_text(&caption));
-        rc = body.failed ? error_set(err, "out of memory") : figure_write_script(dir, fig, strbuf_text(&body), err);
-    }
+    snprintf(fig->caption, sizeof fig->caption, "%s", strbuf_text(&caption));
+    int rc = caption.failed ? error_set(err, "out of memory") : 0;
     strbuf_free(&caption);
-    strbuf_free(&body);
     return rc;
 }
 
@@ -506,13 +491,17 @@ static void write_arms_table(FILE *f, const arm *arms, int count)
     fputs("</table>\n", f);
 }
 
-/* The comparison verdict (separation.h): verdict.txt, and its text for the page. */
-static int write_verdict(const char *dir, const arm *arms, int count, strbuf *text, error *err)
+/* The comparison verdict (separation.h), for verdict.txt and the page. */
+static int say_verdict(const arm *arms, int count, strbuf *text, error *err)
 {
     const rundata *runs[COMPARE_MAX_ARMS];
     const char *labels[COMPARE_MAX_ARMS];
     for (int a = 0; a < count; a++) runs[a] = &arms[a].d, labels[a] = arms[a].label;
-    if (separation_verdict(runs, labels, count, text, err)) return -1;
+    return separation_verdict(runs, labels, count, text, err);
+}
+
+static int write_verdict(const char *dir, const strbuf *text, error *err)
+{
     FILE *f = figure_data_open(dir, "verdict.txt", err);
     if (!f) return -1;
     fputs(strbuf_text(text), f);
@@ -534,6 +523,29 @@ static int write_compare_index(const char *dir, const arm *arms, int count, cons
     return figure_data_close(f, dir, "index.html", err);
 }
 
+/* Loads every arm and ranks its precursors; returns how many arms are loaded
+ * (count when all are), with err set when fewer. */
+static int load_arms(arm *arms, const char *const *db_paths, int count, error *err)
+{
+    unsigned mask = PRECURSOR_SERIES | SERIES_BIT(SERIES_KERNEL_NORM) | SERIES_BIT(SERIES_GRAD_NORM) | SEPARATION_SERIES;
+    for (int loaded = 0; loaded < count; loaded++) {
+        arm *a = &arms[loaded];
+        a->path = db_paths[loaded];
+        if (rundata_load(&a->d, a->path, mask, 0, err)) return loaded;
+        const event_info *e = rundata_first_nan(&a->d);
+        int end = e ? e->step : a->d.steps[a->d.step_count - 1].step + 1;
+        if (precursor_rank(&a->d, end, &a->ranking, err)) {
+            rundata_free(&a->d);
+            return loaded;
+        }
+    }
+    return count;
+}
+
+/* The same pipeline as report_write: load (rundata_load of every arm),
+ * analyse (precursor ranking, labels, culprits), say (separation_verdict),
+ * draw (the figures above, in memory), write (verdict.txt, the figures'
+ * files, gnuplot, index.html). */
 int compare_write(const char *const *db_paths, int count, const char *out_dir, error *err)
 {
     if (!out_dir || !*out_dir) return error_set(err, "compare needs an output directory (-o DIR)");
@@ -541,34 +553,24 @@ int compare_write(const char *const *db_paths, int count, const char *out_dir, e
     if (count > COMPARE_MAX_ARMS) return error_set(err, "compare takes at most %d runs, got %d", COMPARE_MAX_ARMS, count);
     arm *arms = calloc((size_t)count, sizeof *arms);
     if (!arms) return error_set(err, "out of memory");
-    int loaded = 0, rc = -1;
-    unsigned mask = PRECURSOR_SERIES | SERIES_BIT(SERIES_KERNEL_NORM) | SERIES_BIT(SERIES_GRAD_NORM) | SEPARATION_SERIES;
+    int rc = -1;
     strbuf verdict = {0};
-    for (; loaded < count; loaded++) {
-        arm *a = &arms[loaded];
-        a->path = db_paths[loaded];
-        if (rundata_load(&a->d, a->path, mask, 0, err)) goto done;
-        const event_info *e = rundata_first_nan(&a->d);
-        int end = e ? e->step : a->d.steps[a->d.step_count - 1].step + 1;
-        if (precursor_rank(&a->d, end, &a->ranking, err)) {
-            rundata_free(&a->d);
-            goto done;
-        }
-    }
-    if (outdir_create(out_dir, err)) goto done;
+    figure_set figs;
+    memset(&figs, 0, sizeof figs);
+    int loaded = load_arms(arms, db_paths, count, err);
+    if (loaded < count) goto done;
     arm_labels(arms, count);
     culprit culprits[COMPARE_MAX_CULPRITS];
     int n_culprits = choose_culprits(arms, count, culprits);
-    if (write_verdict(out_dir, arms, count, &verdict, err)) goto done;
-    figure_set figs;
-    memset(&figs, 0, sizeof figs);
-    if (write_epoch_figure(out_dir, arms, count, 0, &figs, err) ||
-        write_epoch_figure(out_dir, arms, count, 1, &figs, err) ||
-        write_trajectories(out_dir, arms, count, culprits, n_culprits, &figs, err))
+    if (say_verdict(arms, count, &verdict, err)) goto done;
+    draw_epoch_figure(arms, count, 0, &figs);
+    draw_epoch_figure(arms, count, 1, &figs);
+    if (draw_trajectories(arms, count, culprits, n_culprits, &figs, err)) goto done;
+    if (outdir_create(out_dir, err) || write_verdict(out_dir, &verdict, err) || write_figures(out_dir, &figs, err))
         goto done;
     error gnuplot_err;
     gnuplot_err.message[0] = '\0';
-    int gnuplot_rc = figs.count ? figure_render_all(out_dir, &figs, &gnuplot_err) : 0;
+    int gnuplot_rc = figs.count ? render_figures(out_dir, &figs, &gnuplot_err) : 0;
     if (write_compare_index(out_dir, arms, count, strbuf_text(&verdict), &figs, gnuplot_rc ? gnuplot_err.message : NULL,
                             err))
         goto done;
@@ -578,6 +580,7 @@ int compare_write(const char *const *db_paths, int count, const char *out_dir, e
     }
     rc = 0;
 done:
+    figure_set_free(&figs);
     strbuf_free(&verdict);
     for (int i = 0; i < loaded; i++) {
         precursor_free(&arms[i].ranking);

@@ -1,8 +1,10 @@
 /* contact_sheet.c: clips as a PNG through gnuplot (see contact_sheet.h).
  *
- * The pixels go to a raw RGB file that gnuplot reads as `binary array`, so
- * no value is printed and re-parsed; captions and the title pass through
- * gnuplot_quote (file names come from the user's disk). */
+ * Computing (sheet_pixels, sheet_script: the pixels and the script, in
+ * memory) is kept apart from writing (contact_sheet_write: the files and
+ * gnuplot).  The pixels go to a raw RGB file that gnuplot reads as `binary
+ * array`, so no value is printed and re-parsed; captions and the title pass
+ * through gnuplot_quote (file names come from the user's disk). */
 #include "contact_sheet.h"
 
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include "gnuplot.h"
+#include "strbuf.h"
 
 #define SHEET_GAP 2      /* pixels between tiles */
 #define SHEET_CAPTION 18 /* pixels above each row for its caption */
@@ -53,33 +56,40 @@ static unsigned char *sheet_pixels(const contact_sheet *s, int *width, int *heig
     return px;
 }
 
-static int script_write(const char *path, const char *png_name, const char *rgb_name, const contact_sheet *s,
-                        int width, int height, error *err)
+/* The gnuplot script that draws the pixels with the title and captions. */
+static void sheet_script(const char *png_name, const char *rgb_name, const contact_sheet *s, int width, int height,
+                         strbuf *script)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) return error_set(err, "%s: cannot write: %s", path, strerror(errno));
     char out_q[160], rgb_q[160], title_q[160];
     gnuplot_quote(png_name, out_q, sizeof out_q);
     gnuplot_quote(rgb_name, rgb_q, sizeof rgb_q);
     gnuplot_quote(s->title ? s->title : "", title_q, sizeof title_q);
     int top = 30, font = 10;
-    fprintf(f, "# nanprobe data: contact sheet (re-render: gnuplot %s.gp)\n", png_name);
-    fprintf(f, "set terminal pngcairo size %d,%d font 'DejaVu Sans,%d' noenhanced\n", width, height + top, font);
-    fprintf(f, "set output %s\nset lmargin at screen 0\nset rmargin at screen 1\n", out_q);
-    fprintf(f, "set bmargin at screen 0\nset tmargin at screen %.6f\n", (double)height / (height + top));
-    fprintf(f, "unset border\nunset tics\nunset key\nunset colorbox\n");
-    fprintf(f, "set xrange [-0.5:%d.5]\nset yrange [-0.5:%d.5]\n", width - 1, height - 1);
-    fprintf(f, "set label 1 %s at screen 0.01, screen %.6f left front\n", title_q,
-            1.0 - 0.5 * top / (double)(height + top));
+    strbuf_printf(script, "# nanprobe data: contact sheet (re-render: gnuplot %s.gp)\n", png_name);
+    strbuf_printf(script, "set terminal pngcairo size %d,%d font 'DejaVu Sans,%d' noenhanced\n", width, height + top,
+                  font);
+    strbuf_printf(script, "set output %s\nset lmargin at screen 0\nset rmargin at screen 1\n", out_q);
+    strbuf_printf(script, "set bmargin at screen 0\nset tmargin at screen %.6f\n", (double)height / (height + top));
+    strbuf_printf(script, "unset border\nunset tics\nunset key\nunset colorbox\n");
+    strbuf_printf(script, "set xrange [-0.5:%d.5]\nset yrange [-0.5:%d.5]\n", width - 1, height - 1);
+    strbuf_printf(script, "set label 1 %s at screen 0.01, screen %.6f left front\n", title_q,
+                  1.0 - 0.5 * top / (double)(height + top));
     for (int k = 0; k < s->count; k++) {
         char caption_q[160];
         gnuplot_quote(s->captions && s->captions[k] ? s->captions[k] : "", caption_q, sizeof caption_q);
         /* Rows count from the top in the file, from the bottom in gnuplot. */
         int y = height - 1 - (SHEET_GAP + k * (s->clip[1] + SHEET_CAPTION + SHEET_GAP) + SHEET_CAPTION / 2);
-        fprintf(f, "set label %d %s at first %d, first %d left front\n", k + 2, caption_q, SHEET_GAP, y);
+        strbuf_printf(script, "set label %d %s at first %d, first %d left front\n", k + 2, caption_q, SHEET_GAP, y);
     }
-    fprintf(f, "plot %s binary array=(%d,%d) format='%%uchar%%uchar%%uchar' flipy with rgbimage\n", rgb_q, width,
-            height);
+    strbuf_printf(script, "plot %s binary array=(%d,%d) format='%%uchar%%uchar%%uchar' flipy with rgbimage\n", rgb_q,
+                  width, height);
+}
+
+static int write_script(const char *path, const strbuf *script, error *err)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return error_set(err, "%s: cannot write: %s", path, strerror(errno));
+    fputs(strbuf_text(script), f);
     if (fclose(f) != 0) return error_set(err, "%s: write failed: %s", path, strerror(errno));
     return 0;
 }
@@ -107,7 +117,12 @@ int contact_sheet_write(const char *dir, const char *png_name, const contact_she
         if (fclose(f) != 0 && status == 0) status = error_set(err, "%s: write failed", rgb_path);
     }
     free(px);
-    if (status == 0) status = script_write(gp_path, png_name, rgb_name, s, width, height, err);
+    if (status == 0) {
+        strbuf script = {0};
+        sheet_script(png_name, rgb_name, s, width, height, &script);
+        status = script.failed ? error_set(err, "contact sheet: out of memory") : write_script(gp_path, &script, err);
+        strbuf_free(&script);
+    }
     if (status == 0) {
         gnuplot_job job = {.script = gp_name};
         status = gnuplot_run_all(dir, &job, 1, 1, err);

@@ -1,6 +1,25 @@
-/* report.c: report_write, the single-run report: load, rank precursors,
- * evaluate rules, compose the verdict, write figures and tables, render,
- * and write index.html (see report.h). */
+/* report.c: report_write, the single-run report (see report.h), a pipeline
+ * of five stages, each in its own files:
+ *
+ *   load     rundata.c (with replay_data.c, precision_data.c) reads run.db
+ *            into a rundata; load_step_table and load_chain_series here
+ *            read the rows of one step and of the chain's links.
+ *   analyse  precursor.c (ranking), rules.c (symptom rules), cause.c (the
+ *            causal trace, with mechanism.c, clip_origin.c, l2_adam.c,
+ *            cause_precision.c): numbers and findings, no text, no files.
+ *   say      verdict.c, cause_text.c: the verdict; verdict_card.c,
+ *            replay_text.c: its sentences on the page.
+ *   draw     draw_run.c, draw_cause.c, report_replay_draw: every figure
+ *            computed into a figure struct in memory (figure.h).
+ *   write    write_figure.c (each figure's .dat and .gp, then gnuplot: PNG and
+ *            SVG), write_index here with html.c, report_replay.c,
+ *            report_ladder.c, report_video.c (index.html), verdict.txt and
+ *            layer_stats.tsv.
+ *
+ * compare.c runs the same stages over several runs.  Not yet in the load
+ * stage: cause.c and inference_trace.c read run.db while tracing.  The
+ * train command, not the report, stores the causal chain
+ * (src/rundb/db_cause.c). */
 #include "report.h"
 
 #include <float.h>
@@ -11,8 +30,8 @@
 
 #include "cause.h"
 #include "cause_rows.h"
-#include "causeplot.h"
-#include "figure.h"
+#include "draw_cause.h"
+#include "draw_run.h"
 #include "html.h"
 #include "report_replay.h"
 #include "report_video.h"
@@ -21,10 +40,10 @@
 #include "run_names.h"
 #include "rules.h"
 #include "rundata.h"
-#include "runplots.h"
 #include "strbuf.h"
 #include "verdict.h"
 #include "verdict_card.h"
+#include "write_figure.h"
 
 #define REPORT_RANKING_ROWS 15
 
@@ -427,15 +446,58 @@ static int load_video(const char *db_path, const rundata *d, video_tables *video
     return rc ? error_set(err, "%s: out of memory reading the video tables", db_path) : 0;
 }
 
-/* The causal trace, then the verdict opening with its Cause / Path / Fix
- * lines. */
+/* The verdict, opening with the causal trace's Cause / Path / Fix lines. */
 static int compose_verdict(const rundata *d, const precursor_ranking *ranking, const rule_finding findings[RULE_COUNT],
-                           cause_trace *trace, strbuf *verdict, error *err)
+                           const cause_trace *trace, strbuf *verdict, error *err)
 {
-    if (cause_trace_build(d, trace, err)) return -1;
     verdict_compose_traced(d, trace, ranking, findings, verdict);
     if (verdict->failed) return error_set(err, "out of memory composing the verdict");
     return 0;
+}
+
+/* Load stage, once the trace is known: each chain link's statistic for the
+ * culprit figure. */
+static int load_chain_series(const rundata *d, const cause_trace *t, chain_series *series, error *err)
+{
+    memset(series, 0, sizeof *series);
+    if (t->klass == MECHANISM_NONE) return 0;
+    for (int i = 0; i < t->chain.count; i++) {
+        chain_curve *c = &series->curves[i];
+        c->n = cause_link_series(d, &t->chain.links[i], t->nan_step, c->steps, c->values, DRAW_CAUSE_POINTS, err);
+        if (c->n < 0) return -1;
+    }
+    return 0;
+}
+
+/* Draw stage: every figure of the report, in memory. */
+static int draw_figures(const rundata *d, const precursor_ranking *ranking, const cause_trace *trace,
+                        const chain_series *chain, figure_set *figs, error *err)
+{
+    if (draw_run(d, ranking, figs, err)) return -1;
+    draw_cause(d, trace, chain, figs);
+    report_replay_draw(d, figs);
+    return 0;
+}
+
+/* Write stage: verdict.txt, the figures' files rendered by gnuplot, and
+ * index.html.  A gnuplot failure still leaves index.html (without the
+ * missing figures) and is reported last. */
+static int write_files(const char *dir, const char *db_path, const rundata *d, const char *verdict,
+                       const cause_trace *trace, figure_set *figs, const precursor_ranking *ranking,
+                       const rule_finding findings[RULE_COUNT], const step_table *table, const video_tables *video,
+                       report_result *result, error *err)
+{
+    if (write_text_file(dir, "verdict.txt", verdict, err) || write_figures(dir, figs, err)) return -1;
+    result->figures_planned = figs->count;
+    error gnuplot_err;
+    gnuplot_err.message[0] = '\0';
+    int gnuplot_rc = figs->count ? render_figures(dir, figs, &gnuplot_err) : 0;
+    for (int i = 0; i < figs->count; i++) result->figures_rendered += figs->items[i].rendered;
+    if (write_index(dir, db_path, d, verdict, result->had_nan, trace, figs, ranking, findings, table, video,
+                    gnuplot_rc ? gnuplot_err.message : NULL, err))
+        return -1;
+    if (gnuplot_rc && err) *err = gnuplot_err;
+    return gnuplot_rc ? -1 : 0;
 }
 
 int report_write(const char *db_path, const char *out_dir, report_result *result, error *err)
@@ -463,47 +525,42 @@ int report_write(const char *db_path, const char *out_dir, report_result *result
     result->nan_step = nan ? nan->step : 0;
 
     precursor_ranking ranking;
+    memset(&ranking, 0, sizeof ranking);
     rule_finding findings[RULE_COUNT];
+    cause_trace trace;
     strbuf verdict = {0};
     figure_set figs;
     memset(&figs, 0, sizeof figs);
     step_table table;
     memset(&table, 0, sizeof table);
-    int rc = -1, have_table = 0;
-    if (precursor_rank(&d, end_step, &ranking, err)) goto done_data;
+    chain_series *chain = malloc(sizeof *chain);
+    int rc = -1;
+    if (!chain) {
+        error_set(err, "out of memory");
+        goto done;
+    }
+    /* load (with the rundata above) */
+    if (d.probe_count > 0 && load_step_table(&d, nan, &table, err)) goto done;
+    /* analyse, then load the curves of the chain the trace found */
+    if (precursor_rank(&d, end_step, &ranking, err)) goto done;
     rules_evaluate(&d, end_step, findings);
-    cause_trace trace;
+    if (cause_trace_build(&d, &trace, err) || load_chain_series(&d, &trace, chain, err)) goto done;
+    /* say */
     if (compose_verdict(&d, &ranking, findings, &trace, &verdict, err)) goto done;
     cause_rows(&d, &trace, &result->chain);
     snprintf(result->verdict, sizeof result->verdict, "%s", strbuf_text(&verdict));
-    if (write_text_file(dir, "verdict.txt", strbuf_text(&verdict), err)) goto done;
-    if (runplots_write(dir, &d, &ranking, &figs, err) || causeplot_write(dir, &d, &trace, &figs, err) ||
-        report_replay_figure(dir, &d, &figs, err))
-        goto done;
-    result->figures_planned = figs.count;
-    error gnuplot_err;
-    gnuplot_err.message[0] = '\0';
-    int gnuplot_rc = figs.count ? figure_render_all(dir, &figs, &gnuplot_err) : 0;
-    for (int i = 0; i < figs.count; i++) result->figures_rendered += figs.items[i].rendered;
-
-    if (d.probe_count > 0) {
-        if (load_step_table(&d, nan, &table, err)) goto done;
-        have_table = 1;
-    }
-    if (write_index(dir, db_path, &d, strbuf_text(&verdict), nan != NULL, &trace, &figs, &ranking, findings,
-                    have_table ? &table : NULL, &video, gnuplot_rc ? gnuplot_err.message : NULL, err))
-        goto done;
-    if (gnuplot_rc) {
-        if (err) *err = gnuplot_err;
-        goto done;
-    }
-    rc = 0;
+    /* draw */
+    if (draw_figures(&d, &ranking, &trace, chain, &figs, err)) goto done;
+    /* write */
+    rc = write_files(dir, db_path, &d, strbuf_text(&verdict), &trace, &figs, &ranking, findings,
+                     d.probe_count > 0 ? &table : NULL, &video, result, err);
 done:
+    free(chain);
+    figure_set_free(&figs);
     free(table.a);
     free(table.b);
     strbuf_free(&verdict);
     precursor_free(&ranking);
-done_data:
     video_tables_free(&video);
     rundata_free(&d);
     return rc;

@@ -1,5 +1,5 @@
-/* report_replay.c: the report's Replay section and shadow figure (see
- * report_replay.h).  Values come from replay_data.c, already range-checked;
+/* report_replay.c: the report's Replay section (say) and the draw stage of
+ * its shadow figure (see report_replay.h).  Values come from replay_data.c, already range-checked;
  * strings are escaped here, numbers printed as they are (NaN, +inf and
  * absurd sizes included: a report says what the database holds). */
 #include "report_replay.h"
@@ -18,6 +18,7 @@
 #include "replay_text.h"
 #include "report_ladder.h"
 #include "strbuf.h"
+#include "write_figure.h"
 
 #define TENSOR_ROWS_WORST 10
 #define NPY_MAX_BYTES (64ll << 20)
@@ -383,41 +384,43 @@ void report_replay_section(FILE *f, const char *dir, const char *db_path, const 
     }
 }
 
-/* ------------------------------------------------------------ figure */
+/* ------------------------------------------------------- figure (draw) */
 
-int report_replay_figure(const char *dir, const rundata *d, figure_set *set, error *err)
+/* replay_shadow.dat: one block per series, its label first. */
+static void shadow_table(const rundata *d, const replay_growth *g, int n, strbuf *t)
 {
     const replay_shadow *s = &d->replays.shadow;
-    replay_growth g[REPORT_REPLAY_SHADOW_SERIES];
-    int n = replay_shadow_growth(s, g, REPORT_REPLAY_SHADOW_SERIES);
-    if (n == 0) return 0;
-    FILE *out = figure_data_open(dir, "replay_shadow.dat", err);
-    if (!out) return -1;
     for (int i = 0; i < n; i++) {
         char name[128], tensor[64];
         gnuplot_data_label(layer_name(d, s->series_layer[g[i].series]), name, sizeof name);
         gnuplot_data_label(s->series_tensor[g[i].series], tensor, sizeof tensor);
-        fprintf(out, "%s%s.%s\n", i ? "\n\n" : "", name, tensor);
+        strbuf_printf(t, "%s%s.%s\n", i ? "\n\n" : "", name, tensor);
         for (int k = 0; k < s->step_count; k++) {
             double v = s->error[(size_t)k * (size_t)s->series_count + (size_t)g[i].series];
-            fprintf(out, "%d ", s->steps[k]);
-            figure_number(out, v > 0 ? v : NAN);
-            fputc('\n', out);
+            strbuf_printf(t, "%d ", s->steps[k]);
+            figure_number(t, v > 0 ? v : NAN);
+            strbuf_append(t, "\n");
         }
     }
-    if (figure_data_close(out, dir, "replay_shadow.dat", err)) return -1;
+}
+
+void report_replay_draw(const rundata *d, figure_set *set)
+{
+    replay_growth g[REPORT_REPLAY_SHADOW_SERIES];
+    int n = replay_shadow_growth(&d->replays.shadow, g, REPORT_REPLAY_SHADOW_SERIES);
+    if (n == 0) return;
     figure *fig = figure_add(set, "replay_shadow", 1200, 600,
                              "Shadow replays: the float32 relative error ||x32 - x64|| / ||x64|| per step of the "
                              "layers whose error grew most, log scale.");
-    if (!fig) return 0;
-    figure_add_data(fig, "replay_shadow.dat");
-    strbuf body = {0};
-    strbuf_printf(&body, "set title 'float32 relative error against float64 (shadow replays)'\nset xlabel 'step'\n"
-                         "set ylabel '||x32 - x64|| / ||x64||'\nset logscale y\nset format y '%%.0e'\n"
-                         "set key outside right top\n"
-                         "plot for [i=0:%d] 'replay_shadow.dat' index i using 1:2 with linespoints pt 7 ps 0.6 lw 2 "
-                         "title columnheader(1)\n", n - 1);
-    int rc = body.failed ? error_set(err, "out of memory") : figure_write_script(dir, fig, strbuf_text(&body), err);
-    strbuf_free(&body);
-    return rc;
+    if (!fig) return;
+    strbuf table = {0};
+    shadow_table(d, g, n, &table);
+    figure_add_data(fig, "replay_shadow.dat", &table);
+    strbuf_printf(&fig->body,
+                  "set title 'float32 relative error against float64 (shadow replays)'\nset xlabel 'step'\n"
+                  "set ylabel '||x32 - x64|| / ||x64||'\nset logscale y\nset format y '%%.0e'\n"
+                  "set key outside right top\n"
+                  "plot for [i=0:%d] 'replay_shadow.dat' index i using 1:2 with linespoints pt 7 ps 0.6 lw 2 "
+                  "title columnheader(1)\n",
+                  n - 1);
 }

@@ -19,9 +19,9 @@
 /* Series in the shadow figure and table. */
 #define REPORT_REPLAY_SHADOW_SERIES 5
 
-/* Writes replay_shadow.dat and .gp into dir and registers the figure in
- * set; nothing without shadow replays of at least two steps. */
-int report_replay_figure(const char *dir, const rundata *d, figure_set *set, error *err);
+/* Draw stage: adds the figure replay_shadow to set; nothing without shadow
+ * replays of at least two steps.  Opens no file. */
+void report_replay_draw(const rundata *d, figure_set *set);
 
 /* Writes the section (nothing when the run has no replay).  The .npy
  * slices named by a replay are copied from the run directory (the

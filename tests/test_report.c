@@ -8,7 +8,8 @@
  * file index.html references exists; a health report; compare on a 2x2
  * grid; hostile run and layer names execute nothing and stay escaped; the
  * symptom rules on planted symptoms; errors for bad databases and for a
- * missing or failing gnuplot. */
+ * missing or failing gnuplot; figures drawn in memory and written apart
+ * are the report's files, byte for byte. */
 #include <errno.h>
 #include <ftw.h>
 #include <math.h>
@@ -22,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "draw_run.h"
 #include "gnuplot.h"
 #include "precursor.h"
 #include "report.h"
@@ -29,6 +31,7 @@
 #include "rundata.h"
 #include "test_util.h"
 #include "verdict.h"
+#include "write_figure.h"
 
 static char temp_root[512];
 
@@ -559,6 +562,46 @@ static void test_sudden_nan(void)
     check_index_refs(result.out_dir);
 }
 
+/* The draw stage computes the figures in memory; the write stage writes
+ * them: drawn and written apart, every .dat and .gp equals, byte for byte,
+ * the table in memory and the file report_write made in report_dir. */
+static void check_draw_then_write(const rundata *d, const char *report_dir)
+{
+    char out[700], path[REPORT_PATH_MAX + 128];
+    snprintf(out, sizeof out, "%s/drawn", temp_root);
+    make_dir(out);
+    precursor_ranking ranking;
+    error err = {{0}};
+    CHECK(precursor_rank(d, d->steps[d->step_count - 1].step + 1, &ranking, &err) == 0, "rank: %s", err.message);
+    figure_set set;
+    memset(&set, 0, sizeof set);
+    CHECK(draw_run(d, &ranking, &set, &err) == 0 && set.count == 6, "draw_run: %d figures, %s", set.count,
+          err.message);
+    CHECK(write_figures(out, &set, &err) == 0, "write_figures: %s", err.message);
+    int compared = 0;
+    for (int i = 0; i < set.count; i++) {
+        const figure *fig = &set.items[i];
+        for (int k = 0; k <= fig->data_count; k++) {
+            char name[96]; /* the data tables, then the script */
+            if (k < fig->data_count) snprintf(name, sizeof name, "%s", fig->data[k]);
+            else snprintf(name, sizeof name, "%s.gp", fig->base);
+            snprintf(path, sizeof path, "%s/%s", out, name);
+            char *written = test_read_file(path, NULL);
+            snprintf(path, sizeof path, "%s/%s", report_dir, name);
+            char *reported = test_read_file(path, NULL);
+            int same = written && reported && strcmp(written, reported) == 0 &&
+                       (k == fig->data_count || strcmp(written, strbuf_text(&fig->data_text[k])) == 0);
+            CHECK(same, "%s: drawn then written differs from the table in memory or the report's", name);
+            compared += same;
+            free(written);
+            free(reported);
+        }
+    }
+    CHECK(compared >= 16, "only %d files compared", compared);
+    figure_set_free(&set);
+    precursor_free(&ranking);
+}
+
 static void test_health(void)
 {
     char dir[600], db[700];
@@ -592,6 +635,7 @@ static void test_health(void)
               findings[i].key, rule_level_name(findings[i].level), findings[i].detail);
     CHECK(findings[RULE_DEAD_RELU].level == RULE_PASS, "dead_relu not evaluated");
     CHECK(findings[RULE_BN_SMALL_COUNT].level == RULE_PASS, "bn_small_count not evaluated");
+    check_draw_then_write(&d, result.out_dir);
     rundata_free(&d);
 }
 

@@ -1,5 +1,5 @@
-/* runplots.h: the figures of a single-run report (data files and gnuplot
- * scripts; figure.c renders them):
+/* draw_run.h: draw stage, the figures of a single-run report, computed
+ * into a figure_set (write_figure.c writes and renders them):
  *   loss            loss per step, val_loss per epoch, learning rate (right
  *                   axis), first NaN marked
  *   culprit         the precursor statistic of the culprit layer and its
@@ -12,8 +12,8 @@
  *                   BN layer
  *   headroom        per layer, the largest |x| of activations, gradients and
  *                   parameters/optimizer state against FLT_MAX */
-#ifndef NANPROBE_RUNPLOTS_H
-#define NANPROBE_RUNPLOTS_H
+#ifndef NANPROBE_DRAW_RUN_H
+#define NANPROBE_DRAW_RUN_H
 
 #include "error.h"
 #include "figure.h"
@@ -21,12 +21,13 @@
 #include "rundata.h"
 
 /* Heat maps and per-layer lines are cut into at most this many step bins. */
-#define RUNPLOTS_HEAT_BINS 500
-#define RUNPLOTS_LINE_BINS 800
+#define DRAW_RUN_HEAT_BINS 500
+#define DRAW_RUN_LINE_BINS 800
 /* The culprit figure shows every probe up to this many, then maxima of bins. */
-#define RUNPLOTS_CULPRIT_POINTS 2000
+#define DRAW_RUN_CULPRIT_POINTS 2000
 
-int runplots_write(const char *dir, const rundata *d, const precursor_ranking *ranking, figure_set *set,
-                   error *err);
+/* Adds the figures the run has data for to set; opens no file.  -1 only
+ * when out of memory. */
+int draw_run(const rundata *d, const precursor_ranking *ranking, figure_set *set, error *err);
 
 #endif

@@ -1,10 +1,12 @@
-/* runplots.c: data files and gnuplot scripts of a single-run report (see
- * runplots.h).  Database strings reach the scripts only through
- * gnuplot_quote() and the data files only through gnuplot_data_label(). */
-#include "runplots.h"
+/* draw_run.c: draw stage, the figures of a single-run report computed into
+ * figure structs (see draw_run.h; write_figure.c writes them).  Database
+ * strings reach the scripts only through gnuplot_quote() and the data files
+ * only through gnuplot_data_label(). */
+#include "draw_run.h"
 
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,102 +119,93 @@ static void range_add(loss_range *r, double v)
     if (v > r->hi) r->hi = v;
 }
 
-static int write_loss_steps(const char *dir, const rundata *d, loss_range *r, error *err)
+static void loss_steps_table(const rundata *d, loss_range *r, strbuf *t)
 {
-    FILE *f = figure_data_open(dir, "loss_steps.dat", err);
-    if (!f) return -1;
-    fputs("# step loss data_loss lr accuracy loss_finite\n", f);
+    strbuf_append(t, "# step loss data_loss lr accuracy loss_finite\n");
     for (int i = 0; i < d->step_count; i++) {
         const step_info *s = &d->steps[i];
         r->finite_losses += isfinite(s->loss);
-        fprintf(f, "%d ", s->step);
-        figure_number(f, s->loss);
-        fputc(' ', f);
-        figure_number(f, s->data_loss);
-        fputc(' ', f);
-        figure_number(f, s->lr);
-        fputc(' ', f);
-        figure_number(f, s->accuracy);
-        fprintf(f, " %d\n", s->loss_finite);
+        strbuf_printf(t, "%d ", s->step);
+        figure_number(t, s->loss);
+        strbuf_append(t, " ");
+        figure_number(t, s->data_loss);
+        strbuf_append(t, " ");
+        figure_number(t, s->lr);
+        strbuf_append(t, " ");
+        figure_number(t, s->accuracy);
+        strbuf_printf(t, " %d\n", s->loss_finite);
         if (isfinite(s->loss) && s->loss > 0) range_add(r, s->loss);
     }
-    return figure_data_close(f, dir, "loss_steps.dat", err);
 }
 
-static int write_loss_epochs(const char *dir, const rundata *d, loss_range *r, error *err)
+static void loss_epochs_table(const rundata *d, loss_range *r, strbuf *t)
 {
-    FILE *f = figure_data_open(dir, "loss_epochs.dat", err);
-    if (!f) return -1;
-    fputs("# last_step epoch loss val_loss accuracy val_accuracy lr\n", f);
+    strbuf_append(t, "# last_step epoch loss val_loss accuracy val_accuracy lr\n");
     for (int i = 0; i < d->epoch_count; i++) {
         const epoch_info *e = &d->epochs[i];
-        fprintf(f, "%d %d ", e->last_step, e->epoch);
-        figure_number(f, e->loss);
-        fputc(' ', f);
-        figure_number(f, e->val_loss);
-        fputc(' ', f);
-        figure_number(f, e->accuracy);
-        fputc(' ', f);
-        figure_number(f, e->val_accuracy);
-        fputc(' ', f);
-        figure_number(f, e->lr);
-        fputc('\n', f);
+        strbuf_printf(t, "%d %d ", e->last_step, e->epoch);
+        figure_number(t, e->loss);
+        strbuf_append(t, " ");
+        figure_number(t, e->val_loss);
+        strbuf_append(t, " ");
+        figure_number(t, e->accuracy);
+        strbuf_append(t, " ");
+        figure_number(t, e->val_accuracy);
+        strbuf_append(t, " ");
+        figure_number(t, e->lr);
+        strbuf_append(t, "\n");
         if (isfinite(e->val_loss)) {
             r->val_points++;
             range_add(r, e->val_loss);
         }
     }
-    return figure_data_close(f, dir, "loss_epochs.dat", err);
 }
 
-static int write_loss_script(const char *dir, const rundata *d, const figure *fig, const loss_range *r, error *err)
+static void loss_body(const rundata *d, const loss_range *r, strbuf *body)
 {
     char title[600];
     quoted_title("Loss, val_loss and learning rate", d, title, sizeof title);
-    strbuf body = {0};
-    strbuf_printf(&body,
+    strbuf_printf(body,
                   "set title %s\n"
                   "set xlabel 'step'\nset ylabel 'loss'\nset y2label 'learning rate'\n"
                   "set logscale y2\nset y2tics\nset format y2 '%%.0e'\nset key bottom left\n",
                   title);
-    if (isfinite(r->lo) && r->hi / r->lo > 30.0) strbuf_append(&body, "set logscale y\n");
-    marker_loss_nans(d, &body);
+    if (isfinite(r->lo) && r->hi / r->lo > 30.0) strbuf_append(body, "set logscale y\n");
+    marker_loss_nans(d, body);
     /* gnuplot stops on a plot whose every element is empty, so the loss
      * curves are left out when the run has no finite loss at all. */
     const char *sep = "plot ";
     if (r->finite_losses) {
-        strbuf_append(&body, "plot 'loss_steps.dat' using 1:2 with lines ls 1 lw 1 title 'loss (per step)'");
+        strbuf_append(body, "plot 'loss_steps.dat' using 1:2 with lines ls 1 lw 1 title 'loss (per step)'");
         sep = ", ";
     }
     if (r->val_points) {
-        strbuf_printf(&body, "%s'loss_epochs.dat' using 1:4 with linespoints ls 2 pt 7 ps 1.2 title 'val_loss (per "
+        strbuf_printf(body, "%s'loss_epochs.dat' using 1:4 with linespoints ls 2 pt 7 ps 1.2 title 'val_loss (per "
                              "epoch, at its last step)'",
                       sep);
         sep = ", ";
     }
     int any = r->finite_losses || r->val_points;
-    strbuf_printf(&body, "%s'loss_steps.dat' using 1:4 axes x1%s with steps ls 3 title 'learning rate%s'\n", sep,
+    strbuf_printf(body, "%s'loss_steps.dat' using 1:4 axes x1%s with steps ls 3 title 'learning rate%s'\n", sep,
                   any ? "y2" : "y1", any ? " (right axis)" : "");
-    int rc = body.failed ? error_set(err, "out of memory") : figure_write_script(dir, fig, strbuf_text(&body), err);
-    strbuf_free(&body);
-    return rc;
 }
 
-static int plot_loss(const char *dir, const rundata *d, figure_set *set, error *err)
+static void draw_loss(const rundata *d, figure_set *set)
 {
     figure *fig = figure_add(set, "loss", 1200, 650,
                              "Training loss per step (objective including the L2 penalty), val_loss per epoch, and "
                              "the learning rate (right axis, log scale); the dashed red line marks the first NaN (orange: the "
                              "first NaN met in validation, red: the first in training).");
-    if (!fig) return 0;
+    if (!fig) return;
     loss_range r = {INFINITY, -INFINITY, 0, 0};
-    if (write_loss_steps(dir, d, &r, err)) return -1;
-    figure_add_data(fig, "loss_steps.dat");
+    strbuf table = {0};
+    loss_steps_table(d, &r, &table);
+    figure_add_data(fig, "loss_steps.dat", &table);
     if (d->epoch_count > 0) {
-        if (write_loss_epochs(dir, d, &r, err)) return -1;
-        figure_add_data(fig, "loss_epochs.dat");
+        loss_epochs_table(d, &r, &table);
+        figure_add_data(fig, "loss_epochs.dat", &table);
     }
-    return write_loss_script(dir, d, fig, &r, err);
+    loss_body(d, &r, &fig->body);
 }
 
 /* A series label for a gnuplot title or axis: gnuplot_quote keeps no '^',
@@ -271,40 +264,36 @@ static int culprit_neighbours(const rundata *d, series_id s, int culprit, int sh
     return n;
 }
 
-/* culprit.dat: every probe up to step `end`, at most RUNPLOTS_CULPRIT_POINTS
+/* culprit.dat: every probe up to step `end`, at most DRAW_RUN_CULPRIT_POINTS
  * rows; beyond, the largest value of each step bin (a spike must survive
  * the thinning). */
-static int write_culprit_data(const char *dir, const rundata *d, series_id s, const int *shown, int n, int end,
-                              error *err)
+static void culprit_table(const rundata *d, series_id s, const int *shown, int n, int end, strbuf *t)
 {
-    FILE *f = figure_data_open(dir, "culprit.dat", err);
-    if (!f) return -1;
-    fputs("step", f);
+    strbuf_append(t, "step");
     for (int i = 0; i < n; i++) {
         char label[80];
         gnuplot_data_label(d->layers[shown[i]].name, label, sizeof label);
-        fprintf(f, " %s", label);
+        strbuf_printf(t, " %s", label);
     }
-    fputc('\n', f);
+    strbuf_append(t, "\n");
     int last = 0;
     while (last < d->probe_count && d->probe_steps[last] <= end) last++;
-    int per_bin = (last + RUNPLOTS_CULPRIT_POINTS - 1) / RUNPLOTS_CULPRIT_POINTS;
+    int per_bin = (last + DRAW_RUN_CULPRIT_POINTS - 1) / DRAW_RUN_CULPRIT_POINTS;
     if (per_bin < 1) per_bin = 1;
     for (int q0 = 0; q0 < last; q0 += per_bin) {
         int q1 = q0 + per_bin < last ? q0 + per_bin : last;
-        fprintf(f, "%d", d->probe_steps[q1 - 1]);
+        strbuf_printf(t, "%d", d->probe_steps[q1 - 1]);
         for (int i = 0; i < n; i++) {
             double best = NAN;
             for (int q = q0; q < q1; q++) {
                 double v = rundata_value(d, s, q, shown[i]);
                 if (v > 0 && (isnan(best) || v > best)) best = v;
             }
-            fputc(' ', f);
-            figure_number(f, best);
+            strbuf_append(t, " ");
+            figure_number(t, best);
         }
-        fputc('\n', f);
+        strbuf_append(t, "\n");
     }
-    return figure_data_close(f, dir, "culprit.dat", err);
 }
 
 /* The precursor's baseline band and its onset, as reference lines. */
@@ -324,53 +313,49 @@ static void culprit_band(const precursor *p, strbuf *body)
                       p->onset_step, p->onset_step, p->onset_step, p->onset_step);
 }
 
-static int write_culprit_script(const char *dir, const rundata *d, const figure *fig, series_id s, int culprit,
-                                int n, const precursor *p, error *err)
+static void culprit_body(const rundata *d, series_id s, int culprit, int n, const precursor *p, strbuf *body)
 {
     char what[400], title[600], ylabel[200], label[200];
     plot_label(series_defs[s].label, label, sizeof label);
     snprintf(what, sizeof what, "%s of %s and its neighbours", label, d->layers[culprit].name);
     quoted_title(what, d, title, sizeof title);
-    strbuf body = {0};
     gnuplot_quote(label, ylabel, sizeof ylabel);
-    strbuf_printf(&body, "set title %s\nset xlabel 'step'\nset ylabel %s\nset logscale y\n"
+    strbuf_printf(body, "set title %s\nset xlabel 'step'\nset ylabel %s\nset logscale y\n"
                          "set format y '%%.0e'\nset key outside right top\n", /* off the band label */
                   title, ylabel);
-    marker_nan(d, &body);
-    if (p) culprit_band(p, &body);
-    strbuf_append(&body, "plot 'culprit.dat' using 1:2 with lines lw 3 lc rgb '#d62728' title columnheader(2)");
+    marker_nan(d, body);
+    if (p) culprit_band(p, body);
+    strbuf_append(body, "plot 'culprit.dat' using 1:2 with lines lw 3 lc rgb '#d62728' title columnheader(2)");
     if (n > 1)
-        strbuf_printf(&body, ", for [i=3:%d] 'culprit.dat' using 1:i with lines lw 1.5 title columnheader(i)", n + 1);
-    strbuf_append(&body, "\n");
-    int rc = body.failed ? error_set(err, "out of memory") : figure_write_script(dir, fig, strbuf_text(&body), err);
-    strbuf_free(&body);
-    return rc;
+        strbuf_printf(body, ", for [i=3:%d] 'culprit.dat' using 1:i with lines lw 1.5 title columnheader(i)", n + 1);
+    strbuf_append(body, "\n");
 }
 
 /* The culprit's series with its neighbours', up to the first NaN. */
-static int plot_culprit(const char *dir, const rundata *d, const precursor_ranking *r, figure_set *set, error *err)
+static void draw_culprit(const rundata *d, const precursor_ranking *r, figure_set *set)
 {
     series_id s;
     int culprit, shown[5];
     const precursor *p;
-    if (!choose_culprit(d, r, &s, &culprit, &p)) return 0;
+    if (!choose_culprit(d, r, &s, &culprit, &p)) return;
     int n = culprit_neighbours(d, s, culprit, shown);
     const event_info *e = nan_event(d);
     int end = e ? e->step : d->probe_steps[d->probe_count - 1];
     int positive = 0;
     for (int q = 0; q < d->probe_count && d->probe_steps[q] <= end && !positive; q++)
         positive = rundata_value(d, s, q, culprit) > 0;
-    if (!positive) return 0; /* nothing a log scale could show */
-    if (write_culprit_data(dir, d, s, shown, n, end, err)) return -1;
+    if (!positive) return; /* nothing a log scale could show */
     char caption[1024];
     snprintf(caption, sizeof caption,
              "%s of the culprit layer %s (%s, thick red) and its neighbours in execution order, log scale%s.",
              series_defs[s].label, d->layers[culprit].name, d->layers[culprit].path,
              p ? "; dotted lines: its baseline band, the vertical dotted line: where it left the band for good" : "");
     figure *fig = figure_add(set, "culprit", 1200, 650, caption);
-    if (!fig) return 0;
-    figure_add_data(fig, "culprit.dat");
-    return write_culprit_script(dir, d, fig, s, culprit, n, p, err);
+    if (!fig) return;
+    strbuf table = {0};
+    culprit_table(d, s, shown, n, end, &table);
+    figure_add_data(fig, "culprit.dat", &table);
+    culprit_body(d, s, culprit, n, p, &fig->body);
 }
 
 /* ------------------------------------------------------------ heat maps */
@@ -399,7 +384,7 @@ static int compute_heat_cells(const rundata *d, series_id s, heat_cells *h, erro
     h->k = layers_with(d, s, h->layers);
     if (h->k == 0) return 0;
     const int k = h->k;
-    h->b = binning_make(d, RUNPLOTS_HEAT_BINS);
+    h->b = binning_make(d, DRAW_RUN_HEAT_BINS);
     const size_t total = (size_t)h->b.bins * (size_t)k;
     h->cells = malloc(sizeof *h->cells * total);
     if (!h->cells) return error_set(err, "out of memory");
@@ -418,56 +403,50 @@ static int compute_heat_cells(const rundata *d, series_id s, heat_cells *h, erro
     return 0;
 }
 
-/* BASE.dat (the cells) and BASE_layers.dat (the row labels). */
-static int write_heat_data(const char *dir, const rundata *d, series_id s, const heat_cells *h, const char *data,
-                           const char *labels, error *err)
+/* BASE.dat: the cells. */
+static void heat_cells_table(series_id s, const heat_cells *h, strbuf *t)
 {
-    FILE *f = figure_data_open(dir, data, err);
-    if (!f) return -1;
-    fprintf(f, "# step(bin centre) layer_position log10(%s, max over the bin)\n", series_defs[s].label);
+    strbuf_printf(t, "# step(bin centre) layer_position log10(%s, max over the bin)\n", series_defs[s].label);
     for (int bin = 0; bin < h->b.bins; bin++) {
         for (int j = 0; j < h->k; j++) {
-            fprintf(f, "%.6g %d ", bin_center(&h->b, bin), j);
-            figure_number(f, h->cells[(size_t)bin * (size_t)h->k + (size_t)j]);
-            fputc('\n', f);
+            strbuf_printf(t, "%.6g %d ", bin_center(&h->b, bin), j);
+            figure_number(t, h->cells[(size_t)bin * (size_t)h->k + (size_t)j]);
+            strbuf_append(t, "\n");
         }
-        fputc('\n', f);
+        strbuf_append(t, "\n");
     }
-    if (figure_data_close(f, dir, data, err)) return -1;
-    f = figure_data_open(dir, labels, err);
-    if (!f) return -1;
-    fputs("# layer_position keras_name\n", f);
+}
+
+/* BASE_layers.dat: the row labels. */
+static void heat_rows_table(const rundata *d, const heat_cells *h, strbuf *t)
+{
+    strbuf_append(t, "# layer_position keras_name\n");
     for (int j = 0; j < h->k; j++) {
         char label[80];
         gnuplot_data_label(d->layers[h->layers[j]].name, label, sizeof label);
-        fprintf(f, "%d %s\n", j, label);
+        strbuf_printf(t, "%d %s\n", j, label);
     }
-    return figure_data_close(f, dir, labels, err);
 }
 
-static int write_heat_script(const char *dir, const rundata *d, const figure *fig, const heat_cells *h,
-                             const char *what, const char *cblabel, const char *data, const char *labels, error *err)
+static void heat_body(const rundata *d, const heat_cells *h, const char *what, const char *cblabel,
+                      const char *data, const char *labels, strbuf *body)
 {
     char title[600], cb[200];
     quoted_title(what, d, title, sizeof title);
     gnuplot_quote(cblabel, cb, sizeof cb);
     double x0 = h->b.first - 0.5, x1 = h->b.first - 0.5 + h->b.bins * h->b.width;
-    strbuf body = {0};
-    strbuf_printf(&body,
+    strbuf_printf(body,
                   "set title %s\nset xlabel 'step'\nset xrange [%.6g:%.6g]\nset yrange [%d.5:-0.5]\n"
                   "set cblabel %s\nset ytics scale 0 font ',%d'\nset grid noxtics noytics\nunset key\n",
                   title, x0, x1, h->k - 1, cb, h->k > 60 ? 7 : 9);
-    marker_nan(d, &body);
-    strbuf_printf(&body, "plot '%s' using 1:2:3 with image notitle, '%s' using (NaN):1:ytic(2) notitle\n", data,
+    marker_nan(d, body);
+    strbuf_printf(body, "plot '%s' using 1:2:3 with image notitle, '%s' using (NaN):1:ytic(2) notitle\n", data,
                   labels);
-    int rc = body.failed ? error_set(err, "out of memory") : figure_write_script(dir, fig, strbuf_text(&body), err);
-    strbuf_free(&body);
-    return rc;
 }
 
-/* A layer x step heat map of series s: compute, write the data, the script. */
-static int plot_heatmap(const char *dir, const rundata *d, series_id s, const char *base, const char *what,
-                        const char *cblabel, figure_set *set, error *err)
+/* A layer x step heat map of series s: compute the cells, then draw them. */
+static int draw_heatmap(const rundata *d, series_id s, const char *base, const char *what, const char *cblabel,
+                        figure_set *set, error *err)
 {
     heat_cells h;
     int rc = compute_heat_cells(d, s, &h, err);
@@ -479,7 +458,6 @@ static int plot_heatmap(const char *dir, const rundata *d, series_id s, const ch
     char data[96], labels[96];
     snprintf(data, sizeof data, "%s.dat", base);
     snprintf(labels, sizeof labels, "%s_layers.dat", base);
-    rc = write_heat_data(dir, d, s, &h, data, labels, err);
     int height = 180 + 11 * h.k;
     if (height < 500) height = 500;
     if (height > 1800) height = 1800;
@@ -488,14 +466,17 @@ static int plot_heatmap(const char *dir, const rundata *d, series_id s, const ch
              "%s per layer (rows, in execution order, input at the top) and step (columns: %d bins of %.3g steps, "
              "the maximum of each bin), log10 colour scale; white: not logged or zero.",
              what, h.b.bins, h.b.width);
-    figure *fig = rc ? NULL : figure_add(set, base, 1300, height, caption);
+    figure *fig = figure_add(set, base, 1300, height, caption);
     if (fig) {
-        figure_add_data(fig, data);
-        figure_add_data(fig, labels);
-        rc = write_heat_script(dir, d, fig, &h, what, cblabel, data, labels, err);
+        strbuf table = {0};
+        heat_cells_table(s, &h, &table);
+        figure_add_data(fig, data, &table);
+        heat_rows_table(d, &h, &table);
+        figure_add_data(fig, labels, &table);
+        heat_body(d, &h, what, cblabel, data, labels, &fig->body);
     }
     heat_cells_free(&h);
-    return rc;
+    return 0;
 }
 
 /* ------------------------------------------------------- per-layer lines */
@@ -597,7 +578,7 @@ static int compute_layer_lines(const rundata *d, const panel panels[2], layer_li
     if (!ll->layers) return error_set(err, "out of memory");
     ll->k = layers_with(d, panels[0].series, ll->layers);
     if (ll->k == 0) return 0;
-    ll->b = binning_make(d, RUNPLOTS_LINE_BINS);
+    ll->b = binning_make(d, DRAW_RUN_LINE_BINS);
     double *sum = malloc(sizeof *sum * (size_t)ll->b.bins * 2);
     int *count = malloc(sizeof *count * (size_t)ll->b.bins * 2);
     ll->lines = malloc(sizeof *ll->lines * (size_t)ll->b.bins * 2 * (size_t)ll->k);
@@ -613,50 +594,42 @@ static int compute_layer_lines(const rundata *d, const panel panels[2], layer_li
 }
 
 /* BASE.dat: one block per layer, both panels' columns. */
-static int write_layer_lines_data(const char *dir, const rundata *d, const char *data, const panel panels[2],
-                                  const layer_lines *ll, error *err)
+static void layer_lines_table(const rundata *d, const panel panels[2], const layer_lines *ll, strbuf *t)
 {
-    FILE *f = figure_data_open(dir, data, err);
-    if (!f) return -1;
-    fprintf(f, "# one block per layer (gnuplot index = block number): step(bin centre) %s%s %s%s "
+    strbuf_printf(t, "# one block per layer (gnuplot index = block number): step(bin centre) %s%s %s%s "
                "layer_position\n",
             series_defs[panels[0].series].key, panels[0].relative ? "/first" : "",
             series_defs[panels[1].series].key, panels[1].relative ? "/first" : "");
     for (int j = 0; j < ll->k; j++) {
         char label[80];
         gnuplot_data_label(d->layers[ll->layers[j]].name, label, sizeof label);
-        fprintf(f, "# block %d: %s\n", j, label);
+        strbuf_printf(t, "# block %d: %s\n", j, label);
         for (int bin = 0; bin < ll->b.bins; bin++) {
             double a = line_at(ll, j, 0)[bin], c = line_at(ll, j, 1)[bin];
             if (isnan(a) && isnan(c)) continue;
-            fprintf(f, "%.6g ", bin_center(&ll->b, bin));
-            figure_number(f, a);
-            fputc(' ', f);
-            figure_number(f, c);
-            fprintf(f, " %d\n", ll->layers[j]);
+            strbuf_printf(t, "%.6g ", bin_center(&ll->b, bin));
+            figure_number(t, a);
+            strbuf_append(t, " ");
+            figure_number(t, c);
+            strbuf_printf(t, " %d\n", ll->layers[j]);
         }
-        fputs("\n\n", f);
+        strbuf_append(t, "\n\n");
     }
-    return figure_data_close(f, dir, data, err);
 }
 
 /* BASE_topC.dat: the highlighted layer of panel c. */
-static int write_highlight_data(const char *dir, const rundata *d, const char *name, const layer_lines *ll, int c,
-                                error *err)
+static void highlight_table(const rundata *d, const layer_lines *ll, int c, strbuf *t)
 {
-    FILE *f = figure_data_open(dir, name, err);
-    if (!f) return -1;
     char label[80];
     gnuplot_data_label(d->layers[ll->layers[ll->top[c]]].name, label, sizeof label);
-    fprintf(f, "step %s\n", label);
+    strbuf_printf(t, "step %s\n", label);
     for (int bin = 0; bin < ll->b.bins; bin++) {
         double v = line_at(ll, ll->top[c], c)[bin];
         if (isnan(v)) continue;
-        fprintf(f, "%.6g ", bin_center(&ll->b, bin));
-        figure_number(f, v);
-        fputc('\n', f);
+        strbuf_printf(t, "%.6g ", bin_center(&ll->b, bin));
+        figure_number(t, v);
+        strbuf_append(t, "\n");
     }
-    return figure_data_close(f, dir, name, err);
 }
 
 /* The smallest and largest value panel c plots (0, 0 when it has none). */
@@ -729,28 +702,23 @@ static void layer_lines_panel_script(const rundata *d, const panel *pn, int c, c
     strbuf_append(body, "\n");
 }
 
-static int write_layer_lines_script(const char *dir, const rundata *d, const figure *fig, const char *what,
-                                    const panel panels[2], const layer_lines *ll, const char *data,
-                                    char top_data[2][96], error *err)
+static void layer_lines_body(const rundata *d, const char *what, const panel panels[2], const layer_lines *ll,
+                             const char *data, char top_data[2][96], strbuf *body)
 {
     char title[600];
     quoted_title(what, d, title, sizeof title);
-    strbuf body = {0};
-    strbuf_printf(&body,
+    strbuf_printf(body,
                   "set multiplot layout 2,1 title %s font ',13'\n"
                   "set xlabel 'step'\nset logscale y\nset format y '%%.0e'\n"
                   "set cbrange [0:%d]\nset cblabel 'layer position (execution order)'\nset key top left\n",
                   title, d->layer_count > 1 ? d->layer_count - 1 : 1);
-    for (int c = 0; c < 2; c++) layer_lines_panel_script(d, &panels[c], c, ll, data, top_data[c], &body);
-    strbuf_append(&body, "unset multiplot\n");
-    int rc = body.failed ? error_set(err, "out of memory") : figure_write_script(dir, fig, strbuf_text(&body), err);
-    strbuf_free(&body);
-    return rc;
+    for (int c = 0; c < 2; c++) layer_lines_panel_script(d, &panels[c], c, ll, data, top_data[c], body);
+    strbuf_append(body, "unset multiplot\n");
 }
 
-/* Two panels of per-layer lines: compute, write the data, write the script. */
-static int plot_layer_lines(const char *dir, const rundata *d, const char *base, const char *what,
-                            const panel panels[2], const char *caption, figure_set *set, error *err)
+/* Two panels of per-layer lines: compute the lines, then draw them. */
+static int draw_layer_lines(const rundata *d, const char *base, const char *what, const panel panels[2],
+                            const char *caption, figure_set *set, error *err)
 {
     layer_lines ll;
     int rc = compute_layer_lines(d, panels, &ll, err);
@@ -760,23 +728,24 @@ static int plot_layer_lines(const char *dir, const rundata *d, const char *base,
     }
     char data[96], top_data[2][96];
     snprintf(data, sizeof data, "%s.dat", base);
-    rc = write_layer_lines_data(dir, d, data, panels, &ll, err);
-    for (int c = 0; c < 2 && !rc; c++) {
-        snprintf(top_data[c], sizeof top_data[c], "%s_top%d.dat", base, c + 1);
-        if (ll.top[c] >= 0) rc = write_highlight_data(dir, d, top_data[c], &ll, c, err);
-    }
-    figure *fig = rc ? NULL : figure_add(set, base, 1200, 1000, caption);
+    for (int c = 0; c < 2; c++) snprintf(top_data[c], sizeof top_data[c], "%s_top%d.dat", base, c + 1);
+    figure *fig = figure_add(set, base, 1200, 1000, caption);
     if (fig) {
-        figure_add_data(fig, data);
+        strbuf table = {0};
+        layer_lines_table(d, panels, &ll, &table);
+        figure_add_data(fig, data, &table);
         for (int c = 0; c < 2; c++)
-            if (ll.top[c] >= 0) figure_add_data(fig, top_data[c]);
-        rc = write_layer_lines_script(dir, d, fig, what, panels, &ll, data, top_data, err);
+            if (ll.top[c] >= 0) {
+                highlight_table(d, &ll, c, &table);
+                figure_add_data(fig, top_data[c], &table);
+            }
+        layer_lines_body(d, what, panels, &ll, data, top_data, &fig->body);
     }
     layer_lines_free(&ll);
-    return rc;
+    return 0;
 }
 
-static int plot_weights(const char *dir, const rundata *d, figure_set *set, error *err)
+static int draw_weights(const rundata *d, figure_set *set, error *err)
 {
     if (!d->series[SERIES_KERNEL_NORM]) return 0;
     panel panels[2] = {
@@ -792,11 +761,11 @@ static int plot_weights(const char *dir, const rundata *d, figure_set *set, erro
              "that feed BatchNorm are scale-invariant, so L2 shrinks them and raises their effective learning rate "
              "(~1/||w||^2). (b) Update/weight ratio per layer. Colour: layer position; thick black: the most-shrunk "
              "kernel in (a), the largest ratio in (b). Geometric mean per bin of %d.",
-             d->run.l2, RUNPLOTS_LINE_BINS);
-    return plot_layer_lines(dir, d, "weights", "Kernel norms and update/weight ratios", panels, caption, set, err);
+             d->run.l2, DRAW_RUN_LINE_BINS);
+    return draw_layer_lines(d, "weights", "Kernel norms and update/weight ratios", panels, caption, set, err);
 }
 
-static int plot_batchnorm(const char *dir, const rundata *d, figure_set *set, error *err)
+static int draw_batchnorm(const rundata *d, figure_set *set, error *err)
 {
     if (!d->series[SERIES_BN_MIN_VARIANCE]) return 0;
     panel panels[2] = {
@@ -807,8 +776,8 @@ static int plot_batchnorm(const char *dir, const rundata *d, figure_set *set, er
          "max over channels of squared mean / variance", {1e5, 1e7}, {"1e5: 1% one-pass error", "1e7: variance can go negative"},
          1},
     };
-    return plot_layer_lines(
-        dir, d, "batchnorm", "BatchNorm batch statistics", panels,
+    return draw_layer_lines(
+        d, "batchnorm", "BatchNorm batch statistics", panels,
         "(a) Smallest per-channel batch variance of every BatchNormalization layer; (b) largest mean^2/variance, the "
         "cancellation factor of a one-pass float32 variance. Colour: layer position; thick black: the smallest "
         "variance in (a), the largest ratio in (b).",
@@ -827,47 +796,37 @@ static int tensor_category(const char *name)
     return 2;
 }
 
-static int plot_headroom(const char *dir, const rundata *d, figure_set *set, error *err)
+/* headroom.dat: per layer, the largest |x| of each category; has[c] says
+ * whether category c has any value. */
+static void headroom_table(const rundata *d, int has[3], strbuf *t)
 {
-    if (!d->extremes || d->tensor_count == 0) return 0;
-    FILE *f = figure_data_open(dir, "headroom.dat", err);
-    if (!f) return -1;
-    fputs("# layer_position max|activation| max|gradient| max|parameter,optimizer,BN state| keras_name\n", f);
-    int has[3] = {0, 0, 0};
+    strbuf_append(t, "# layer_position max|activation| max|gradient| max|parameter,optimizer,BN state| keras_name\n");
+    has[0] = has[1] = has[2] = 0;
     for (int l = 0; l < d->layer_count; l++) {
         double best[3] = {NAN, NAN, NAN};
-        for (int t = 0; t < d->tensor_count; t++) {
-            const tensor_extreme *x = &d->extremes[(size_t)l * (size_t)d->tensor_count + (size_t)t];
+        for (int k = 0; k < d->tensor_count; k++) {
+            const tensor_extreme *x = &d->extremes[(size_t)l * (size_t)d->tensor_count + (size_t)k];
             if (!x->absmax_step || !(x->absmax > 0)) continue;
-            int c = tensor_category(d->tensor_names[t]);
+            int c = tensor_category(d->tensor_names[k]);
             if (isnan(best[c]) || x->absmax > best[c]) best[c] = x->absmax;
         }
         char label[80];
         gnuplot_data_label(d->layers[l].name, label, sizeof label);
-        fprintf(f, "%d ", l);
+        strbuf_printf(t, "%d ", l);
         for (int c = 0; c < 3; c++) {
             has[c] |= !isnan(best[c]);
-            figure_number(f, best[c]);
-            fputc(' ', f);
+            figure_number(t, best[c]);
+            strbuf_append(t, " ");
         }
-        fprintf(f, "%s\n", label);
+        strbuf_printf(t, "%s\n", label);
     }
-    if (figure_data_close(f, dir, "headroom.dat", err)) return -1;
-    if (!has[0] && !has[1] && !has[2]) return 0;
-    int width = 300 + 11 * d->layer_count;
-    if (width < 1200) width = 1200;
-    if (width > 2400) width = 2400;
-    figure *fig = figure_add(set, "headroom", width, 700,
-                             "Largest finite |x| each layer reached over the run, for activations, gradients "
-                             "(output_grad and parameter gradients) and parameters with their optimizer and BN state, "
-                             "against float32's largest value FLT_MAX and its square root (where squaring "
-                             "overflows).");
-    if (!fig) return 0;
-    figure_add_data(fig, "headroom.dat");
+}
+
+static void headroom_body(const rundata *d, const int has[3], strbuf *body)
+{
     char title[600];
     quoted_title("Overflow headroom per layer", d, title, sizeof title);
-    strbuf body = {0};
-    strbuf_printf(&body,
+    strbuf_printf(body,
                   "set title %s\nset ylabel 'largest |x| over the run'\nset logscale y\nset format y '%%.0e'\n"
                   "set yrange [*:1e40]\nset xrange [-1:%d]\nset xtics rotate by 90 right font ',%d' scale 0\n"
                   "set key at graph 0.99, graph 0.88 right top\n"
@@ -885,31 +844,51 @@ static int plot_headroom(const char *dir, const rundata *d, figure_set *set, err
     const char *sep = "plot ";
     for (int c = 0; c < 3; c++)
         if (has[c]) {
-            strbuf_printf(&body, "%s'headroom.dat' %s", sep, elements[c]);
+            strbuf_printf(body, "%s'headroom.dat' %s", sep, elements[c]);
             sep = ", ";
         }
-    strbuf_append(&body, "\n");
-    int rc = body.failed ? error_set(err, "out of memory") : figure_write_script(dir, fig, strbuf_text(&body), err);
-    strbuf_free(&body);
-    return rc;
+    strbuf_append(body, "\n");
+}
+
+static void draw_headroom(const rundata *d, figure_set *set)
+{
+    if (!d->extremes || d->tensor_count == 0) return;
+    int has[3];
+    strbuf table = {0};
+    headroom_table(d, has, &table);
+    int width = 300 + 11 * d->layer_count;
+    if (width < 1200) width = 1200;
+    if (width > 2400) width = 2400;
+    figure *fig = has[0] || has[1] || has[2]
+                      ? figure_add(set, "headroom", width, 700,
+                                   "Largest finite |x| each layer reached over the run, for activations, gradients "
+                                   "(output_grad and parameter gradients) and parameters with their optimizer and BN "
+                                   "state, against float32's largest value FLT_MAX and its square root (where "
+                                   "squaring overflows).")
+                      : NULL;
+    if (!fig) {
+        strbuf_free(&table);
+        return;
+    }
+    figure_add_data(fig, "headroom.dat", &table);
+    headroom_body(d, has, &fig->body);
 }
 
 /* ------------------------------------------------------------------ all */
 
-int runplots_write(const char *dir, const rundata *d, const precursor_ranking *ranking, figure_set *set,
-                   error *err)
+int draw_run(const rundata *d, const precursor_ranking *ranking, figure_set *set, error *err)
 {
-    if (plot_loss(dir, d, set, err)) return -1;
+    draw_loss(d, set);
     if (d->probe_count == 0) return 0;
-    if (plot_culprit(dir, d, ranking, set, err)) return -1;
-    if (plot_heatmap(dir, d, SERIES_ACT_ABSMAX, "heat_activation", "Activation absmax",
+    draw_culprit(d, ranking, set);
+    if (draw_heatmap(d, SERIES_ACT_ABSMAX, "heat_activation", "Activation absmax",
                      "log10 activation absmax (max per bin)", set, err))
         return -1;
-    if (plot_heatmap(dir, d, SERIES_GRAD_NORM, "heat_gradient", "Output-gradient norm",
+    if (draw_heatmap(d, SERIES_GRAD_NORM, "heat_gradient", "Output-gradient norm",
                      "log10 gradient L2 norm (max per bin)", set, err))
         return -1;
-    if (plot_weights(dir, d, set, err)) return -1;
-    if (plot_batchnorm(dir, d, set, err)) return -1;
-    if (plot_headroom(dir, d, set, err)) return -1;
+    if (draw_weights(d, set, err)) return -1;
+    if (draw_batchnorm(d, set, err)) return -1;
+    draw_headroom(d, set);
     return 0;
 }
