@@ -107,6 +107,7 @@ static void check_train_defaults(void)
     CHECK(c.o.replay.snapshot_every == d.replay.snapshot_every && c.o.fit.steps_per_epoch == d.fit.steps_per_epoch,
           "snapshots, steps");
     CHECK(strcmp(c.o.data.source, d.data.source) == 0, "data %s", c.o.data.source);
+    CHECK(c.report && !c.quiet && !c.timing, "the command's own: the report on, --quiet and --timing off");
     /* Fixed on --resume: what defines the model, the data or their order. */
     static const char *const fixed[] = {"--depth", "--width", "--clip", "--batch", "--seed", "--data", "--init"};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
