@@ -314,8 +314,7 @@ int run_open(run *r, int resume, error *err)
     if (clip_provenance_open(&r->provenance, r->data, writer ? &r->db : NULL, o->data.batch, resume, err)) return -1;
     probe_config pc = {.statistics = o->probes.statistics, .probe_every = o->probes.probe_every,
                        .ring_steps = o->probes.ring_steps, .l2 = (float)o->model.l2, .injections = r->injections,
-                       .injection_count = o->probes.injection_count,
-                       .input_capacity = o->data.batch};
+                       .injection_count = o->probes.injection_count, .input_capacity = o->data.batch};
     if (probe_open(&r->probes, &r->m, writer ? &r->db : NULL, &pc, err) ||
         probe_split_kernel_taps(r->probes, r->param_stats, err))
         return -1;
