@@ -90,19 +90,24 @@ static void check_train_defaults(void)
     train_cli_init(&c);
     train_options d;
     train_options_defaults(&d);
-    CHECK(model_depths[c.depth_index] == d.depth, "depth %d", model_depths[c.depth_index]);
-    CHECK(c.o.width == d.width && c.o.classes == d.classes && c.o.batch == d.batch, "width, classes, batch");
-    CHECK(memcmp(c.o.clip, d.clip, sizeof d.clip) == 0, "clip");
-    CHECK(c.o.init == d.init && c.o.normalize == d.normalize && c.o.seed == d.seed, "init, normalize, seed");
-    CHECK(c.o.l2 == d.l2 && c.o.lr == d.lr && c.o.epochs == d.epochs, "l2 %g, lr %g, epochs %d", c.o.l2, c.o.lr,
-          c.o.epochs);
-    CHECK(c.o.train_clips == d.train_clips && c.o.val_clips == d.val_clips, "train and val clips");
-    CHECK(c.o.plateau_factor == d.plateau_factor && c.o.plateau_patience == d.plateau_patience &&
-              c.o.plateau_min_lr == d.plateau_min_lr, "ReduceLROnPlateau");
-    CHECK(c.o.probe_every == d.probe_every && c.o.ring_steps == d.ring_steps && c.probes_choice == d.probes,
+    CHECK(model_depths[c.depth_index] == d.model.depth, "depth %d", model_depths[c.depth_index]);
+    CHECK(c.o.model.width == d.model.width && c.o.model.classes == d.model.classes && c.o.data.batch == d.data.batch,
+          "width, classes, batch");
+    CHECK(memcmp(c.o.data.clip, d.data.clip, sizeof d.data.clip) == 0, "clip");
+    CHECK(c.o.model.init == d.model.init && c.o.data.normalize == d.data.normalize && c.o.seed == d.seed,
+          "init, normalize, seed");
+    CHECK(c.o.model.l2 == d.model.l2 && c.o.fit.lr == d.fit.lr && c.o.fit.epochs == d.fit.epochs,
+          "l2 %g, lr %g, epochs %d", c.o.model.l2, c.o.fit.lr, c.o.fit.epochs);
+    CHECK(c.o.data.train_clips == d.data.train_clips && c.o.data.val_clips == d.data.val_clips, "train and val clips");
+    CHECK(c.o.fit.plateau_factor == d.fit.plateau_factor && c.o.fit.plateau_patience == d.fit.plateau_patience &&
+              c.o.fit.plateau_min_lr == d.fit.plateau_min_lr, "ReduceLROnPlateau");
+    CHECK(c.o.probes.probe_every == d.probes.probe_every && c.o.probes.ring_steps == d.probes.ring_steps &&
+              c.probes_choice == d.probes.statistics,
           "probes");
-    CHECK(c.o.snapshot_every == d.snapshot_every && c.o.steps_per_epoch == d.steps_per_epoch, "snapshots, steps");
-    CHECK(strcmp(c.o.data, d.data) == 0, "data %s", c.o.data);
+    CHECK(c.o.replay.snapshot_every == d.replay.snapshot_every && c.o.fit.steps_per_epoch == d.fit.steps_per_epoch,
+          "snapshots, steps");
+    CHECK(strcmp(c.o.data.source, d.data.source) == 0, "data %s", c.o.data.source);
+    CHECK(c.report && !c.quiet && !c.timing, "the command's own: the report on, --quiet and --timing off");
     /* Fixed on --resume: what defines the model, the data or their order. */
     static const char *const fixed[] = {"--depth", "--width", "--clip", "--batch", "--seed", "--data", "--init"};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)

@@ -64,52 +64,55 @@ static int settle_clip(train_options *o, int given, const keras_model_info *info
                        error *err)
 {
     if (info->has_clip) {
-        if (given && memcmp(o->clip, info->clip, sizeof o->clip) != 0)
+        if (given && memcmp(o->data.clip, info->clip, sizeof o->data.clip) != 0)
             return conflict(err, "nanprobe train: --clip %dx%dx%dx%d does not match --from-keras %s, whose input "
-                                  "is %dx%dx%dx%d", o->clip[0], o->clip[1], o->clip[2], o->clip[3], o->from_keras,
-                             info->clip[0], info->clip[1], info->clip[2], info->clip[3]);
-        memcpy(o->clip, info->clip, sizeof o->clip);
-    } else if (given && o->clip[3] != info->clip[3]) {
+                                  "is %dx%dx%dx%d", o->data.clip[0], o->data.clip[1], o->data.clip[2], o->data.clip[3],
+                             o->model.from_keras, info->clip[0], info->clip[1], info->clip[2], info->clip[3]);
+        memcpy(o->data.clip, info->clip, sizeof o->data.clip);
+    } else if (given && o->data.clip[3] != info->clip[3]) {
         return conflict(err, "nanprobe train: --clip %dx%dx%dx%d has %d channels; --from-keras %s expects %d",
-                         o->clip[0], o->clip[1], o->clip[2], o->clip[3], o->clip[3], o->from_keras, info->clip[3]);
+                         o->data.clip[0], o->data.clip[1], o->data.clip[2], o->data.clip[3], o->data.clip[3],
+                         o->model.from_keras, info->clip[3]);
     } else if (!given) {
         /* Weights only: D, H, W are not in the file (a global pool makes the
          * weights independent of them); the channels are. */
-        o->clip[3] = info->clip[3];
+        o->data.clip[3] = info->clip[3];
         return 0;
     }
-    add_arg(extra, "--clip=%dx%dx%dx%d", o->clip[0], o->clip[1], o->clip[2], o->clip[3]);
+    add_arg(extra, "--clip=%dx%dx%dx%d", o->data.clip[0], o->data.clip[1], o->data.clip[2], o->data.clip[3]);
     return 0;
 }
 
 static void print_taken(const train_options *o, const keras_model_info *info)
 {
-    printf("--from-keras %s: %s, ResNet3D-%d width %d, %d classes, clip %dx%dx%dx%d%s\n", o->from_keras,
-           keras_kind_name(info->kind), info->depth, info->width, info->classes, o->clip[0], o->clip[1], o->clip[2],
-           o->clip[3], info->has_config ? " (from its config)" : " (from its weights' shapes; D, H, W from --clip)");
+    printf("--from-keras %s: %s, ResNet3D-%d width %d, %d classes, clip %dx%dx%dx%d%s\n", o->model.from_keras,
+           keras_kind_name(info->kind), info->depth, info->width, info->classes, o->data.clip[0], o->data.clip[1],
+           o->data.clip[2], o->data.clip[3],
+           info->has_config ? " (from its config)" : " (from its weights' shapes; D, H, W from --clip)");
     if (info->has_optimizer)
         printf("  Adam state carried over: iterations %ld (the next step is t = %ld)\n", info->iterations,
                info->iterations + 1);
     else
         printf("  no optimizer state in the file: Adam starts fresh (t = 0, m = v = 0)\n");
-    printf("  learning rate %.9g (%s), L2 %.9g%s\n", o->lr, o->lr_overrides_checkpoint ? "--lr"
+    printf("  learning rate %.9g (%s), L2 %.9g%s\n", o->fit.lr, o->fit.lr_overrides_checkpoint ? "--lr"
            : info->learning_rate_source ? info->learning_rate_source : "the default: the file has none",
-           o->l2, info->has_l2 ? "" : " (not in the file)");
+           o->model.l2, info->has_l2 ? "" : " (not in the file)");
 }
 
-int keras_cmd_prepare_train(train_options *o, int argc, char *const *argv, keras_train_args *extra, error *err)
+int keras_cmd_prepare_train(train_options *o, int quiet, int argc, char *const *argv, keras_train_args *extra,
+                            error *err)
 {
     keras_model_info info;
     memset(extra, 0, sizeof *extra);
-    if (keras_inspect(o->from_keras, &info, err)) return -1;
-    int rc = settle_int("--depth", options_given(argc, argv, "--depth"), &o->depth, info.depth, o->from_keras,
-                        extra, err);
+    if (keras_inspect(o->model.from_keras, &info, err)) return -1;
+    int rc = settle_int("--depth", options_given(argc, argv, "--depth"), &o->model.depth, info.depth,
+                        o->model.from_keras, extra, err);
     if (rc == 0)
-        rc = settle_int("--width", options_given(argc, argv, "--width"), &o->width, info.width, o->from_keras, extra,
-                        err);
+        rc = settle_int("--width", options_given(argc, argv, "--width"), &o->model.width, info.width,
+                        o->model.from_keras, extra, err);
     if (rc == 0)
-        rc = settle_int("--classes", options_given(argc, argv, "--classes"), &o->classes, info.classes,
-                        o->from_keras, extra, err);
+        rc = settle_int("--classes", options_given(argc, argv, "--classes"), &o->model.classes, info.classes,
+                        o->model.from_keras, extra, err);
     if (rc == 0) rc = settle_clip(o, options_given(argc, argv, "--clip"), &info, extra, err);
     if (rc) return rc;
     /* The step count continues Keras' iterations: a limit at or below them
@@ -118,18 +121,18 @@ int keras_cmd_prepare_train(train_options *o, int argc, char *const *argv, keras
     if (o->max_steps > 0 && o->max_steps <= info.iterations)
         return conflict(err, "nanprobe train: --max-steps %ld is not above the %ld iterations --from-keras %s has "
                              "already done (steps continue Keras' count), so no step would run", o->max_steps,
-                        info.iterations, o->from_keras);
+                        info.iterations, o->model.from_keras);
     if (!options_given(argc, argv, "--l2") && info.has_l2) {
-        o->l2 = info.l2;
-        add_arg(extra, "--l2=%.17g", o->l2);
+        o->model.l2 = info.l2;
+        add_arg(extra, "--l2=%.17g", o->model.l2);
     }
-    o->lr_overrides_checkpoint = options_given(argc, argv, "--lr");
-    if (!o->lr_overrides_checkpoint && info.learning_rate_source) {
+    o->fit.lr_overrides_checkpoint = options_given(argc, argv, "--lr");
+    if (!o->fit.lr_overrides_checkpoint && info.learning_rate_source) {
         /* The float32 the file holds, exactly. */
-        o->lr = (double)(float)info.learning_rate;
-        add_arg(extra, "--lr=%.17g", o->lr);
+        o->fit.lr = (double)(float)info.learning_rate;
+        add_arg(extra, "--lr=%.17g", o->fit.lr);
     }
-    if (!o->quiet) print_taken(o, &info);
+    if (!quiet) print_taken(o, &info);
     return 0;
 }
 
@@ -157,10 +160,11 @@ static int load_run(const char *dir, model *m, checkpoint_state *state, double *
     int rc = train_cli_parse(&c, stored_count, stored, &help, err);
     free(stored);
     if (rc) return error_set(err, "%s: the checkpoint's options no longer parse", dir);
-    model_config mc = {.depth = c.o.depth, .width = c.o.width, .classes = c.o.classes, .batch = 1, .threads = 1};
-    memcpy(mc.clip, c.o.clip, sizeof mc.clip);
+    model_config mc = {.depth = c.o.model.depth, .width = c.o.model.width, .classes = c.o.model.classes, .batch = 1,
+                       .threads = 1};
+    memcpy(mc.clip, c.o.data.clip, sizeof mc.clip);
     run_clip(dir, mc.clip);
-    *l2 = c.o.l2;
+    *l2 = c.o.model.l2;
     if (model_build(m, &mc, err)) return -1;
     if (checkpoint_load(dir, state, m, err)) {
         model_free(m);

@@ -18,12 +18,13 @@ typedef struct keras_train_args {
     int count;
 } keras_train_args;
 
-/* Reads what o->from_keras defines (depth, width, classes, clip, L2, learning
+/* Reads what o->model.from_keras defines (depth, width, classes, clip, L2, learning
  * rate), fills the options argv did not give, checks those it gave, and
- * prints what was taken from where unless o->quiet.  Returns 0, -1 with err
+ * prints what was taken from where unless quiet.  Returns 0, -1 with err
  * set when the file cannot be used, or KERAS_CMD_CONFLICT when an option
  * contradicts the file (a usage error). */
 #define KERAS_CMD_CONFLICT (-2)
-int keras_cmd_prepare_train(train_options *o, int argc, char *const *argv, keras_train_args *extra, error *err);
+int keras_cmd_prepare_train(train_options *o, int quiet, int argc, char *const *argv, keras_train_args *extra,
+                            error *err);
 
 #endif

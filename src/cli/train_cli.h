@@ -1,5 +1,5 @@
 /* train_cli.h: the options of `nanprobe train` (one table, train_cli.c)
- * parsed into train_options. */
+ * parsed into train_options, and the command's own. */
 #ifndef NANPROBE_TRAIN_CLI_H
 #define NANPROBE_TRAIN_CLI_H
 
@@ -11,10 +11,12 @@
 
 typedef struct train_cli {
     train_options o;
+    /* the command's own: console output, the report, --timing's table */
+    int quiet, report, timing;
     int depth_index, probes_choice, no_report, report_flag;
     const char *on_nan, *resume;
     string_list inject;
-    const char *resize; /* --resize HxW, parsed into o.video.resize */
+    const char *resize; /* --resize HxW, parsed into o.data.video.resize */
     /* the rows of train_option_specs given, over every parse (a resume
      * parses the stored options, then the new ones) */
     unsigned char given[TRAIN_CLI_MAX_OPTIONS];

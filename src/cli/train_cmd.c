@@ -38,7 +38,7 @@ static void on_signal(int signal_number)
  * the data, scripts and page are still there, so this only warns.  The
  * run's cause chain, which the report traced, goes into its run.db here:
  * the report itself only reads the database. */
-static void write_train_report(const train_options *o, train_result *result)
+static void write_train_report(const train_cli *c, train_result *result)
 {
     report_result report;
     error err, store_err;
@@ -47,7 +47,7 @@ static void write_train_report(const train_options *o, train_result *result)
     if (rc) fprintf(stderr, "nanprobe train: warning: the report is incomplete: %s\n", err.message);
     if (report.chain.mechanism != MECHANISM_NONE && db_cause_store(result->database, &report.chain, &store_err))
         fprintf(stderr, "nanprobe train: warning: the cause chain was not stored: %s\n", store_err.message);
-    if (!o->quiet && rc == 0 && report.had_nan) printf("\n%s\n", report.verdict);
+    if (!c->quiet && rc == 0 && report.had_nan) printf("\n%s\n", report.verdict);
 }
 
 /* The argument list stored with checkpoints and parsed into c. */
@@ -119,7 +119,7 @@ static int resume_arguments(train_cli *c, int argc, char **argv, train_arguments
     if (train_cli_parse(c, a->list_count, a->list, &help, err)) return usage_error(err);
     /* The checkpoint carries the learning rate the callbacks left; a
      * --lr given now replaces it (e.g. to continue with a smaller one). */
-    c->o.lr_overrides_checkpoint = options_given(argc, argv, "--lr");
+    c->o.fit.lr_overrides_checkpoint = options_given(argc, argv, "--lr");
     return -1;
 }
 
@@ -137,7 +137,7 @@ static int fresh_arguments(train_cli *c, int argc, char **argv, train_arguments 
     /* --from-keras: the file defines the model; the options it settles are
      * stored spelled out, so --resume rebuilds the same model. */
     error err;
-    int keras_rc = c->o.from_keras ? keras_cmd_prepare_train(&c->o, argc, argv, &a->keras, &err) : 0;
+    int keras_rc = c->o.model.from_keras ? keras_cmd_prepare_train(&c->o, c->quiet, argc, argv, &a->keras, &err) : 0;
     if (keras_rc) {
         fprintf(stderr, keras_rc == KERAS_CMD_CONFLICT ? "%s\n" : "nanprobe train: --from-keras: %s\n", err.message);
         return keras_rc == KERAS_CMD_CONFLICT ? EXIT_USAGE : EXIT_FAILURE_;
@@ -169,8 +169,8 @@ static int train_then_report(train_cli *c, train_arguments *a, int resume, const
                              dist_comm *comm)
 {
     /* Under mpirun rank 0 speaks, writes the database and the report. */
-    c->o.comm = comm;
-    if (comm->rank > 0) c->o.quiet = 1, c->o.report = 0, c->o.timing = 0;
+    c->o.dist.comm = comm;
+    if (comm->rank > 0) c->quiet = 1, c->report = 0, c->timing = 0;
     /* Ranks on one host share its cores unless --threads says otherwise. */
     if (c->o.threads == 0 && comm->local_size > 1) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN) / comm->local_size;
@@ -183,12 +183,12 @@ static int train_then_report(train_cli *c, train_arguments *a, int resume, const
     c->o.blas_json = blas_json;
 
     progress console;
-    progress_init(&console, stdout, c->o.quiet);
+    progress_init(&console, stdout, c->quiet);
     train_callbacks callbacks = progress_train_callbacks(&console);
     train_result result;
     error err;
     int rc = train_run(&c->o, a->list_count, a->list, resume, &callbacks, &result, &err);
-    if (c->o.timing && result.database[0]) /* the run opened */
+    if (c->timing && result.database[0]) /* the run opened */
         progress_print_timing(stderr, &result.timing);
     if (rc && comm->size > 1) {
         /* The others wait for this rank in a collective: stop them all. */
@@ -201,8 +201,8 @@ static int train_then_report(train_cli *c, train_arguments *a, int resume, const
         fprintf(stderr, "nanprobe train: %s\n", err.message);
         return result.bad_option ? EXIT_USAGE : EXIT_FAILURE_;
     }
-    if (c->o.report) write_train_report(&c->o, &result);
-    if (!c->o.quiet) {
+    if (c->report) write_train_report(c, &result);
+    if (!c->quiet) {
         printf("%s after %ld steps (%.2f s/step); database: %s\n", train_status_name(result.status), result.steps,
                result.seconds_per_step, result.database);
         if (result.report[0]) printf("report: %s\n", result.report);

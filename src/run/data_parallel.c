@@ -20,29 +20,28 @@ int data_parallel_capacity(const data_parallel *dp, int batch)
     return data_parallel_active(dp) ? dist_shard_capacity(batch, dp->comm->size) : batch;
 }
 
-int data_parallel_check(const data_parallel *dp, const train_options *o, long train_size, error *err)
+int data_parallel_check(const data_parallel *dp, int batch, long steps_per_epoch, long train_size, error *err)
 {
     if (!data_parallel_active(dp)) return 0;
     const int ranks = dp->comm->size;
-    if (o->batch < ranks)
-        return error_set(err, "--batch %d is split over %d ranks: it needs at least one clip per rank", o->batch,
-                         ranks);
+    if (batch < ranks)
+        return error_set(err, "--batch %d is split over %d ranks: it needs at least one clip per rank", batch, ranks);
     /* fit()'s partial last batch must still give every rank a clip. */
-    long last = o->steps_per_epoch == 0 ? train_size % o->batch : 0;
+    long last = steps_per_epoch == 0 ? train_size % batch : 0;
     if (last > 0 && last < ranks)
         return error_set(err, "the last batch of each epoch has %ld clips (%ld %% --batch %d), fewer than the %d "
                               "ranks; choose --train-clips or --steps-per-epoch so that it has at least %d",
-                         last, train_size, o->batch, ranks, ranks);
+                         last, train_size, batch, ranks, ranks);
     return 0;
 }
 
-int data_parallel_open(data_parallel *dp, const train_options *o, model *m, probe_session *ps,
+int data_parallel_open(data_parallel *dp, const train_dist_options *o, int batch, model *m, probe_session *ps,
                        const injection *parsed, int injection_count, error *err)
 {
     memcpy(dp->given, parsed, sizeof(injection) * (size_t)injection_count);
     if (!data_parallel_active(dp)) return 0;
     dp->sync_bn = o->sync_bn;
-    if (dist_replicas_open(&dp->replicas, dp->comm, ps, m, o->sync_bn, o->batch, err)) return -1;
+    if (dist_replicas_open(&dp->replicas, dp->comm, ps, m, o->sync_bn, batch, err)) return -1;
     dp->replicas_open = 1;
     if (o->sync_bn) {
         if (dist_syncbn_attach(&dp->syncbn, dp->comm, m, err)) return -1;

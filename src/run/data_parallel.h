@@ -44,10 +44,10 @@ int data_parallel_active(const data_parallel *dp);
 int data_parallel_writer(const data_parallel *dp);
 /* The model's batch capacity for a global batch, and whether every batch
  * of the run gives each rank at least one clip. */
-int data_parallel_check(const data_parallel *dp, const train_options *o, long train_size, error *err);
+int data_parallel_check(const data_parallel *dp, int batch, long steps_per_epoch, long train_size, error *err);
 int data_parallel_capacity(const data_parallel *dp, int batch);
 
-int data_parallel_open(data_parallel *dp, const train_options *o, model *m, probe_session *ps,
+int data_parallel_open(data_parallel *dp, const train_dist_options *o, int batch, model *m, probe_session *ps,
                        const injection *parsed, int injection_count, error *err);
 void data_parallel_close(data_parallel *dp, model *m);
 

@@ -85,10 +85,10 @@ int run_replay_open(run *r, error *err)
     const train_options *o = r->o;
     r->snap.step = -1;
     if (data_parallel_active(&r->dp)) return 0;
-    if (o->snapshot_every > 0 && snapshot_init(&r->snap, &r->m, err)) return -1;
+    if (o->replay.snapshot_every > 0 && snapshot_init(&r->snap, &r->m, err)) return -1;
     r->stepper = (replay_stepper){.context = r, .run_step = replay_run_step, .explain_input = replay_explain_input};
     r->replay = (replay_session){.m = &r->m, .state = &r->state, .snap = &r->snap, .stepper = &r->stepper,
-                                 .adam = r->adam, .l2 = (float)o->l2, .threads = omp_get_max_threads(),
+                                 .adam = r->adam, .l2 = (float)o->model.l2, .threads = omp_get_max_threads(),
                                  .db = data_parallel_writer(&r->dp) ? &r->db : NULL};
     return 0;
 }
@@ -98,7 +98,7 @@ int run_replay_open(run *r, error *err)
 void run_keep_snapshot(run *r)
 {
     if (!r->snap.weights) return;
-    if (r->snap.step < 0 || r->state.epoch_step == 0 || r->state.step % r->o->snapshot_every == 0) {
+    if (r->snap.step < 0 || r->state.epoch_step == 0 || r->state.step % r->o->replay.snapshot_every == 0) {
         double start = omp_get_wtime();
         snapshot_take(&r->snap, &r->m, &r->state);
         r->snapshot_seconds += omp_get_wtime() - start;
@@ -113,10 +113,10 @@ int run_shadow_due(run *r)
 {
     const train_options *o = r->o;
     const long step = r->state.step + 1;
-    if (o->shadow_every <= 0 || data_parallel_active(&r->dp) || probe_first_event(r->probes) ||
-        step % o->shadow_every != 0)
+    if (o->replay.shadow_every <= 0 || data_parallel_active(&r->dp) || probe_first_event(r->probes) ||
+        step % o->replay.shadow_every != 0)
         return 0;
-    for (int i = 0; i < o->injection_count; i++)
+    for (int i = 0; i < o->probes.injection_count; i++)
         if (r->injections[i].step == step) return 0;
     return 1;
 }
@@ -173,7 +173,7 @@ void run_replay_first_event(run *r, const nonfinite_event *e)
     }
     run_note(r, "Replay: %s", out.message);
     if (out.note[0] && r->cb->warning) r->cb->warning(r->cb->context, out.note);
-    if (r->o->precision != PRECISION_FLOAT32 && !data_parallel_active(&r->dp)) ladder_first_event(r, e->step);
+    if (r->o->model.precision != PRECISION_FLOAT32 && !data_parallel_active(&r->dp)) ladder_first_event(r, e->step);
 }
 
 /* The run of o->out opened for a replay of *step (0: the first NaN's, else the last step). */

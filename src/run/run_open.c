@@ -24,36 +24,35 @@
 void train_options_defaults(train_options *o)
 {
     memset(o, 0, sizeof *o);
-    o->depth = 34;
-    o->width = 64;
-    o->clip[0] = 16;
-    o->clip[1] = 112;
-    o->clip[2] = 112;
-    o->clip[3] = 3;
-    o->classes = 10;
-    o->batch = 8;
+    o->model.depth = 34;
+    o->model.width = 64;
+    o->data.clip[0] = 16;
+    o->data.clip[1] = 112;
+    o->data.clip[2] = 112;
+    o->data.clip[3] = 3;
+    o->model.classes = 10;
+    o->data.batch = 8;
     o->threads = 0; /* all cores */
-    o->init = INIT_HE_NORMAL;
-    o->l2 = 1e-4;
-    o->lr = 1e-3;
-    o->epochs = 5;
-    o->data = "synthetic";
-    o->train_clips = 320;
-    o->val_clips = 64;
-    o->normalize = NORMALIZE_SCALE;
+    o->model.init = INIT_HE_NORMAL;
+    o->model.l2 = 1e-4;
+    o->fit.lr = 1e-3;
+    o->fit.epochs = 5;
+    o->data.source = "synthetic";
+    o->data.train_clips = 320;
+    o->data.val_clips = 64;
+    o->data.normalize = NORMALIZE_SCALE;
     o->seed = 1;
-    o->plateau_factor = 0.1;
-    o->plateau_patience = 1;
-    o->plateau_min_lr = 1e-4;
-    o->plateau_min_delta = 1e-4;
-    o->early_stopping = -1;
+    o->fit.plateau_factor = 0.1;
+    o->fit.plateau_patience = 1;
+    o->fit.plateau_min_lr = 1e-4;
+    o->fit.plateau_min_delta = 1e-4;
+    o->fit.early_stopping = -1;
     o->out = NULL;
-    o->report = 1;
-    o->probes = 1;
-    o->probe_every = 1;
-    o->ring_steps = 32;
-    o->on_nan_continue = -1;
-    o->snapshot_every = TRAIN_SNAPSHOT_EVERY;
+    o->probes.statistics = 1;
+    o->probes.probe_every = 1;
+    o->probes.ring_steps = 32;
+    o->probes.on_nan_continue = -1;
+    o->replay.snapshot_every = TRAIN_SNAPSHOT_EVERY;
     o->max_steps = -1; /* no limit */
 }
 
@@ -85,21 +84,25 @@ static json_t *json_text(const char *text)
  * (blas_selection_json). */
 static char *options_json(const train_options *o)
 {
+    const train_model_options *m = &o->model;
+    const train_data_options *d = &o->data;
+    const train_fit_options *f = &o->fit;
+    const train_probe_options *p = &o->probes;
     json_t *c = json_pack(
         "{s:i, s:i, s:[i,i,i,i], s:i, s:i, s:i, s:s, s:f, s:f, s:i, s:I, s:o, s:I, s:I, s:s, s:I, "
         "s:{s:f, s:i, s:f, s:f}, s:i, s:i, s:i, s:i, s:I, s:i, s:o, s:{s:f, s:f, s:f}, s:s, s:s}",
-        "depth", o->depth, "width", o->width, "clip", o->clip[0], o->clip[1], o->clip[2], o->clip[3], "classes",
-        o->classes, "batch", o->batch, "threads", o->threads, "init",
-        o->init == INIT_HE_NORMAL ? "he_normal" : "glorot_uniform", "l2", o->l2, "lr", o->lr, "epochs", o->epochs,
-        "steps_per_epoch", (json_int_t)o->steps_per_epoch, "data", json_text(o->data), "train_clips",
-        (json_int_t)o->train_clips, "val_clips", (json_int_t)o->val_clips, "normalize",
-        normalize_name((normalize_kind)o->normalize), "seed", (json_int_t)o->seed, "reduce_lr", "factor",
-        o->plateau_factor, "patience", o->plateau_patience, "min_lr", o->plateau_min_lr, "min_delta",
-        o->plateau_min_delta, "early_stopping", o->early_stopping, "probes", o->probes, "probe_every",
-        o->probe_every, "ring_steps", o->ring_steps, "on_nan_continue", (json_int_t)o->on_nan_continue,
-        "injections", o->injection_count, "name", json_text(o->name ? o->name : ""), "adam", "beta1", 0.9, "beta2", 0.999,
-        "epsilon", 1e-07, "precision", precision_names[o->precision], "bn_variance",
-        bn_variance_names[o->bn_variance]);
+        "depth", m->depth, "width", m->width, "clip", d->clip[0], d->clip[1], d->clip[2], d->clip[3], "classes",
+        m->classes, "batch", d->batch, "threads", o->threads, "init",
+        m->init == INIT_HE_NORMAL ? "he_normal" : "glorot_uniform", "l2", m->l2, "lr", f->lr, "epochs", f->epochs,
+        "steps_per_epoch", (json_int_t)f->steps_per_epoch, "data", json_text(d->source), "train_clips",
+        (json_int_t)d->train_clips, "val_clips", (json_int_t)d->val_clips, "normalize",
+        normalize_name((normalize_kind)d->normalize), "seed", (json_int_t)o->seed, "reduce_lr", "factor",
+        f->plateau_factor, "patience", f->plateau_patience, "min_lr", f->plateau_min_lr, "min_delta",
+        f->plateau_min_delta, "early_stopping", f->early_stopping, "probes", p->statistics, "probe_every",
+        p->probe_every, "ring_steps", p->ring_steps, "on_nan_continue", (json_int_t)p->on_nan_continue,
+        "injections", p->injection_count, "name", json_text(o->name ? o->name : ""), "adam", "beta1", 0.9, "beta2", 0.999,
+        "epsilon", 1e-07, "precision", precision_names[m->precision], "bn_variance",
+        bn_variance_names[m->bn_variance]);
     json_t *blas = o->blas_json ? json_loads(o->blas_json, 0, NULL) : NULL;
     if (c && blas) json_object_set_new(c, "blas", blas);
     else json_decref(blas);
@@ -148,7 +151,7 @@ int run_write_event(run *r, const char *kind, const char *message, double old_va
 static int init_from_keras(run *r, error *err)
 {
     keras_load_result k;
-    if (keras_load(r->o->from_keras, &r->m, &k, err)) return -1;
+    if (keras_load(r->o->model.from_keras, &r->m, &k, err)) return -1;
     r->state.adam_t = r->state.step = k.info.iterations;
     if (k.converted)
         run_note(r, "--from-keras: %d variables were not float32 and were converted (%s, ...)", k.converted,
@@ -165,8 +168,8 @@ static int init_from_keras(run *r, error *err)
 static int log_keras_start(run *r, error *err)
 {
     char message[4300];
-    snprintf(message, sizeof message, "initialised from the Keras checkpoint %s at iteration %ld", r->o->from_keras,
-             r->state.step);
+    snprintf(message, sizeof message, "initialised from the Keras checkpoint %s at iteration %ld",
+             r->o->model.from_keras, r->state.step);
     if (run_write_event(r, "keras_import", message, NAN, NAN, err)) return -1;
     return probe_check_loaded(r->probes, r->state.step, r->state.epoch + 1, err);
 }
@@ -209,42 +212,44 @@ static int open_place(run *r, int resume, error *err)
 static int open_data_and_model(run *r, error *err)
 {
     const train_options *o = r->o;
-    dataset_config dc = {.source = o->data, .classes = o->classes, .train_clips = o->train_clips,
-                         .val_clips = o->val_clips, .seed = (uint64_t)o->seed,
-                         .normalize = (normalize_kind)o->normalize, .video = &o->video};
-    memcpy(dc.clip, o->clip, sizeof dc.clip);
+    dataset_config dc = {.source = o->data.source, .classes = o->model.classes, .train_clips = o->data.train_clips,
+                         .val_clips = o->data.val_clips, .seed = (uint64_t)o->seed,
+                         .normalize = (normalize_kind)o->data.normalize, .video = &o->data.video};
+    memcpy(dc.clip, o->data.clip, sizeof dc.clip);
     if (dataset_open(&r->data, &dc, err)) return -1;
     r->train_size = dataset_size(r->data, SPLIT_TRAIN);
     r->val_size = dataset_size(r->data, SPLIT_VALIDATION);
-    if (r->train_size < 1) return error_set(err, "--data %s: no training clips", o->data);
-    r->steps_per_epoch = o->steps_per_epoch ? o->steps_per_epoch : (r->train_size + o->batch - 1) / o->batch;
-    if (data_parallel_check(&r->dp, o, r->train_size, err)) return -1;
+    if (r->train_size < 1) return error_set(err, "--data %s: no training clips", o->data.source);
+    r->steps_per_epoch =
+        o->fit.steps_per_epoch ? o->fit.steps_per_epoch : (r->train_size + o->data.batch - 1) / o->data.batch;
+    if (data_parallel_check(&r->dp, o->data.batch, o->fit.steps_per_epoch, r->train_size, err)) return -1;
 
-    model_config mc = {.depth = o->depth, .width = o->width, .classes = o->classes,
-                       .batch = data_parallel_capacity(&r->dp, o->batch), .threads = omp_get_max_threads()};
+    model_config mc = {.depth = o->model.depth, .width = o->model.width, .classes = o->model.classes,
+                       .batch = data_parallel_capacity(&r->dp, o->data.batch), .threads = omp_get_max_threads()};
     dataset_clip_shape(r->data, mc.clip);
     if (model_build(&r->m, &mc, err)) return -1;
     r->model_built = 1;
-    if (model_set_precision(&r->m, (precision_kind)o->precision, err)) return -1;
-    model_set_bn_variance(&r->m, (bn_variance_kind)o->bn_variance);
+    if (model_set_precision(&r->m, (precision_kind)o->model.precision, err)) return -1;
+    model_set_bn_variance(&r->m, (bn_variance_kind)o->model.bn_variance);
     loss_scale_init(&r->ls);
     /* --inject sample=K is a position in the global batch, which under
      * mpirun is larger than this rank's model batch: check it against that. */
-    r->m.config.batch = o->batch;
-    for (int i = 0; i < o->injection_count; i++)
-        if (injection_parse(o->injections[i], &r->m, &r->injections[i], err)) {
+    r->m.config.batch = o->data.batch;
+    for (int i = 0; i < o->probes.injection_count; i++)
+        if (injection_parse(o->probes.injections[i], &r->m, &r->injections[i], err)) {
             r->bad_option = 1;
             return -1;
         }
     r->m.config.batch = mc.batch;
 
     r->order = malloc(sizeof(long) * (size_t)r->train_size);
-    r->batch_ids = malloc(sizeof(long) * (size_t)o->batch);
-    r->next_ids = malloc(sizeof(long) * (size_t)o->batch);
-    r->labels = malloc(sizeof(int) * (size_t)o->batch);
-    r->sample_text = malloc((size_t)o->batch * 21 + 1);
-    r->param_stats = o->probes ? calloc((size_t)r->m.param_count, sizeof(parameter_step_stats)) : NULL;
-    if (!r->order || !r->batch_ids || !r->next_ids || !r->labels || !r->sample_text || (o->probes && !r->param_stats))
+    r->batch_ids = malloc(sizeof(long) * (size_t)o->data.batch);
+    r->next_ids = malloc(sizeof(long) * (size_t)o->data.batch);
+    r->labels = malloc(sizeof(int) * (size_t)o->data.batch);
+    r->sample_text = malloc((size_t)o->data.batch * 21 + 1);
+    r->param_stats = o->probes.statistics ? calloc((size_t)r->m.param_count, sizeof(parameter_step_stats)) : NULL;
+    if (!r->order || !r->batch_ids || !r->next_ids || !r->labels || !r->sample_text ||
+        (o->probes.statistics && !r->param_stats))
         return error_set(err, "out of memory for %ld training ids", r->train_size);
     r->order_epoch = r->order_cycle = -1;
     r->adam = ADAM_KERAS_DEFAULTS;
@@ -259,17 +264,17 @@ static int start_new_run(run *r, const char *database, error *err)
     const train_options *o = r->o;
     memset(&r->state, 0, sizeof r->state);
     if (rundir_identity_new(r->state.identity, err)) return -1;
-    if (o->from_keras) {
+    if (o->model.from_keras) {
         if (init_from_keras(r, err)) return -1;
     } else {
-        model_init_weights(&r->m, o->init, (uint64_t)o->seed);
+        model_init_weights(&r->m, o->model.init, (uint64_t)o->seed);
     }
-    r->state.epoch = o->initial_epoch;
-    r->state.learning_rate = (float)o->lr;
+    r->state.epoch = o->fit.initial_epoch;
+    r->state.learning_rate = (float)o->fit.lr;
     r->state.kernel_squares = model_l2_penalty(&r->m, 1.0f);
-    reduce_lr_init(&r->state.plateau, o->plateau_factor, o->plateau_patience, o->plateau_min_lr,
-                   o->plateau_min_delta);
-    early_stopping_init(&r->state.early, o->early_stopping, 0.0);
+    reduce_lr_init(&r->state.plateau, o->fit.plateau_factor, o->fit.plateau_patience, o->fit.plateau_min_lr,
+                   o->fit.plateau_min_delta);
+    early_stopping_init(&r->state.early, o->fit.early_stopping, 0.0);
     if (!database) return 0; /* under mpirun, a rank that writes nothing */
     if (checkpoint_save(r->dir, &r->state, &r->m, r->argc, r->argv, err)) return -1;
     char started[32], clip[64];
@@ -281,10 +286,10 @@ static int start_new_run(run *r, const char *database, error *err)
     const char *base = strrchr(r->dir, '/');
     base = base && base[1] ? base + 1 : r->dir;
     run_row row = {.name = o->name ? o->name : base, .version = NANPROBE_VERSION, .started_at = started,
-                   .clip = clip, .init = o->init == INIT_HE_NORMAL ? "he_normal" : "glorot_uniform",
-                   .data = o->data, .normalize = normalize_name((normalize_kind)o->normalize),
-                   .config_json = config, .depth = o->depth, .width = o->width, .classes = o->classes,
-                   .batch = o->batch, .probe_every = o->probe_every, .l2 = o->l2, .lr = o->lr,
+                   .clip = clip, .init = o->model.init == INIT_HE_NORMAL ? "he_normal" : "glorot_uniform",
+                   .data = o->data.source, .normalize = normalize_name((normalize_kind)o->data.normalize),
+                   .config_json = config, .depth = o->model.depth, .width = o->model.width, .classes = o->model.classes,
+                   .batch = o->data.batch, .probe_every = o->probes.probe_every, .l2 = o->model.l2, .lr = o->fit.lr,
                    .seed = o->seed, .identity = r->state.identity};
     int rc = db_writer_create(&r->db, database, &row, &r->m, err);
     free(config);
@@ -299,22 +304,24 @@ int run_open(run *r, int resume, error *err)
     const char *database = r->place.database;
     if (resume) {
         if (checkpoint_load(r->dir, &r->state, &r->m, err)) return -1;
-        if (o->lr_overrides_checkpoint) r->state.learning_rate = (float)o->lr;
+        if (o->fit.lr_overrides_checkpoint) r->state.learning_rate = (float)o->fit.lr;
         if (writer && db_writer_resume(&r->db, database, r->state.step, r->state.identity, err)) return -1;
         /* the epoch in progress is validated again (unless it had ended) */
         if (writer && db_validation_resume(&r->db, r->state.step, r->state.epoch_step > 0, err)) return -1;
     } else if (start_new_run(r, writer ? database : NULL, err)) {
         return -1;
     }
-    if (clip_provenance_open(&r->provenance, r->data, writer ? &r->db : NULL, o->batch, resume, err)) return -1;
-    probe_config pc = {.statistics = o->probes, .probe_every = o->probe_every, .ring_steps = o->ring_steps,
-                       .l2 = (float)o->l2, .injections = r->injections, .injection_count = o->injection_count,
-                       .input_capacity = o->batch};
+    if (clip_provenance_open(&r->provenance, r->data, writer ? &r->db : NULL, o->data.batch, resume, err)) return -1;
+    probe_config pc = {.statistics = o->probes.statistics, .probe_every = o->probes.probe_every,
+                       .ring_steps = o->probes.ring_steps, .l2 = (float)o->model.l2, .injections = r->injections,
+                       .injection_count = o->probes.injection_count, .input_capacity = o->data.batch};
     if (probe_open(&r->probes, &r->m, writer ? &r->db : NULL, &pc, err) ||
         probe_split_kernel_taps(r->probes, r->param_stats, err))
         return -1;
-    if (data_parallel_open(&r->dp, o, &r->m, r->probes, r->injections, o->injection_count, err)) return -1;
-    if (!resume && o->from_keras && log_keras_start(r, err)) return -1;
+    if (data_parallel_open(&r->dp, &o->dist, o->data.batch, &r->m, r->probes, r->injections,
+                           o->probes.injection_count, err))
+        return -1;
+    if (!resume && o->model.from_keras && log_keras_start(r, err)) return -1;
     if (run_replay_open(r, err)) return -1;
     char message[128];
     if (resume) snprintf(message, sizeof message, "resumed from the checkpoint at step %ld", r->state.step);
@@ -347,9 +354,10 @@ void run_announce_setup(run *r, const char *database, int resume)
 {
     const train_options *o = r->o;
     if (!r->cb->setup) return;
-    train_setup s = {.depth = o->depth, .width = o->width, .batch = o->batch, .threads = omp_get_max_threads(),
+    train_setup s = {.depth = o->model.depth, .width = o->model.width, .batch = o->data.batch,
+                     .threads = omp_get_max_threads(),
                      .trainable_count = r->m.trainable_count, .data = dataset_describe(r->data),
-                     .init = o->init == INIT_HE_NORMAL ? "he_normal" : "glorot_uniform", .database = database,
+                     .init = o->model.init == INIT_HE_NORMAL ? "he_normal" : "glorot_uniform", .database = database,
                      .blas = o->blas, .resumed = resume};
     r->cb->setup(r->cb->context, &s);
 }

@@ -80,9 +80,9 @@ static void shuffle_order(run *r, long epoch, long cycle)
  * batch of a full pass is partial, as in Keras). */
 static int batch_for_step(run *r, long epoch, long index, long *ids)
 {
-    const int batch = r->o->batch;
+    const int batch = r->o->data.batch;
     int n = batch;
-    if (r->o->steps_per_epoch == 0) {
+    if (r->o->fit.steps_per_epoch == 0) {
         long remaining = r->train_size - index * batch;
         if (remaining < n) n = (int)remaining;
     }
@@ -97,7 +97,7 @@ static int batch_for_step(run *r, long epoch, long index, long *ids)
 
 static void format_sample_ids(run *r, int n)
 {
-    size_t used = 0, size = (size_t)r->o->batch * 21 + 1;
+    size_t used = 0, size = (size_t)r->o->data.batch * 21 + 1;
     r->sample_text[0] = '\0';
     for (int i = 0; i < n; i++)
         used += (size_t)snprintf(r->sample_text + used, size - used, "%s%ld", i ? "," : "", r->batch_ids[i]);
@@ -115,7 +115,7 @@ typedef struct validation_result {
  * also lets them agree on a non-finite value met here. */
 static int validate(run *r, validation_result *out, error *err)
 {
-    const int classes = r->o->classes, chunk = r->m.config.batch;
+    const int classes = r->o->model.classes, chunk = r->m.config.batch;
     dist_shard part = {0, (int)r->val_size};
     if (data_parallel_active(&r->dp)) part = dist_shard_of((int)r->val_size, r->dp.comm->rank, r->dp.comm->size);
     double loss_sum = 0.0;
@@ -147,7 +147,7 @@ static int validate(run *r, validation_result *out, error *err)
         correct = (long)totals.correct;
     }
     /* Keras: evaluate() adds the regularization losses of the current weights. */
-    out->loss = loss_sum / (double)r->val_size + r->o->l2 * r->state.kernel_squares;
+    out->loss = loss_sum / (double)r->val_size + r->o->model.l2 * r->state.kernel_squares;
     out->accuracy = (double)correct / (double)r->val_size;
     return 0;
 }
@@ -166,7 +166,7 @@ static int prefetch_next(run *r, int epoch, long index, error *err)
         next = 0;
         next_epoch++;
     }
-    if (next_epoch >= r->o->epochs || (r->o->max_steps > 0 && r->state.step + 1 >= r->o->max_steps)) return 0;
+    if (next_epoch >= r->o->fit.epochs || (r->o->max_steps > 0 && r->state.step + 1 >= r->o->max_steps)) return 0;
     int n = batch_for_step(r, next_epoch, next, r->next_ids);
     return dataset_prefetch(r->data, SPLIT_TRAIN, next_epoch + 1, r->next_ids, n, err);
 }
@@ -197,7 +197,7 @@ static int write_precision_events(run *r, long step, const precision_step *ps, c
     if (!ps->skipped && ps->change == LOSS_SCALE_GREW &&
         run_write_event(r, "loss_scale_grew", ps->message, ps->scale, ls->scale, err))
         return -1;
-    if (r->o->bn_variance == BN_VARIANCE_ONE_PASS && precision_bn_variance_message(&r->m, step, message, sizeof message))
+    if (r->o->model.bn_variance == BN_VARIANCE_ONE_PASS && precision_bn_variance_message(&r->m, step, message, sizeof message))
         return run_write_event(r, "bn_variance_negative", message, NAN, NAN, err);
     return 0;
 }
@@ -210,7 +210,7 @@ static int step_read(run *r, const step_observers *obs, step_outcome *out, error
     const long index = r->state.epoch_step, step = r->state.step + 1;
     const int n = batch_for_step(r, epoch, index, r->batch_ids);
     dist_shard shard = {0, n};
-    if (obs->dp) shard = data_parallel_begin_step(obs->dp, n, r->injections, r->o->injection_count);
+    if (obs->dp) shard = data_parallel_begin_step(obs->dp, n, r->injections, r->o->probes.injection_count);
     const long *ids = r->batch_ids + shard.start;
     model_set_batch(&r->m, shard.count);
     double data_start = omp_get_wtime();
@@ -238,7 +238,7 @@ static void step_plant(run *r, const step_observers *obs, long step, const repla
         probe_step_begin(obs->probes, step, b->epoch, b->sample_ids, b->labels, b->batch);
         return;
     }
-    for (int i = 0; i < r->o->injection_count; i++)
+    for (int i = 0; i < r->o->probes.injection_count; i++)
         if (r->injections[i].kind == INJECT_SCALE_WEIGHTS && r->injections[i].step == step)
             injection_apply_scaling(&r->injections[i], &r->m);
 }
@@ -279,21 +279,21 @@ int run_step(run *r, loss_scale *ls, const step_observers *obs, step_outcome *ou
     model_forward(&r->m, 1);
     const int n = out->batch.batch;
     real *logits_gradient = model_logits_gradient(&r->m);
-    loss_result lr = loss_from_logits(n, o->classes, model_logits(&r->m), r->labels, logits_gradient);
+    loss_result lr = loss_from_logits(n, o->model.classes, model_logits(&r->m), r->labels, logits_gradient);
     out->batch.loss = lr.loss;
     if (obs->probes) probe_loss(obs->probes, lr.loss, r->labels);
-    if (obs->dp) data_parallel_weight_gradient(obs->dp, logits_gradient, o->classes, out->global_batch);
+    if (obs->dp) data_parallel_weight_gradient(obs->dp, logits_gradient, o->model.classes, out->global_batch);
     const int emulated = r->m.precision != PRECISION_FLOAT32;
     if (emulated) precision_before_backward(&r->m, obs->probes, ls, &out->precision);
     model_backward(&r->m);
     if (obs->dp && data_parallel_after_backward(obs->dp, &r->m, err)) return -1;
     /* The step's penalty uses the weights its forward pass used. */
-    out->penalty = o->l2 * r->state.kernel_squares;
+    out->penalty = o->model.l2 * r->state.kernel_squares;
     double optimizer_start = omp_get_wtime();
     int update = !emulated || precision_after_backward(&r->m, obs->probes, ls, step, &out->precision);
     if (update)
         r->state.kernel_squares = optimizer_step(&r->m, &r->adam, r->state.learning_rate, ++r->state.adam_t,
-                                                 (float)o->l2, obs->param_stats);
+                                                 (float)o->model.l2, obs->param_stats);
     if (obs->timed) r->optimizer_seconds += omp_get_wtime() - optimizer_start;
     if (obs->probes) probe_after_update(obs->probes, update ? obs->param_stats : NULL, r->state.adam_t);
     r->state.step = step;
@@ -385,7 +385,7 @@ static int should_stop(run *r)
         run_note(r, "NaN sentinel: %s", e->message);
         run_replay_first_event(r, e);
         r->status = TRAIN_NAN;
-        if (starts) r->nan_budget = o->on_nan_continue < 0 ? 0 : o->on_nan_continue;
+        if (starts) r->nan_budget = o->probes.on_nan_continue < 0 ? 0 : o->probes.on_nan_continue;
     }
     if (!starts && r->nan_budget > 0) r->nan_budget--;
     if (r->nan_budget == 0) return 1;
@@ -478,7 +478,7 @@ static int end_epoch(run *r, error *err)
         if (val.nan) run_note(r, "NaN sentinel: %s", val.nan->message);
         else run_note(r, "NaN sentinel: val_loss is non-finite after epoch %d", epoch + 1);
         r->status = TRAIN_NAN;
-        if (r->nan_budget < 0) r->nan_budget = r->o->on_nan_continue < 0 ? 0 : r->o->on_nan_continue;
+        if (r->nan_budget < 0) r->nan_budget = r->o->probes.on_nan_continue < 0 ? 0 : r->o->probes.on_nan_continue;
     }
     train_epoch_summary summary = {.steps = r->state.epoch_step,
                                    .loss = r->state.epoch_loss_sum / r->state.epoch_seen,
@@ -500,7 +500,7 @@ static int end_epoch(run *r, error *err)
     if (stop_early) {
         char message[128];
         snprintf(message, sizeof message, "EarlyStopping: val_loss did not improve for %d epochs",
-                 r->o->early_stopping);
+                 r->o->fit.early_stopping);
         run_note(r, "Epoch %d: early stopping.", epoch + 1);
         r->status = TRAIN_EARLY_STOPPED;
         if (run_write_event(r, "early_stop", message, NAN, NAN, err)) return -1;
@@ -513,7 +513,8 @@ static int end_epoch(run *r, error *err)
  * failure, 1 when the run ends here, 0 to go on with the next epoch. */
 static int run_epoch(run *r, error *err)
 {
-    if (r->cb->epoch_begin) r->cb->epoch_begin(r->cb->context, r->state.epoch + 1, r->o->epochs, r->steps_per_epoch);
+    if (r->cb->epoch_begin)
+        r->cb->epoch_begin(r->cb->context, r->state.epoch + 1, r->o->fit.epochs, r->steps_per_epoch);
     long long epoch_start = now_microseconds();
     int rc = run_epoch_steps(r, err);
     r->state.epoch_seconds += (double)(now_microseconds() - epoch_start) * 1e-6;
@@ -547,7 +548,7 @@ int train_run(const train_options *o, int argc, char *const *argv, int resume, c
     r.argv = argv;
     r.status = TRAIN_COMPLETED;
     r.nan_budget = -1;
-    r.dp.comm = o->comm;
+    r.dp.comm = o->dist.comm;
     if (run_open(&r, resume, err)) {
         result->bad_option = r.bad_option;
         run_close(&r);
@@ -564,7 +565,7 @@ int train_run(const train_options *o, int argc, char *const *argv, int resume, c
         run_note(&r, "NaN sentinel: %s", probe_first_event(r.probes)->message);
         r.status = TRAIN_NAN;
     }
-    while (rc == 0 && !loaded_nonfinite && r.state.epoch < o->epochs) rc = run_epoch(&r, err);
+    while (rc == 0 && !loaded_nonfinite && r.state.epoch < o->fit.epochs) rc = run_epoch(&r, err);
     rc = rc < 0 ? -1 : 0;
     finish_run(&r, rc, run_start, result, err);
     run_close(&r);

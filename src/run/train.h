@@ -24,57 +24,84 @@
  * (make bench measures its cost against the step). */
 #define TRAIN_SNAPSHOT_EVERY 16
 
-typedef struct train_options {
-    /* model */
-    int depth, width, clip[4], classes, batch, threads;
+/* The model: what model_build and model_init_weights take, and the
+ * arithmetic the engine emulates. */
+typedef struct train_model_options {
+    int depth, width, classes;
     initializer_kind init;
-    /* objective and optimizer */
-    double l2, lr;
-    int epochs;
-    long steps_per_epoch; /* 0: one full pass over the training clips */
-    /* data */
-    const char *data;
-    long train_clips, val_clips;
-    int normalize; /* normalize_kind */
-    long long seed;
-    video_options video; /* a video directory: layout, resize, frame step, bad files (video_source.h) */
-    /* callbacks */
-    double plateau_factor, plateau_min_lr, plateau_min_delta;
-    int plateau_patience;
-    int early_stopping; /* patience; -1: off */
-    /* run */
-    const char *out, *name;
-    int lr_overrides_checkpoint; /* --resume with --lr: the new rate replaces the checkpoint's */
-    long max_steps;       /* stop (with a checkpoint) after this many steps in all; -1: no limit; 0: write
-                           * the untrained model's checkpoint and the run database, train nothing */
-    long checkpoint_every; /* also checkpoint every N steps; 0: at epoch ends only */
-    int quiet, report;    /* read by the command, not by train_run */
-    int timing;           /* the command prints result.timing at the end */
-    /* probes */
-    int probes, probe_every, ring_steps;
-    long on_nan_continue; /* -1: stop at the first non-finite value; N: go on N more steps */
-    /* replay (replay.h): the state is kept in memory every snapshot_every
-     * steps (and at every epoch start), so the first non-finite value's step
-     * is run again in float32 and float64; 0: no snapshots, no replay.
-     * shadow_every N: one healthy step in N also runs in float64. */
-    long snapshot_every, shadow_every;
-    const char *injections[TRAIN_MAX_INJECTIONS];
-    int injection_count;
-    /* BLAS (chosen before main's work, see blas_kernel.h): the setup line's
-     * description and runs.config_json's "blas" object; NULL: not recorded */
-    const char *blas, *blas_json;
+    double l2; /* the kernel regularizer: lambda*sum(w^2) on every kernel */
     /* Keras: initialise from this checkpoint instead of model_init_weights
-     * (weights, moving statistics, Adam's m, v and t); initial_epoch is
-     * fit()'s, the epoch the run starts counting from. */
+     * (weights, moving statistics, Adam's m, v and t). */
     const char *from_keras;
-    int initial_epoch;
-    /* data parallel (under mpirun; see data_parallel.h) */
-    struct dist_comm *comm; /* NULL: one process */
-    int sync_bn;            /* BatchNorm statistics of the global batch, not each replica's */
-    double bucket_mb;       /* gradient bucket size; 0: 25 MB */
     /* emulated precision (precision.h, model_precision.h) */
     int precision;   /* precision_kind; PRECISION_FLOAT32: the engine untouched */
     int bn_variance; /* bn_variance_kind */
+} train_model_options;
+
+/* The data: what dataset_open takes, and the batch drawn from it. */
+typedef struct train_data_options {
+    const char *source; /* --data */
+    int clip[4];
+    long train_clips, val_clips;
+    int normalize; /* normalize_kind */
+    video_options video; /* a video directory: layout, resize, frame step, bad files (video_source.h) */
+    int batch;
+} train_data_options;
+
+/* Keras' fit(): Adam's rate, the epochs and the callbacks that watch
+ * val_loss. */
+typedef struct train_fit_options {
+    double lr;
+    int lr_overrides_checkpoint; /* --resume with --lr: the new rate replaces the checkpoint's */
+    int epochs;
+    int initial_epoch;    /* fit()'s: the epoch the run starts counting from */
+    long steps_per_epoch; /* 0: one full pass over the training clips */
+    double plateau_factor, plateau_min_lr, plateau_min_delta;
+    int plateau_patience;
+    int early_stopping; /* patience; -1: off */
+} train_fit_options;
+
+/* The probes (probe.h) and what the loop does at the first non-finite value. */
+typedef struct train_probe_options {
+    int statistics; /* --probes: per-layer statistics; 0: the loss alone is checked */
+    int probe_every, ring_steps;
+    long on_nan_continue; /* -1: stop at the first non-finite value; N: go on N more steps */
+    const char *injections[TRAIN_MAX_INJECTIONS];
+    int injection_count;
+} train_probe_options;
+
+/* Replay (replay.h): the state is kept in memory every snapshot_every
+ * steps (and at every epoch start), so the first non-finite value's step
+ * is run again in float32 and float64; 0: no snapshots, no replay.
+ * shadow_every N: one healthy step in N also runs in float64. */
+typedef struct train_replay_options {
+    long snapshot_every, shadow_every;
+} train_replay_options;
+
+/* Data parallel (under mpirun; see data_parallel.h). */
+typedef struct train_dist_options {
+    struct dist_comm *comm; /* NULL: one process */
+    int sync_bn;            /* BatchNorm statistics of the global batch, not each replica's */
+    double bucket_mb;       /* gradient bucket size; 0: 25 MB */
+} train_dist_options;
+
+/* A run: where it lives and how long it goes, then what each part takes. */
+typedef struct train_options {
+    const char *out, *name;
+    long long seed; /* of initialization, shuffling and synthetic data */
+    int threads;
+    long max_steps;        /* stop (with a checkpoint) after this many steps in all; -1: no limit; 0: write
+                            * the untrained model's checkpoint and the run database, train nothing */
+    long checkpoint_every; /* also checkpoint every N steps; 0: at epoch ends only */
+    /* BLAS (chosen before main's work, see blas_kernel.h): the setup line's
+     * description and runs.config_json's "blas" object; NULL: not recorded */
+    const char *blas, *blas_json;
+    train_model_options model;
+    train_data_options data;
+    train_fit_options fit;
+    train_probe_options probes;
+    train_replay_options replay;
+    train_dist_options dist;
 } train_options;
 
 typedef enum train_status {

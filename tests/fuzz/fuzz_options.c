@@ -24,9 +24,11 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
     error err;
     if (train_cli_parse(&c, argc, argv, &help, &err) == 0 && !help) {
         /* What parsed is within what the options promise. */
-        if (c.o.batch < 1 || c.o.width < 1 || c.o.epochs < 1 || c.o.probe_every < 1 || c.o.ring_steps < 1) abort();
+        if (c.o.data.batch < 1 || c.o.model.width < 1 || c.o.fit.epochs < 1 || c.o.probes.probe_every < 1 ||
+            c.o.probes.ring_steps < 1)
+            abort();
         for (int i = 0; i < 4; i++)
-            if (c.o.clip[i] < 0) abort();
+            if (c.o.data.clip[i] < 0) abort();
     } else if (!help && !memchr(err.message, '\0', sizeof err.message)) {
         abort();
     }
