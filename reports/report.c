@@ -288,7 +288,7 @@ static void write_events(FILE *f, const rundata *d)
         const event_info *e = &d->events[i];
         fprintf(f, "<tr%s><td class=\"num\">%d</td><td class=\"num\">%d</td><td>",
                 e->kind == EVENT_NAN ? " class=\"bad\"" : "", e->step, e->epoch);
-        html_escape(f, read_enum_name(STORED_EVENT_KIND, e->kind));
+        html_escape(f, e->kind < EVENT_KIND_COUNT ? event_kind_names[e->kind] : "unknown");
         fputs("</td><td>", f);
         html_escape(f, e->layer_name);
         fputs("</td><td>", f);
