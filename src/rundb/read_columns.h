@@ -42,6 +42,8 @@ typedef struct column_spec {
 } column_spec;
 
 #define COLUMN_AT(type, field) .offset = offsetof(type, field), .size = sizeof(((type *)0)->field)
+/* The columns of a spec table, for read_row's count. */
+#define SPEC_COUNT(specs) (int)(sizeof(specs) / sizeof((specs)[0]))
 
 /* Fills row from the current row of st by specs[0..count).  0; -2 out of
  * memory; or -1 with why set ("steps.step = '1.5' where an integer in [1, 1073741824] was

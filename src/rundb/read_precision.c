@@ -7,8 +7,6 @@
 
 #include "read_columns.h"
 
-#define COUNT(a) (int)(sizeof(a) / sizeof((a)[0]))
-
 /* The string value of "key": "value" in a flat JSON object. */
 static void json_string(const char *json, const char *key, char *out, size_t size)
 {
@@ -54,7 +52,7 @@ static void load_steps(precision_info *p, sqlite3 *db, int run_id)
     char why[240];
     scale_row row;
     while (st && sqlite3_step(st) == SQLITE_ROW) {
-        if (sqlite3_column_type(st, 0) == SQLITE_NULL || read_row(st, "steps", spec, COUNT(spec), &row, why, sizeof why))
+        if (sqlite3_column_type(st, 0) == SQLITE_NULL || read_row(st, "steps", spec, SPEC_COUNT(spec), &row, why, sizeof why))
             continue;
         int skipped = row.skipped == 1;
         p->scaled_steps++;
@@ -93,7 +91,7 @@ static void load_ladder(precision_info *p, sqlite3 *db, int run_id)
     };
     char why[240];
     while (st && sqlite3_step(st) == SQLITE_ROW && p->ladder_count < PRECISION_LADDER_MAX)
-        if (read_row(st, "replay_precisions", spec, COUNT(spec), &p->ladder[p->ladder_count], why, sizeof why) == 0)
+        if (read_row(st, "replay_precisions", spec, SPEC_COUNT(spec), &p->ladder[p->ladder_count], why, sizeof why) == 0)
             p->ladder_count++;
     sqlite3_finalize(st);
 }

@@ -16,7 +16,6 @@
 
 #define REPLAY_MAX_STEP (1 << 30)
 #define REPLAY_TEXT_MAX 2000 /* characters kept of a message */
-#define COUNT(a) (int)(sizeof(a) / sizeof((a)[0]))
 
 /* ------------------------------------------------------------ columns */
 
@@ -136,7 +135,7 @@ static int read_replay(replay_set *set, sqlite3_stmt *st, int layer_count, repla
     int bad = read_kept(set, st, "replays", spec, identical, x);
     if (!bad) {
         spec[identical].hi = x->layers_compared >= 0 ? x->layers_compared : 0;
-        bad = read_kept(set, st, "replays", spec + identical, COUNT(spec) - identical, x);
+        bad = read_kept(set, st, "replays", spec + identical, SPEC_COUNT(spec) - identical, x);
     }
     if (bad) {
         replay_info_free(x);
@@ -178,7 +177,7 @@ static int load_tensors(replay_set *set, sqlite3 *db, const char *path, int laye
     int capacity = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         replay_tensor_info t;
-        if (read_kept(set, st, "replay_tensors", spec, COUNT(spec), &t)) continue;
+        if (read_kept(set, st, "replay_tensors", spec, SPEC_COUNT(spec), &t)) continue;
         t.noise_only = noise_only(bias_noise, t.layer, t.tensor, t.float_max_abs, t.double_max_abs);
         if (array_grow((void **)&x->tensors, &capacity, x->tensor_count + 1, sizeof *x->tensors)) break;
         x->tensors[x->tensor_count++] = t;
@@ -222,7 +221,7 @@ static int load_terms(replay_set *set, sqlite3 *db, const char *path, int layer_
     };
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && x->term_rows < REPLAY_TERMS_MAX)
-        if (read_kept(set, st, "replay_terms", spec, COUNT(spec), &x->terms[x->term_rows]) == 0) x->term_rows++;
+        if (read_kept(set, st, "replay_terms", spec, SPEC_COUNT(spec), &x->terms[x->term_rows]) == 0) x->term_rows++;
     int failed = read_failed(db, rc, path, err);
     sqlite3_finalize(st);
     qsort(x->terms, (size_t)x->term_rows, sizeof x->terms[0], term_order);
@@ -315,7 +314,7 @@ static int load_shadow_steps(replay_set *set, sqlite3 *db, const char *path, int
     int rc, n = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < REPLAY_SHADOW_STEPS_MAX) {
         shadow_step row;
-        if (read_kept(set, st, "replays", spec, COUNT(spec), &row)) continue;
+        if (read_kept(set, st, "replays", spec, SPEC_COUNT(spec), &row)) continue;
         ids[n] = row.id;
         s->steps[n++] = row.step;
     }
@@ -376,7 +375,7 @@ static int load_shadow_errors(replay_set *set, sqlite3 *db, const char *path, in
             int rc;
             while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 shadow_tensor t;
-                if (read_kept(set, st, "replay_tensors", spec, COUNT(spec), &t)) continue;
+                if (read_kept(set, st, "replay_tensors", spec, SPEC_COUNT(spec), &t)) continue;
                 const unsigned char *tensor = sqlite3_column_text(st, 1);
                 if (!tensor || strlen((const char *)tensor) >= 48) continue;
                 int series = series_find(s, ix, t.layer, (const char *)tensor, pass == 0);

@@ -189,8 +189,6 @@ static int read_rows(const rundata *d, sqlite3 *db, sqlite3_stmt *st, const char
     return failed;
 }
 
-#define COUNT(a) (int)(sizeof(a) / sizeof((a)[0]))
-
 /* ------------------------------------------------------------ small tables */
 
 typedef struct run_count {
@@ -253,7 +251,7 @@ static int load_run(rundata *d, sqlite3 *db, error *err)
     if (rc != SQLITE_ROW)
         failed = error_set(err, "%s: cannot read run %d: %s", d->path, d->run.run_id, sqlite3_errmsg(db));
     else
-        failed = read_checked(d, st, "runs", spec, COUNT(spec), &d->run, err);
+        failed = read_checked(d, st, "runs", spec, SPEC_COUNT(spec), &d->run, err);
     sqlite3_finalize(st);
     return failed;
 }
@@ -287,7 +285,7 @@ static int load_layers(rundata *d, sqlite3 *db, error *err)
         return -1;
     sqlite3_bind_int(st, 1, d->run.run_id);
     row_sink sink = {(void **)&d->layers, &d->layer_count, 0, sizeof *d->layers};
-    if (read_rows(d, db, st, "layers", spec, COUNT(spec), &sink, layer_bound, err)) return -1;
+    if (read_rows(d, db, st, "layers", spec, SPEC_COUNT(spec), &sink, layer_bound, err)) return -1;
     if (d->layer_count > RUNDATA_MAX_LAYERS)
         return error_set(err, "%s: damaged database: more than %d layers", d->path, RUNDATA_MAX_LAYERS);
     if (d->layer_count == 0)
@@ -323,7 +321,7 @@ static int load_steps(rundata *d, sqlite3 *db, error *err)
         return -1;
     sqlite3_bind_int(st, 1, d->run.run_id);
     row_sink sink = {(void **)&d->steps, &d->step_count, 0, sizeof *d->steps};
-    if (read_rows(d, db, st, "steps", spec, COUNT(spec), &sink, step_bound, err)) return -1;
+    if (read_rows(d, db, st, "steps", spec, SPEC_COUNT(spec), &sink, step_bound, err)) return -1;
     if (d->step_count == 0)
         return error_set(err, "%s: run %d ('%.200s') has no steps recorded yet: nothing to report", d->path,
                          d->run.run_id, d->run.name);
@@ -354,7 +352,7 @@ static int load_epochs(rundata *d, sqlite3 *db, error *err)
         return -1;
     sqlite3_bind_int(st, 1, d->run.run_id);
     row_sink sink = {(void **)&d->epochs, &d->epoch_count, 0, sizeof *d->epochs};
-    return read_rows(d, db, st, "epochs", spec, COUNT(spec), &sink, epoch_bound, err);
+    return read_rows(d, db, st, "epochs", spec, SPEC_COUNT(spec), &sink, epoch_bound, err);
 }
 
 #define EVENT_INT(c, field, lo_, hi_) \
@@ -399,7 +397,7 @@ static int load_events(rundata *d, sqlite3 *db, error *err)
         return -1;
     sqlite3_bind_int(st, 1, d->run.run_id);
     row_sink sink = {(void **)&d->events, &d->event_count, 0, sizeof *d->events};
-    return read_rows(d, db, st, "events", spec, COUNT(spec), &sink, NULL, err);
+    return read_rows(d, db, st, "events", spec, SPEC_COUNT(spec), &sink, NULL, err);
 }
 
 static int load_input_summary(rundata *d, sqlite3 *db, error *err)
@@ -856,7 +854,7 @@ int rundata_step_stats(const rundata *d, int step, rundata_stat **rows, int *cou
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         rundata_stat r;
         char why[320];
-        if (read_row(st, "stats", spec, COUNT(spec), &r, why, sizeof why)) continue;
+        if (read_row(st, "stats", spec, SPEC_COUNT(spec), &r, why, sizeof why)) continue;
         if (array_grow((void **)rows, &capacity, *count + 1, sizeof **rows)) break;
         (*rows)[(*count)++] = r;
     }
