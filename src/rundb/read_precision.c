@@ -5,20 +5,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "read_columns.h"
 
-/* The string value of "key": "value" in a flat JSON object. */
-static void json_string(const char *json, const char *key, char *out, size_t size)
+/* The string value of key in runs.config_json, when there is one. */
+static void config_string(const char *json, const char *key, char *out, size_t size)
 {
-    char pattern[64];
-    snprintf(pattern, sizeof pattern, "\"%s\": \"", key);
-    const char *at = json ? strstr(json, pattern) : NULL;
-    if (!at) return;
-    at += strlen(pattern);
-    size_t n = 0;
-    while (at[n] && at[n] != '"' && n + 1 < size) n++;
-    memcpy(out, at, n);
-    out[n] = '\0';
+    json_t *root = json ? json_loads(json, 0, NULL) : NULL;
+    const char *value = json_string_value(json_object_get(root, key));
+    if (value) snprintf(out, size, "%s", value);
+    json_decref(root);
 }
 
 static sqlite3_stmt *query(sqlite3 *db, const char *sql, int run_id)
@@ -104,8 +101,8 @@ void precision_info_load(precision_info *p, sqlite3 *db, int run_id)
     sqlite3_stmt *st = query(db, "SELECT config_json FROM runs WHERE run_id = ?1", run_id);
     if (st && sqlite3_step(st) == SQLITE_ROW) {
         const char *json = (const char *)sqlite3_column_text(st, 0);
-        json_string(json, "precision", p->precision, sizeof p->precision);
-        json_string(json, "bn_variance", p->bn_variance, sizeof p->bn_variance);
+        config_string(json, "precision", p->precision, sizeof p->precision);
+        config_string(json, "bn_variance", p->bn_variance, sizeof p->bn_variance);
     }
     sqlite3_finalize(st);
     load_steps(p, db, run_id);
