@@ -90,7 +90,15 @@ static int noise_only(const unsigned char *bias_noise, int layer, const char *te
     "float_seconds, double_seconds, terms_sum, terms_sum_text, term_count, dominant_channel, dominant_share, "    \
     "dominant_input_max, dominant_weight_typical, input_npy, kernel_npy, "
 
-static void replay_info_free(replay_info *x);
+static void replay_info_free(replay_info *x)
+{
+    free(x->rerun_event);
+    free(x->operation);
+    free(x->message);
+    free(x->input_npy);
+    free(x->kernel_npy);
+    free(x->tensors);
+}
 
 /* One replays row into x; 0 when it was kept.  layers_identical is bounded
  * by layers_compared, so the row is read in two parts. */
@@ -143,16 +151,6 @@ static int read_replay(replay_set *set, sqlite3_stmt *st, int layer_count, repla
     }
     x->has_provenance = sqlite3_column_type(st, 24) != SQLITE_NULL || sqlite3_column_type(st, 25) != SQLITE_NULL;
     return 0;
-}
-
-static void replay_info_free(replay_info *x)
-{
-    free(x->rerun_event);
-    free(x->operation);
-    free(x->message);
-    free(x->input_npy);
-    free(x->kernel_npy);
-    free(x->tensors);
 }
 
 static int load_tensors(replay_set *set, sqlite3 *db, const char *path, int layer_count,
