@@ -5,7 +5,11 @@
  * (a statistic of one tensor, or one derived metric, over the probed steps).
  * The big tables (stats, layer_metrics) are read in one pass each, split by
  * step range over a few threads with one read-only connection per thread,
- * because for a 10,000-step ResNet3D-34 run they hold ~15 million rows. */
+ * because for a 10,000-step ResNet3D-34 run they hold ~15 million rows.
+ * The small tables' rows are checked by their spec tables (read_columns.h):
+ * a broken one fails the load with a message naming the file and column,
+ * and stored names (events' kind, pass, value class; layers' kind) are
+ * enums from the load on. */
 #ifndef NANPROBE_READ_RUN_H
 #define NANPROBE_READ_RUN_H
 
