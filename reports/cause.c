@@ -124,14 +124,14 @@ static node node_make(int layer, const char *tensor, const char *column, node_ki
     return n;
 }
 
-static int layer_is(const rundata *d, int l, const char *kind)
+static int layer_is(const rundata *d, int l, layer_kind kind)
 {
-    return strcmp(d->layers[l].kind, kind) == 0;
+    return d->layers[l].kind == kind;
 }
 
 static int layer_has_kernel(const rundata *d, int l)
 {
-    return layer_is(d, l, "Conv3D") || layer_is(d, l, "Dense");
+    return layer_is(d, l, LAYER_CONV3D) || layer_is(d, l, LAYER_DENSE);
 }
 
 static int layer_by_name(const rundata *d, const char *name, size_t length)
@@ -173,7 +173,7 @@ static int node_predecessors(const rundata *d, const node *n, node *out)
             p += length + (p[length] == ',');
         }
         if (layer_has_kernel(d, l)) out[k++] = node_make(l, PROBE_ROLE_KERNEL, "l2norm", NODE_KERNEL, 1);
-        if (layer_is(d, l, "BatchNormalization") && strcmp(n->tensor, PROBE_NAME_OUTPUT) == 0)
+        if (layer_is(d, l, LAYER_BATCHNORM) && strcmp(n->tensor, PROBE_NAME_OUTPUT) == 0)
             out[k++] = node_make(l, PROBE_ROLE_GAMMA, "absmax", NODE_KERNEL, 1);
         return k;
     }
@@ -304,7 +304,7 @@ static const event_info *injection_on(const rundata *d, int layer, int nan_step)
 {
     for (int i = 0; i < d->event_count; i++) {
         const event_info *e = &d->events[i];
-        if (strcmp(e->kind, "injection") == 0 && e->step <= nan_step &&
+        if (e->kind == EVENT_INJECTION && e->step <= nan_step &&
             (layer < 0 || rundata_layer_index(d, e->layer_id) == layer ||
              layer_by_name(d, e->layer_name, strlen(e->layer_name)) == layer))
             return e;
@@ -395,7 +395,7 @@ static void root_data(walk *w, cause_trace *t, cause_link *root)
 
 /* The root is a statistic that was not explained by its inputs: steady
  * growth, or an arithmetic hazard at that link (BatchNorm, the loss). */
-static void root_statistic(walk *w, cause_trace *t, cause_link *root, const char *origin_pass)
+static void root_statistic(walk *w, cause_trace *t, cause_link *root, probe_pass origin_pass)
 {
     char name[128];
     const rundata *d = w->d;
@@ -404,8 +404,8 @@ static void root_statistic(walk *w, cause_trace *t, cause_link *root, const char
     double count = metric_at(w, l, PROBE_NAME_BN_COUNT, w->nan_step);
     double mean2 = metric_at(w, l, PROBE_NAME_BN_MAX_MEAN2_OVER_VAR, w->nan_step - 1);
     double min_var = metric_at(w, l, PROBE_NAME_BN_MIN_VARIANCE, w->nan_step - 1);
-    int is_bn = layer_is(d, l, "BatchNormalization");
-    if (strcmp(origin_pass, "loss") == 0) {
+    int is_bn = layer_is(d, l, LAYER_BATCHNORM);
+    if (origin_pass == PASS_LOSS) {
         t->klass = MECHANISM_LOSS_SATURATION;
         snprintf(t->root_detail, sizeof t->root_detail,
                  "the logits of %s reached |z| = %.3g (step %d), so the cross-entropy overflowed float32", name,
@@ -458,11 +458,10 @@ static node origin_node(const rundata *d, const event_info *e, int *backward)
 {
     int l = rundata_layer_index(d, e->layer_id);
     if (l < 0) l = 0;
-    *backward = strcmp(e->pass, "backward") == 0 || strcmp(e->pass, "optimizer_state") == 0 ||
-                strcmp(e->pass, "update") == 0;
-    if (strcmp(e->pass, "input") == 0 || l == 0) return node_make(0, PROBE_NAME_OUTPUT, "absmax", NODE_INPUT, 1);
-    if (strcmp(e->pass, "loss") == 0) return node_make(l, PROBE_NAME_OUTPUT, "absmax", NODE_FORWARD, 1);
-    if (strcmp(e->pass, "backward") == 0) return node_make(l, PROBE_NAME_OUTPUT_GRAD, "absmax", NODE_BACKWARD, 1);
+    *backward = e->pass == PASS_BACKWARD || e->pass == PASS_OPTIMIZER_STATE || e->pass == PASS_UPDATE;
+    if (e->pass == PASS_INPUT || l == 0) return node_make(0, PROBE_NAME_OUTPUT, "absmax", NODE_INPUT, 1);
+    if (e->pass == PASS_LOSS) return node_make(l, PROBE_NAME_OUTPUT, "absmax", NODE_FORWARD, 1);
+    if (e->pass == PASS_BACKWARD) return node_make(l, PROBE_NAME_OUTPUT_GRAD, "absmax", NODE_BACKWARD, 1);
     if (*backward) return node_make(l, e->tensor, "absmax", NODE_PARAM_GRAD, 1);
     return node_make(l, e->tensor[0] ? e->tensor : PROBE_NAME_OUTPUT, "absmax", NODE_FORWARD, 1);
 }
@@ -579,7 +578,7 @@ static node node_of_link(const cause_link *k)
 }
 
 /* Decides the root of a finished chain and the mechanism. */
-static void chain_root(walk *w, cause_trace *t, cause_chain *c, const char *pass)
+static void chain_root(walk *w, cause_trace *t, cause_chain *c, probe_pass pass)
 {
     cause_link *root = &c->links[c->count - 1];
     node n = node_of_link(root);
@@ -595,9 +594,9 @@ static void chain_root(walk *w, cause_trace *t, cause_chain *c, const char *pass
  * upstream such layer is the root); otherwise the root of a gradual growth
  * is the link that left its band first (nearest the origin on a tie): links
  * upstream of it moved later, so they did not lead the growth. */
-static void chain_refine(walk *w, cause_trace *t, cause_chain *c, const char *pass)
+static void chain_refine(walk *w, cause_trace *t, cause_chain *c, probe_pass pass)
 {
-    if (t->klass != MECHANISM_GRADUAL_GROWTH || strcmp(pass, "loss") == 0) return;
+    if (t->klass != MECHANISM_GRADUAL_GROWTH || pass == PASS_LOSS) return;
     for (int i = c->count - 1; i >= 1; i--) {
         int l = c->links[i].layer;
         if (!layer_has_kernel(w->d, l)) continue;

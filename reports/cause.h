@@ -29,7 +29,7 @@
 
 #include "error.h"
 #include "mechanism.h"
-#include "rundata.h"
+#include "read_run.h"
 
 #define CAUSE_MAX_LINKS 12
 #define CAUSE_FOLLOW_DECADES 1.0

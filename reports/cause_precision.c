@@ -64,7 +64,7 @@ void cause_precision_refine(const rundata *d, cause_trace *t)
     if (!e) return;
     const ladder_info *f32 = rung_at(p, e->step, "float32"), *own = rung_at(p, e->step, p->precision);
     int float32_holds = f32 && !f32->failed;
-    if (strcmp(p->precision, "mixed_float16") == 0 && strcmp(e->pass, "forward") == 0 &&
+    if (strcmp(p->precision, "mixed_float16") == 0 && e->pass == PASS_FORWARD &&
         strcmp(e->tensor, "output") == 0 && (!f32 || float32_holds)) {
         float16_overflow(d, e, t);
         return;
@@ -74,7 +74,7 @@ void cause_precision_refine(const rundata *d, cause_trace *t)
         return;
     }
     int batchnorm = e->layer_id >= 0 && e->layer_id < d->layer_count &&
-                    strcmp(d->layers[e->layer_id].kind, "BatchNormalization") == 0;
+                    d->layers[e->layer_id].kind == LAYER_BATCHNORM;
     if (batchnorm && p->bn_negative_steps > 0 && p->first_bn_negative_step <= e->step) {
         t->klass = MECHANISM_BATCHNORM;
         snprintf(t->root_detail, sizeof t->root_detail,

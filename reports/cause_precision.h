@@ -1,6 +1,6 @@
 /* cause_precision.h: the precision mechanisms of a causal verdict.
  *
- * After the trace (cause.h), the run's precision facts (precision_data.h)
+ * After the trace (cause.h), the run's precision facts (read_precision.h)
  * may say precision is what failed:
  *   - mixed_float16, the origin a layer output that went inf in the forward
  *     pass, and float32 not failing at that step (the ladder, when it ran):

@@ -16,7 +16,7 @@
 #include "html.h"
 #include "outdir.h"
 #include "precursor.h"
-#include "rundata.h"
+#include "read_run.h"
 #include "separation.h"
 #include "strbuf.h"
 #include "verdict.h"
@@ -452,7 +452,7 @@ static void write_arms_table(FILE *f, const arm *arms, int count)
             fputs(" of ", f);
             html_escape(f, e->layer_name);
             fputs(", ", f);
-            html_escape(f, e->pass);
+            html_escape(f, read_enum_name(STORED_PASS, e->pass));
         } else {
             fputs("none", f);
         }

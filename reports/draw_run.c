@@ -67,8 +67,8 @@ static void marker_loss_nans(const rundata *d, strbuf *body)
     const event_info *val = NULL, *train = NULL;
     for (int i = 0; i < d->event_count; i++) {
         const event_info *e = &d->events[i];
-        if (strcmp(e->kind, "nan") != 0 || e->step < 0) continue;
-        if (strcmp(e->pass, "validation") == 0) val = val ? val : e;
+        if (e->kind != EVENT_NAN || e->step < 0) continue;
+        if (e->pass == PASS_VALIDATION) val = val ? val : e;
         else train = train ? train : e;
     }
     if (!val) {
@@ -238,10 +238,10 @@ static int choose_culprit(const rundata *d, const precursor_ranking *r, series_i
     int l = rundata_layer_index(d, e->layer_id);
     if (l < 0) return 0;
     series_id order[4] = {SERIES_ACT_ABSMAX, SERIES_GRAD_ABSMAX, SERIES_KERNEL_NORM, SERIES_BN_MIN_VARIANCE};
-    if (strcmp(e->pass, "backward") == 0) order[0] = SERIES_GRAD_ABSMAX, order[1] = SERIES_ACT_ABSMAX;
-    else if (strcmp(e->pass, "update") == 0 || strcmp(e->pass, "optimizer_state") == 0)
+    if (e->pass == PASS_BACKWARD) order[0] = SERIES_GRAD_ABSMAX, order[1] = SERIES_ACT_ABSMAX;
+    else if (e->pass == PASS_UPDATE || e->pass == PASS_OPTIMIZER_STATE)
         order[0] = SERIES_KERNEL_NORM, order[2] = SERIES_ACT_ABSMAX;
-    else if (strcmp(e->pass, "moving_statistics") == 0) order[0] = SERIES_BN_MIN_VARIANCE, order[3] = SERIES_ACT_ABSMAX;
+    else if (e->pass == PASS_MOVING_STATISTICS) order[0] = SERIES_BN_MIN_VARIANCE, order[3] = SERIES_ACT_ABSMAX;
     for (int k = 0; k < 4; k++)
         if (rundata_layer_has(d, order[k], l)) {
             *series = order[k];

@@ -18,7 +18,7 @@
 #include "error.h"
 #include "figure.h"
 #include "precursor.h"
-#include "rundata.h"
+#include "read_run.h"
 
 /* Heat maps and per-layer lines are cut into at most this many step bins. */
 #define DRAW_RUN_HEAT_BINS 500

@@ -25,7 +25,7 @@ typedef struct inference_walk {
 
 int inference_event(const event_info *e)
 {
-    return e && strcmp(e->pass, "validation") == 0;
+    return e && e->pass == PASS_VALIDATION;
 }
 
 /* absmax (finite part) and non-finite count of a layer's output in the
@@ -52,7 +52,7 @@ static int layer_named(const rundata *d, const char *name, size_t length)
 
 static int is_batchnorm(const rundata *d, int l)
 {
-    return strcmp(d->layers[l].kind, "BatchNormalization") == 0;
+    return d->layers[l].kind == LAYER_BATCHNORM;
 }
 
 /* From the origin to the input: at each layer the input whose output held
@@ -232,8 +232,8 @@ static void root_weights(const inference_walk *w, const int *path, int n, cause_
     for (int i = 0; i + 1 < n; i++) {
         double out, in;
         long long bad, count;
-        const char *kind = w->d->layers[path[i]].kind;
-        if (strcmp(kind, "Conv3D") != 0 && strcmp(kind, "Dense") != 0) continue;
+        layer_kind kind = w->d->layers[path[i]].kind;
+        if (kind != LAYER_CONV3D && kind != LAYER_DENSE) continue;
         if (!layer_stat(w, path[i], &out, &bad, &count) || !layer_stat(w, path[i + 1], &in, &bad, &count)) continue;
         if (in > 0 && isfinite(out) && out / in > best_gain) best_gain = out / in, best = path[i];
     }

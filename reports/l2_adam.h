@@ -8,7 +8,7 @@
 #ifndef NANPROBE_L2_ADAM_H
 #define NANPROBE_L2_ADAM_H
 
-#include "rundata.h"
+#include "read_run.h"
 #include "strbuf.h"
 
 /* Appends one "L2 x Adam: ..." line naming the kernel that shows the

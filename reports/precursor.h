@@ -20,7 +20,7 @@
 #define NANPROBE_PRECURSOR_H
 
 #include "error.h"
-#include "rundata.h"
+#include "read_run.h"
 
 /* Series the ranking looks at (a subset of the rundata catalog). */
 #define PRECURSOR_SERIES                                                                                    \

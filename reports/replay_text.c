@@ -30,7 +30,7 @@ static void origin_words(const rundata *d, const replay_info *x, strbuf *out)
 {
     const event_info *e = rundata_first_nan(d);
     text_buf value, tensor, layer;
-    const char *v = x->float_value[0] ? x->float_value : e && e->value_class[0] ? e->value_class : "non-finite value";
+    const char *v = x->float_value[0] ? x->float_value : e && e->value_class < VALUE_CLASS_COUNT ? value_class_names[e->value_class] : "non-finite value";
     const char *t = x->origin_tensor[0] ? x->origin_tensor : e ? e->tensor : "";
     int l = x->origin_layer >= 0 ? x->origin_layer : e ? rundata_layer_index(d, e->layer_id) : -1;
     strbuf_printf(out, "%s in %s of %s", cause_printable(v, value, sizeof value),

@@ -9,7 +9,8 @@
 #ifndef NANPROBE_REPLAY_TEXT_H
 #define NANPROBE_REPLAY_TEXT_H
 
-#include "rundata.h"
+#include "read_run.h"
+#include "replay_data.h"
 #include "strbuf.h"
 
 /* The not_reproducible line (nothing for other findings). */

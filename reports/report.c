@@ -39,7 +39,7 @@
 #include "precursor.h"
 #include "run_names.h"
 #include "rules.h"
-#include "rundata.h"
+#include "read_run.h"
 #include "strbuf.h"
 #include "verdict.h"
 #include "verdict_card.h"
@@ -306,18 +306,18 @@ static void write_events(FILE *f, const rundata *d)
     for (int i = 0; i < d->event_count; i++) {
         const event_info *e = &d->events[i];
         fprintf(f, "<tr%s><td class=\"num\">%d</td><td class=\"num\">%d</td><td>",
-                strcmp(e->kind, "nan") == 0 ? " class=\"bad\"" : "", e->step, e->epoch);
-        html_escape(f, e->kind);
+                e->kind == EVENT_NAN ? " class=\"bad\"" : "", e->step, e->epoch);
+        html_escape(f, e->kind < EVENT_KIND_COUNT ? event_kind_names[e->kind] : "unknown");
         fputs("</td><td>", f);
         html_escape(f, e->layer_name);
         fputs("</td><td>", f);
         html_escape(f, e->layer_path);
         fputs("</td><td>", f);
-        html_escape(f, e->pass);
+        html_escape(f, read_enum_name(STORED_PASS, e->pass));
         fputs("</td><td>", f);
         html_escape(f, e->tensor);
         fputs("</td><td>", f);
-        html_escape(f, e->value_class);
+        html_escape(f, read_enum_name(STORED_VALUE_CLASS, e->value_class));
         fputs("</td><td>", f);
         if (e->element_index >= 0 || e->sample >= 0)
             fprintf(f, "%lld, %lld, %lld, %lld, %lld", e->sample, e->d, e->h, e->w, e->channel);

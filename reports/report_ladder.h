@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 
-#include "rundata.h"
+#include "read_run.h"
 
 void report_ladder_table(FILE *f, const rundata *d);
 

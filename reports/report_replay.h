@@ -14,7 +14,7 @@
 #include "cause.h"
 #include "error.h"
 #include "figure.h"
-#include "rundata.h"
+#include "read_run.h"
 
 /* Series in the shadow figure and table. */
 #define REPORT_REPLAY_SHADOW_SERIES 5

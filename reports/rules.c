@@ -170,16 +170,16 @@ static double window_extreme(const rundata *d, series_id s, int l, int p0, int p
     return best;
 }
 
-static int kind_is(const rundata *d, int l, const char *kind)
+static int kind_is(const rundata *d, int l, layer_kind kind)
 {
-    return strcmp(d->layers[l].kind, kind) == 0;
+    return d->layers[l].kind == kind;
 }
 
 /* Does some BatchNormalization layer take layer l's output directly? */
 static int feeds_batchnorm(const rundata *d, int l)
 {
     for (int k = 0; k < d->layer_count; k++)
-        if (kind_is(d, k, "BatchNormalization") && strcmp(d->layers[k].inputs, d->layers[l].name) == 0) return 1;
+        if (kind_is(d, k, LAYER_BATCHNORM) && strcmp(d->layers[k].inputs, d->layers[l].name) == 0) return 1;
     return 0;
 }
 
@@ -210,7 +210,8 @@ static void rule_nonfinite(const rundata *d, rule_finding *f)
     if (nan) {
         finding_set(f, RULE_FAIL, rundata_layer_index(d, nan->layer_id), nan->step,
                     "first non-finite value at step %d: %s of %s in the %s pass (%s)", nan->step, nan->tensor,
-                    nan->layer_name, nan->pass, nan->value_class);
+                    nan->layer_name, read_enum_name(STORED_PASS, nan->pass),
+                    read_enum_name(STORED_VALUE_CLASS, nan->value_class));
         return;
     }
     for (int i = 0; i < d->step_count; i++)
@@ -340,7 +341,7 @@ static void rule_dead_relu(const rundata *d, const window *w, double *scratch, r
     double worst = -1;
     int worst_l = -1, affected = 0, relus = 0;
     for (int l = 0; l < d->layer_count; l++) {
-        if (!kind_is(d, l, "Activation") && !kind_is(d, l, "ReLU")) continue;
+        if (!kind_is(d, l, LAYER_RELU)) continue;
         double zero = window_median(d, SERIES_ACT_ZERO_FRACTION, l, w->recent_begin, w->end, scratch);
         if (!isfinite(zero)) continue;
         relus++;
@@ -651,7 +652,7 @@ static void rule_validation_nan(const rundata *d, int end_step, rule_finding *f)
     /* Epochs reaching the training NaN are explained by it; a NaN first
      * seen in validation comes after its epoch's last step. */
     const event_info *nan = rundata_first_nan(d);
-    if (nan && strcmp(nan->pass, "validation") == 0 && end_step <= nan->step) end_step = nan->step + 1;
+    if (nan && nan->pass == PASS_VALIDATION && end_step <= nan->step) end_step = nan->step + 1;
     for (int i = 0; i < d->epoch_count && d->epochs[i].last_step < end_step; i++) {
         const epoch_info *e = &d->epochs[i];
         if (!isfinite(e->val_loss) && isfinite(e->loss)) {

@@ -8,7 +8,7 @@
 #ifndef NANPROBE_RULES_H
 #define NANPROBE_RULES_H
 
-#include "rundata.h"
+#include "read_run.h"
 
 typedef enum rule_level { RULE_PASS, RULE_WARN, RULE_FAIL, RULE_NO_DATA } rule_level;
 

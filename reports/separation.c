@@ -108,10 +108,10 @@ static void describe_failure(arm_view *a)
     a->end_step = d->step_count ? d->steps[d->step_count - 1].step + 1 : 0;
     a->failure[0] = '\0';
     if (e) {
-        int validation = strcmp(e->pass, "validation") == 0;
+        int validation = e->pass == PASS_VALIDATION;
         snprintf(a->failure, sizeof a->failure, "%s %s at step %d (epoch %d), %s of %s (%s pass)",
-                 validation ? "validation" : "training", e->value_class, e->step, e->epoch, e->tensor,
-                 e->layer_name, e->pass);
+                 validation ? "validation" : "training", read_enum_name(STORED_VALUE_CLASS, e->value_class), e->step,
+                 e->epoch, e->tensor, e->layer_name, read_enum_name(STORED_PASS, e->pass));
         a->end_step = e->step;
         return;
     }

@@ -19,7 +19,7 @@
 #define NANPROBE_SEPARATION_H
 
 #include "error.h"
-#include "rundata.h"
+#include "read_run.h"
 #include "strbuf.h"
 
 /* The series the analysis reads (a mask for rundata_load). */

@@ -193,11 +193,11 @@ static void append_nan_origin(const rundata *d, const event_info *e, const cause
     int l = rundata_layer_index(d, e->layer_id);
     const step_info *si = rundata_step(d, e->step);
     int epoch = e->epoch >= 0 ? e->epoch : si ? si->epoch : -1;
-    int in_data = strcmp(e->pass, "input") == 0;
-    name_buf value, tensor, layer, path, pass;
+    int in_data = e->pass == PASS_INPUT;
+    name_buf tensor, layer, path;
     strbuf_printf(out, "First non-finite value at step %d", e->step);
     if (epoch >= 0) strbuf_printf(out, " (epoch %d)", epoch);
-    const char *value_text = e->value_class[0] ? text_of(e->value_class, value) : "NaN";
+    const char *value_text = e->value_class < VALUE_CLASS_COUNT ? value_class_names[e->value_class] : "NaN";
     if (in_data)
         strbuf_printf(out, ": %s in the data (the input batch, before any layer ran)", value_text);
     else
@@ -206,7 +206,7 @@ static void append_nan_origin(const rundata *d, const event_info *e, const cause
                       e->layer_name[0] ? text_of(e->layer_name, layer)
                                        : (l >= 0 ? layer_name_of(d, l, layer) : "an unnamed layer"),
                       e->layer_path[0] ? text_of(e->layer_path, path) : layer_path_or_dash(d, l, path),
-                      e->pass[0] ? text_of(e->pass, pass) : "unknown");
+                      e->pass < PASS_COUNT ? probe_pass_name(e->pass) : "unknown");
     if (t && t->elements > 0) strbuf_printf(out, "; %lld of %lld values non-finite", t->nonfinite, t->elements);
     strbuf_append(out, ".\nFirst bad element:");
     static const char *const axis[] = {"sample", "d", "h", "w", "channel"};

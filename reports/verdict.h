@@ -7,7 +7,7 @@
 #include "cause.h"
 #include "precursor.h"
 #include "rules.h"
-#include "rundata.h"
+#include "read_run.h"
 #include "strbuf.h"
 
 /* The line between the verdict's card (Cause, Path, Fix, Precision, the

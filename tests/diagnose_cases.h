@@ -27,7 +27,7 @@
 #include "cause_text.h"
 #include "npy.h"
 #include "rng.h"
-#include "rundata.h"
+#include "read_run.h"
 #include "test_util.h"
 
 /* DATA_VAL_*: clean training clips and val_clips.npy of DIAG_VAL_CLIPS clips
@@ -164,11 +164,11 @@ static inline int diag_root_ok(const rundata *d, const cause_trace *t, const dia
     case ROOT_NONE: return 1;
     case ROOT_LAYER: return strcmp(name, c->root_layer) == 0 && strcmp(root->tensor, c->root_tensor) == 0;
     case ROOT_KERNEL_UPDATE:
-        return (strcmp(d->layers[root->layer].kind, "Conv3D") == 0 || strcmp(d->layers[root->layer].kind, "Dense") == 0) &&
+        return (d->layers[root->layer].kind == LAYER_CONV3D || d->layers[root->layer].kind == LAYER_DENSE) &&
                strcmp(root->tensor, "kernel.update") == 0 &&
                (root->decades >= 3.0 || (isnan(root->before) && root->decades >= CAUSE_JUMP_DECADES));
     case ROOT_MOVING_STATISTICS:
-        return strcmp(d->layers[root->layer].kind, "BatchNormalization") == 0 && strncmp(root->tensor, "moving_", 7) == 0;
+        return d->layers[root->layer].kind == LAYER_BATCHNORM && strncmp(root->tensor, "moving_", 7) == 0;
     case ROOT_OVERFLOW_INPUT: {
         const char *inputs = d->layers[origin->layer].inputs;
         if (strcmp(origin->tensor, "moving_variance") == 0)

@@ -10,7 +10,7 @@
 #include <sqlite3.h>
 
 #include "run_names.h"
-#include "rundata.h"
+#include "read_run.h"
 #include "test_util.h"
 
 #define MAX_NAMES 256

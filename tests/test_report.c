@@ -28,7 +28,7 @@
 #include "precursor.h"
 #include "report.h"
 #include "rules.h"
-#include "rundata.h"
+#include "read_run.h"
 #include "test_util.h"
 #include "verdict.h"
 #include "write_figure.h"

@@ -33,7 +33,7 @@
 #include "npy.h"
 #include "rng.h"
 #include "rules.h"
-#include "rundata.h"
+#include "read_run.h"
 #include "test_db.h"
 #include "test_util.h"
 #include "verdict.h"
@@ -319,7 +319,7 @@ static void test_one_huge_update(void)
     if (r.ok) {
         const cause_link *root = root_of(&r);
         CHECK(r.t.klass == MECHANISM_INFERENCE_STATISTICS && strncmp(root->tensor, "moving_", 7) == 0 &&
-              strcmp(r.d.layers[root->layer].kind, "BatchNormalization") == 0,
+              r.d.layers[root->layer].kind == LAYER_BATCHNORM,
               "class %s, root %s %s", mechanism_names[r.t.klass], layer_name(&r, root->layer), root->tensor);
         CHECK(strstr(strbuf_text(&r.verdict), "the update of step 1 changed kernels by up to"), "verdict:\n%s",
               strbuf_text(&r.verdict));

@@ -19,22 +19,10 @@
 #include "batchnorm.h"
 #include "conv3d.h"
 #include "error.h"
+#include "layer_kind.h"
 #include "maxpool3d.h"
 #include "precision.h"
 #include "tensor.h"
-
-typedef enum layer_kind {
-    LAYER_INPUT,
-    LAYER_CONV3D,
-    LAYER_BATCHNORM,
-    LAYER_RELU,
-    LAYER_MAXPOOL3D,
-    LAYER_AVGPOOL3D,
-    LAYER_FLATTEN,
-    LAYER_DENSE,
-    LAYER_ADD,
-    LAYER_KIND_COUNT
-} layer_kind;
 
 typedef enum parameter_role {
     PARAM_KERNEL,

@@ -14,7 +14,7 @@
 #include "db.h"
 #include "precursor.h"
 #include "rules.h"
-#include "rundata.h"
+#include "read_run.h"
 #include "strbuf.h"
 #include "verdict.h"
 

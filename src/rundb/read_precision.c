@@ -1,21 +1,21 @@
-/* precision_data.c: loading the precision facts of a run (see precision_data.h). */
-#include "precision_data.h"
+/* read_precision.c: loading the precision facts of a run (see read_precision.h). */
+#include "read_precision.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
-/* The string value of "key": "value" in a flat JSON object. */
-static void json_string(const char *json, const char *key, char *out, size_t size)
+#include <jansson.h>
+
+#include "read_columns.h"
+
+/* The string value of key in runs.config_json, when there is one. */
+static void config_string(const char *json, const char *key, char *out, size_t size)
 {
-    char pattern[64];
-    snprintf(pattern, sizeof pattern, "\"%s\": \"", key);
-    const char *at = json ? strstr(json, pattern) : NULL;
-    if (!at) return;
-    at += strlen(pattern);
-    size_t n = 0;
-    while (at[n] && at[n] != '"' && n + 1 < size) n++;
-    memcpy(out, at, n);
-    out[n] = '\0';
+    json_t *root = json ? json_loads(json, 0, NULL) : NULL;
+    const char *value = json_string_value(json_object_get(root, key));
+    if (value) snprintf(out, size, "%s", value);
+    json_decref(root);
 }
 
 static sqlite3_stmt *query(sqlite3 *db, const char *sql, int run_id)
@@ -29,22 +29,33 @@ static sqlite3_stmt *query(sqlite3 *db, const char *sql, int run_id)
     return st;
 }
 
-static void copy_column(sqlite3_stmt *st, int column, char *out, size_t size)
-{
-    const unsigned char *text = sqlite3_column_text(st, column);
-    snprintf(out, size, "%s", text ? (const char *)text : "");
-}
+/* Every part is only said, never an index or a loop bound: a damaged value
+ * reads as unknown (-1, NaN) and the row is kept (read_columns.h). */
+#define LENIENT_INT(c, row, field, hi_) \
+    {.column = c, .type = COLUMN_INTEGER, .lenient = 1, .lo = 0, .hi = hi_, COLUMN_AT(row, field)}
+
+typedef struct scale_row {
+    double scale;
+    int skipped;
+} scale_row;
 
 static void load_steps(precision_info *p, sqlite3 *db, int run_id)
 {
     sqlite3_stmt *st = query(db, "SELECT loss_scale, skipped FROM steps WHERE run_id = ?1 ORDER BY step", run_id);
+    static const column_spec spec[] = {
+        {.column = 0, .type = COLUMN_REAL, COLUMN_AT(scale_row, scale)},
+        LENIENT_INT(1, scale_row, skipped, 1),
+    };
+    char why[240];
+    scale_row row;
     while (st && sqlite3_step(st) == SQLITE_ROW) {
-        if (sqlite3_column_type(st, 0) == SQLITE_NULL) continue;
-        int skipped = sqlite3_column_int(st, 1);
+        if (sqlite3_column_type(st, 0) == SQLITE_NULL || read_row(st, "steps", spec, SPEC_COUNT(spec), &row, why, sizeof why))
+            continue;
+        int skipped = row.skipped == 1;
         p->scaled_steps++;
         p->skipped_steps += skipped;
         p->trailing_skipped = skipped ? p->trailing_skipped + 1 : 0;
-        p->last_scale = sqlite3_column_double(st, 0);
+        p->last_scale = row.scale;
     }
     sqlite3_finalize(st);
     st = query(db, "SELECT COUNT(*), MIN(step) FROM events WHERE run_id = ?1 AND kind = 'bn_variance_negative'",
@@ -64,18 +75,21 @@ static void load_ladder(precision_info *p, sqlite3 *db, int run_id)
                              "WHERE run_id = ?1 ORDER BY step, CASE precision WHEN 'float32' THEN 0 WHEN 'tf32' THEN 1 "
                              "WHEN 'mixed_bfloat16' THEN 2 ELSE 3 END",
                              run_id);
-    while (st && sqlite3_step(st) == SQLITE_ROW && p->ladder_count < PRECISION_LADDER_MAX) {
-        ladder_info *x = &p->ladder[p->ladder_count++];
-        x->step = sqlite3_column_int(st, 0);
-        copy_column(st, 1, x->precision, sizeof x->precision);
-        x->failed = sqlite3_column_int(st, 2);
-        x->skipped = sqlite3_column_int(st, 3);
-        x->bad_layer = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 4);
-        copy_column(st, 5, x->bad_tensor, sizeof x->bad_tensor);
-        copy_column(st, 6, x->bad_value, sizeof x->bad_value);
-        x->lost_layer = sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 7);
-        copy_column(st, 8, x->lost_tensor, sizeof x->lost_tensor);
-    }
+    static const column_spec spec[] = {
+        LENIENT_INT(0, ladder_info, step, 1 << 30),
+        {.column = 1, .type = COLUMN_TEXT_IN, COLUMN_AT(ladder_info, precision)},
+        LENIENT_INT(2, ladder_info, failed, 1),
+        LENIENT_INT(3, ladder_info, skipped, 1),
+        LENIENT_INT(4, ladder_info, bad_layer, INT_MAX),
+        {.column = 5, .type = COLUMN_TEXT_IN, COLUMN_AT(ladder_info, bad_tensor)},
+        {.column = 6, .type = COLUMN_TEXT_IN, COLUMN_AT(ladder_info, bad_value)},
+        LENIENT_INT(7, ladder_info, lost_layer, INT_MAX),
+        {.column = 8, .type = COLUMN_TEXT_IN, COLUMN_AT(ladder_info, lost_tensor)},
+    };
+    char why[240];
+    while (st && sqlite3_step(st) == SQLITE_ROW && p->ladder_count < PRECISION_LADDER_MAX)
+        if (read_row(st, "replay_precisions", spec, SPEC_COUNT(spec), &p->ladder[p->ladder_count], why, sizeof why) == 0)
+            p->ladder_count++;
     sqlite3_finalize(st);
 }
 
@@ -87,8 +101,8 @@ void precision_info_load(precision_info *p, sqlite3 *db, int run_id)
     sqlite3_stmt *st = query(db, "SELECT config_json FROM runs WHERE run_id = ?1", run_id);
     if (st && sqlite3_step(st) == SQLITE_ROW) {
         const char *json = (const char *)sqlite3_column_text(st, 0);
-        json_string(json, "precision", p->precision, sizeof p->precision);
-        json_string(json, "bn_variance", p->bn_variance, sizeof p->bn_variance);
+        config_string(json, "precision", p->precision, sizeof p->precision);
+        config_string(json, "bn_variance", p->bn_variance, sizeof p->bn_variance);
     }
     sqlite3_finalize(st);
     load_steps(p, db, run_id);

@@ -1,5 +1,5 @@
-/* rundata.c: loading one run of a run.db for the reports (see rundata.h). */
-#include "rundata.h"
+/* read_run.c: loading one run of a run.db for the reports (see read_run.h). */
+#include "read_run.h"
 
 #include <limits.h>
 #include <math.h>
@@ -13,6 +13,7 @@
 
 #include "array.h"
 #include "db.h"
+#include "read_columns.h"
 #include "run_names.h"
 
 const series_def series_defs[SERIES_COUNT] = {
@@ -111,20 +112,9 @@ static void name_table_free(name_table *t)
 
 /* --------------------------------------------------------------- helpers */
 
-static char *column_text_dup(sqlite3_stmt *st, int column)
-{
-    const unsigned char *text = sqlite3_column_text(st, column);
-    return strdup(text ? (const char *)text : "");
-}
-
 static double column_real(sqlite3_stmt *st, int column)
 {
     return sqlite3_column_type(st, column) == SQLITE_NULL ? NAN : sqlite3_column_double(st, column);
-}
-
-static long long column_int_or(sqlite3_stmt *st, int column, long long missing)
-{
-    return sqlite3_column_type(st, column) == SQLITE_NULL ? missing : sqlite3_column_int64(st, column);
 }
 
 /* Bounds of the values a report uses as an index, a count or a loop bound.
@@ -135,37 +125,6 @@ static long long column_int_or(sqlite3_stmt *st, int column, long long missing)
 /* At most this many floats per series (1 GiB): probes x layers of a hostile
  * file must not turn into tens of gigabytes. */
 #define RUNDATA_MAX_CELLS (1ll << 28)
-
-/* The database is untrusted input: an integer the loader relies on must be
- * stored as an INTEGER (not 1.5, not text) within [lo, hi].  A NULL gives
- * `missing` when missing >= lo - 1 is allowed by the caller (nullable). */
-static int column_checked(const rundata *d, sqlite3_stmt *st, int column, long long lo, long long hi, int nullable,
-                          long long *out, error *err)
-{
-    int type = sqlite3_column_type(st, column);
-    if (type == SQLITE_NULL && nullable) {
-        *out = -1;
-        return 0;
-    }
-    long long v = sqlite3_column_int64(st, column);
-    if (type == SQLITE_INTEGER && v >= lo && v <= hi) {
-        *out = v;
-        return 0;
-    }
-    const char *name = sqlite3_column_name(st, column);
-    const unsigned char *text = sqlite3_column_text(st, column);
-    return error_set(err, "%s: damaged database: %s = '%.40s' where an integer in [%lld, %lld] was expected", d->path,
-                     name ? name : "?", text ? (const char *)text : "NULL", lo, hi);
-}
-
-static int column_int_checked(const rundata *d, sqlite3_stmt *st, int column, long long lo, long long hi,
-                              int nullable, int *out, error *err)
-{
-    long long v = 0; /* gcc 12 at -O2 cannot see that error_set always fails */
-    if (column_checked(d, st, column, lo, hi, nullable, &v, err)) return -1;
-    *out = (int)v; /* [lo, hi] lies within int for every caller */
-    return 0;
-}
 
 /* A double stored where a count is read: clamped, never cast out of range. */
 static long long count_of(double v)
@@ -188,112 +147,172 @@ static int step_failed(sqlite3 *db, int rc, const char *path, error *err)
     return error_set(err, "%s: reading failed: %s", path, sqlite3_errmsg(db));
 }
 
+/* The rows of the small tables are what every report stands on: one that
+ * breaks its spec (read_columns.h) fails the load, naming the file. */
+static int read_checked(const rundata *d, sqlite3_stmt *st, const char *table, const column_spec *specs, int count,
+                        void *row, error *err)
+{
+    char why[320];
+    int rc = read_row(st, table, specs, count, row, why, sizeof why);
+    if (rc == 0) return 0;
+    return error_set(err, "%s: %s%s", d->path, rc == -2 ? "" : "damaged database: ", why);
+}
+
+/* One statement's rows, each into the next slot of a growing array: the
+ * array, its count and its element size.  The slot is counted before it is
+ * read, so that rundata_free frees what a broken row already copied. */
+typedef struct row_sink {
+    void **items;
+    int *count, capacity;
+    size_t size;
+} row_sink;
+
+/* Reads every row of st into sink; before each row, bound (may be NULL)
+ * adjusts the specs to the rows before it. */
+static int read_rows(const rundata *d, sqlite3 *db, sqlite3_stmt *st, const char *table, column_spec *specs,
+                     int count, row_sink *sink, void (*bound)(column_spec *, const void *items, int n), error *err)
+{
+    int rc, failed = 0;
+    while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (array_grow(sink->items, &sink->capacity, *sink->count + 1, sink->size)) {
+            failed = error_set(err, "%s: out of memory reading the %s table", d->path, table);
+            break;
+        }
+        void *row = (char *)*sink->items + (size_t)*sink->count * sink->size;
+        memset(row, 0, sink->size);
+        if (bound) bound(specs, *sink->items, *sink->count);
+        ++*sink->count;
+        failed = read_checked(d, st, table, specs, count, row, err);
+    }
+    if (!failed) failed = step_failed(db, rc, d->path, err);
+    sqlite3_finalize(st);
+    return failed;
+}
+
 /* ------------------------------------------------------------ small tables */
+
+typedef struct run_count {
+    int attempts, run_id;
+} run_count;
+
+static int load_run_id(rundata *d, sqlite3 *db, error *err)
+{
+    static const column_spec spec[] = {
+        {.column = 0, .type = COLUMN_INTEGER, .lo = 0, .hi = INT32_MAX, COLUMN_AT(run_count, attempts)},
+        {.column = 1, .type = COLUMN_INTEGER, .lo = 1, .hi = INT32_MAX, COLUMN_AT(run_count, run_id)},
+    };
+    sqlite3_stmt *st = NULL;
+    if (prepare(db, "SELECT COUNT(*), MAX(run_id) FROM runs", &st, d->path, err)) return -1;
+    run_count n = {0, 0};
+    int failed = sqlite3_step(st) == SQLITE_ROW &&
+                 read_checked(d, st, "runs", spec, 1 + (sqlite3_column_int64(st, 0) > 0), &n, err);
+    sqlite3_finalize(st);
+    if (failed) return -1;
+    if (n.attempts == 0)
+        return error_set(err, "%s: the runs table is empty (no training run was recorded in this database)", d->path);
+    d->run.run_id = n.run_id;
+    d->run.attempts = n.attempts;
+    return 0;
+}
 
 static int load_run(rundata *d, sqlite3 *db, error *err)
 {
+    /* Reports divide by classes and batch and step by probe_every. */
+    static const column_spec spec[] = {
+        {.column = 0, .type = COLUMN_TEXT, COLUMN_AT(run_info, name)},
+        {.column = 1, .type = COLUMN_TEXT, COLUMN_AT(run_info, version)},
+        {.column = 2, .type = COLUMN_TEXT, COLUMN_AT(run_info, started_at)},
+        {.column = 3, .type = COLUMN_TEXT, COLUMN_AT(run_info, finished_at)},
+        {.column = 4, .type = COLUMN_TEXT, COLUMN_AT(run_info, status)},
+        {.column = 5, .type = COLUMN_INTEGER, .lo = 0, .hi = 1000, COLUMN_AT(run_info, depth)},
+        {.column = 6, .type = COLUMN_INTEGER, .lo = 1, .hi = 1 << 20, COLUMN_AT(run_info, width)},
+        {.column = 7, .type = COLUMN_TEXT, COLUMN_AT(run_info, clip)},
+        {.column = 8, .type = COLUMN_INTEGER, .lo = 1, .hi = 1 << 20, COLUMN_AT(run_info, classes)},
+        {.column = 9, .type = COLUMN_INTEGER, .lo = 1, .hi = 1 << 20, COLUMN_AT(run_info, batch)},
+        {.column = 10, .type = COLUMN_TEXT, COLUMN_AT(run_info, init)},
+        {.column = 11, .type = COLUMN_REAL, COLUMN_AT(run_info, l2)},
+        {.column = 12, .type = COLUMN_REAL, COLUMN_AT(run_info, lr)},
+        {.column = 13, .type = COLUMN_INTEGER, .lenient = 1, .lo = LLONG_MIN, .hi = LLONG_MAX, COLUMN_AT(run_info, seed)},
+        {.column = 14, .type = COLUMN_TEXT, COLUMN_AT(run_info, data)},
+        {.column = 15, .type = COLUMN_TEXT, COLUMN_AT(run_info, normalize)},
+        {.column = 16, .type = COLUMN_INTEGER, .lo = 1, .hi = RUNDATA_MAX_STEP, COLUMN_AT(run_info, probe_every)},
+        {.column = 17, .type = COLUMN_INTEGER, .nullable = 1, .lo = 0, .hi = RUNDATA_MAX_STEP,
+         COLUMN_AT(run_info, resumed_from)},
+    };
     sqlite3_stmt *st = NULL;
-    if (prepare(db, "SELECT COUNT(*), MAX(run_id) FROM runs", &st, d->path, err)) return -1;
-    int rc = sqlite3_step(st);
-    int attempts = 0, run_id = 0;
-    if (rc == SQLITE_ROW && column_int_checked(d, st, 0, 0, INT32_MAX, 0, &attempts, err)) {
-        sqlite3_finalize(st);
-        return -1;
-    }
-    if (attempts > 0 && column_int_checked(d, st, 1, 1, INT32_MAX, 0, &run_id, err)) {
-        sqlite3_finalize(st);
-        return -1;
-    }
-    sqlite3_finalize(st);
-    if (attempts == 0)
-        return error_set(err, "%s: the runs table is empty (no training run was recorded in this database)", d->path);
-    if (prepare(db,
+    if (load_run_id(d, db, err) ||
+        prepare(db,
                 "SELECT name, version, started_at, finished_at, status, depth, width, clip, classes, batch, init, "
                 "l2, lr, seed, data, normalize, probe_every, resumed_from FROM runs WHERE run_id = ?",
                 &st, d->path, err))
         return -1;
-    sqlite3_bind_int(st, 1, run_id);
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        return error_set(err, "%s: cannot read run %d: %s", d->path, run_id, sqlite3_errmsg(db));
-    }
-    run_info *r = &d->run;
-    r->run_id = run_id;
-    r->attempts = attempts;
-    r->name = column_text_dup(st, 0);
-    r->version = column_text_dup(st, 1);
-    r->started_at = column_text_dup(st, 2);
-    r->finished_at = column_text_dup(st, 3);
-    r->status = column_text_dup(st, 4);
-    r->clip = column_text_dup(st, 7);
-    r->init = column_text_dup(st, 10);
-    r->l2 = column_real(st, 11);
-    r->lr = column_real(st, 12);
-    r->seed = sqlite3_column_int64(st, 13);
-    r->data = column_text_dup(st, 14);
-    r->normalize = column_text_dup(st, 15);
-    /* Reports divide by classes and batch and step by probe_every. */
-    int bad = column_int_checked(d, st, 5, 0, 1000, 0, &r->depth, err) ||
-              column_int_checked(d, st, 6, 1, 1 << 20, 0, &r->width, err) ||
-              column_int_checked(d, st, 8, 1, 1 << 20, 0, &r->classes, err) ||
-              column_int_checked(d, st, 9, 1, 1 << 20, 0, &r->batch, err) ||
-              column_int_checked(d, st, 16, 1, RUNDATA_MAX_STEP, 0, &r->probe_every, err) ||
-              column_int_checked(d, st, 17, 0, RUNDATA_MAX_STEP, 1, &r->resumed_from, err);
+    sqlite3_bind_int(st, 1, d->run.run_id);
+    int rc = sqlite3_step(st), failed;
+    if (rc != SQLITE_ROW)
+        failed = error_set(err, "%s: cannot read run %d: %s", d->path, d->run.run_id, sqlite3_errmsg(db));
+    else
+        failed = read_checked(d, st, "runs", spec, SPEC_COUNT(spec), &d->run, err);
     sqlite3_finalize(st);
-    if (bad) return -1;
-    if (!r->name || !r->version || !r->started_at || !r->finished_at || !r->status || !r->clip || !r->init ||
-        !r->data || !r->normalize)
-        return error_set(err, "%s: out of memory reading the runs table", d->path);
-    return 0;
+    return failed;
+}
+
+/* layer_id is the position in execution order: 0..N-1, each once.  Every
+ * lookup by id is then an index check, and no id can make a table the size
+ * of its value. */
+static void layer_bound(column_spec *spec, const void *items, int n)
+{
+    (void)items;
+    spec[0].lo = spec[0].hi = n;
 }
 
 static int load_layers(rundata *d, sqlite3 *db, error *err)
 {
+    column_spec spec[] = {
+        {.column = 0, .type = COLUMN_INTEGER, COLUMN_AT(layer_info, layer_id)},
+        {.column = 1, .type = COLUMN_TEXT, COLUMN_AT(layer_info, name)},
+        {.column = 2, .type = COLUMN_TEXT, COLUMN_AT(layer_info, path)},
+        /* a class this nanprobe does not build is no analysis' concern: kept */
+        {.column = 3, .type = COLUMN_LAYER_KIND, .lenient = 1, COLUMN_AT(layer_info, kind)},
+        {.column = 4, .type = COLUMN_TEXT, COLUMN_AT(layer_info, inputs)},
+        {.column = 5, .type = COLUMN_TEXT, COLUMN_AT(layer_info, output_shape)},
+        {.column = 6, .type = COLUMN_INTEGER, .lenient = 1, .lo = 0, .hi = LLONG_MAX, COLUMN_AT(layer_info, param_count)},
+    };
     sqlite3_stmt *st = NULL;
     if (prepare(db,
                 "SELECT layer_id, name, path, kind, inputs, output_shape, param_count FROM layers "
-                "WHERE run_id = ? ORDER BY layer_id",
+                "WHERE run_id = ? ORDER BY layer_id LIMIT 65537", /* RUNDATA_MAX_LAYERS + 1 */
                 &st, d->path, err))
         return -1;
     sqlite3_bind_int(st, 1, d->run.run_id);
-    int capacity = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        /* layer_id is the position in execution order: 0..N-1, each once.
-         * Every lookup by id is then an index check, and no id can make a
-         * table the size of its value. */
-        int id;
-        if (d->layer_count >= RUNDATA_MAX_LAYERS ||
-            column_int_checked(d, st, 0, d->layer_count, d->layer_count, 0, &id, err)) {
-            sqlite3_finalize(st);
-            if (d->layer_count >= RUNDATA_MAX_LAYERS)
-                return error_set(err, "%s: damaged database: more than %d layers", d->path, RUNDATA_MAX_LAYERS);
-            return -1;
-        }
-        if (array_grow((void **)&d->layers, &capacity, d->layer_count + 1, sizeof *d->layers)) break;
-        layer_info *l = &d->layers[d->layer_count++];
-        memset(l, 0, sizeof *l);
-        l->layer_id = id;
-        l->name = column_text_dup(st, 1);
-        l->path = column_text_dup(st, 2);
-        l->kind = column_text_dup(st, 3);
-        l->inputs = column_text_dup(st, 4);
-        l->output_shape = column_text_dup(st, 5);
-        l->param_count = sqlite3_column_int64(st, 6);
-        if (!l->name || !l->path || !l->kind || !l->inputs || !l->output_shape) break;
-    }
-    int failed = step_failed(db, rc, d->path, err);
-    sqlite3_finalize(st);
-    if (failed) return -1;
-    if (rc == SQLITE_ROW) return error_set(err, "%s: out of memory reading the layers table", d->path);
+    row_sink sink = {(void **)&d->layers, &d->layer_count, 0, sizeof *d->layers};
+    if (read_rows(d, db, st, "layers", spec, SPEC_COUNT(spec), &sink, layer_bound, err)) return -1;
+    if (d->layer_count > RUNDATA_MAX_LAYERS)
+        return error_set(err, "%s: damaged database: more than %d layers", d->path, RUNDATA_MAX_LAYERS);
     if (d->layer_count == 0)
         return error_set(err, "%s: run %d has no layers recorded (the trainer writes them before the first step)",
                          d->path, d->run.run_id);
     return 0;
 }
 
+/* Steps ascend strictly (rundata_step searches them by bisection). */
+static void step_bound(column_spec *spec, const void *items, int n)
+{
+    spec[0].lo = n ? ((const step_info *)items)[n - 1].step + 1 : 1;
+}
+
 static int load_steps(rundata *d, sqlite3 *db, error *err)
 {
+    column_spec spec[] = {
+        {.column = 0, .type = COLUMN_INTEGER, .hi = RUNDATA_MAX_STEP, COLUMN_AT(step_info, step)},
+        {.column = 1, .type = COLUMN_INTEGER, .lo = 1, .hi = RUNDATA_MAX_STEP, COLUMN_AT(step_info, epoch)},
+        {.column = 2, .type = COLUMN_REAL, COLUMN_AT(step_info, lr)},
+        {.column = 3, .type = COLUMN_REAL, COLUMN_AT(step_info, loss)},
+        {.column = 4, .type = COLUMN_REAL, COLUMN_AT(step_info, data_loss)},
+        {.column = 5, .type = COLUMN_REAL, COLUMN_AT(step_info, l2_penalty)},
+        {.column = 6, .type = COLUMN_REAL, COLUMN_AT(step_info, accuracy)},
+        {.column = 7, .type = COLUMN_INTEGER, .lo = 0, .hi = 1, COLUMN_AT(step_info, probed)},
+        {.column = 8, .type = COLUMN_INTEGER, .lo = 0, .hi = 1, COLUMN_AT(step_info, loss_finite)},
+    };
     sqlite3_stmt *st = NULL;
     if (prepare(db,
                 "SELECT step, epoch, lr, loss, data_loss, l2_penalty, accuracy, probed, loss_finite FROM steps "
@@ -301,40 +320,30 @@ static int load_steps(rundata *d, sqlite3 *db, error *err)
                 &st, d->path, err))
         return -1;
     sqlite3_bind_int(st, 1, d->run.run_id);
-    int capacity = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        /* Steps ascend strictly (rundata_step searches them by bisection). */
-        int step, epoch;
-        int previous = d->step_count ? d->steps[d->step_count - 1].step : 0;
-        if (column_int_checked(d, st, 0, previous + 1, RUNDATA_MAX_STEP, 0, &step, err) ||
-            column_int_checked(d, st, 1, 1, RUNDATA_MAX_STEP, 0, &epoch, err)) {
-            sqlite3_finalize(st);
-            return -1;
-        }
-        if (array_grow((void **)&d->steps, &capacity, d->step_count + 1, sizeof *d->steps)) break;
-        step_info *s = &d->steps[d->step_count++];
-        s->step = step;
-        s->epoch = epoch;
-        s->lr = column_real(st, 2);
-        s->loss = column_real(st, 3);
-        s->data_loss = column_real(st, 4);
-        s->l2_penalty = column_real(st, 5);
-        s->accuracy = column_real(st, 6);
-        s->probed = sqlite3_column_int(st, 7) != 0;
-        s->loss_finite = sqlite3_column_int(st, 8) != 0;
-    }
-    int failed = step_failed(db, rc, d->path, err);
-    sqlite3_finalize(st);
-    if (failed) return -1;
-    if (rc == SQLITE_ROW) return error_set(err, "%s: out of memory reading the steps table", d->path);
+    row_sink sink = {(void **)&d->steps, &d->step_count, 0, sizeof *d->steps};
+    if (read_rows(d, db, st, "steps", spec, SPEC_COUNT(spec), &sink, step_bound, err)) return -1;
     if (d->step_count == 0)
         return error_set(err, "%s: run %d ('%.200s') has no steps recorded yet: nothing to report", d->path,
                          d->run.run_id, d->run.name);
     return 0;
 }
 
+static void epoch_bound(column_spec *spec, const void *items, int n)
+{
+    spec[0].lo = n ? ((const epoch_info *)items)[n - 1].epoch + 1 : 1;
+}
+
 static int load_epochs(rundata *d, sqlite3 *db, error *err)
 {
+    column_spec spec[] = {
+        {.column = 0, .type = COLUMN_INTEGER, .hi = RUNDATA_MAX_STEP, COLUMN_AT(epoch_info, epoch)},
+        {.column = 1, .type = COLUMN_INTEGER, .lo = 0, .hi = RUNDATA_MAX_STEP, COLUMN_AT(epoch_info, last_step)},
+        {.column = 2, .type = COLUMN_REAL, COLUMN_AT(epoch_info, loss)},
+        {.column = 3, .type = COLUMN_REAL, COLUMN_AT(epoch_info, accuracy)},
+        {.column = 4, .type = COLUMN_REAL, COLUMN_AT(epoch_info, val_loss)},
+        {.column = 5, .type = COLUMN_REAL, COLUMN_AT(epoch_info, val_accuracy)},
+        {.column = 6, .type = COLUMN_REAL, COLUMN_AT(epoch_info, lr)},
+    };
     sqlite3_stmt *st = NULL;
     if (prepare(db,
                 "SELECT epoch, last_step, loss, accuracy, val_loss, val_accuracy, lr FROM epochs "
@@ -342,34 +351,43 @@ static int load_epochs(rundata *d, sqlite3 *db, error *err)
                 &st, d->path, err))
         return -1;
     sqlite3_bind_int(st, 1, d->run.run_id);
-    int capacity = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int epoch, last_step;
-        int previous = d->epoch_count ? d->epochs[d->epoch_count - 1].epoch : 0;
-        if (column_int_checked(d, st, 0, previous + 1, RUNDATA_MAX_STEP, 0, &epoch, err) ||
-            column_int_checked(d, st, 1, 0, RUNDATA_MAX_STEP, 0, &last_step, err)) {
-            sqlite3_finalize(st);
-            return -1;
-        }
-        if (array_grow((void **)&d->epochs, &capacity, d->epoch_count + 1, sizeof *d->epochs)) break;
-        epoch_info *e = &d->epochs[d->epoch_count++];
-        e->epoch = epoch;
-        e->last_step = last_step;
-        e->loss = column_real(st, 2);
-        e->accuracy = column_real(st, 3);
-        e->val_loss = column_real(st, 4);
-        e->val_accuracy = column_real(st, 5);
-        e->lr = column_real(st, 6);
-    }
-    int failed = step_failed(db, rc, d->path, err);
-    sqlite3_finalize(st);
-    if (failed) return -1;
-    if (rc == SQLITE_ROW) return error_set(err, "%s: out of memory reading the epochs table", d->path);
-    return 0;
+    row_sink sink = {(void **)&d->epochs, &d->epoch_count, 0, sizeof *d->epochs};
+    return read_rows(d, db, st, "epochs", spec, SPEC_COUNT(spec), &sink, epoch_bound, err);
 }
+
+#define EVENT_INT(c, field, lo_, hi_) \
+    {.column = c, .type = COLUMN_INTEGER, .nullable = 1, .lo = lo_, .hi = hi_, COLUMN_AT(event_info, field)}
+/* Coordinates and ids only printed: a damaged one reads as unknown (-1). */
+#define EVENT_INDEX(c, field) \
+    {.column = c, .type = COLUMN_INTEGER, .lenient = 1, .lo = 0, .hi = LLONG_MAX, COLUMN_AT(event_info, field)}
+#define EVENT_NAME(c, field, which) \
+    {.column = c, .type = COLUMN_ENUM, .lenient = 1, .names = which, COLUMN_AT(event_info, field)}
 
 static int load_events(rundata *d, sqlite3 *db, error *err)
 {
+    column_spec spec[] = {
+        {.column = 0, .type = COLUMN_INTEGER, .lo = LLONG_MIN, .hi = LLONG_MAX, COLUMN_AT(event_info, event_id)},
+        EVENT_INT(1, step, 0, RUNDATA_MAX_STEP),
+        EVENT_INT(2, epoch, 0, RUNDATA_MAX_STEP),
+        EVENT_NAME(3, kind, STORED_EVENT_KIND),
+        EVENT_INT(4, layer_id, 0, d->layer_count - 1),
+        {.column = 5, .type = COLUMN_TEXT, COLUMN_AT(event_info, layer_name)},
+        {.column = 6, .type = COLUMN_TEXT, COLUMN_AT(event_info, layer_path)},
+        EVENT_NAME(7, pass, STORED_PASS),
+        {.column = 8, .type = COLUMN_TEXT, COLUMN_AT(event_info, tensor)},
+        EVENT_NAME(9, value_class, STORED_VALUE_CLASS),
+        EVENT_INDEX(10, element_index),
+        EVENT_INDEX(11, sample),
+        EVENT_INDEX(12, d),
+        EVENT_INDEX(13, h),
+        EVENT_INDEX(14, w),
+        EVENT_INDEX(15, channel),
+        EVENT_INDEX(16, sample_id),
+        EVENT_INT(17, is_origin, 0, 1),
+        {.column = 18, .type = COLUMN_REAL, COLUMN_AT(event_info, old_value)},
+        {.column = 19, .type = COLUMN_REAL, COLUMN_AT(event_info, new_value)},
+        {.column = 20, .type = COLUMN_TEXT, COLUMN_AT(event_info, message)},
+    };
     sqlite3_stmt *st = NULL;
     if (prepare(db,
                 "SELECT event_id, step, epoch, kind, layer_id, layer_name, layer_path, pass, tensor, value_class, "
@@ -378,49 +396,8 @@ static int load_events(rundata *d, sqlite3 *db, error *err)
                 &st, d->path, err))
         return -1;
     sqlite3_bind_int(st, 1, d->run.run_id);
-    int capacity = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int step, epoch, layer_id, is_origin;
-        if (column_int_checked(d, st, 1, 0, RUNDATA_MAX_STEP, 1, &step, err) ||
-            column_int_checked(d, st, 2, 0, RUNDATA_MAX_STEP, 1, &epoch, err) ||
-            column_int_checked(d, st, 4, 0, d->layer_count - 1, 1, &layer_id, err) ||
-            column_int_checked(d, st, 17, 0, 1, 1, &is_origin, err)) {
-            sqlite3_finalize(st);
-            return -1;
-        }
-        if (array_grow((void **)&d->events, &capacity, d->event_count + 1, sizeof *d->events)) break;
-        event_info *e = &d->events[d->event_count++];
-        memset(e, 0, sizeof *e);
-        e->event_id = sqlite3_column_int64(st, 0);
-        e->step = step;
-        e->epoch = epoch;
-        e->kind = column_text_dup(st, 3);
-        e->layer_id = layer_id;
-        e->layer_name = column_text_dup(st, 5);
-        e->layer_path = column_text_dup(st, 6);
-        e->pass = column_text_dup(st, 7);
-        e->tensor = column_text_dup(st, 8);
-        e->value_class = column_text_dup(st, 9);
-        e->element_index = column_int_or(st, 10, -1);
-        e->sample = column_int_or(st, 11, -1);
-        e->d = column_int_or(st, 12, -1);
-        e->h = column_int_or(st, 13, -1);
-        e->w = column_int_or(st, 14, -1);
-        e->channel = column_int_or(st, 15, -1);
-        e->sample_id = column_int_or(st, 16, -1);
-        e->is_origin = is_origin;
-        e->old_value = column_real(st, 18);
-        e->new_value = column_real(st, 19);
-        e->message = column_text_dup(st, 20);
-        if (!e->kind || !e->layer_name || !e->layer_path || !e->pass || !e->tensor || !e->value_class ||
-            !e->message)
-            break;
-    }
-    int failed = step_failed(db, rc, d->path, err);
-    sqlite3_finalize(st);
-    if (failed) return -1;
-    if (rc == SQLITE_ROW) return error_set(err, "%s: out of memory reading the events table", d->path);
-    return 0;
+    row_sink sink = {(void **)&d->events, &d->event_count, 0, sizeof *d->events};
+    return read_rows(d, db, st, "events", spec, SPEC_COUNT(spec), &sink, NULL, err);
 }
 
 static int load_input_summary(rundata *d, sqlite3 *db, error *err)
@@ -518,7 +495,9 @@ static int load_probe_steps(rundata *d, sqlite3 *db, error *err)
             sqlite3_finalize(st);
             return failed;
         }
-        if (column_int_checked(d, st, 0, last + 1, RUNDATA_MAX_STEP, 0, &step, err)) {
+        column_spec spec = {.column = 0, .type = COLUMN_INTEGER, .lo = last + 1, .hi = RUNDATA_MAX_STEP,
+                            .size = sizeof step};
+        if (read_checked(d, st, "stats", &spec, 1, &step, err)) {
             sqlite3_finalize(st);
             return -1;
         }
@@ -856,24 +835,28 @@ int rundata_step_stats(const rundata *d, int step, rundata_stat **rows, int *cou
     }
     sqlite3_bind_int(st, 1, d->run.run_id);
     sqlite3_bind_int(st, 2, step);
+    /* A row of a layer that is not there is left out, as the scan does. */
+    const column_spec spec[] = {
+        {.column = 0, .type = COLUMN_INTEGER, .lo = 0, .hi = d->layer_count - 1, COLUMN_AT(rundata_stat, layer)},
+        {.column = 1, .type = COLUMN_TEXT_IN, COLUMN_AT(rundata_stat, tensor)},
+        {.column = 2, .type = COLUMN_INTEGER, .lenient = 1, .lo = 0, .hi = LLONG_MAX, COLUMN_AT(rundata_stat, count)},
+        {.column = 3, .type = COLUMN_REAL, COLUMN_AT(rundata_stat, mean)},
+        {.column = 4, .type = COLUMN_REAL, COLUMN_AT(rundata_stat, std)},
+        {.column = 5, .type = COLUMN_REAL, COLUMN_AT(rundata_stat, min)},
+        {.column = 6, .type = COLUMN_REAL, COLUMN_AT(rundata_stat, max)},
+        {.column = 7, .type = COLUMN_REAL, COLUMN_AT(rundata_stat, absmax)},
+        {.column = 8, .type = COLUMN_REAL, COLUMN_AT(rundata_stat, l2norm)},
+        {.column = 9, .type = COLUMN_REAL, COLUMN_AT(rundata_stat, zero_fraction)},
+        {.column = 10, .type = COLUMN_INTEGER, .lenient = 1, .lo = 0, .hi = LLONG_MAX,
+         COLUMN_AT(rundata_stat, nonfinite)},
+    };
     int capacity = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int layer = plan_layer(d, sqlite3_column_int64(st, 0));
-        if (layer < 0) continue;
+        rundata_stat r;
+        char why[320];
+        if (read_row(st, "stats", spec, SPEC_COUNT(spec), &r, why, sizeof why)) continue;
         if (array_grow((void **)rows, &capacity, *count + 1, sizeof **rows)) break;
-        rundata_stat *r = &(*rows)[(*count)++];
-        r->layer = layer;
-        const unsigned char *tensor = sqlite3_column_text(st, 1);
-        snprintf(r->tensor, sizeof r->tensor, "%s", tensor ? (const char *)tensor : "");
-        r->count = sqlite3_column_int64(st, 2);
-        r->mean = column_real(st, 3);
-        r->std = column_real(st, 4);
-        r->min = column_real(st, 5);
-        r->max = column_real(st, 6);
-        r->absmax = column_real(st, 7);
-        r->l2norm = column_real(st, 8);
-        r->zero_fraction = column_real(st, 9);
-        r->nonfinite = sqlite3_column_int64(st, 10);
+        (*rows)[(*count)++] = r;
     }
     int failed = step_failed(db, rc, d->path, err);
     if (!failed && rc == SQLITE_ROW) failed = error_set(err, "%s: out of memory reading step %d", d->path, step);
@@ -888,15 +871,15 @@ int rundata_step_stats(const rundata *d, int step, rundata_stat **rows, int *cou
 }
 
 /* The replays, knowing which convolutions feed a BatchNorm: their biases'
- * float32 error is rounding noise (replay_data.h). */
+ * float32 error is rounding noise (read_replay.h). */
 static int load_replays(rundata *d, sqlite3 *db, error *err)
 {
     unsigned char *bias_noise = calloc((size_t)d->layer_count, 1);
     if (!bias_noise) return error_set(err, "%s: out of memory", d->path);
     for (int i = 0; i < d->layer_count; i++) {
-        if (strcmp(d->layers[i].kind, "BatchNormalization") != 0) continue;
+        if (d->layers[i].kind != LAYER_BATCHNORM) continue;
         for (int j = 0; j < d->layer_count; j++)
-            if (strcmp(d->layers[j].kind, "Conv3D") == 0 && strcmp(d->layers[j].name, d->layers[i].inputs) == 0)
+            if (d->layers[j].kind == LAYER_CONV3D && strcmp(d->layers[j].name, d->layers[i].inputs) == 0)
                 bias_noise[j] = 1;
     }
     int rc = replay_set_load(&d->replays, db, d->path, d->run.run_id, d->layer_count, bias_noise, err);
@@ -952,7 +935,6 @@ void rundata_free(rundata *d)
         layer_info *l = &d->layers[i];
         free(l->name);
         free(l->path);
-        free(l->kind);
         free(l->inputs);
         free(l->output_shape);
     }
@@ -961,12 +943,9 @@ void rundata_free(rundata *d)
     free(d->epochs);
     for (int i = 0; i < d->event_count; i++) {
         event_info *e = &d->events[i];
-        free(e->kind);
         free(e->layer_name);
         free(e->layer_path);
-        free(e->pass);
         free(e->tensor);
-        free(e->value_class);
         free(e->message);
     }
     free(d->events);
@@ -1008,7 +987,7 @@ const step_info *rundata_step(const rundata *d, int step)
 const event_info *rundata_first_nan(const rundata *d)
 {
     for (int i = 0; i < d->event_count; i++)
-        if (strcmp(d->events[i].kind, "nan") == 0) return &d->events[i];
+        if (d->events[i].kind == EVENT_NAN) return &d->events[i];
     return NULL;
 }
 

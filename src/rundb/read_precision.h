@@ -1,10 +1,10 @@
-/* precision_data.h: what a run database says about precision: the
+/* read_precision.h: what a run database says about precision: the
  * emulated precision and BatchNorm variance it trained with, its loss
  * scale (skipped steps, the scale's floor), one-pass variances that went
  * negative, and the precision ladder's rungs (replay_precisions).  Every
  * part is optional: a run of an older nanprobe has none of it. */
-#ifndef NANPROBE_PRECISION_DATA_H
-#define NANPROBE_PRECISION_DATA_H
+#ifndef NANPROBE_READ_PRECISION_H
+#define NANPROBE_READ_PRECISION_H
 
 #include <sqlite3.h>
 #include <stddef.h>

@@ -1,17 +1,24 @@
-/* rundata.h: one run of a run.db loaded into memory for the reports.
+/* read_run.h: one run of a run.db loaded into memory for the reports.
  *
- * Owns the reading side of the schema contract (src/rundb/schema.sql): which
+ * Owns the reading side of the schema contract (schema.sql): which
  * tables and columns the reports use, and the catalog of per-layer series
  * (a statistic of one tensor, or one derived metric, over the probed steps).
  * The big tables (stats, layer_metrics) are read in one pass each, split by
  * step range over a few threads with one read-only connection per thread,
- * because for a 10,000-step ResNet3D-34 run they hold ~15 million rows. */
-#ifndef NANPROBE_RUNDATA_H
-#define NANPROBE_RUNDATA_H
+ * because for a 10,000-step ResNet3D-34 run they hold ~15 million rows.
+ * The small tables' rows are checked by their spec tables (read_columns.h):
+ * a broken one fails the load with a message naming the file and column,
+ * and stored names (events' kind, pass, value class; layers' kind) are
+ * enums from the load on. */
+#ifndef NANPROBE_READ_RUN_H
+#define NANPROBE_READ_RUN_H
 
 #include "error.h"
-#include "precision_data.h"
-#include "replay_data.h"
+#include "layer_kind.h"
+#include "read_columns.h"
+#include "read_precision.h"
+#include "read_replay.h"
+#include "run_enums.h"
 
 typedef enum series_id {
     SERIES_ACT_ABSMAX,            /* stats 'output'.absmax */
@@ -72,7 +79,8 @@ typedef struct run_info {
 
 typedef struct layer_info {
     int layer_id;
-    char *name, *path, *kind, *inputs, *output_shape;
+    char *name, *path, *inputs, *output_shape;
+    layer_kind kind; /* LAYER_KIND_COUNT: a class this nanprobe does not build */
     long long param_count;
 } layer_info;
 
@@ -89,7 +97,15 @@ typedef struct epoch_info {
 typedef struct event_info {
     long long event_id;
     int step, epoch, layer_id; /* -1 where NULL */
-    char *kind, *layer_name, *layer_path, *pass, *tensor, *value_class, *message; /* "" where NULL */
+    /* Stored names as enums; the count (EVENT_KIND_COUNT, PASS_COUNT,
+     * VALUE_CLASS_COUNT) where NULL or a name this nanprobe does not know.
+     * An unknown kind keeps its row: an events row is evidence beside the
+     * run, a newer nanprobe may write kinds this one lacks, and no analysis
+     * reads a kind it does not know (read_enum_name gives "" for it). */
+    event_kind kind;
+    probe_pass pass;
+    value_class value_class;
+    char *layer_name, *layer_path, *tensor, *message; /* "" where NULL */
     long long element_index, sample, d, h, w, channel, sample_id; /* -1 where NULL */
     int is_origin; /* -1 where NULL */
     double old_value, new_value;
