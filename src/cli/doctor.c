@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <omp.h>
 #include <spawn.h>
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,7 +116,7 @@ int doctor_report(int threads, double seconds, const blas_selection *blas)
     }
     char gnuplot[256];
     gnuplot_version(gnuplot, sizeof gnuplot);
-    printf("SQLite: %s\n", sqlite3_libversion());
+    printf("SQLite: %s\n", db_sqlite_version());
     printf("gnuplot: %s\n", gnuplot);
     return blas->sgemm_ok ? EXIT_OK : EXIT_FAILURE_;
 }

@@ -21,6 +21,11 @@ const char *db_schema_sql(void)
     return schema_sql;
 }
 
+const char *db_sqlite_version(void)
+{
+    return sqlite3_libversion();
+}
+
 /* The first 100 bytes of a SQLite file: "SQLite format 3\0", and bytes 18
  * and 19 are 2 in WAL mode. */
 static int read_header(const char *path, unsigned char header[100])

@@ -13,6 +13,8 @@
 
 /* The full CREATE script of src/rundb/schema.sql. */
 const char *db_schema_sql(void);
+/* The SQLite library nanprobe runs on ("3.40.1"), for `nanprobe doctor`. */
+const char *db_sqlite_version(void);
 
 /* Opens an existing run database read-only for reports, checking that it is
  * a nanprobe database of a schema version this build understands. */
