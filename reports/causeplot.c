@@ -35,7 +35,7 @@ static int load_curves(const rundata *d, const cause_trace *t, curve *curves, er
         const cause_link *k = &t->chain.links[i];
         curve *c = &curves[count];
         c->link = i;
-        c->n = cause_link_series(d, k, t->nan_step, c->steps, c->values, PLOT_POINTS, err);
+        c->n = cause_link_series(d, t, k, c->steps, c->values, PLOT_POINTS, err);
         if (c->n < 0) return -1;
         char name[128], tensor[64];
         gnuplot_data_label(d->layers[k->layer].name, name, sizeof name);

@@ -416,23 +416,27 @@ static int load_step_table(const rundata *d, const event_info *nan, step_table *
     return 0;
 }
 
-/* The video section's tables (none for a run on other data). */
-static int load_video(const char *db_path, const rundata *d, video_tables *video, error *err)
+/* The video section's tables (none for a run on other data) and the
+ * causal walk's window (cause_load): the analysis opens nothing itself. */
+static int load_tables(const char *db_path, const rundata *d, video_tables *video, cause_window *window, error *err)
 {
     memset(video, 0, sizeof *video);
+    memset(window, 0, sizeof *window);
     run_reader *r = run_reader_open(db_path, d->run.run_id, err);
     if (!r) return -1;
     int rc = read_video_tables(r, video);
+    if (rc) error_set(err, "%s: out of memory reading the video tables", db_path);
+    else rc = cause_load(r, d, window, err);
     run_reader_close(r);
-    return rc ? error_set(err, "%s: out of memory reading the video tables", db_path) : 0;
+    return rc ? -1 : 0;
 }
 
 /* The causal trace, then the verdict opening with its Cause / Path / Fix
  * lines. */
-static int compose_verdict(const rundata *d, const precursor_ranking *ranking, const rule_finding findings[RULE_COUNT],
-                           cause_trace *trace, strbuf *verdict, error *err)
+static int compose_verdict(const rundata *d, const cause_window *window, const precursor_ranking *ranking,
+                           const rule_finding findings[RULE_COUNT], cause_trace *trace, strbuf *verdict, error *err)
 {
-    if (cause_trace_build(d, trace, err)) return -1;
+    if (cause_trace_build(d, window, trace, err)) return -1;
     verdict_compose_traced(d, trace, ranking, findings, verdict);
     if (verdict->failed) return error_set(err, "out of memory composing the verdict");
     return 0;
@@ -449,8 +453,10 @@ int report_write(const char *db_path, const char *out_dir, report_result *result
 
     rundata d;
     video_tables video;
+    cause_window window;
     if (rundata_load(&d, db_path, SERIES_ALL, 1, err)) return -1;
-    if (load_video(db_path, &d, &video, err) || outdir_create(dir, err)) {
+    if (load_tables(db_path, &d, &video, &window, err) || outdir_create(dir, err)) {
+        cause_window_free(&window);
         video_tables_free(&video);
         rundata_free(&d);
         return -1;
@@ -473,7 +479,7 @@ int report_write(const char *db_path, const char *out_dir, report_result *result
     if (precursor_rank(&d, end_step, &ranking, err)) goto done_data;
     rules_evaluate(&d, end_step, findings);
     cause_trace trace;
-    if (compose_verdict(&d, &ranking, findings, &trace, &verdict, err)) goto done;
+    if (compose_verdict(&d, &window, &ranking, findings, &trace, &verdict, err)) goto done;
     cause_rows(&d, &trace, &result->chain);
     snprintf(result->verdict, sizeof result->verdict, "%s", strbuf_text(&verdict));
     if (write_text_file(dir, "verdict.txt", strbuf_text(&verdict), err)) goto done;
@@ -504,6 +510,7 @@ done:
     strbuf_free(&verdict);
     precursor_free(&ranking);
 done_data:
+    cause_window_free(&window);
     video_tables_free(&video);
     rundata_free(&d);
     return rc;

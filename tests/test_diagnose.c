@@ -94,7 +94,7 @@ static int trace_db(const char *path, rundata *d, cause_trace *t, strbuf *verdic
         fprintf(stderr, "%s\n", err.message);
         return -1;
     }
-    if (cause_trace_build(d, t, &err)) {
+    if (cause_trace_load_and_build(d, t, &err)) {
         fprintf(stderr, "%s\n", err.message);
         rundata_free(d);
         return -1;
