@@ -647,14 +647,33 @@ static void trace_weakness(cause_trace *t, const cause_link *runner_first)
     }
 }
 
+/* Every name the walk (and the culprit figure, and the inference trace's
+ * links) looks up: node_predecessors, root_kernel, root_statistic,
+ * kernel_norm_before, inference_trace.c.  The last tensor is the origin's
+ * (cause_load).  A name missing here reads as "no rows". */
+enum { WALK_TENSORS = 9 };
+static const char *const walk_metrics[] = {
+    PROBE_NAME_L2_GRAD_NORM, PROBE_ROLE_KERNEL PROBE_SUFFIX_UPDATE_RATIO, PROBE_ROLE_KERNEL PROBE_SUFFIX_STEP_SIZE,
+    PROBE_NAME_BN_COUNT,     PROBE_NAME_BN_MAX_MEAN2_OVER_VAR,            PROBE_NAME_BN_MIN_VARIANCE,
+};
+
 int cause_load(run_reader *r, const rundata *d, cause_window *out, error *err)
 {
     memset(out, 0, sizeof *out);
     out->validation.val_batch = -1;
     const event_info *e = rundata_first_nan(d);
     if (!e) return 0;
+    const char *const tensors[WALK_TENSORS] = {
+        PROBE_NAME_OUTPUT,     PROBE_NAME_OUTPUT_GRAD,    PROBE_ROLE_KERNEL,
+        PROBE_ROLE_GAMMA,      PROBE_NAME_BATCH_MEAN,     PROBE_NAME_BATCH_VARIANCE,
+        PROBE_ROLE_MOVING_MEAN, PROBE_ROLE_MOVING_VARIANCE, e->tensor,
+    };
     cause_window_request q = {.nan_step = e->step,
                               .first_step = e->step > WINDOW_STEPS ? e->step - WINDOW_STEPS + 1 : 1,
+                              .tensors = tensors,
+                              .tensor_count = WALK_TENSORS,
+                              .metrics = walk_metrics,
+                              .metric_count = (int)(sizeof walk_metrics / sizeof walk_metrics[0]),
                               .validation = inference_event(e),
                               .event_id = e->event_id,
                               .epoch = e->epoch,

@@ -81,19 +81,32 @@ static void table_free(window_table *t)
     memset(t, 0, sizeof *t);
 }
 
-/* Runs the query of one table over the window's steps into t. */
-static int table_load(run_reader *r, const char *sql, int with_stats, int first_step, int last_step, window_table *t,
-                      error *err)
+static int name_wanted(const char *const *names, int count, const char *name)
 {
+    if (!names) return 1;
+    for (int i = 0; i < count; i++)
+        if (names[i] && strcmp(names[i], name) == 0) return 1;
+    return 0;
+}
+
+/* Runs the query of one table over the window's steps into t, keeping the
+ * rows of the wanted names. */
+static int table_load(run_reader *r, const char *sql, int with_stats, const cause_window_request *q,
+                      window_table *t, error *err)
+{
+    const char *const *names = with_stats ? q->tensors : q->metrics;
+    int name_count = with_stats ? q->tensor_count : q->metric_count;
+    int first_step = with_stats ? q->first_step : q->first_step - 1;
     sqlite3_stmt *st = run_reader_query(r, sql, err);
     if (!st) return -1;
     sqlite3_bind_int(st, 2, first_step);
-    sqlite3_bind_int(st, 3, last_step);
+    sqlite3_bind_int(st, 3, q->nan_step);
     int rc, i = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(st, 1);
+        const char *text = (const char *)sqlite3_column_text(st, 1), *name = text ? text : "";
+        if (!name_wanted(names, name_count, name)) continue;
         int step = sqlite3_column_int(st, 2);
-        if ((i = table_append(t, with_stats, sqlite3_column_int(st, 0), name ? name : "", step)) < 0) break;
+        if ((i = table_append(t, with_stats, sqlite3_column_int(st, 0), name, step)) < 0) break;
         if (!with_stats) {
             t->metric[i] = run_reader_real(st, 3);
             continue;
@@ -108,6 +121,12 @@ static int table_load(run_reader *r, const char *sql, int with_stats, int first_
     sqlite3_reset(st);
     if (i < 0) return error_set(err, "%s: out of memory loading the causal walk's rows", r->path);
     if (rc != SQLITE_DONE) return error_set(err, "%s: cannot read the run (%s)", r->path, sqlite3_errstr(rc));
+    if (t->count > 0 && t->count < t->capacity) { /* give back the doubling's slack (shrinking keeps the rows) */
+        grow((void **)&t->steps, t->count, sizeof *t->steps);
+        grow(with_stats ? (void **)&t->stats : (void **)&t->metric, t->count,
+             with_stats ? sizeof *t->stats : sizeof *t->metric);
+        t->capacity = t->count;
+    }
     /* The lookups search (layer_id, name) by strcmp, whatever the
      * database's collation ordered. */
     if (t->series_count) qsort(t->series, (size_t)t->series_count, sizeof *t->series, series_order);
@@ -175,8 +194,7 @@ int cause_window_load(run_reader *r, const cause_window_request *q, cause_window
     memset(out, 0, sizeof *out);
     out->nan_step = q->nan_step, out->first_step = q->first_step;
     out->validation.val_batch = -1;
-    if (table_load(r, stats_sql, 1, q->first_step, q->nan_step, &out->stats, err) ||
-        table_load(r, metric_sql, 0, q->first_step - 1, q->nan_step, &out->metrics, err) ||
+    if (table_load(r, stats_sql, 1, q, &out->stats, err) || table_load(r, metric_sql, 0, q, &out->metrics, err) ||
         (q->validation && read_validation_rows(r, q->epoch, q->event_id, q->val_sample_id, &out->validation, err))) {
         cause_window_free(out);
         return -1;

@@ -2,15 +2,18 @@
  * inference_trace.c) may ask for, loaded in one call by the report's load
  * stage, so that the walk itself never opens the database.
  *
- * Which layers and tensors the walk follows depends on what it finds, so
- * the window holds every layer and tensor, but only the steps the walk can
- * reach: the stats rows of steps first_step..nan_step and the
- * layer_metrics rows of first_step - 1..nan_step (the walk looks back at
- * most WINDOW_STEPS steps from the first NaN; step first_step - 1 is the
- * "before" of a kernel update at the window's first step).  Rows sit in
- * (layer_id, name, step) order with an index of their series, so a query
- * of the walk is two binary searches.  Size: rows x 48 bytes (stats) or
- * 16 bytes (metrics); for the seed ResNet3D-34 see docs/verdict.md. */
+ * Which layers the walk follows depends on what it finds, so the window
+ * holds every layer, but only the steps and names the walk can reach: the
+ * stats rows of steps first_step..nan_step and the layer_metrics rows of
+ * first_step - 1..nan_step (the walk looks back at most WINDOW_STEPS steps
+ * from the first NaN; step first_step - 1 is the "before" of a kernel
+ * update at the window's first step), of the tensors and metrics the
+ * request names.  Rows sit in (layer_id, name, step) order with an index of
+ * their series, so a query of the walk is two binary searches.
+ * Size: 44 bytes a stats row, 12 a metric row.  The seed ResNet3D-34 (123
+ * layers) probed every step keeps 447 stats rows and 210 metric rows a
+ * step: about 22 KB a step, 5.7 MB for a full window of 256 steps (all
+ * names would be 1077 + 1174 rows, 61 KB a step, 15.7 MB). */
 #ifndef NANPROBE_READ_CAUSE_H
 #define NANPROBE_READ_CAUSE_H
 
@@ -54,10 +57,15 @@ typedef struct window_table {
     int count, capacity;
 } window_table;
 
-/* What to load: the first NaN's step and, for a NaN first seen in
- * validation, its event (the trace of inference_trace.c). */
+/* What to load: the first NaN's step, the names the walk can ask for and,
+ * for a NaN first seen in validation, its event (the trace of
+ * inference_trace.c). */
 typedef struct cause_window_request {
     int nan_step, first_step;
+    const char *const *tensors; /* stats.tensor values kept (NULL: all) */
+    int tensor_count;
+    const char *const *metrics; /* layer_metrics.metric values kept (NULL: all) */
+    int metric_count;
     int validation;          /* 1: load the validation rows below */
     long long event_id;      /* the validation NaN's event */
     int epoch;               /* its epoch */
