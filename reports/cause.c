@@ -1,6 +1,7 @@
 /* cause.c: the causal trace from the first NaN to its root (see cause.h).
- * Reads the series it follows as it goes, through run.db's readers
- * (read_cause.h); the rest (layers, steps, events) comes from rundata. */
+ * Looks up the series it follows in the window loaded up front
+ * (cause_load, read_cause.h); the rest (layers, steps, events) comes from
+ * rundata. */
 #include "cause.h"
 #include "cause_precision.h"
 
@@ -12,7 +13,6 @@
 
 #include "clip_origin.h"
 #include "inference_trace.h"
-#include "read_cause.h"
 #include "run_names.h"
 
 /* The walk looks back this many steps from the NaN (the ring holds 32 by
@@ -45,7 +45,7 @@ typedef struct series {
 
 typedef struct walk {
     const rundata *d;
-    run_reader *r;
+    const cause_window *win;
     int nan_step, first_step;
     int backward_origin; /* 1: backward/optimizer tensors at the NaN step are valid */
 } walk;
@@ -55,8 +55,8 @@ typedef struct walk {
 static int stats_series(walk *w, int layer, const char *tensor, const char *column, int last_step, series *s)
 {
     stats_point rows[WINDOW_STEPS + 1];
-    int count = read_stats_window(w->r, w->d->layers[layer].layer_id, tensor, w->first_step, last_step, rows,
-                                  WINDOW_STEPS + 1);
+    int count = cause_window_stats(w->win, w->d->layers[layer].layer_id, tensor, w->first_step, last_step, rows,
+                                   WINDOW_STEPS + 1);
     int use_norm = strcmp(column, "l2norm") == 0;
     s->n = 0;
     for (int i = 0; i < count && s->n < WINDOW_STEPS; i++) {
@@ -70,7 +70,7 @@ static int stats_series(walk *w, int layer, const char *tensor, const char *colu
 
 static double metric_at(walk *w, int layer, const char *metric, int step)
 {
-    return read_layer_metric(w->r, w->d->layers[layer].layer_id, metric, step);
+    return cause_window_metric(w->win, w->d->layers[layer].layer_id, metric, step);
 }
 
 static double decades_of(double v)
@@ -354,8 +354,8 @@ static void root_data(walk *w, cause_trace *t, cause_link *root)
 {
     t->klass = MECHANISM_DATA;
     snprintf(root->tensor, sizeof root->tensor, PROBE_NAME_OUTPUT);
-    input_sample_info clip;
-    if (!read_worst_input_sample(w->r, w->nan_step, &clip)) return;
+    if (!w->win->has_worst_sample) return;
+    const input_sample_info clip = w->win->worst_sample;
     const char *normalize = w->d->run.normalize ? w->d->run.normalize : "";
     int position = clip.position;
     long long id = clip.sample_id, bad = clip.nonfinite;
@@ -388,9 +388,11 @@ static void root_data(walk *w, cause_trace *t, cause_link *root)
      * user can open and look at. */
     char origin[1024], shown[300];
     size_t used = strlen(t->root_detail);
-    if (clip_origin_describe_step(w->r, w->nan_step, (long)id, origin, sizeof origin))
+    if (w->win->has_worst_origin) {
+        clip_origin_text(&w->win->worst_origin, origin, sizeof origin);
         snprintf(t->root_detail + used, sizeof t->root_detail - used, "; clip %lld is %s", id,
                  cause_printable(origin, shown, sizeof shown));
+    }
 }
 
 /* The root is a statistic that was not explained by its inputs: steady
@@ -484,17 +486,14 @@ static void walk_chain(walk *w, node from, cause_chain *chain, cause_link *runne
     }
 }
 
-static int open_walk(walk *w, const rundata *d, error *err)
+/* The walk over the window of the first NaN at nan_step. */
+static void walk_start(walk *w, const rundata *d, const cause_window *window, int nan_step)
 {
     memset(w, 0, sizeof *w);
     w->d = d;
-    if (!(w->r = run_reader_open(d->path, d->run.run_id, err))) return -1;
-    return read_cause_ready(w->r, err);
-}
-
-static void close_walk(walk *w)
-{
-    run_reader_close(w->r);
+    w->win = window;
+    w->nan_step = nan_step;
+    w->first_step = window->first_step;
 }
 
 /* The origin link: the tensor's finite history and its non-finite count. */
@@ -516,7 +515,7 @@ static void origin_link(walk *w, const node *n, cause_trace *t)
     k->decades = INFINITY; /* the first link needs only CAUSE_FOLLOW_DECADES */
     if (s.n == 0) k->step_before = w->nan_step;
     t->chain.count = 1;
-    read_stats_count(w->r, w->nan_step, w->d->layers[n->layer].layer_id, n->tensor, &t->nonfinite, &t->elements);
+    cause_window_count(w->win, w->nan_step, w->d->layers[n->layer].layer_id, n->tensor, &t->nonfinite, &t->elements);
 }
 
 /* An injection that the walk did not reach becomes the root itself; a
@@ -647,23 +646,56 @@ static void trace_weakness(cause_trace *t, const cause_link *runner_first)
     }
 }
 
-int cause_trace_build(const rundata *d, cause_trace *t, error *err)
+/* Every name the walk (and the culprit figure, and the inference trace's
+ * links) looks up: node_predecessors, root_kernel, root_statistic,
+ * kernel_norm_before, inference_trace.c.  The last tensor is the origin's
+ * (cause_load).  A name missing here reads as "no rows". */
+enum { WALK_TENSORS = 9 };
+static const char *const walk_metrics[] = {
+    PROBE_NAME_L2_GRAD_NORM, PROBE_ROLE_KERNEL PROBE_SUFFIX_UPDATE_RATIO, PROBE_ROLE_KERNEL PROBE_SUFFIX_STEP_SIZE,
+    PROBE_NAME_BN_COUNT,     PROBE_NAME_BN_MAX_MEAN2_OVER_VAR,            PROBE_NAME_BN_MIN_VARIANCE,
+};
+
+int cause_load(run_reader *r, const rundata *d, cause_window *out, error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->validation.val_batch = -1;
+    const event_info *e = rundata_first_nan(d);
+    if (!e) return 0;
+    const char *const tensors[WALK_TENSORS] = {
+        PROBE_NAME_OUTPUT,     PROBE_NAME_OUTPUT_GRAD,    PROBE_ROLE_KERNEL,
+        PROBE_ROLE_GAMMA,      PROBE_NAME_BATCH_MEAN,     PROBE_NAME_BATCH_VARIANCE,
+        PROBE_ROLE_MOVING_MEAN, PROBE_ROLE_MOVING_VARIANCE, e->tensor,
+    };
+    cause_window_request q = {.nan_step = e->step,
+                              .first_step = e->step > WINDOW_STEPS ? e->step - WINDOW_STEPS + 1 : 1,
+                              .tensors = tensors,
+                              .tensor_count = WALK_TENSORS,
+                              .metrics = walk_metrics,
+                              .metric_count = (int)(sizeof walk_metrics / sizeof walk_metrics[0]),
+                              .validation = inference_event(e),
+                              .event_id = e->event_id,
+                              .epoch = e->epoch,
+                              .val_sample_id = e->sample_id};
+    return cause_window_load(r, &q, out, err);
+}
+
+int cause_trace_build(const rundata *d, const cause_window *window, cause_trace *t, error *err)
 {
     memset(t, 0, sizeof *t);
     const event_info *e = rundata_first_nan(d);
     if (!e) return 0;
+    if (!window || window->nan_step != e->step)
+        return error_set(err, "%s: the causal walk's rows were not loaded for the NaN of step %d", d->path, e->step);
     t->val_batch = -1;
+    t->window = window;
     if (inference_event(e)) { /* first seen in validation: the inference-mode trace (issue 22) */
         t->nan_step = e->step;
-        return inference_trace_build(d, e, t, err);
+        return inference_trace_build(d, e, window, t, err);
     }
     walk w;
-    if (open_walk(&w, d, err)) {
-        close_walk(&w);
-        return -1;
-    }
-    w.nan_step = t->nan_step = e->step;
-    w.first_step = e->step > WINDOW_STEPS ? e->step - WINDOW_STEPS + 1 : 1;
+    walk_start(&w, d, window, e->step);
+    t->nan_step = e->step;
     node origin = origin_node(d, e, &w.backward_origin);
     origin_link(&w, &origin, t);
     cause_link runner_first;
@@ -683,28 +715,22 @@ int cause_trace_build(const rundata *d, cause_trace *t, error *err)
         walk_chain(&w, node_of_link(&runner_first), r, NULL);
         r->links[r->count - 1].role = CAUSE_ROLE_ROOT;
     }
-    close_walk(&w);
     cause_precision_refine(d, t);
     return 0;
 }
 
-int cause_link_series(const rundata *d, const cause_link *k, int nan_step, int *steps, double *values, int max,
-                      error *err)
+int cause_link_series(const rundata *d, const cause_trace *t, const cause_link *k, int *steps, double *values,
+                      int max, error *err)
 {
+    if (!t->window) return error_set(err, "%s: the cause chain has no loaded window to draw from", d->path);
     walk w;
-    if (open_walk(&w, d, err)) {
-        close_walk(&w);
-        return -1;
-    }
-    w.nan_step = nan_step;
-    w.first_step = nan_step > WINDOW_STEPS ? nan_step - WINDOW_STEPS + 1 : 1;
+    walk_start(&w, d, t->window, t->nan_step);
     w.backward_origin = 1;
     const char *tensor = strcmp(k->tensor, PROBE_ROLE_KERNEL PROBE_SUFFIX_UPDATE) == 0 ? PROBE_ROLE_KERNEL : k->tensor;
     const char *column = strcmp(k->statistic, "l2norm") == 0 || strcmp(tensor, PROBE_ROLE_KERNEL) == 0 ? "l2norm" : "absmax";
     series s;
-    stats_series(&w, k->layer, tensor, column, nan_step, &s);
+    stats_series(&w, k->layer, tensor, column, t->nan_step, &s);
     int n = s.n < max ? s.n : max, skip = s.n - n; /* the last max points */
     for (int i = 0; i < n; i++) steps[i] = s.step[skip + i], values[i] = s.v[skip + i];
-    close_walk(&w);
     return n;
 }

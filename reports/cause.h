@@ -21,7 +21,12 @@
  *     BatchNorm over few values, a loss overflow).
  * The chain is kept with the numbers of each link (value before and after)
  * and stored in the cause_chain table by the train command (cause_rows.h,
- * src/rundb/db_cause.h). */
+ * src/rundb/db_cause.h).
+ *
+ * Load, then analyse: the rows the walk may ask for are loaded first, in
+ * one call (cause_load: the window of WINDOW_STEPS steps before the first
+ * NaN, every layer and tensor, read_cause.h), and the walk only looks them
+ * up; it never opens the database. */
 #ifndef NANPROBE_CAUSE_H
 #define NANPROBE_CAUSE_H
 
@@ -29,6 +34,7 @@
 
 #include "error.h"
 #include "mechanism.h"
+#include "read_cause.h"
 #include "read_run.h"
 
 #define CAUSE_MAX_LINKS 12
@@ -76,16 +82,24 @@ typedef struct cause_trace {
      * batch, and the path's BatchNorms layer by layer ("" otherwise). */
     int val_batch;
     char inference_path[1200];
+    const cause_window *window; /* the rows it was built from (for cause_link_series) */
 } cause_trace;
 
-/* Builds the trace of the run loaded in d (reads more rows from d->path).
- * A run without a 'nan' event gets klass MECHANISM_NONE and no links. */
-int cause_trace_build(const rundata *d, cause_trace *out, error *err);
+/* The load stage of the trace: the window of the run loaded in d read
+ * through r (an empty window, nothing read, for a run without a 'nan'
+ * event).  Free it with cause_window_free. */
+int cause_load(run_reader *r, const rundata *d, cause_window *out, error *err);
 
-/* The statistic of one link over the trace's window (finite points, at
- * most max, ascending steps); returns the count or -1. */
-int cause_link_series(const rundata *d, const cause_link *k, int nan_step, int *steps, double *values, int max,
-                      error *err);
+/* Builds the trace of the run loaded in d from its window (cause_load); t
+ * keeps a pointer to it.  A run without a 'nan' event gets klass
+ * MECHANISM_NONE and no links. */
+int cause_trace_build(const rundata *d, const cause_window *window, cause_trace *out, error *err);
+
+/* The statistic of one link of t over the trace's window (finite points,
+ * at most max, ascending steps); returns the count, or -1 for a trace
+ * without its window. */
+int cause_link_series(const rundata *d, const cause_trace *t, const cause_link *k, int *steps, double *values,
+                      int max, error *err);
 
 /* Copies text into out with control characters replaced by '?' (database
  * strings must not reach a terminal as escape sequences); returns out. */

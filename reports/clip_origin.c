@@ -17,15 +17,6 @@ void clip_origin_text(const clip_origin_info *o, char *out, size_t size)
                                 : "");
 }
 
-int clip_origin_describe(run_reader *r, const char *split, int epoch, long sample_id, char *out, size_t size)
-{
-    clip_origin_info o;
-    out[0] = '\0';
-    if (!read_clip_origin(r, split, epoch, sample_id, &o)) return 0;
-    clip_origin_text(&o, out, size);
-    return 1;
-}
-
 int clip_origin_describe_step(run_reader *r, long step, long sample_id, char *out, size_t size)
 {
     clip_origin_info o;

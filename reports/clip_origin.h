@@ -17,7 +17,4 @@ void clip_origin_text(const clip_origin_info *o, char *out, size_t size);
  * and the text in out, 0 when the run has no such row (or no table). */
 int clip_origin_describe_step(run_reader *r, long step, long sample_id, char *out, size_t size);
 
-/* The same for a split ("train" / "validation") and epoch (from 1). */
-int clip_origin_describe(run_reader *r, const char *split, int epoch, long sample_id, char *out, size_t size);
-
 #endif

@@ -1,6 +1,7 @@
 /* inference_trace.c: the causal trace of a validation-first NaN (see
- * inference_trace.h).  Reads validation_stats and validation_batchnorm
- * (probes/probe_validation.c) through run.db's readers (read_validation.h). */
+ * inference_trace.h).  Looks up validation_stats and validation_batchnorm
+ * (probes/probe_validation.c) in the rows loaded up front with the causal
+ * walk's window (cause_load; read_validation.h). */
 #include "inference_trace.h"
 
 #include <math.h>
@@ -9,8 +10,6 @@
 #include <string.h>
 
 #include "clip_origin.h"
-#include "read_cause.h"
-#include "read_validation.h"
 
 /* A validation batch this much larger (|x|) than any training batch is
  * out of the data's scale: the clips, not the statistics, are the root. */
@@ -19,7 +18,7 @@
 
 typedef struct inference_walk {
     const rundata *d;
-    run_reader *r;
+    const cause_window *win;
     int epoch, val_batch;
 } inference_walk;
 
@@ -33,14 +32,14 @@ int inference_event(const event_info *e)
 static int layer_stat(const inference_walk *w, int layer, double *absmax, long long *nonfinite, long long *count)
 {
     validation_output o;
-    int found = read_validation_output(w->r, w->epoch, w->val_batch, w->d->layers[layer].layer_id, &o);
+    int found = validation_rows_output(&w->win->validation, w->d->layers[layer].layer_id, &o);
     *absmax = o.absmax, *nonfinite = o.nonfinite, *count = o.count;
     return found;
 }
 
 static void bn_row_of(const inference_walk *w, int layer, validation_batchnorm *r)
 {
-    read_validation_batchnorm(w->r, w->epoch, w->d->layers[layer].layer_id, r);
+    validation_rows_batchnorm(&w->win->validation, w->d->layers[layer].layer_id, r);
 }
 
 static int layer_named(const rundata *d, const char *name, size_t length)
@@ -125,9 +124,11 @@ static void root_data(const inference_walk *w, const event_info *e, cause_trace 
                  e->sample_id, e->sample, w->val_batch, w->epoch, t->nonfinite,
                  w->d->run.normalize ? w->d->run.normalize : "?");
         used = strlen(t->root_detail);
-        if (clip_origin_describe(w->r, "validation", w->epoch, (long)e->sample_id, origin, sizeof origin))
+        if (w->win->validation.has_clip) {
+            clip_origin_text(&w->win->validation.clip, origin, sizeof origin);
             snprintf(t->root_detail + used, sizeof t->root_detail - used, "; clip %lld is %s", e->sample_id,
                      cause_printable(origin, shown, sizeof shown));
+        }
         return;
     }
     add_link(t, 0, "output", "absmax", train_absmax, val_absmax, CAUSE_ROLE_ROOT);
@@ -213,7 +214,7 @@ static void root_disagreement(const inference_walk *w, const int *path, int at, 
              "moving) ran %.3g..%.3g and the moving mean sat %.3g batch standard deviations off",
              name_of(w->d, path[at], name, sizeof name), r->scale, r->scale_channel, r->train_steps, r->var_ratio_min,
              r->var_ratio_max, r->mean_shift);
-    double ratio = read_largest_metric(w->r, "kernel.update_ratio", t->nan_step); /* NaN when not logged */
+    double ratio = cause_window_largest_metric(w->win, "kernel.update_ratio", t->nan_step); /* NaN when not logged */
     size_t used = strlen(t->root_detail);
     if (!by_mean && !by_variance && ratio >= 0.1)
         snprintf(t->root_detail + used, sizeof t->root_detail - used,
@@ -263,11 +264,11 @@ static void append_support(const rundata *d, int epoch, cause_trace *t)
     }
 }
 
-int inference_trace_build(const rundata *d, const event_info *e, cause_trace *t, error *err)
+int inference_trace_build(const rundata *d, const event_info *e, const cause_window *window, cause_trace *t,
+                          error *err)
 {
-    inference_walk w = {.d = d, .epoch = e->epoch};
-    if (!(w.r = run_reader_open(d->path, d->run.run_id, err))) return -1;
-    w.val_batch = t->val_batch = read_event_val_batch(w.r, e->event_id);
+    inference_walk w = {.d = d, .win = window, .epoch = e->epoch};
+    w.val_batch = t->val_batch = window->validation.val_batch;
     int origin = rundata_layer_index(d, e->layer_id);
     if (origin < 0) origin = 0;
     double absmax;
@@ -277,12 +278,9 @@ int inference_trace_build(const rundata *d, const event_info *e, cause_trace *t,
     add_link(t, origin, e->tensor[0] ? e->tensor : "output", "absmax", NAN, INFINITY, CAUSE_ROLE_ORIGIN);
     t->chain.links[0].decades = INFINITY;
     int *path = malloc(sizeof(int) * PATH_MAX_LAYERS);
-    if (!path) {
-        run_reader_close(w.r);
-        return error_set(err, "out of memory for the inference trace");
-    }
+    if (!path) return error_set(err, "out of memory for the inference trace");
     int n = walk_path(&w, origin, path);
-    double val_input = NAN, train_input = read_training_input_absmax(w.r);
+    double val_input = NAN, train_input = window->training_input_absmax;
     long long count;
     layer_stat(&w, 0, &val_input, &bad, &count);
     int bad_at = -1, disagree_at = -1;
@@ -302,7 +300,6 @@ int inference_trace_build(const rundata *d, const event_info *e, cause_trace *t,
     if (t->klass == MECHANISM_DATA && origin == 0) t->inference_path[0] = '\0';
     append_support(d, w.epoch, t);
     free(path);
-    run_reader_close(w.r);
     return 0;
 }
 

@@ -28,8 +28,10 @@
 /* 1 when the event is a validation one. */
 int inference_event(const event_info *e);
 
-/* Fills t (already zeroed, nan_step set) for the validation event e. */
-int inference_trace_build(const rundata *d, const event_info *e, cause_trace *t, error *err);
+/* Fills t (already zeroed, nan_step set) for the validation event e from
+ * the validation rows of window. */
+int inference_trace_build(const rundata *d, const event_info *e, const cause_window *window, cause_trace *t,
+                          error *err);
 
 /* "Validation: after epoch E, validation batch B, validation clip X (file,
  * frames)." for the verdict; nothing for other events. */

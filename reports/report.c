@@ -435,15 +435,19 @@ static int load_step_table(const rundata *d, const event_info *nan, step_table *
     return 0;
 }
 
-/* The video section's tables (none for a run on other data). */
-static int load_video(const char *db_path, const rundata *d, video_tables *video, error *err)
+/* The video section's tables (none for a run on other data) and the
+ * causal walk's window (cause_load): the analysis opens nothing itself. */
+static int load_tables(const char *db_path, const rundata *d, video_tables *video, cause_window *window, error *err)
 {
     memset(video, 0, sizeof *video);
+    memset(window, 0, sizeof *window);
     run_reader *r = run_reader_open(db_path, d->run.run_id, err);
     if (!r) return -1;
     int rc = read_video_tables(r, video);
+    if (rc) error_set(err, "%s: out of memory reading the video tables", db_path);
+    else rc = cause_load(r, d, window, err);
     run_reader_close(r);
-    return rc ? error_set(err, "%s: out of memory reading the video tables", db_path) : 0;
+    return rc ? -1 : 0;
 }
 
 /* The verdict, opening with the causal trace's Cause / Path / Fix lines. */
@@ -463,7 +467,7 @@ static int load_chain_series(const rundata *d, const cause_trace *t, chain_serie
     if (t->klass == MECHANISM_NONE) return 0;
     for (int i = 0; i < t->chain.count; i++) {
         chain_curve *c = &series->curves[i];
-        c->n = cause_link_series(d, &t->chain.links[i], t->nan_step, c->steps, c->values, DRAW_CAUSE_POINTS, err);
+        c->n = cause_link_series(d, t, &t->chain.links[i], c->steps, c->values, DRAW_CAUSE_POINTS, err);
         if (c->n < 0) return -1;
     }
     return 0;
@@ -511,8 +515,10 @@ int report_write(const char *db_path, const char *out_dir, report_result *result
 
     rundata d;
     video_tables video;
+    cause_window window;
     if (rundata_load(&d, db_path, SERIES_ALL, 1, err)) return -1;
-    if (load_video(db_path, &d, &video, err) || outdir_create(dir, err)) {
+    if (load_tables(db_path, &d, &video, &window, err) || outdir_create(dir, err)) {
+        cause_window_free(&window);
         video_tables_free(&video);
         rundata_free(&d);
         return -1;
@@ -544,7 +550,7 @@ int report_write(const char *db_path, const char *out_dir, report_result *result
     /* analyse, then load the curves of the chain the trace found */
     if (precursor_rank(&d, end_step, &ranking, err)) goto done;
     rules_evaluate(&d, end_step, findings);
-    if (cause_trace_build(&d, &trace, err) || load_chain_series(&d, &trace, chain, err)) goto done;
+    if (cause_trace_build(&d, &window, &trace, err) || load_chain_series(&d, &trace, chain, err)) goto done;
     /* say */
     if (compose_verdict(&d, &ranking, findings, &trace, &verdict, err)) goto done;
     cause_rows(&d, &trace, &result->chain);
@@ -561,6 +567,7 @@ done:
     free(table.b);
     strbuf_free(&verdict);
     precursor_free(&ranking);
+    cause_window_free(&window);
     video_tables_free(&video);
     rundata_free(&d);
     return rc;

@@ -28,6 +28,7 @@
 #include "npy.h"
 #include "rng.h"
 #include "read_run.h"
+#include "test_trace.h"
 #include "test_util.h"
 
 /* DATA_VAL_*: clean training clips and val_clips.npy of DIAG_VAL_CLIPS clips
@@ -201,7 +202,7 @@ static inline int diag_check(const char *nanprobe, const char *base, const diag_
         return -1;
     }
     int ok = 0;
-    if (cause_trace_build(&d, &t, &err)) {
+    if (cause_trace_load_and_build(&d, &t, &err)) {
         snprintf(why, size, "%.300s", err.message);
     } else {
         ok = t.klass == c->expected;

@@ -94,7 +94,7 @@ static int trace_db(const char *path, rundata *d, cause_trace *t, strbuf *verdic
         fprintf(stderr, "%s\n", err.message);
         return -1;
     }
-    if (cause_trace_build(d, t, &err)) {
+    if (cause_trace_load_and_build(d, t, &err)) {
         fprintf(stderr, "%s\n", err.message);
         rundata_free(d);
         return -1;
@@ -104,6 +104,41 @@ static int trace_db(const char *path, rundata *d, cause_trace *t, strbuf *verdic
     rules_evaluate(d, t->nan_step ? t->nan_step : d->steps[d->step_count - 1].step + 1, findings);
     verdict_compose_traced(d, t, &ranking, findings, verdict);
     return 0;
+}
+
+/* The walk's window (cause_load) holds only the steps and names it can
+ * ask for; the trace built from it is the one traced before, its links
+ * draw from it, and a trace without its window fails naming the run. */
+static void test_window(const rundata *d, const cause_trace *traced)
+{
+    error err;
+    cause_window w;
+    run_reader *r = run_reader_open(d->path, d->run.run_id, &err);
+    int loaded = r && cause_load(r, d, &w, &err) == 0;
+    run_reader_close(r);
+    CHECK(loaded, "cause_load: %s", loaded ? "" : err.message);
+    if (!loaded) return;
+    CHECK(w.nan_step == traced->nan_step && w.first_step >= 1 && w.stats.count > 0 && w.metrics.count > 0,
+          "window of steps %d..%d, %d stats and %d metric rows (NaN at %d)", w.first_step, w.nan_step,
+          w.stats.count, w.metrics.count, traced->nan_step);
+    int outside = 0, unused = 0;
+    for (int i = 0; i < w.stats.count; i++) outside += w.stats.steps[i] < w.first_step || w.stats.steps[i] > w.nan_step;
+    for (int i = 0; i < w.metrics.count; i++)
+        outside += w.metrics.steps[i] < w.first_step - 1 || w.metrics.steps[i] > w.nan_step;
+    for (int i = 0; i < w.stats.series_count; i++) unused += strcmp(w.stats.series[i].name, "beta") == 0;
+    CHECK(outside == 0 && unused == 0, "%d rows outside the window, %d series of a tensor the walk never reads",
+          outside, unused);
+    cause_trace t;
+    CHECK(cause_trace_build(d, &w, &t, &err) == 0 && t.klass == traced->klass && t.chain.count == traced->chain.count,
+          "the trace from the window differs: %s, %d links (traced %s, %d)", mechanism_names[t.klass],
+          t.chain.count, mechanism_names[traced->klass], traced->chain.count);
+    int steps[256];
+    double values[256];
+    int points = cause_link_series(d, &t, &t.chain.links[0], steps, values, 256, &err);
+    CHECK(points > 0 && steps[points - 1] <= t.nan_step, "the origin's curve has %d points", points);
+    cause_window_free(&w);
+    CHECK(cause_trace_build(d, NULL, &t, &err) == -1 && strstr(err.message, d->path) != NULL,
+          "a trace without its window: '%s'", err.message);
 }
 
 /* The chain goes into cause_chain (replaced, not appended, on a second
@@ -128,6 +163,7 @@ static void test_store_and_text(const char *nanprobe, const char *base)
     const char *fix = path ? strchr(path + 1, '\n') : NULL;
     CHECK(fix && strncmp(fix + 1, "Fix: ", 5) == 0, "third line:\n%s", text);
     CHECK(strstr(text, " of 32 values non-finite") != NULL, "no N of M count:\n%s", text);
+    test_window(&d, &t);
     error err;
     db_cause_chain stored;
     cause_rows(&d, &t, &stored);

@@ -35,6 +35,7 @@
 #include "rules.h"
 #include "read_run.h"
 #include "test_db.h"
+#include "test_trace.h"
 #include "test_util.h"
 #include "verdict.h"
 
@@ -131,7 +132,7 @@ static void trace_run(const char *db_path, traced *r)
         CHECK(0, "%s", err.message);
         return;
     }
-    if (cause_trace_build(&r->d, &r->t, &err)) {
+    if (cause_trace_load_and_build(&r->d, &r->t, &err)) {
         CHECK(0, "%s", err.message);
         rundata_free(&r->d);
         return;

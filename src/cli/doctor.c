@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "db.h"
 #include "exit_status.h"
 #include "commands.h"
 #include "options.h"

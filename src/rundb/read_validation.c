@@ -2,20 +2,23 @@
 #include "read_validation.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "run_reader_sql.h"
 
 static const char val_batch_sql[] = "SELECT val_batch FROM events WHERE run_id = ?1 AND event_id = ?2";
-static const char output_sql[] = "SELECT absmax, nan_count + posinf_count + neginf_count, count FROM "
+/* The batch's row before the epoch's summary (val_batch -1) of each layer:
+ * the first row of a layer is the one kept. */
+static const char output_sql[] = "SELECT layer_id, absmax, nan_count + posinf_count + neginf_count, count FROM "
                                  "validation_stats WHERE run_id = ?1 AND epoch = ?2 AND val_batch IN (?3, -1) AND "
-                                 "layer_id = ?4 AND tensor = 'output' ORDER BY val_batch DESC LIMIT 1";
-static const char batchnorm_sql[] = "SELECT channels, train_steps, var_ratio_min, var_ratio_max, mean_shift_max, "
-                                    "inference_scale, scale_channel, moving_variance_min, bad_moving_variance, "
-                                    "bad_channel FROM validation_batchnorm WHERE run_id = ?1 AND epoch = ?2 AND "
-                                    "layer_id = ?3";
+                                 "tensor = 'output' ORDER BY layer_id, val_batch DESC";
+static const char batchnorm_sql[] = "SELECT layer_id, channels, train_steps, var_ratio_min, var_ratio_max, "
+                                    "mean_shift_max, inference_scale, scale_channel, moving_variance_min, "
+                                    "bad_moving_variance, bad_channel FROM validation_batchnorm WHERE run_id = ?1 "
+                                    "AND epoch = ?2 ORDER BY layer_id";
 
-int read_event_val_batch(run_reader *r, long long event_id)
+static int event_val_batch(run_reader *r, long long event_id)
 {
     sqlite3_stmt *st = run_reader_query(r, val_batch_sql, NULL);
     if (!st) return -1;
@@ -27,22 +30,35 @@ int read_event_val_batch(run_reader *r, long long event_id)
     return batch;
 }
 
-int read_validation_output(run_reader *r, int epoch, int val_batch, int layer_id, validation_output *out)
+/* Room for one more row of size `size` in *rows (count rows now). */
+static int grow(void **rows, int count, size_t size)
 {
-    out->absmax = NAN, out->nonfinite = 0, out->count = 0;
+    if (count > 0 && (count & (count - 1)) != 0) return 0; /* capacity doubles at powers of two */
+    void *bigger = realloc(*rows, (size_t)(count ? 2 * count : 1) * size);
+    if (!bigger) return -1;
+    *rows = bigger;
+    return 0;
+}
+
+static int load_outputs(run_reader *r, int epoch, validation_rows *v)
+{
     sqlite3_stmt *st = run_reader_query(r, output_sql, NULL);
     if (!st) return 0;
     sqlite3_bind_int(st, 2, epoch);
-    sqlite3_bind_int(st, 3, val_batch);
-    sqlite3_bind_int(st, 4, layer_id);
-    int found = sqlite3_step(st) == SQLITE_ROW;
-    if (found) {
-        out->absmax = run_reader_real(st, 0);
-        out->nonfinite = sqlite3_column_int64(st, 1);
-        out->count = sqlite3_column_int64(st, 2);
+    sqlite3_bind_int(st, 3, v->val_batch);
+    int rc = 0;
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        int layer_id = sqlite3_column_int(st, 0);
+        if (v->output_count && v->outputs[v->output_count - 1].layer_id == layer_id) continue;
+        if ((rc = grow((void **)&v->outputs, v->output_count, sizeof *v->outputs))) break;
+        validation_output_row *row = &v->outputs[v->output_count++];
+        row->layer_id = layer_id;
+        row->output.absmax = run_reader_real(st, 1);
+        row->output.nonfinite = sqlite3_column_int64(st, 2);
+        row->output.count = sqlite3_column_int64(st, 3);
     }
     sqlite3_reset(st);
-    return found;
+    return rc;
 }
 
 static int column_index(sqlite3_stmt *st, int column)
@@ -50,26 +66,81 @@ static int column_index(sqlite3_stmt *st, int column)
     return sqlite3_column_type(st, column) == SQLITE_NULL ? -1 : sqlite3_column_int(st, column);
 }
 
-void read_validation_batchnorm(run_reader *r, int epoch, int layer_id, validation_batchnorm *out)
+static int load_batchnorms(run_reader *r, int epoch, validation_rows *v)
 {
-    memset(out, 0, sizeof *out);
-    out->scale = out->var_ratio_max = out->mean_shift = NAN;
     sqlite3_stmt *st = run_reader_query(r, batchnorm_sql, NULL);
-    if (!st) return;
+    if (!st) return 0;
     sqlite3_bind_int(st, 2, epoch);
-    sqlite3_bind_int(st, 3, layer_id);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    int rc = 0;
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        if ((rc = grow((void **)&v->batchnorms, v->batchnorm_count, sizeof *v->batchnorms))) break;
+        validation_batchnorm_row *row = &v->batchnorms[v->batchnorm_count++];
+        validation_batchnorm *out = &row->batchnorm;
+        row->layer_id = sqlite3_column_int(st, 0);
         out->found = 1;
-        out->channels = sqlite3_column_int(st, 0);
-        out->train_steps = sqlite3_column_int(st, 1);
-        out->var_ratio_min = run_reader_real(st, 2);
-        out->var_ratio_max = run_reader_real(st, 3);
-        out->mean_shift = run_reader_real(st, 4);
-        out->scale = run_reader_real(st, 5);
-        out->scale_channel = column_index(st, 6);
-        out->moving_variance_min = run_reader_real(st, 7);
-        out->bad = sqlite3_column_int(st, 8);
-        out->bad_channel = column_index(st, 9);
+        out->channels = sqlite3_column_int(st, 1);
+        out->train_steps = sqlite3_column_int(st, 2);
+        out->var_ratio_min = run_reader_real(st, 3);
+        out->var_ratio_max = run_reader_real(st, 4);
+        out->mean_shift = run_reader_real(st, 5);
+        out->scale = run_reader_real(st, 6);
+        out->scale_channel = column_index(st, 7);
+        out->moving_variance_min = run_reader_real(st, 8);
+        out->bad = sqlite3_column_int(st, 9);
+        out->bad_channel = column_index(st, 10);
     }
     sqlite3_reset(st);
+    return rc;
+}
+
+int read_validation_rows(run_reader *r, int epoch, long long event_id, long long sample_id, validation_rows *out,
+                         error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->val_batch = event_val_batch(r, event_id);
+    if (load_outputs(r, epoch, out) || load_batchnorms(r, epoch, out)) {
+        validation_rows_free(out);
+        return error_set(err, "%s: out of memory loading the validation rows", r->path);
+    }
+    out->has_clip = read_clip_origin(r, "validation", epoch, (long)sample_id, &out->clip);
+    return 0;
+}
+
+void validation_rows_free(validation_rows *v)
+{
+    free(v->outputs);
+    free(v->batchnorms);
+    memset(v, 0, sizeof *v);
+    v->val_batch = -1;
+}
+
+/* Both row types open with layer_id. */
+static int by_layer_id(const void *key, const void *row)
+{
+    int a = *(const int *)key, b = *(const int *)row;
+    return a < b ? -1 : a > b;
+}
+
+int validation_rows_output(const validation_rows *v, int layer_id, validation_output *out)
+{
+    const validation_output_row *row =
+        v->output_count ? bsearch(&layer_id, v->outputs, (size_t)v->output_count, sizeof *v->outputs, by_layer_id)
+                        : NULL;
+    if (row) *out = row->output;
+    else out->absmax = NAN, out->nonfinite = 0, out->count = 0;
+    return row != NULL;
+}
+
+void validation_rows_batchnorm(const validation_rows *v, int layer_id, validation_batchnorm *out)
+{
+    const validation_batchnorm_row *row =
+        v->batchnorm_count
+            ? bsearch(&layer_id, v->batchnorms, (size_t)v->batchnorm_count, sizeof *v->batchnorms, by_layer_id)
+            : NULL;
+    if (row) {
+        *out = row->batchnorm;
+        return;
+    }
+    memset(out, 0, sizeof *out);
+    out->scale = out->var_ratio_max = out->mean_shift = NAN;
 }
