@@ -30,7 +30,7 @@ int db_write_ladder(db_writer *w, const ladder_row *row, error *err)
     }
     sqlite3_bind_int64(st, 1, w->run_id);
     sqlite3_bind_int64(st, 2, row->step);
-    sqlite3_bind_text(st, 3, row->precision, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, stored_enum_name(STORED_LADDER_PRECISION, (int)row->precision), -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 4, row->failed);
     sqlite3_bind_int(st, 5, row->skipped);
     if (row->loss_scale > 0) sqlite3_bind_double(st, 6, row->loss_scale);

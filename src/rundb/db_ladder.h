@@ -3,10 +3,11 @@
 #define NANPROBE_DB_LADDER_H
 
 #include "db.h"
+#include "precision.h"
 
 typedef struct ladder_row {
     long step;
-    const char *precision;
+    precision_kind precision;
     int failed, skipped;
     double loss_scale; /* 0: none */
     double loss;
