@@ -371,12 +371,13 @@ static int load_epochs(rundata *d, sqlite3 *db, error *err)
 static int load_events(rundata *d, sqlite3 *db, error *err)
 {
     sqlite3_stmt *st = NULL;
-    if (prepare(db,
-                "SELECT event_id, step, epoch, kind, layer_id, layer_name, layer_path, pass, tensor, value_class, "
-                "element_index, sample, d, h, w, channel, sample_id, is_origin, old_value, new_value, message "
-                "FROM events WHERE run_id = ? ORDER BY event_id",
-                &st, d->path, err))
-        return -1;
+    char sql[400]; /* events.inject_kind came later: NULL in a database made before it */
+    snprintf(sql, sizeof sql,
+             "SELECT event_id, step, epoch, kind, layer_id, layer_name, layer_path, pass, tensor, value_class, "
+             "element_index, sample, d, h, w, channel, sample_id, is_origin, old_value, new_value, message, %s "
+             "FROM events WHERE run_id = ? ORDER BY event_id",
+             db_has_column(db, "events", "inject_kind") ? "inject_kind" : "NULL");
+    if (prepare(db, sql, &st, d->path, err)) return -1;
     sqlite3_bind_int(st, 1, d->run.run_id);
     int capacity = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -412,6 +413,9 @@ static int load_events(rundata *d, sqlite3 *db, error *err)
         e->old_value = column_real(st, 18);
         e->new_value = column_real(st, 19);
         e->message = column_text_dup(st, 20);
+        e->inject_kind = strcmp(e->kind ? e->kind : "", "injection") == 0
+                             ? stored_injection_kind((const char *)sqlite3_column_text(st, 21), e->message)
+                             : -1;
         if (!e->kind || !e->layer_name || !e->layer_path || !e->pass || !e->tensor || !e->value_class ||
             !e->message)
             break;

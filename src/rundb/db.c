@@ -453,7 +453,7 @@ static int open_run_of(db_writer *w, const char *path, const char *identity, con
     return 0;
 }
 
-int db_add_column(sqlite3 *db, const char *table, const char *column, const char *declaration)
+int db_has_column(sqlite3 *db, const char *table, const char *column)
 {
     sqlite3_stmt *st = NULL;
     int found = 0;
@@ -463,7 +463,12 @@ int db_add_column(sqlite3 *db, const char *table, const char *column, const char
         found = sqlite3_step(st) == SQLITE_ROW;
     }
     sqlite3_finalize(st);
-    if (found) return 0;
+    return found;
+}
+
+int db_add_column(sqlite3 *db, const char *table, const char *column, const char *declaration)
+{
+    if (db_has_column(db, table, column)) return 0;
     char sql[200];
     snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", table, column, declaration);
     return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;

@@ -26,6 +26,9 @@ int db_open_for_reading(sqlite3 **out, const char *path, error *err);
  * from here. */
 int db_open_reader(sqlite3 **out, const char *path, int single_thread, error *err);
 
+/* Whether table has column: a reader of a column that came after the first
+ * schema (events.val_batch, events.inject_kind, ...) asks first. */
+int db_has_column(sqlite3 *db, const char *table, const char *column);
 /* Adds table.column (declaration: "INTEGER", ...) to a database made
  * before the column existed; nothing when it is there. */
 int db_add_column(sqlite3 *db, const char *table, const char *column, const char *declaration);

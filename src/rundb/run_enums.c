@@ -1,6 +1,7 @@
 /* run_enums.c: the name tables of run_enums.h, each checked against its enum. */
 #include "run_enums.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "precision.h"
@@ -110,6 +111,18 @@ const char *stored_enum_name(stored_enum which, int value)
 {
     if ((unsigned)which >= STORED_ENUM_COUNT || value < 0 || value >= stored_enums[which].count) return NULL;
     return stored_enums[which].names[value];
+}
+
+int stored_injection_kind(const char *column, const char *message)
+{
+    if (column) return stored_enum_parse(STORED_INJECT_KIND, column);
+    const char *spec = message ? strstr(message, "(--inject ") : NULL;
+    const char *at = spec ? strchr(spec, '@') : NULL;
+    if (!at) return -1;
+    spec += strlen("(--inject ");
+    char kind[32];
+    snprintf(kind, sizeof kind, "%.*s", (int)(at - spec), spec);
+    return stored_enum_parse(STORED_INJECT_KIND, kind);
 }
 
 int stored_enum_parse(stored_enum which, const char *text)

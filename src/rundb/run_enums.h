@@ -126,6 +126,10 @@ extern const stored_enum_def stored_enums[STORED_ENUM_COUNT];
 
 /* The enum value whose name is text, or -1 (NULL or unknown text). */
 int stored_enum_parse(stored_enum which, const char *text);
+/* events.inject_kind as an injection_kind, or -1.  A database made before
+ * the column (column NULL) names the kind only in an injection's message,
+ * "... (--inject KIND@...)": that is read instead. */
+int stored_injection_kind(const char *column, const char *message);
 /* The name a writer stores for value, or NULL (SQL NULL) when value is not
  * one of the enumeration's (-1: none). */
 const char *stored_enum_name(stored_enum which, int value);
