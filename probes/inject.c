@@ -10,7 +10,6 @@
 
 #include "model.h"
 
-
 /* Both bounds are checked here, before any narrowing: a value that does
  * not fit the field it lands in must never become a negative index. */
 static int parse_long(const char *text, long minimum, long maximum, long *out)

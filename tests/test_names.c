@@ -136,21 +136,28 @@ static void column_comment(const char *begin, const char *end, const char *colum
     if (p && p < end && comment && eol && comment < eol) snprintf(out, size, "%.*s", (int)(eol - comment), comment);
 }
 
+static void join_names(const stored_enum_def *e, const char *separator, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int k = 0; k < e->count && used < size; k++)
+        used += (size_t)snprintf(out + used, size - used, "%s%s", k ? separator : "", e->names[k]);
+}
+
 static void test_schema_enums(void)
 {
     const char *schema = db_schema_sql();
     int checks = 0;
     for (int i = 0; i < STORED_ENUM_COUNT; i++) {
         const stored_enum_def *e = &stored_enums[i];
-        char table[64], expected[1024] = "", listed[1024], comment[1024];
+        char table[64], expected[1024], listed[1024], comment[1024];
         const char *dot = strchr(e->column, '.'), *begin, *end;
         snprintf(table, sizeof table, "%.*s", dot ? (int)(dot - e->column) : 0, e->column);
         if (!dot || table_text(schema, table, &begin, &end)) {
             CHECK(0, "stored_enums[%d]: no table for column %s in schema.sql", i, e->column);
             continue;
         }
-        for (int k = 0; k < e->count; k++)
-            snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s", k ? "|" : "", e->names[k]);
+        join_names(e, "|", expected, sizeof expected);
         if (check_list(begin, end, dot + 1, listed, sizeof listed) == 0) {
             checks++;
             CHECK(strcmp(listed, expected) == 0, "schema.sql's CHECK of %s lists %s; run_enums.c's names are %s",
@@ -159,9 +166,8 @@ static void test_schema_enums(void)
         }
         /* Without a CHECK, the column's comment says the names: "a | b | c". */
         column_comment(begin, end, dot + 1, comment, sizeof comment);
-        char spaced[1024] = "";
-        for (int k = 0; k < e->count; k++)
-            snprintf(spaced + strlen(spaced), sizeof spaced - strlen(spaced), "%s%s", k ? " | " : "", e->names[k]);
+        char spaced[1024];
+        join_names(e, " | ", spaced, sizeof spaced);
         CHECK(strstr(comment, spaced) != NULL, "schema.sql: %s has neither a CHECK nor a comment listing %s (%s)",
               e->column, spaced, comment);
     }
@@ -235,6 +241,38 @@ static void test_old_database(const char *nanprobe, const char *dir)
     char nan[256];
     query_text(path, "SELECT 'inf-forward ' || layer_name || ' ' || element_index FROM first_nan", nan, sizeof nan);
     CHECK(text[0] && strcmp(text, nan) == 0, "injected '%s', the sentinel found '%s'", text, nan);
+
+    /* Without the column again, a report takes the kind from the message. */
+    query_text(path, "ALTER TABLE events DROP COLUMN inject_kind", text, sizeof text);
+    char *report[] = {(char *)nanprobe, "report", path, NULL};
+    status = test_run(report, output, sizeof output);
+    CHECK(status == 0 && strstr(output, "Cause: injected fault at conv3d_2"), "report of the old file: exit %d: %s",
+          status, output);
+}
+
+/* events.inject_kind read back: the column, else an older file's message. */
+static void test_injection_kind_read(void)
+{
+    static const struct {
+        const char *column, *message;
+        int kind;
+    } cases[] = {
+        {"inf-backward", "injected +Inf into element 3 of dense (--inject inf-forward@layer=dense,step=2)",
+         INJECT_INF_BACKWARD},
+        {NULL, "injected a factor of 1e+30 on conv3d_5/kernel (--inject scale-weights@layer=conv3d_5,factor=1e30)",
+         INJECT_SCALE_WEIGHTS},
+        {NULL, "injected NaN into element 7 of input_1 (--inject nan-input@step=1,sample=0)", INJECT_NAN_INPUT},
+        {"scale", "(--inject scale-weights@layer=x)", -1},
+        {NULL, "checkpoint at step 3 (--max-steps)", -1},
+        {NULL, "(--inject scale-weights-and-more@layer=x)", -1},
+        {NULL, NULL, -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int kind = stored_injection_kind(cases[i].column, cases[i].message);
+        CHECK(kind == cases[i].kind, "inject_kind %s, message '%s': %d, expected %d",
+              cases[i].column ? cases[i].column : "NULL", cases[i].message ? cases[i].message : "NULL", kind,
+              cases[i].kind);
+    }
 }
 
 int main(int argc, char **argv)
@@ -244,6 +282,7 @@ int main(int argc, char **argv)
     header_names(&all);
     test_tables(&all);
     test_schema_enums();
+    test_injection_kind_read();
 
     char dir[256], output[8192];
     if (test_temp_dir(dir, sizeof dir, "names")) {

@@ -27,7 +27,6 @@ typedef struct wire_input {
     tensor_stats stats;
 } wire_input;
 
-
 static int pack_size(int stats, int metrics, int inputs)
 {
     return (int)(sizeof(wire_header) + (size_t)stats * sizeof(wire_stats) + (size_t)metrics * sizeof(wire_metric) +

@@ -591,8 +591,8 @@ int replay_shadow_end(replay_session *s, long step, const replay_batch *b, error
 {
     replay_request q = {.step = step, .trigger = REPLAY_TRIGGER_SHADOW, .precision = REPLAY_DOUBLE};
     replay_work w = {.s = s, .q = &q, .batch = *b};
-    w.row = (replay_row){.step = step, .trigger = REPLAY_TRIGGER_SHADOW, .snapshot_step = step - 1, .threads = s->threads,
-                         .reproduced = -1, .first_difference_layer = -1, .origin_layer = -1,
+    w.row = (replay_row){.step = step, .trigger = REPLAY_TRIGGER_SHADOW, .snapshot_step = step - 1,
+                         .threads = s->threads, .reproduced = -1, .first_difference_layer = -1, .origin_layer = -1,
                          .double_value = NAN, .double_max_abs = NAN};
     if (shadow_view_init(&w.view, s->m, err)) return -1;
     w.have_view = 1;

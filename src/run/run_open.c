@@ -119,8 +119,7 @@ void run_note(run *r, const char *format, ...)
     r->cb->note(r->cb->context, text);
 }
 
-int run_write_event(run *r, event_kind kind, const char *message, double old_value, double new_value,
-                       error *err)
+int run_write_event(run *r, event_kind kind, const char *message, double old_value, double new_value, error *err)
 {
     if (!data_parallel_writer(&r->dp)) return 0; /* rank 0 writes the database */
     event_row e;

@@ -418,7 +418,8 @@ static int stop_run(run *r, error *err)
     int interrupted = r->status == TRAIN_INTERRUPTED;
     int rc = save_checkpoint(r, interrupted ? "interrupted" : "--max-steps", err);
     if (rc == 0 && interrupted)
-        rc = run_write_event(r, EVENT_INTERRUPTED, "interrupted (SIGINT/SIGTERM) after the current step", NAN, NAN, err);
+        rc = run_write_event(r, EVENT_INTERRUPTED, "interrupted (SIGINT/SIGTERM) after the current step", NAN, NAN,
+                             err);
     run_note(r, "stopped after step %ld; continue with: nanprobe train --resume %s", r->state.step, r->dir);
     return rc;
 }
