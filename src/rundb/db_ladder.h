@@ -12,7 +12,8 @@ typedef struct ladder_row {
     double loss_scale; /* 0: none */
     double loss;
     int first_bad_layer; /* -1: none */
-    const char *first_bad_tensor, *first_bad_value;
+    const char *first_bad_tensor;
+    value_class first_bad_value;
     int first_lost_layer; /* -1: none */
     const char *first_lost_tensor;
     const char *message;
