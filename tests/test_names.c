@@ -8,6 +8,9 @@
  * no empty or repeated entry.  The drift this guards against: the reports
  * once loaded `loss.min_margin`, which no run ever wrote.
  *
+ * Every name of those tables is in schema.sql's comments (ROLE.suffix for
+ * the per-parameter ones).
+ *
  * Stored enumerations (run_enums.h): for every entry of stored_enums[],
  * schema.sql's CHECK list of its column (or, without one, the column's
  * comment) names exactly the enum's names in order, every CHECK in the
@@ -134,6 +137,31 @@ static void column_comment(const char *begin, const char *end, const char *colum
     const char *p = strstr(begin, head), *comment = p ? strstr(p, "--") : NULL, *eol = p ? strchr(p + 1, '\n') : NULL;
     out[0] = '\0';
     if (p && p < end && comment && eol && comment < eol) snprintf(out, size, "%.*s", (int)(eol - comment), comment);
+}
+
+/* Every name run_names.h's tables hold is documented in schema.sql's
+ * comments: literally, or as ROLE.suffix for the per-parameter names. */
+static void test_schema_comments(const name_list *all)
+{
+    static char comments[1 << 17];
+    size_t used = 0;
+    for (const char *p = strstr(db_schema_sql(), "--"); p && used < sizeof comments; p = strstr(p, "--")) {
+        const char *eol = strchr(p, '\n');
+        int length = eol ? (int)(eol - p) : (int)strlen(p);
+        used += (size_t)snprintf(comments + used, sizeof comments - used, "%.*s\n", length, p);
+        p += length;
+    }
+    for (int i = 0; i < all->count; i++) {
+        const char *name = all->names[i], *dot = strchr(name, '.');
+        char role_form[80] = "";
+        for (int r = 0; dot && r < PROBE_ROLE_COUNT; r++) {
+            const char *role = probe_param_names[PROBE_PARAM_VALUE][r];
+            if (strlen(role) == (size_t)(dot - name) && strncmp(name, role, strlen(role)) == 0)
+                snprintf(role_form, sizeof role_form, "ROLE%s", dot);
+        }
+        CHECK(strstr(comments, name) || (role_form[0] && strstr(comments, role_form)),
+              "'%s' (or '%s') is not in schema.sql's comments", name, role_form);
+    }
 }
 
 static void join_names(const stored_enum_def *e, const char *separator, char *out, size_t size)
@@ -282,6 +310,7 @@ int main(int argc, char **argv)
     header_names(&all);
     test_tables(&all);
     test_schema_enums();
+    test_schema_comments(&all);
     test_injection_kind_read();
 
     char dir[256], output[8192];

@@ -1,6 +1,9 @@
 -- nanprobe run database (run.db), schema version 1.
 -- One file per run directory; run_id lets `compare` ATTACH several files and
 -- keeps a resumed run's rows apart from the first attempt's.
+-- Every CHECK list is the name table of its column in src/rundb/run_enums.c
+-- (tests/test_names.c holds them equal).  A database made before the CHECKs
+-- has none, which changes nothing for reading it or going on in it.
 PRAGMA user_version = 1;
 
 -- One row per training process.
@@ -164,9 +167,6 @@ CREATE TABLE IF NOT EXISTS input_samples (
 -- unless --on-nan continue=N logs later first-occurrences), learning-rate
 -- reductions, early stopping, checkpoints, interruptions, injected faults,
 -- videos replaced after a decode failure, the loss scale's skipped steps.
--- Every CHECK list here is src/rundb/run_enums.c's name table of that column
--- (tests/test_names.c holds them equal); a database made before the CHECKs
--- has none, which changes nothing for reading it or going on in it.
 CREATE TABLE IF NOT EXISTS events (
     event_id      INTEGER PRIMARY KEY,
     run_id        INTEGER NOT NULL,
