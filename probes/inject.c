@@ -10,9 +10,6 @@
 
 #include "model.h"
 
-static const char *const kind_names[] = {"nan-input", "inf-forward", "inf-backward", "scale-weights"};
-_Static_assert(sizeof kind_names / sizeof kind_names[0] == INJECT_KIND_COUNT, "one name per injection_kind");
-
 /* Both bounds are checked here, before any narrowing: a value that does
  * not fit the field it lands in must never become a negative index. */
 static int parse_long(const char *text, long minimum, long maximum, long *out)
@@ -121,7 +118,8 @@ int injection_parse(const char *spec, const model *m, injection *out, error *err
     size_t kind_length = (size_t)(at - spec);
     int kind = -1;
     for (int k = 0; k < INJECT_KIND_COUNT; k++)
-        if (strlen(kind_names[k]) == kind_length && strncmp(spec, kind_names[k], kind_length) == 0) kind = k;
+        if (strlen(injection_kind_names[k]) == kind_length && strncmp(spec, injection_kind_names[k], kind_length) == 0)
+            kind = k;
     if (kind < 0) return error_set(err, "--inject '%s': unknown kind; %s", spec, usage);
     out->kind = (injection_kind)kind;
 
@@ -129,13 +127,21 @@ int injection_parse(const char *spec, const model *m, injection *out, error *err
     return check_target(spec, m, out, err);
 }
 
+void injection_cell(const injection *inj, int rank, const int *shape, int *d, int *h, int *w, int *channel)
+{
+    *channel = inj->channel >= 0 ? inj->channel : 0;
+    *d = *h = *w = -1;
+    if (rank == 2) return;
+    *d = inj->d >= 0 ? inj->d : shape[1] / 2;
+    *h = inj->h >= 0 ? inj->h : shape[2] / 2;
+    *w = inj->w >= 0 ? inj->w : shape[3] / 2;
+}
+
 long long injection_element(const injection *inj, int rank, const int *shape)
 {
-    int channel = inj->channel >= 0 ? inj->channel : 0;
+    int d, h, w, channel;
+    injection_cell(inj, rank, shape, &d, &h, &w, &channel);
     if (rank == 2) return (long long)inj->sample * shape[1] + channel;
-    int d = inj->d >= 0 ? inj->d : shape[1] / 2;
-    int h = inj->h >= 0 ? inj->h : shape[2] / 2;
-    int w = inj->w >= 0 ? inj->w : shape[3] / 2;
     return ((((long long)inj->sample * shape[1] + d) * shape[2] + h) * shape[3] + w) * shape[4] + channel;
 }
 

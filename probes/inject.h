@@ -14,16 +14,9 @@
 #define NANPROBE_INJECT_H
 
 #include "error.h"
+#include "run_enums.h" /* injection_kind and its names: run.db stores them (events.inject_kind) */
 
 struct model;
-
-typedef enum injection_kind {
-    INJECT_NAN_INPUT,
-    INJECT_INF_FORWARD,
-    INJECT_INF_BACKWARD,
-    INJECT_SCALE_WEIGHTS,
-    INJECT_KIND_COUNT
-} injection_kind;
 
 typedef struct injection {
     injection_kind kind;
@@ -40,6 +33,8 @@ int injection_parse(const char *spec, const struct model *m, injection *out, err
 /* The flat index an injection hits in a tensor of the given shape (rank 2
  * for Dense outputs, 5 otherwise). */
 long long injection_element(const injection *inj, int rank, const int *shape);
+/* The cell it hits, the defaults resolved: d, h, w are -1 for rank 2. */
+void injection_cell(const injection *inj, int rank, const int *shape, int *d, int *h, int *w, int *channel);
 
 /* scale-weights: multiplies the layer's first parameter (kernel or gamma)
  * by the factor, in place (the training run and its replay both do it). */

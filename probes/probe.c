@@ -12,7 +12,7 @@
 
 #include "loss.h"
 
-event_row *probe_add_event(probe_session *ps, const char *kind, int layer_index)
+event_row *probe_add_event(probe_session *ps, event_kind kind, int layer_index)
 {
     if (ps->event_count >= MAX_STEP_EVENTS) return NULL;
     event_row *e = &ps->events[ps->event_count];
@@ -130,9 +130,9 @@ void probe_after_update(probe_session *ps, const parameter_step_stats *stats, lo
 
 void probe_fill_nan_event(probe_session *ps, const nonfinite_event *f)
 {
-    event_row *e = probe_add_event(ps, "nan", f->layer);
+    event_row *e = probe_add_event(ps, EVENT_NAN, f->layer);
     if (!e) return;
-    e->pass = probe_pass_name(f->pass);
+    e->pass = f->pass;
     e->tensor = f->tensor;
     e->value_class = f->value_class;
     e->element_index = f->element;

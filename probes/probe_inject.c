@@ -6,12 +6,16 @@
 #include <math.h>
 #include <stdio.h>
 
-static void note_injection(probe_session *ps, const injection *inj, const char *what)
+/* The injection's own columns: its kind, and the element it hit (NULL for
+ * scale-weights, which scales a whole tensor by old_value's factor). */
+static event_row *note_injection(probe_session *ps, const injection *inj, const char *what)
 {
-    event_row *e = probe_add_event(ps, "injection", inj->layer);
-    if (!e) return;
+    event_row *e = probe_add_event(ps, EVENT_INJECTION, inj->layer);
+    if (!e) return NULL;
+    e->inject_kind = inj->kind;
     e->old_value = inj->kind == INJECT_SCALE_WEIGHTS ? inj->factor : NAN;
     snprintf((char *)e->message, sizeof ps->event_messages[0], "injected %s (--inject %s)", what, inj->spec);
+    return e;
 }
 
 void probe_inject_value(probe_session *ps, injection_kind kind, int layer_index, float *data, const tensor *shape_of,
@@ -25,7 +29,12 @@ void probe_inject_value(probe_session *ps, injection_kind kind, int layer_index,
         char what[96];
         snprintf(what, sizeof what, "%s into element %lld of %s", value != value ? "NaN" : "+Inf", element,
                  ps->m->layers[layer_index].name);
-        note_injection(ps, inj, what);
+        event_row *e = note_injection(ps, inj, what);
+        if (e) {
+            e->element_index = element;
+            e->sample = inj->sample;
+            injection_cell(inj, shape_of->rank, shape_of->shape, &e->d, &e->h, &e->w, &e->channel);
+        }
     }
 }
 

@@ -50,7 +50,7 @@ struct probe_session {
 };
 
 /* probe.c */
-event_row *probe_add_event(probe_session *ps, const char *kind, int layer_index);
+event_row *probe_add_event(probe_session *ps, event_kind kind, int layer_index);
 void probe_fill_nan_event(probe_session *ps, const nonfinite_event *f);
 
 /* probe_validation.c */

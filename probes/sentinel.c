@@ -50,13 +50,13 @@ static void locate_element(nonfinite_event *e, long long index, int rank, const 
     }
 }
 
-static const char *value_class_of(float v)
+/* v is the first non-finite element: never finite. */
+static value_class value_class_of(float v)
 {
     switch (float_class(v)) {
-    case FLOAT_NAN: return "nan";
-    case FLOAT_POSITIVE_INF: return "+inf";
-    case FLOAT_NEGATIVE_INF: return "-inf";
-    default: return "finite";
+    case FLOAT_POSITIVE_INF: return VALUE_POSITIVE_INF;
+    case FLOAT_NEGATIVE_INF: return VALUE_NEGATIVE_INF;
+    default: return VALUE_NAN;
     }
 }
 
@@ -113,8 +113,8 @@ static void describe_event(const sentinel *st, nonfinite_event *e, const tensor_
     int nonfinite = (int)stats_nonfinite(s);
     snprintf(e->message, sizeof e->message,
              "step %ld (epoch %d): first non-finite value (%s) in %s, %s of %s (%s)%s; %d of %lld values non-finite; %s",
-             e->step, e->epoch, e->value_class, pass_phrase(pass), tensor_name, l->name, l->path, where, nonfinite,
-             (long long)s->count,
+             e->step, e->epoch, value_class_names[e->value_class], pass_phrase(pass), tensor_name, l->name, l->path,
+             where, nonfinite, (long long)s->count,
              inputs_finite ? "every input of this tensor was finite, so it originated here"
                            : "some input of this tensor was already non-finite, so it propagated here");
 }

@@ -525,7 +525,7 @@ static void root_injection(walk *w, cause_trace *t, const event_info *inj)
     cause_chain *c = &t->chain;
     int l = rundata_layer_index(w->d, inj->layer_id);
     if (l < 0) l = layer_by_name(w->d, inj->layer_name, strlen(inj->layer_name));
-    int on_kernel = strstr(inj->message, "scale-weights") != NULL;
+    int on_kernel = inj->inject_kind == INJECT_SCALE_WEIGHTS;
     cause_link *root = &c->links[c->count - 1];
     int reached = root->layer == l && (!on_kernel || strncmp(root->tensor, PROBE_ROLE_KERNEL, 6) == 0);
     if (l >= 0 && !reached && c->count < CAUSE_MAX_LINKS) {
@@ -549,8 +549,8 @@ static void root_injection(walk *w, cause_trace *t, const event_info *inj)
             if (s.n) root->before = s.v[s.n - 1], root->step_before = s.step[s.n - 1];
             root->after = root->before * inj->old_value;
         } else {
-            snprintf(root->tensor, sizeof root->tensor, "%s", strstr(inj->message, "backward") ? PROBE_NAME_OUTPUT_GRAD
-                                                                                                 : PROBE_NAME_OUTPUT);
+            snprintf(root->tensor, sizeof root->tensor, "%s",
+                     inj->inject_kind == INJECT_INF_BACKWARD ? PROBE_NAME_OUTPUT_GRAD : PROBE_NAME_OUTPUT);
             snprintf(root->statistic, sizeof root->statistic, "injected");
             root->after = INFINITY;
         }

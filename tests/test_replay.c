@@ -271,7 +271,7 @@ static void test_float32_artefact(void)
     replay_stepper stepper = {.context = &t, .run_step = toy_step};
     replay_session s = {.m = &t.m, .state = &t.state, .snap = &snap, .stepper = &stepper, .adam = t.adam,
                         .threads = 1};
-    replay_request q = {.step = 1, .trigger = "command", .precision = REPLAY_BOTH};
+    replay_request q = {.step = 1, .trigger = REPLAY_TRIGGER_COMMAND, .precision = REPLAY_BOTH};
     replay_outcome o;
     int rc = replay_step(&s, &q, &o, &err);
     CHECK(rc == 0, "replay_step: %s", rc ? err.message : "");

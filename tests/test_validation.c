@@ -513,9 +513,9 @@ static void test_schema(void)
 {
     static char output[65536];
     int status = test_run_args(nanprobe, output, sizeof output, "schema", NULL);
-    CHECK(status == 0 && strstr(output, "| validation (the forward pass in inference mode") &&
+    CHECK(status == 0 && strstr(output, "validation: the forward pass in inference mode") &&
               strstr(output, "val_batch     INTEGER") && strstr(output, "CREATE TABLE IF NOT EXISTS validation_stats") &&
-              strstr(output, "CREATE TABLE IF NOT EXISTS validation_batchnorm") && strstr(output, "| video_decode") &&
+              strstr(output, "CREATE TABLE IF NOT EXISTS validation_batchnorm") && strstr(output, "'video_decode'") &&
               strstr(output, "inference_statistics"),
           "nanprobe schema (exit %d) lacks the validation pass", status);
 }

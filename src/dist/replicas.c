@@ -27,15 +27,6 @@ typedef struct wire_input {
     tensor_stats stats;
 } wire_input;
 
-/* A nonfinite_event with its value class as an index (the pointer means
- * nothing in another process). */
-typedef struct wire_event {
-    nonfinite_event event;
-    int value_class;
-} wire_event;
-
-static const char *const value_classes[] = {"nan", "+inf", "-inf", "finite"};
-
 static int pack_size(int stats, int metrics, int inputs)
 {
     return (int)(sizeof(wire_header) + (size_t)stats * sizeof(wire_stats) + (size_t)metrics * sizeof(wire_metric) +
@@ -101,15 +92,12 @@ static int agree_event(dist_replicas *r, probe_session *ps, const dist_shard *sh
 {
     const int size = r->comm->size;
     const int winner = (int)fmod(key, (double)size);
-    wire_event wire;
+    nonfinite_event wire;
     memset(&wire, 0, sizeof wire);
     const nonfinite_event *mine = probe_new_event(ps);
     if (r->comm->rank == winner && mine) {
-        wire.event = *mine;
-        wire.value_class = 3;
-        for (int k = 0; k < 3; k++)
-            if (mine->value_class && strcmp(mine->value_class, value_classes[k]) == 0) wire.value_class = k;
-        nonfinite_event *e = &wire.event;
+        wire = *mine;
+        nonfinite_event *e = &wire;
         if (e->sample >= 0) {
             /* Name the rank, and the clip's place in the global batch. */
             size_t used = strlen(e->message);
@@ -127,10 +115,10 @@ static int agree_event(dist_replicas *r, probe_session *ps, const dist_shard *sh
         }
     }
     if (dist_broadcast(r->comm, &wire, sizeof wire, winner, err)) return -1;
-    wire.event.value_class = value_classes[wire.value_class < 0 || wire.value_class > 3 ? 3 : wire.value_class];
-    wire.event.message[sizeof wire.event.message - 1] = '\0';
-    wire.event.tensor[sizeof wire.event.tensor - 1] = '\0';
-    probe_adopt_event(ps, &wire.event);
+    if ((unsigned)wire.value_class >= VALUE_CLASS_COUNT) wire.value_class = VALUE_NAN;
+    wire.message[sizeof wire.message - 1] = '\0';
+    wire.tensor[sizeof wire.tensor - 1] = '\0';
+    probe_adopt_event(ps, &wire);
     return 0;
 }
 

@@ -68,7 +68,7 @@ static int events_write(clip_provenance *p, long step, int epoch, error *err)
         memset(&e, 0, sizeof e);
         e.step = step;
         e.epoch = epoch;
-        e.kind = "video_decode";
+        e.kind = EVENT_VIDEO_DECODE;
         e.layer = -1;
         e.element_index = e.sample = e.d = e.h = e.w = e.channel = -1;
         e.sample_id = -1;

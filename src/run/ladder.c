@@ -39,7 +39,9 @@ static void look_at(watch *w, int layer_index, int slot, const real *x, size_t n
     r->bad_layer = layer_index;
     snprintf(r->bad_tensor, sizeof r->bad_tensor, "%s", slot_names[slot]);
     int c = float_class(x[first_bad]);
-    r->bad_value = c == FLOAT_NAN ? "nan" : c == FLOAT_POSITIVE_INF ? "+inf" : "-inf";
+    r->bad_value = c == FLOAT_POSITIVE_INF   ? VALUE_POSITIVE_INF
+                   : c == FLOAT_NEGATIVE_INF ? VALUE_NEGATIVE_INF
+                                             : VALUE_NAN;
 }
 
 static void watch_hook(void *context, int index, model_event event)
@@ -65,8 +67,8 @@ static void describe(const model *m, ladder_rung *r)
 {
     char bad[200] = "every value stayed finite", lost[200] = "";
     if (r->bad_layer >= 0)
-        snprintf(bad, sizeof bad, "first non-finite (%s): %s of %s (%s)", r->bad_value, r->bad_tensor,
-                 m->layers[r->bad_layer].name, m->layers[r->bad_layer].path);
+        snprintf(bad, sizeof bad, "first non-finite (%s): %s of %s (%s)", value_class_names[r->bad_value],
+                 r->bad_tensor, m->layers[r->bad_layer].name, m->layers[r->bad_layer].path);
     if (r->lost_layer >= 0)
         snprintf(lost, sizeof lost, "; all digits lost first in %s of %s (%s)", r->lost_tensor,
                  m->layers[r->lost_layer].name, m->layers[r->lost_layer].path);

@@ -29,7 +29,7 @@ typedef struct ladder_rung {
     double loss;
     int bad_layer;    /* -1: none */
     char bad_tensor[32];
-    const char *bad_value;
+    value_class bad_value;
     int lost_layer;   /* -1: none */
     char lost_tensor[32];
     char message[480];

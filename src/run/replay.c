@@ -114,7 +114,7 @@ static void check_parameters(rerun *r)
 static int same_event(const nonfinite_event *a, const nonfinite_event *b)
 {
     return a->layer == b->layer && strcmp(a->tensor, b->tensor) == 0 && a->element == b->element &&
-           strcmp(a->value_class, b->value_class) == 0;
+           a->value_class == b->value_class;
 }
 
 /* ------------------------------------------------------------ finding */
@@ -222,7 +222,7 @@ typedef struct replay_work {
     shadow_view view;
     int have_view, double_ok;
     replay_row row;
-    char operation[320], float_value[16], rerun_message[640], message[1024], note[1200];
+    char operation[320], rerun_message[640], message[1024], note[1200];
 } replay_work;
 
 /* The batch is read and the step's weight scaling (an injection) done:
@@ -297,8 +297,7 @@ static void explain(replay_work *w)
     row->origin_layer = e->layer;
     row->origin_tensor = e->tensor;
     row->origin_element = e->element;
-    snprintf(w->float_value, sizeof w->float_value, "%s", e->value_class);
-    row->float_value = w->float_value;
+    row->float_value = e->value_class;
     const int not_reproduced = w->q->original && row->float_rerun && !w->rr.st.has_first;
     if (!row->double_rerun) {
         row->finding = not_reproduced ? REPLAY_FINDING_NOT_REPRODUCIBLE : REPLAY_FINDING_NONE;
@@ -348,7 +347,7 @@ static void compose_message(replay_work *w, char *out, size_t size)
                  "Not reproducible: step %ld, replayed from the state at its start in float32 with the same batch "
                  "and %d threads, stays finite; the run's %s in %s did not recur. Suspect a transient fault "
                  "(hardware, a race, a planted fault) rather than the model.",
-                 w->q->step, w->s->threads, e->value_class, where);
+                 w->q->step, w->s->threads, value_class_names[e->value_class], where);
         break;
     case REPLAY_FINDING_REAL_DIVERGENCE:
         snprintf(out, size,
@@ -590,10 +589,10 @@ int replay_shadow_begin(replay_session *s, error *err)
 
 int replay_shadow_end(replay_session *s, long step, const replay_batch *b, error *err)
 {
-    replay_request q = {.step = step, .trigger = "shadow", .precision = REPLAY_DOUBLE};
+    replay_request q = {.step = step, .trigger = REPLAY_TRIGGER_SHADOW, .precision = REPLAY_DOUBLE};
     replay_work w = {.s = s, .q = &q, .batch = *b};
-    w.row = (replay_row){.step = step, .trigger = "shadow", .snapshot_step = step - 1, .threads = s->threads,
-                         .reproduced = -1, .first_difference_layer = -1, .origin_layer = -1,
+    w.row = (replay_row){.step = step, .trigger = REPLAY_TRIGGER_SHADOW, .snapshot_step = step - 1,
+                         .threads = s->threads, .reproduced = -1, .first_difference_layer = -1, .origin_layer = -1,
                          .double_value = NAN, .double_max_abs = NAN};
     if (shadow_view_init(&w.view, s->m, err)) return -1;
     w.have_view = 1;

@@ -56,7 +56,7 @@ typedef enum replay_precision { REPLAY_FLOAT = 1, REPLAY_DOUBLE = 2, REPLAY_BOTH
 
 typedef struct replay_request {
     long step;
-    const char *trigger;             /* "nan" | "command" | "shadow" */
+    replay_trigger trigger;
     replay_precision precision;
     const nonfinite_event *original; /* the run's first non-finite value at step, NULL if none */
     int have_original_tensors;       /* the model still holds step's own tensors (compare bit for bit) */

@@ -133,7 +133,7 @@ static int write_ladder(run *r, long step, const ladder_rung *rungs, int n, erro
 {
     for (int i = 0; i < n; i++) {
         const ladder_rung *g = &rungs[i];
-        ladder_row row = {.step = step, .precision = precision_names[g->precision], .failed = g->failed,
+        ladder_row row = {.step = step, .precision = g->precision, .failed = g->failed,
                           .skipped = g->skipped, .loss_scale = g->loss_scale, .loss = g->loss,
                           .first_bad_layer = g->bad_layer, .first_bad_tensor = g->bad_tensor,
                           .first_bad_value = g->bad_value, .first_lost_layer = g->lost_layer,
@@ -162,7 +162,7 @@ static void ladder_first_event(run *r, long step)
 void run_replay_first_event(run *r, const nonfinite_event *e)
 {
     if (!r->snap.weights || r->snap.step < 0 || r->snap.step >= e->step) return;
-    replay_request q = {.step = e->step, .trigger = "nan", .precision = REPLAY_BOTH, .original = e,
+    replay_request q = {.step = e->step, .trigger = REPLAY_TRIGGER_NAN, .precision = REPLAY_BOTH, .original = e,
                         .has_original_loss = 1, .original_loss = r->last_data_loss,
                         .have_original_tensors = 1, .directory = r->dir};
     replay_outcome out;
@@ -200,7 +200,7 @@ int train_replay(const train_options *o, long step, int precision, const train_c
     if (rc == 0) {
         nonfinite_event e;
         int have = db_read_nan_event(&r.db, step, r.m.layer_count, &e);
-        replay_request q = {.step = step, .trigger = "command", .precision = (replay_precision)precision,
+        replay_request q = {.step = step, .trigger = REPLAY_TRIGGER_COMMAND, .precision = (replay_precision)precision,
                             .original = have ? &e : NULL, .directory = r.dir};
         q.has_original_loss = db_read_step_value(&r.db, step, DB_STEP_DATA_LOSS, &q.original_loss);
         replay_outcome out;

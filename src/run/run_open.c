@@ -122,8 +122,7 @@ void run_note(run *r, const char *format, ...)
     r->cb->note(r->cb->context, text);
 }
 
-int run_write_event(run *r, const char *kind, const char *message, double old_value, double new_value,
-                       error *err)
+int run_write_event(run *r, event_kind kind, const char *message, double old_value, double new_value, error *err)
 {
     if (!data_parallel_writer(&r->dp)) return 0; /* rank 0 writes the database */
     event_row e;
@@ -170,7 +169,7 @@ static int log_keras_start(run *r, error *err)
     char message[4300];
     snprintf(message, sizeof message, "initialised from the Keras checkpoint %s at iteration %ld",
              r->o->model.from_keras, r->state.step);
-    if (run_write_event(r, "keras_import", message, NAN, NAN, err)) return -1;
+    if (run_write_event(r, EVENT_KERAS_IMPORT, message, NAN, NAN, err)) return -1;
     return probe_check_loaded(r->probes, r->state.step, r->state.epoch + 1, err);
 }
 
@@ -326,7 +325,7 @@ int run_open(run *r, int resume, error *err)
     char message[128];
     if (resume) snprintf(message, sizeof message, "resumed from the checkpoint at step %ld", r->state.step);
     else snprintf(message, sizeof message, "checkpoint at step %ld (the initial weights)", r->state.step);
-    return run_write_event(r, resume ? "resumed" : "checkpoint", message, NAN, NAN, err);
+    return run_write_event(r, resume ? EVENT_RESUMED : EVENT_CHECKPOINT, message, NAN, NAN, err);
 }
 
 void run_close(run *r)

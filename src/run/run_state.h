@@ -106,7 +106,7 @@ void run_wal_left_behind(const char *dir, error *err);
 /* A line for the callbacks' note. */
 void run_note(run *r, const char *format, ...) __attribute__((format(printf, 2, 3)));
 /* An event row after the current step (rank 0 alone writes). */
-int run_write_event(run *r, const char *kind, const char *message, double old_value, double new_value, error *err);
+int run_write_event(run *r, event_kind kind, const char *message, double old_value, double new_value, error *err);
 
 /* ------------------------------------------------------- train.c */
 

@@ -20,11 +20,19 @@ void train_request_stop(void)
     stop_requested = 1;
 }
 
+run_status train_run_status(train_status status)
+{
+    static const run_status stored[] = {
+        [TRAIN_COMPLETED] = RUN_COMPLETED,     [TRAIN_EARLY_STOPPED] = RUN_EARLY_STOPPED, [TRAIN_NAN] = RUN_NAN,
+        [TRAIN_INTERRUPTED] = RUN_INTERRUPTED, [TRAIN_MAX_STEPS] = RUN_COMPLETED,
+    };
+    _Static_assert(sizeof stored / sizeof stored[0] == TRAIN_STATUS_COUNT, "one run_status per train_status");
+    return stored[status];
+}
+
 const char *train_status_name(train_status status)
 {
-    static const char *const names[] = {"completed", "early_stopped", "nan", "interrupted", "completed"};
-    _Static_assert(sizeof names / sizeof names[0] == TRAIN_STATUS_COUNT, "one name per train_status");
-    return names[status];
+    return run_status_names[train_run_status(status)];
 }
 
 #define TIMING_WARMUP_STEPS 2
@@ -51,10 +59,10 @@ static int save_checkpoint(run *r, const char *why, error *err)
         if (r->cb->warning) r->cb->warning(r->cb->context, failure.message);
         snprintf(message, sizeof message, "checkpoint at step %ld (%s) FAILED: %s", r->state.step, why,
                  failure.message);
-        return run_write_event(r, "checkpoint_failed", message, NAN, NAN, err);
+        return run_write_event(r, EVENT_CHECKPOINT_FAILED, message, NAN, NAN, err);
     }
     snprintf(message, sizeof message, "checkpoint at step %ld (%s)", r->state.step, why);
-    return run_write_event(r, "checkpoint", message, NAN, NAN, err);
+    return run_write_event(r, EVENT_CHECKPOINT, message, NAN, NAN, err);
 }
 
 /* ------------------------------------------------------------ batches */
@@ -193,12 +201,12 @@ static int agree_step(run *r, const dist_shard *shard, loss_result *lr, int *sam
 static int write_precision_events(run *r, long step, const precision_step *ps, const loss_scale *ls, error *err)
 {
     char message[900];
-    if (ps->skipped && run_write_event(r, "step_skipped", ps->message, ps->scale, ls->scale, err)) return -1;
+    if (ps->skipped && run_write_event(r, EVENT_STEP_SKIPPED, ps->message, ps->scale, ls->scale, err)) return -1;
     if (!ps->skipped && ps->change == LOSS_SCALE_GREW &&
-        run_write_event(r, "loss_scale_grew", ps->message, ps->scale, ls->scale, err))
+        run_write_event(r, EVENT_LOSS_SCALE_GREW, ps->message, ps->scale, ls->scale, err))
         return -1;
     if (r->o->model.bn_variance == BN_VARIANCE_ONE_PASS && precision_bn_variance_message(&r->m, step, message, sizeof message))
-        return run_write_event(r, "bn_variance_negative", message, NAN, NAN, err);
+        return run_write_event(r, EVENT_BN_VARIANCE_NEGATIVE, message, NAN, NAN, err);
     return 0;
 }
 
@@ -410,7 +418,8 @@ static int stop_run(run *r, error *err)
     int interrupted = r->status == TRAIN_INTERRUPTED;
     int rc = save_checkpoint(r, interrupted ? "interrupted" : "--max-steps", err);
     if (rc == 0 && interrupted)
-        rc = run_write_event(r, "interrupted", "interrupted (SIGINT/SIGTERM) after the current step", NAN, NAN, err);
+        rc = run_write_event(r, EVENT_INTERRUPTED, "interrupted (SIGINT/SIGTERM) after the current step", NAN, NAN,
+                             err);
     run_note(r, "stopped after step %ld; continue with: nanprobe train --resume %s", r->state.step, r->dir);
     return rc;
 }
@@ -455,7 +464,7 @@ static int apply_callbacks(run *r, double val_loss, int *stop_early, error *err)
         snprintf(message, sizeof message, "ReduceLROnPlateau reducing learning rate from %g to %g", old_lr,
                  r->state.learning_rate);
         run_note(r, "Epoch %d: %s.", r->state.epoch + 1, message);
-        if (run_write_event(r, "lr_reduced", message, old_lr, r->state.learning_rate, err)) return -1;
+        if (run_write_event(r, EVENT_LR_REDUCED, message, old_lr, r->state.learning_rate, err)) return -1;
     }
     *stop_early = early_stopping_update(&r->state.early, val_loss, r->state.epoch);
     return 0;
@@ -503,7 +512,7 @@ static int end_epoch(run *r, error *err)
                  r->o->fit.early_stopping);
         run_note(r, "Epoch %d: early stopping.", epoch + 1);
         r->status = TRAIN_EARLY_STOPPED;
-        if (run_write_event(r, "early_stop", message, NAN, NAN, err)) return -1;
+        if (run_write_event(r, EVENT_EARLY_STOP, message, NAN, NAN, err)) return -1;
     }
     if (r->status != TRAIN_NAN && save_checkpoint(r, "end of epoch", err)) return -1;
     return stop_early || r->nan_budget == 0;
@@ -534,7 +543,7 @@ static void finish_run(run *r, int rc, long long run_start, train_result *result
     measure_timing(r, &result->timing);
     error ignored;
     if (data_parallel_writer(&r->dp))
-        db_set_status(&r->db, rc ? "failed" : train_status_name(r->status), rc ? &ignored : err);
+        db_set_status(&r->db, rc ? RUN_FAILED : train_run_status(r->status), rc ? &ignored : err);
 }
 
 int train_run(const train_options *o, int argc, char *const *argv, int resume, const train_callbacks *callbacks,

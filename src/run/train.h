@@ -17,6 +17,7 @@
 #include "error.h"
 #include "ladder.h"
 #include "model.h"
+#include "run_enums.h"
 #include "video_source.h"
 
 #define TRAIN_MAX_INJECTIONS 32
@@ -203,6 +204,8 @@ int train_ladder(const train_options *o, long step, const precision_kind *precis
 /* Asks a running train_run to stop after the current step (signal-safe). */
 void train_request_stop(void);
 
+/* runs.status of a run that ended so; train_status_name is its name. */
+run_status train_run_status(train_status status);
 const char *train_status_name(train_status status);
 
 #endif

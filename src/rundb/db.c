@@ -267,7 +267,7 @@ static int prepare_all(db_writer *w, error *err)
            prepare(w, &w->insert_event,
                    "INSERT INTO events (run_id, step, epoch, kind, layer_id, layer_name, layer_path, pass, tensor, "
                    "value_class, element_index, sample, d, h, w, channel, sample_id, is_origin, old_value, "
-                   "new_value, message) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   "new_value, message, inject_kind) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                    err) ||
            prepare(w, &w->mark_probed, "UPDATE steps SET probed = 1 WHERE run_id = ? AND step = ?", err) ||
            prepare(w, &w->begin, "BEGIN", err) || prepare(w, &w->commit, "COMMIT", err);
@@ -458,13 +458,41 @@ static int open_run_of(db_writer *w, const char *path, const char *identity, con
     return 0;
 }
 
-/* steps.loss_scale and steps.skipped (--precision) came after the first
- * schema: an older database gains them (the error of a column that is
- * already there is the expected case). */
-static void add_precision_columns(db_writer *w)
+int db_has_column(sqlite3 *db, const char *table, const char *column)
 {
-    sqlite3_exec(w->db, "ALTER TABLE steps ADD COLUMN loss_scale REAL", NULL, NULL, NULL);
-    sqlite3_exec(w->db, "ALTER TABLE steps ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0", NULL, NULL, NULL);
+    sqlite3_stmt *st = NULL;
+    int found = 0;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
+        found = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+int db_add_column(sqlite3 *db, const char *table, const char *column, const char *declaration)
+{
+    if (db_has_column(db, table, column)) return 0;
+    char sql[200];
+    snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", table, column, declaration);
+    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+/* Columns that came after the first schema: a database made before them
+ * gains them when a run goes on in it (schema.sql has them for new files;
+ * the version stays 1, since a reader checks for a column it needs). */
+static int add_later_columns(db_writer *w, error *err)
+{
+    static const char *const columns[][3] = {
+        {"steps", "loss_scale", "REAL"},                    /* --precision */
+        {"steps", "skipped", "INTEGER NOT NULL DEFAULT 0"}, /* --precision */
+        {"events", "inject_kind", "TEXT"},                  /* --inject */
+    };
+    for (size_t i = 0; i < sizeof columns / sizeof columns[0]; i++)
+        if (db_add_column(w->db, columns[i][0], columns[i][1], columns[i][2]))
+            return sqlite_failure(w, err, "adding a column to a database made by an older nanprobe");
+    return 0;
 }
 
 int db_writer_attach(db_writer *w, const char *path, const char *identity, error *err)
@@ -473,7 +501,7 @@ int db_writer_attach(db_writer *w, const char *path, const char *identity, error
     /* The schema's CREATE ... IF NOT EXISTS adds tables a database made by
      * an older build lacks (the replay tables), and touches nothing else. */
     if (exec_sql(w, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", err) || exec_sql(w, db_schema_sql(), err) ||
-        (add_precision_columns(w), prepare_all(w, err))) {
+        add_later_columns(w, err) || prepare_all(w, err)) {
         db_writer_close(w);
         return -1;
     }
@@ -493,7 +521,8 @@ int db_writer_resume(db_writer *w, const char *path, long step, const char *iden
              "UPDATE runs SET resumed_from = %ld, status = 'running', finished_at = NULL WHERE run_id = %lld; COMMIT",
              w->run_id, step, w->run_id, step, w->run_id, step, w->run_id, step, w->run_id, step, step, w->run_id);
     /* A database from an older build gains the tables it lacks (replays). */
-    if (exec_sql(w, sql, err) || exec_sql(w, db_schema_sql(), err) || (add_precision_columns(w), prepare_all(w, err))) {
+    if (exec_sql(w, sql, err) || exec_sql(w, db_schema_sql(), err) || add_later_columns(w, err) ||
+        prepare_all(w, err)) {
         db_writer_close(w);
         return -1;
     }
@@ -617,13 +646,14 @@ int db_write_event(db_writer *w, const event_row *r, error *err)
     sqlite3_bind_int64(st, 1, w->run_id);
     db_bind_index(st, 2, r->step);
     db_bind_index(st, 3, r->epoch);
-    sqlite3_bind_text(st, 4, r->kind, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, stored_enum_name(STORED_EVENT_KIND, (int)r->kind), -1, SQLITE_STATIC);
     db_bind_index(st, 5, r->layer);
     db_bind_text(st, 6, r->layer_name);
     db_bind_text(st, 7, r->layer_path);
-    db_bind_text(st, 8, r->pass);
+    const int nan = r->kind == EVENT_NAN, injection = r->kind == EVENT_INJECTION;
+    db_bind_text(st, 8, nan ? stored_enum_name(STORED_PASS, (int)r->pass) : NULL);
     db_bind_text(st, 9, r->tensor);
-    db_bind_text(st, 10, r->value_class);
+    db_bind_text(st, 10, nan ? stored_enum_name(STORED_VALUE_CLASS, (int)r->value_class) : NULL);
     db_bind_index(st, 11, r->element_index);
     db_bind_index(st, 12, r->sample);
     db_bind_index(st, 13, r->d);
@@ -635,6 +665,7 @@ int db_write_event(db_writer *w, const event_row *r, error *err)
     db_bind_finite(st, 19, r->old_value);
     db_bind_finite(st, 20, r->new_value);
     sqlite3_bind_text(st, 21, r->message, -1, SQLITE_TRANSIENT);
+    db_bind_text(st, 22, injection ? stored_enum_name(STORED_INJECT_KIND, (int)r->inject_kind) : NULL);
     return run_statement(w, st, "writing an event", err);
 }
 
@@ -645,15 +676,15 @@ int db_mark_probed(db_writer *w, long step, error *err)
     return run_statement(w, w->mark_probed, "marking a step probed", err);
 }
 
-int db_set_status(db_writer *w, const char *status, error *err)
+int db_set_status(db_writer *w, run_status status, error *err)
 {
     sqlite3_stmt *st = NULL;
-    const char *sql = strcmp(status, "running") == 0
+    const char *sql = status == RUN_RUNNING
                           ? "UPDATE runs SET status = ?1, finished_at = NULL WHERE run_id = ?2"
                           : "UPDATE runs SET status = ?1, finished_at = strftime('%Y-%m-%dT%H:%M:%SZ','now') "
                             "WHERE run_id = ?2";
     if (prepare(w, &st, sql, err)) return -1;
-    sqlite3_bind_text(st, 1, status, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 1, stored_enum_name(STORED_RUN_STATUS, (int)status), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, w->run_id);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sqlite_failure(w, err, "setting the run status");
     sqlite3_finalize(st);

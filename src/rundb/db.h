@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include "error.h"
+#include "run_enums.h"
 
 #define DB_SCHEMA_VERSION 1
 
@@ -26,6 +27,13 @@ int db_open_for_reading(sqlite3 **out, const char *path, error *err);
  * what is true: not SQLite, unreadable, or WAL content that cannot be read
  * from here. */
 int db_open_reader(sqlite3 **out, const char *path, int single_thread, error *err);
+
+/* Whether table has column: a reader of a column that came after the first
+ * schema (events.val_batch, events.inject_kind, ...) asks first. */
+int db_has_column(sqlite3 *db, const char *table, const char *column);
+/* Adds table.column (declaration: "INTEGER", ...) to a database made
+ * before the column existed; nothing when it is there. */
+int db_add_column(sqlite3 *db, const char *table, const char *column, const char *declaration);
 
 /* Opens an existing database for writing, in WAL mode. */
 int db_open_for_writing(sqlite3 **out, const char *path, error *err);
@@ -59,13 +67,20 @@ typedef struct epoch_row {
     int has_validation;
 } epoch_row;
 
-/* An events row; integer fields < 0 and NULL strings are stored as NULL. */
+/* An events row; integer fields < 0 and NULL strings are stored as NULL.
+ * pass and value_class belong to a first non-finite value (EVENT_NAN),
+ * inject_kind to an injection (EVENT_INJECTION, whose element, when it hit
+ * one, is in element_index and the coordinates, and whose scale-weights
+ * factor is old_value); for other kinds they are stored as NULL. */
 typedef struct event_row {
     long step;
     int epoch;
-    const char *kind;
+    event_kind kind;
     int layer;
-    const char *layer_name, *layer_path, *pass, *tensor, *value_class;
+    const char *layer_name, *layer_path, *tensor;
+    probe_pass pass;
+    value_class value_class;
+    injection_kind inject_kind;
     long long element_index;
     int sample, d, h, w, channel;
     long sample_id;
@@ -108,8 +123,8 @@ int db_write_input(db_writer *w, long step, int position, long sample_id, int la
 int db_write_epoch(db_writer *w, const epoch_row *row, error *err);
 int db_write_event(db_writer *w, const event_row *row, error *err);
 int db_mark_probed(db_writer *w, long step, error *err);
-/* Sets runs.status (and finished_at unless status is "running"). */
-int db_set_status(db_writer *w, const char *status, error *err);
+/* Sets runs.status (and finished_at unless status is RUN_RUNNING). */
+int db_set_status(db_writer *w, run_status status, error *err);
 void db_writer_close(db_writer *w);
 
 #endif

@@ -56,23 +56,6 @@ static void copy_text(sqlite3_stmt *st, int column, char *out, size_t size)
     snprintf(out, size, "%s", t ? (const char *)t : "");
 }
 
-/* events.value_class as the sentinel's own string, or NULL when unknown. */
-static const char *value_class_of(const char *text)
-{
-    static const char *const classes[] = {"nan", "+inf", "-inf"};
-    for (size_t k = 0; k < sizeof classes / sizeof classes[0]; k++)
-        if (strcmp(text, classes[k]) == 0) return classes[k];
-    return NULL;
-}
-
-/* events.pass as a probe_pass; the forward pass when unknown. */
-static probe_pass pass_of(const char *text)
-{
-    for (int k = 0; k < PASS_COUNT; k++)
-        if (strcmp(text, probe_pass_name((probe_pass)k)) == 0) return (probe_pass)k;
-    return PASS_FORWARD;
-}
-
 int db_read_nan_event(const db_writer *w, long step, int layer_count, nonfinite_event *e)
 {
     const char *sql = "SELECT layer_id, tensor, value_class, element_index, sample, d, h, w, channel, pass, message, "
@@ -90,15 +73,16 @@ int db_read_nan_event(const db_writer *w, long step, int layer_count, nonfinite_
         char cls[8], pass[32];
         copy_text(st, 2, cls, sizeof cls);
         copy_text(st, 9, pass, sizeof pass);
-        e->value_class = value_class_of(cls);
+        int value = stored_enum_parse(STORED_VALUE_CLASS, cls), pass_index = stored_enum_parse(STORED_PASS, pass);
+        e->value_class = value >= 0 ? (value_class)value : VALUE_NAN;
         e->element = sqlite3_column_int64(st, 3);
         int *axes[] = {&e->sample, &e->d, &e->h, &e->w, &e->channel};
         for (int k = 0; k < 5; k++)
             *axes[k] = sqlite3_column_type(st, 4 + k) == SQLITE_INTEGER ? sqlite3_column_int(st, 4 + k) : -1;
-        e->pass = pass_of(pass);
+        e->pass = pass_index >= 0 ? (probe_pass)pass_index : PASS_FORWARD;
         copy_text(st, 10, e->message, sizeof e->message);
         e->epoch = sqlite3_column_int(st, 11);
-        found = e->value_class && e->layer >= 0 && e->layer < layer_count && e->element >= 0;
+        found = value >= 0 && e->layer >= 0 && e->layer < layer_count && e->element >= 0;
     }
     sqlite3_finalize(st);
     return found;

@@ -71,10 +71,9 @@ int db_write_replay(db_replay_writer *r, const replay_row *row, long long *repla
     sqlite3_stmt *st = r->insert_replay;
     char value_text[40];
     real_text(row->double_value, value_text, sizeof value_text);
-    const int finding = (unsigned)row->finding < REPLAY_FINDING_COUNT ? (int)row->finding : 0;
     sqlite3_bind_int64(st, 1, r->w->run_id);
     sqlite3_bind_int64(st, 2, row->step);
-    db_bind_text(st, 3, row->trigger);
+    db_bind_text(st, 3, stored_enum_name(STORED_REPLAY_TRIGGER, (int)row->trigger));
     sqlite3_bind_int64(st, 4, row->snapshot_step);
     sqlite3_bind_int(st, 5, row->threads);
     sqlite3_bind_int(st, 6, row->float_rerun);
@@ -84,11 +83,12 @@ int db_write_replay(db_replay_writer *r, const replay_row *row, long long *repla
     db_bind_index(st, 10, row->first_difference_layer);
     db_bind_text(st, 11, row->rerun_event);
     sqlite3_bind_int(st, 12, row->double_rerun);
-    db_bind_text(st, 13, replay_finding_names[finding]);
+    db_bind_text(st, 13, stored_enum_name(STORED_REPLAY_FINDING, (int)row->finding));
     db_bind_index(st, 14, row->origin_layer);
     db_bind_text(st, 15, row->origin_layer >= 0 ? row->origin_tensor : NULL);
     db_bind_index(st, 16, row->origin_layer >= 0 ? row->origin_element : -1);
-    db_bind_text(st, 17, row->origin_layer >= 0 ? row->float_value : NULL);
+    db_bind_text(st, 17,
+                 row->origin_layer >= 0 ? stored_enum_name(STORED_REPLAY_FLOAT_VALUE, (int)row->float_value) : NULL);
     db_bind_real(st, 18, row->double_value);
     db_bind_text(st, 19, row->double_rerun && row->origin_layer >= 0 ? value_text : NULL);
     db_bind_real(st, 20, row->double_max_abs);

@@ -18,7 +18,7 @@
 
 typedef struct replay_row {
     long step;               /* the step replayed */
-    const char *trigger;     /* "nan" | "command" | "shadow" */
+    replay_trigger trigger;
     long snapshot_step;      /* the state restored was the one after this many steps */
     int threads;
     /* float32 rerun (float_rerun = 0: not run) */
@@ -35,7 +35,7 @@ typedef struct replay_row {
     int origin_layer;        /* -1: none */
     const char *origin_tensor;
     long long origin_element;
-    const char *float_value; /* "+inf", "nan", ... */
+    value_class float_value; /* the original's, at the element */
     double double_value;     /* at the element in float64 */
     double double_max_abs;   /* largest |x| of that tensor in float64 */
     const char *operation;   /* maths_itself: "Inf - Inf in the sum of conv3d_9's products", else NULL */

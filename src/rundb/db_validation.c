@@ -13,24 +13,11 @@ static int failure(db_writer *w, const char *what, error *err)
     return error_set(err, "run database: %s failed: %s", what, sqlite3_errmsg(w->db));
 }
 
-static int has_val_batch(sqlite3 *db)
-{
-    sqlite3_stmt *st = NULL;
-    int found = 0;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('events') WHERE name = 'val_batch'", -1, &st, NULL) ==
-        SQLITE_OK)
-        found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    return found;
-}
-
 int db_validation_open(db_validation *v, db_writer *w, error *err)
 {
     memset(v, 0, sizeof *v);
     v->w = w;
-    if (!has_val_batch(w->db) && sqlite3_exec(w->db, "ALTER TABLE events ADD COLUMN val_batch INTEGER", NULL, NULL,
-                                              NULL) != SQLITE_OK)
-        return failure(w, "adding events.val_batch", err);
+    if (db_add_column(w->db, "events", "val_batch", "INTEGER")) return failure(w, "adding events.val_batch", err);
     const char *stats_sql = "INSERT OR REPLACE INTO validation_stats (run_id, epoch, val_batch, step, layer_id, tensor, "
                             "count, mean, std, min, max, absmax, nan_count, posinf_count, neginf_count) "
                             "VALUES (?,?,?,?,?,'output',?,?,?,?,?,?,?,?,?)";

@@ -15,7 +15,7 @@ typedef struct nonfinite_event {
     int layer;
     probe_pass pass;
     char tensor[32];         /* as in the stats table: output, output_grad, kernel.grad, ... */
-    const char *value_class; /* "nan", "+inf", "-inf" */
+    value_class value_class;
     long long element;       /* flat index of the first bad element */
     int sample, d, h, w, channel; /* -1 where the tensor has no such axis */
     long sample_id;          /* dataset id of the clip at `sample`, -1 if none */

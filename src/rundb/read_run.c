@@ -387,17 +387,28 @@ static int load_events(rundata *d, sqlite3 *db, error *err)
         {.column = 18, .type = COLUMN_REAL, COLUMN_AT(event_info, old_value)},
         {.column = 19, .type = COLUMN_REAL, COLUMN_AT(event_info, new_value)},
         {.column = 20, .type = COLUMN_TEXT, COLUMN_AT(event_info, message)},
+        EVENT_NAME(21, inject_kind, STORED_INJECT_KIND),
     };
     sqlite3_stmt *st = NULL;
-    if (prepare(db,
-                "SELECT event_id, step, epoch, kind, layer_id, layer_name, layer_path, pass, tensor, value_class, "
-                "element_index, sample, d, h, w, channel, sample_id, is_origin, old_value, new_value, message "
-                "FROM events WHERE run_id = ? ORDER BY event_id",
-                &st, d->path, err))
-        return -1;
+    char sql[400]; /* events.inject_kind came later: NULL in a database made before it */
+    snprintf(sql, sizeof sql,
+             "SELECT event_id, step, epoch, kind, layer_id, layer_name, layer_path, pass, tensor, value_class, "
+             "element_index, sample, d, h, w, channel, sample_id, is_origin, old_value, new_value, message, %s "
+             "FROM events WHERE run_id = ? ORDER BY event_id",
+             db_has_column(db, "events", "inject_kind") ? "inject_kind" : "NULL");
+    if (prepare(db, sql, &st, d->path, err)) return -1;
     sqlite3_bind_int(st, 1, d->run.run_id);
     row_sink sink = {(void **)&d->events, &d->event_count, 0, sizeof *d->events};
-    return read_rows(d, db, st, "events", spec, SPEC_COUNT(spec), &sink, NULL, err);
+    if (read_rows(d, db, st, "events", spec, SPEC_COUNT(spec), &sink, NULL, err)) return -1;
+    /* An injection's kind: its column, or in a database made before the
+     * column, the "(--inject KIND@" its message quotes. */
+    for (int i = 0; i < d->event_count; i++) {
+        event_info *e = &d->events[i];
+        e->inject_kind = e->kind != EVENT_INJECTION ? -1
+                         : e->inject_kind < INJECT_KIND_COUNT ? e->inject_kind
+                                                              : stored_injection_kind(NULL, e->message);
+    }
+    return 0;
 }
 
 static int load_input_summary(rundata *d, sqlite3 *db, error *err)

@@ -109,6 +109,7 @@ typedef struct event_info {
     long long element_index, sample, d, h, w, channel, sample_id; /* -1 where NULL */
     int is_origin; /* -1 where NULL */
     double old_value, new_value;
+    int inject_kind; /* an injection's injection_kind (run_enums.h), -1 otherwise */
 } event_info;
 
 /* Largest finite |x| one tensor of one layer reached over the run. */

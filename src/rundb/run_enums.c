@@ -1,7 +1,10 @@
 /* run_enums.c: the name tables of run_enums.h, each checked against its enum. */
 #include "run_enums.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "precision.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -34,6 +37,14 @@ const char *const event_kind_names[] = {
     [EVENT_LOSS_SCALE_GREW] = "loss_scale_grew",
 };
 _Static_assert(COUNT(event_kind_names) == EVENT_KIND_COUNT, "one name per event_kind");
+
+const char *const injection_kind_names[] = {
+    [INJECT_NAN_INPUT] = "nan-input",
+    [INJECT_INF_FORWARD] = "inf-forward",
+    [INJECT_INF_BACKWARD] = "inf-backward",
+    [INJECT_SCALE_WEIGHTS] = "scale-weights",
+};
+_Static_assert(COUNT(injection_kind_names) == INJECT_KIND_COUNT, "one name per injection_kind");
 
 const char *const value_class_names[] = {
     [VALUE_NAN] = "nan",
@@ -95,6 +106,11 @@ _Static_assert(COUNT(mechanism_names) == MECHANISM_COUNT, "one name per mechanis
 const stored_enum_def stored_enums[] = {
     [STORED_PASS] = {"events.pass", probe_pass_names, PASS_COUNT},
     [STORED_EVENT_KIND] = {"events.kind", event_kind_names, EVENT_KIND_COUNT},
+    [STORED_INJECT_KIND] = {"events.inject_kind", injection_kind_names, INJECT_KIND_COUNT},
+    [STORED_REPLAY_FLOAT_VALUE] = {"replays.float_value", value_class_names, VALUE_CLASS_COUNT},
+    /* the emulated precisions: float64 is the replay's reference, never a rung */
+    [STORED_LADDER_PRECISION] = {"replay_precisions.precision", precision_names, PRECISION_FLOAT64},
+    [STORED_LADDER_BAD_VALUE] = {"replay_precisions.first_bad_value", value_class_names, VALUE_CLASS_COUNT},
     [STORED_VALUE_CLASS] = {"events.value_class", value_class_names, VALUE_CLASS_COUNT},
     [STORED_REPLAY_TRIGGER] = {"replays.trigger", replay_trigger_names, REPLAY_TRIGGER_COUNT},
     [STORED_REPLAY_FINDING] = {"replays.finding", replay_finding_names, REPLAY_FINDING_COUNT},
@@ -107,6 +123,24 @@ _Static_assert(COUNT(stored_enums) == STORED_ENUM_COUNT, "one entry per stored_e
 const char *probe_pass_name(probe_pass pass)
 {
     return (unsigned)pass < PASS_COUNT ? probe_pass_names[pass] : "?";
+}
+
+const char *stored_enum_name(stored_enum which, int value)
+{
+    if ((unsigned)which >= STORED_ENUM_COUNT || value < 0 || value >= stored_enums[which].count) return NULL;
+    return stored_enums[which].names[value];
+}
+
+int stored_injection_kind(const char *column, const char *message)
+{
+    if (column) return stored_enum_parse(STORED_INJECT_KIND, column);
+    const char *spec = message ? strstr(message, "(--inject ") : NULL;
+    const char *at = spec ? strchr(spec, '@') : NULL;
+    if (!at) return -1;
+    spec += strlen("(--inject ");
+    char kind[32];
+    snprintf(kind, sizeof kind, "%.*s", (int)(at - spec), spec);
+    return stored_enum_parse(STORED_INJECT_KIND, kind);
 }
 
 int stored_enum_parse(stored_enum which, const char *text)

@@ -42,7 +42,17 @@ typedef enum event_kind {
     EVENT_KIND_COUNT
 } event_kind;
 
-/* events.value_class: which non-finite value. */
+/* events.inject_kind: the fault a --inject SPEC plants (probes/inject.h);
+ * the names are the SPEC's own words. */
+typedef enum injection_kind {
+    INJECT_NAN_INPUT,     /* nan-input: a NaN in one clip of a step's batch */
+    INJECT_INF_FORWARD,   /* inf-forward: +Inf in a layer's output */
+    INJECT_INF_BACKWARD,  /* inf-backward: +Inf in the gradient reaching a layer's output */
+    INJECT_SCALE_WEIGHTS, /* scale-weights: a layer's kernel (or gamma) times a factor */
+    INJECT_KIND_COUNT
+} injection_kind;
+
+/* events.value_class (also replays.float_value, replay_precisions.first_bad_value): which non-finite value. */
 typedef enum value_class { VALUE_NAN, VALUE_POSITIVE_INF, VALUE_NEGATIVE_INF, VALUE_CLASS_COUNT } value_class;
 
 /* replays.trigger: why a step was replayed. */
@@ -100,6 +110,7 @@ typedef enum mechanism {
 
 extern const char *const probe_pass_names[PASS_COUNT];
 extern const char *const event_kind_names[EVENT_KIND_COUNT];
+extern const char *const injection_kind_names[INJECT_KIND_COUNT];
 extern const char *const value_class_names[VALUE_CLASS_COUNT];
 extern const char *const replay_trigger_names[REPLAY_TRIGGER_COUNT];
 extern const char *const replay_finding_names[REPLAY_FINDING_COUNT];
@@ -110,10 +121,15 @@ extern const char *const mechanism_names[MECHANISM_COUNT];
 /* As in events.pass: "input", "forward", ... */
 const char *probe_pass_name(probe_pass pass);
 
-/* The stored enumerations, for the readers and for the schema's check. */
+/* The stored enumerations, for the readers and for the schema's check: one
+ * entry per column (an enumeration stored in two columns has two). */
 typedef enum stored_enum {
     STORED_PASS,
     STORED_EVENT_KIND,
+    STORED_INJECT_KIND,
+    STORED_REPLAY_FLOAT_VALUE,
+    STORED_LADDER_PRECISION,
+    STORED_LADDER_BAD_VALUE,
     STORED_VALUE_CLASS,
     STORED_REPLAY_TRIGGER,
     STORED_REPLAY_FINDING,
@@ -133,5 +149,12 @@ extern const stored_enum_def stored_enums[STORED_ENUM_COUNT];
 
 /* The enum value whose name is text, or -1 (NULL or unknown text). */
 int stored_enum_parse(stored_enum which, const char *text);
+/* events.inject_kind as an injection_kind, or -1.  A database made before
+ * the column (column NULL) names the kind only in an injection's message,
+ * "... (--inject KIND@...)": that is read instead. */
+int stored_injection_kind(const char *column, const char *message);
+/* The name a writer stores for value, or NULL (SQL NULL) when value is not
+ * one of the enumeration's (-1: none). */
+const char *stored_enum_name(stored_enum which, int value);
 
 #endif

@@ -1,6 +1,9 @@
 -- nanprobe run database (run.db), schema version 1.
 -- One file per run directory; run_id lets `compare` ATTACH several files and
 -- keeps a resumed run's rows apart from the first attempt's.
+-- Every CHECK list is the name table of its column in src/rundb/run_enums.c
+-- (tests/test_names.c holds them equal).  A database made before the CHECKs
+-- has none, which changes nothing for reading it or going on in it.
 PRAGMA user_version = 1;
 
 -- One row per training process.
@@ -10,7 +13,8 @@ CREATE TABLE IF NOT EXISTS runs (
     version       TEXT NOT NULL,    -- nanprobe version that wrote it
     started_at    TEXT NOT NULL,    -- ISO 8601, UTC
     finished_at   TEXT,             -- NULL while running or after a hard kill
-    status        TEXT NOT NULL,    -- running | completed | nan | interrupted | early_stopped | failed
+    status        TEXT NOT NULL CHECK (status IN ('running', 'completed', 'nan', 'interrupted', 'early_stopped',
+                                                  'failed')),
     depth         INTEGER NOT NULL,
     width         INTEGER NOT NULL,
     clip          TEXT NOT NULL,    -- "16x112x112x3"
@@ -161,32 +165,41 @@ CREATE TABLE IF NOT EXISTS input_samples (
 
 -- Things that happened: the first non-finite value (kind 'nan', one per run
 -- unless --on-nan continue=N logs later first-occurrences), learning-rate
--- reductions, early stopping, checkpoints, interruptions, injected faults.
+-- reductions, early stopping, checkpoints, interruptions, injected faults,
+-- videos replaced after a decode failure, the loss scale's skipped steps.
 CREATE TABLE IF NOT EXISTS events (
     event_id      INTEGER PRIMARY KEY,
     run_id        INTEGER NOT NULL,
     step          INTEGER,
     epoch         INTEGER,
-    kind          TEXT NOT NULL,    -- nan | lr_reduced | early_stop | checkpoint | checkpoint_failed | interrupted | injection | resumed | keras_import | video_decode
+    kind          TEXT NOT NULL CHECK (kind IN ('nan', 'lr_reduced', 'early_stop', 'checkpoint', 'checkpoint_failed',
+                                                'interrupted', 'injection', 'resumed', 'keras_import', 'video_decode',
+                                                'bn_variance_negative', 'step_skipped', 'loss_scale_grew')),
     layer_id      INTEGER,          -- for nan / injection
     layer_name    TEXT,
     layer_path    TEXT,
-    pass          TEXT,             -- input | forward | loss | backward | update | optimizer_state | moving_statistics | loaded
-                                    -- | validation (the forward pass in inference mode after an epoch; step is
-                                    -- the last training step before it, sample_id a validation clip's id)
+    pass          TEXT CHECK (pass IN ('input', 'forward', 'moving_statistics', 'loss', 'backward', 'optimizer_state',
+                                   'update', 'validation', 'loaded')),
+                                    -- validation: the forward pass in inference mode after an epoch (step is the
+                                    -- last training step before it, sample_id a validation clip's id); loaded: a
+                                    -- checkpoint's values before any step (keras import)
     tensor        TEXT,             -- as in stats.tensor
-    value_class   TEXT,             -- nan | +inf | -inf
-    element_index INTEGER,          -- flat index of the first bad element in the tensor
+    value_class   TEXT CHECK (value_class IN ('nan', '+inf', '-inf')),
+    element_index INTEGER,          -- flat index of the first bad element in the tensor (injection: the one hit)
     sample        INTEGER,          -- coordinates of that element (NULL where the tensor has no such axis)
     d INTEGER, h INTEGER, w INTEGER, channel INTEGER,
     sample_id     INTEGER,          -- dataset id of the clip at `sample`
     is_origin     INTEGER,          -- 1: every input of that tensor was finite; 0: it propagated
-    old_value     REAL,             -- lr_reduced: old lr; injection: factor
+    old_value     REAL,             -- lr_reduced: old lr; injection: scale-weights' factor
     new_value     REAL,             -- lr_reduced: new lr
     message       TEXT NOT NULL,    -- one plain sentence
-    val_batch     INTEGER           -- pass 'validation': the batch's index in the validation pass (from 0;
+    val_batch     INTEGER,          -- pass 'validation': the batch's index in the validation pass (from 0;
                                     -- its clips are val_batch * batch ...); NULL otherwise.  Added by
                                     -- src/rundb/db_validation.c to databases made before it.
+    inject_kind   TEXT CHECK (inject_kind IN ('nan-input', 'inf-forward', 'inf-backward', 'scale-weights'))
+                                    -- injection: the --inject SPEC's kind (its layer is layer_id, its element
+                                    -- element_index, sample, d, h, w, channel, its factor old_value); NULL
+                                    -- otherwise.  Added by src/rundb/db.c to databases made before it.
 );
 
 -- The causal verdict: the chain from the first NaN's origin tensor back to
@@ -214,10 +227,10 @@ CREATE TABLE IF NOT EXISTS cause_chain (
     value_after   REAL,             -- at step; NULL when non-finite (the origin)
     decades       REAL,             -- the rise that chose this link (log10 after/before, per power)
     onset_step    INTEGER,          -- first step out of its band (NULL if never)
-    role          TEXT NOT NULL,    -- origin | link | root
-    mechanism     TEXT NOT NULL,    -- data | update_blowup | gradual_growth | batchnorm | loss_saturation |
-                                    -- injected | inference_statistics | float16_overflow | float16_underflow |
-                                    -- loss_scale_collapse | reduced_precision | l2_adam (none: a healthy run, no rows)
+    role          TEXT NOT NULL CHECK (role IN ('origin', 'link', 'root')),
+    mechanism     TEXT NOT NULL CHECK (mechanism IN ('none', 'data', 'update_blowup', 'gradual_growth', 'batchnorm',
+                  'loss_saturation', 'injected', 'inference_statistics', 'float16_overflow', 'float16_underflow',
+                  'loss_scale_collapse', 'reduced_precision', 'l2_adam')), -- 'none' (a healthy run) is never stored
     weak          INTEGER NOT NULL, -- 1: weak evidence (see the verdict's "Uncertain" line)
     sample_id     INTEGER,          -- a data root: the dataset id of the clip
     PRIMARY KEY (run_id, chain, position)
@@ -232,7 +245,8 @@ CREATE TABLE IF NOT EXISTS replays (
     replay_id     INTEGER PRIMARY KEY,
     run_id        INTEGER NOT NULL,
     step          INTEGER NOT NULL, -- the step replayed
-    trigger       TEXT NOT NULL,    -- nan (the run's first non-finite value) | command | shadow (--shadow-every)
+    trigger       TEXT NOT NULL CHECK (trigger IN ('nan', 'command', 'shadow')),
+                                    -- nan: the run's first non-finite value; shadow: --shadow-every
     snapshot_step INTEGER NOT NULL, -- state restored: after this step, then steps up to step-1 rerun
     threads       INTEGER NOT NULL,
     float_rerun   INTEGER NOT NULL, -- 1: the step ran again in float32
@@ -244,11 +258,12 @@ CREATE TABLE IF NOT EXISTS replays (
     loss_identical INTEGER,         -- the rerun's data loss equals steps.data_loss bit for bit; NULL: not compared
     rerun_event   TEXT,             -- the float32 rerun's first non-finite value, NULL if it stayed finite
     double_rerun  INTEGER NOT NULL, -- 1: the step ran in float64
-    finding       TEXT NOT NULL,    -- none | not_reproducible | real_divergence | float32_artefact | maths_itself
+    finding       TEXT NOT NULL CHECK (finding IN ('none', 'not_reproducible', 'real_divergence', 'float32_artefact',
+                                                   'maths_itself')),
     origin_layer  INTEGER,          -- the element explained (the run's first non-finite value), NULL: none
     origin_tensor TEXT,
     origin_element INTEGER,
-    float_value   TEXT,             -- nan | +inf | -inf
+    float_value   TEXT CHECK (float_value IN ('nan', '+inf', '-inf')),
     double_value  REAL,             -- the element in float64 (NULL when NaN: see double_value_text)
     double_value_text TEXT,
     double_max_abs REAL,            -- largest finite |x| of that tensor in float64
@@ -297,14 +312,14 @@ CREATE TABLE IF NOT EXISTS replay_terms (
 CREATE TABLE IF NOT EXISTS replay_precisions (
     run_id        INTEGER NOT NULL,
     step          INTEGER NOT NULL,
-    precision     TEXT NOT NULL,    -- float32 | tf32 | mixed_float16 | mixed_bfloat16
+    precision     TEXT NOT NULL CHECK (precision IN ('float32', 'tf32', 'mixed_float16', 'mixed_bfloat16')),
     failed        INTEGER NOT NULL, -- 1: a non-finite value reached the loss or the update
     skipped       INTEGER NOT NULL, -- 1: mixed_float16's loss scale absorbed non-finite gradients (no update)
     loss_scale    REAL,             -- the loss scale the rerun used; NULL: none
     loss          REAL,             -- the rerun's data loss (NULL when non-finite)
     first_bad_layer  INTEGER,       -- the first tensor, in execution order, that left the format's range
     first_bad_tensor TEXT,          -- (held a NaN or Inf), NULL: none
-    first_bad_value  TEXT,          -- nan | +inf | -inf
+    first_bad_value  TEXT CHECK (first_bad_value IN ('nan', '+inf', '-inf')),
     first_lost_layer INTEGER,       -- the first tensor that lost all its digits: all zero where float32's is not
     first_lost_tensor TEXT,
     message       TEXT NOT NULL,
