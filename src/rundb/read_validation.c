@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "run_reader_sql.h"
 
 static const char val_batch_sql[] = "SELECT val_batch FROM events WHERE run_id = ?1 AND event_id = ?2";
@@ -30,27 +31,17 @@ static int event_val_batch(run_reader *r, long long event_id)
     return batch;
 }
 
-/* Room for one more row of size `size` in *rows (count rows now). */
-static int grow(void **rows, int count, size_t size)
-{
-    if (count > 0 && (count & (count - 1)) != 0) return 0; /* capacity doubles at powers of two */
-    void *bigger = realloc(*rows, (size_t)(count ? 2 * count : 1) * size);
-    if (!bigger) return -1;
-    *rows = bigger;
-    return 0;
-}
-
 static int load_outputs(run_reader *r, int epoch, validation_rows *v)
 {
     sqlite3_stmt *st = run_reader_query(r, output_sql, NULL);
     if (!st) return 0;
     sqlite3_bind_int(st, 2, epoch);
     sqlite3_bind_int(st, 3, v->val_batch);
-    int rc = 0;
+    int rc = 0, capacity = 0;
     while (!rc && sqlite3_step(st) == SQLITE_ROW) {
         int layer_id = sqlite3_column_int(st, 0);
         if (v->output_count && v->outputs[v->output_count - 1].layer_id == layer_id) continue;
-        if ((rc = grow((void **)&v->outputs, v->output_count, sizeof *v->outputs))) break;
+        if ((rc = array_grow((void **)&v->outputs, &capacity, v->output_count + 1, sizeof *v->outputs))) break;
         validation_output_row *row = &v->outputs[v->output_count++];
         row->layer_id = layer_id;
         row->output.absmax = run_reader_real(st, 1);
@@ -71,9 +62,9 @@ static int load_batchnorms(run_reader *r, int epoch, validation_rows *v)
     sqlite3_stmt *st = run_reader_query(r, batchnorm_sql, NULL);
     if (!st) return 0;
     sqlite3_bind_int(st, 2, epoch);
-    int rc = 0;
+    int rc = 0, capacity = 0;
     while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-        if ((rc = grow((void **)&v->batchnorms, v->batchnorm_count, sizeof *v->batchnorms))) break;
+        if ((rc = array_grow((void **)&v->batchnorms, &capacity, v->batchnorm_count + 1, sizeof *v->batchnorms))) break;
         validation_batchnorm_row *row = &v->batchnorms[v->batchnorm_count++];
         validation_batchnorm *out = &row->batchnorm;
         row->layer_id = sqlite3_column_int(st, 0);
