@@ -17,7 +17,6 @@
  * huge update that the moving statistics did not follow).
  * `diagnose_bench ./nanprobe PREFIX` runs only the cases whose label
  * starts with PREFIX (e.g. val-). */
-#include <sqlite3.h>
 
 #include "diagnose_cases.h"
 
@@ -93,22 +92,21 @@ static const char *expected_finding(const diag_case *c)
     return "real_divergence";
 }
 
-/* "finding|reproduced|identical" of the run's nan replay, or "" if none. */
+/* "finding|reproduced|identical" of the run's nan replay, or "" if none
+ * (read through the run.db owner, like the report). */
 static void replay_of(const char *base, const diag_case *c, int seed, char *out, size_t size)
 {
     char path[4400];
     snprintf(path, sizeof path, "%s/%s-s%d/run.db", base, c->label, seed);
     out[0] = '\0';
-    sqlite3 *db;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, "SELECT finding, reproduced, layers_identical = layers_compared FROM replays WHERE "
-                               "trigger = 'nan'", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        snprintf(out, size, "%s|%d|%d", (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
-                 sqlite3_column_int(st, 2));
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    rundata d;
+    error err;
+    if (rundata_load(&d, path, 0, 0, &err)) return;
+    const replay_info *x = replay_set_nan(&d.replays);
+    if (x)
+        snprintf(out, size, "%s|%d|%d", replay_finding_names[x->finding], x->reproduced,
+                 x->layers_compared >= 0 && x->layers_identical == x->layers_compared);
+    rundata_free(&d);
 }
 
 /* 1 when the replay says what the planted cause implies. */
