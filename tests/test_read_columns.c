@@ -73,11 +73,12 @@ static void test_enums(void)
         CHECK(strcmp(read_enum_name((stored_enum)e, def->count), "") == 0 && strcmp(read_enum_name((stored_enum)e, -1), "") == 0,
               "%s: the count has no name", def->column);
     }
+    /* layers.kind speaks model.h's own names: the Keras class of every layer_kind */
     for (int k = 0; k < LAYER_KIND_COUNT; k++)
-        CHECK(read_name(COLUMN_LAYER_KIND, 0, layer_kind_name((layer_kind)k), 0, &r, why, sizeof why) == 0 &&
+        CHECK(read_name(COLUMN_ENUM, STORED_LAYER_KIND, layer_kind_name((layer_kind)k), 0, &r, why, sizeof why) == 0 &&
                   r.strict == k, "layers.kind '%s' reads as %d", layer_kind_name((layer_kind)k), r.strict);
-    CHECK(read_name(COLUMN_LAYER_KIND, 0, "Conv2D", 0, &r, why, sizeof why) == -1 && r.lenient == LAYER_KIND_COUNT,
-          "an unknown layer class: lenient %d, why '%s'", r.lenient, why);
+    CHECK(read_name(COLUMN_ENUM, STORED_LAYER_KIND, "Conv2D", 0, &r, why, sizeof why) == -1 &&
+              r.lenient == LAYER_KIND_COUNT, "an unknown layer class: lenient %d, why '%s'", r.lenient, why);
 }
 
 typedef struct int_row {

@@ -30,6 +30,8 @@
 #define dense_forward dense_forward_f64
 #define gemm_parallel gemm_parallel_f64
 #define layer_kind_name layer_kind_name_f64
+#define layer_kind_names layer_kind_names_f64
+#define initializer_names initializer_names_f64
 #define loss_from_logits loss_from_logits_f64
 #define maxpool3d_backward maxpool3d_backward_f64
 #define maxpool3d_forward maxpool3d_forward_f64

@@ -20,13 +20,16 @@
 
 /* ------------------------------------------------------------------ names */
 
-static const char *const keras_class[] = {
+const char *const layer_kind_names[] = {
     [LAYER_INPUT] = "InputLayer",         [LAYER_CONV3D] = "Conv3D",    [LAYER_BATCHNORM] = "BatchNormalization",
     [LAYER_RELU] = "Activation",          [LAYER_MAXPOOL3D] = "MaxPooling3D",
     [LAYER_AVGPOOL3D] = "AveragePooling3D", [LAYER_FLATTEN] = "Flatten", [LAYER_DENSE] = "Dense",
     [LAYER_ADD] = "Add",
 };
-_Static_assert(sizeof keras_class / sizeof keras_class[0] == LAYER_KIND_COUNT, "one Keras class per layer_kind");
+_Static_assert(sizeof layer_kind_names / sizeof layer_kind_names[0] == LAYER_KIND_COUNT, "one Keras class per layer_kind");
+
+const char *const initializer_names[] = {[INIT_HE_NORMAL] = "he_normal", [INIT_GLOROT_UNIFORM] = "glorot_uniform"};
+_Static_assert(sizeof initializer_names / sizeof initializer_names[0] == INIT_KIND_COUNT, "one name per initializer_kind");
 /* The prefix of Keras' auto-generated names (the snake_case class name). */
 static const char *const keras_prefix[] = {
     [LAYER_INPUT] = "input",         [LAYER_CONV3D] = "conv3d",   [LAYER_BATCHNORM] = "batch_normalization",
@@ -38,7 +41,7 @@ _Static_assert(sizeof keras_prefix / sizeof keras_prefix[0] == LAYER_KIND_COUNT,
 
 const char *layer_kind_name(layer_kind kind)
 {
-    return keras_class[kind];
+    return layer_kind_names[kind];
 }
 
 const char *parameter_role_name(parameter_role role)

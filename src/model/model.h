@@ -34,7 +34,11 @@ typedef enum parameter_role {
     PARAMETER_ROLE_COUNT
 } parameter_role;
 
-typedef enum initializer_kind { INIT_HE_NORMAL, INIT_GLOROT_UNIFORM } initializer_kind;
+typedef enum initializer_kind { INIT_HE_NORMAL, INIT_GLOROT_UNIFORM, INIT_KIND_COUNT } initializer_kind;
+/* Keras' names, as --init and runs.init spell them: "he_normal", "glorot_uniform". */
+extern const char *const initializer_names[INIT_KIND_COUNT];
+/* Keras classes, as layers.kind stores them (layer_kind_name). */
+extern const char *const layer_kind_names[LAYER_KIND_COUNT];
 
 typedef struct model_config {
     int depth;        /* 18, 34 (basic blocks), 50, 101, 152 (bottleneck) */

@@ -88,7 +88,7 @@ int clip_provenance_record(clip_provenance *p, dataset_split split, int epoch, l
     int status = 0;
     for (int i = 0; i < n && status == 0; i++) {
         const video_clip_origin *o = &p->origins[i];
-        clip_origin_row row = {.split = split == SPLIT_TRAIN ? "train" : "validation", .epoch = epoch,
+        clip_origin_row row = {.split = split == SPLIT_TRAIN ? CLIP_SPLIT_TRAIN : CLIP_SPLIT_VALIDATION, .epoch = epoch,
                                .sample_id = ids[i], .video = o->path, .start_frame = o->start,
                                .last_frame = o->start + o->span - 1, .frame_step = o->step,
                                .video_frames = o->video_frames, .crop_y = o->crop_y, .crop_x = o->crop_x,

@@ -93,7 +93,7 @@ static char *options_json(const train_options *o)
         "s:{s:f, s:i, s:f, s:f}, s:i, s:i, s:i, s:i, s:I, s:i, s:o, s:{s:f, s:f, s:f}, s:s, s:s}",
         "depth", m->depth, "width", m->width, "clip", d->clip[0], d->clip[1], d->clip[2], d->clip[3], "classes",
         m->classes, "batch", d->batch, "threads", o->threads, "init",
-        m->init == INIT_HE_NORMAL ? "he_normal" : "glorot_uniform", "l2", m->l2, "lr", f->lr, "epochs", f->epochs,
+        initializer_names[m->init], "l2", m->l2, "lr", f->lr, "epochs", f->epochs,
         "steps_per_epoch", (json_int_t)f->steps_per_epoch, "data", json_text(d->source), "train_clips",
         (json_int_t)d->train_clips, "val_clips", (json_int_t)d->val_clips, "normalize",
         normalize_name((normalize_kind)d->normalize), "seed", (json_int_t)o->seed, "reduce_lr", "factor",
@@ -285,7 +285,7 @@ static int start_new_run(run *r, const char *database, error *err)
     const char *base = strrchr(r->dir, '/');
     base = base && base[1] ? base + 1 : r->dir;
     run_row row = {.name = o->name ? o->name : base, .version = NANPROBE_VERSION, .started_at = started,
-                   .clip = clip, .init = o->model.init == INIT_HE_NORMAL ? "he_normal" : "glorot_uniform",
+                   .clip = clip, .init = initializer_names[o->model.init],
                    .data = o->data.source, .normalize = normalize_name((normalize_kind)o->data.normalize),
                    .config_json = config, .depth = o->model.depth, .width = o->model.width, .classes = o->model.classes,
                    .batch = o->data.batch, .probe_every = o->probes.probe_every, .l2 = o->model.l2, .lr = o->fit.lr,
@@ -356,7 +356,7 @@ void run_announce_setup(run *r, const char *database, int resume)
     train_setup s = {.depth = o->model.depth, .width = o->model.width, .batch = o->data.batch,
                      .threads = omp_get_max_threads(),
                      .trainable_count = r->m.trainable_count, .data = dataset_describe(r->data),
-                     .init = o->model.init == INIT_HE_NORMAL ? "he_normal" : "glorot_uniform", .database = database,
+                     .init = initializer_names[o->model.init], .database = database,
                      .blas = o->blas, .resumed = resume};
     r->cb->setup(r->cb->context, &s);
 }

@@ -73,7 +73,7 @@ int db_write_clip_origin(db_video_writer *v, const clip_origin_row *r, error *er
 {
     sqlite3_stmt *st = v->insert_origin;
     sqlite3_bind_int64(st, 1, v->w->run_id);
-    sqlite3_bind_text(st, 2, r->split, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, clip_split_names[r->split], -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, r->epoch);
     sqlite3_bind_int64(st, 4, r->sample_id);
     sqlite3_bind_text(st, 5, r->video, -1, SQLITE_TRANSIENT);

@@ -5,9 +5,10 @@
 #define NANPROBE_DB_VIDEO_H
 
 #include "db.h"
+#include "run_enums.h"
 
 typedef struct clip_origin_row {
-    const char *split; /* "train" | "validation" */
+    clip_split split;
     int epoch;
     long sample_id;
     const char *video;

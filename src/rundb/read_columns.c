@@ -52,12 +52,6 @@ static double read_real(sqlite3_stmt *st, const column_spec *c)
 /* A stored name as its enum value, count when NULL or unknown. */
 static int enum_value(const column_spec *c, const char *text, int *count)
 {
-    if (c->type == COLUMN_LAYER_KIND) {
-        *count = LAYER_KIND_COUNT;
-        for (int k = 0; text && k < LAYER_KIND_COUNT; k++)
-            if (strcmp(text, layer_kind_name((layer_kind)k)) == 0) return k;
-        return LAYER_KIND_COUNT;
-    }
     *count = stored_enums[c->names].count;
     int k = stored_enum_parse(c->names, text);
     return k >= 0 ? k : *count;
@@ -100,7 +94,6 @@ int read_row(sqlite3_stmt *st, const char *table, const column_spec *specs, int 
             snprintf((char *)to, c->size, "%s", text);
             break;
         case COLUMN_ENUM:
-        case COLUMN_LAYER_KIND:
             if (read_enum(st, table, c, (int *)to, why, why_size)) return -1;
             break;
         }

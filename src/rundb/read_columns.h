@@ -23,7 +23,6 @@ typedef enum column_type {
     COLUMN_TEXT,       /* into an owned char * ("" where NULL), at most hi characters when hi > 0 */
     COLUMN_TEXT_IN,    /* into a char[size] ("" where NULL), cut to fit */
     COLUMN_ENUM,       /* a stored name (`names`) into its enum */
-    COLUMN_LAYER_KIND, /* layers.kind, a Keras class name, into model.h's layer_kind */
 } column_type;
 
 typedef struct column_spec {

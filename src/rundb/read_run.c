@@ -272,7 +272,7 @@ static int load_layers(rundata *d, sqlite3 *db, error *err)
         {.column = 1, .type = COLUMN_TEXT, COLUMN_AT(layer_info, name)},
         {.column = 2, .type = COLUMN_TEXT, COLUMN_AT(layer_info, path)},
         /* a class this nanprobe does not build is no analysis' concern: kept */
-        {.column = 3, .type = COLUMN_LAYER_KIND, .lenient = 1, COLUMN_AT(layer_info, kind)},
+        {.column = 3, .type = COLUMN_ENUM, .lenient = 1, .names = STORED_LAYER_KIND, COLUMN_AT(layer_info, kind)},
         {.column = 4, .type = COLUMN_TEXT, COLUMN_AT(layer_info, inputs)},
         {.column = 5, .type = COLUMN_TEXT, COLUMN_AT(layer_info, output_shape)},
         {.column = 6, .type = COLUMN_INTEGER, .lenient = 1, .lo = 0, .hi = LLONG_MAX, COLUMN_AT(layer_info, param_count)},

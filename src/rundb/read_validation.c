@@ -93,7 +93,7 @@ int read_validation_rows(run_reader *r, int epoch, long long event_id, long long
         validation_rows_free(out);
         return error_set(err, "%s: out of memory loading the validation rows", r->path);
     }
-    out->has_clip = read_clip_origin(r, "validation", epoch, (long)sample_id, &out->clip);
+    out->has_clip = read_clip_origin(r, CLIP_SPLIT_VALIDATION, epoch, (long)sample_id, &out->clip);
     return 0;
 }
 

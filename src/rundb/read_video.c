@@ -15,13 +15,13 @@ static const char origin_step_sql[] = "SELECT " ORIGIN_COLUMNS " FROM clip_origi
                                       "s.run_id = o.run_id AND s.epoch = o.epoch WHERE o.run_id = ?1 AND "
                                       "o.split = ?2 AND s.step = ?3 AND o.sample_id = ?4";
 
-static int origin_row(run_reader *r, const char *sql, const char *split, long key, long sample_id,
+static int origin_row(run_reader *r, const char *sql, clip_split split, long key, long sample_id,
                       clip_origin_info *out)
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st = run_reader_query(r, sql, NULL);
     if (!st) return 0; /* no clip_origins table: an older or non-video run */
-    sqlite3_bind_text(st, 2, split, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, clip_split_names[split], -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, key);
     sqlite3_bind_int64(st, 4, sample_id);
     int found = 0;
@@ -39,14 +39,14 @@ static int origin_row(run_reader *r, const char *sql, const char *split, long ke
     return found;
 }
 
-int read_clip_origin(run_reader *r, const char *split, int epoch, long sample_id, clip_origin_info *out)
+int read_clip_origin(run_reader *r, clip_split split, int epoch, long sample_id, clip_origin_info *out)
 {
     return origin_row(r, origin_sql, split, epoch, sample_id, out);
 }
 
 int read_clip_origin_at_step(run_reader *r, long step, long sample_id, clip_origin_info *out)
 {
-    return origin_row(r, origin_step_sql, "train", step, sample_id, out);
+    return origin_row(r, origin_step_sql, CLIP_SPLIT_TRAIN, step, sample_id, out);
 }
 
 /* ------------------------------------------------------------- tables */

@@ -5,6 +5,7 @@
 #ifndef NANPROBE_READ_VIDEO_H
 #define NANPROBE_READ_VIDEO_H
 
+#include "run_enums.h"
 #include "run_reader.h"
 
 /* Where one clip came from (clip_origins). */
@@ -15,9 +16,9 @@ typedef struct clip_origin_info {
     int fallback; /* 1: after a decode failure, 2: grey, the file did not decode */
 } clip_origin_info;
 
-/* The clip of a split ("train" / "validation") and epoch (from 1) with
+/* The clip of a split and epoch (from 1) with
  * dataset id sample_id: 1 and *out, or 0 when there is no such row. */
-int read_clip_origin(run_reader *r, const char *split, int epoch, long sample_id, clip_origin_info *out);
+int read_clip_origin(run_reader *r, clip_split split, int epoch, long sample_id, clip_origin_info *out);
 /* The same for the training clip of step `step`. */
 int read_clip_origin_at_step(run_reader *r, long step, long sample_id, clip_origin_info *out);
 

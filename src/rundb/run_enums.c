@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "model.h"
 #include "precision.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -103,6 +104,9 @@ const char *const mechanism_names[] = {
 };
 _Static_assert(COUNT(mechanism_names) == MECHANISM_COUNT, "one name per mechanism");
 
+const char *const clip_split_names[] = {[CLIP_SPLIT_TRAIN] = "train", [CLIP_SPLIT_VALIDATION] = "validation"};
+_Static_assert(COUNT(clip_split_names) == CLIP_SPLIT_COUNT, "one name per clip_split");
+
 const stored_enum_def stored_enums[] = {
     [STORED_PASS] = {"events.pass", probe_pass_names, PASS_COUNT},
     [STORED_EVENT_KIND] = {"events.kind", event_kind_names, EVENT_KIND_COUNT},
@@ -117,6 +121,9 @@ const stored_enum_def stored_enums[] = {
     [STORED_RUN_STATUS] = {"runs.status", run_status_names, RUN_STATUS_COUNT},
     [STORED_CHAIN_ROLE] = {"cause_chain.role", chain_role_names, CHAIN_ROLE_COUNT},
     [STORED_MECHANISM] = {"cause_chain.mechanism", mechanism_names, MECHANISM_COUNT},
+    [STORED_LAYER_KIND] = {"layers.kind", layer_kind_names, LAYER_KIND_COUNT},
+    [STORED_INIT] = {"runs.init", initializer_names, INIT_KIND_COUNT},
+    [STORED_CLIP_SPLIT] = {"clip_origins.split", clip_split_names, CLIP_SPLIT_COUNT},
 };
 _Static_assert(COUNT(stored_enums) == STORED_ENUM_COUNT, "one entry per stored_enum");
 

@@ -52,6 +52,9 @@ typedef enum injection_kind {
     INJECT_KIND_COUNT
 } injection_kind;
 
+/* clip_origins.split: which part of the dataset a clip was served from. */
+typedef enum clip_split { CLIP_SPLIT_TRAIN, CLIP_SPLIT_VALIDATION, CLIP_SPLIT_COUNT } clip_split;
+
 /* events.value_class (also replays.float_value, replay_precisions.first_bad_value): which non-finite value. */
 typedef enum value_class { VALUE_NAN, VALUE_POSITIVE_INF, VALUE_NEGATIVE_INF, VALUE_CLASS_COUNT } value_class;
 
@@ -117,6 +120,7 @@ extern const char *const replay_finding_names[REPLAY_FINDING_COUNT];
 extern const char *const run_status_names[RUN_STATUS_COUNT];
 extern const char *const chain_role_names[CHAIN_ROLE_COUNT];
 extern const char *const mechanism_names[MECHANISM_COUNT];
+extern const char *const clip_split_names[CLIP_SPLIT_COUNT];
 
 /* As in events.pass: "input", "forward", ... */
 const char *probe_pass_name(probe_pass pass);
@@ -136,6 +140,9 @@ typedef enum stored_enum {
     STORED_RUN_STATUS,
     STORED_CHAIN_ROLE,
     STORED_MECHANISM,
+    STORED_LAYER_KIND, /* model.h's layer_kind: Keras class names */
+    STORED_INIT,       /* model.h's initializer_kind */
+    STORED_CLIP_SPLIT,
     STORED_ENUM_COUNT
 } stored_enum;
 

@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS runs (
     clip          TEXT NOT NULL,    -- "16x112x112x3"
     classes       INTEGER NOT NULL,
     batch         INTEGER NOT NULL,
-    init          TEXT NOT NULL,    -- he_normal | glorot_uniform
+    init          TEXT NOT NULL CHECK (init IN ('he_normal', 'glorot_uniform')),
     l2            REAL NOT NULL,
     lr            REAL NOT NULL,    -- initial learning rate
     seed          INTEGER NOT NULL,
@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS layers (
     layer_id      INTEGER NOT NULL, -- position in execution order, 0 = the input
     name          TEXT NOT NULL,    -- Keras auto-name: conv3d_12, batch_normalization_7, ...
     path          TEXT NOT NULL,    -- structural path: stage3.block2.conv2
-    kind          TEXT NOT NULL,    -- Keras class: Conv3D, BatchNormalization, Activation, ...
+    kind          TEXT NOT NULL CHECK (kind IN ('InputLayer', 'Conv3D', 'BatchNormalization', 'Activation',
+                  'MaxPooling3D', 'AveragePooling3D', 'Flatten', 'Dense', 'Add')), -- the Keras class
     inputs        TEXT NOT NULL,    -- comma-separated names of the producing layers
     output_shape  TEXT NOT NULL,    -- "(None, 4, 28, 28, 64)"
     param_count   INTEGER NOT NULL,
@@ -379,7 +380,7 @@ CREATE TABLE IF NOT EXISTS bad_videos (
 -- the centre, so a row is the same whenever it is written again (--resume).
 CREATE TABLE IF NOT EXISTS clip_origins (
     run_id        INTEGER NOT NULL,
-    split         TEXT NOT NULL,    -- train | validation
+    split         TEXT NOT NULL CHECK (split IN ('train', 'validation')),
     epoch         INTEGER NOT NULL, -- counts from 1, as steps.epoch
     sample_id     INTEGER NOT NULL, -- dataset id within the split (input_samples.sample_id)
     video         TEXT NOT NULL,    -- path relative to the dataset directory
