@@ -31,7 +31,6 @@
 #include <hdf5.h>
 #include <math.h>
 #include <omp.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +42,7 @@
 #include "loss.h"
 #include "model.h"
 #include "optimizer.h"
+#include "test_db.h"
 #include "test_util.h"
 
 #define FIXTURES "tests/keras/"
@@ -788,28 +788,6 @@ static int run(char *const *argv, char *output, size_t size)
     return status;
 }
 
-/* One column of a query over a run's database, as text joined by ','. */
-static void query(const char *dir, const char *sql, char *out, size_t size)
-{
-    char path[600];
-    snprintf(path, sizeof path, "%s/run.db", dir);
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    out[0] = '\0';
-    size_t used = 0;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK)
-        while (sqlite3_step(st) == SQLITE_ROW && used + 1 < size) {
-            const unsigned char *t = sqlite3_column_text(st, 0);
-            if (sqlite3_column_type(st, 0) == SQLITE_FLOAT)
-                used += (size_t)snprintf(out + used, size - used, "%s%.17g", used ? "," : "", sqlite3_column_double(st, 0));
-            else
-                used += (size_t)snprintf(out + used, size - used, "%s%s", used ? "," : "", t ? (const char *)t : "NULL");
-        }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-}
-
 static void cli_import(const char *nanprobe)
 {
     char dir[512], output[8192], text[4096];
@@ -821,9 +799,9 @@ static void cli_import(const char *nanprobe)
     CHECK(strstr(output, "ResNet3D-18 width 4, 5 classes, clip 8x64x64x3 (from its config)") &&
               strstr(output, "iterations 40") && strstr(output, "learning rate 0.000500000024"),
           "train --from-keras does not say what it took from the file:\n%s", output);
-    query(dir, "SELECT step FROM steps ORDER BY step", text, sizeof text);
+    test_db_list(dir, "SELECT step FROM steps ORDER BY step", text, sizeof text);
     CHECK(strcmp(text, "41,42") == 0, "steps should continue Keras' iterations (41,42), got %s", text);
-    query(dir, "SELECT lr FROM steps ORDER BY step LIMIT 1", text, sizeof text);
+    test_db_list(dir, "SELECT lr FROM steps ORDER BY step LIMIT 1", text, sizeof text);
     CHECK(fabs(atof(text) - 5e-4) < 1e-10, "the learning rate should come from the file: %s", text);
 
     temp_path(dir, sizeof dir, "run_weights_only");
@@ -832,7 +810,7 @@ static void cli_import(const char *nanprobe)
     status = run(weights, output, sizeof output);
     CHECK(status == 0 && strstr(output, "Adam starts fresh") && strstr(output, "from its weights' shapes"),
           "train --from-keras weights_only.h5: exit %d\n%s", status, output);
-    query(dir, "SELECT step FROM steps ORDER BY step", text, sizeof text);
+    test_db_list(dir, "SELECT step FROM steps ORDER BY step", text, sizeof text);
     CHECK(strcmp(text, "1,2") == 0, "a weights-only start counts from step 1, got %s", text);
 
     char *k3[] = {(char *)nanprobe, "train", "--from-keras", FIXTURES "resnet.keras", "--out", dir, "--epochs", "1",
@@ -886,10 +864,10 @@ static void cli_hostile(const char *nanprobe)
     CHECK(status == 3 && strstr(output, "kernel of conv3d_12") && strstr(output, "the loaded checkpoint") &&
               strstr(output, "the file holds NaN or Inf: conv3d_12/kernel element 3"),
           "NaN in the loaded weights: exit %d\n%s", status, output);
-    query(dir, "SELECT layer_name || ' ' || tensor || ' ' || value_class || ' ' || element_index FROM first_nan", text,
-          sizeof text);
+    test_db_list(dir, "SELECT layer_name || ' ' || tensor || ' ' || value_class || ' ' || element_index FROM first_nan",
+                 text, sizeof text);
     CHECK(strcmp(text, "conv3d_12 kernel nan 3") == 0, "first_nan should name conv3d_12's kernel, element 3: %s", text);
-    query(dir, "SELECT COUNT(*) FROM steps", text, sizeof text);
+    test_db_list(dir, "SELECT COUNT(*) FROM steps", text, sizeof text);
     CHECK(strcmp(text, "0") == 0, "no step may run on NaN weights, %s did", text);
 }
 
@@ -914,8 +892,8 @@ static void cli_resume_equivalence(const char *nanprobe)
                      "2", COMMON, NULL};
     status = run(again, output, sizeof output);
     CHECK(status == 0, "run B from the export: exit %d\n%s", status, output);
-    query(a, "SELECT data_loss FROM steps WHERE step > 42 ORDER BY step", ta, sizeof ta);
-    query(b, "SELECT data_loss FROM steps ORDER BY step", tb, sizeof tb);
+    test_db_list(a, "SELECT data_loss FROM steps WHERE step > 42 ORDER BY step", ta, sizeof ta);
+    test_db_list(b, "SELECT data_loss FROM steps ORDER BY step", tb, sizeof tb);
     CHECK(ta[0] && strcmp(ta, tb) == 0, "losses after the export differ: --resume %s, --from-keras %s", ta, tb);
     /* And the weights, moving statistics and Adam state at the end. */
     char fa[512], fb[512];
