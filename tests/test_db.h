@@ -18,8 +18,8 @@
  * a test may poll for a database that a run has not created yet). */
 static inline sqlite3 *test_db_open(const char *dir, int flags)
 {
-    char path[4300];
-    snprintf(path, sizeof path, "%s/run.db", dir);
+    char path[4400];
+    snprintf(path, sizeof path, "%.4300s/run.db", dir);
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(path, &db, flags, NULL) == SQLITE_OK) return db;
     sqlite3_close(db); /* a failed open still holds a handle */

@@ -14,11 +14,10 @@
  * The whole program takes ~20 s on 2 cores. */
 #include "diagnose_cases.h"
 
-#include <sqlite3.h>
-
 #include "cause_store.h"
 #include "precursor.h"
 #include "rules.h"
+#include "test_db.h"
 #include "verdict.h"
 
 static const diag_case cases[] = {
@@ -68,24 +67,6 @@ static void test_cases(const char *nanprobe, const char *base)
 
 /* ------------------------------------------------ store, text, edited DBs */
 
-static int query_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    int v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-static int exec_sql(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    int rc = sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
-    sqlite3_close(db);
-    return rc;
-}
-
 /* Loads, traces and composes the verdict of one database. */
 static int trace_db(const char *path, rundata *d, cause_trace *t, strbuf *verdict)
 {
@@ -131,21 +112,19 @@ static void test_store_and_text(const char *nanprobe, const char *base)
     error err;
     int rc = cause_store(&d, &t, db_path, &err) || cause_store(&d, &t, db_path, &err);
     CHECK(rc == 0, "cause_store: %s", rc ? err.message : "");
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-        int rows = query_int(db, "SELECT COUNT(*) FROM cause_chain WHERE chain = 0");
-        CHECK(rows == t.chain.count && rows >= 2, "cause_chain holds %d rows for a chain of %d", rows, t.chain.count);
-        CHECK(query_int(db, "SELECT COUNT(*) FROM cause_chain WHERE chain = 0 AND role = 'root' AND layer_name = "
-                            "'conv3d_15' AND tensor = 'kernel' AND mechanism = 'injected' AND value_after > 1e30") == 1,
+    sqlite3 *db = test_db_open(dir, SQLITE_OPEN_READONLY);
+    if (db) {
+        double rows = test_sql_double(db, "SELECT COUNT(*) FROM cause_chain WHERE chain = 0");
+        CHECK(rows == t.chain.count && rows >= 2, "cause_chain holds %g rows for a chain of %d", rows, t.chain.count);
+        CHECK(test_sql_double(db, "SELECT COUNT(*) FROM cause_chain WHERE chain = 0 AND role = 'root' AND layer_name = "
+                                  "'conv3d_15' AND tensor = 'kernel' AND mechanism = 'injected' AND value_after > 1e30") == 1,
               "the root row does not name conv3d_15's kernel, injected, with its norm after the factor");
-        CHECK(query_int(db, "SELECT COUNT(*) FROM cause_chain WHERE position = 0 AND role = 'origin' AND tensor = "
-                            "'batch_variance'") == 1,
+        CHECK(test_sql_double(db, "SELECT COUNT(*) FROM cause_chain WHERE position = 0 AND role = 'origin' AND tensor = "
+                                  "'batch_variance'") == 1,
               "the origin row is missing");
-        sqlite3_stmt *st = NULL;
-        int intact = sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK &&
-                     sqlite3_step(st) == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
-        sqlite3_finalize(st);
-        CHECK(intact, "the database is not intact after two stores");
+        char check[64];
+        test_sql_row(db, "PRAGMA integrity_check", check, sizeof check);
+        CHECK(strcmp(check, "ok") == 0, "the database is not intact after two stores");
     }
     sqlite3_close(db);
     strbuf_free(&v);
@@ -182,7 +161,7 @@ static void test_edited(const char *nanprobe, const char *base)
                  "steps), 1, 'nan', "
                  "layer_id, name, path, '%s', '%s', 'nan', 1, 'edited' FROM layers WHERE name = '%s'; %s",
                  edits[i].pass, edits[i].tensor, edits[i].layer, edits[i].edit);
-        CHECK(exec_sql(db_path, sql) == 0, "%s: cannot edit the database", edits[i].label);
+        CHECK(test_db_exec(dir, sql) == 0, "%s: cannot edit the database", edits[i].label);
         rundata d;
         cause_trace t;
         strbuf v = {0};
@@ -203,7 +182,7 @@ static void test_edited(const char *nanprobe, const char *base)
         rundata_free(&d);
     }
     /* without a NaN event: no cause at all */
-    CHECK(exec_sql(db_path, "DELETE FROM events WHERE kind = 'nan'") == 0, "cannot remove the edit");
+    CHECK(test_db_exec(dir, "DELETE FROM events WHERE kind = 'nan'") == 0, "cannot remove the edit");
     rundata d;
     cause_trace t;
     strbuf v = {0};

@@ -7,10 +7,10 @@
  * names written, and the name tables hold no empty or repeated entry.  The
  * drift this guards against: the reports once loaded `loss.min_margin`,
  * which no run ever wrote. */
-#include <sqlite3.h>
 
 #include "run_names.h"
 #include "rundata.h"
+#include "test_db.h"
 #include "test_util.h"
 
 #define MAX_NAMES 256
@@ -27,16 +27,16 @@ static int list_has(const name_list *l, const char *name)
     return 0;
 }
 
+/* The one column of every row of sql, a name a line. */
 static void read_names(sqlite3 *db, const char *sql, name_list *out)
 {
-    sqlite3_stmt *st = NULL;
+    static char rows[MAX_NAMES * 64];
     out->count = 0;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return;
-    while (sqlite3_step(st) == SQLITE_ROW && out->count < MAX_NAMES) {
-        const unsigned char *text = sqlite3_column_text(st, 0);
-        snprintf(out->names[out->count++], sizeof out->names[0], "%s", text ? (const char *)text : "");
+    if (test_sql_rows(db, sql, rows, sizeof rows) < 0) return;
+    for (char *line = rows, *end; (end = strchr(line, '\n')) && out->count < MAX_NAMES; line = end + 1) {
+        *end = '\0';
+        snprintf(out->names[out->count++], sizeof out->names[0], "%s", line);
     }
-    sqlite3_finalize(st);
 }
 
 /* Every name of the header's tables, once each. */
@@ -107,10 +107,10 @@ int main(int argc, char **argv)
     int status = test_run(train, output, sizeof output);
     CHECK(status == 0, "train exited %d: %s", status, output);
     char path[400];
-    snprintf(path, sizeof path, "%s/run/run.db", dir);
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) test_written_names(db, &all);
-    else CHECK(0, "cannot open %s", path);
+    snprintf(path, sizeof path, "%s/run", dir);
+    sqlite3 *db = test_db_open(path, SQLITE_OPEN_READONLY);
+    if (db) test_written_names(db, &all);
+    else CHECK(0, "cannot open %s/run.db", path);
     sqlite3_close(db);
     test_remove_tree(dir);
     return test_finish();
