@@ -116,11 +116,12 @@ static void test_store_and_text(const char *nanprobe, const char *base)
     if (db) {
         double rows = test_sql_double(db, "SELECT COUNT(*) FROM cause_chain WHERE chain = 0");
         CHECK(rows == t.chain.count && rows >= 2, "cause_chain holds %g rows for a chain of %d", rows, t.chain.count);
-        CHECK(test_sql_double(db, "SELECT COUNT(*) FROM cause_chain WHERE chain = 0 AND role = 'root' AND layer_name = "
-                                  "'conv3d_15' AND tensor = 'kernel' AND mechanism = 'injected' AND value_after > 1e30") == 1,
+        CHECK(test_sql_double(db, "SELECT COUNT(*) FROM cause_chain WHERE chain = 0 AND role = 'root' AND "
+                                  "layer_name = 'conv3d_15' AND tensor = 'kernel' AND mechanism = 'injected' AND "
+                                  "value_after > 1e30") == 1,
               "the root row does not name conv3d_15's kernel, injected, with its norm after the factor");
-        CHECK(test_sql_double(db, "SELECT COUNT(*) FROM cause_chain WHERE position = 0 AND role = 'origin' AND tensor = "
-                                  "'batch_variance'") == 1,
+        CHECK(test_sql_double(db, "SELECT COUNT(*) FROM cause_chain WHERE position = 0 AND role = 'origin' AND "
+                                  "tensor = 'batch_variance'") == 1,
               "the origin row is missing");
         char check[64];
         test_sql_row(db, "PRAGMA integrity_check", check, sizeof check);
