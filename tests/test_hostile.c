@@ -30,6 +30,7 @@
 
 #include "keras_h5.h"
 #include "npy.h"
+#include "test_db.h"
 #include "test_util.h"
 
 static const char *nanprobe;
@@ -684,16 +685,11 @@ static void set_up_round3(const hostile_case *c, const char *dir, const char *ru
         snprintf(path, sizeof path, "%s/fifo", dir);
         if (mkfifo(path, 0644) != 0) perror("mkfifo");
         break;
-    case SETUP_REPLAY_FIFO: {
-        sqlite3 *db = NULL;
-        snprintf(path, sizeof path, "%s/run.db", run);
-        sqlite3_open(path, &db);
-        sqlite3_exec(db, "UPDATE replays SET input_npy = 'replay/fifo.npy'", NULL, NULL, NULL);
-        sqlite3_close(db);
+    case SETUP_REPLAY_FIFO:
+        test_db_exec(run, "UPDATE replays SET input_npy = 'replay/fifo.npy'");
         snprintf(path, sizeof path, "%s/replay/fifo.npy", run);
         if (mkfifo(path, 0644) != 0) perror("mkfifo");
         break;
-    }
     case SETUP_NAN_SLICE_LINK:
         write_bytes(data, "precious\n", 9);
         snprintf(path, sizeof path, "%s/" NAN_SLICE, run);
@@ -779,25 +775,16 @@ static void set_up(const hostile_case *c, const char *dir, char *run, size_t run
         snprintf(path, sizeof path, "%s/empty", dir);
         mkdir(path, 0755);
         break;
-    case SETUP_DB_SQL: {
-        sqlite3 *db = NULL;
-        snprintf(path, sizeof path, "%s/run.db", run);
-        sqlite3_open(path, &db);
-        char *message = NULL;
-        if (sqlite3_exec(db, c->sql, NULL, NULL, &message) != SQLITE_OK) fprintf(stderr, "%s: %s\n", c->name, message);
-        sqlite3_free(message);
-        sqlite3_close(db);
+    case SETUP_DB_SQL:
+        if (test_db_exec(run, c->sql)) fprintf(stderr, "%s: its SQL did not apply\n", c->name);
         break;
-    }
     case SETUP_DB_GARBAGE:
         snprintf(path, sizeof path, "%s/run.db", dir);
         write_bytes(path, "this is not a database, only text pretending\n", 45);
         break;
     case SETUP_DB_EMPTY_SQLITE: {
-        sqlite3 *db = NULL;
-        snprintf(path, sizeof path, "%s/run.db", dir);
-        sqlite3_open(path, &db);
-        sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA user_version=0;", NULL, NULL, NULL);
+        sqlite3 *db = test_db_open(dir, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+        if (db) test_sql_exec(db, "PRAGMA journal_mode=WAL; PRAGMA user_version=0;");
         sqlite3_close(db);
         break;
     }
@@ -805,14 +792,12 @@ static void set_up(const hostile_case *c, const char *dir, char *run, size_t run
         /* What a kill leaves: WAL mode, committed rows still in run.db-wal.
          * A second connection keeps the log from being folded back when
          * this one closes; then both are dropped without a checkpoint. */
-        snprintf(path, sizeof path, "%s/run.db", run);
         pid_t pid = fork();
         if (pid == 0) {
-            sqlite3 *db = NULL;
-            sqlite3_open(path, &db);
-            sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; "
-                             "INSERT INTO events (run_id, step, epoch, kind, message) VALUES (1, 1, 1, 'resumed', 'x')",
-                         NULL, NULL, NULL);
+            sqlite3 *db = test_db_open(run, SQLITE_OPEN_READWRITE);
+            if (db)
+                test_sql_exec(db, "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; INSERT INTO events (run_id, "
+                                  "step, epoch, kind, message) VALUES (1, 1, 1, 'resumed', 'x')");
             _exit(0); /* no close: the -wal stays as a killed trainer leaves it */
         }
         waitpid(pid, NULL, 0);
@@ -989,19 +974,11 @@ static void check_case(int index)
     if (c->setup == SETUP_NPY_SHRINK) {
         /* Not a refusal: the run failed halfway (the test cut its data).
          * What it committed must be intact and say so. */
-        char db_path[700], check[64] = "", run_status[32] = "";
-        snprintf(db_path, sizeof db_path, "%s/out/run.db", dir);
-        sqlite3 *db = NULL;
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-            sqlite3_prepare_v2(db, "SELECT (SELECT integrity_check FROM pragma_integrity_check), status FROM runs",
-                               -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW) {
-            snprintf(check, sizeof check, "%s", (const char *)sqlite3_column_text(st, 0));
-            snprintf(run_status, sizeof run_status, "%s", (const char *)sqlite3_column_text(st, 1));
-        }
-        sqlite3_finalize(st);
-        sqlite3_close(db);
+        char out[700], row[128], check[64] = "", run_status[32] = "";
+        snprintf(out, sizeof out, "%s/out", dir);
+        test_db_row(out, "SELECT (SELECT integrity_check FROM pragma_integrity_check), status FROM runs", row,
+                    sizeof row);
+        sscanf(row, "%63[^|]|%31s", check, run_status);
         CHECK(strcmp(check, "ok") == 0 && strcmp(run_status, "failed") == 0,
               "%s: the run's database after the failure: integrity '%s', status '%s'", c->name, check, run_status);
     } else if (status == c->status && c->status != 0 && c->status != 3) {

@@ -907,7 +907,6 @@ static void test_cli_train(void)
     CHECK(joined == 1 && strcmp(a_rows, "10\n") == 0, "input_sample_videos rows: %s", a_rows);
     /* What a verdict prints for a clip: file and frame range. */
     char db_path[1200], text[512] = "", want[512];
-    snprintf(db_path, sizeof db_path, "%s/run.db", a);
     test_db_rows(a, "SELECT o.video, o.start_frame, o.last_frame, s.sample_ids FROM clip_origins o JOIN steps s ON "
             "s.epoch = o.epoch AND s.step = 3 AND o.split = 'train' AND o.sample_id = CAST(s.sample_ids AS INTEGER)",
             a_rows, sizeof a_rows);
@@ -915,12 +914,12 @@ static void test_cli_train(void)
     long start = -1, last = -1, sample = -1;
     sscanf(a_rows, "%255[^|]|%ld|%ld|%ld", video, &start, &last, &sample);
     snprintf(want, sizeof want, "%s, frames %ld-%ld every 2", video, start, last);
-    sqlite3 *db = NULL;
-    int found = sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-                clip_origin_describe_step(db, 1, 3, sample, text, sizeof text);
+    sqlite3 *db = test_db_open(a, SQLITE_OPEN_READONLY);
+    int found = db && clip_origin_describe_step(db, 1, 3, sample, text, sizeof text);
     CHECK(found && strncmp(text, want, strlen(want)) == 0, "clip_origin_describe_step: '%s' (expected '%s...')", text,
           want);
-    CHECK(!clip_origin_describe_step(db, 1, 3, 999, text, sizeof text), "a missing sample was described: %s", text);
+    CHECK(db && !clip_origin_describe_step(db, 1, 3, 999, text, sizeof text), "a missing sample was described: %s",
+          text);
     sqlite3_close(db);
 
     /* The report's video section: classes and where the clips came from. */
