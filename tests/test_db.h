@@ -13,17 +13,24 @@
 #include <sqlite3.h>
 #include <stdio.h>
 
-/* DIR/run.db opened with flags (SQLITE_OPEN_READONLY, or
- * SQLITE_OPEN_READWRITE to plant rows); NULL when it cannot be opened (quietly:
- * a test may poll for a database that a run has not created yet). */
-static inline sqlite3 *test_db_open(const char *dir, int flags)
+/* The database file at path opened with flags (SQLITE_OPEN_READONLY, or
+ * SQLITE_OPEN_READWRITE to plant rows, | SQLITE_OPEN_CREATE for a new
+ * file); NULL when it cannot be opened (quietly: a test may poll for a
+ * database that a run has not created yet). */
+static inline sqlite3 *test_sql_open(const char *path, int flags)
 {
-    char path[4400];
-    snprintf(path, sizeof path, "%.4300s/run.db", dir);
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(path, &db, flags, NULL) == SQLITE_OK) return db;
     sqlite3_close(db); /* a failed open still holds a handle */
     return NULL;
+}
+
+/* DIR/run.db opened like test_sql_open. */
+static inline sqlite3 *test_db_open(const char *dir, int flags)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%.4300s/run.db", dir);
+    return test_sql_open(path, flags);
 }
 
 /* sql prepared and stepped to its first row; NULL when it fails (the reason
@@ -100,7 +107,7 @@ static inline int test_sql_exec(sqlite3 *db, const char *sql)
 {
     char *message = NULL;
     int rc = sqlite3_exec(db, sql, NULL, NULL, &message);
-    if (rc != SQLITE_OK) fprintf(stderr, "sql failed: %s: %s\n", message ? message : sqlite3_errmsg(db), sql);
+    if (rc != SQLITE_OK) fprintf(stderr, "sql failed: %s: %.200s\n", message ? message : sqlite3_errmsg(db), sql);
     sqlite3_free(message);
     return rc == SQLITE_OK ? 0 : -1;
 }

@@ -27,6 +27,7 @@
 #include "report.h"
 #include "rules.h"
 #include "rundata.h"
+#include "test_db.h"
 #include "test_util.h"
 #include "verdict.h"
 
@@ -87,15 +88,6 @@ static double noise(void) /* uniform [0, 1) */
 static double around(double v)
 {
     return v * (0.85 + 0.3 * noise());
-}
-
-static int exec_ok(sqlite3 *db, const char *sql)
-{
-    char *message = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &message);
-    if (rc != SQLITE_OK) fprintf(stderr, "sqlite: %s in %.120s\n", message ? message : "?", sql);
-    sqlite3_free(message);
-    return rc == SQLITE_OK;
 }
 
 /* The planted multiplier of one (layer, tensor/metric) at one step. */
@@ -162,9 +154,9 @@ static int fixture_write(const char *path, const fixture *fx)
 {
     noise_state = 12345 + (uint64_t)fx->cause * 7 + (uint64_t)(fx->l2 * 1e5) + (uint64_t)(fx->init[0]);
     remove(path);
-    sqlite3 *db = NULL;
-    if (sqlite3_open(path, &db) != SQLITE_OK) return -1;
-    int ok = exec_ok(db, db_schema_sql()) && exec_ok(db, "BEGIN");
+    sqlite3 *db = test_sql_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    if (!db) return -1;
+    int ok = test_sql_exec(db, db_schema_sql()) == 0 && test_sql_exec(db, "BEGIN") == 0;
     sqlite3_stmt *st = NULL;
     sqlite3_prepare_v2(db,
                        "INSERT INTO runs VALUES (1, ?1, '0.1-test', '2024-05-01T10:00:00Z', NULL, ?2, 18, 16, "
@@ -318,7 +310,7 @@ static int fixture_write(const char *path, const fixture *fx)
         ok = ok && sqlite3_step(st) == SQLITE_DONE;
         sqlite3_finalize(st);
     }
-    ok = ok && exec_ok(db, "COMMIT");
+    ok = ok && test_sql_exec(db, "COMMIT") == 0;
     sqlite3_close(db);
     return ok ? 0 : -1;
 }
@@ -774,9 +766,8 @@ static void test_errors(void)
           "missing db: %s", err.message);
 
     snprintf(path, sizeof path, "%s/other.db", temp_root);
-    sqlite3 *db = NULL;
-    sqlite3_open(path, &db);
-    exec_ok(db, "CREATE TABLE photos (id INTEGER, caption TEXT); INSERT INTO photos VALUES (1, 'x');");
+    sqlite3 *db = test_sql_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    test_sql_exec(db, "CREATE TABLE photos (id INTEGER, caption TEXT); INSERT INTO photos VALUES (1, 'x');");
     sqlite3_close(db);
     CHECK(report_write(path, NULL, 0, &result, &err) == -1 && contains(err.message, "not one written by nanprobe"),
           "foreign SQLite file: %s", err.message);
@@ -789,18 +780,18 @@ static void test_errors(void)
           err.message);
 
     snprintf(path, sizeof path, "%s/empty.db", temp_root);
-    sqlite3_open(path, &db);
-    exec_ok(db, db_schema_sql());
-    exec_ok(db, "INSERT INTO runs VALUES (1, 'empty', 'v', 't', NULL, 'running', 18, 16, '8x16x16x3', 4, 2, "
-                "'he_normal', 0.0001, 0.001, 1, 'synthetic', 'per_clip', 1, NULL, '{}', NULL);"
-                "INSERT INTO layers VALUES (1, 0, 'input_1', 'input', 'InputLayer', '', '(None, 8)', 0);");
+    db = test_sql_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    test_sql_exec(db, db_schema_sql());
+    test_sql_exec(db, "INSERT INTO runs VALUES (1, 'empty', 'v', 't', NULL, 'running', 18, 16, '8x16x16x3', 4, 2, "
+                      "'he_normal', 0.0001, 0.001, 1, 'synthetic', 'per_clip', 1, NULL, '{}', NULL);"
+                      "INSERT INTO layers VALUES (1, 0, 'input_1', 'input', 'InputLayer', '', '(None, 8)', 0);");
     sqlite3_close(db);
     CHECK(report_write(path, NULL, 0, &result, &err) == -1 && contains(err.message, "no steps"), "empty run: %s",
           err.message);
 
     snprintf(path, sizeof path, "%s/norun.db", temp_root);
-    sqlite3_open(path, &db);
-    exec_ok(db, db_schema_sql());
+    db = test_sql_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    test_sql_exec(db, db_schema_sql());
     sqlite3_close(db);
     CHECK(report_write(path, NULL, 0, &result, &err) == -1 && contains(err.message, path), "no run row: %s",
           err.message);
