@@ -241,8 +241,8 @@ static void test_reexec(void)
 static void test_train_records(void)
 {
     static char output[65536], config[16384];
-    char dir[] = "/tmp/nanprobe-blas-XXXXXX";
-    if (!mkdtemp(dir)) {
+    char dir[4096];
+    if (test_temp_dir(dir, sizeof dir, "blas")) {
         CHECK(0, "mkdtemp failed");
         return;
     }
@@ -270,9 +270,7 @@ static void test_train_records(void)
     test_db_row(out, "SELECT config_json FROM runs ORDER BY run_id LIMIT 1", config, sizeof config);
     CHECK(strstr(config, "\"blas\": {") && strstr(config, kernel) && strstr(config, "\"threads\": 1, \"sgemm_check\": true}"),
           "runs.config_json should record the kernel (%s) and 1 thread: %s", kernel, config);
-    char command[4400];
-    snprintf(command, sizeof command, "rm -rf '%s'", dir);
-    if (system(command) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    test_remove_tree(dir);
 }
 
 int main(int argc, char **argv)

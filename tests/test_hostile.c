@@ -370,14 +370,6 @@ static void copy_tree(const char *from, const char *to)
     if (system(command) != 0) fprintf(stderr, "%s failed\n", command);
 }
 
-static void write_bytes(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) return;
-    fwrite(data, 1, n, f);
-    fclose(f);
-}
-
 static void write_npy(const char *dir, const char *name, const char *descr, int rank, const int64_t *shape,
                       const void *data)
 {
@@ -419,8 +411,8 @@ static void make_npy(const char *dir, npy_kind kind, int clips_count)
     switch (kind) {
     case NPY_DTYPE: write_npy(dir, "train_clips.npy", "<i2", 5, shape, float_clips); break;
     case NPY_AXES: write_npy(dir, "train_clips.npy", "|u1", 4, four_axes, clips); break;
-    case NPY_NOT_NPY: write_bytes(path, "PK\3\4 this is a zip file", 24); break;
-    case NPY_EMPTY: write_bytes(path, "", 0); break;
+    case NPY_NOT_NPY: test_write_file(path, "PK\3\4 this is a zip file", 24); break;
+    case NPY_EMPTY: test_write_file(path, "", 0); break;
     case NPY_DIRECTORY: mkdir(path, 0755); break;
     case NPY_NAN_CLIP:
         float_clips[3] = NAN;
@@ -651,11 +643,11 @@ static void make_videos(const char *dir)
     if (system(command) != 0) fprintf(stderr, "%s failed\n", command);
     char bad[2200];
     snprintf(bad, sizeof bad, "%s/bad" ESC "[2J.avi", path);
-    write_bytes(bad, "not a video at all", 18);
+    test_write_file(bad, "not a video at all", 18);
     snprintf(target, sizeof target, "%s/outside", dir);
     mkdir(target, 0755);
     snprintf(bad, sizeof bad, "%s/secret.avi", target);
-    write_bytes(bad, "not a video either", 18);
+    test_write_file(bad, "not a video either", 18);
     snprintf(bad, sizeof bad, "%s/link", path);
     if (symlink(target, bad) != 0) perror("symlink");
     snprintf(bad, sizeof bad, "%s/videos/outside-class", dir);
@@ -677,7 +669,7 @@ static void set_up_round3(const hostile_case *c, const char *dir, const char *ru
     snprintf(data, sizeof data, "%s/victim", dir);
     switch (c->setup) {
     case SETUP_EXPORT_TMP_LINK:
-        write_bytes(data, "precious\n", 9);
+        test_write_file(data, "precious\n", 9);
         snprintf(path, sizeof path, "%s/out.h5.tmp", dir);
         plant_symlink(data, path);
         break;
@@ -691,7 +683,7 @@ static void set_up_round3(const hostile_case *c, const char *dir, const char *ru
         if (mkfifo(path, 0644) != 0) perror("mkfifo");
         break;
     case SETUP_NAN_SLICE_LINK:
-        write_bytes(data, "precious\n", 9);
+        test_write_file(data, "precious\n", 9);
         snprintf(path, sizeof path, "%s/" NAN_SLICE, run);
         unlink(path);
         plant_symlink(data, path);
@@ -700,7 +692,7 @@ static void set_up_round3(const hostile_case *c, const char *dir, const char *ru
         snprintf(data, sizeof data, "%s/elsewhere", dir);
         mkdir(data, 0755);
         snprintf(path, sizeof path, "%s/elsewhere/step-2-batch_normalization_5-input.npy", dir);
-        write_bytes(path, "precious\n", 9);
+        test_write_file(path, "precious\n", 9);
         snprintf(path, sizeof path, "rm -rf '%s/replay'", run);
         if (system(path) != 0) fprintf(stderr, "%s failed\n", path);
         snprintf(path, sizeof path, "%s/replay", run);
@@ -770,7 +762,7 @@ static void set_up(const hostile_case *c, const char *dir, char *run, size_t run
         if (f) fclose(f);
         break;
     }
-    case SETUP_CKPT_GARBAGE: write_bytes(path, "NOTACKPTxxxxxxxxxxxxxxxx", 24); break;
+    case SETUP_CKPT_GARBAGE: test_write_file(path, "NOTACKPTxxxxxxxxxxxxxxxx", 24); break;
     case SETUP_NO_CHECKPOINT:
         snprintf(path, sizeof path, "%s/empty", dir);
         mkdir(path, 0755);
@@ -780,7 +772,7 @@ static void set_up(const hostile_case *c, const char *dir, char *run, size_t run
         break;
     case SETUP_DB_GARBAGE:
         snprintf(path, sizeof path, "%s/run.db", dir);
-        write_bytes(path, "this is not a database, only text pretending\n", 45);
+        test_write_file(path, "this is not a database, only text pretending\n", 45);
         break;
     case SETUP_DB_EMPTY_SQLITE: {
         sqlite3 *db = test_db_open(dir, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
@@ -807,7 +799,7 @@ static void set_up(const hostile_case *c, const char *dir, char *run, size_t run
     }
     case SETUP_SYMLINK_REPORT:
         snprintf(path, sizeof path, "%s/victim", dir);
-        write_bytes(path, "precious\n", 9);
+        test_write_file(path, "precious\n", 9);
         snprintf(path, sizeof path, "%s/out", dir);
         mkdir(path, 0755);
         snprintf(path, sizeof path, "%s/out/index.html", dir);
@@ -818,7 +810,7 @@ static void set_up(const hostile_case *c, const char *dir, char *run, size_t run
         break;
     case SETUP_FILE:
         snprintf(path, sizeof path, "%s/file", dir);
-        write_bytes(path, "x", 1);
+        test_write_file(path, "x", 1);
         break;
     case SETUP_NPY:
         snprintf(data, sizeof data, "%s/data", dir);

@@ -29,20 +29,6 @@ static char root[512];
 
 /* ------------------------------------------------------------ helpers */
 
-static int copy_file(const char *from, const char *to)
-{
-    char *text = NULL;
-    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-    int ok = in && out;
-    char buffer[65536];
-    size_t n;
-    while (ok && (n = fread(buffer, 1, sizeof buffer, in)) > 0) ok = fwrite(buffer, 1, n, out) == n;
-    if (in) fclose(in);
-    if (out && fclose(out) != 0) ok = 0;
-    free(text);
-    return ok ? 0 : -1;
-}
-
 /* A run directory copied from base: DIR/run.db (and DIR/replay/). */
 static void case_dir(const char *base, const char *name, char *dir, size_t size)
 {
@@ -51,7 +37,7 @@ static void case_dir(const char *base, const char *name, char *dir, size_t size)
     mkdir(dir, 0755);
     snprintf(from, sizeof from, "%s/run.db", base);
     snprintf(to, sizeof to, "%s/run.db", dir);
-    CHECK(copy_file(from, to) == 0, "copying %s to %s", from, to);
+    CHECK(test_copy_file(from, to, -1) == 0, "copying %s to %s", from, to);
 }
 
 /* ------------------------------------------------------------ writing */

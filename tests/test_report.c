@@ -10,7 +10,6 @@
  * symptom rules on planted symptoms; errors for bad databases and for a
  * missing or failing gnuplot. */
 #include <errno.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -317,12 +316,6 @@ static int fixture_write(const char *path, const fixture *fx)
 
 /* ----------------------------------------------------------- file checks */
 
-static int file_exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 static uint32_t big_endian32(const unsigned char *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -385,7 +378,7 @@ static int check_index_refs(const char *dir)
             char file[1600];
             snprintf(file, sizeof file, "%s/%s", dir, name);
             CHECK(strchr(name, '/') == NULL && strstr(name, "..") == NULL, "index.html references %s", name);
-            CHECK(file_exists(file), "index.html references %s, which does not exist", name);
+            CHECK(test_is_file(file), "index.html references %s, which does not exist", name);
             refs++;
         }
     CHECK(strstr(html, "</html>") != NULL, "%s is not complete", path);
@@ -437,11 +430,6 @@ static void check_card(const char *dir, const char *v)
     free(html);
 }
 
-static void make_dir(const char *path)
-{
-    if (mkdir(path, 0700) != 0 && errno != EEXIST) fprintf(stderr, "mkdir %s: %s\n", path, strerror(errno));
-}
-
 /* ----------------------------------------------------------------- tests */
 
 static const char *const run_figures[] = {"loss", "culprit", "heat_activation", "heat_gradient", "weights",
@@ -451,7 +439,7 @@ static void test_gradient_explosion(void)
 {
     char dir[600], db[700];
     snprintf(dir, sizeof dir, "%s/explosion", temp_root);
-    make_dir(dir);
+    test_make_dirs(dir);
     snprintf(db, sizeof db, "%s/run.db", dir);
     fixture fx = {PLANT_GRAD_EXPLOSION, 240, 240, "explosion", "he_normal", 1e-4, 1e-3, NULL};
     CHECK(fixture_write(db, &fx) == 0, "writing %s", db);
@@ -500,7 +488,7 @@ static void test_gradient_explosion(void)
     check_card(result.out_dir, v);
     for (int i = 0; i < 7; i++) {
         snprintf(path, sizeof path, "%s/%s.gp", result.out_dir, run_figures[i]);
-        CHECK(file_exists(path), "%s missing", path);
+        CHECK(test_is_file(path), "%s missing", path);
     }
 }
 
@@ -508,7 +496,7 @@ static void test_bn_collapse(void)
 {
     char dir[600], db[700], out[700];
     snprintf(dir, sizeof dir, "%s/bn", temp_root);
-    make_dir(dir);
+    test_make_dirs(dir);
     snprintf(db, sizeof db, "%s/run.db", dir);
     snprintf(out, sizeof out, "%s/elsewhere/deeper", temp_root);
     fixture fx = {PLANT_BN_COLLAPSE, 220, 220, "bn-collapse", "glorot_uniform", 1e-4, 1e-3, NULL};
@@ -531,7 +519,7 @@ static void test_sudden_nan(void)
 {
     char dir[600], db[700];
     snprintf(dir, sizeof dir, "%s/sudden", temp_root);
-    make_dir(dir);
+    test_make_dirs(dir);
     snprintf(db, sizeof db, "%s/run.db", dir);
     fixture fx = {PLANT_SUDDEN, 200, 200, "sudden", "he_normal", 1e-4, 1e-3, NULL};
     CHECK(fixture_write(db, &fx) == 0, "writing %s", db);
@@ -555,7 +543,7 @@ static void test_health(void)
 {
     char dir[600], db[700];
     snprintf(dir, sizeof dir, "%s/healthy", temp_root);
-    make_dir(dir);
+    test_make_dirs(dir);
     snprintf(db, sizeof db, "%s/run.db", dir);
     fixture fx = {PLANT_NONE, 300, 0, "healthy", "he_normal", 0.0, 1e-3, NULL};
     CHECK(fixture_write(db, &fx) == 0, "writing %s", db);
@@ -648,7 +636,7 @@ static void test_compare(void)
     for (int i = 0; i < 4; i++) {
         char dir[600];
         snprintf(dir, sizeof dir, "%s/arm%d", temp_root, i);
-        make_dir(dir);
+        test_make_dirs(dir);
         snprintf(paths[i], sizeof paths[i], "%s/run.db", dir);
         int nan_arm = i == 1; /* he_normal + L2, as in the seed */
         fixture fx = {nan_arm ? PLANT_GRAD_EXPLOSION : PLANT_NONE, nan_arm ? 240 : 300, nan_arm ? 240 : 0, "arm",
@@ -675,7 +663,7 @@ static void test_compare(void)
     CHECK(contains(html, "conv3d_2"), "compare page lacks the culprit layer");
     free(html);
     snprintf(path, sizeof path, "%s/compare_layer1.dat", out);
-    CHECK(file_exists(path), "no trajectory data for the culprit layer");
+    CHECK(test_is_file(path), "no trajectory data for the culprit layer");
     CHECK(compare_write(list, 4, NULL, &err) == -1 && contains(err.message, "output directory"),
           "compare without -o: %s", err.message);
 }
@@ -695,7 +683,7 @@ static void test_hostile_names(void)
      * directory, the report directory. */
     char dir[2000], db[2100];
     snprintf(dir, sizeof dir, "%s/run `touch pwned-dir` $(touch pwned-dir) 'q\"", temp_root);
-    make_dir(dir);
+    test_make_dirs(dir);
     snprintf(db, sizeof db, "%s/run.db", dir);
     fixture fx = {PLANT_GRAD_EXPLOSION, 240, 240, run_name, "he_normal", 1e-4, 1e-3, layer_name};
     CHECK(fixture_write(db, &fx) == 0, "writing %s", db);
@@ -704,7 +692,7 @@ static void test_hostile_names(void)
     CHECK(report_write(db, NULL, 0, &result, &err) == 0, "report_write with hostile names: %s", err.message);
     char relative_marker[REPORT_PATH_MAX + 64];
     snprintf(relative_marker, sizeof relative_marker, "%s/pwned-dir", result.out_dir);
-    CHECK(!file_exists(marker) && !file_exists(relative_marker) && !file_exists("pwned-dir"),
+    CHECK(!test_is_file(marker) && !test_is_file(relative_marker) && !test_is_file("pwned-dir"),
           "a hostile name executed a command (%s exists)", marker);
     CHECK(result.figures_rendered == 7, "hostile: %d figures rendered", result.figures_rendered);
     CHECK(check_pngs(result.out_dir, run_figures, 7) == 7, "hostile figures");
@@ -734,7 +722,7 @@ static void test_hostile_names(void)
     CHECK(compare_write(list, 2, out, &err) == 0, "compare with hostile names: %s", err.message);
     check_index_refs(out);
     snprintf(relative_marker, sizeof relative_marker, "%s/pwned-dir", out);
-    CHECK(!file_exists(marker) && !file_exists(relative_marker), "compare executed a hostile name");
+    CHECK(!test_is_file(marker) && !test_is_file(relative_marker), "compare executed a hostile name");
 }
 
 static void test_quoting(void)
@@ -809,7 +797,7 @@ static void test_gnuplot_missing_and_failing(void)
     char *saved = old_path ? strdup(old_path) : NULL;
     char empty_bin[600], out[700];
     snprintf(empty_bin, sizeof empty_bin, "%s/empty-bin", temp_root);
-    make_dir(empty_bin);
+    test_make_dirs(empty_bin);
     snprintf(out, sizeof out, "%s/no-gnuplot", temp_root);
     setenv("PATH", empty_bin, 1);
     report_result result;
@@ -824,10 +812,10 @@ static void test_gnuplot_missing_and_failing(void)
                                        "headroom.dat", "index.html", "verdict.txt"};
     for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", out, kept[i]);
-        CHECK(file_exists(path), "without gnuplot, %s should still be written", kept[i]);
+        CHECK(test_is_file(path), "without gnuplot, %s should still be written", kept[i]);
     }
     snprintf(path, sizeof path, "%s/loss.png", out);
-    CHECK(!file_exists(path), "loss.png without gnuplot?");
+    CHECK(!test_is_file(path), "loss.png without gnuplot?");
     check_index_refs(out);
 
     /* A gnuplot that fails: its exit status and stderr reach the error. */
@@ -844,17 +832,9 @@ static void test_gnuplot_missing_and_failing(void)
     free(saved);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 int main(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(temp_root, sizeof temp_root, "%s/nanprobe-report-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(temp_root)) {
+    if (test_temp_dir(temp_root, sizeof temp_root, "report")) {
         perror("mkdtemp");
         return 1;
     }
@@ -873,8 +853,7 @@ int main(void)
     if (keep && *keep && strcmp(keep, "0") != 0) {
         fprintf(stderr, "kept the test databases and reports in %s\n", temp_root);
     } else if (status == 0) {
-        if (nftw(temp_root, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-            fprintf(stderr, "could not remove %s\n", temp_root);
+        test_remove_tree(temp_root);
     } else {
         fprintf(stderr, "left the test databases and reports in %s\n", temp_root);
     }

@@ -2,7 +2,9 @@
  *
  * CHECK(cond, fmt, ...) counts a pass or prints the failure and counts it;
  * test_finish() prints the closing "N passed, N failed" line that
- * tests/run_tests.sh collects, and returns the exit status. */
+ * tests/run_tests.sh collects, and returns the exit status; test_run runs
+ * a program and captures what it prints.  The file helpers are in
+ * test_files.h, the run.db readers in test_db.h. */
 #ifndef NANPROBE_TEST_UTIL_H
 #define NANPROBE_TEST_UTIL_H
 
@@ -15,6 +17,8 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "test_files.h"
 
 static int test_passed, test_failed;
 
@@ -97,40 +101,6 @@ static inline int test_run_args(const char *binary, char *output, size_t size, c
     va_end(args);
     argv[n] = NULL;
     return test_run(argv, output, size);
-}
-
-/* A whole file as a NUL-terminated string (malloc'd; *size, if not NULL,
- * gets its length), or NULL when it cannot be read completely. */
-static inline char *test_read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (text && fread(text, 1, (size_t)n, f) != (size_t)n) {
-        free(text);
-        text = NULL;
-    }
-    if (text) text[n] = '\0';
-    if (text && size) *size = (size_t)n;
-    fclose(f);
-    return text;
-}
-
-/* A fresh temporary directory (its path is written into dir). */
-static inline int test_temp_dir(char *dir, size_t size, const char *label)
-{
-    snprintf(dir, size, "/tmp/nanprobe-%s-XXXXXX", label);
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static inline void test_remove_tree(const char *dir)
-{
-    char command[4200];
-    snprintf(command, sizeof command, "rm -rf '%s'", dir);
-    if (system(command) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
 #endif
