@@ -173,17 +173,13 @@ static void test_json(void)
 
 static int run_with(char *output, size_t size, const char *env1, const char *env2, ...)
 {
-    char *argv[32];
-    int n = 0;
-    argv[n++] = (char *)nanprobe;
-    va_list args;
-    va_start(args, env2);
-    for (const char *a = va_arg(args, const char *); a && n < 31; a = va_arg(args, const char *)) argv[n++] = (char *)a;
-    va_end(args);
-    argv[n] = NULL;
     if (env1) putenv((char *)env1);
     if (env2) putenv((char *)env2);
-    int status = test_run(argv, output, size);
+    const char *head[] = {nanprobe, NULL};
+    va_list args;
+    va_start(args, env2);
+    int status = test_run_list(head, args, output, size);
+    va_end(args);
     unsetenv(BLAS_KERNEL_TEST_DETECTED);
     unsetenv(BLAS_KERNEL_TEST_BAD_SGEMM);
     unsetenv("NANPROBE_BLAS_KERNEL");

@@ -80,33 +80,21 @@ static char mpi_asan_options[256] = "NANPROBE_MPI_TEST=1";
  * to NULL; returns the exit status. */
 static int run(char *output, size_t size, int ranks, ...)
 {
-    char *argv[96];
-    int n = 0;
-    if (ranks > 0) {
-        static char np[16];
-        snprintf(np, sizeof np, "%d", ranks);
-        argv[n++] = mpirun;
-        argv[n++] = "--oversubscribe";
-        argv[n++] = "--allow-run-as-root";
-        argv[n++] = "--bind-to";
-        argv[n++] = "none";
-        argv[n++] = "-np";
-        argv[n++] = np;
-        argv[n++] = "-x";
-        argv[n++] = mpi_asan_options;
-    }
-    argv[n++] = (char *)nanprobe;
-    va_list args;
-    va_start(args, ranks);
-    for (const char *a = va_arg(args, const char *); a && n < 95; a = va_arg(args, const char *)) argv[n++] = (char *)a;
-    va_end(args);
-    argv[n] = NULL;
+    char np[16];
+    snprintf(np, sizeof np, "%d", ranks);
+    const char *under_mpi[] = {mpirun, "--oversubscribe", "--allow-run-as-root", "--bind-to", "none", "-np", np,
+                               "-x", mpi_asan_options, nanprobe, NULL};
+    const char *alone[] = {nanprobe, NULL};
     static char scratch[1 << 16];
     if (!output) {
         output = scratch;
         size = sizeof scratch;
     }
-    return test_run(argv, output, size);
+    va_list args;
+    va_start(args, ranks);
+    int status = test_run_list(ranks > 0 ? under_mpi : alone, args, output, size);
+    va_end(args);
+    return status;
 }
 
 static int losses_close(const double *a, const double *b, int n, double tolerance, double *worst)

@@ -89,6 +89,19 @@ static inline int test_run(char *const argv[], char *output, size_t size)
     return WEXITSTATUS(status);
 }
 
+/* Runs the words of head (up to NULL) followed by those of args (up to
+ * NULL), at most 127 in all, like test_run: the core of a test's own
+ * variadic "run nanprobe with ..." function. */
+static inline int test_run_list(const char *const *head, va_list args, char *output, size_t size)
+{
+    char *argv[128];
+    int n = 0;
+    for (; head[n] && n < 127; n++) argv[n] = (char *)head[n];
+    for (const char *a = va_arg(args, const char *); a && n < 127; a = va_arg(args, const char *)) argv[n++] = (char *)a;
+    argv[n] = NULL;
+    return test_run(argv, output, size);
+}
+
 /* Runs `binary first ...` (the list ends with NULL) like test_run. */
 static inline int test_run_args(const char *binary, char *output, size_t size, const char *first, ...)
 {
