@@ -1,6 +1,8 @@
 /* test_db.h: reading a run's run.db in tests, and editing it where a
- * hostile case plants bad rows.  Every test's SQL goes through here, so a
- * test program holds no sqlite3 statement handling of its own.
+ * hostile case plants bad rows.  Tests query through here rather than with
+ * statements of their own; the two exceptions write, not read: the
+ * synthetic run test_report binds row by row, and the fuzz harness that
+ * runs untrusted SQL under an authorizer (tests/fuzz/fuzz_rundata.c).
  *
  * test_db_* take the run directory DIR and open DIR/run.db for that one
  * call; test_sql_* run on a database the test holds open (one opened by the

@@ -693,9 +693,8 @@ static void set_up_round3(const hostile_case *c, const char *dir, const char *ru
         mkdir(data, 0755);
         snprintf(path, sizeof path, "%s/elsewhere/step-2-batch_normalization_5-input.npy", dir);
         test_write_file(path, "precious\n", 9);
-        snprintf(path, sizeof path, "rm -rf '%s/replay'", run);
-        if (system(path) != 0) fprintf(stderr, "%s failed\n", path);
         snprintf(path, sizeof path, "%s/replay", run);
+        test_remove_tree(path);
         plant_symlink(data, path);
         break;
     case SETUP_VIDEOS: make_videos(dir); break;
@@ -743,9 +742,9 @@ static void set_up(const hostile_case *c, const char *dir, char *run, size_t run
         if (held_lock < 0 || flock(held_lock, LOCK_EX | LOCK_NB) != 0) perror("flock");
         break;
     case SETUP_RUN_STOLEN: {
-        char stolen[8400];
-        snprintf(stolen, sizeof stolen, "cp '%s/checkpoint.bin' '%s'", other_run, path);
-        if (system(stolen) != 0) fprintf(stderr, "%s failed\n", stolen);
+        char stolen[600];
+        snprintf(stolen, sizeof stolen, "%s/checkpoint.bin", other_run);
+        if (test_copy_file(stolen, path, -1)) fprintf(stderr, "copying %s failed\n", stolen);
         break;
     }
     case SETUP_CKPT_TRUNCATED:
@@ -871,6 +870,25 @@ static void expand(const char *arg, const char *dir, const char *run, char *out,
     out[k] = '\0';
 }
 
+/* What the child of a case sets up just before its exec. */
+typedef struct child_setting {
+    const hostile_case *c;
+    int limit;
+    char *env;
+} child_setting;
+
+static void in_child(void *context)
+{
+    const child_setting *s = context;
+    if (held_lock >= 0) close(held_lock); /* the lock stays with the parent's descriptor */
+    if (s->limit) {
+        struct rlimit bound = {(rlim_t)s->c->address_limit_mb << 20, (rlim_t)s->c->address_limit_mb << 20};
+        setrlimit(RLIMIT_AS, &bound);
+    }
+    if (s->c->as_nobody && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(126);
+    if (s->c->env) putenv(s->env);
+}
+
 /* Runs the case's command with the output captured; a command still
  * running after 60 s is killed (and reported as a hang). */
 static int run_case(const hostile_case *c, const char *dir, const char *run, char *output, size_t size)
@@ -891,22 +909,9 @@ static int run_case(const hostile_case *c, const char *dir, const char *run, cha
     argv[argc] = NULL;
     static char env[6000];
     if (c->env) expand(c->env, dir, run, env, sizeof env);
-    char path[] = "/tmp/nanprobe-hostile-output-XXXXXX";
-    int fd = mkstemp(path);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-        if (held_lock >= 0) close(held_lock); /* the lock stays with the parent's descriptor */
-        if (limit) {
-            struct rlimit bound = {(rlim_t)c->address_limit_mb << 20, (rlim_t)c->address_limit_mb << 20};
-            setrlimit(RLIMIT_AS, &bound);
-        }
-        if (c->as_nobody && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(126);
-        if (c->env) putenv(env);
-        execv(argv[0], argv);
-        _exit(127);
-    }
+    child_setting setting = {c, limit, env};
+    test_process p;
+    if (test_spawn(&p, argv, in_child, &setting)) return -1;
     if (c->setup == SETUP_NPY_SHRINK) {
         struct timespec t = {1, 500000000};
         nanosleep(&t, NULL);
@@ -914,24 +919,7 @@ static int run_case(const hostile_case *c, const char *dir, const char *run, cha
         snprintf(clips, sizeof clips, "%s/data/train_clips.npy", dir);
         if (truncate(clips, 4096) != 0) perror("truncate");
     }
-    int status = 0;
-    for (int waited = 0;; waited++) {
-        if (waitpid(pid, &status, WNOHANG) == pid) break;
-        if (waited > 6000) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            break;
-        }
-        struct timespec t = {0, 10000000};
-        nanosleep(&t, NULL);
-    }
-    lseek(fd, 0, SEEK_SET);
-    ssize_t n = read(fd, output, size - 1);
-    output[n > 0 ? n : 0] = '\0';
-    close(fd);
-    unlink(path);
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-    return WEXITSTATUS(status);
+    return test_collect(&p, output, size, 60);
 }
 
 static void check_case(int index)

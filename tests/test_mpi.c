@@ -663,14 +663,9 @@ static void lost_rank(const char *tmp, int signal_number, const char *expect)
     CHECK(done, "the other rank did not stop within 60 s of rank 1's %s", strsignal(signal_number));
     CHECK(done && !(WIFEXITED(status) && WEXITSTATUS(status) == 0), "mpirun exit status %d after a lost rank",
           WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    FILE *f = fopen(log, "rb");
-    char text[1 << 14] = "";
-    if (f) {
-        size_t n = fread(text, 1, sizeof text - 1, f);
-        text[n] = '\0';
-        fclose(f);
-    }
-    CHECK(strstr(text, expect) != NULL, "the message says '%s':\n%s", expect, text);
+    char *text = test_read_file(log, NULL);
+    CHECK(text && strstr(text, expect) != NULL, "the message says '%s':\n%s", expect, text ? text : "");
+    free(text);
     char check[256];
     test_db_row(dir, "PRAGMA integrity_check", check, sizeof check);
     CHECK(strcmp(check, "ok") == 0, "integrity_check after rank 1's %s: '%s'", strsignal(signal_number), check);

@@ -7,7 +7,6 @@
  * names written, and the name tables hold no empty or repeated entry.  The
  * drift this guards against: the reports once loaded `loss.min_margin`,
  * which no run ever wrote. */
-
 #include "run_names.h"
 #include "rundata.h"
 #include "test_db.h"

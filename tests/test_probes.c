@@ -630,33 +630,23 @@ static void test_kill_anywhere(const char *base, int rounds)
  * the problem, exit 1, and the database keeps every step it committed.
  * At 3 MiB the log fills first and folds back at close; at 8 MiB (check-full
  * only: 25 s) run.db itself is full and the committed steps stay in -wal. */
+static void limit_file_size(void *mib)
+{
+    signal(SIGXFSZ, SIG_IGN); /* stays ignored across exec: writes fail instead of killing */
+    struct rlimit limit = {(rlim_t)*(int *)mib << 20, (rlim_t)*(int *)mib << 20};
+    setrlimit(RLIMIT_FSIZE, &limit);
+}
+
 static void test_disk_full(const char *base, int mib)
 {
-    char dir[4200], log[4300];
+    char dir[4200];
     snprintf(dir, sizeof dir, "%s/disk-full-%d", base, mib);
-    snprintf(log, sizeof log, "%s.log", dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        signal(SIGXFSZ, SIG_IGN); /* stays ignored across exec: writes fail instead of killing */
-        struct rlimit limit = {(rlim_t)mib << 20, (rlim_t)mib << 20};
-        setrlimit(RLIMIT_FSIZE, &limit);
-        execl(nanprobe, nanprobe, "train", "--depth=18", "--width=4", "--clip=4x16x16x2", "--classes=3", "--batch=4",
-              "--train-clips=64", "--val-clips=8", "--epochs=50", "--no-report", "--out", dir, (char *)NULL);
-        _exit(127);
-    }
-    int status;
-    waitpid(pid, &status, 0);
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    char *const argv[] = {(char *)nanprobe, "train", "--depth=18", "--width=4", "--clip=4x16x16x2", "--classes=3",
+                          "--batch=4", "--train-clips=64", "--val-clips=8", "--epochs=50", "--no-report", "--out",
+                          dir, NULL};
     char output[4096] = "";
-    FILE *f = fopen(log, "r");
-    if (f) {
-        size_t n = fread(output, 1, sizeof output - 1, f);
-        output[n] = '\0';
-        fclose(f);
-    }
+    test_process p;
+    int code = test_spawn(&p, argv, limit_file_size, &mib) ? -1 : test_collect(&p, output, sizeof output, 0);
     CHECK(code == 1, "file size limit: exit %d, expected 1:\n%s", code, output);
     CHECK(strstr(output, "run database") || strstr(output, "checkpoint"), "the message does not say what failed:\n%s",
           output);

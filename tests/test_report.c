@@ -761,9 +761,8 @@ static void test_errors(void)
           "foreign SQLite file: %s", err.message);
 
     snprintf(path, sizeof path, "%s/text.db", temp_root);
-    FILE *f = fopen(path, "w");
-    fputs("this is not a database, just some text that is long enough to have a header page\n", f);
-    fclose(f);
+    const char *text = "this is not a database, just some text that is long enough to have a header page\n";
+    test_write_file(path, text, strlen(text));
     CHECK(report_write(path, NULL, 0, &result, &err) == -1 && contains(err.message, path), "text file: %s",
           err.message);
 
@@ -820,9 +819,8 @@ static void test_gnuplot_missing_and_failing(void)
 
     /* A gnuplot that fails: its exit status and stderr reach the error. */
     snprintf(path, sizeof path, "%s/gnuplot", empty_bin);
-    FILE *f = fopen(path, "w");
-    fputs("#!/bin/sh\necho \"fake gnuplot: boom in $1\" >&2\nexit 3\n", f);
-    fclose(f);
+    const char *script = "#!/bin/sh\necho \"fake gnuplot: boom in $1\" >&2\nexit 3\n";
+    test_write_file(path, script, strlen(script));
     chmod(path, 0755);
     rc = report_write(db, out, 0, &result, &err);
     CHECK(rc == -1 && contains(err.message, "exit status 3") && contains(err.message, "fake gnuplot: boom in"),

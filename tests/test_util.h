@@ -8,6 +8,7 @@
 #ifndef NANPROBE_TEST_UTIL_H
 #define NANPROBE_TEST_UTIL_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test_files.h"
@@ -61,32 +63,71 @@ static inline const char *test_binary(int argc, char **argv)
     return argc > 1 ? argv[1] : "./nanprobe";
 }
 
-/* Runs argv (argv[0] a path) with stdout and stderr captured into output
- * (truncated to size); returns the exit status, 128+N for signal N, or -1
- * if it could not start. */
-static inline int test_run(char *const argv[], char *output, size_t size)
+/* A program started by test_spawn, its stdout and stderr going to a
+ * temporary file until test_collect reads them back. */
+typedef struct test_process {
+    pid_t pid;
+    int fd;
+    char path[64];
+} test_process;
+
+/* Starts argv (argv[0] a path); in the child, child_setup(context) (if
+ * not NULL) runs just before the exec (limits, user, environment).
+ * Returns -1 if it could not start. */
+static inline int test_spawn(test_process *p, char *const argv[], void (*child_setup)(void *), void *context)
 {
-    char path[] = "/tmp/nanprobe-test-output-XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0) return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
+    snprintf(p->path, sizeof p->path, "/tmp/nanprobe-test-output-XXXXXX");
+    p->fd = mkstemp(p->path);
+    if (p->fd < 0) return -1;
+    p->pid = fork();
+    if (p->pid == 0) {
+        dup2(p->fd, 1);
+        dup2(p->fd, 2);
+        if (child_setup) child_setup(context);
         execv(argv[0], argv);
         _exit(127);
     }
+    if (p->pid > 0) return 0;
+    close(p->fd);
+    unlink(p->path);
+    return -1;
+}
+
+/* Waits for p (killing it after timeout_seconds, when > 0), captures what
+ * it printed into output (truncated to size); returns the exit status,
+ * 128+N for signal N. */
+static inline int test_collect(test_process *p, char *output, size_t size, int timeout_seconds)
+{
     int status = 0;
-    waitpid(pid, &status, 0);
+    for (long waited = 0;; waited++) {
+        pid_t done = waitpid(p->pid, &status, timeout_seconds > 0 ? WNOHANG : 0);
+        if (done == p->pid || (done < 0 && errno != EINTR)) break;
+        if (timeout_seconds > 0 && waited > timeout_seconds * 100L) {
+            kill(p->pid, SIGKILL);
+            waitpid(p->pid, &status, 0);
+            break;
+        }
+        struct timespec pause = {0, 10000000}; /* polled every 10 ms */
+        if (done == 0) nanosleep(&pause, NULL);
+    }
     if (output && size) {
-        lseek(fd, 0, SEEK_SET);
-        ssize_t n = read(fd, output, size - 1);
+        lseek(p->fd, 0, SEEK_SET);
+        ssize_t n = read(p->fd, output, size - 1);
         output[n > 0 ? n : 0] = '\0';
     }
-    close(fd);
-    unlink(path);
+    close(p->fd);
+    unlink(p->path);
     if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
     return WEXITSTATUS(status);
+}
+
+/* Runs argv (argv[0] a path) to its end with stdout and stderr captured
+ * into output (truncated to size); returns the exit status, 128+N for
+ * signal N, or -1 if it could not start. */
+static inline int test_run(char *const argv[], char *output, size_t size)
+{
+    test_process p;
+    return test_spawn(&p, argv, NULL, NULL) ? -1 : test_collect(&p, output, size, 0);
 }
 
 /* Runs the words of head (up to NULL) followed by those of args (up to
