@@ -34,7 +34,7 @@ static void read_names(sqlite3 *db, const char *sql, name_list *out)
     if (test_sql_rows(db, sql, rows, sizeof rows) < 0) return;
     for (char *line = rows, *end; (end = strchr(line, '\n')) && out->count < MAX_NAMES; line = end + 1) {
         *end = '\0';
-        snprintf(out->names[out->count++], sizeof out->names[0], "%s", line);
+        snprintf(out->names[out->count++], sizeof out->names[0], "%.63s", line);
     }
 }
 
