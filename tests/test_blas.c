@@ -4,10 +4,10 @@
  * sgemm check; and the re-execution for real, through the binary, with the
  * test hook that pretends the library detected Prescott.  The tests never
  * set OPENBLAS_CORETYPE themselves (make check-full does, around them). */
-#include <sqlite3.h>
 #include <stdarg.h>
 
 #include "blas_kernel.h"
+#include "test_db.h"
 #include "test_util.h"
 
 static const char *nanprobe;
@@ -173,17 +173,13 @@ static void test_json(void)
 
 static int run_with(char *output, size_t size, const char *env1, const char *env2, ...)
 {
-    char *argv[32];
-    int n = 0;
-    argv[n++] = (char *)nanprobe;
-    va_list args;
-    va_start(args, env2);
-    for (const char *a = va_arg(args, const char *); a && n < 31; a = va_arg(args, const char *)) argv[n++] = (char *)a;
-    va_end(args);
-    argv[n] = NULL;
     if (env1) putenv((char *)env1);
     if (env2) putenv((char *)env2);
-    int status = test_run(argv, output, size);
+    const char *head[] = {nanprobe, NULL};
+    va_list args;
+    va_start(args, env2);
+    int status = test_run_list(head, args, output, size);
+    va_end(args);
     unsetenv(BLAS_KERNEL_TEST_DETECTED);
     unsetenv(BLAS_KERNEL_TEST_BAD_SGEMM);
     unsetenv("NANPROBE_BLAS_KERNEL");
@@ -236,32 +232,13 @@ static void test_reexec(void)
           "NANPROBE_BLAS_KERNEL=library: exit %d:\n%s", status, output);
 }
 
-/* The first row's runs.config_json of DIR/run.db, or "" */
-static void read_config(const char *dir, char *out, size_t size)
-{
-    char path[4400];
-    snprintf(path, sizeof path, "%.4200s/run.db", dir);
-    out[0] = '\0';
-    sqlite3 *db;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-        sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(db, "SELECT config_json FROM runs ORDER BY run_id LIMIT 1", -1, &st, NULL) ==
-            SQLITE_OK) {
-            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-                snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0));
-            sqlite3_finalize(st);
-        }
-    }
-    sqlite3_close(db);
-}
-
 /* A short training run after the re-execution: the setup line names the
  * kernel and why, and runs.config_json records it with the thread count. */
 static void test_train_records(void)
 {
     static char output[65536], config[16384];
-    char dir[] = "/tmp/nanprobe-blas-XXXXXX";
-    if (!mkdtemp(dir)) {
+    char dir[4096];
+    if (test_temp_dir(dir, sizeof dir, "blas")) {
         CHECK(0, "mkdtemp failed");
         return;
     }
@@ -286,12 +263,10 @@ static void test_train_records(void)
     }
     CHECK(status == 0 && strstr(output, "BLAS: OpenBLAS") && strstr(output, line),
           "train after re-execution: exit %d, expected a setup line with '%s':\n%s", status, line, output);
-    read_config(out, config, sizeof config);
+    test_db_row(out, "SELECT config_json FROM runs ORDER BY run_id LIMIT 1", config, sizeof config);
     CHECK(strstr(config, "\"blas\": {") && strstr(config, kernel) && strstr(config, "\"threads\": 1, \"sgemm_check\": true}"),
           "runs.config_json should record the kernel (%s) and 1 thread: %s", kernel, config);
-    char command[4400];
-    snprintf(command, sizeof command, "rm -rf '%s'", dir);
-    if (system(command) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    test_remove_tree(dir);
 }
 
 int main(int argc, char **argv)

@@ -150,14 +150,6 @@ static void check_generated(void)
     test_remove_tree(dir);
 }
 
-static int exists(const char *dir, const char *name)
-{
-    char path[600];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
 /* -o and --out are the same option for every command that writes. */
 static void check_outputs(void)
 {
@@ -171,13 +163,13 @@ static void check_outputs(void)
     int status = test_run_args(nanprobe, output, sizeof output, "train", "--depth=18", "--width=2", "--clip=4x8x8x1",
                                "--classes=3", "--batch=2", "--train-clips=4", "--val-clips=2", "--epochs=1",
                                "--threads=1", "--quiet", "--no-report", "-o", run, NULL);
-    CHECK(status == 0 && exists(run, "run.db"), "train -o DIR: status %d\n%s", status, output);
+    CHECK(status == 0 && test_exists_in(run, "run.db"), "train -o DIR: status %d\n%s", status, output);
     status = test_run_args(nanprobe, output, sizeof output, "report", db, "--out", report, NULL);
-    CHECK(status == 0 && exists(report, "index.html"), "report --out: status %d\n%s", status, output);
+    CHECK(status == 0 && test_exists_in(report, "index.html"), "report --out: status %d\n%s", status, output);
     status = test_run_args(nanprobe, output, sizeof output, "compare", db, "--out", compared, NULL);
-    CHECK(status == 0 && exists(compared, "index.html"), "compare --out: status %d\n%s", status, output);
+    CHECK(status == 0 && test_exists_in(compared, "index.html"), "compare --out: status %d\n%s", status, output);
     status = test_run_args(nanprobe, output, sizeof output, "export-keras", run, "--out", h5, NULL);
-    CHECK(status == 0 && exists(dir, "model.h5"), "export-keras --out: status %d\n%s", status, output);
+    CHECK(status == 0 && test_exists_in(dir, "model.h5"), "export-keras --out: status %d\n%s", status, output);
     /* A resumed run keeps its directory, whichever spelling tries to move it. */
     status = test_run_args(nanprobe, output, sizeof output, "train", "--resume", run, "-o", report, NULL);
     CHECK(status == 2 && strstr(output, "--out cannot be given with --resume"), "resume -o: %d\n%s", status, output);
@@ -199,7 +191,7 @@ static void check_demo(void)
     int status = test_run_args(nanprobe, output, sizeof output, "demo", "-o", run, "--threads=2", NULL);
     CHECK(status == 0 && strstr(output, "NaN explained in") && strstr(output, "/report/index.html") &&
               strstr(output, "\n  Cause: ") && strstr(output, "\n  Path: ") && strstr(output, "\n  Fix: ") &&
-              exists(run, "report/index.html"),
+              test_exists_in(run, "report/index.html"),
           "demo: status %d\n%s", status, output);
     test_remove_tree(dir);
 }

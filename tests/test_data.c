@@ -5,7 +5,6 @@
  * program into a fresh temporary directory and removed at the end. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
 #include <omp.h>
 #include <stdint.h>
@@ -69,14 +68,6 @@ static int write_npy(const char *dir, const char *name, const char *descr, int r
     return 0;
 }
 
-static int write_bytes(const char *path, const void *bytes, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    size_t w = fwrite(bytes, 1, n, f);
-    return fclose(f) == 0 && w == n ? 0 : -1;
-}
-
 /* A .npy file with a hand-written header dict (for malformed headers). */
 static int write_npy_raw(const char *path, int major, const char *dict, size_t data_bytes)
 {
@@ -91,22 +82,9 @@ static int write_npy_raw(const char *path, int major, const char *dict, size_t d
     memset(buf + prelude, ' ', len);
     memcpy(buf + prelude, dict, strlen(dict));
     buf[prelude + len - 1] = '\n';
-    int status = write_bytes(path, buf, total);
+    int status = test_write_file(path, buf, total);
     free(buf);
     return status;
-}
-
-static unsigned char *read_whole(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc(size > 0 ? (size_t)size : 1);
-    *n = fread(buf, 1, (size_t)size, f);
-    fclose(f);
-    return buf;
 }
 
 enum { VALID_N = 10 };
@@ -839,15 +817,15 @@ static void test_npy_bad_inputs(void)
 
     dir = valid_dir("truncated_data");
     snprintf(path, sizeof path, "%s/train_clips.npy", dir);
-    good = read_whole(path, &size);
+    good = (unsigned char *)test_read_file(path, &size);
     CHECK(good != NULL && size > 200, "fixture %s unreadable", path);
     if (!good) return;
-    write_bytes(path, good, size - 100);
+    test_write_file(path, good, size - 100);
     c = npy_config(dir, 3);
     expect_open_failure("truncated data", &c, "train_clips.npy: truncated", "10 clips of 96 bytes");
 
     dir = valid_dir("trailing_data");
-    write_bytes(file_in(dir, "train_clips.npy"), good, size);
+    test_write_file(file_in(dir, "train_clips.npy"), good, size);
     FILE *f = fopen(file_in(dir, "train_clips.npy"), "ab");
     fputs("junk", f);
     fclose(f);
@@ -855,36 +833,36 @@ static void test_npy_bad_inputs(void)
     expect_open_failure("trailing bytes", &c, "train_clips.npy", "4 more than expected");
 
     dir = valid_dir("truncated_header");
-    write_bytes(file_in(dir, "train_clips.npy"), good, 40);
+    test_write_file(file_in(dir, "train_clips.npy"), good, 40);
     c = npy_config(dir, 3);
     expect_open_failure("truncated header", &c, "train_clips.npy: truncated header", NULL);
 
     dir = valid_dir("truncated_magic");
-    write_bytes(file_in(dir, "train_clips.npy"), good, 4);
+    test_write_file(file_in(dir, "train_clips.npy"), good, 4);
     c = npy_config(dir, 3);
     expect_open_failure("file of 4 bytes", &c, "train_clips.npy: truncated header", NULL);
 
     dir = valid_dir("truncated_length");
-    write_bytes(file_in(dir, "train_clips.npy"), good, 9);
+    test_write_file(file_in(dir, "train_clips.npy"), good, 9);
     c = npy_config(dir, 3);
     expect_open_failure("file ends in the length", &c, "train_clips.npy: truncated header", NULL);
 
     dir = valid_dir("bad_magic");
     memcpy(good, "PK\003\004ZZ", 6);
-    write_bytes(file_in(dir, "train_clips.npy"), good, size);
+    test_write_file(file_in(dir, "train_clips.npy"), good, size);
     c = npy_config(dir, 3);
     expect_open_failure("bad magic", &c, "train_clips.npy: not a .npy file", "\\x93NUMPY");
     memcpy(good, "\x93NUMPY", 6);
 
     dir = valid_dir("bad_version");
     good[6] = 4;
-    write_bytes(file_in(dir, "train_clips.npy"), good, size);
+    test_write_file(file_in(dir, "train_clips.npy"), good, size);
     good[6] = 1;
     c = npy_config(dir, 3);
     expect_open_failure("version 4.0", &c, "train_clips.npy", "version 4.0 is not supported");
 
     dir = valid_dir("empty_file");
-    write_bytes(file_in(dir, "train_clips.npy"), good, 0);
+    test_write_file(file_in(dir, "train_clips.npy"), good, 0);
     c = npy_config(dir, 3);
     expect_open_failure("empty file", &c, "train_clips.npy", "empty");
 
@@ -932,7 +910,7 @@ static void test_npy_bad_inputs(void)
     dir = valid_dir("header_overrun");
     {
         unsigned char bytes[16] = {0x93, 'N', 'U', 'M', 'P', 'Y', 2, 0, 0xff, 0xff, 0xff, 0x7f, '{', '}', ' ', '\n'};
-        write_bytes(file_in(dir, "train_clips.npy"), bytes, sizeof bytes);
+        test_write_file(file_in(dir, "train_clips.npy"), bytes, sizeof bytes);
     }
     c = npy_config(dir, 3);
     expect_open_failure("header length past the end", &c, "train_clips.npy: truncated header", NULL);
@@ -1110,17 +1088,9 @@ static void test_npy_bad_inputs(void)
     free(good);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 int main(void)
 {
-    snprintf(test_root, sizeof test_root, "%s/nanprobe-test-data-XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(test_root)) {
+    if (test_temp_dir(test_root, sizeof test_root, "test-data")) {
         perror("mkdtemp");
         return 1;
     }
@@ -1134,6 +1104,6 @@ int main(void)
     test_npy_roundtrip_uint8();
     test_npy_roundtrip_float();
     test_npy_bad_inputs();
-    nftw(test_root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    test_remove_tree(test_root);
     return test_finish();
 }

@@ -14,11 +14,10 @@
  * The whole program takes ~20 s on 2 cores. */
 #include "diagnose_cases.h"
 
-#include <sqlite3.h>
-
 #include "cause_rows.h"
 #include "precursor.h"
 #include "rules.h"
+#include "test_db.h"
 #include "verdict.h"
 
 static const diag_case cases[] = {
@@ -67,24 +66,6 @@ static void test_cases(const char *nanprobe, const char *base)
 
 
 /* ------------------------------------------------ store, text, edited DBs */
-
-static int query_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    int v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-static int exec_sql(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    int rc = sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
-    sqlite3_close(db);
-    return rc;
-}
 
 /* Loads, traces and composes the verdict of one database. */
 static int trace_db(const char *path, rundata *d, cause_trace *t, strbuf *verdict)
@@ -169,21 +150,20 @@ static void test_store_and_text(const char *nanprobe, const char *base)
     cause_rows(&d, &t, &stored);
     int rc = db_cause_store(db_path, &stored, &err) || db_cause_store(db_path, &stored, &err);
     CHECK(rc == 0, "db_cause_store: %s", rc ? err.message : "");
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-        int rows = query_int(db, "SELECT COUNT(*) FROM cause_chain WHERE chain = 0");
-        CHECK(rows == t.chain.count && rows >= 2, "cause_chain holds %d rows for a chain of %d", rows, t.chain.count);
-        CHECK(query_int(db, "SELECT COUNT(*) FROM cause_chain WHERE chain = 0 AND role = 'root' AND layer_name = "
-                            "'conv3d_15' AND tensor = 'kernel' AND mechanism = 'injected' AND value_after > 1e30") == 1,
+    sqlite3 *db = test_db_open(dir, SQLITE_OPEN_READONLY);
+    if (db) {
+        double rows = test_sql_double(db, "SELECT COUNT(*) FROM cause_chain WHERE chain = 0");
+        CHECK(rows == t.chain.count && rows >= 2, "cause_chain holds %g rows for a chain of %d", rows, t.chain.count);
+        CHECK(test_sql_double(db, "SELECT COUNT(*) FROM cause_chain WHERE chain = 0 AND role = 'root' AND "
+                                  "layer_name = 'conv3d_15' AND tensor = 'kernel' AND mechanism = 'injected' AND "
+                                  "value_after > 1e30") == 1,
               "the root row does not name conv3d_15's kernel, injected, with its norm after the factor");
-        CHECK(query_int(db, "SELECT COUNT(*) FROM cause_chain WHERE position = 0 AND role = 'origin' AND tensor = "
-                            "'batch_variance'") == 1,
+        CHECK(test_sql_double(db, "SELECT COUNT(*) FROM cause_chain WHERE position = 0 AND role = 'origin' AND "
+                                  "tensor = 'batch_variance'") == 1,
               "the origin row is missing");
-        sqlite3_stmt *st = NULL;
-        int intact = sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK &&
-                     sqlite3_step(st) == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
-        sqlite3_finalize(st);
-        CHECK(intact, "the database is not intact after two stores");
+        char check[64];
+        test_sql_row(db, "PRAGMA integrity_check", check, sizeof check);
+        CHECK(strcmp(check, "ok") == 0, "the database is not intact after two stores");
     }
     sqlite3_close(db);
     strbuf_free(&v);
@@ -204,13 +184,10 @@ static void test_train_stores_report_reads(const char *nanprobe, const char *bas
                                "--train-clips=64", "--val-clips=8", "--epochs=1",
                                "--inject=scale-weights@layer=dense,step=3,factor=1e37", "--out", dir, NULL);
     CHECK(status == 3, "train with its report exited %d:\n%s", status, output);
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
-        CHECK(query_int(db, "SELECT COUNT(*) FROM cause_chain WHERE chain = 0 AND role = 'root' AND layer_name = "
-                            "'dense' AND mechanism = 'injected'") == 1,
-              "train did not store the chain's root (dense, injected)");
-    sqlite3_close(db);
-    CHECK(exec_sql(db_path, "DELETE FROM cause_chain") == 0, "cannot empty cause_chain");
+    CHECK(test_db_double(dir, "SELECT COUNT(*) FROM cause_chain WHERE chain = 0 AND role = 'root' AND layer_name = "
+                              "'dense' AND mechanism = 'injected'") == 1,
+          "train did not store the chain's root (dense, injected)");
+    CHECK(test_db_exec(dir, "DELETE FROM cause_chain") == 0, "cannot empty cause_chain");
     size_t before_size = 0, after_size = 0;
     char *before = test_read_file(db_path, &before_size);
     status = test_run_args(nanprobe, output, sizeof output, "report", db_path, "-o", out, NULL);
@@ -275,7 +252,7 @@ static void test_edited(const char *nanprobe, const char *base)
                  "steps), 1, 'nan', "
                  "layer_id, name, path, '%s', '%s', 'nan', 1, 'edited' FROM layers WHERE name = '%s'; %s",
                  edits[i].pass, edits[i].tensor, edits[i].layer, edits[i].edit);
-        CHECK(exec_sql(db_path, sql) == 0, "%s: cannot edit the database", edits[i].label);
+        CHECK(test_db_exec(dir, sql) == 0, "%s: cannot edit the database", edits[i].label);
         rundata d;
         cause_trace t;
         strbuf v = {0};
@@ -296,7 +273,7 @@ static void test_edited(const char *nanprobe, const char *base)
         rundata_free(&d);
     }
     /* without a NaN event: no cause at all */
-    CHECK(exec_sql(db_path, "DELETE FROM events WHERE kind = 'nan'") == 0, "cannot remove the edit");
+    CHECK(test_db_exec(dir, "DELETE FROM events WHERE kind = 'nan'") == 0, "cannot remove the edit");
     rundata d;
     cause_trace t;
     strbuf v = {0};

@@ -38,12 +38,11 @@ static int replay_dir(const char *root, const char *name, fuzz_entry entry)
         if (e->d_name[0] == '.') continue;
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        FILE *f = fopen(path, "rb");
-        if (!f) continue;
-        static uint8_t buffer[1 << 20];
-        size_t n = fread(buffer, 1, sizeof buffer, f);
-        fclose(f);
-        CHECK(entry(buffer, n) == 0, "%s: harness returned non-zero", path);
+        size_t n = 0;
+        uint8_t *input = (uint8_t *)test_read_file(path, &n);
+        if (!input) continue;
+        CHECK(entry(input, n) == 0, "%s: harness returned non-zero", path);
+        free(input);
         replayed++;
     }
     closedir(d);

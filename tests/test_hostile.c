@@ -30,6 +30,7 @@
 
 #include "keras_h5.h"
 #include "npy.h"
+#include "test_db.h"
 #include "test_util.h"
 
 static const char *nanprobe;
@@ -374,14 +375,6 @@ static void copy_tree(const char *from, const char *to)
     if (system(command) != 0) fprintf(stderr, "%s failed\n", command);
 }
 
-static void write_bytes(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) return;
-    fwrite(data, 1, n, f);
-    fclose(f);
-}
-
 static void write_npy(const char *dir, const char *name, const char *descr, int rank, const int64_t *shape,
                       const void *data)
 {
@@ -423,8 +416,8 @@ static void make_npy(const char *dir, npy_kind kind, int clips_count)
     switch (kind) {
     case NPY_DTYPE: write_npy(dir, "train_clips.npy", "<i2", 5, shape, float_clips); break;
     case NPY_AXES: write_npy(dir, "train_clips.npy", "|u1", 4, four_axes, clips); break;
-    case NPY_NOT_NPY: write_bytes(path, "PK\3\4 this is a zip file", 24); break;
-    case NPY_EMPTY: write_bytes(path, "", 0); break;
+    case NPY_NOT_NPY: test_write_file(path, "PK\3\4 this is a zip file", 24); break;
+    case NPY_EMPTY: test_write_file(path, "", 0); break;
     case NPY_DIRECTORY: mkdir(path, 0755); break;
     case NPY_NAN_CLIP:
         float_clips[3] = NAN;
@@ -655,11 +648,11 @@ static void make_videos(const char *dir)
     if (system(command) != 0) fprintf(stderr, "%s failed\n", command);
     char bad[2200];
     snprintf(bad, sizeof bad, "%s/bad" ESC "[2J.avi", path);
-    write_bytes(bad, "not a video at all", 18);
+    test_write_file(bad, "not a video at all", 18);
     snprintf(target, sizeof target, "%s/outside", dir);
     mkdir(target, 0755);
     snprintf(bad, sizeof bad, "%s/secret.avi", target);
-    write_bytes(bad, "not a video either", 18);
+    test_write_file(bad, "not a video either", 18);
     snprintf(bad, sizeof bad, "%s/link", path);
     if (symlink(target, bad) != 0) perror("symlink");
     snprintf(bad, sizeof bad, "%s/videos/outside-class", dir);
@@ -681,7 +674,7 @@ static void set_up_round3(const hostile_case *c, const char *dir, const char *ru
     snprintf(data, sizeof data, "%s/victim", dir);
     switch (c->setup) {
     case SETUP_EXPORT_TMP_LINK:
-        write_bytes(data, "precious\n", 9);
+        test_write_file(data, "precious\n", 9);
         snprintf(path, sizeof path, "%s/out.h5.tmp", dir);
         plant_symlink(data, path);
         break;
@@ -689,18 +682,13 @@ static void set_up_round3(const hostile_case *c, const char *dir, const char *ru
         snprintf(path, sizeof path, "%s/fifo", dir);
         if (mkfifo(path, 0644) != 0) perror("mkfifo");
         break;
-    case SETUP_REPLAY_FIFO: {
-        sqlite3 *db = NULL;
-        snprintf(path, sizeof path, "%s/run.db", run);
-        sqlite3_open(path, &db);
-        sqlite3_exec(db, "UPDATE replays SET input_npy = 'replay/fifo.npy'", NULL, NULL, NULL);
-        sqlite3_close(db);
+    case SETUP_REPLAY_FIFO:
+        test_db_exec(run, "UPDATE replays SET input_npy = 'replay/fifo.npy'");
         snprintf(path, sizeof path, "%s/replay/fifo.npy", run);
         if (mkfifo(path, 0644) != 0) perror("mkfifo");
         break;
-    }
     case SETUP_NAN_SLICE_LINK:
-        write_bytes(data, "precious\n", 9);
+        test_write_file(data, "precious\n", 9);
         snprintf(path, sizeof path, "%s/" NAN_SLICE, run);
         unlink(path);
         plant_symlink(data, path);
@@ -709,10 +697,9 @@ static void set_up_round3(const hostile_case *c, const char *dir, const char *ru
         snprintf(data, sizeof data, "%s/elsewhere", dir);
         mkdir(data, 0755);
         snprintf(path, sizeof path, "%s/elsewhere/step-2-batch_normalization_5-input.npy", dir);
-        write_bytes(path, "precious\n", 9);
-        snprintf(path, sizeof path, "rm -rf '%s/replay'", run);
-        if (system(path) != 0) fprintf(stderr, "%s failed\n", path);
+        test_write_file(path, "precious\n", 9);
         snprintf(path, sizeof path, "%s/replay", run);
+        test_remove_tree(path);
         plant_symlink(data, path);
         break;
     case SETUP_VIDEOS: make_videos(dir); break;
@@ -760,9 +747,9 @@ static void set_up(const hostile_case *c, const char *dir, char *run, size_t run
         if (held_lock < 0 || flock(held_lock, LOCK_EX | LOCK_NB) != 0) perror("flock");
         break;
     case SETUP_RUN_STOLEN: {
-        char stolen[8400];
-        snprintf(stolen, sizeof stolen, "cp '%s/checkpoint.bin' '%s'", other_run, path);
-        if (system(stolen) != 0) fprintf(stderr, "%s failed\n", stolen);
+        char stolen[600];
+        snprintf(stolen, sizeof stolen, "%s/checkpoint.bin", other_run);
+        if (test_copy_file(stolen, path, -1)) fprintf(stderr, "copying %s failed\n", stolen);
         break;
     }
     case SETUP_CKPT_TRUNCATED:
@@ -779,30 +766,21 @@ static void set_up(const hostile_case *c, const char *dir, char *run, size_t run
         if (f) fclose(f);
         break;
     }
-    case SETUP_CKPT_GARBAGE: write_bytes(path, "NOTACKPTxxxxxxxxxxxxxxxx", 24); break;
+    case SETUP_CKPT_GARBAGE: test_write_file(path, "NOTACKPTxxxxxxxxxxxxxxxx", 24); break;
     case SETUP_NO_CHECKPOINT:
         snprintf(path, sizeof path, "%s/empty", dir);
         mkdir(path, 0755);
         break;
-    case SETUP_DB_SQL: {
-        sqlite3 *db = NULL;
-        snprintf(path, sizeof path, "%s/run.db", run);
-        sqlite3_open(path, &db);
-        char *message = NULL;
-        if (sqlite3_exec(db, c->sql, NULL, NULL, &message) != SQLITE_OK) fprintf(stderr, "%s: %s\n", c->name, message);
-        sqlite3_free(message);
-        sqlite3_close(db);
+    case SETUP_DB_SQL:
+        if (test_db_exec(run, c->sql)) fprintf(stderr, "%s: its SQL did not apply\n", c->name);
         break;
-    }
     case SETUP_DB_GARBAGE:
         snprintf(path, sizeof path, "%s/run.db", dir);
-        write_bytes(path, "this is not a database, only text pretending\n", 45);
+        test_write_file(path, "this is not a database, only text pretending\n", 45);
         break;
     case SETUP_DB_EMPTY_SQLITE: {
-        sqlite3 *db = NULL;
-        snprintf(path, sizeof path, "%s/run.db", dir);
-        sqlite3_open(path, &db);
-        sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA user_version=0;", NULL, NULL, NULL);
+        sqlite3 *db = test_db_open(dir, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+        if (db) test_sql_exec(db, "PRAGMA journal_mode=WAL; PRAGMA user_version=0;");
         sqlite3_close(db);
         break;
     }
@@ -810,14 +788,12 @@ static void set_up(const hostile_case *c, const char *dir, char *run, size_t run
         /* What a kill leaves: WAL mode, committed rows still in run.db-wal.
          * A second connection keeps the log from being folded back when
          * this one closes; then both are dropped without a checkpoint. */
-        snprintf(path, sizeof path, "%s/run.db", run);
         pid_t pid = fork();
         if (pid == 0) {
-            sqlite3 *db = NULL;
-            sqlite3_open(path, &db);
-            sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; "
-                             "INSERT INTO events (run_id, step, epoch, kind, message) VALUES (1, 1, 1, 'resumed', 'x')",
-                         NULL, NULL, NULL);
+            sqlite3 *db = test_db_open(run, SQLITE_OPEN_READWRITE);
+            if (db)
+                test_sql_exec(db, "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; INSERT INTO events (run_id, "
+                                  "step, epoch, kind, message) VALUES (1, 1, 1, 'resumed', 'x')");
             _exit(0); /* no close: the -wal stays as a killed trainer leaves it */
         }
         waitpid(pid, NULL, 0);
@@ -827,7 +803,7 @@ static void set_up(const hostile_case *c, const char *dir, char *run, size_t run
     }
     case SETUP_SYMLINK_REPORT:
         snprintf(path, sizeof path, "%s/victim", dir);
-        write_bytes(path, "precious\n", 9);
+        test_write_file(path, "precious\n", 9);
         snprintf(path, sizeof path, "%s/out", dir);
         mkdir(path, 0755);
         snprintf(path, sizeof path, "%s/out/index.html", dir);
@@ -838,7 +814,7 @@ static void set_up(const hostile_case *c, const char *dir, char *run, size_t run
         break;
     case SETUP_FILE:
         snprintf(path, sizeof path, "%s/file", dir);
-        write_bytes(path, "x", 1);
+        test_write_file(path, "x", 1);
         break;
     case SETUP_NPY:
         snprintf(data, sizeof data, "%s/data", dir);
@@ -899,6 +875,25 @@ static void expand(const char *arg, const char *dir, const char *run, char *out,
     out[k] = '\0';
 }
 
+/* What the child of a case sets up just before its exec. */
+typedef struct child_setting {
+    const hostile_case *c;
+    int limit;
+    char *env;
+} child_setting;
+
+static void in_child(void *context)
+{
+    const child_setting *s = context;
+    if (held_lock >= 0) close(held_lock); /* the lock stays with the parent's descriptor */
+    if (s->limit) {
+        struct rlimit bound = {(rlim_t)s->c->address_limit_mb << 20, (rlim_t)s->c->address_limit_mb << 20};
+        setrlimit(RLIMIT_AS, &bound);
+    }
+    if (s->c->as_nobody && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(126);
+    if (s->c->env) putenv(s->env);
+}
+
 /* Runs the case's command with the output captured; a command still
  * running after 60 s is killed (and reported as a hang). */
 static int run_case(const hostile_case *c, const char *dir, const char *run, char *output, size_t size)
@@ -919,22 +914,9 @@ static int run_case(const hostile_case *c, const char *dir, const char *run, cha
     argv[argc] = NULL;
     static char env[6000];
     if (c->env) expand(c->env, dir, run, env, sizeof env);
-    char path[] = "/tmp/nanprobe-hostile-output-XXXXXX";
-    int fd = mkstemp(path);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-        if (held_lock >= 0) close(held_lock); /* the lock stays with the parent's descriptor */
-        if (limit) {
-            struct rlimit bound = {(rlim_t)c->address_limit_mb << 20, (rlim_t)c->address_limit_mb << 20};
-            setrlimit(RLIMIT_AS, &bound);
-        }
-        if (c->as_nobody && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(126);
-        if (c->env) putenv(env);
-        execv(argv[0], argv);
-        _exit(127);
-    }
+    child_setting setting = {c, limit, env};
+    test_process p;
+    if (test_spawn(&p, argv, in_child, &setting)) return -1;
     if (c->setup == SETUP_NPY_SHRINK) {
         struct timespec t = {1, 500000000};
         nanosleep(&t, NULL);
@@ -942,24 +924,7 @@ static int run_case(const hostile_case *c, const char *dir, const char *run, cha
         snprintf(clips, sizeof clips, "%s/data/train_clips.npy", dir);
         if (truncate(clips, 4096) != 0) perror("truncate");
     }
-    int status = 0;
-    for (int waited = 0;; waited++) {
-        if (waitpid(pid, &status, WNOHANG) == pid) break;
-        if (waited > 6000) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            break;
-        }
-        struct timespec t = {0, 10000000};
-        nanosleep(&t, NULL);
-    }
-    lseek(fd, 0, SEEK_SET);
-    ssize_t n = read(fd, output, size - 1);
-    output[n > 0 ? n : 0] = '\0';
-    close(fd);
-    unlink(path);
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-    return WEXITSTATUS(status);
+    return test_collect(&p, output, size, 60);
 }
 
 static void check_case(int index)
@@ -994,19 +959,11 @@ static void check_case(int index)
     if (c->setup == SETUP_NPY_SHRINK) {
         /* Not a refusal: the run failed halfway (the test cut its data).
          * What it committed must be intact and say so. */
-        char db_path[700], check[64] = "", run_status[32] = "";
-        snprintf(db_path, sizeof db_path, "%s/out/run.db", dir);
-        sqlite3 *db = NULL;
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-            sqlite3_prepare_v2(db, "SELECT (SELECT integrity_check FROM pragma_integrity_check), status FROM runs",
-                               -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW) {
-            snprintf(check, sizeof check, "%s", (const char *)sqlite3_column_text(st, 0));
-            snprintf(run_status, sizeof run_status, "%s", (const char *)sqlite3_column_text(st, 1));
-        }
-        sqlite3_finalize(st);
-        sqlite3_close(db);
+        char out[700], row[128], check[64] = "", run_status[32] = "";
+        snprintf(out, sizeof out, "%s/out", dir);
+        test_db_row(out, "SELECT (SELECT integrity_check FROM pragma_integrity_check), status FROM runs", row,
+                    sizeof row);
+        sscanf(row, "%63[^|]|%31s", check, run_status);
         CHECK(strcmp(check, "ok") == 0 && strcmp(run_status, "failed") == 0,
               "%s: the run's database after the failure: integrity '%s', status '%s'", c->name, check, run_status);
     } else if (status == c->status && c->status != 0 && c->status != 3) {

@@ -21,14 +21,6 @@ static int shell(const char *format, ...)
     return test_run(argv, output, sizeof output);
 }
 
-static int exists(const char *prefix, const char *path)
-{
-    char full[600];
-    snprintf(full, sizeof full, "%s/%s", prefix, path);
-    struct stat st;
-    return stat(full, &st) == 0;
-}
-
 int main(int argc, char **argv)
 {
     const char *nanprobe = test_binary(argc, argv);
@@ -36,9 +28,10 @@ int main(int argc, char **argv)
     test_temp_dir(prefix, sizeof prefix, "install");
     int status = shell("tools/install.sh '%s' '%s'", nanprobe, prefix);
     CHECK(status == 0, "install: %d\n%s", status, output);
-    CHECK(exists(prefix, "bin/nanprobe") && exists(prefix, "share/man/man1/nanprobe.1") &&
-              exists(prefix, "share/man/man1/nanprobe-train.1") && exists(prefix, "share/man/man1/nanprobe-demo.1") &&
-              exists(prefix, "share/bash-completion/completions/nanprobe"),
+    CHECK(test_exists_in(prefix, "bin/nanprobe") && test_exists_in(prefix, "share/man/man1/nanprobe.1") &&
+              test_exists_in(prefix, "share/man/man1/nanprobe-train.1") &&
+              test_exists_in(prefix, "share/man/man1/nanprobe-demo.1") &&
+              test_exists_in(prefix, "share/bash-completion/completions/nanprobe"),
           "installed files\n%s", output);
 
     status = shell("'%s/bin/nanprobe' version && '%s/bin/nanprobe' help", prefix, prefix);

@@ -31,7 +31,6 @@
 #include <hdf5.h>
 #include <math.h>
 #include <omp.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +42,7 @@
 #include "loss.h"
 #include "model.h"
 #include "optimizer.h"
+#include "test_db.h"
 #include "test_util.h"
 
 #define FIXTURES "tests/keras/"
@@ -409,34 +409,6 @@ static void test_round_trip(void)
 
 /* ------------------------------------------------------------- 4. hostile */
 
-static int copy_file(const char *from, const char *to, long limit)
-{
-    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-    int rc = in && out ? 0 : -1;
-    char buffer[65536];
-    long total = 0;
-    size_t n;
-    while (rc == 0 && (n = fread(buffer, 1, sizeof buffer, in)) > 0) {
-        if (limit >= 0 && total + (long)n > limit) n = (size_t)(limit - total);
-        if (fwrite(buffer, 1, n, out) != n) rc = -1;
-        total += (long)n;
-        if (limit >= 0 && total >= limit) break;
-    }
-    if (in) fclose(in);
-    if (out) fclose(out);
-    return rc;
-}
-
-static long file_size(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fclose(f);
-    return n;
-}
-
 /* Inspecting and loading path fails with a message naming the file and
  * holding fragment. */
 static void expect_failure(const char *path, const char *fragment, const char *why)
@@ -461,7 +433,7 @@ static void expect_failure(const char *path, const char *fragment, const char *w
 static hid_t edit_copy(const char *fixture, const char *name, char *path, size_t size)
 {
     temp_path(path, size, name);
-    if (copy_file(fixture, path, -1)) return -1;
+    if (test_copy_file(fixture, path, -1)) return -1;
     return H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
 }
 
@@ -673,15 +645,15 @@ static void wrong_model(void)
 static void hostile_files(void)
 {
     char path[512];
-    long size = file_size(FIXTURES "full_legacy.h5");
+    long size = test_file_size(FIXTURES "full_legacy.h5");
     temp_path(path, sizeof path, "truncated_half.h5");
-    copy_file(FIXTURES "full_legacy.h5", path, size / 2);
+    test_copy_file(FIXTURES "full_legacy.h5", path, size / 2);
     expect_failure(path, "truncated or damaged", "truncated at 50%");
     temp_path(path, sizeof path, "truncated_end.h5");
-    copy_file(FIXTURES "full_legacy.h5", path, size - 100);
+    test_copy_file(FIXTURES "full_legacy.h5", path, size - 100);
     expect_failure(path, "truncated or damaged", "truncated by 100 bytes");
     temp_path(path, sizeof path, "tiny.h5");
-    copy_file(FIXTURES "full_legacy.h5", path, 100);
+    test_copy_file(FIXTURES "full_legacy.h5", path, 100);
     expect_failure(path, "HDF5 file", "truncated to 100 bytes");
 
     /* A zip without a weights file, and one whose weights are not HDF5. */
@@ -782,68 +754,40 @@ static void test_keras3_interleaved(void)
 #define COMMON "--data", "synthetic", "--train-clips", "4", "--val-clips", "2", "--batch", "2", \
                "--steps-per-epoch", "2", "--threads", "1", "--no-report"
 
-static int run(char *const *argv, char *output, size_t size)
-{
-    int status = test_run(argv, output, size);
-    return status;
-}
-
-/* One column of a query over a run's database, as text joined by ','. */
-static void query(const char *dir, const char *sql, char *out, size_t size)
-{
-    char path[600];
-    snprintf(path, sizeof path, "%s/run.db", dir);
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    out[0] = '\0';
-    size_t used = 0;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK)
-        while (sqlite3_step(st) == SQLITE_ROW && used + 1 < size) {
-            const unsigned char *t = sqlite3_column_text(st, 0);
-            if (sqlite3_column_type(st, 0) == SQLITE_FLOAT)
-                used += (size_t)snprintf(out + used, size - used, "%s%.17g", used ? "," : "", sqlite3_column_double(st, 0));
-            else
-                used += (size_t)snprintf(out + used, size - used, "%s%s", used ? "," : "", t ? (const char *)t : "NULL");
-        }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-}
-
 static void cli_import(const char *nanprobe)
 {
     char dir[512], output[8192], text[4096];
     temp_path(dir, sizeof dir, "run_legacy");
     char *full[] = {(char *)nanprobe, "train", "--from-keras", FIXTURES "full_legacy.h5", "--out", dir, "--epochs", "1",
                     COMMON, NULL};
-    int status = run(full, output, sizeof output);
+    int status = test_run(full, output, sizeof output);
     CHECK(status == 0, "train --from-keras full_legacy.h5: exit %d\n%s", status, output);
     CHECK(strstr(output, "ResNet3D-18 width 4, 5 classes, clip 8x64x64x3 (from its config)") &&
               strstr(output, "iterations 40") && strstr(output, "learning rate 0.000500000024"),
           "train --from-keras does not say what it took from the file:\n%s", output);
-    query(dir, "SELECT step FROM steps ORDER BY step", text, sizeof text);
+    test_db_list(dir, "SELECT step FROM steps ORDER BY step", text, sizeof text);
     CHECK(strcmp(text, "41,42") == 0, "steps should continue Keras' iterations (41,42), got %s", text);
-    query(dir, "SELECT lr FROM steps ORDER BY step LIMIT 1", text, sizeof text);
+    test_db_list(dir, "SELECT lr FROM steps ORDER BY step LIMIT 1", text, sizeof text);
     CHECK(fabs(atof(text) - 5e-4) < 1e-10, "the learning rate should come from the file: %s", text);
 
     temp_path(dir, sizeof dir, "run_weights_only");
     char *weights[] = {(char *)nanprobe, "train", "--from-keras", FIXTURES "weights_only.h5", "--clip", "8x64x64x3",
                        "--out", dir, "--epochs", "1", COMMON, NULL};
-    status = run(weights, output, sizeof output);
+    status = test_run(weights, output, sizeof output);
     CHECK(status == 0 && strstr(output, "Adam starts fresh") && strstr(output, "from its weights' shapes"),
           "train --from-keras weights_only.h5: exit %d\n%s", status, output);
-    query(dir, "SELECT step FROM steps ORDER BY step", text, sizeof text);
+    test_db_list(dir, "SELECT step FROM steps ORDER BY step", text, sizeof text);
     CHECK(strcmp(text, "1,2") == 0, "a weights-only start counts from step 1, got %s", text);
 
     char *k3[] = {(char *)nanprobe, "train", "--from-keras", FIXTURES "resnet.keras", "--out", dir, "--epochs", "1",
                   COMMON, NULL};
     temp_path(dir, sizeof dir, "run_keras3");
-    status = run(k3, output, sizeof output);
+    status = test_run(k3, output, sizeof output);
     CHECK(status == 0, "train --from-keras resnet.keras: exit %d\n%s", status, output);
 
     char *conflict[] = {(char *)nanprobe, "train", "--from-keras", FIXTURES "full_tf211.h5", "--depth", "34", "--out",
                         dir, COMMON, NULL};
-    status = run(conflict, output, sizeof output);
+    status = test_run(conflict, output, sizeof output);
     CHECK(status == 2 && strstr(output, "--depth 34 does not match"), "--depth against the file: exit %d\n%s", status,
           output);
 }
@@ -852,19 +796,19 @@ static void cli_hostile(const char *nanprobe)
 {
     char dir[512], output[8192], path[512];
     temp_path(path, sizeof path, "cli_truncated.h5");
-    copy_file(FIXTURES "full_tf211.h5", path, file_size(FIXTURES "full_tf211.h5") / 3);
+    test_copy_file(FIXTURES "full_tf211.h5", path, test_file_size(FIXTURES "full_tf211.h5") / 3);
     temp_path(dir, sizeof dir, "run_hostile");
     char *truncated[] = {(char *)nanprobe, "train", "--from-keras", path, "--out", dir, COMMON, NULL};
-    int status = run(truncated, output, sizeof output);
+    int status = test_run(truncated, output, sizeof output);
     CHECK(status == 1 && strstr(output, path) && strstr(output, "truncated"), "truncated file: exit %d\n%s", status,
           output);
     temp_path(path, sizeof path, "no_weights.keras");
     char *zip[] = {(char *)nanprobe, "train", "--from-keras", path, "--out", dir, COMMON, NULL};
-    status = run(zip, output, sizeof output);
+    status = test_run(zip, output, sizeof output);
     CHECK(status == 1 && strstr(output, "model.weights.h5"), "zip without weights: exit %d\n%s", status, output);
     temp_path(path, sizeof path, "wrong_shape.h5");
     char *shape[] = {(char *)nanprobe, "train", "--from-keras", path, "--out", dir, COMMON, NULL};
-    status = run(shape, output, sizeof output);
+    status = test_run(shape, output, sizeof output);
     CHECK(status == 1 && strstr(output, "conv3d_12/kernel: the file has"), "wrong shape: exit %d\n%s", status, output);
 
     /* NaN inside the loaded weights: the sentinel names it before any step. */
@@ -881,15 +825,15 @@ static void cli_hostile(const char *nanprobe)
     free(kernel);
     temp_path(dir, sizeof dir, "run_nan");
     char *nan_run[] = {(char *)nanprobe, "train", "--from-keras", path, "--out", dir, COMMON, NULL};
-    status = run(nan_run, output, sizeof output);
+    status = test_run(nan_run, output, sizeof output);
     char text[4096];
     CHECK(status == 3 && strstr(output, "kernel of conv3d_12") && strstr(output, "the loaded checkpoint") &&
               strstr(output, "the file holds NaN or Inf: conv3d_12/kernel element 3"),
           "NaN in the loaded weights: exit %d\n%s", status, output);
-    query(dir, "SELECT layer_name || ' ' || tensor || ' ' || value_class || ' ' || element_index FROM first_nan", text,
-          sizeof text);
+    test_db_list(dir, "SELECT layer_name || ' ' || tensor || ' ' || value_class || ' ' || element_index FROM first_nan",
+                 text, sizeof text);
     CHECK(strcmp(text, "conv3d_12 kernel nan 3") == 0, "first_nan should name conv3d_12's kernel, element 3: %s", text);
-    query(dir, "SELECT COUNT(*) FROM steps", text, sizeof text);
+    test_db_list(dir, "SELECT COUNT(*) FROM steps", text, sizeof text);
     CHECK(strcmp(text, "0") == 0, "no step may run on NaN weights, %s did", text);
 }
 
@@ -902,20 +846,20 @@ static void cli_resume_equivalence(const char *nanprobe)
     temp_path(file, sizeof file, "run_a.h5");
     char *first[] = {(char *)nanprobe, "train", "--from-keras", FIXTURES "full_tf211.h5", "--out", a, "--epochs", "1",
                      COMMON, NULL};
-    int status = run(first, output, sizeof output);
+    int status = test_run(first, output, sizeof output);
     CHECK(status == 0, "run A: exit %d\n%s", status, output);
     char *exported[] = {(char *)nanprobe, "export-keras", a, "-o", file, "--optimizer", NULL};
-    status = run(exported, output, sizeof output);
+    status = test_run(exported, output, sizeof output);
     CHECK(status == 0 && strstr(output, "with Adam's state"), "export-keras: exit %d\n%s", status, output);
     char *resumed[] = {(char *)nanprobe, "train", "--resume", a, "--epochs", "2", "--quiet", NULL};
-    status = run(resumed, output, sizeof output);
+    status = test_run(resumed, output, sizeof output);
     CHECK(status == 0, "--resume A: exit %d\n%s", status, output);
     char *again[] = {(char *)nanprobe, "train", "--from-keras", file, "--initial-epoch", "1", "--out", b, "--epochs",
                      "2", COMMON, NULL};
-    status = run(again, output, sizeof output);
+    status = test_run(again, output, sizeof output);
     CHECK(status == 0, "run B from the export: exit %d\n%s", status, output);
-    query(a, "SELECT data_loss FROM steps WHERE step > 42 ORDER BY step", ta, sizeof ta);
-    query(b, "SELECT data_loss FROM steps ORDER BY step", tb, sizeof tb);
+    test_db_list(a, "SELECT data_loss FROM steps WHERE step > 42 ORDER BY step", ta, sizeof ta);
+    test_db_list(b, "SELECT data_loss FROM steps ORDER BY step", tb, sizeof tb);
     CHECK(ta[0] && strcmp(ta, tb) == 0, "losses after the export differ: --resume %s, --from-keras %s", ta, tb);
     /* And the weights, moving statistics and Adam state at the end. */
     char fa[512], fb[512];
@@ -923,7 +867,8 @@ static void cli_resume_equivalence(const char *nanprobe)
     temp_path(fb, sizeof fb, "end_b.h5");
     char *ea[] = {(char *)nanprobe, "export-keras", a, "-o", fa, "--optimizer", NULL};
     char *eb[] = {(char *)nanprobe, "export-keras", b, "-o", fb, "--optimizer", NULL};
-    CHECK(run(ea, output, sizeof output) == 0 && run(eb, output, sizeof output) == 0, "export at the end failed");
+    CHECK(test_run(ea, output, sizeof output) == 0 && test_run(eb, output, sizeof output) == 0,
+          "export at the end failed");
     model ma, mb;
     error err;
     keras_load_result ra, rb;

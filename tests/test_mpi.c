@@ -31,7 +31,6 @@
  * the communication replaced by loops. */
 #include <dirent.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -46,6 +45,7 @@
 #include "rng.h"
 #include "shard.h"
 #include "stats.h"
+#include "test_db.h"
 #include "test_util.h"
 
 static const char *nanprobe;
@@ -80,78 +80,21 @@ static char mpi_asan_options[256] = "NANPROBE_MPI_TEST=1";
  * to NULL; returns the exit status. */
 static int run(char *output, size_t size, int ranks, ...)
 {
-    char *argv[96];
-    int n = 0;
-    if (ranks > 0) {
-        static char np[16];
-        snprintf(np, sizeof np, "%d", ranks);
-        argv[n++] = mpirun;
-        argv[n++] = "--oversubscribe";
-        argv[n++] = "--allow-run-as-root";
-        argv[n++] = "--bind-to";
-        argv[n++] = "none";
-        argv[n++] = "-np";
-        argv[n++] = np;
-        argv[n++] = "-x";
-        argv[n++] = mpi_asan_options;
-    }
-    argv[n++] = (char *)nanprobe;
-    va_list args;
-    va_start(args, ranks);
-    for (const char *a = va_arg(args, const char *); a && n < 95; a = va_arg(args, const char *)) argv[n++] = (char *)a;
-    va_end(args);
-    argv[n] = NULL;
+    char np[16];
+    snprintf(np, sizeof np, "%d", ranks);
+    const char *under_mpi[] = {mpirun, "--oversubscribe", "--allow-run-as-root", "--bind-to", "none", "-np", np,
+                               "-x", mpi_asan_options, nanprobe, NULL};
+    const char *alone[] = {nanprobe, NULL};
     static char scratch[1 << 16];
     if (!output) {
         output = scratch;
         size = sizeof scratch;
     }
-    return test_run(argv, output, size);
-}
-
-static int read_losses(const char *db_path, double *loss, int capacity)
-{
-    sqlite3 *db;
-    int n = 0;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        sqlite3_close(db); /* a failed open still holds a handle */
-        return -1;
-    }
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT step, loss FROM steps ORDER BY step", -1, &st, NULL) == SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW && n < capacity) {
-            if (sqlite3_column_int(st, 0) != n + 1) break; /* steps must be contiguous from 1 */
-            loss[n++] = sqlite3_column_double(st, 1);
-        }
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return n;
-}
-
-/* The first column of the first row of sql, as text ("" when none). */
-static void query_text(const char *db_path, const char *sql, char *out, size_t size)
-{
-    out[0] = '\0';
-    sqlite3 *db;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        sqlite3_close(db);
-        return;
-    }
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-            snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0));
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-}
-
-static double query_number(const char *db_path, const char *sql)
-{
-    char text[64];
-    query_text(db_path, sql, text, sizeof text);
-    return text[0] ? atof(text) : NAN;
+    va_list args;
+    va_start(args, ranks);
+    int status = test_run_list(ranks > 0 ? under_mpi : alone, args, output, size);
+    va_end(args);
+    return status;
 }
 
 static int losses_close(const double *a, const double *b, int n, double tolerance, double *worst)
@@ -415,37 +358,35 @@ static void test_sync_batchnorm(void)
  * batch: losses, val_loss, weights, Adam state and moving statistics. */
 static void test_sync_bn(const char *tmp)
 {
-    char single[4300], multi[4300], db_a[4400], db_b[4400], out[1 << 14];
+    char single[4300], multi[4300], out[1 << 14];
     snprintf(single, sizeof single, "%s/single", tmp);
     snprintf(multi, sizeof multi, "%s/sync", tmp);
     int a = run(out, sizeof out, 0, "train", SMALL, DP, "--out", single, NULL);
     CHECK(a == 0, "single-process run: exit %d\n%s", a, out);
     int b = run(out, sizeof out, 2, "train", SMALL, DP, "--sync-bn", "--bucket-mb=0.01", "--out", multi, NULL);
     CHECK(b == 0, "2 ranks --sync-bn: exit %d\n%s", b, out);
-    snprintf(db_a, sizeof db_a, "%s/run.db", single);
-    snprintf(db_b, sizeof db_b, "%s/run.db", multi);
     double la[8], lb[8], worst;
-    int na = read_losses(db_a, la, 8), nb = read_losses(db_b, lb, 8);
+    int na = test_db_losses(single, la, 8), nb = test_db_losses(multi, lb, 8);
     CHECK(na == 3 && nb == 3, "3 steps each, got %d and %d", na, nb);
     CHECK(na == nb && losses_close(la, lb, na, 2e-5, &worst), "--sync-bn losses differ by %.3g relative", worst);
     printf("sync-bn: losses %.7f %.7f %.7f vs %.7f %.7f %.7f (worst %.2g relative)\n", la[0], la[1], la[2], lb[0],
            lb[1], lb[2], worst);
-    double va = query_number(db_a, "SELECT val_loss FROM epochs WHERE epoch = 1");
-    double vb = query_number(db_b, "SELECT val_loss FROM epochs WHERE epoch = 1");
+    double va = test_db_double(single, "SELECT val_loss FROM epochs WHERE epoch = 1");
+    double vb = test_db_double(multi, "SELECT val_loss FROM epochs WHERE epoch = 1");
     CHECK(fabs(va - vb) <= 2e-5 * fabs(va), "--sync-bn val_loss %.9g vs %.9g", vb, va);
     /* The merged statistics of a sharded tensor cover the whole batch. */
     const char *sql = "SELECT count || ' ' || mean || ' ' || std FROM stats WHERE step = 2 AND tensor = 'output' "
                       "AND layer_id = (SELECT layer_id FROM layers WHERE name = 'conv3d_1')";
     char sa[128], sb[128];
-    query_text(db_a, sql, sa, sizeof sa);
-    query_text(db_b, sql, sb, sizeof sb);
+    test_db_row(single, sql, sa, sizeof sa);
+    test_db_row(multi, sql, sb, sizeof sb);
     long ca = 0, cb = 0;
     double ma = 0, mb = 0, da = 0, dbv = 0;
     sscanf(sa, "%ld %lf %lf", &ca, &ma, &da);
     sscanf(sb, "%ld %lf %lf", &cb, &mb, &dbv);
     CHECK(ca > 0 && ca == cb && fabs(ma - mb) <= 1e-5 * fabs(da) + 1e-7 && fabs(da - dbv) <= 1e-5 * da,
           "merged conv3d_1 output statistics '%s' vs '%s'", sb, sa);
-    query_text(db_b, "SELECT count(*) FROM input_samples WHERE step = 3", sb, sizeof sb);
+    test_db_row(multi, "SELECT count(*) FROM input_samples WHERE step = 3", sb, sizeof sb);
     CHECK(atoi(sb) == 6, "rank 0 wrote all 6 clips of the global batch, got %s", sb);
 
     model ma_model, mb_model;
@@ -478,8 +419,8 @@ static void test_sync_bn(const char *tmp)
     CHECK(a == 0, "single-process resume: exit %d\n%s", a, out);
     b = run(out, sizeof out, 3, "train", "--resume", multi, "--epochs=2", "--quiet", "--no-report", NULL);
     CHECK(b == 0, "resume of a 2-rank run on 3 ranks: exit %d\n%s", b, out);
-    na = read_losses(db_a, la, 8);
-    nb = read_losses(db_b, lb, 8);
+    na = test_db_losses(single, la, 8);
+    nb = test_db_losses(multi, lb, 8);
     CHECK(na == 6 && nb == 6 && losses_close(la, lb, 6, 2e-5, &worst),
           "resumed on 3 ranks: %d and %d steps, worst loss error %.3g", na, nb, worst);
 }
@@ -560,14 +501,13 @@ static int replica_reference(model *m, double *losses, int ranks, int batch, int
 
 static void test_per_replica(const char *tmp)
 {
-    char dir[4300], db[4400], out[1 << 14];
+    char dir[4300], out[1 << 14];
     snprintf(dir, sizeof dir, "%s/replica", tmp);
     int rc = run(out, sizeof out, 3, "train", SMALL, "--batch=7", "--train-clips=21", "--val-clips=0", "--seed=5",
                  "--max-steps=3", "--out", dir, NULL);
     CHECK(rc == 0, "3 ranks, per-replica BatchNorm: exit %d\n%s", rc, out);
-    snprintf(db, sizeof db, "%s/run.db", dir);
     double got[8], want[8], worst;
-    int n = read_losses(db, got, 8);
+    int n = test_db_losses(dir, got, 8);
     model ref, ranks;
     checkpoint_state state;
     if (replica_reference(&ref, want, 3, 7, 3, 5) != 0) {
@@ -600,16 +540,15 @@ static void test_per_replica(const char *tmp)
  * is named with rank 1, that clip's id and the element; every rank stops. */
 static void test_nan_on_rank_1(const char *tmp)
 {
-    char dir[4300], db[4400], out[1 << 14];
+    char dir[4300], out[1 << 14];
     snprintf(dir, sizeof dir, "%s/nan", tmp);
     int rc = run(out, sizeof out, 2, "train", SMALL, DP, "--epochs=3", "--inject=nan-input@step=2,sample=4",
                  "--out", dir, NULL);
     CHECK(rc == 3, "NaN on rank 1: exit %d (3 expected)\n%s", rc, out);
-    snprintf(db, sizeof db, "%s/run.db", dir);
     char message[1024], ids[256], where[256];
-    query_text(db, "SELECT message FROM events WHERE kind = 'nan' ORDER BY step LIMIT 1", message, sizeof message);
-    query_text(db, "SELECT sample_ids FROM steps WHERE step = 2", ids, sizeof ids);
-    query_text(db, "SELECT step || ' ' || pass || ' ' || sample || ' ' || sample_id || ' ' || element_index || ' ' || "
+    test_db_row(dir, "SELECT message FROM events WHERE kind = 'nan' ORDER BY step LIMIT 1", message, sizeof message);
+    test_db_row(dir, "SELECT sample_ids FROM steps WHERE step = 2", ids, sizeof ids);
+    test_db_row(dir, "SELECT step || ' ' || pass || ' ' || sample || ' ' || sample_id || ' ' || element_index || ' ' || "
                    "is_origin FROM events WHERE kind = 'nan'", where, sizeof where);
     long id4 = -1;
     {
@@ -624,22 +563,21 @@ static void test_nan_on_rank_1(const char *tmp)
     CHECK(id4 >= 0 && strncmp(where, expect, strlen(expect)) == 0 && strstr(message, "position 4"),
           "the event is at step 2, global position 4, clip %ld: '%s'", id4, where);
     CHECK(strcmp(where + strlen(where) - 2, " 1") == 0, "the NaN originated in the input: '%s'", where);
-    double steps = query_number(db, "SELECT max(step) FROM steps");
+    double steps = test_db_double(dir, "SELECT max(step) FROM steps");
     CHECK(steps == 2, "every rank stopped at step 2, the database has %g steps", steps);
     /* The same place as a single process names: layer, pass, tensor,
      * position in the batch, clip, flat element and coordinates. */
-    char single[4300], single_db[4400], here[256], there[256];
+    char single[4300], here[256], there[256];
     snprintf(single, sizeof single, "%s/nan-single", tmp);
-    snprintf(single_db, sizeof single_db, "%s/run.db", single);
     rc = run(out, sizeof out, 0, "train", SMALL, DP, "--epochs=3", "--inject=nan-input@step=2,sample=4", "--out",
              single, NULL);
     const char *where_sql = "SELECT step || ' ' || layer_id || ' ' || pass || ' ' || tensor || ' ' || sample || ' ' || "
                             "sample_id || ' ' || element_index || ' ' || d || ' ' || h || ' ' || w || ' ' || channel "
                             "FROM events WHERE kind = 'nan'";
-    query_text(db, where_sql, here, sizeof here);
-    query_text(single_db, where_sql, there, sizeof there);
+    test_db_row(dir, where_sql, here, sizeof here);
+    test_db_row(single, where_sql, there, sizeof there);
     CHECK(rc == 3 && here[0] && strcmp(here, there) == 0, "2 ranks name '%s', one process '%s'", here, there);
-    query_text(db, "SELECT status FROM runs", message, sizeof message);
+    test_db_row(dir, "SELECT status FROM runs", message, sizeof message);
     CHECK(strcmp(message, "nan") == 0, "run status '%s'", message);
 }
 
@@ -685,9 +623,8 @@ static pid_t find_rank(int rank, const char *dir)
  * that says why, and the database is intact. */
 static void lost_rank(const char *tmp, int signal_number, const char *expect)
 {
-    char dir[4300], db[4400], log[4400], np[] = "2";
+    char dir[4300], log[4400], np[] = "2";
     snprintf(dir, sizeof dir, "%s/lost-%d", tmp, signal_number);
-    snprintf(db, sizeof db, "%s/run.db", dir);
     snprintf(log, sizeof log, "%s/lost-%d.log", tmp, signal_number);
     pid_t launcher = fork();
     if (launcher == 0) {
@@ -706,7 +643,7 @@ static void lost_rank(const char *tmp, int signal_number, const char *expect)
         struct timespec pause = {0, 50000000};
         nanosleep(&pause, NULL);
         if (victim < 0) victim = find_rank(1, dir);
-        double steps = query_number(db, "SELECT max(step) FROM steps");
+        double steps = test_db_double(dir, "SELECT max(step) FROM steps");
         if (victim > 0 && steps >= 3) break;
     }
     CHECK(victim > 0, "found rank 1's process");
@@ -726,18 +663,13 @@ static void lost_rank(const char *tmp, int signal_number, const char *expect)
     CHECK(done, "the other rank did not stop within 60 s of rank 1's %s", strsignal(signal_number));
     CHECK(done && !(WIFEXITED(status) && WEXITSTATUS(status) == 0), "mpirun exit status %d after a lost rank",
           WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    FILE *f = fopen(log, "rb");
-    char text[1 << 14] = "";
-    if (f) {
-        size_t n = fread(text, 1, sizeof text - 1, f);
-        text[n] = '\0';
-        fclose(f);
-    }
-    CHECK(strstr(text, expect) != NULL, "the message says '%s':\n%s", expect, text);
+    char *text = test_read_file(log, NULL);
+    CHECK(text && strstr(text, expect) != NULL, "the message says '%s':\n%s", expect, text ? text : "");
+    free(text);
     char check[256];
-    query_text(db, "PRAGMA integrity_check", check, sizeof check);
+    test_db_row(dir, "PRAGMA integrity_check", check, sizeof check);
     CHECK(strcmp(check, "ok") == 0, "integrity_check after rank 1's %s: '%s'", strsignal(signal_number), check);
-    double steps = query_number(db, "SELECT max(step) FROM steps"), count = query_number(db, "SELECT count(*) FROM steps");
+    double steps = test_db_double(dir, "SELECT max(step) FROM steps"), count = test_db_double(dir, "SELECT count(*) FROM steps");
     CHECK(steps >= 3 && steps == count, "steps 1..%g contiguous (%g rows)", steps, count);
 }
 
@@ -758,13 +690,13 @@ static void test_ablate(const char *tmp)
     const char *arms[] = {"arm-1-init_he_normal_lr_1e-3", "arm-2-init_he_normal_lr_3e-3",
                           "arm-3-init_glorot_uniform_lr_1e-3", "arm-4-init_glorot_uniform_lr_3e-3"};
     for (int i = 0; i < 4; i++) {
-        char da[4500], dbp[4500];
-        snprintf(da, sizeof da, "%s/%s/run.db", one, arms[i]);
-        snprintf(dbp, sizeof dbp, "%s/%s/run.db", two, arms[i]);
+        char arm_one[4500], arm_two[4500];
+        snprintf(arm_one, sizeof arm_one, "%s/%s", one, arms[i]);
+        snprintf(arm_two, sizeof arm_two, "%s/%s", two, arms[i]);
         double la[8], lb[8];
-        int na = read_losses(da, la, 8), nb = read_losses(dbp, lb, 8), same = na == nb && na == 3;
+        int na = test_db_losses(arm_one, la, 8), nb = test_db_losses(arm_two, lb, 8), same = na == nb && na == 3;
         for (int k = 0; k < na && same; k++) same = la[k] == lb[k];
-        double va = query_number(da, "SELECT val_loss FROM epochs"), vb = query_number(dbp, "SELECT val_loss FROM epochs");
+        double va = test_db_double(arm_one, "SELECT val_loss FROM epochs"), vb = test_db_double(arm_two, "SELECT val_loss FROM epochs");
         CHECK(same && va == vb, "arm %s: the same results over 2 ranks as with --jobs 1 (%d/%d steps)", arms[i], na, nb);
     }
     char index[4400];
@@ -779,8 +711,8 @@ static void test_ablate(const char *tmp)
     CHECK(b == 1, "ablate with a failing arm over 2 ranks: exit %d\n%s", b, out);
     CHECK(strstr(out, "data=/nonexistent-npy-dir") && strstr(out, "FAILED") && strstr(out, "data=synthetic"),
           "the failed arm is reported by name:\n%s", out);
-    snprintf(index, sizeof index, "%s/arm-1-data_synthetic/run.db", two);
-    double steps = query_number(index, "SELECT count(*) FROM steps");
+    snprintf(index, sizeof index, "%s/arm-1-data_synthetic", two);
+    double steps = test_db_double(index, "SELECT count(*) FROM steps");
     CHECK(steps == 2, "the good arm completed its 2 steps (%g)", steps);
 }
 

@@ -18,11 +18,10 @@
  * The drift this guards against: schema.sql's comments once lacked the
  * video_decode kind and the validation pass.  A database made before the
  * events.inject_kind column gains it when a run goes on in it. */
-#include <sqlite3.h>
-
 #include "db.h"
 #include "run_names.h"
 #include "read_run.h"
+#include "test_db.h"
 #include "test_util.h"
 
 #define MAX_NAMES 256
@@ -39,16 +38,16 @@ static int list_has(const name_list *l, const char *name)
     return 0;
 }
 
+/* The one column of every row of sql, a name a line. */
 static void read_names(sqlite3 *db, const char *sql, name_list *out)
 {
-    sqlite3_stmt *st = NULL;
+    static char rows[MAX_NAMES * 64];
     out->count = 0;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return;
-    while (sqlite3_step(st) == SQLITE_ROW && out->count < MAX_NAMES) {
-        const unsigned char *text = sqlite3_column_text(st, 0);
-        snprintf(out->names[out->count++], sizeof out->names[0], "%s", text ? (const char *)text : "");
+    if (test_sql_rows(db, sql, rows, sizeof rows) < 0) return;
+    for (char *line = rows, *end; (end = strchr(line, '\n')) && out->count < MAX_NAMES; line = end + 1) {
+        *end = '\0';
+        snprintf(out->names[out->count++], sizeof out->names[0], "%.63s", line);
     }
-    sqlite3_finalize(st);
 }
 
 /* Every name of the header's tables, once each. */
@@ -326,13 +325,13 @@ int main(int argc, char **argv)
     int status = test_run(train, output, sizeof output);
     CHECK(status == 0, "train exited %d: %s", status, output);
     char path[400];
-    snprintf(path, sizeof path, "%s/run/run.db", dir);
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
+    snprintf(path, sizeof path, "%s/run", dir);
+    sqlite3 *db = test_db_open(path, SQLITE_OPEN_READWRITE);
+    if (db) {
         test_written_names(db, &all);
         test_checks_enforced(db);
     } else {
-        CHECK(0, "cannot open %s", path);
+        CHECK(0, "cannot open %s/run.db", path);
     }
     sqlite3_close(db);
     test_old_database(nanprobe, dir);

@@ -15,6 +15,7 @@
 #include "npy.h"
 #include "rng.h"
 #include "stats.h"
+#include "test_db.h"
 #include "test_util.h"
 
 static const char *nanprobe;
@@ -147,29 +148,6 @@ static int db_view_open(db_view *v, const char *dir)
     return -1;
 }
 
-static double query(db_view *v, const char *sql)
-{
-    sqlite3_stmt *st;
-    double value = NAN;
-    if (sqlite3_prepare_v2(v->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "query failed: %s: %s\n", sql, sqlite3_errmsg(v->db));
-        return NAN;
-    }
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) value = sqlite3_column_double(st, 0);
-    sqlite3_finalize(st);
-    return value;
-}
-
-static void query_text(db_view *v, const char *sql, char *out, size_t size)
-{
-    sqlite3_stmt *st;
-    out[0] = '\0';
-    if (sqlite3_prepare_v2(v->db, sql, -1, &st, NULL) != SQLITE_OK) return;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-        snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-}
-
 /* The first 'nan' event of a run. */
 typedef struct nan_event {
     long step;
@@ -179,37 +157,38 @@ typedef struct nan_event {
     int found;
 } nan_event;
 
-static int column_int(sqlite3_stmt *st, int i)
+/* A column of test_sql_row's text as an int, -1 for NULL. */
+static int field_int(const char *text)
 {
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_int(st, i);
+    return strcmp(text, "NULL") == 0 ? -1 : atoi(text);
 }
 
 static nan_event first_nan(db_view *v)
 {
     nan_event e;
     memset(&e, 0, sizeof e);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(v->db,
-                           "SELECT step, layer_name, pass, tensor, value_class, sample, d, h, w, channel, sample_id, "
-                           "is_origin FROM first_nan",
-                           -1, &st, NULL) != SQLITE_OK)
-        return e;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        e.found = 1;
-        e.step = sqlite3_column_int(st, 0);
-        snprintf(e.layer, sizeof e.layer, "%s", (const char *)sqlite3_column_text(st, 1));
-        snprintf(e.pass, sizeof e.pass, "%s", (const char *)sqlite3_column_text(st, 2));
-        snprintf(e.tensor, sizeof e.tensor, "%s", (const char *)sqlite3_column_text(st, 3));
-        snprintf(e.value_class, sizeof e.value_class, "%s", (const char *)sqlite3_column_text(st, 4));
-        e.sample = column_int(st, 5);
-        e.d = column_int(st, 6);
-        e.h = column_int(st, 7);
-        e.w = column_int(st, 8);
-        e.channel = column_int(st, 9);
-        e.sample_id = column_int(st, 10);
-        e.is_origin = column_int(st, 11);
-    }
-    sqlite3_finalize(st);
+    char row[512], *field[12];
+    test_sql_row(v->db,
+                 "SELECT step, layer_name, pass, tensor, value_class, sample, d, h, w, channel, sample_id, is_origin "
+                 "FROM first_nan",
+                 row, sizeof row);
+    int n = 0;
+    for (char *p = row; row[0] && p && n < 12; p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL) field[n++] = p;
+    if (n < 12) return e;
+    for (char *p = row; (p = strchr(p, '|')); p++) *p = '\0';
+    e.found = 1;
+    e.step = atol(field[0]);
+    snprintf(e.layer, sizeof e.layer, "%s", field[1]);
+    snprintf(e.pass, sizeof e.pass, "%s", field[2]);
+    snprintf(e.tensor, sizeof e.tensor, "%s", field[3]);
+    snprintf(e.value_class, sizeof e.value_class, "%s", field[4]);
+    e.sample = field_int(field[5]);
+    e.d = field_int(field[6]);
+    e.h = field_int(field[7]);
+    e.w = field_int(field[8]);
+    e.channel = field_int(field[9]);
+    e.sample_id = field_int(field[10]);
+    e.is_origin = field_int(field[11]);
     return e;
 }
 
@@ -234,7 +213,7 @@ static long sample_id_at(db_view *v, long step, int position)
 {
     char sql[160], ids[1024];
     snprintf(sql, sizeof sql, "SELECT sample_ids FROM steps WHERE step = %ld", step);
-    query_text(v, sql, ids, sizeof ids);
+    test_sql_row(v->db, sql, ids, sizeof ids);
     char *p = ids;
     for (int i = 0; i < position && p; i++) {
         p = strchr(p, ',');
@@ -293,12 +272,12 @@ static void test_injections(const char *base)
             CHECK(e.sample_id == sample_id_at(&v, e.step, e.sample), "%s: sample id %ld does not match the batch",
                   cases[k].spec, e.sample_id);
         CHECK(e.is_origin == 1, "%s: an injected value has finite inputs, so it is the origin", cases[k].spec);
-        CHECK(query(&v, "SELECT COUNT(*) FROM events WHERE kind = 'injection'") == 1, "%s: injection event",
+        CHECK(test_sql_double(v.db, "SELECT COUNT(*) FROM events WHERE kind = 'injection'") == 1, "%s: injection event",
               cases[k].spec);
-        CHECK(query(&v, "SELECT MAX(step) FROM steps") == cases[k].step, "%s: training went on after the NaN",
-              cases[k].spec);
+        CHECK(test_sql_double(v.db, "SELECT MAX(step) FROM steps") == cases[k].step,
+              "%s: training went on after the NaN", cases[k].spec);
         char status_text[32];
-        query_text(&v, "SELECT status FROM runs", status_text, sizeof status_text);
+        test_sql_row(v.db, "SELECT status FROM runs", status_text, sizeof status_text);
         CHECK(strcmp(status_text, "nan") == 0, "%s: runs.status '%s'", cases[k].spec, status_text);
         sqlite3_close(v.db);
     }
@@ -358,7 +337,8 @@ static void test_natural_failures(const char *base)
         CHECK(e.step == 2 && e.is_origin == 1 && (strcmp(e.pass, "forward") == 0 || strcmp(e.pass, "update") == 0),
               "--lr 1e30: first non-finite value at step %ld, %s %s of %s (origin %d)", e.step, e.pass, e.tensor,
               e.layer, e.is_origin);
-        CHECK(query(&v, "SELECT loss_finite FROM steps WHERE step = 1") == 1, "step 1 must still be finite");
+        CHECK(test_sql_double(v.db, "SELECT loss_finite FROM steps WHERE step = 1") == 1,
+              "step 1 must still be finite");
         printf("  --lr 1e30: step %ld, %s pass, %s of %s\n", e.step, e.pass, e.tensor, e.layer);
         sqlite3_close(v.db);
     }
@@ -374,7 +354,8 @@ static void test_natural_failures(const char *base)
         nan_event e = first_nan(&v);
         CHECK(strcmp(e.pass, "input") == 0 && e.sample_id == 5 && e.is_origin == 1,
               "NaN clip: event in %s pass, clip %ld (expected input pass, clip 5)", e.pass, e.sample_id);
-        CHECK(query(&v, "SELECT nan_count FROM input_samples WHERE sample_id = 5 ORDER BY step LIMIT 1") == 1,
+        CHECK(test_sql_double(v.db, "SELECT nan_count FROM input_samples WHERE sample_id = 5 ORDER BY step "
+                                    "LIMIT 1") == 1,
               "input_samples does not show the NaN of clip 5");
         sqlite3_close(v.db);
     }
@@ -392,7 +373,8 @@ static void test_natural_failures(const char *base)
         CHECK(e.step == 1 && strcmp(e.layer, "batch_normalization") == 0 && strcmp(e.tensor, "batch_variance") == 0 &&
                   e.is_origin == 1,
               "inputs 1e30: event at step %ld in %s of %s", e.step, e.tensor, e.layer);
-        CHECK(query(&v, "SELECT absmax FROM stats WHERE step = 1 AND layer_id = 0 AND tensor = 'output'") > 1e29,
+        CHECK(test_sql_double(v.db, "SELECT absmax FROM stats WHERE step = 1 AND layer_id = 0 AND "
+                                    "tensor = 'output'") > 1e29,
               "the input's statistics must show its scale");
         sqlite3_close(v.db);
     }
@@ -410,14 +392,14 @@ static void test_probe_every_and_ring(const char *base)
     db_view v;
     if (db_view_open(&v, dir)) return;
     char probed[256];
-    query_text(&v, "SELECT group_concat(step) FROM (SELECT step FROM steps WHERE probed = 1 ORDER BY step)", probed,
-               sizeof probed);
+    test_sql_row(v.db, "SELECT group_concat(step) FROM (SELECT step FROM steps WHERE probed = 1 ORDER BY step)", probed,
+                 sizeof probed);
     CHECK(strcmp(probed, "5,9,10,11,12,13") == 0, "probed steps '%s', expected 5,9,10,11,12,13 (every 5th + ring of 4)",
           probed);
-    double with_stats = query(&v, "SELECT COUNT(DISTINCT step) FROM stats");
+    double with_stats = test_sql_double(v.db, "SELECT COUNT(DISTINCT step) FROM stats");
     CHECK(with_stats == 6, "statistics present for %g steps, expected 6", with_stats);
-    double layers = query(&v, "SELECT COUNT(*) FROM layers");
-    double outputs = query(&v, "SELECT COUNT(*) FROM stats WHERE step = 11 AND tensor = 'output'");
+    double layers = test_sql_double(v.db, "SELECT COUNT(*) FROM layers");
+    double outputs = test_sql_double(v.db, "SELECT COUNT(*) FROM stats WHERE step = 11 AND tensor = 'output'");
     CHECK(outputs == layers, "ring-flushed step 11 has %g output rows for %g layers", outputs, layers);
     sqlite3_close(v.db);
 
@@ -427,9 +409,10 @@ static void test_probe_every_and_ring(const char *base)
     status = train(output, sizeof output, dir, go_on);
     CHECK(status == 3, "continue=3: exit %d", status);
     if (db_view_open(&v, dir) == 0) {
-        CHECK(query(&v, "SELECT MAX(step) FROM steps") == 5, "continue=3 after step 2 must end at step 5");
-        CHECK(query(&v, "SELECT COUNT(*) FROM events WHERE kind = 'nan'") == 1, "one nan event");
-        CHECK(query(&v, "SELECT SUM(nan_count + posinf_count + neginf_count) FROM stats WHERE step = 4") > 0,
+        CHECK(test_sql_double(v.db, "SELECT MAX(step) FROM steps") == 5, "continue=3 after step 2 must end at step 5");
+        CHECK(test_sql_double(v.db, "SELECT COUNT(*) FROM events WHERE kind = 'nan'") == 1, "one nan event");
+        CHECK(test_sql_double(v.db, "SELECT SUM(nan_count + posinf_count + neginf_count) FROM stats "
+                                    "WHERE step = 4") > 0,
               "the aftermath's statistics must show the non-finite values");
         sqlite3_close(v.db);
     }
@@ -441,7 +424,7 @@ static void test_probe_every_and_ring(const char *base)
     CHECK(status == 3, "probes off: exit %d", status);
     if (db_view_open(&v, dir) == 0) {
         nan_event e = first_nan(&v);
-        CHECK(query(&v, "SELECT COUNT(*) FROM stats") == 0, "probes off wrote statistics");
+        CHECK(test_sql_double(v.db, "SELECT COUNT(*) FROM stats") == 0, "probes off wrote statistics");
         CHECK(e.found && strcmp(e.pass, "loss") == 0 && e.step == 3, "probes off: event %s at step %ld", e.pass,
               e.step);
         sqlite3_close(v.db);
@@ -467,11 +450,11 @@ static void test_ring_after_resume(const char *base)
     db_view v;
     if (db_view_open(&v, dir)) return;
     /* The lead-up of step 23 with a ring of 6: steps 17..22, all probed. */
-    double missing = query(&v, "SELECT COUNT(*) FROM steps WHERE step BETWEEN 17 AND 23 AND probed = 0");
-    double with_stats = query(&v, "SELECT COUNT(DISTINCT step) FROM stats WHERE step BETWEEN 17 AND 23");
+    double missing = test_sql_double(v.db, "SELECT COUNT(*) FROM steps WHERE step BETWEEN 17 AND 23 AND probed = 0");
+    double with_stats = test_sql_double(v.db, "SELECT COUNT(DISTINCT step) FROM stats WHERE step BETWEEN 17 AND 23");
     CHECK(missing == 0 && with_stats == 7, "lead-up after resume: %g of steps 17..23 unprobed, %g with statistics "
           "(expected 0 and 7)", missing, with_stats);
-    double epoch = query(&v, "SELECT epoch FROM events WHERE kind = 'checkpoint' AND step = 16");
+    double epoch = test_sql_double(v.db, "SELECT epoch FROM events WHERE kind = 'checkpoint' AND step = 16");
     CHECK(epoch == 1, "the checkpoint at the end of epoch 1 is recorded with epoch %g", epoch);
     sqlite3_close(v.db);
 }
@@ -487,15 +470,16 @@ static void test_database_content(const char *base)
     db_view v;
     if (db_view_open(&v, dir)) return;
     char check[64];
-    query_text(&v, "PRAGMA integrity_check", check, sizeof check);
+    test_sql_row(v.db, "PRAGMA integrity_check", check, sizeof check);
     CHECK(strcmp(check, "ok") == 0, "integrity_check: %s", check);
-    double layers = query(&v, "SELECT COUNT(*) FROM layers");
-    double steps = query(&v, "SELECT COUNT(*) FROM steps");
+    double layers = test_sql_double(v.db, "SELECT COUNT(*) FROM layers");
+    double steps = test_sql_double(v.db, "SELECT COUNT(*) FROM steps");
     CHECK(steps == 32, "%g steps, expected 32", steps);
-    CHECK(query(&v, "SELECT COUNT(*) FROM stats WHERE tensor = 'output'") == layers * steps, "an output row per layer per step");
-    CHECK(query(&v, "SELECT COUNT(*) FROM stats WHERE tensor = 'output_grad'") == (layers - 1) * steps,
+    CHECK(test_sql_double(v.db, "SELECT COUNT(*) FROM stats WHERE tensor = 'output'") == layers * steps,
+          "an output row per layer per step");
+    CHECK(test_sql_double(v.db, "SELECT COUNT(*) FROM stats WHERE tensor = 'output_grad'") == (layers - 1) * steps,
           "an output_grad row per layer (but the input) per step");
-    double convs = query(&v, "SELECT COUNT(*) FROM layers WHERE kind = 'Conv3D'");
+    double convs = test_sql_double(v.db, "SELECT COUNT(*) FROM layers WHERE kind = 'Conv3D'");
     const char *per_conv[] = {"kernel", "kernel.grad", "kernel.update", "kernel.adam_m", "kernel.adam_v", "bias"};
     for (int i = 0; i < 6; i++) {
         char sql[256];
@@ -503,30 +487,38 @@ static void test_database_content(const char *base)
                  "SELECT COUNT(*) FROM stats s JOIN layers l USING (run_id, layer_id) WHERE l.kind = 'Conv3D' AND "
                  "s.tensor = '%s'",
                  per_conv[i]);
-        CHECK(query(&v, sql) == convs * steps, "%s rows for every conv every step", per_conv[i]);
+        CHECK(test_sql_double(v.db, sql) == convs * steps, "%s rows for every conv every step", per_conv[i]);
     }
-    double bns = query(&v, "SELECT COUNT(*) FROM layers WHERE kind = 'BatchNormalization'");
-    CHECK(query(&v, "SELECT COUNT(*) FROM stats WHERE tensor = 'batch_variance'") == bns * steps, "BN batch statistics");
-    CHECK(query(&v, "SELECT COUNT(*) FROM layer_metrics WHERE metric = 'bn.max_mean2_over_var'") == bns * steps,
+    double bns = test_sql_double(v.db, "SELECT COUNT(*) FROM layers WHERE kind = 'BatchNormalization'");
+    CHECK(test_sql_double(v.db, "SELECT COUNT(*) FROM stats WHERE tensor = 'batch_variance'") == bns * steps,
+          "BN batch statistics");
+    CHECK(test_sql_double(v.db, "SELECT COUNT(*) FROM layer_metrics WHERE metric = 'bn.max_mean2_over_var'") ==
+              bns * steps,
           "BN metrics");
-    CHECK(query(&v, "SELECT COUNT(*) FROM layer_metrics WHERE metric = 'kernel.l2_grad_norm'") == (convs + 1) * steps,
+    CHECK(test_sql_double(v.db, "SELECT COUNT(*) FROM layer_metrics WHERE metric = 'kernel.l2_grad_norm'") ==
+              (convs + 1) * steps,
           "L2 gradient norms for every kernel (convs + dense)");
-    CHECK(query(&v, "SELECT COUNT(*) FROM input_samples") == 4 * steps, "a row per clip per step");
-    CHECK(query(&v, "SELECT COUNT(*) FROM epochs WHERE val_loss IS NOT NULL") == 2, "two epochs with validation");
+    CHECK(test_sql_double(v.db, "SELECT COUNT(*) FROM input_samples") == 4 * steps, "a row per clip per step");
+    CHECK(test_sql_double(v.db, "SELECT COUNT(*) FROM epochs WHERE val_loss IS NOT NULL") == 2,
+          "two epochs with validation");
     /* The L2 part of the gradient: 2 lambda ||w|| against the kernel norm before the update. */
-    double l2_norm = query(&v, "SELECT value FROM layer_metrics m JOIN layers l USING (run_id, layer_id) "
-                               "WHERE l.name = 'conv3d_2' AND m.metric = 'kernel.l2_grad_norm' AND m.step = 2");
-    double w_norm = query(&v, "SELECT l2norm FROM stats s JOIN layers l USING (run_id, layer_id) "
-                              "WHERE l.name = 'conv3d_2' AND s.tensor = 'kernel' AND s.step = 1");
+    double l2_norm = test_sql_double(v.db, "SELECT value FROM layer_metrics m JOIN layers l USING (run_id, layer_id) "
+                                           "WHERE l.name = 'conv3d_2' AND m.metric = 'kernel.l2_grad_norm' AND "
+                                           "m.step = 2");
+    double w_norm = test_sql_double(v.db, "SELECT l2norm FROM stats s JOIN layers l USING (run_id, layer_id) "
+                                          "WHERE l.name = 'conv3d_2' AND s.tensor = 'kernel' AND s.step = 1");
     CHECK(fabs(l2_norm - 2e-4 * w_norm) < 1e-6 * l2_norm, "l2_grad_norm %g vs 2*lambda*||w|| %g", l2_norm,
           2e-4 * w_norm);
     /* The objective is data loss + penalty, and the penalty is lambda*sum(w^2). */
-    CHECK(query(&v, "SELECT MAX(ABS(loss - data_loss - l2_penalty)) FROM steps") < 1e-12, "loss = data_loss + l2_penalty");
+    CHECK(test_sql_double(v.db, "SELECT MAX(ABS(loss - data_loss - l2_penalty)) FROM steps") < 1e-12,
+          "loss = data_loss + l2_penalty");
     /* Views answer the common questions. */
-    CHECK(query(&v, "SELECT COUNT(*) FROM gradient_norms WHERE step = 1") == layers - 1, "gradient_norms view");
-    CHECK(query(&v, "SELECT COUNT(*) FROM weight_norms WHERE step = 1") == convs + 1, "weight_norms view");
-    CHECK(query(&v, "SELECT COUNT(*) FROM update_ratios WHERE step = 1") == convs + 1, "update_ratios view");
-    CHECK(query(&v, "SELECT COUNT(*) FROM first_nan") == 0, "no NaN in a clean run");
+    CHECK(test_sql_double(v.db, "SELECT COUNT(*) FROM gradient_norms WHERE step = 1") == layers - 1,
+          "gradient_norms view");
+    CHECK(test_sql_double(v.db, "SELECT COUNT(*) FROM weight_norms WHERE step = 1") == convs + 1, "weight_norms view");
+    CHECK(test_sql_double(v.db, "SELECT COUNT(*) FROM update_ratios WHERE step = 1") == convs + 1,
+          "update_ratios view");
+    CHECK(test_sql_double(v.db, "SELECT COUNT(*) FROM first_nan") == 0, "no NaN in a clean run");
     char path[4300];
     snprintf(path, sizeof path, "%s/run.db", dir);
     struct stat st;
@@ -600,23 +592,26 @@ static void test_kill_anywhere(const char *base, int rounds)
             continue;
         }
         char check[64];
-        query_text(&v, "PRAGMA integrity_check", check, sizeof check);
+        test_sql_row(v.db, "PRAGMA integrity_check", check, sizeof check);
         /* Killed after SQLite created the file but before the schema was
          * written (a wide window on a loaded machine): an empty, intact
          * database, nothing to corrupt. */
-        if (strcmp(check, "ok") == 0 && query(&v, "SELECT COUNT(*) FROM sqlite_master") == 0) {
+        if (strcmp(check, "ok") == 0 && test_sql_double(v.db, "SELECT COUNT(*) FROM sqlite_master") == 0) {
             valid++;
             sqlite3_close(v.db);
             continue;
         }
-        double steps = query(&v, "SELECT COUNT(*) FROM steps"), last = query(&v, "SELECT MAX(step) FROM steps");
+        double steps = test_sql_double(v.db, "SELECT COUNT(*) FROM steps"),
+               last = test_sql_double(v.db, "SELECT MAX(step) FROM steps");
         if (steps == 0) last = 0;
         /* Each step's statistics arrive in the same transaction as the step. */
-        double orphan = query(&v, "SELECT COUNT(*) FROM stats WHERE step > (SELECT IFNULL(MAX(step), 0) FROM steps)");
-        double layers = query(&v, "SELECT COUNT(*) FROM layers");
-        double runs = query(&v, "SELECT COUNT(*) FROM runs");
-        double incomplete = query(&v, "SELECT COUNT(*) FROM (SELECT step, COUNT(*) c FROM stats WHERE tensor = 'output' "
-                                      "GROUP BY step) WHERE c != (SELECT COUNT(*) FROM layers)");
+        double orphan =
+            test_sql_double(v.db, "SELECT COUNT(*) FROM stats WHERE step > (SELECT IFNULL(MAX(step), 0) FROM steps)");
+        double layers = test_sql_double(v.db, "SELECT COUNT(*) FROM layers");
+        double runs = test_sql_double(v.db, "SELECT COUNT(*) FROM runs");
+        double incomplete =
+            test_sql_double(v.db, "SELECT COUNT(*) FROM (SELECT step, COUNT(*) c FROM stats WHERE tensor = 'output' "
+                                  "GROUP BY step) WHERE c != (SELECT COUNT(*) FROM layers)");
         sqlite3_close(v.db);
         /* A run.db that exists holds its run and layers (it is published
          * only once they are committed). */
@@ -635,33 +630,23 @@ static void test_kill_anywhere(const char *base, int rounds)
  * the problem, exit 1, and the database keeps every step it committed.
  * At 3 MiB the log fills first and folds back at close; at 8 MiB (check-full
  * only: 25 s) run.db itself is full and the committed steps stay in -wal. */
+static void limit_file_size(void *mib)
+{
+    signal(SIGXFSZ, SIG_IGN); /* stays ignored across exec: writes fail instead of killing */
+    struct rlimit limit = {(rlim_t)*(int *)mib << 20, (rlim_t)*(int *)mib << 20};
+    setrlimit(RLIMIT_FSIZE, &limit);
+}
+
 static void test_disk_full(const char *base, int mib)
 {
-    char dir[4200], log[4300];
+    char dir[4200];
     snprintf(dir, sizeof dir, "%s/disk-full-%d", base, mib);
-    snprintf(log, sizeof log, "%s.log", dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        signal(SIGXFSZ, SIG_IGN); /* stays ignored across exec: writes fail instead of killing */
-        struct rlimit limit = {(rlim_t)mib << 20, (rlim_t)mib << 20};
-        setrlimit(RLIMIT_FSIZE, &limit);
-        execl(nanprobe, nanprobe, "train", "--depth=18", "--width=4", "--clip=4x16x16x2", "--classes=3", "--batch=4",
-              "--train-clips=64", "--val-clips=8", "--epochs=50", "--no-report", "--out", dir, (char *)NULL);
-        _exit(127);
-    }
-    int status;
-    waitpid(pid, &status, 0);
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    char *const argv[] = {(char *)nanprobe, "train", "--depth=18", "--width=4", "--clip=4x16x16x2", "--classes=3",
+                          "--batch=4", "--train-clips=64", "--val-clips=8", "--epochs=50", "--no-report", "--out",
+                          dir, NULL};
     char output[4096] = "";
-    FILE *f = fopen(log, "r");
-    if (f) {
-        size_t n = fread(output, 1, sizeof output - 1, f);
-        output[n] = '\0';
-        fclose(f);
-    }
+    test_process p;
+    int code = test_spawn(&p, argv, limit_file_size, &mib) ? -1 : test_collect(&p, output, sizeof output, 0);
     CHECK(code == 1, "file size limit: exit %d, expected 1:\n%s", code, output);
     CHECK(strstr(output, "run database") || strstr(output, "checkpoint"), "the message does not say what failed:\n%s",
           output);
@@ -679,8 +664,9 @@ static void test_disk_full(const char *base, int mib)
     db_view v;
     if (db_view_open(&v, dir) == 0) {
         char check[64];
-        query_text(&v, "PRAGMA integrity_check", check, sizeof check);
-        double steps = query(&v, "SELECT COUNT(*) FROM steps"), last = query(&v, "SELECT MAX(step) FROM steps");
+        test_sql_row(v.db, "PRAGMA integrity_check", check, sizeof check);
+        double steps = test_sql_double(v.db, "SELECT COUNT(*) FROM steps"),
+               last = test_sql_double(v.db, "SELECT MAX(step) FROM steps");
         CHECK(strcmp(check, "ok") == 0 && steps == last && steps > 0,
               "after the write failure: integrity '%s', %g steps up to %g", check, steps, last);
         printf("  write failure at %d MiB: database valid with steps 1..%g; message: %.*s", mib, steps,

@@ -16,56 +16,18 @@
  * and the lines. */
 #include <float.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 
 #include "db_replay.h"
 #include "report.h"
+#include "test_db.h"
 #include "test_util.h"
 
 static const char *binary;
 static char root[512];
 
 /* ------------------------------------------------------------ helpers */
-
-static int copy_file(const char *from, const char *to)
-{
-    char *text = NULL;
-    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-    int ok = in && out;
-    char buffer[65536];
-    size_t n;
-    while (ok && (n = fread(buffer, 1, sizeof buffer, in)) > 0) ok = fwrite(buffer, 1, n, out) == n;
-    if (in) fclose(in);
-    if (out && fclose(out) != 0) ok = 0;
-    free(text);
-    return ok ? 0 : -1;
-}
-
-static int sql_run(const char *db_path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    char *message = NULL;
-    int rc = sqlite3_open(db_path, &db) == SQLITE_OK ? sqlite3_exec(db, sql, NULL, NULL, &message) : SQLITE_ERROR;
-    if (rc != SQLITE_OK) fprintf(stderr, "sql failed: %s: %s\n", message ? message : sqlite3_errmsg(db), sql);
-    sqlite3_free(message);
-    sqlite3_close(db);
-    return rc == SQLITE_OK ? 0 : -1;
-}
-
-/* The first column of the first row of sql, as text ("" when none). */
-static void sql_text(const char *db_path, const char *sql, char *out, size_t size)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    out[0] = '\0';
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        snprintf(out, size, "%s", sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "NULL");
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-}
 
 /* A run directory copied from base: DIR/run.db (and DIR/replay/). */
 static void case_dir(const char *base, const char *name, char *dir, size_t size)
@@ -75,7 +37,7 @@ static void case_dir(const char *base, const char *name, char *dir, size_t size)
     mkdir(dir, 0755);
     snprintf(from, sizeof from, "%s/run.db", base);
     snprintf(to, sizeof to, "%s/run.db", dir);
-    CHECK(copy_file(from, to) == 0, "copying %s to %s", from, to);
+    CHECK(test_copy_file(from, to, -1) == 0, "copying %s to %s", from, to);
 }
 
 /* ------------------------------------------------------------ writing */
@@ -96,7 +58,7 @@ static long long write_case(const char *dir, const replay_case *c)
 {
     char path[700], identity[128];
     snprintf(path, sizeof path, "%s/run.db", dir);
-    sql_text(path, "SELECT identity FROM runs ORDER BY run_id DESC LIMIT 1", identity, sizeof identity);
+    test_db_row(dir, "SELECT identity FROM runs ORDER BY run_id DESC LIMIT 1", identity, sizeof identity);
     db_writer w;
     db_replay_writer r;
     error err;
@@ -350,9 +312,8 @@ static void test_provenance_and_tensors(const char *base)
 /* The text twins: SQLite keeps a NaN only as text. */
 static void test_writer_values(const char *base)
 {
-    char dir[600], db[700], text[64];
+    char dir[600], text[64];
     case_dir(base, "writer_values", dir, sizeof dir);
-    snprintf(db, sizeof db, "%s/run.db", dir);
     const double values[3] = {NAN, INFINITY, 1.5e40};
     const char *const expected[3] = {"nan", "+inf", NULL};
     for (int i = 0; i < 3; i++) {
@@ -360,11 +321,11 @@ static void test_writer_values(const char *base)
         long long id = write_case(dir, &c);
         char sql[200];
         snprintf(sql, sizeof sql, "SELECT double_value_text FROM replays WHERE replay_id = %lld", id);
-        sql_text(db, sql, text, sizeof text);
+        test_db_row(dir, sql, text, sizeof text);
         if (expected[i]) CHECK(strcmp(text, expected[i]) == 0, "double_value_text %s, expected %s", text, expected[i]);
         else CHECK(strtod(text, NULL) == 1.5e40, "1.5e40 reads back exactly from '%s'", text);
         snprintf(sql, sizeof sql, "SELECT quote(double_value) FROM replays WHERE replay_id = %lld", id);
-        sql_text(db, sql, text, sizeof text);
+        test_db_row(dir, sql, text, sizeof text);
         CHECK(i != 0 || strcmp(text, "NULL") == 0, "NaN is NULL in the REAL column (%s)", text);
         CHECK(i != 1 || strcmp(text, "Inf") == 0, "+inf stays a REAL (%s)", text);
     }
@@ -425,20 +386,19 @@ static void test_shadow(const char *healthy)
 
 static void test_old_database(const char *base)
 {
-    char dir[600], db[700];
+    char dir[600];
     case_dir(base, "old", dir, sizeof dir);
-    snprintf(db, sizeof db, "%s/run.db", dir);
     replay_case c = nan_case(REPLAY_FINDING_REAL_DIVERGENCE, 1e45);
     write_case(dir, &c);
-    sql_run(db, "DROP TABLE replay_terms; DROP TABLE replay_tensors; DROP TABLE replays; PRAGMA journal_mode=DELETE;");
+    test_db_exec(dir, "DROP TABLE replay_terms; DROP TABLE replay_tensors; DROP TABLE replays; PRAGMA journal_mode=DELETE;");
     report_result result;
     char *html = NULL;
     if (report_of(dir, &result, &html) == 0)
         CHECK(strncmp(result.verdict, "Cause: injected fault", 21) == 0 && !contains(result.verdict, "Precision") &&
                   !contains(html, "<h2>Replay</h2>"), "no tables: no replay, the report as before:\n%s", result.verdict);
     free(html);
-    sql_run(db, "CREATE VIEW replays AS WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) "
-                "SELECT x AS replay_id FROM r; CREATE TABLE replay_tensors (a); CREATE TABLE replay_terms (a);");
+    test_db_exec(dir, "CREATE VIEW replays AS WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) "
+                      "SELECT x AS replay_id FROM r; CREATE TABLE replay_tensors (a); CREATE TABLE replay_terms (a);");
     html = NULL;
     if (report_of(dir, &result, &html) == 0)
         CHECK(!contains(html, "<h2>Replay</h2>"), "a view in place of the replays table is not read");
@@ -447,9 +407,8 @@ static void test_old_database(const char *base)
 
 static void test_hostile_rows(const char *base)
 {
-    char dir[600], db[700], npy[800];
+    char dir[600], npy[800];
     case_dir(base, "hostile", dir, sizeof dir);
-    snprintf(db, sizeof db, "%s/run.db", dir);
     snprintf(npy, sizeof npy, "%s/secret.npy", root);
     npy_write(npy, 4);
     replay_case c = nan_case(REPLAY_FINDING_FLOAT32_ARTEFACT, 42.0);
@@ -478,7 +437,7 @@ static void test_hostile_rows(const char *base)
              "INSERT INTO replays (run_id, step, trigger, snapshot_step, threads, float_rerun, double_rerun, finding, "
              "message) SELECT MAX(run_id), 1e300, 'shadow', 0, 1, 0, 1, 'none', 'x' FROM runs;",
              id, id, id, id, id, id);
-    sql_run(db, sql);
+    test_db_exec(dir, sql);
     report_result result;
     char *html = NULL;
     if (report_of(dir, &result, &html) == 0) {

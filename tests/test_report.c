@@ -11,7 +11,6 @@
  * missing or failing gnuplot; figures drawn in memory and written apart
  * are the report's files, byte for byte. */
 #include <errno.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +28,7 @@
 #include "report.h"
 #include "rules.h"
 #include "read_run.h"
+#include "test_db.h"
 #include "test_util.h"
 #include "verdict.h"
 #include "write_figure.h"
@@ -90,15 +90,6 @@ static double noise(void) /* uniform [0, 1) */
 static double around(double v)
 {
     return v * (0.85 + 0.3 * noise());
-}
-
-static int exec_ok(sqlite3 *db, const char *sql)
-{
-    char *message = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &message);
-    if (rc != SQLITE_OK) fprintf(stderr, "sqlite: %s in %.120s\n", message ? message : "?", sql);
-    sqlite3_free(message);
-    return rc == SQLITE_OK;
 }
 
 /* The planted multiplier of one (layer, tensor/metric) at one step. */
@@ -165,9 +156,9 @@ static int fixture_write(const char *path, const fixture *fx)
 {
     noise_state = 12345 + (uint64_t)fx->cause * 7 + (uint64_t)(fx->l2 * 1e5) + (uint64_t)(fx->init[0]);
     remove(path);
-    sqlite3 *db = NULL;
-    if (sqlite3_open(path, &db) != SQLITE_OK) return -1;
-    int ok = exec_ok(db, db_schema_sql()) && exec_ok(db, "BEGIN");
+    sqlite3 *db = test_sql_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    if (!db) return -1;
+    int ok = test_sql_exec(db, db_schema_sql()) == 0 && test_sql_exec(db, "BEGIN") == 0;
     sqlite3_stmt *st = NULL;
     sqlite3_prepare_v2(db,
                        "INSERT INTO runs VALUES (1, ?1, '0.1-test', '2024-05-01T10:00:00Z', NULL, ?2, 18, 16, "
@@ -321,18 +312,12 @@ static int fixture_write(const char *path, const fixture *fx)
         ok = ok && sqlite3_step(st) == SQLITE_DONE;
         sqlite3_finalize(st);
     }
-    ok = ok && exec_ok(db, "COMMIT");
+    ok = ok && test_sql_exec(db, "COMMIT") == 0;
     sqlite3_close(db);
     return ok ? 0 : -1;
 }
 
 /* ----------------------------------------------------------- file checks */
-
-static int file_exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
 
 static uint32_t big_endian32(const unsigned char *p)
 {
@@ -396,7 +381,7 @@ static int check_index_refs(const char *dir)
             char file[1600];
             snprintf(file, sizeof file, "%s/%s", dir, name);
             CHECK(strchr(name, '/') == NULL && strstr(name, "..") == NULL, "index.html references %s", name);
-            CHECK(file_exists(file), "index.html references %s, which does not exist", name);
+            CHECK(test_is_file(file), "index.html references %s, which does not exist", name);
             refs++;
         }
     CHECK(strstr(html, "</html>") != NULL, "%s is not complete", path);
@@ -448,11 +433,6 @@ static void check_card(const char *dir, const char *v)
     free(html);
 }
 
-static void make_dir(const char *path)
-{
-    if (mkdir(path, 0700) != 0 && errno != EEXIST) fprintf(stderr, "mkdir %s: %s\n", path, strerror(errno));
-}
-
 /* ----------------------------------------------------------------- tests */
 
 static const char *const run_figures[] = {"loss", "culprit", "heat_activation", "heat_gradient", "weights",
@@ -462,7 +442,7 @@ static void test_gradient_explosion(void)
 {
     char dir[600], db[700];
     snprintf(dir, sizeof dir, "%s/explosion", temp_root);
-    make_dir(dir);
+    test_make_dirs(dir);
     snprintf(db, sizeof db, "%s/run.db", dir);
     fixture fx = {PLANT_GRAD_EXPLOSION, 240, 240, "explosion", "he_normal", 1e-4, 1e-3, NULL};
     CHECK(fixture_write(db, &fx) == 0, "writing %s", db);
@@ -511,7 +491,7 @@ static void test_gradient_explosion(void)
     check_card(result.out_dir, v);
     for (int i = 0; i < 7; i++) {
         snprintf(path, sizeof path, "%s/%s.gp", result.out_dir, run_figures[i]);
-        CHECK(file_exists(path), "%s missing", path);
+        CHECK(test_is_file(path), "%s missing", path);
     }
 }
 
@@ -519,7 +499,7 @@ static void test_bn_collapse(void)
 {
     char dir[600], db[700], out[700];
     snprintf(dir, sizeof dir, "%s/bn", temp_root);
-    make_dir(dir);
+    test_make_dirs(dir);
     snprintf(db, sizeof db, "%s/run.db", dir);
     snprintf(out, sizeof out, "%s/elsewhere/deeper", temp_root);
     fixture fx = {PLANT_BN_COLLAPSE, 220, 220, "bn-collapse", "glorot_uniform", 1e-4, 1e-3, NULL};
@@ -542,7 +522,7 @@ static void test_sudden_nan(void)
 {
     char dir[600], db[700];
     snprintf(dir, sizeof dir, "%s/sudden", temp_root);
-    make_dir(dir);
+    test_make_dirs(dir);
     snprintf(db, sizeof db, "%s/run.db", dir);
     fixture fx = {PLANT_SUDDEN, 200, 200, "sudden", "he_normal", 1e-4, 1e-3, NULL};
     CHECK(fixture_write(db, &fx) == 0, "writing %s", db);
@@ -569,7 +549,7 @@ static void check_draw_then_write(const rundata *d, const char *report_dir)
 {
     char out[700], path[REPORT_PATH_MAX + 128];
     snprintf(out, sizeof out, "%s/drawn", temp_root);
-    make_dir(out);
+    test_make_dirs(out);
     precursor_ranking ranking;
     error err = {{0}};
     CHECK(precursor_rank(d, d->steps[d->step_count - 1].step + 1, &ranking, &err) == 0, "rank: %s", err.message);
@@ -606,7 +586,7 @@ static void test_health(void)
 {
     char dir[600], db[700];
     snprintf(dir, sizeof dir, "%s/healthy", temp_root);
-    make_dir(dir);
+    test_make_dirs(dir);
     snprintf(db, sizeof db, "%s/run.db", dir);
     fixture fx = {PLANT_NONE, 300, 0, "healthy", "he_normal", 0.0, 1e-3, NULL};
     CHECK(fixture_write(db, &fx) == 0, "writing %s", db);
@@ -700,7 +680,7 @@ static void test_compare(void)
     for (int i = 0; i < 4; i++) {
         char dir[600];
         snprintf(dir, sizeof dir, "%s/arm%d", temp_root, i);
-        make_dir(dir);
+        test_make_dirs(dir);
         snprintf(paths[i], sizeof paths[i], "%s/run.db", dir);
         int nan_arm = i == 1; /* he_normal + L2, as in the seed */
         fixture fx = {nan_arm ? PLANT_GRAD_EXPLOSION : PLANT_NONE, nan_arm ? 240 : 300, nan_arm ? 240 : 0, "arm",
@@ -727,7 +707,7 @@ static void test_compare(void)
     CHECK(contains(html, "conv3d_2"), "compare page lacks the culprit layer");
     free(html);
     snprintf(path, sizeof path, "%s/compare_layer1.dat", out);
-    CHECK(file_exists(path), "no trajectory data for the culprit layer");
+    CHECK(test_is_file(path), "no trajectory data for the culprit layer");
     CHECK(compare_write(list, 4, NULL, &err) == -1 && contains(err.message, "output directory"),
           "compare without -o: %s", err.message);
 }
@@ -747,7 +727,7 @@ static void test_hostile_names(void)
      * directory, the report directory. */
     char dir[2000], db[2100];
     snprintf(dir, sizeof dir, "%s/run `touch pwned-dir` $(touch pwned-dir) 'q\"", temp_root);
-    make_dir(dir);
+    test_make_dirs(dir);
     snprintf(db, sizeof db, "%s/run.db", dir);
     fixture fx = {PLANT_GRAD_EXPLOSION, 240, 240, run_name, "he_normal", 1e-4, 1e-3, layer_name};
     CHECK(fixture_write(db, &fx) == 0, "writing %s", db);
@@ -756,7 +736,7 @@ static void test_hostile_names(void)
     CHECK(report_write(db, NULL, &result, &err) == 0, "report_write with hostile names: %s", err.message);
     char relative_marker[REPORT_PATH_MAX + 64];
     snprintf(relative_marker, sizeof relative_marker, "%s/pwned-dir", result.out_dir);
-    CHECK(!file_exists(marker) && !file_exists(relative_marker) && !file_exists("pwned-dir"),
+    CHECK(!test_is_file(marker) && !test_is_file(relative_marker) && !test_is_file("pwned-dir"),
           "a hostile name executed a command (%s exists)", marker);
     CHECK(result.figures_rendered == 7, "hostile: %d figures rendered", result.figures_rendered);
     CHECK(check_pngs(result.out_dir, run_figures, 7) == 7, "hostile figures");
@@ -786,7 +766,7 @@ static void test_hostile_names(void)
     CHECK(compare_write(list, 2, out, &err) == 0, "compare with hostile names: %s", err.message);
     check_index_refs(out);
     snprintf(relative_marker, sizeof relative_marker, "%s/pwned-dir", out);
-    CHECK(!file_exists(marker) && !file_exists(relative_marker), "compare executed a hostile name");
+    CHECK(!test_is_file(marker) && !test_is_file(relative_marker), "compare executed a hostile name");
 }
 
 static void test_quoting(void)
@@ -818,33 +798,31 @@ static void test_errors(void)
           "missing db: %s", err.message);
 
     snprintf(path, sizeof path, "%s/other.db", temp_root);
-    sqlite3 *db = NULL;
-    sqlite3_open(path, &db);
-    exec_ok(db, "CREATE TABLE photos (id INTEGER, caption TEXT); INSERT INTO photos VALUES (1, 'x');");
+    sqlite3 *db = test_sql_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    test_sql_exec(db, "CREATE TABLE photos (id INTEGER, caption TEXT); INSERT INTO photos VALUES (1, 'x');");
     sqlite3_close(db);
     CHECK(report_write(path, NULL, &result, &err) == -1 && contains(err.message, "not one written by nanprobe"),
           "foreign SQLite file: %s", err.message);
 
     snprintf(path, sizeof path, "%s/text.db", temp_root);
-    FILE *f = fopen(path, "w");
-    fputs("this is not a database, just some text that is long enough to have a header page\n", f);
-    fclose(f);
+    const char *text = "this is not a database, just some text that is long enough to have a header page\n";
+    test_write_file(path, text, strlen(text));
     CHECK(report_write(path, NULL, &result, &err) == -1 && contains(err.message, path), "text file: %s",
           err.message);
 
     snprintf(path, sizeof path, "%s/empty.db", temp_root);
-    sqlite3_open(path, &db);
-    exec_ok(db, db_schema_sql());
-    exec_ok(db, "INSERT INTO runs VALUES (1, 'empty', 'v', 't', NULL, 'running', 18, 16, '8x16x16x3', 4, 2, "
-                "'he_normal', 0.0001, 0.001, 1, 'synthetic', 'per_clip', 1, NULL, '{}', NULL);"
-                "INSERT INTO layers VALUES (1, 0, 'input_1', 'input', 'InputLayer', '', '(None, 8)', 0);");
+    db = test_sql_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    test_sql_exec(db, db_schema_sql());
+    test_sql_exec(db, "INSERT INTO runs VALUES (1, 'empty', 'v', 't', NULL, 'running', 18, 16, '8x16x16x3', 4, 2, "
+                      "'he_normal', 0.0001, 0.001, 1, 'synthetic', 'per_clip', 1, NULL, '{}', NULL);"
+                      "INSERT INTO layers VALUES (1, 0, 'input_1', 'input', 'InputLayer', '', '(None, 8)', 0);");
     sqlite3_close(db);
     CHECK(report_write(path, NULL, &result, &err) == -1 && contains(err.message, "no steps"), "empty run: %s",
           err.message);
 
     snprintf(path, sizeof path, "%s/norun.db", temp_root);
-    sqlite3_open(path, &db);
-    exec_ok(db, db_schema_sql());
+    db = test_sql_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    test_sql_exec(db, db_schema_sql());
     sqlite3_close(db);
     CHECK(report_write(path, NULL, &result, &err) == -1 && contains(err.message, path), "no run row: %s",
           err.message);
@@ -862,7 +840,7 @@ static void test_gnuplot_missing_and_failing(void)
     char *saved = old_path ? strdup(old_path) : NULL;
     char empty_bin[600], out[700];
     snprintf(empty_bin, sizeof empty_bin, "%s/empty-bin", temp_root);
-    make_dir(empty_bin);
+    test_make_dirs(empty_bin);
     snprintf(out, sizeof out, "%s/no-gnuplot", temp_root);
     setenv("PATH", empty_bin, 1);
     report_result result;
@@ -877,17 +855,16 @@ static void test_gnuplot_missing_and_failing(void)
                                        "headroom.dat", "index.html", "verdict.txt"};
     for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", out, kept[i]);
-        CHECK(file_exists(path), "without gnuplot, %s should still be written", kept[i]);
+        CHECK(test_is_file(path), "without gnuplot, %s should still be written", kept[i]);
     }
     snprintf(path, sizeof path, "%s/loss.png", out);
-    CHECK(!file_exists(path), "loss.png without gnuplot?");
+    CHECK(!test_is_file(path), "loss.png without gnuplot?");
     check_index_refs(out);
 
     /* A gnuplot that fails: its exit status and stderr reach the error. */
     snprintf(path, sizeof path, "%s/gnuplot", empty_bin);
-    FILE *f = fopen(path, "w");
-    fputs("#!/bin/sh\necho \"fake gnuplot: boom in $1\" >&2\nexit 3\n", f);
-    fclose(f);
+    const char *script = "#!/bin/sh\necho \"fake gnuplot: boom in $1\" >&2\nexit 3\n";
+    test_write_file(path, script, strlen(script));
     chmod(path, 0755);
     rc = report_write(db, out, &result, &err);
     CHECK(rc == -1 && contains(err.message, "exit status 3") && contains(err.message, "fake gnuplot: boom in"),
@@ -897,17 +874,9 @@ static void test_gnuplot_missing_and_failing(void)
     free(saved);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 int main(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(temp_root, sizeof temp_root, "%s/nanprobe-report-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(temp_root)) {
+    if (test_temp_dir(temp_root, sizeof temp_root, "report")) {
         perror("mkdtemp");
         return 1;
     }
@@ -926,8 +895,7 @@ int main(void)
     if (keep && *keep && strcmp(keep, "0") != 0) {
         fprintf(stderr, "kept the test databases and reports in %s\n", temp_root);
     } else if (status == 0) {
-        if (nftw(temp_root, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-            fprintf(stderr, "could not remove %s\n", temp_root);
+        test_remove_tree(temp_root);
     } else {
         fprintf(stderr, "left the test databases and reports in %s\n", temp_root);
     }

@@ -3,11 +3,11 @@
  * determinism, bit-identical --resume, Ctrl-C, --max-steps 0 / init and
  * --report (bad input of every kind is in test_hostile). */
 #include <math.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "callbacks.h"
+#include "test_db.h"
 #include "test_util.h"
 
 static const char *nanprobe;
@@ -69,51 +69,6 @@ static void test_early_stopping(void)
 /* `nanprobe train ARG...` (NULL-terminated), like test_run. */
 #define run_train(output, size, ...) test_run_args(nanprobe, output, size, "train", __VA_ARGS__)
 
-/* The (step, loss) pairs of a run, as exact doubles. */
-static int read_losses(const char *dir, double *loss, int capacity)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/run.db", dir);
-    sqlite3 *db;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        sqlite3_close(db); /* a failed open still holds a handle */
-        return -1;
-    }
-    sqlite3_stmt *st;
-    int n = 0;
-    if (sqlite3_prepare_v2(db, "SELECT step, loss FROM steps ORDER BY step", -1, &st, NULL) == SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW && n < capacity) {
-            if (sqlite3_column_int(st, 0) != n + 1) {
-                n = -1; /* steps must be contiguous from 1 */
-                break;
-            }
-            loss[n++] = sqlite3_column_double(st, 1);
-        }
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return n;
-}
-
-static double query_double(const char *dir, const char *sql)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/run.db", dir);
-    sqlite3 *db;
-    double v = NAN;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        sqlite3_close(db); /* a failed open still holds a handle */
-        return v;
-    }
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) v = sqlite3_column_double(st, 0);
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return v;
-}
-
 /* ------------------------------------------------------------- learning */
 
 /* A small ResNet3D-18 (width 8) on 8x32x32x3 synthetic clips of 4 motion
@@ -128,10 +83,10 @@ static void test_learning(const char *base)
                            "--batch=16", "--train-clips=1024", "--val-clips=128", "--epochs=4", "--probe-every=16",
                            "--no-report", "--out", dir, NULL);
     CHECK(status == 0, "learning run exited %d:\n%s", status, output);
-    double first = query_double(dir, "SELECT val_accuracy FROM epochs WHERE epoch = 1");
-    double last = query_double(dir, "SELECT val_accuracy FROM epochs ORDER BY epoch DESC LIMIT 1");
-    double loss_first = query_double(dir, "SELECT loss FROM epochs WHERE epoch = 1");
-    double loss_last = query_double(dir, "SELECT loss FROM epochs ORDER BY epoch DESC LIMIT 1");
+    double first = test_db_double(dir, "SELECT val_accuracy FROM epochs WHERE epoch = 1");
+    double last = test_db_double(dir, "SELECT val_accuracy FROM epochs ORDER BY epoch DESC LIMIT 1");
+    double loss_first = test_db_double(dir, "SELECT loss FROM epochs WHERE epoch = 1");
+    double loss_last = test_db_double(dir, "SELECT loss FROM epochs ORDER BY epoch DESC LIMIT 1");
     printf("  learning: val_acc %.3f after epoch 1, %.3f after epoch 4 (chance 0.25); loss %.3f -> %.3f\n", first,
            last, loss_first, loss_last);
     CHECK(last >= 0.6, "validation accuracy %.3f after 256 steps, expected >= 0.6 (chance 0.25)", last);
@@ -149,8 +104,8 @@ static void test_checkpoint_once(const char *base)
                            "--threads=1", "--quiet", "--no-report", "--out", dir, NULL);
     CHECK(status == 0, "--checkpoint-every 1: exit %d\n%s", status, output);
     /* Steps 0 (initial), 1 (periodic), 2 (epoch 1's end), 3 (periodic), 4 (epoch 2's end). */
-    double rows = query_double(dir, "SELECT COUNT(*) FROM events WHERE kind = 'checkpoint'");
-    double steps = query_double(dir, "SELECT COUNT(DISTINCT step) FROM events WHERE kind = 'checkpoint'");
+    double rows = test_db_double(dir, "SELECT COUNT(*) FROM events WHERE kind = 'checkpoint'");
+    double steps = test_db_double(dir, "SELECT COUNT(DISTINCT step) FROM events WHERE kind = 'checkpoint'");
     CHECK(rows == 5 && steps == 5, "checkpoints: %g written at %g distinct steps, expected 5 at 5", rows, steps);
 }
 
@@ -170,7 +125,7 @@ static void test_determinism_and_resume(const char *base)
     int sb = run_train(output, sizeof output, SMALL_RUN, "--threads=1", "--out", b, NULL);
     CHECK(sb == 0, "run b exited %d: %s", sb, output);
     double la[64], lb[64], lc[64];
-    int na = read_losses(a, la, 64), nb = read_losses(b, lb, 64);
+    int na = test_db_losses(a, la, 64), nb = test_db_losses(b, lb, 64);
     CHECK(na == 18 && nb == 18, "expected 18 contiguous steps, got %d and %d", na, nb);
     int same = na == nb;
     for (int i = 0; same && i < na; i++) same = memcmp(&la[i], &lb[i], sizeof(double)) == 0;
@@ -179,17 +134,17 @@ static void test_determinism_and_resume(const char *base)
     /* Stop mid-epoch 2 (step 8 of 18), then resume: the same 18 losses. */
     int sc = run_train(output, sizeof output, SMALL_RUN, "--threads=1", "--max-steps=8", "--out", c, NULL);
     CHECK(sc == 0, "--max-steps run exited %d: %s", sc, output);
-    int partial = read_losses(c, lc, 64);
+    int partial = test_db_losses(c, lc, 64);
     CHECK(partial == 8, "--max-steps=8 left %d steps", partial);
     char *resume_argv[] = {(char *)nanprobe, "train", "--resume", c, "--quiet", NULL};
     int sr = test_run(resume_argv, output, sizeof output);
     CHECK(sr == 0, "resume exited %d: %s", sr, output);
-    int nc = read_losses(c, lc, 64);
+    int nc = test_db_losses(c, lc, 64);
     same = nc == na;
     for (int i = 0; same && i < na; i++) same = memcmp(&la[i], &lc[i], sizeof(double)) == 0;
     CHECK(same, "resumed run differs from the uninterrupted one (%d vs %d steps)", nc, na);
-    double val_a = query_double(a, "SELECT val_loss FROM epochs WHERE epoch = 3");
-    double val_c = query_double(c, "SELECT val_loss FROM epochs WHERE epoch = 3");
+    double val_a = test_db_double(a, "SELECT val_loss FROM epochs WHERE epoch = 3");
+    double val_c = test_db_double(c, "SELECT val_loss FROM epochs WHERE epoch = 3");
     CHECK(memcmp(&val_a, &val_c, sizeof val_a) == 0, "resumed val_loss %.17g vs %.17g", val_c, val_a);
 
     /* Changing what defines the run is refused. */
@@ -218,7 +173,7 @@ static void test_interrupt(const char *base)
     for (int i = 0; i < 600; i++) {
         struct timespec t = {0, 50 * 1000 * 1000};
         nanosleep(&t, NULL);
-        double steps = query_double(dir, "SELECT COUNT(*) FROM steps");
+        double steps = test_db_double(dir, "SELECT COUNT(*) FROM steps");
         if (steps >= 5) break;
     }
     kill(pid, SIGINT);
@@ -229,15 +184,15 @@ static void test_interrupt(const char *base)
     snprintf(path, sizeof path, "%s/checkpoint.bin", dir);
     struct stat st;
     CHECK(stat(path, &st) == 0, "no checkpoint after SIGINT");
-    double interrupted = query_double(dir, "SELECT COUNT(*) FROM events WHERE kind = 'interrupted'");
+    double interrupted = test_db_double(dir, "SELECT COUNT(*) FROM events WHERE kind = 'interrupted'");
     CHECK(interrupted == 1, "interrupted event missing");
-    double status_text = query_double(dir, "SELECT status = 'interrupted' FROM runs");
+    double status_text = test_db_double(dir, "SELECT status = 'interrupted' FROM runs");
     CHECK(status_text == 1, "runs.status is not 'interrupted'");
     char *resume_argv[] = {(char *)nanprobe, "train", "--resume", dir, "--quiet", NULL};
     int sr = test_run(resume_argv, output, sizeof output);
     CHECK(sr == 0, "resume after SIGINT exited %d: %s", sr, output);
-    double steps = query_double(dir, "SELECT COUNT(*) FROM steps");
-    double last = query_double(dir, "SELECT MAX(step) FROM steps");
+    double steps = test_db_double(dir, "SELECT COUNT(*) FROM steps");
+    double last = test_db_double(dir, "SELECT MAX(step) FROM steps");
     CHECK(steps == 200 && last == 200, "after resume: %g steps, last %g (expected 200 contiguous)", steps, last);
 }
 
@@ -257,8 +212,8 @@ static void test_init_and_report(const char *base)
     snprintf(path, sizeof path, "%s/checkpoint.bin", a);
     CHECK(s == 0 && stat(path, &st) == 0, "--max-steps 0: exit %d, checkpoint %s:\n%s", s,
           stat(path, &st) == 0 ? "written" : "missing", output);
-    CHECK(query_double(a, "SELECT COUNT(*) FROM steps") == 0, "--max-steps 0 trained a step");
-    CHECK(query_double(a, "SELECT COUNT(*) FROM runs") == 1, "--max-steps 0: no run row");
+    CHECK(test_db_double(a, "SELECT COUNT(*) FROM steps") == 0, "--max-steps 0 trained a step");
+    CHECK(test_db_double(a, "SELECT COUNT(*) FROM runs") == 1, "--max-steps 0: no run row");
 
     snprintf(b, sizeof b, "%s/init-b", base);
     char *const init[] = {(char *)nanprobe, "init", SMALL_RUN, "--threads=1", "--out", b, NULL};
@@ -274,7 +229,7 @@ static void test_init_and_report(const char *base)
     int rb = test_run(resume_b, output, sizeof output);
     CHECK(rb == 0, "resume after init: exit %d:\n%s", rb, output);
     double la[8], lb[8];
-    int na = read_losses(a, la, 8), nb = read_losses(b, lb, 8);
+    int na = test_db_losses(a, la, 8), nb = test_db_losses(b, lb, 8);
     CHECK(na == 3 && nb == 3 && memcmp(la, lb, sizeof(double) * 3) == 0,
           "init then resume: %d and %d steps, losses must be bit-identical", na, nb);
     snprintf(path, sizeof path, "%s/report/index.html", a);

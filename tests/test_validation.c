@@ -22,7 +22,6 @@
  * rests on the rounding of one BLAS kernel.  ~15 s on 2 cores. */
 #include <hdf5.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include "cause.h"
@@ -101,20 +100,6 @@ static void path_in(char *out, size_t size, const char *name)
 }
 
 /* ------------------------------------------------------------ database */
-
-/* The first row of `sql` on DIR/run.db as "a|b|c" ("" when none). */
-static void query_text(const char *dir, const char *sql, char *out, size_t size)
-{
-    test_db_rows(dir, sql, out, size);
-    out[strcspn(out, "\n")] = '\0';
-}
-
-static double query_double(const char *dir, const char *sql)
-{
-    char text[256];
-    query_text(dir, sql, text, sizeof text);
-    return text[0] && strcmp(text, "NULL") != 0 ? atof(text) : NAN;
-}
 
 /* The trace and the verdict of a run (what `nanprobe report` writes). */
 typedef struct traced {
@@ -209,17 +194,17 @@ static void test_validation_clip_nan(void)
     int status = train(data, out, 0, output, sizeof output, extra);
     CHECK(status == 3, "a validation NaN exits 3, got %d: %s", status, output);
     /* Step 4 ends epoch 1; clip 5 is position 1 of validation batch 1 (clips 4..7). */
-    query_text(out, "SELECT step, epoch, pass, layer_name, val_batch, sample, sample_id, is_origin FROM first_nan", row,
+    test_db_row(out, "SELECT step, epoch, pass, layer_name, val_batch, sample, sample_id, is_origin FROM first_nan", row,
                sizeof row);
     CHECK(strcmp(row, "4|1|validation|input_1|1|1|5|1") == 0, "first_nan row: %s", row);
-    query_text(out, "SELECT status, (SELECT COUNT(*) FROM steps), (SELECT COUNT(*) FROM events WHERE kind = 'nan') "
+    test_db_row(out, "SELECT status, (SELECT COUNT(*) FROM steps), (SELECT COUNT(*) FROM events WHERE kind = 'nan') "
                "FROM runs", row, sizeof row);
     CHECK(strcmp(row, "nan|4|1") == 0, "status, steps, nan events: %s (the run stops at the validation NaN)", row);
-    query_text(out, "SELECT message FROM first_nan", row, sizeof row);
+    test_db_row(out, "SELECT message FROM first_nan", row, sizeof row);
     CHECK(strstr(output, row) != NULL, "the console's sentinel line is the event's message: %s", row);
     CHECK(strstr(row, "validation batch 1") && strstr(row, "clip 5 of the validation split"), "message: %s", row);
     /* Every validation batch of the failing epoch is kept, layer by layer. */
-    query_text(out, "SELECT COUNT(DISTINCT val_batch), SUM(nan_count) FROM validation_stats WHERE epoch = 1 AND "
+    test_db_row(out, "SELECT COUNT(DISTINCT val_batch), SUM(nan_count) FROM validation_stats WHERE epoch = 1 AND "
                "layer_id = 0 AND val_batch >= 0", row, sizeof row);
     CHECK(strcmp(row, "2|1") == 0, "validation batches and the one NaN at the input: %s", row);
 
@@ -270,11 +255,11 @@ static void test_inference_overflow(void)
                             sizeof output, resume);
     CHECK(status == 3, "the edited run exits 3, got %d: %s", status, output);
     snprintf(db, sizeof db, "%s/run.db", out);
-    query_text(out, "SELECT step, epoch, pass, (SELECT COUNT(*) FROM steps WHERE loss_finite = 0) FROM first_nan", row,
+    test_db_row(out, "SELECT step, epoch, pass, (SELECT COUNT(*) FROM steps WHERE loss_finite = 0) FROM first_nan", row,
                sizeof row);
     CHECK(strcmp(row, "4|1|validation|0") == 0, "first_nan (step, epoch, pass, non-finite training losses): %s", row);
     /* The first BatchNorm's moving mean sits ~1e30 / batch std away. */
-    double shift = query_double(out, "SELECT mean_shift_max FROM validation_batchnorm v JOIN layers l USING (run_id, "
+    double shift = test_db_double(out, "SELECT mean_shift_max FROM validation_batchnorm v JOIN layers l USING (run_id, "
                                     "layer_id) WHERE l.name = 'batch_normalization'");
     CHECK(shift > 1e25, "mean shift of batch_normalization: %g batch std", shift);
     traced r;
@@ -310,7 +295,7 @@ static void test_one_huge_update(void)
                            NULL};
     int status = train("synthetic", out, 0, output, sizeof output, extra);
     CHECK(status == 3, "exits 3, got %d: %s", status, output);
-    query_text(out, "SELECT f.step, f.pass, s.loss_finite FROM first_nan f JOIN steps s USING (run_id, step)", row,
+    test_db_row(out, "SELECT f.step, f.pass, s.loss_finite FROM first_nan f JOIN steps s USING (run_id, step)", row,
                sizeof row);
     CHECK(strcmp(row, "1|validation|1") == 0, "first_nan after a finite step 1: %s", row);
     char db[500];
@@ -337,9 +322,9 @@ static void test_negative_moving_variance(void)
                             sizeof output, resume);
     CHECK(status == 3, "exits 3, got %d: %s", status, output);
     snprintf(db, sizeof db, "%s/run.db", out);
-    query_text(out, "SELECT pass, layer_name, channel FROM first_nan", row, sizeof row);
+    test_db_row(out, "SELECT pass, layer_name, channel FROM first_nan", row, sizeof row);
     CHECK(strcmp(row, "validation|batch_normalization_5|0") == 0, "first_nan: %s", row);
-    query_text(out, "SELECT bad_moving_variance, bad_channel FROM validation_batchnorm v JOIN layers l USING (run_id, "
+    test_db_row(out, "SELECT bad_moving_variance, bad_channel FROM validation_batchnorm v JOIN layers l USING (run_id, "
                "layer_id) WHERE l.name = 'batch_normalization_5'", row, sizeof row);
     CHECK(strcmp(row, "1|0") == 0, "bad moving variance, channel: %s", row);
     traced r;
@@ -393,7 +378,7 @@ static void test_keras_negative_variance(void)
     int status = test_run(argv, output, sizeof output);
     CHECK(status == 3, "--from-keras with a negative moving variance exits 3, got %d: %s", status, output);
     /* Keras' iteration 40 is the file's; step 41 trains, then validation. */
-    query_text(out, "SELECT step, pass, layer_name, channel FROM first_nan", row, sizeof row);
+    test_db_row(out, "SELECT step, pass, layer_name, channel FROM first_nan", row, sizeof row);
     CHECK(strcmp(row, "41|validation|batch_normalization|0") == 0, "first_nan: %s", row);
     traced r;
     trace_run(db, &r);
@@ -419,14 +404,14 @@ static void test_healthy(void)
     int status = train(data, out, 0, output, sizeof output, extra);
     CHECK(status == 0, "healthy run exited %d: %s", status, output);
     /* One summary row per layer and epoch, no per-batch rows, no event. */
-    query_text(out, "SELECT COUNT(*), COUNT(DISTINCT epoch), SUM(val_batch >= 0), SUM(nan_count + posinf_count + "
+    test_db_row(out, "SELECT COUNT(*), COUNT(DISTINCT epoch), SUM(val_batch >= 0), SUM(nan_count + posinf_count + "
                "neginf_count), (SELECT COUNT(*) FROM layers), (SELECT COUNT(*) FROM events WHERE kind = 'nan') FROM "
                "validation_stats", row, sizeof row);
     int rows = 0, epochs = 0, batches = -1, bad = -1, layers = 0, events = -1;
     sscanf(row, "%d|%d|%d|%d|%d|%d", &rows, &epochs, &batches, &bad, &layers, &events);
     CHECK(epochs == 2 && rows == 2 * layers && batches == 0 && bad == 0 && events == 0, "validation_stats: %s", row);
     /* Every BatchNorm compared, every epoch; moving statistics that fit. */
-    query_text(out, "SELECT COUNT(*), (SELECT COUNT(*) FROM layers WHERE kind = 'BatchNormalization'), "
+    test_db_row(out, "SELECT COUNT(*), (SELECT COUNT(*) FROM layers WHERE kind = 'BatchNormalization'), "
                "SUM(bad_moving_variance), MAX(inference_scale) < 10, MIN(train_steps), MIN(var_ratio_min) > 0 FROM "
                "validation_batchnorm", row, sizeof row);
     int bn_rows = 0, bn_layers = 0, bad_variance = -1, fits = 0, window = 0, ratio_positive = 0;
@@ -455,12 +440,12 @@ static void test_resumed(void)
     const char *first[] = {"--epochs=2", "--max-steps=2", NULL};
     int status = train(data, out, 0, output, sizeof output, first);
     CHECK(status == 0, "first part exited %d: %s", status, output);
-    query_text(out, "SELECT COUNT(*) FROM events WHERE kind = 'nan'", row, sizeof row);
+    test_db_row(out, "SELECT COUNT(*) FROM events WHERE kind = 'nan'", row, sizeof row);
     CHECK(strcmp(row, "0") == 0, "no NaN before the resume: %s", row);
     const char *second[] = {"--max-steps=100", NULL};
     status = train(NULL, out, 1, output, sizeof output, second);
     CHECK(status == 3, "resumed part exited %d: %s", status, output);
-    query_text(out, "SELECT step, epoch, pass, val_batch, sample_id, event_id > (SELECT event_id FROM events WHERE "
+    test_db_row(out, "SELECT step, epoch, pass, val_batch, sample_id, event_id > (SELECT event_id FROM events WHERE "
                "kind = 'resumed'), (SELECT resumed_from FROM runs) FROM first_nan", row, sizeof row);
     CHECK(strcmp(row, "4|1|validation|1|5|1|2") == 0, "first_nan after the resume from step 2: %s", row);
     traced r;
@@ -488,16 +473,16 @@ static void test_continue(void)
                            "--inject=inf-forward@layer=conv3d_5,step=6", "--report", NULL};
     int status = train(data, out, 0, output, sizeof output, extra);
     CHECK(status == 3, "exited %d: %s", status, output);
-    query_text(out, "SELECT group_concat(step || ':' || pass, ' ') FROM (SELECT step, pass FROM events WHERE kind = "
+    test_db_row(out, "SELECT group_concat(step || ':' || pass, ' ') FROM (SELECT step, pass FROM events WHERE kind = "
                "'nan' ORDER BY event_id)", row, sizeof row);
     CHECK(strcmp(row, "4:validation 6:forward 8:validation 12:validation") == 0, "nan events: %s", row);
-    query_text(out, "SELECT pass FROM first_nan", row, sizeof row);
+    test_db_row(out, "SELECT pass FROM first_nan", row, sizeof row);
     CHECK(strcmp(row, "validation") == 0, "first_nan is the validation one: %s", row);
-    query_text(out, "SELECT COUNT(*), MAX(epoch) FROM events WHERE kind = 'lr_reduced'", row, sizeof row);
+    test_db_row(out, "SELECT COUNT(*), MAX(epoch) FROM events WHERE kind = 'lr_reduced'", row, sizeof row);
     CHECK(strcmp(row, "3|3") == 0, "a reduction after each NaN val_loss: %s", row);
     CHECK(strstr(output, "in validation") && strstr(output, "in the forward pass"),
           "both sentinel lines on the console: %s", output);
-    query_text(out, "SELECT COUNT(*) FROM steps", row, sizeof row);
+    test_db_row(out, "SELECT COUNT(*) FROM steps", row, sizeof row);
     CHECK(strcmp(row, "12") == 0, "the run went on to its last epoch: %s steps", row);
     /* The loss figure marks both first NaNs. */
     char script[600];

@@ -55,26 +55,16 @@ static void path_make(char *out, size_t size, const char *format, ...)
 
 static void mkdirs(const char *rel)
 {
-    char path[1024], *p;
+    char path[1024];
     path_make(path, sizeof path, "%s", rel);
-    for (p = path + strlen(root) + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(path, 0755);
-            *p = '/';
-        }
-    mkdir(path, 0755);
+    if (test_make_dirs(path)) fprintf(stderr, "mkdir -p %s failed\n", path);
 }
 
 static void file_write(const char *rel, const void *bytes, size_t n)
 {
     char path[1024];
     path_make(path, sizeof path, "%s", rel);
-    FILE *f = fopen(path, "wb");
-    if (f) {
-        if (n) fwrite(bytes, 1, n, f);
-        fclose(f);
-    }
+    if (test_write_file(path, bytes, n)) fprintf(stderr, "writing %s failed\n", path);
 }
 
 static int encode_send(AVFormatContext *oc, AVCodecContext *cc, AVStream *st, AVFrame *frame, AVPacket *pkt)
@@ -151,9 +141,8 @@ static int ffmpeg_run(const char *args)
 static long file_size(const char *rel)
 {
     char path[1024];
-    struct stat st;
     path_make(path, sizeof path, "%s", rel);
-    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+    return test_file_size(path);
 }
 
 static void file_truncate(const char *rel, long size)
@@ -725,9 +714,10 @@ static void test_lists(void)
 
 static void file_copy(const char *from, const char *to)
 {
-    char command[2400];
-    snprintf(command, sizeof command, "cp '%s/%s' '%s/%s'", root, from, root, to);
-    if (system(command) != 0) fprintf(stderr, "copy %s failed\n", from);
+    char source[1024], target[1024];
+    path_make(source, sizeof source, "%s", from);
+    path_make(target, sizeof target, "%s", to);
+    if (test_copy_file(source, target, -1)) fprintf(stderr, "copy %s failed\n", from);
 }
 
 /* mixed/: different resolutions (48x36, odd 33x27, 320x240 H.264, 64x48)
@@ -907,7 +897,6 @@ static void test_cli_train(void)
     CHECK(joined == 1 && strcmp(a_rows, "10\n") == 0, "input_sample_videos rows: %s", a_rows);
     /* What a verdict prints for a clip: file and frame range. */
     char db_path[1200], text[512] = "", want[512];
-    snprintf(db_path, sizeof db_path, "%s/run.db", a);
     test_db_rows(a, "SELECT o.video, o.start_frame, o.last_frame, s.sample_ids FROM clip_origins o JOIN steps s ON "
             "s.epoch = o.epoch AND s.step = 3 AND o.split = 'train' AND o.sample_id = CAST(s.sample_ids AS INTEGER)",
             a_rows, sizeof a_rows);

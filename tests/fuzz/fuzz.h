@@ -9,7 +9,6 @@
 #ifndef NANPROBE_FUZZ_H
 #define NANPROBE_FUZZ_H
 
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +16,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "test_files.h"
 
 #ifndef FUZZ_ENTRY
 #define FUZZ_ENTRY LLVMFuzzerTestOneInput
@@ -34,20 +35,6 @@ static inline const char *fuzz_scratch(const char *label)
         mkdir(dir, 0700);
     }
     return dir;
-}
-
-static inline int fuzz_write_file(const char *path, const uint8_t *data, size_t size)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return -1;
-    size_t done = 0;
-    while (done < size) {
-        ssize_t n = write(fd, data + done, size - done);
-        if (n <= 0) break;
-        done += (size_t)n;
-    }
-    close(fd);
-    return done == size ? 0 : -1;
 }
 
 /* The input as a NUL-terminated string (malloc'd). */

@@ -54,14 +54,8 @@ static const uint8_t *valid_file(size_t *size)
     keras_export_options o = {.with_optimizer = 1, .iterations = 7, .learning_rate = 1e-3f, .l2 = 1e-4};
     if (keras_export(path, &m, &o, &err)) abort();
     model_free(&m);
-    FILE *f = fopen(path, "rb");
-    if (!f) abort();
-    fseek(f, 0, SEEK_END);
-    length = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    bytes = malloc(length);
-    if (!bytes || fread(bytes, 1, length, f) != length) abort();
-    fclose(f);
+    bytes = (uint8_t *)test_read_file(path, &length);
+    if (!bytes) abort();
     *size = length;
     return bytes;
 }
@@ -149,7 +143,7 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
     const uint8_t *valid = valid_file(&valid_size);
     char path[256];
     snprintf(path, sizeof path, "%s/input.h5", fuzz_scratch("keras"));
-    if (fuzz_write_file(path, valid, valid_size)) return 0;
+    if (test_write_file(path, valid, valid_size)) return 0;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
     if (file < 0) abort(); /* the valid file must open */

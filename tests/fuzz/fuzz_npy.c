@@ -32,7 +32,7 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
     int fuzz_labels = data[0] & 1;
     char path[256];
     snprintf(path, sizeof path, "%s/%s", dir, fuzz_labels ? "train_labels.npy" : "train_clips.npy");
-    if (fuzz_write_file(path, data + 1, size - 1)) return 0;
+    if (test_write_file(path, data + 1, size - 1)) return 0;
     write_valid(dir, fuzz_labels);
 
     npy_array a;

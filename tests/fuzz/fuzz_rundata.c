@@ -62,7 +62,7 @@ int FUZZ_ENTRY(const uint8_t *data, size_t size)
     }
     unlink(path);
     if (size >= 16 && memcmp(data, "SQLite format 3", 16) == 0) {
-        if (fuzz_write_file(path, data, size)) return 0;
+        if (test_write_file(path, data, size)) return 0;
     } else {
         build_from_sql(path, data, size);
     }
