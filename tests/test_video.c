@@ -905,6 +905,7 @@ static void test_cli_train(void)
     sscanf(a_rows, "%255[^|]|%ld|%ld|%ld", video, &start, &last, &sample);
     snprintf(want, sizeof want, "%s, frames %ld-%ld every 2", video, start, last);
     error err;
+    snprintf(db_path, sizeof db_path, "%s/run.db", a);
     run_reader *reader = run_reader_open(db_path, 1, &err);
     int found = reader && clip_origin_describe_step(reader, 3, sample, text, sizeof text);
     CHECK(found && strncmp(text, want, strlen(want)) == 0, "clip_origin_describe_step: '%s' (expected '%s...')", text,
