@@ -46,7 +46,7 @@ MAIN_SRC := src/cli/main.c
 # src/replay/*_f64.c are compiled in that mode only.
 ENGINE_SRC := src/core/tensor.c src/core/gemm.c $(filter-out src/layers/window.c,$(wildcard src/layers/*.c)) src/model/model.c src/optim/adam.c
 F64_SRC  := $(ENGINE_SRC) $(wildcard src/replay/*_f64.c)
-LIB_SRC  := $(filter-out $(MAIN_SRC) $(wildcard src/replay/*_f64.c),$(wildcard src/*/*.c probes/*.c reports/*.c))
+LIB_SRC  := $(filter-out $(MAIN_SRC) $(wildcard src/replay/*_f64.c),$(wildcard src/*/*.c probes/*.c reports/*.c reports/*/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(F64_SRC:%.c=$(BUILD)/f64/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -69,17 +69,26 @@ SEES_rundb   := $(SEES_optim) rundb
 SEES_probes  := $(SEES_rundb) probes
 SEES_dist    := $(SEES_probes) dist
 SEES_run     := $(SEES_dist) data replay keras run
-SEES_reports := $(SEES_model) rundb reports
-SEES_cli     := $(SEES_run) reports cli
+# reports/ is the report's pipeline in stage folders, each seeing the
+# stages before it: analyse (numbers and findings from the loaded run), say
+# (the verdict's words), draw (figures computed in memory), write (files:
+# figures, pages); reports/ itself runs them (report.c, compare.c).  The
+# load stage is src/rundb's readers.
+SEES_analyse := $(SEES_model) rundb analyse
+SEES_say     := $(SEES_analyse) say
+SEES_draw    := $(SEES_analyse) draw
+SEES_write   := $(SEES_say) draw write
+SEES_reports := $(SEES_write) reports
+SEES_cli     := $(SEES_run) analyse say draw write reports cli
 SEES_tests   := $(SEES_cli) tests
-LAYERS := core layers model optim data keras replay rundb probes dist run reports cli tests
+LAYERS := core layers model optim data keras replay rundb probes dist run analyse say draw write reports cli tests
 
 HDF5_CFLAGS := $(shell pkg-config --cflags hdf5 2>/dev/null || echo -I/usr/include/hdf5/serial)
 HDF5_LIBS   := $(shell pkg-config --libs hdf5 2>/dev/null || echo -lhdf5_serial)
 LDLIBS      += $(HDF5_LIBS) -lzip -ljansson
 # A folder's path, and the flags that come with seeing it: generated headers,
 # third-party headers (MPI as system headers, so -Wextra judges our code).
-layer_dir    = $(if $(filter probes reports tests,$1),$1,src/$1)
+layer_dir    = $(if $(filter probes reports tests,$1),$1,$(if $(filter analyse say draw write,$1),reports/$1,src/$1))
 EXTRA_rundb  := -I$(BUILD)/generated
 EXTRA_keras  := $(HDF5_CFLAGS)
 EXTRA_tests  := -Itests/fuzz
@@ -264,6 +273,11 @@ bench: nanprobe tf-env
 
 # The causal verdict on a larger set of known causes (about a minute).
 $(BUILD)/bench/diagnose_bench: bench/diagnose_bench.c tests/diagnose_cases.h tests/test_util.h $(BUILD)/libnanprobe.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC_tests) -MMD -MP -o $@ $< $(BUILD)/libnanprobe.a $(LDFLAGS) $(LDLIBS)
+
+# report_write on a 10,000-step run database (bench/report_bench.sh).
+$(BUILD)/bench/report_bench: bench/report_bench.c $(BUILD)/libnanprobe.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC_tests) -MMD -MP -o $@ $< $(BUILD)/libnanprobe.a $(LDFLAGS) $(LDLIBS)
 

@@ -2,7 +2,7 @@
 # Times `report_write` on a 10,000-step ResNet3D-34 run database.
 #   bench/report_bench.sh [DIR]     (default DIR: bench/results/report)
 # Builds the library with the normal flags (BUILD=... to use another build
-# directory), builds bench/report_bench.c against it, creates DIR/run.db once
+# directory) and bench/report_bench.c against it (make), creates DIR/run.db once
 # (~1.7 GB, one to three minutes; delete it to regenerate), reads the file
 # once so the page cache is warm, then times report_write(DIR/run.db,
 # DIR/report), best of 3.  Not part of `make test`.
@@ -10,14 +10,8 @@ set -eu
 cd "$(dirname "$0")/.."
 dir=${1:-bench/results/report}
 build=${BUILD:-build}
-make --no-print-directory BUILD="$build" "$build/libnanprobe.a"
-multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
-blas_lib=/usr/lib/$multiarch/openblas-openmp
-mkdir -p "$build/bench" "$dir"
-gcc -std=c11 -O2 -march=native -g -Wall -Wextra -Werror -Wshadow -Wno-unknown-pragmas -fopenmp -D_GNU_SOURCE \
-    -Isrc -Iprobes -Ireports -I"/usr/include/$multiarch/openblas-openmp" \
-    -o "$build/bench/report_bench" bench/report_bench.c "$build/libnanprobe.a" \
-    -fopenmp -L"$blas_lib" -Wl,-rpath,"$blas_lib" -lopenblas -lsqlite3 -lm
+make --no-print-directory BUILD="$build" "$build/bench/report_bench"
+mkdir -p "$dir"
 [ -f "$dir/run.db" ] || "$build/bench/report_bench" --generate-only "$dir"
 cat "$dir/run.db" > /dev/null # warm the page cache: the report is what is timed
 "$build/bench/report_bench" --repeat 3 "$dir"

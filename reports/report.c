@@ -1,25 +1,26 @@
 /* report.c: report_write, the single-run report (see report.h), a pipeline
- * of five stages, each in its own files:
+ * of five stages, each in its own folder (the Makefile's SEES_ table lets
+ * each see only the stages before it):
  *
- *   load     rundata.c (with replay_data.c, precision_data.c) reads run.db
- *            into a rundata; load_step_table and load_chain_series here
- *            read the rows of one step and of the chain's links.
- *   analyse  precursor.c (ranking), rules.c (symptom rules), cause.c (the
- *            causal trace, with mechanism.c, clip_origin.c, l2_adam.c,
- *            cause_precision.c): numbers and findings, no text, no files.
- *   say      verdict.c, cause_text.c: the verdict; verdict_card.c,
- *            replay_text.c: its sentences on the page.
- *   draw     draw_run.c, draw_cause.c, report_replay_draw: every figure
- *            computed into a figure struct in memory (figure.h).
- *   write    write_figure.c (each figure's .dat and .gp, then gnuplot: PNG and
- *            SVG), write_index here with html.c, report_replay.c,
- *            report_ladder.c, report_video.c (index.html), verdict.txt and
- *            layer_stats.tsv.
+ *   load     src/rundb/read_*.c: the run in memory (read_run.c's rundata,
+ *            with its replays and precision facts), the video tables and
+ *            the causal walk's window (read_cause.c); load_step_table and
+ *            load_chain_series here.  Nothing after this opens run.db.
+ *   analyse  reports/analyse/: precursor.c (ranking), rules.c (symptom
+ *            rules), cause.c (the causal trace, with mechanism.c,
+ *            clip_origin.c, inference_trace.c, l2_adam.c, cause_precision.c),
+ *            separation.c (compare), cause_rows.c (the chain as rows for
+ *            the train command to store): numbers and findings, no files.
+ *   say      reports/say/: verdict.c, cause_text.c, replay_text.c.
+ *   draw     reports/draw/: draw_run.c, draw_cause.c, report_replay_draw:
+ *            every figure computed into a figure struct (figure.h) in memory.
+ *   write    reports/write/: write_figure.c (each figure's .dat and .gp,
+ *            then gnuplot: PNG and SVG), html.c, verdict_card.c,
+ *            report_replay.c, report_ladder.c, report_video.c; write_index
+ *            here (index.html), verdict.txt and layer_stats.tsv.
  *
- * compare.c runs the same stages over several runs.  Not yet in the load
- * stage: cause.c and inference_trace.c read run.db while tracing.  The
- * train command, not the report, stores the causal chain
- * (src/rundb/db_cause.c). */
+ * compare.c runs the same stages over several runs.  The train command, not
+ * the report, stores the causal chain (src/rundb/db_cause.c). */
 #include "report.h"
 
 #include <float.h>

@@ -8,7 +8,7 @@
 # brace in column 0, the layout every file here follows.
 limit=${1:-80}
 [ $# -gt 0 ] && shift
-[ $# -eq 0 ] && set -- $(ls src/*/*.c probes/*.c reports/*.c)
+[ $# -eq 0 ] && set -- $(ls src/*/*.c probes/*.c reports/*.c reports/*/*.c)
 awk -v limit="$limit" '
     FNR == 1 { start = 0 }
     /^[A-Za-z_].*\(/ && !/;[[:space:]]*$/ && start == 0 { start = FNR; sig = $0 }

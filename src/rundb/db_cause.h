@@ -1,5 +1,5 @@
 /* db_cause.h: run.db's cause_chain rows: the causal chain from a run's
- * first NaN to its root (reports/cause.h builds it), which the train
+ * first NaN to its root (reports/analyse/cause.h builds it), which the train
  * command stores after its run so users can query it with SQL.
  *
  * The run's rows are replaced in one transaction: storing twice leaves one

@@ -1,4 +1,4 @@
-/* read_cause.h: the rows the causal walk (reports/cause.c and
+/* read_cause.h: the rows the causal walk (reports/analyse/cause.c and
  * inference_trace.c) may ask for, loaded in one call by the report's load
  * stage, so that the walk itself never opens the database.
  *

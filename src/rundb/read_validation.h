@@ -1,5 +1,5 @@
 /* read_validation.h: the validation rows of a run loaded for the trace of
- * a NaN first seen in validation (reports/inference_trace.c):
+ * a NaN first seen in validation (reports/analyse/inference_trace.c):
  * validation_stats and validation_batchnorm (probes/probe_validation.c) of
  * the NaN's epoch and batch, every layer, and the video of its clip.
  * Loaded up front with the causal walk's window (read_cause.h). */

@@ -91,7 +91,7 @@ typedef enum run_status {
 typedef enum chain_role { CHAIN_ORIGIN, CHAIN_LINK, CHAIN_ROOT, CHAIN_ROLE_COUNT } chain_role;
 
 /* cause_chain.mechanism: the class of NaN a causal verdict names (its
- * title, sentence and fix: reports/mechanism.c; docs/verdict.md).  Every
+ * title, sentence and fix: reports/analyse/mechanism.c; docs/verdict.md).  Every
  * verdict of a run with a NaN gets exactly one; a healthy run gets none. */
 typedef enum mechanism {
     MECHANISM_NONE,            /* healthy run: no cause */
@@ -102,7 +102,7 @@ typedef enum mechanism {
     MECHANISM_LOSS_SATURATION, /* logits so far apart that the loss or its gradient overflowed */
     MECHANISM_INJECTED,        /* a fault planted with --inject */
     MECHANISM_INFERENCE_STATISTICS, /* validation only: BatchNorm's moving statistics do not fit (issue 22) */
-    /* precision (train --precision, the precision ladder; reports/cause_precision.c) */
+    /* precision (train --precision, the precision ladder; reports/analyse/cause_precision.c) */
     MECHANISM_FLOAT16_OVERFLOW,     /* a float16 tensor passed 65504 */
     MECHANISM_FLOAT16_UNDERFLOW,    /* float16 gradients flushed to zero: too little loss scale */
     MECHANISM_LOSS_SCALE_COLLAPSE,  /* every step skipped, the loss scale at its floor */
