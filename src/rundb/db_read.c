@@ -1,8 +1,11 @@
 /* db_read.c: a run's own rows read back for a replay (see db_read.h). */
 #include "db_read.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "read_columns.h"
 
 /* An INTEGER of the run's one-row query, else fallback. */
 static long query_long(const db_writer *w, const char *sql, long fallback)
@@ -50,14 +53,28 @@ int db_read_step_value(const db_writer *w, long step, db_step_value column, doub
     return found;
 }
 
-static void copy_text(sqlite3_stmt *st, int column, char *out, size_t size)
-{
-    const unsigned char *t = sqlite3_column_text(st, column);
-    snprintf(out, size, "%s", t ? (const char *)t : "");
-}
+/* The columns of the events row read back; the same check every reader of
+ * run.db makes (read_columns.h).  The coordinates are only reported: a
+ * damaged one reads as unknown (-1), as does an unknown pass (then the
+ * forward pass). */
+#define NAN_AXIS(c, field) \
+    {.column = c, .type = COLUMN_INTEGER, .nullable = 1, .lenient = 1, .lo = 0, .hi = INT_MAX, \
+     COLUMN_AT(nonfinite_event, field)}
 
 int db_read_nan_event(const db_writer *w, long step, int layer_count, nonfinite_event *e)
 {
+    const column_spec spec[] = {
+        {.column = 0, .type = COLUMN_INTEGER, .lo = 0, .hi = layer_count - 1, COLUMN_AT(nonfinite_event, layer)},
+        {.column = 1, .type = COLUMN_TEXT_IN, COLUMN_AT(nonfinite_event, tensor)},
+        {.column = 2, .type = COLUMN_ENUM, .names = STORED_VALUE_CLASS, COLUMN_AT(nonfinite_event, value_class)},
+        {.column = 3, .type = COLUMN_INTEGER, .lo = 0, .hi = LLONG_MAX, COLUMN_AT(nonfinite_event, element)},
+        NAN_AXIS(4, sample), NAN_AXIS(5, d), NAN_AXIS(6, h), NAN_AXIS(7, w), NAN_AXIS(8, channel),
+        {.column = 9, .type = COLUMN_ENUM, .nullable = 1, .lenient = 1, .names = STORED_PASS,
+         COLUMN_AT(nonfinite_event, pass)},
+        {.column = 10, .type = COLUMN_TEXT_IN, COLUMN_AT(nonfinite_event, message)},
+        {.column = 11, .type = COLUMN_INTEGER, .nullable = 1, .lenient = 1, .lo = 0, .hi = INT_MAX,
+         COLUMN_AT(nonfinite_event, epoch)},
+    };
     const char *sql = "SELECT layer_id, tensor, value_class, element_index, sample, d, h, w, channel, pass, message, "
                       "epoch FROM events WHERE run_id = ?1 AND kind = 'nan' AND step = ?2 ORDER BY event_id LIMIT 1";
     sqlite3_stmt *st = NULL;
@@ -67,22 +84,11 @@ int db_read_nan_event(const db_writer *w, long step, int layer_count, nonfinite_
     sqlite3_bind_int64(st, 2, step);
     if (sqlite3_step(st) == SQLITE_ROW) {
         memset(e, 0, sizeof *e);
+        char why[240];
+        found = read_row(st, "events", spec, SPEC_COUNT(spec), e, why, sizeof why) == 0;
         e->step = step;
-        e->layer = sqlite3_column_int(st, 0);
-        copy_text(st, 1, e->tensor, sizeof e->tensor);
-        char cls[8], pass[32];
-        copy_text(st, 2, cls, sizeof cls);
-        copy_text(st, 9, pass, sizeof pass);
-        int value = stored_enum_parse(STORED_VALUE_CLASS, cls), pass_index = stored_enum_parse(STORED_PASS, pass);
-        e->value_class = value >= 0 ? (value_class)value : VALUE_NAN;
-        e->element = sqlite3_column_int64(st, 3);
-        int *axes[] = {&e->sample, &e->d, &e->h, &e->w, &e->channel};
-        for (int k = 0; k < 5; k++)
-            *axes[k] = sqlite3_column_type(st, 4 + k) == SQLITE_INTEGER ? sqlite3_column_int(st, 4 + k) : -1;
-        e->pass = pass_index >= 0 ? (probe_pass)pass_index : PASS_FORWARD;
-        copy_text(st, 10, e->message, sizeof e->message);
-        e->epoch = sqlite3_column_int(st, 11);
-        found = value >= 0 && e->layer >= 0 && e->layer < layer_count && e->element >= 0;
+        if (e->pass == PASS_COUNT) e->pass = PASS_FORWARD;
+        if (e->epoch < 0) e->epoch = 0;
     }
     sqlite3_finalize(st);
     return found;
