@@ -18,7 +18,7 @@
 #include <libavutil/imgutils.h>
 #include <libswscale/swscale.h>
 
-static const char *const problem_names[] = {
+const char *const video_problem_names[] = {
     [VIDEO_OK] = "ok",
     [VIDEO_ZERO_BYTES] = "zero bytes",
     [VIDEO_NOT_VIDEO] = "not a video",
@@ -29,12 +29,12 @@ static const char *const problem_names[] = {
     [VIDEO_TOO_SMALL] = "too small",
     [VIDEO_UNREADABLE] = "unreadable",
 };
-_Static_assert(sizeof problem_names / sizeof problem_names[0] == VIDEO_PROBLEM_COUNT,
+_Static_assert(sizeof video_problem_names / sizeof video_problem_names[0] == VIDEO_PROBLEM_COUNT,
                "one name per video_problem");
 
 const char *video_problem_name(video_problem p)
 {
-    return (unsigned)p < VIDEO_PROBLEM_COUNT ? problem_names[p] : "unknown problem";
+    return (unsigned)p < VIDEO_PROBLEM_COUNT ? video_problem_names[p] : "unknown problem";
 }
 
 static _Thread_local char last_log[256];

@@ -45,6 +45,8 @@ typedef struct video_info {
     long long first_pts, frame_pts; /* in the stream's time base */
 } video_info;
 
+/* The names by problem ("zero bytes", ...), as bad_videos.problem stores them. */
+extern const char *const video_problem_names[VIDEO_PROBLEM_COUNT];
 const char *video_problem_name(video_problem p);
 
 /* Opens path, finds the video stream, opens its decoder, decodes the first

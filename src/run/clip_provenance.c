@@ -23,7 +23,7 @@ static int classes_write(clip_provenance *p, const video_source *vs, error *err)
         const char *path, *reason;
         video_problem problem;
         video_source_bad(vs, i, &path, &problem, &reason);
-        if (db_write_bad_video(&p->writer, path, video_problem_name(problem), reason, err)) return -1;
+        if (db_write_bad_video(&p->writer, path, problem, reason, err)) return -1;
     }
     return 0;
 }

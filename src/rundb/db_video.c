@@ -54,7 +54,7 @@ int db_write_class(db_video_writer *v, int class_id, const char *name, long trai
     return status;
 }
 
-int db_write_bad_video(db_video_writer *v, const char *path, const char *problem, const char *reason, error *err)
+int db_write_bad_video(db_video_writer *v, const char *path, video_problem problem, const char *reason, error *err)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(v->w->db, "INSERT OR REPLACE INTO bad_videos (run_id, path, problem, reason) "
@@ -62,7 +62,7 @@ int db_write_bad_video(db_video_writer *v, const char *path, const char *problem
         return failure(v, "preparing the bad_videos statement", err);
     sqlite3_bind_int64(st, 1, v->w->run_id);
     sqlite3_bind_text(st, 2, path, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, problem, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, video_problem_name(problem), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, reason, -1, SQLITE_TRANSIENT);
     int status = statement_run(v, st, "writing a bad video", err);
     sqlite3_finalize(st);

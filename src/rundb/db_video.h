@@ -6,6 +6,7 @@
 
 #include "db.h"
 #include "run_enums.h"
+#include "video.h"
 
 typedef struct clip_origin_row {
     clip_split split;
@@ -26,7 +27,7 @@ int db_video_writer_open(db_video_writer *v, db_writer *w, error *err);
 void db_video_writer_close(db_video_writer *v);
 int db_write_class(db_video_writer *v, int class_id, const char *name, long train_videos, long val_videos,
                    error *err);
-int db_write_bad_video(db_video_writer *v, const char *path, const char *problem, const char *reason, error *err);
+int db_write_bad_video(db_video_writer *v, const char *path, video_problem problem, const char *reason, error *err);
 int db_write_clip_origin(db_video_writer *v, const clip_origin_row *row, error *err);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "model.h"
 #include "precision.h"
+#include "video.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -124,6 +125,7 @@ const stored_enum_def stored_enums[] = {
     [STORED_LAYER_KIND] = {"layers.kind", layer_kind_names, LAYER_KIND_COUNT},
     [STORED_INIT] = {"runs.init", initializer_names, INIT_KIND_COUNT},
     [STORED_CLIP_SPLIT] = {"clip_origins.split", clip_split_names, CLIP_SPLIT_COUNT},
+    [STORED_VIDEO_PROBLEM] = {"bad_videos.problem", video_problem_names, VIDEO_PROBLEM_COUNT},
 };
 _Static_assert(COUNT(stored_enums) == STORED_ENUM_COUNT, "one entry per stored_enum");
 

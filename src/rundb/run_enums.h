@@ -143,6 +143,7 @@ typedef enum stored_enum {
     STORED_LAYER_KIND, /* model.h's layer_kind: Keras class names */
     STORED_INIT,       /* model.h's initializer_kind */
     STORED_CLIP_SPLIT,
+    STORED_VIDEO_PROBLEM, /* src/data/video.h's video_problem */
     STORED_ENUM_COUNT
 } stored_enum;
 

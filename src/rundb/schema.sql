@@ -370,7 +370,8 @@ CREATE TABLE IF NOT EXISTS classes (
 CREATE TABLE IF NOT EXISTS bad_videos (
     run_id        INTEGER NOT NULL,
     path          TEXT NOT NULL,    -- relative to the dataset directory
-    problem       TEXT NOT NULL,    -- zero bytes | not a video | no video stream | unknown codec | truncated | undecodable | too small | unreadable
+    problem       TEXT NOT NULL CHECK (problem IN ('ok', 'zero bytes', 'not a video', 'no video stream', 'unknown codec',
+                  'truncated', 'undecodable', 'too small', 'unreadable')), -- never 'ok' (that file was used)
     reason        TEXT NOT NULL,    -- one sentence, with FFmpeg's own message when it gave one
     PRIMARY KEY (run_id, path)
 ) WITHOUT ROWID;
