@@ -275,11 +275,7 @@ static int prepare_all(db_writer *w, error *err)
 
 static int run_statement(db_writer *w, sqlite3_stmt *st, const char *what, error *err)
 {
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE) return sqlite_failure(w, err, what);
-    return 0;
+    return db_step_done(st) ? 0 : sqlite_failure(w, err, what);
 }
 
 static int exec_sql(db_writer *w, const char *sql, error *err)
@@ -578,14 +574,8 @@ int db_write_stats(db_writer *w, long step, int layer_id, const char *tensor_nam
     sqlite3_bind_int(st, 3, layer_id);
     sqlite3_bind_text(st, 4, tensor_name, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, s->count);
-    if (finite > 0) {
-        db_bind_finite(st, 6, stats_mean(s));
-        db_bind_finite(st, 7, stats_std(s));
-        db_bind_finite(st, 8, s->min);
-        db_bind_finite(st, 9, s->max);
-        db_bind_finite(st, 10, stats_absmax(s));
-        db_bind_finite(st, 11, stats_l2norm(s));
-    }
+    db_bind_summary(st, 6, s);
+    if (finite > 0) db_bind_finite(st, 11, stats_l2norm(s));
     db_bind_finite(st, 12, s->count ? (double)s->zero_count / (double)s->count : NAN);
     sqlite3_bind_int64(st, 13, s->nan_count);
     sqlite3_bind_int64(st, 14, s->posinf_count);
@@ -613,13 +603,7 @@ int db_write_input(db_writer *w, long step, int position, long sample_id, int la
     sqlite3_bind_int(st, 3, position);
     sqlite3_bind_int64(st, 4, sample_id);
     sqlite3_bind_int(st, 5, label);
-    if (stats_finite(s) > 0) {
-        db_bind_finite(st, 6, stats_mean(s));
-        db_bind_finite(st, 7, stats_std(s));
-        db_bind_finite(st, 8, s->min);
-        db_bind_finite(st, 9, s->max);
-        db_bind_finite(st, 10, stats_absmax(s));
-    }
+    db_bind_summary(st, 6, s);
     sqlite3_bind_int64(st, 11, s->nan_count);
     sqlite3_bind_int64(st, 12, s->posinf_count + s->neginf_count);
     return run_statement(w, st, "writing an input sample", err);

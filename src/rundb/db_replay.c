@@ -32,31 +32,22 @@ int db_replay_writer_open(db_replay_writer *r, db_writer *w, error *err)
     };
     memset(r, 0, sizeof *r);
     r->w = w;
-    sqlite3_stmt **st[4] = {&r->insert_replay, &r->insert_tensor, &r->insert_term, &r->set_provenance};
-    for (int i = 0; i < 4; i++)
-        if (sqlite3_prepare_v2(w->db, sql[i], -1, st[i], NULL) != SQLITE_OK) {
-            failure(r, "preparing the replay statements", err);
-            db_replay_writer_close(r);
-            return -1;
-        }
-    return 0;
+    sqlite3_stmt **const st[4] = {&r->insert_replay, &r->insert_tensor, &r->insert_term, &r->set_provenance};
+    if (db_prepare_all(w->db, sql, st, 4) == 0) return 0;
+    failure(r, "preparing the replay statements", err);
+    db_finalize_all(st, 4);
+    return -1;
 }
 
 void db_replay_writer_close(db_replay_writer *r)
 {
-    sqlite3_finalize(r->insert_replay);
-    sqlite3_finalize(r->insert_tensor);
-    sqlite3_finalize(r->insert_term);
-    sqlite3_finalize(r->set_provenance);
-    r->insert_replay = r->insert_tensor = r->insert_term = r->set_provenance = NULL;
+    sqlite3_stmt **const st[4] = {&r->insert_replay, &r->insert_tensor, &r->insert_term, &r->set_provenance};
+    db_finalize_all(st, 4);
 }
 
 static int finish(db_replay_writer *r, sqlite3_stmt *st, const char *what, error *err)
 {
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : failure(r, what, err);
+    return db_step_done(st) ? 0 : failure(r, what, err);
 }
 
 static void real_text(double x, char *out, size_t size)

@@ -25,9 +25,9 @@ int db_validation_open(db_validation *v, db_writer *w, error *err)
                          "train_steps, var_ratio_min, var_ratio_max, mean_shift_max, inference_scale, scale_channel, "
                          "moving_variance_min, bad_moving_variance, bad_channel) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     const char *event_sql = "UPDATE events SET val_batch = ? WHERE event_id = last_insert_rowid()";
-    if (sqlite3_prepare_v2(w->db, stats_sql, -1, &v->insert_stats, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(w->db, bn_sql, -1, &v->insert_bn, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(w->db, event_sql, -1, &v->set_val_batch, NULL) != SQLITE_OK) {
+    const char *const sql[] = {stats_sql, bn_sql, event_sql};
+    sqlite3_stmt **const st[] = {&v->insert_stats, &v->insert_bn, &v->set_val_batch};
+    if (db_prepare_all(w->db, sql, st, 3)) {
         failure(w, "preparing the validation rows", err);
         db_validation_close(v);
         return -1;
@@ -37,18 +37,14 @@ int db_validation_open(db_validation *v, db_writer *w, error *err)
 
 void db_validation_close(db_validation *v)
 {
-    sqlite3_finalize(v->insert_stats);
-    sqlite3_finalize(v->insert_bn);
-    sqlite3_finalize(v->set_val_batch);
+    sqlite3_stmt **const st[] = {&v->insert_stats, &v->insert_bn, &v->set_val_batch};
+    db_finalize_all(st, 3);
     memset(v, 0, sizeof *v);
 }
 
 static int run(db_validation *v, sqlite3_stmt *st, const char *what, error *err)
 {
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : failure(v->w, what, err);
+    return db_step_done(st) ? 0 : failure(v->w, what, err);
 }
 
 int db_validation_write_stats(db_validation *v, int epoch, int val_batch, long step, int layer_id,
@@ -61,13 +57,7 @@ int db_validation_write_stats(db_validation *v, int epoch, int val_batch, long s
     sqlite3_bind_int64(st, 4, step);
     sqlite3_bind_int(st, 5, layer_id);
     sqlite3_bind_int64(st, 6, s->count);
-    if (stats_finite(s) > 0) {
-        db_bind_finite(st, 7, stats_mean(s));
-        db_bind_finite(st, 8, stats_std(s));
-        db_bind_finite(st, 9, s->min);
-        db_bind_finite(st, 10, s->max);
-        db_bind_finite(st, 11, stats_absmax(s));
-    }
+    db_bind_summary(st, 7, s);
     sqlite3_bind_int64(st, 12, s->nan_count);
     sqlite3_bind_int64(st, 13, s->posinf_count);
     sqlite3_bind_int64(st, 14, s->neginf_count);
