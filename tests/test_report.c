@@ -484,6 +484,11 @@ static void test_gradient_explosion(void)
     char *tsv = test_read_file(path, NULL);
     CHECK(contains(tsv, "conv3d_2\tstage1.block1.conv2\toutput_grad"), "layer_stats.tsv lacks the NaN row");
     free(tsv);
+    /* The page of a first report (a fresh directory) links the table too. */
+    snprintf(path, sizeof path, "%s/index.html", result.out_dir);
+    char *page = test_read_file(path, NULL);
+    CHECK(contains(page, "<a href=\"layer_stats.tsv\">"), "a fresh report's index.html does not link layer_stats.tsv");
+    free(page);
     snprintf(path, sizeof path, "%s/verdict.txt", result.out_dir);
     char *text = test_read_file(path, NULL);
     CHECK(text && strcmp(text, v) == 0, "verdict.txt differs from the result");
