@@ -167,19 +167,22 @@ static double epoch_value(const epoch_info *e, int accuracy)
 /* The last epoch of any arm, and the range of positive finite values. */
 static int epoch_extent(const arm *arms, int count, int accuracy, double *lo, double *hi)
 {
-    int max_epoch = 0;
+    int max_epoch = 0, values = 0;
     *lo = INFINITY, *hi = -INFINITY;
     for (int a = 0; a < count; a++)
         for (int e = 0; e < arms[a].d.epoch_count; e++) {
             const epoch_info *ep = &arms[a].d.epochs[e];
             if (ep->epoch > max_epoch) max_epoch = ep->epoch;
             double v = epoch_value(ep, accuracy);
+            values += isfinite(v);
             if (isfinite(v) && v > 0) {
                 if (v < *lo) *lo = v;
                 if (v > *hi) *hi = v;
             }
         }
-    return max_epoch;
+    /* Runs without validation clips have epochs but no value to draw (a
+     * plot of nothing is a gnuplot error, not an empty figure). */
+    return values ? max_epoch : 0;
 }
 
 /* One row per epoch, one column per arm. */

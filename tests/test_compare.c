@@ -288,6 +288,32 @@ static void test_failing_run_evidence(const char *nanprobe, const char *root)
     free(verdict);
 }
 
+/* Runs without validation clips (--val-clips=0) compare without the
+ * validation figures: nothing to plot is no figure, not a gnuplot error. */
+static void test_no_validation(const char *nanprobe, const char *root)
+{
+    char a[4200], b[4200], cmp[4200], oa[4300], ob[4300], out[8192];
+    snprintf(a, sizeof a, "%s/noval1", root);
+    snprintf(b, sizeof b, "%s/noval2", root);
+    snprintf(cmp, sizeof cmp, "%s/noval-compare", root);
+    snprintf(oa, sizeof oa, "--out=%s", a);
+    snprintf(ob, sizeof ob, "--out=%s", b);
+    int rc1 = test_run_args(nanprobe, out, sizeof out, "train", TINY, "--val-clips=0", "--epochs=2", "--no-report", oa,
+                            NULL);
+    int rc2 = test_run_args(nanprobe, out, sizeof out, "train", TINY, "--val-clips=0", "--epochs=2", "--no-report", ob,
+                            "--seed=2", NULL);
+    CHECK(rc1 == 0 && rc2 == 0, "no validation: the two runs trained (%d, %d): %s", rc1, rc2, out);
+    snprintf(oa, sizeof oa, "%s/run.db", a);
+    snprintf(ob, sizeof ob, "%s/run.db", b);
+    int rc = test_run_args(nanprobe, out, sizeof out, "compare", oa, ob, "-o", cmp, NULL);
+    CHECK(rc == 0 && !strstr(out, "gnuplot failed"), "compare of runs without validation: exit %d: %s", rc, out);
+    char path[4400];
+    snprintf(path, sizeof path, "%s/compare_val_loss.gp", cmp);
+    CHECK(!test_is_file(path), "a validation-loss figure was made for runs without validation");
+    snprintf(path, sizeof path, "%s/verdict.txt", cmp);
+    CHECK(test_is_file(path), "no verdict.txt for runs without validation");
+}
+
 int main(int argc, char **argv)
 {
     const char *nanprobe = test_binary(argc, argv);
@@ -299,6 +325,7 @@ int main(int argc, char **argv)
         test_two_seeds(nanprobe, root);
         test_init_l2_grid(nanprobe, root);
         test_failing_run_evidence(nanprobe, root);
+        test_no_validation(nanprobe, root);
         test_remove_tree(root);
     } else {
         CHECK(0, "no temporary directory");
