@@ -1,11 +1,13 @@
 /* read_validation.c: the validation rows (see read_validation.h). */
 #include "read_validation.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "array.h"
+#include "read_columns.h"
 #include "run_reader_sql.h"
 
 static const char val_batch_sql[] = "SELECT val_batch FROM events WHERE run_id = ?1 AND event_id = ?2";
@@ -31,54 +33,67 @@ static int event_val_batch(run_reader *r, long long event_id)
     return batch;
 }
 
+/* Evidence printed beside the verdict: a damaged value reads as unknown
+ * (-1, NaN) through the readers' one column check and never refuses its
+ * row (read_columns.h). */
+#define VALUE_INT(c, row, field)                                                                          \
+    {.column = c, .type = COLUMN_INTEGER, .nullable = 1, .lenient = 1, .lo = 0, .hi = INT_MAX, \
+     COLUMN_AT(row, field)}
+#define VALUE_COUNT(c, row, field)                                                                        \
+    {.column = c, .type = COLUMN_INTEGER, .nullable = 1, .lenient = 1, .lo = 0, .hi = LLONG_MAX, \
+     COLUMN_AT(row, field)}
+#define VALUE_REAL(c, row, field) {.column = c, .type = COLUMN_REAL, COLUMN_AT(row, field)}
+
 static int load_outputs(run_reader *r, int epoch, validation_rows *v)
 {
+    static const column_spec spec[] = {
+        VALUE_INT(0, validation_output_row, layer_id),
+        VALUE_REAL(1, validation_output_row, output.absmax),
+        VALUE_COUNT(2, validation_output_row, output.nonfinite),
+        VALUE_COUNT(3, validation_output_row, output.count),
+    };
     sqlite3_stmt *st = run_reader_query(r, output_sql, NULL);
     if (!st) return 0;
     sqlite3_bind_int(st, 2, epoch);
     sqlite3_bind_int(st, 3, v->val_batch);
     int rc = 0, capacity = 0;
+    char why[240];
     while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-        int layer_id = sqlite3_column_int(st, 0);
-        if (v->output_count && v->outputs[v->output_count - 1].layer_id == layer_id) continue;
+        validation_output_row row;
+        read_row(st, "validation_stats", spec, SPEC_COUNT(spec), &row, why, sizeof why);
+        if (v->output_count && v->outputs[v->output_count - 1].layer_id == row.layer_id) continue;
         if ((rc = array_grow((void **)&v->outputs, &capacity, v->output_count + 1, sizeof *v->outputs))) break;
-        validation_output_row *row = &v->outputs[v->output_count++];
-        row->layer_id = layer_id;
-        row->output.absmax = run_reader_real(st, 1);
-        row->output.nonfinite = sqlite3_column_int64(st, 2);
-        row->output.count = sqlite3_column_int64(st, 3);
+        v->outputs[v->output_count++] = row;
     }
     sqlite3_reset(st);
     return rc;
 }
 
-static int column_index(sqlite3_stmt *st, int column)
-{
-    return sqlite3_column_type(st, column) == SQLITE_NULL ? -1 : sqlite3_column_int(st, column);
-}
-
 static int load_batchnorms(run_reader *r, int epoch, validation_rows *v)
 {
+    static const column_spec spec[] = {
+        VALUE_INT(0, validation_batchnorm_row, layer_id),
+        VALUE_INT(1, validation_batchnorm_row, batchnorm.channels),
+        VALUE_INT(2, validation_batchnorm_row, batchnorm.train_steps),
+        VALUE_REAL(3, validation_batchnorm_row, batchnorm.var_ratio_min),
+        VALUE_REAL(4, validation_batchnorm_row, batchnorm.var_ratio_max),
+        VALUE_REAL(5, validation_batchnorm_row, batchnorm.mean_shift),
+        VALUE_REAL(6, validation_batchnorm_row, batchnorm.scale),
+        VALUE_INT(7, validation_batchnorm_row, batchnorm.scale_channel),
+        VALUE_REAL(8, validation_batchnorm_row, batchnorm.moving_variance_min),
+        VALUE_INT(9, validation_batchnorm_row, batchnorm.bad),
+        VALUE_INT(10, validation_batchnorm_row, batchnorm.bad_channel),
+    };
     sqlite3_stmt *st = run_reader_query(r, batchnorm_sql, NULL);
     if (!st) return 0;
     sqlite3_bind_int(st, 2, epoch);
     int rc = 0, capacity = 0;
+    char why[240];
     while (!rc && sqlite3_step(st) == SQLITE_ROW) {
         if ((rc = array_grow((void **)&v->batchnorms, &capacity, v->batchnorm_count + 1, sizeof *v->batchnorms))) break;
         validation_batchnorm_row *row = &v->batchnorms[v->batchnorm_count++];
-        validation_batchnorm *out = &row->batchnorm;
-        row->layer_id = sqlite3_column_int(st, 0);
-        out->found = 1;
-        out->channels = sqlite3_column_int(st, 1);
-        out->train_steps = sqlite3_column_int(st, 2);
-        out->var_ratio_min = run_reader_real(st, 3);
-        out->var_ratio_max = run_reader_real(st, 4);
-        out->mean_shift = run_reader_real(st, 5);
-        out->scale = run_reader_real(st, 6);
-        out->scale_channel = column_index(st, 7);
-        out->moving_variance_min = run_reader_real(st, 8);
-        out->bad = sqlite3_column_int(st, 9);
-        out->bad_channel = column_index(st, 10);
+        read_row(st, "validation_batchnorm", spec, SPEC_COUNT(spec), row, why, sizeof why);
+        row->batchnorm.found = 1;
     }
     sqlite3_reset(st);
     return rc;
